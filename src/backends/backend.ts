@@ -1,0 +1,16 @@
+// What the gateway asks of a conferencing backend: which room does this request path target, in the
+// backend's own canonical form? (Admission of the person — tokens, signed joins — comes with the
+// Jitsi and BBB adapters.)
+
+export type RoomLookup =
+  | { kind: 'none' }
+  | { kind: 'invalid' }
+  /** canonicalPath is set when the request spelled the room non-canonically; the gateway redirects there. */
+  | { kind: 'room'; room: string; canonicalPath?: string };
+
+export interface Backend {
+  readonly type: string;
+  /** Room names the backend uses for itself; policy lint refuses patterns that match them. */
+  readonly reservedRooms: readonly string[];
+  roomOf(rawPath: string): RoomLookup;
+}

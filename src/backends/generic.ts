@@ -1,0 +1,27 @@
+// The generic backend: any HTTP/WebSocket app whose rooms are found in the path by `backend.roomPath`.
+// The room part is canonicalised like Jitsi does; a non-canonical spelling is redirected to the
+// canonical path so the upstream only ever opens the room the policy judged.
+import type { Backend, RoomLookup } from './backend.js';
+import { canonicalRoom } from './room-name.js';
+
+export class GenericBackend implements Backend {
+  readonly type = 'generic';
+  readonly reservedRooms: readonly string[] = [];
+  readonly #roomPath: RegExp;
+
+  constructor(roomPath: string) {
+    this.#roomPath = new RegExp(roomPath, 'd');
+    if (!this.#roomPath.source.includes('(?<room>')) throw new Error('roomPath needs a named group (?<room>…)');
+  }
+
+  roomOf(rawPath: string): RoomLookup {
+    const match = this.#roomPath.exec(rawPath);
+    const raw = match?.groups?.room;
+    const span = match?.indices?.groups?.room;
+    if (!match || raw === undefined || !span) return { kind: 'none' };
+    const room = canonicalRoom(raw);
+    if (room === undefined) return { kind: 'invalid' };
+    if (room === raw) return { kind: 'room', room };
+    return { kind: 'room', room, canonicalPath: rawPath.slice(0, span[0]) + room + rawPath.slice(span[1]) };
+  }
+}

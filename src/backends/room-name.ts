@@ -1,0 +1,39 @@
+// Canonical room names, computed exactly as Jitsi Meet's getBackendSafeRoomName does
+// (react/features/base/util/uri.ts): decode, NFKC, lowercase, encode, lowercase. The policy judges
+// this name and the backend opens this name (DESIGN invariant 2). Pure; no I/O.
+
+/** Characters Jitsi strips from room names (_ROOM_EXCLUDE_PATTERN). */
+const JITSI_EXCLUDED = /[:?#[\]@!$&'()*+,;=></"]/g;
+const MAX_ROOM_LENGTH = 200;
+
+function safeDecode(text: string): string {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return text;
+  }
+}
+
+/** Jitsi's getBackendSafeRoomName. */
+export function backendSafeRoomName(raw: string): string {
+  let room = safeDecode(raw);
+  room = room.normalize('NFKC');
+  room = room.toLowerCase();
+  room = encodeURIComponent(room);
+  return room.toLowerCase();
+}
+
+/**
+ * The canonical room for a raw (percent-encoded) path segment, or undefined when the segment cannot
+ * name a room: empty, a dot segment, control characters, an encoded slash or backslash, or too long.
+ */
+export function canonicalRoom(rawSegment: string): string | undefined {
+  const decoded = safeDecode(rawSegment).normalize('NFKC');
+  if (decoded === '' || decoded === '.' || decoded === '..') return undefined;
+  // eslint-disable-next-line no-control-regex
+  if (/[\u0000-\u001f\u007f/\\]/.test(decoded)) return undefined;
+  if (decoded.replace(JITSI_EXCLUDED, '') !== decoded) return undefined;
+  const canonical = backendSafeRoomName(rawSegment);
+  if (canonical.length > MAX_ROOM_LENGTH) return undefined;
+  return canonical;
+}

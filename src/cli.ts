@@ -1,0 +1,164 @@
+#!/usr/bin/env node
+// roomguard's command line: serve, demo, config check, policy check/explain, keys generate.
+// Flags are parsed strictly (unknown flags are errors); problems print as file:line: field: message.
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { resolve } from 'node:path';
+import { loadConfigFile, policiesDirOf } from './config/load.js';
+import { formatProblem, type Problem } from './config/yaml-source.js';
+import { parseDuration } from './config/duration.js';
+import { generateAssertionKeyPem, generateEncryptionKey } from './config/keys.js';
+import { loadPolicyDir } from './policy/load.js';
+import { decide } from './policy/decide.js';
+import { explainJson, explainText } from './policy/explain.js';
+import { MFA_METHODS, type MfaMethod, type Subject } from './policy/types.js';
+import { canonicalRoom } from './backends/room-name.js';
+
+const USAGE = `usage: roomguard <command> [options]
+
+  serve --config FILE             run the gateway (config: docs/configuration.md)
+  demo [--port N] [--host H] [--data DIR] [--log-level L]
+                                  run a self-contained demo (NOT for production)
+  config check --config FILE      validate a config file; prints every problem
+  policy check [DIR] [--config FILE]
+                                  validate a policy directory; prints every problem
+  policy explain --room NAME [--dir DIR | --config FILE] [--email E] [--sub S]
+                 [--groups a,b] [--unverified-email] [--mfa METHOD --mfa-age AGE] [--json]
+                                  show the decision for one person and room
+  keys generate                   print a new secrets.encryptionKey and secrets.assertionKey
+
+Exit codes: 0 ok, 1 problems found, 2 wrong usage.
+`;
+
+class UsageError extends Error {}
+
+function parse<T extends NonNullable<ParseArgsConfig['options']>>(args: string[], options: T, positionals = 0) {
+  try {
+    const result = parseArgs({ args, options, allowPositionals: positionals > 0, strict: true });
+    if (result.positionals.length > positionals) throw new UsageError(`unexpected argument: ${result.positionals[positionals]}`);
+    return result;
+  } catch (err) {
+    if (err instanceof UsageError) throw err;
+    throw new UsageError((err as Error).message);
+  }
+}
+
+function printProblems(problems: Problem[]): void {
+  for (const p of problems) process.stdout.write(`${formatProblem(p)}\n`);
+  process.stdout.write(`${problems.length} problem${problems.length === 1 ? '' : 's'} found\n`);
+}
+
+async function main(argv: string[]): Promise<number> {
+  const [command, sub, ...rest] = argv;
+  if (!command || command === 'help' || command === '--help' || command === '-h') {
+    process.stdout.write(USAGE);
+    return command ? 0 : 2;
+  }
+  if (command === 'serve') {
+    const { values } = parse(argv.slice(1), { config: { type: 'string', short: 'c' } });
+    const { serve } = await import('./serve.js');
+    return serve(values.config);
+  }
+  if (command === 'demo') {
+    const { values } = parse(argv.slice(1), { port: { type: 'string', short: 'p' }, host: { type: 'string' }, data: { type: 'string' }, 'log-level': { type: 'string' } });
+    const portText = values.port ?? process.env.PORT ?? '8080';
+    if (!/^\d{1,5}$/.test(portText) || Number(portText) > 65535) throw new UsageError(`--port: "${portText}" is not a port number`);
+    const { runDemo } = await import('./demo/run.js');
+    const demo = await runDemo({ host: values.host ?? '127.0.0.1', port: Number(portText), dataDir: values.data ?? '.roomguard-demo', logLevel: values['log-level'] ?? 'info' });
+    const stop = () => void demo.close().then(() => process.exit(0));
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+    return -1;
+  }
+  if (command === 'config' && sub === 'check') {
+    const { values } = parse(rest, { config: { type: 'string', short: 'c' } });
+    if (!values.config) throw new UsageError('config check needs --config FILE');
+    const { config, problems } = loadConfigFile(values.config);
+    if (!config) {
+      printProblems(problems);
+      return 1;
+    }
+    process.stdout.write(`${values.config}: ok\n`);
+    return 0;
+  }
+  if (command === 'policy' && (sub === 'check' || sub === 'explain')) {
+    const common = { config: { type: 'string', short: 'c' }, dir: { type: 'string' } } as const;
+    if (sub === 'check') {
+      const { values, positionals } = parse(rest, common, 1);
+      const dir = policyDir(positionals[0] ?? values.dir, values.config);
+      const result = loadPolicyDir(dir);
+      if (!result.set) {
+        printProblems(result.problems);
+        return 1;
+      }
+      process.stdout.write(`${dir}: ${result.files.length} policy file${result.files.length === 1 ? '' : 's'} ok (version ${result.set.version.slice(0, 12)})\n`);
+      return 0;
+    }
+    const { values } = parse(rest, {
+      ...common, room: { type: 'string' }, email: { type: 'string' }, sub: { type: 'string' }, groups: { type: 'string' },
+      'unverified-email': { type: 'boolean' }, mfa: { type: 'string' }, 'mfa-age': { type: 'string' }, json: { type: 'boolean' },
+    });
+    if (!values.room) throw new UsageError('policy explain needs --room NAME');
+    const room = canonicalRoom(values.room);
+    if (!room) throw new UsageError(`--room: "${values.room}" is not a valid room name`);
+    const subject: Subject = {};
+    if (values.email !== undefined || values.sub !== undefined || values.groups !== undefined) {
+      subject.identity = {
+        sub: values.sub ?? values.email ?? 'cli-user',
+        iss: 'roomguard-cli',
+        emailVerified: values.email !== undefined && !values['unverified-email'],
+        groups: (values.groups ?? '').split(',').map((g) => g.trim()).filter(Boolean),
+        ...(values.email !== undefined ? { email: values.email.toLowerCase() } : {}),
+      };
+    }
+    const now = Date.now();
+    if (values.mfa !== undefined) {
+      if (!(MFA_METHODS as readonly string[]).includes(values.mfa)) throw new UsageError(`--mfa: use one of ${MFA_METHODS.join(', ')}`);
+      const age = parseDuration(values['mfa-age'] ?? '0s');
+      if (age === undefined) throw new UsageError(`--mfa-age: "${values['mfa-age']}" is not a duration (e.g. 10m)`);
+      subject.mfa = { method: values.mfa as MfaMethod, at: now - age };
+    } else if (values['mfa-age'] !== undefined) throw new UsageError('--mfa-age needs --mfa METHOD');
+    const dir = policyDir(values.dir, values.config);
+    const result = loadPolicyDir(dir);
+    if (!result.set) {
+      printProblems(result.problems);
+      return 1;
+    }
+    const decision = decide(subject, room, result.set, now);
+    process.stdout.write(`${values.json ? explainJson(decision) : explainText(decision)}\n`);
+    return 0;
+  }
+  if (command === 'keys' && sub === 'generate') {
+    parse(rest, {});
+    process.stdout.write(`# secrets.encryptionKey (store it in a secret, e.g. ROOMGUARD_ENCRYPTION_KEY):\n${generateEncryptionKey()}\n\n# secrets.assertionKey (save as a file readable only by roomguard):\n${generateAssertionKeyPem()}`);
+    return 0;
+  }
+  throw new UsageError(`unknown command: ${[command, sub].filter(Boolean).join(' ')}`);
+}
+
+function policyDir(dir: string | undefined, configFile: string | undefined): string {
+  if (dir) return resolve(dir);
+  if (configFile) {
+    const { config, problems } = loadConfigFile(configFile);
+    if (!config) {
+      printProblems(problems);
+      throw new UsageError('cannot find the policy directory: the config has problems');
+    }
+    return policiesDirOf(config);
+  }
+  return resolve('policies');
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    if (code >= 0) process.exitCode = code;
+  },
+  (err: unknown) => {
+    if (err instanceof UsageError) {
+      process.stderr.write(`roomguard: ${err.message}\n\n${USAGE}`);
+      process.exitCode = 2;
+    } else {
+      process.stderr.write(`roomguard: ${(err as Error).message}\n`);
+      process.exitCode = 1;
+    }
+  },
+);

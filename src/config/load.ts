@@ -1,0 +1,24 @@
+// Reads roomguard.yaml from disk and validates it (see validate.ts).
+import { readFileSync } from 'node:fs';
+import { resolve, dirname, isAbsolute } from 'node:path';
+import { loadConfigText, type ConfigResult } from './validate.js';
+import type { Config } from './schema.js';
+
+export function loadConfigFile(file: string | undefined, env: NodeJS.ProcessEnv = process.env): ConfigResult {
+  if (file === undefined) return loadConfigText('(no config file)', '', env);
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    return { problems: [{ file, line: undefined, field: '', message: `cannot read config file: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}` }] };
+  }
+  return loadConfigText(file, text, env);
+}
+
+/** policies.dir relative to the config file's folder, as admins expect. */
+export function policiesDirOf(config: Config): string {
+  const dir = config.policies.dir;
+  if (isAbsolute(dir)) return dir;
+  const base = config.sourceFile.startsWith('(') || config.sourceFile.startsWith('$') ? process.cwd() : dirname(resolve(config.sourceFile));
+  return resolve(base, dir);
+}

@@ -1,0 +1,110 @@
+// The one schema of roomguard.yaml: types, defaults, limits, environment names and the text of
+// docs/configuration.md all come from here (`npm run docs:config` regenerates the reference; a test
+// checks it is current). Validation lives in validate.ts; this file only describes.
+
+interface Base {
+  doc: string;
+  example?: string;
+}
+export interface StringField extends Base { kind: 'string'; default?: string; required?: boolean }
+export interface UrlField extends Base { kind: 'url'; protocols: readonly string[]; default?: string; required?: boolean }
+export interface DurationField extends Base { kind: 'duration'; default: string; min?: string; max?: string }
+export interface IntegerField extends Base { kind: 'integer'; default: number; min: number; max: number }
+export interface BooleanField extends Base { kind: 'boolean'; default: boolean }
+export interface EnumField<V extends string = string> extends Base { kind: 'enum'; values: readonly V[]; default: V }
+export interface ListField extends Base { kind: 'list'; default: readonly string[] }
+export interface SecretField extends Base { kind: 'secret'; required?: boolean }
+export interface ObjectField<F extends Fields = Fields> extends Base { kind: 'object'; fields: F }
+export type Field = StringField | UrlField | DurationField | IntegerField | BooleanField | EnumField | ListField | SecretField | ObjectField;
+export type Fields = { readonly [key: string]: Field };
+
+const object = <F extends Fields>(doc: string, fields: F): ObjectField<F> => ({ kind: 'object', doc, fields });
+
+export const CONFIG_SCHEMA = object('roomguard.yaml', {
+  listen: { kind: 'string', default: '0.0.0.0:8080', doc: 'Address and port the gateway listens on (`host:port`; IPv6 as `[::]:8080`).' },
+  publicUrl: {
+    kind: 'url', protocols: ['https:', 'http:'], required: true, example: 'https://meet.example.org',
+    doc: 'The origin participants use. Drives the OIDC redirect URI, the `__Host-` cookie prefix and `Secure` flag, and the WebAuthn origin. Must be `https://` unless the host is loopback (demo and tests). No path.',
+  },
+  trustProxy: {
+    kind: 'list', default: [], example: '[10.0.0.0/8, 127.0.0.1]',
+    doc: 'Addresses or CIDR ranges of reverse proxies in front of roomguard whose `X-Forwarded-For` is believed. Empty: the TCP peer is the client.',
+  },
+  oidc: object('The organisation\'s OpenID Connect identity provider (authorization-code flow with PKCE).', {
+    issuer: { kind: 'url', protocols: ['https:', 'http:'], required: true, example: 'https://id.example.org/realms/staff', doc: 'Issuer URL; its `/.well-known/openid-configuration` is fetched at start. `http://` only for loopback issuers.' },
+    clientId: { kind: 'string', required: true, example: 'roomguard', doc: 'Client id registered at the IdP. Redirect URI to register: `<publicUrl>/_roomguard/callback`; post-logout redirect: `<publicUrl>/_roomguard/logged-out`.' },
+    clientSecret: { kind: 'secret', required: true, example: 'env:ROOMGUARD_OIDC_SECRET', doc: 'Client secret (`env:NAME`, `file:/path` or the value itself).' },
+    scopes: { kind: 'list', default: ['openid', 'email', 'profile'], doc: 'Scopes to request; must include `openid`. Add the scope that releases groups (e.g. `groups`) if your IdP needs one.' },
+    claims: object('Where to find identity attributes in the ID token / userinfo (dot paths).', {
+      email: { kind: 'string', default: 'email', doc: 'Claim path of the e-mail address.' },
+      name: { kind: 'string', default: 'name', doc: 'Claim path of the display name.' },
+      groups: { kind: 'string', default: 'groups', example: 'realm_access.roles', doc: 'Claim path of the group list (an array of strings, or one string).' },
+    }),
+    userinfo: { kind: 'boolean', default: true, doc: 'Also fetch the userinfo endpoint at login and merge its claims (ID token claims win).' },
+    loginTimeout: { kind: 'duration', default: '10m', min: '1m', max: '1h', doc: 'How long a started login may take before its state expires.' },
+  }),
+  store: object('Where sessions and pending logins live.', {
+    url: { kind: 'string', default: 'redis://127.0.0.1:6379', example: 'rediss://:pass@redis.internal:6380/2', doc: 'A `redis://` or `rediss://` URL, or `memory` (single instance only; refused by `serve` unless `allowMemory` is true).' },
+    password: { kind: 'secret', doc: 'Redis password, if not in the URL (`env:NAME` or `file:/path`).' },
+    keyPrefix: { kind: 'string', default: 'roomguard:', doc: 'Prefix of every key roomguard writes.' },
+    allowMemory: { kind: 'boolean', default: false, doc: 'Let `serve` use the in-memory store (sessions are lost on restart and not shared between instances).' },
+  }),
+  session: object('Session lifetime (enforced server-side; the cookie carries no expiry).', {
+    idleTimeout: { kind: 'duration', default: '30m', min: '1m', max: '1h', doc: 'A session unused this long ends (NIST SP 800-63B AAL2: at most 1h).' },
+    absoluteTimeout: { kind: 'duration', default: '12h', min: '5m', max: '24h', doc: 'A session ends this long after login, however active (AAL2: at most 24h).' },
+    cookieName: { kind: 'string', default: 'roomguard_session', doc: 'Cookie name; gets the `__Host-` prefix when `publicUrl` is https.' },
+  }),
+  policies: object('Room policy files.', {
+    dir: { kind: 'string', default: './policies', doc: 'Directory of `*.yaml` / `*.yml` policy files (relative paths are resolved against the config file).' },
+    watch: { kind: 'boolean', default: true, doc: 'Reload policies when files in the directory change. A broken set is rejected whole; the previous set keeps serving.' },
+  }),
+  backend: object('The conferencing backend roomguard protects.', {
+    type: { kind: 'enum', values: ['generic'], default: 'generic', doc: '`generic`: any HTTP/WebSocket app; rooms are found with `roomPath`.' },
+    upstream: { kind: 'url', protocols: ['http:', 'https:'], required: true, example: 'http://127.0.0.1:8000', doc: 'Base URL of the backend (HTTP and WebSocket).' },
+    roomPath: {
+      kind: 'string', default: '^/rooms/(?<room>[^/]+)(?:/.*)?$',
+      doc: 'Regular expression over the request path (still percent-encoded) with a named group `room`. Paths it matches need an allow decision for that room; the room part is canonicalised and non-canonical spellings are redirected to the canonical path.',
+    },
+    public: { kind: 'list', default: [], example: '[/favicon.ico, /static/*]', doc: 'Paths served without login: exact paths, or prefixes ending in `*`. Room paths are never public.' },
+  }),
+  secrets: object('Keys of the gateway itself. Generate them with `roomguard keys generate`.', {
+    encryptionKey: { kind: 'secret', required: true, example: 'env:ROOMGUARD_ENCRYPTION_KEY', doc: '32 random bytes (base64 or 64 hex digits). Encrypts session data in the store (AES-256-GCM); all instances must share it.' },
+    assertionKey: { kind: 'secret', required: true, example: 'file:/etc/roomguard/assertion.pem', doc: 'EC P-256 private key (PKCS#8 PEM) that signs `X-Roomguard-Assertion` (ES256); its public key is served at `/_roomguard/jwks.json`. All instances must share it.' },
+  }),
+  log: object('Logging.', {
+    level: { kind: 'enum', values: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], default: 'info', doc: 'Minimum level of the JSON log on stdout.' },
+  }),
+});
+
+type Infer<F> =
+  F extends ObjectField<infer Inner> ? { [K in keyof Inner]: Infer<Inner[K]> } :
+  F extends StringField ? (F extends { required: true } | { default: string } ? string : string | undefined) :
+  F extends UrlField ? URL :
+  F extends DurationField ? number :
+  F extends IntegerField ? number :
+  F extends BooleanField ? boolean :
+  F extends EnumField<infer V> ? V :
+  F extends ListField ? string[] :
+  F extends SecretField ? (F extends { required: true } ? import('./secret.js').Secret : import('./secret.js').Secret | undefined) :
+  never;
+
+/** The validated configuration: durations in milliseconds, URLs parsed, secrets resolved. */
+export type Config = Infer<typeof CONFIG_SCHEMA> & {
+  /** The file the config came from (for resolving relative paths and error messages). */
+  readonly sourceFile: string;
+};
+
+/** `oidc.clientSecret` → `ROOMGUARD_OIDC_CLIENT_SECRET`. */
+export function envNameFor(path: readonly string[]): string {
+  return 'ROOMGUARD_' + path.map((p) => p.replace(/([a-z0-9])([A-Z])/g, '$1_$2').toUpperCase()).join('_');
+}
+
+/** Every leaf of the schema with its dotted path, in declaration order. */
+export function schemaLeaves(field: ObjectField = CONFIG_SCHEMA, prefix: string[] = []): Array<{ path: string[]; field: Exclude<Field, ObjectField> }> {
+  const out: Array<{ path: string[]; field: Exclude<Field, ObjectField> }> = [];
+  for (const [key, child] of Object.entries(field.fields)) {
+    if (child.kind === 'object') out.push(...schemaLeaves(child, [...prefix, key]));
+    else out.push({ path: [...prefix, key], field: child });
+  }
+  return out;
+}

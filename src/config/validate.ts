@@ -1,0 +1,211 @@
+// Turns roomguard.yaml plus ROOMGUARD_* environment variables into a typed Config, or into the list
+// of *every* problem found (file:line: field: message). Environment values override the file.
+import { createPrivateKey } from 'node:crypto';
+import { isMap, isScalar, isSeq, type Node, type Pair, type YAMLMap } from 'yaml';
+import { parseDuration, formatDuration } from './duration.js';
+import { CONFIG_SCHEMA, envNameFor, type Config, type Field, type ObjectField } from './schema.js';
+import { resolveSecret, Secret } from './secret.js';
+import { parseYamlSource, type Problem, type YamlSource } from './yaml-source.js';
+import { isLoopbackHost, parseCidr } from './net.js';
+
+interface Location { file: string; line?: number }
+
+export interface ConfigResult {
+  config?: Config;
+  problems: Problem[];
+}
+
+export function loadConfigText(file: string, text: string, env: NodeJS.ProcessEnv = process.env): ConfigResult {
+  const problems: Problem[] = [];
+  let source: YamlSource | undefined;
+  if (text.trim() !== '') {
+    const parsed = parseYamlSource(file, text);
+    problems.push(...parsed.problems);
+    source = parsed.source;
+    if (!source) return { problems };
+  }
+  const root = source?.doc.contents ?? null;
+  if (root !== null && !isMap(root)) {
+    problems.push({ file, line: source!.lineOf(root as Node), field: '', message: 'the config must be a mapping of keys to values' });
+    return { problems };
+  }
+  const ctx: Ctx = { file, source, env, problems };
+  const value = readObject(ctx, CONFIG_SCHEMA, root as YAMLMap | null, [], { file, line: 1 });
+  if (problems.length === 0) crossChecks(ctx, value as unknown as Config);
+  if (problems.length > 0) return { problems };
+  return { config: Object.assign(value as object, { sourceFile: file }) as Config, problems: [] };
+}
+
+interface Ctx {
+  file: string;
+  source: YamlSource | undefined;
+  env: NodeJS.ProcessEnv;
+  problems: Problem[];
+}
+
+function pairKey(pair: Pair): string {
+  return isScalar(pair.key) ? String(pair.key.value) : String(pair.key);
+}
+
+function readObject(ctx: Ctx, schema: ObjectField, node: YAMLMap | null, path: string[], at: Location): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  const pairs = new Map<string, Pair>();
+  if (node) {
+    for (const pair of node.items as Pair[]) {
+      const key = pairKey(pair);
+      if (!(key in schema.fields)) {
+        const known = Object.keys(schema.fields);
+        const hint = known.find((k) => k.toLowerCase() === key.toLowerCase().replace(/[_-]/g, ''));
+        ctx.problems.push({
+          file: ctx.file, line: ctx.source!.lineOf(pair.key as Node), field: [...path, key].join('.'),
+          message: `unknown key${hint ? ` (did you mean "${hint}"?)` : `; known keys: ${known.join(', ')}`}`,
+        });
+        continue;
+      }
+      pairs.set(key, pair);
+    }
+  }
+  for (const [key, field] of Object.entries(schema.fields)) {
+    const childPath = [...path, key];
+    const pair = pairs.get(key);
+    const valueNode = (pair?.value ?? null) as Node | null;
+    const here: Location = pair ? { file: ctx.file, line: ctx.source!.lineOf((pair.value ?? pair.key) as Node) } : at;
+    if (field.kind === 'object') {
+      if (valueNode !== null && !isMap(valueNode)) {
+        ctx.problems.push({ file: ctx.file, line: here.line, field: childPath.join('.'), message: 'must be a mapping' });
+        continue;
+      }
+      out[key] = readObject(ctx, field, valueNode as YAMLMap | null, childPath, here);
+      continue;
+    }
+    const envName = envNameFor(childPath);
+    const envValue = ctx.env[envName];
+    if (envValue !== undefined) {
+      out[key] = readLeaf(ctx, field, envValue, childPath, { file: `$${envName}` }, true);
+      continue;
+    }
+    let raw: unknown = undefined;
+    if (valueNode !== null) {
+      if (isSeq(valueNode)) raw = valueNode.items.map((item) => (isScalar(item) ? item.value : item));
+      else if (isScalar(valueNode)) raw = valueNode.value;
+      else raw = valueNode;
+    }
+    out[key] = readLeaf(ctx, field, raw, childPath, here, false);
+  }
+  return out;
+}
+
+function readLeaf(ctx: Ctx, field: Exclude<Field, ObjectField>, raw: unknown, path: string[], at: Location, fromEnv: boolean): unknown {
+  const fieldName = path.join('.');
+  const problem = (message: string) => {
+    ctx.problems.push({ file: at.file, line: at.line, field: fieldName, message });
+    return undefined;
+  };
+  if (raw === undefined || raw === null) {
+    if ('required' in field && field.required) return problem(`required (set it in the file or as $${envNameFor(path)})`);
+    if ('default' in field && field.default !== undefined) return readLeaf(ctx, field, field.default, path, at, false);
+    return undefined;
+  }
+  switch (field.kind) {
+    case 'string':
+      if (typeof raw !== 'string' || raw === '') return problem('must be a non-empty string');
+      return raw;
+    case 'url': {
+      if (typeof raw !== 'string') return problem('must be a URL');
+      let url: URL;
+      try {
+        url = new URL(raw);
+      } catch {
+        return problem(`"${raw}" is not a valid URL`);
+      }
+      if (!field.protocols.includes(url.protocol)) return problem(`must start with ${field.protocols.map((p) => `${p}//`).join(' or ')}`);
+      if (url.username || url.password) return problem('must not contain credentials');
+      return url;
+    }
+    case 'duration': {
+      const ms = typeof raw === 'string' ? parseDuration(raw) : undefined;
+      if (ms === undefined) return problem(`"${String(raw)}" is not a duration (examples: 90s, 15m, 12h, 1h30m)`);
+      if (field.min && ms < parseDuration(field.min)!) return problem(`must be at least ${field.min}`);
+      if (field.max && ms > parseDuration(field.max)!) return problem(`must be at most ${field.max} (got ${formatDuration(ms)})`);
+      return ms;
+    }
+    case 'integer': {
+      const n = typeof raw === 'string' && fromEnv ? Number(raw) : raw;
+      if (typeof n !== 'number' || !Number.isInteger(n)) return problem('must be a whole number');
+      if (n < field.min || n > field.max) return problem(`must be between ${field.min} and ${field.max}`);
+      return n;
+    }
+    case 'boolean': {
+      if (typeof raw === 'boolean') return raw;
+      if (fromEnv && (raw === 'true' || raw === 'false')) return raw === 'true';
+      return problem('must be true or false');
+    }
+    case 'enum':
+      if (typeof raw !== 'string' || !field.values.includes(raw)) return problem(`must be one of: ${field.values.join(', ')}`);
+      return raw;
+    case 'list': {
+      const items = fromEnv && typeof raw === 'string' ? raw.split(',').map((s) => s.trim()).filter(Boolean) : raw;
+      if (!Array.isArray(items) || items.some((i) => typeof i !== 'string' || i === '')) return problem('must be a list of non-empty strings');
+      return items as string[];
+    }
+    case 'secret': {
+      if (typeof raw !== 'string' || raw === '') return problem('must be a secret reference (env:NAME, file:/path) or a value');
+      const secret = resolveSecret(raw, ctx.env);
+      if (!(secret instanceof Secret)) return problem(secret.error);
+      return secret;
+    }
+  }
+}
+
+function crossChecks(ctx: Ctx, config: Config): void {
+  const lineOf = (path: string[]): Location => {
+    const envName = envNameFor(path);
+    if (ctx.env[envName] !== undefined) return { file: `$${envName}` };
+    const node = ctx.source?.doc.getIn(path, true) as Node | undefined;
+    return { file: ctx.file, line: node ? ctx.source!.lineOf(node) : 1 };
+  };
+  const problem = (path: string[], message: string) => ctx.problems.push({ ...lineOf(path), field: path.join('.'), message });
+
+  const pub = config.publicUrl;
+  if (pub.pathname !== '/' || pub.search || pub.hash) problem(['publicUrl'], 'must be an origin without path, query or fragment (e.g. https://meet.example.org)');
+  if (pub.protocol === 'http:' && !isLoopbackHost(pub.hostname)) problem(['publicUrl'], 'must be https:// (http:// is allowed only for loopback addresses)');
+  if (config.oidc.issuer.protocol === 'http:' && !isLoopbackHost(config.oidc.issuer.hostname)) problem(['oidc', 'issuer'], 'must be https:// (http:// is allowed only for loopback addresses)');
+  if (!config.oidc.scopes.includes('openid')) problem(['oidc', 'scopes'], 'must include "openid"');
+  if (!/^(\[[0-9a-fA-F:.]+\]|[^:[\]]+):\d{1,5}$/.test(config.listen) || Number(config.listen.split(':').pop()) > 65535) {
+    problem(['listen'], `"${config.listen}" is not host:port`);
+  }
+  for (const entry of config.trustProxy) {
+    if (!parseCidr(entry)) problem(['trustProxy'], `"${entry}" is not an IP address or CIDR range`);
+  }
+  if (config.store.url !== 'memory' && !/^rediss?:\/\//.test(config.store.url)) problem(['store', 'url'], 'must be redis://…, rediss://… or memory');
+  if (config.session.idleTimeout > config.session.absoluteTimeout) problem(['session', 'idleTimeout'], 'must not be longer than session.absoluteTimeout');
+  if (!/^[A-Za-z0-9_-]+$/.test(config.session.cookieName)) problem(['session', 'cookieName'], 'may contain only letters, digits, _ and -');
+  try {
+    const re = new RegExp(config.backend.roomPath, 'd');
+    if (!config.backend.roomPath.startsWith('^')) problem(['backend', 'roomPath'], 'must be anchored with ^ so it judges the whole path');
+    if (!config.backend.roomPath.includes('(?<room>')) problem(['backend', 'roomPath'], 'must contain a named group (?<room>…)');
+    void re;
+  } catch (err) {
+    problem(['backend', 'roomPath'], `not a valid regular expression: ${(err as Error).message}`);
+  }
+  for (const entry of config.backend.public) {
+    if (!entry.startsWith('/') || entry.startsWith('/_roomguard')) problem(['backend', 'public'], `"${entry}" must be a path starting with / (and not under /_roomguard)`);
+    if (entry.indexOf('*') !== -1 && entry.indexOf('*') !== entry.length - 1) problem(['backend', 'public'], `"${entry}": * is allowed only at the end (prefix match)`);
+  }
+  if (decodeKey(config.secrets.encryptionKey.reveal()) === undefined) {
+    problem(['secrets', 'encryptionKey'], 'must be 32 bytes, written as base64 (44 characters) or 64 hex digits; `roomguard keys generate` makes one');
+  }
+  try {
+    const key = createPrivateKey(config.secrets.assertionKey.reveal());
+    if (key.asymmetricKeyType !== 'ec' || key.asymmetricKeyDetails?.namedCurve !== 'prime256v1') problem(['secrets', 'assertionKey'], 'must be an EC P-256 private key (ES256)');
+  } catch {
+    problem(['secrets', 'assertionKey'], 'is not a PEM private key; `roomguard keys generate` makes one');
+  }
+}
+
+/** Decodes the 32-byte encryption key from base64 or hex. */
+export function decodeKey(text: string): Buffer | undefined {
+  const trimmed = text.trim();
+  const buf = /^[0-9a-fA-F]{64}$/.test(trimmed) ? Buffer.from(trimmed, 'hex') : Buffer.from(trimmed, 'base64');
+  return buf.length === 32 && (/^[0-9a-fA-F]{64}$/.test(trimmed) || /^[A-Za-z0-9+/_-]{43}=?$/.test(trimmed)) ? buf : undefined;
+}

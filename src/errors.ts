@@ -1,0 +1,51 @@
+// The one catalogue of roomguard's error and reason codes. The same code appears in logs, on the
+// participant's error page (with a next step in their language) and, later, in the audit record's `reason`.
+
+export interface ErrorSpec {
+  /** HTTP status when the code ends a participant's request. */
+  readonly status: number;
+  /** Short explanation for logs and `policy explain`. */
+  readonly summary: string;
+}
+
+export const ERRORS = {
+  RG_LOGIN_REQUIRED: { status: 401, summary: 'no valid session; the person must log in first' },
+  RG_POLICY_NO_MATCH: { status: 403, summary: 'no policy file matches this room (deny by default)' },
+  RG_POLICY_AMBIGUOUS: { status: 403, summary: 'two policy files match this room equally' },
+  RG_POLICY_DENY_RULE: { status: 403, summary: 'a deny rule of the room policy matches this person' },
+  RG_POLICY_NOT_ALLOWED: { status: 403, summary: 'no allow rule of the room policy matches this person' },
+  RG_MFA_REQUIRED: { status: 403, summary: 'the room requires a second factor the session does not have' },
+  RG_MFA_TOO_OLD: { status: 403, summary: "the session's second factor is older than the room's maxAge" },
+  RG_MFA_UNAVAILABLE: { status: 403, summary: 'the room requires a second factor, but no second-factor method is enabled on this gateway' },
+  RG_ROOM_INVALID: { status: 400, summary: 'the room name is not a valid room name' },
+  RG_REQUEST_BAD_PATH: { status: 400, summary: 'the request path contains empty, dot or encoded-slash segments' },
+  RG_REQUEST_INVALID: { status: 400, summary: 'the request is malformed' },
+  RG_RETURN_TO_INVALID: { status: 400, summary: 'returnTo is not a same-origin relative path' },
+  RG_LOGIN_STATE_UNKNOWN: { status: 400, summary: 'the login callback does not belong to a pending login (expired, reused or forged)' },
+  RG_LOGIN_FAILED: { status: 502, summary: 'the identity provider did not complete the login' },
+  RG_LOGIN_DENIED_BY_IDP: { status: 403, summary: 'the identity provider refused the login' },
+  RG_IDP_UNAVAILABLE: { status: 503, summary: 'the identity provider cannot be reached' },
+  RG_CSRF: { status: 403, summary: 'the form was not sent from a roomguard page (CSRF check failed)' },
+  RG_NOT_FOUND: { status: 404, summary: 'no such page' },
+  RG_STORE_UNAVAILABLE: { status: 503, summary: 'the session store cannot be reached' },
+  RG_UPSTREAM_UNAVAILABLE: { status: 502, summary: 'the conferencing backend cannot be reached' },
+  RG_INTERNAL: { status: 500, summary: 'unexpected internal error' },
+} as const satisfies Record<string, ErrorSpec>;
+
+export type ErrorCode = keyof typeof ERRORS;
+
+/** An error that ends a request with a catalogued code; the gateway renders it as a page. */
+export class RoomguardError extends Error {
+  readonly code: ErrorCode;
+  readonly status: number;
+  constructor(code: ErrorCode, detail?: string, options?: { cause?: unknown }) {
+    super(detail ? `${ERRORS[code].summary}: ${detail}` : ERRORS[code].summary, options);
+    this.name = 'RoomguardError';
+    this.code = code;
+    this.status = ERRORS[code].status;
+  }
+}
+
+export function isRoomguardError(err: unknown): err is RoomguardError {
+  return err instanceof RoomguardError;
+}

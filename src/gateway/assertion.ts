@@ -1,0 +1,56 @@
+// The signed identity assertion the upstream receives as X-Roomguard-Assertion: a short-lived ES256 JWT
+// over the same facts as the plain identity headers, verifiable with the keys at /_roomguard/jwks.json.
+import { createPrivateKey, createPublicKey, randomBytes, type KeyObject } from 'node:crypto';
+import { SignJWT, exportJWK, calculateJwkThumbprint, type JWK } from 'jose';
+
+export const ASSERTION_TTL_S = 60;
+
+export interface AssertionClaims {
+  sub: string;
+  iss: string;
+  email?: string;
+  name?: string;
+  groups: string[];
+  room?: string;
+  role?: string;
+}
+
+export class AssertionSigner {
+  readonly #key: KeyObject;
+  readonly issuer: string;
+  readonly audience: string;
+  #kid = '';
+  #jwks: { keys: JWK[] } = { keys: [] };
+
+  private constructor(key: KeyObject, issuer: string, audience: string) {
+    this.#key = key;
+    this.issuer = issuer;
+    this.audience = audience;
+  }
+
+  static async create(pem: string, issuer: string, audience: string): Promise<AssertionSigner> {
+    const signer = new AssertionSigner(createPrivateKey(pem), issuer, audience);
+    const jwk = await exportJWK(createPublicKey(signer.#key));
+    signer.#kid = await calculateJwkThumbprint(jwk);
+    signer.#jwks = { keys: [{ ...jwk, kid: signer.#kid, alg: 'ES256', use: 'sig' }] };
+    return signer;
+  }
+
+  get jwks(): { keys: JWK[] } {
+    return this.#jwks;
+  }
+
+  sign(claims: AssertionClaims, now = Date.now()): Promise<string> {
+    const iat = Math.floor(now / 1000);
+    const { sub, iss, ...rest } = claims;
+    return new SignJWT({ ...rest, idp: iss })
+      .setProtectedHeader({ alg: 'ES256', typ: 'JWT', kid: this.#kid })
+      .setIssuer(this.issuer)
+      .setAudience(this.audience)
+      .setSubject(sub)
+      .setIssuedAt(iat)
+      .setExpirationTime(iat + ASSERTION_TTL_S)
+      .setJti(randomBytes(12).toString('base64url'))
+      .sign(this.#key);
+  }
+}

@@ -1,0 +1,52 @@
+// Headers the upstream may trust because only roomguard sets them (DESIGN invariant 6): every incoming
+// X-Roomguard-* header is removed first, then roomguard adds its own. Values are UTF-8 with every byte
+// outside printable ASCII (and % and ,) percent-encoded, so names and groups survive HTTP intact.
+
+export const IDENTITY_HEADER_PREFIX = 'x-roomguard-';
+
+export interface IdentityFacts {
+  sub: string;
+  email?: string;
+  name?: string;
+  groups: string[];
+  room?: string;
+  role?: string;
+  assertion: string;
+}
+
+export function headerSafe(value: string): string {
+  return Array.from(value)
+    .map((ch) => (/^[\x20-\x7e]$/.test(ch) && ch !== '%' && ch !== ',' ? ch : encodeURIComponent(ch).replace(/[,!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`)))
+    .join('');
+}
+
+/** Removes every header a client might use to impersonate roomguard. Mutates and returns `headers`. */
+export function stripSpoofable<T extends Record<string, unknown>>(headers: T): T {
+  for (const name of Object.keys(headers)) {
+    if (name.toLowerCase().startsWith(IDENTITY_HEADER_PREFIX)) delete headers[name];
+  }
+  return headers;
+}
+
+/** Removes roomguard's own cookies from a Cookie header so the upstream never sees the session id. */
+export function stripOwnCookies(cookieHeader: string | undefined, ownNames: readonly string[]): string | undefined {
+  if (!cookieHeader) return undefined;
+  const kept = cookieHeader
+    .split(';')
+    .map((part) => part.trim())
+    .filter((part) => part !== '' && !ownNames.includes(part.slice(0, Math.max(0, part.indexOf('=')))));
+  return kept.length > 0 ? kept.join('; ') : undefined;
+}
+
+export function identityHeaders(facts: IdentityFacts): Record<string, string> {
+  const out: Record<string, string> = {
+    'x-roomguard-user': headerSafe(facts.sub),
+    'x-roomguard-groups': facts.groups.map(headerSafe).join(','),
+    'x-roomguard-assertion': facts.assertion,
+  };
+  if (facts.email) out['x-roomguard-email'] = headerSafe(facts.email);
+  if (facts.name) out['x-roomguard-name'] = headerSafe(facts.name);
+  if (facts.room) out['x-roomguard-room'] = facts.room;
+  if (facts.role) out['x-roomguard-role'] = facts.role;
+  return out;
+}

@@ -1,0 +1,23 @@
+// Headers on every page roomguard renders itself: a strict CSP (no scripts, own stylesheet only),
+// no framing, no referrer, no caching, HSTS on https (DESIGN invariant 9).
+
+export function securityHeaders(options: { https: boolean; formActions: string[] }): Record<string, string> {
+  const headers: Record<string, string> = {
+    'content-security-policy': [
+      "default-src 'none'",
+      "style-src 'self'",
+      "img-src 'self'",
+      // Chrome checks form-action on the redirect after a form post, so logout may continue to the IdP.
+      `form-action 'self' ${options.formActions.join(' ')}`.trim(),
+      "frame-ancestors 'none'",
+      "base-uri 'none'",
+    ].join('; '),
+    'x-content-type-options': 'nosniff',
+    'referrer-policy': 'no-referrer',
+    'cache-control': 'no-store',
+    'x-frame-options': 'DENY',
+    'cross-origin-opener-policy': 'same-origin',
+  };
+  if (options.https) headers['strict-transport-security'] = 'max-age=31536000; includeSubDomains';
+  return headers;
+}

@@ -1,0 +1,87 @@
+// Builds a running gateway from a validated Config: store, policies (with hot reload), OIDC relying
+// party, backend, assertion signer. Used by `roomguard serve`, `roomguard demo` and the tests.
+import type { FastifyInstance } from 'fastify';
+import type { Config } from '../config/schema.js';
+import { decodeKey } from '../config/validate.js';
+import { policiesDirOf } from '../config/load.js';
+import { LivePolicies } from '../policy/load.js';
+import { GenericBackend } from '../backends/generic.js';
+import { OidcRelyingParty } from '../identity/oidc.js';
+import { MemoryStore } from '../store/memory.js';
+import { RedisStore } from '../store/redis.js';
+import { SealedStore } from '../store/sealed.js';
+import type { Store } from '../store/store.js';
+import { AssertionSigner } from './assertion.js';
+import { buildGateway } from './app.js';
+import { formatProblem } from '../config/yaml-source.js';
+
+export interface Gateway {
+  app: FastifyInstance;
+  policies: LivePolicies;
+  store: Store;
+  /** Starts listening; resolves to the bound address (host:port). */
+  listen(): Promise<string>;
+  close(): Promise<void>;
+}
+
+export interface GatewayOptions {
+  logger?: boolean | object;
+  /** Policy directory to use instead of config.policies.dir (the demo uses the shipped examples). */
+  policiesDir?: string;
+}
+
+export async function createGateway(config: Config, options: GatewayOptions = {}): Promise<Gateway> {
+  const key = decodeKey(config.secrets.encryptionKey.reveal());
+  if (!key) throw new Error('secrets.encryptionKey is not a 32-byte key');
+  const backend = new GenericBackend(config.backend.roomPath);
+  const policies = LivePolicies.open(options.policiesDir ?? policiesDirOf(config), backend.reservedRooms);
+
+  let rawStore: Store;
+  if (config.store.url === 'memory') rawStore = new MemoryStore();
+  else {
+    const redis = new RedisStore({ url: config.store.url, keyPrefix: config.store.keyPrefix, ...(config.store.password ? { password: config.store.password.reveal() } : {}) });
+    await redis.connect();
+    rawStore = redis;
+  }
+  const store = new SealedStore(rawStore, key);
+  const oidc = new OidcRelyingParty({
+    issuer: config.oidc.issuer,
+    clientId: config.oidc.clientId,
+    clientSecret: config.oidc.clientSecret.reveal(),
+    scopes: config.oidc.scopes,
+    claims: config.oidc.claims,
+    userinfo: config.oidc.userinfo,
+    loginTimeoutMs: config.oidc.loginTimeout,
+    redirectUri: new URL('/_roomguard/callback', config.publicUrl).href,
+    postLogoutRedirectUri: new URL('/_roomguard/logged-out', config.publicUrl).href,
+  }, store);
+  // Discover early so the first participant does not wait; failures are retried on demand.
+  oidc.metadata().catch(() => undefined);
+  const assertion = await AssertionSigner.create(config.secrets.assertionKey.reveal(), config.publicUrl.origin, config.backend.upstream.origin);
+  const app = await buildGateway({ config, store, policies, backend, oidc, assertion, encryptionKey: key, ...(options.logger !== undefined ? { logger: options.logger } : {}) });
+
+  policies.on('reload', (event) => {
+    if (event.ok) app.log.info({ event: 'policies.loaded', version: event.version, files: event.files }, 'policy set loaded');
+    else app.log.error({ event: 'policies.rejected', problems: event.problems.map(formatProblem) }, 'policy set rejected; the previous set keeps serving');
+  });
+  if (config.policies.watch) policies.watch();
+
+  return {
+    app,
+    policies,
+    store,
+    async listen() {
+      const at = config.listen.lastIndexOf(':');
+      const host = config.listen.slice(0, at).replace(/^\[|\]$/g, '');
+      const port = Number(config.listen.slice(at + 1));
+      await app.listen({ host, port });
+      const address = app.server.address();
+      return typeof address === 'object' && address ? `${address.address.includes(':') ? `[${address.address}]` : address.address}:${address.port}` : config.listen;
+    },
+    async close() {
+      policies.close();
+      await app.close();
+      await store.close();
+    },
+  };
+}

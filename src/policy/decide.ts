@@ -1,0 +1,90 @@
+// decide(): the one decision function. Pure: from (subject, room, policy set, now) to a Decision that
+// carries the outcome, the policy file and rule, the role and the reasons. No I/O, no clock of its own.
+import type { Decision, Identity, Matcher, Policy, PolicySet, RuleRef, Subject } from './types.js';
+import { patternMatches, specificity } from './rooms.js';
+
+export interface PolicyMatch {
+  policy?: Policy;
+  pattern?: string;
+  /** Other policies that match the room exactly as specifically (a set that passed lint has none). */
+  ties: Policy[];
+}
+
+/** The policy that judges a room: exact name beats glob, then the glob with most literal characters. */
+export function policyFor(room: string, set: PolicySet): PolicyMatch {
+  let best: { policy: Policy; pattern: string; rank: number } | undefined;
+  let ties: Policy[] = [];
+  for (const policy of set.policies) {
+    let own: { pattern: string; rank: number } | undefined;
+    for (const pattern of policy.rooms) {
+      if (!patternMatches(pattern, room)) continue;
+      const rank = specificity(pattern);
+      if (!own || rank > own.rank) own = { pattern, rank };
+    }
+    if (!own) continue;
+    if (!best || own.rank > best.rank) {
+      best = { policy, ...own };
+      ties = [];
+    } else if (own.rank === best.rank) {
+      ties.push(policy);
+    }
+  }
+  return best ? { policy: best.policy, pattern: best.pattern, ties } : { ties };
+}
+
+export function matcherMatches(m: Matcher, who: Identity): boolean {
+  // Every field present must match (AND); an entry with no fields never matches.
+  let checked = false;
+  if (m.anyone) checked = true;
+  if (m.groups) {
+    checked = true;
+    if (!m.groups.some((g) => who.groups.includes(g))) return false;
+  }
+  const email = who.emailVerified && who.email ? who.email.toLowerCase() : undefined;
+  if (m.emails) {
+    checked = true;
+    if (!email || !m.emails.includes(email)) return false;
+  }
+  if (m.domains) {
+    checked = true;
+    const domain = email?.slice(email.lastIndexOf('@') + 1);
+    if (!domain || !m.domains.includes(domain)) return false;
+  }
+  return checked;
+}
+
+function firstMatch(kind: RuleRef['kind'], list: Matcher[], who: Identity): RuleRef | undefined {
+  const index = list.findIndex((m) => matcherMatches(m, who));
+  return index === -1 ? undefined : { kind, index, line: list[index]!.line };
+}
+
+export function decide(subject: Subject, room: string, set: PolicySet, now: number): Decision {
+  const match = policyFor(room, set);
+  const who = subject.identity;
+  // Without a session nobody learns whether a room exists: everyone is sent to log in first.
+  if (!who) return { outcome: 'login', room, reasons: ['RG_LOGIN_REQUIRED'], ...policyRef(match) };
+  if (!match.policy) return { outcome: 'deny', room, reasons: ['RG_POLICY_NO_MATCH'] };
+  if (match.ties.length > 0) return { outcome: 'deny', room, reasons: ['RG_POLICY_AMBIGUOUS'], ...policyRef(match) };
+  const policy = match.policy;
+
+  const denyRule = firstMatch('deny', policy.deny, who);
+  if (denyRule) return { outcome: 'deny', room, rule: denyRule, reasons: ['RG_POLICY_DENY_RULE'], ...policyRef(match) };
+  const allowRule = firstMatch('allow', policy.allow, who);
+  if (!allowRule) return { outcome: 'deny', room, reasons: ['RG_POLICY_NOT_ALLOWED'], ...policyRef(match) };
+  const role = firstMatch('moderators', policy.moderators, who) ? 'moderator' : 'participant';
+
+  if (policy.mfa.required) {
+    const factor = subject.mfa;
+    const fitting = factor && policy.mfa.methods.includes(factor.method);
+    if (!fitting) return { outcome: 'mfa', room, rule: allowRule, role, reasons: ['RG_MFA_REQUIRED'], mfa: policy.mfa, ...policyRef(match) };
+    if (now - factor.at > policy.mfa.maxAge || factor.at > now + 60_000) {
+      return { outcome: 'mfa', room, rule: allowRule, role, reasons: ['RG_MFA_TOO_OLD'], mfa: policy.mfa, ...policyRef(match) };
+    }
+  }
+  return { outcome: 'allow', room, rule: allowRule, role, reasons: [], ...policyRef(match) };
+}
+
+function policyRef(match: PolicyMatch): Pick<Decision, 'policy'> {
+  if (!match.policy || !match.pattern) return {};
+  return { policy: { file: match.policy.file, sha256: match.policy.sha256, pattern: match.pattern, risk: match.policy.risk } };
+}

@@ -1,0 +1,26 @@
+// Renders a Decision for people (`roomguard policy explain`) and for machines (--json). The same
+// Decision drives the participant's error page and, later, the audit record.
+import { ERRORS } from '../errors.js';
+import { formatDuration } from '../config/duration.js';
+import type { Decision } from './types.js';
+
+export function explainText(decision: Decision): string {
+  const lines: Array<[string, string]> = [
+    ['room', decision.room],
+    ['decision', decision.outcome],
+  ];
+  if (decision.policy) lines.push(['policy', `${decision.policy.file} (pattern "${decision.policy.pattern}", risk ${decision.policy.risk})`]);
+  else lines.push(['policy', '(none)']);
+  if (decision.rule) lines.push(['rule', `${decision.rule.kind}[${decision.rule.index}] at ${decision.policy?.file ?? '?'}:${decision.rule.line}`]);
+  if (decision.role) lines.push(['role', decision.role]);
+  for (const reason of decision.reasons) lines.push(['reason', `${reason}: ${ERRORS[reason].summary}`]);
+  if (decision.mfa && decision.outcome === 'mfa') {
+    lines.push(['needs', `a second factor (${decision.mfa.methods.join(' or ')}) no older than ${formatDuration(decision.mfa.maxAge)}`]);
+  }
+  const width = Math.max(...lines.map(([k]) => k.length)) + 1;
+  return lines.map(([k, v]) => `${(k + ':').padEnd(width + 1)}${v}`).join('\n');
+}
+
+export function explainJson(decision: Decision): string {
+  return JSON.stringify({ ...decision, reasonSummaries: decision.reasons.map((r) => ERRORS[r].summary) }, null, 2);
+}

@@ -1,0 +1,238 @@
+// Parses one policy file into a typed Policy, collecting every problem as file:line: field: message.
+import { createHash } from 'node:crypto';
+import { isMap, isScalar, isSeq, type Node, type Pair, type YAMLMap, type YAMLSeq } from 'yaml';
+import { parseDuration } from '../config/duration.js';
+import { parseYamlSource, type Problem, type YamlSource } from '../config/yaml-source.js';
+import { canonicalPattern, patternMatches, isGlob } from './rooms.js';
+import { MFA_METHODS, type Matcher, type MfaMethod, type MfaRequirement, type Policy, type Risk } from './types.js';
+
+/** Names the gateway routes itself; no room pattern may name them. */
+export const RESERVED_ROOM_NAMES = ['_roomguard', 'healthz', 'readyz'] as const;
+
+const TOP_KEYS = ['rooms', 'risk', 'allow', 'deny', 'moderators', 'mfa', 'notice', 'title'] as const;
+const MATCHER_KEYS = ['groups', 'emails', 'domains', 'anyone'] as const;
+const MFA_KEYS = ['required', 'methods', 'maxAge', 'userVerification'] as const;
+const HIGH_RISK_IDLE_MS = 15 * 60_000;
+const DEFAULT_MFA_MAX_AGE = '12h';
+
+export function parsePolicyText(file: string, text: string, extraReserved: readonly string[] = []): { policy?: Policy; problems: Problem[] } {
+  const parsed = parseYamlSource(file, text);
+  if (!parsed.source) return { problems: parsed.problems };
+  const src = parsed.source;
+  const problems: Problem[] = [];
+  const add = (node: Node | null | undefined, field: string, message: string) => problems.push({ file, line: src.lineOf(node), field, message });
+  const root = src.doc.contents as Node | null;
+  if (!isMap(root)) {
+    add(root, '', 'a policy file must be a mapping with at least `rooms` and `allow`');
+    return { problems };
+  }
+  const fields = pairsOf(src, root, TOP_KEYS, '', problems);
+
+  // rooms
+  const rooms: string[] = [];
+  const roomLines: number[] = [];
+  const roomsNode = fields.get('rooms')?.value as Node | undefined;
+  if (!roomsNode) add(root, 'rooms', 'required: the room names or globs this policy judges');
+  else {
+    for (const [i, item] of listItems(roomsNode).entries()) {
+      const field = `rooms[${i}]`;
+      if (!isScalar(item) || typeof item.value !== 'string' || item.value.trim() === '') {
+        add(item ?? roomsNode, field, 'must be a room name or glob (text)');
+        continue;
+      }
+      const raw = item.value.trim();
+      if (/[\\/\u0000-\u001f]/.test(raw)) {
+        add(item, field, `"${raw}" may not contain slashes or control characters`);
+        continue;
+      }
+      const pattern = canonicalPattern(raw);
+      for (const reserved of [...RESERVED_ROOM_NAMES, ...extraReserved]) {
+        if (pattern !== '*' && patternMatches(pattern, reserved)) add(item, field, `"${raw}" would match "${reserved}", which the gateway reserves for itself`);
+      }
+      if (rooms.includes(pattern)) add(item, field, `"${raw}" is listed twice`);
+      rooms.push(pattern);
+      roomLines.push(src.lineOf(item));
+    }
+    if (rooms.length === 0 && !problems.some((p) => p.field.startsWith('rooms'))) add(roomsNode, 'rooms', 'must list at least one room name or glob');
+  }
+
+  // risk
+  let risk: Risk = 'normal';
+  const riskNode = fields.get('risk')?.value as Node | undefined;
+  if (riskNode) {
+    const value = isScalar(riskNode) ? riskNode.value : undefined;
+    if (value === 'low' || value === 'normal' || value === 'high') risk = value;
+    else add(riskNode, 'risk', 'must be low, normal or high');
+  }
+
+  const allowNode = fields.get('allow')?.value as Node | undefined;
+  if (!allowNode) add(root, 'allow', 'required: who may enter (e.g. `- groups: [staff]` or `- anyone: true`)');
+  const allow = allowNode ? matchers(src, allowNode, 'allow', problems) : [];
+  if (allowNode && allow.length === 0 && !problems.some((p) => p.field.startsWith('allow'))) add(allowNode, 'allow', 'must have at least one entry');
+  const denyNode = fields.get('deny')?.value as Node | undefined;
+  const deny = denyNode ? matchers(src, denyNode, 'deny', problems) : [];
+  const modNode = fields.get('moderators')?.value as Node | undefined;
+  const moderators = modNode ? matchers(src, modNode, 'moderators', problems) : [];
+
+  const mfa = mfaRequirement(src, fields.get('mfa')?.value as Node | undefined, risk, problems);
+
+  let notice: Policy['notice'];
+  const noticeNode = fields.get('notice')?.value as Node | undefined;
+  if (noticeNode) {
+    if (!isMap(noticeNode)) add(noticeNode, 'notice', 'must be a mapping of language to text, e.g. { de: "…", en: "…" }');
+    else {
+      notice = {};
+      const langs = pairsOf(src, noticeNode, ['de', 'en'] as const, 'notice', problems);
+      for (const [lang, pair] of langs) {
+        const v = pair.value as Node | null;
+        if (!isScalar(v) || typeof v.value !== 'string' || v.value.trim() === '') add(v ?? pair.key as Node, `notice.${lang}`, 'must be text');
+        else notice[lang] = v.value;
+      }
+    }
+  }
+  let title: string | undefined;
+  const titleNode = fields.get('title')?.value as Node | undefined;
+  if (titleNode) {
+    if (!isScalar(titleNode) || typeof titleNode.value !== 'string' || titleNode.value.length > 200) add(titleNode, 'title', 'must be text of at most 200 characters');
+    else title = titleNode.value;
+  }
+
+  if (problems.length > 0) return { problems };
+  const policy: Policy = {
+    file,
+    sha256: createHash('sha256').update(text).digest('hex'),
+    rooms,
+    roomLines,
+    risk,
+    allow,
+    deny,
+    moderators,
+    mfa,
+    ...(risk === 'high' ? { sessionIdleTimeout: HIGH_RISK_IDLE_MS } : {}),
+    ...(notice ? { notice } : {}),
+    ...(title ? { title } : {}),
+  };
+  return { policy, problems };
+}
+
+function pairsOf<K extends string>(src: YamlSource, map: YAMLMap, known: readonly K[], prefix: string, problems: Problem[]): Map<K, Pair> {
+  const out = new Map<K, Pair>();
+  for (const pair of map.items as Pair[]) {
+    const key = isScalar(pair.key) ? String(pair.key.value) : String(pair.key);
+    const field = prefix ? `${prefix}.${key}` : key;
+    if (!(known as readonly string[]).includes(key)) {
+      problems.push({ file: src.file, line: src.lineOf(pair.key as Node), field, message: `unknown field; known fields: ${known.join(', ')}` });
+      continue;
+    }
+    out.set(key as K, pair);
+  }
+  return out;
+}
+
+function listItems(node: Node): Array<Node | null> {
+  if (isSeq(node)) return (node as YAMLSeq).items as Array<Node | null>;
+  return [node];
+}
+
+function stringList(src: YamlSource, node: Node, field: string, problems: Problem[], check?: (v: string) => string | undefined): string[] {
+  const out: string[] = [];
+  const items = listItems(node);
+  if (items.length === 0) problems.push({ file: src.file, line: src.lineOf(node), field, message: 'must not be empty' });
+  for (const [i, item] of items.entries()) {
+    if (!isScalar(item) || typeof item.value !== 'string' || item.value.trim() === '') {
+      problems.push({ file: src.file, line: src.lineOf(item ?? node), field: `${field}[${i}]`, message: 'must be text' });
+      continue;
+    }
+    const message = check?.(item.value.trim());
+    if (message) problems.push({ file: src.file, line: src.lineOf(item), field: `${field}[${i}]`, message });
+    else out.push(item.value.trim());
+  }
+  return out;
+}
+
+function matchers(src: YamlSource, node: Node, field: string, problems: Problem[]): Matcher[] {
+  if (!isSeq(node)) {
+    problems.push({ file: src.file, line: src.lineOf(node), field, message: 'must be a list of entries such as `- groups: [staff]`' });
+    return [];
+  }
+  const out: Matcher[] = [];
+  for (const [i, item] of (node.items as Array<Node | null>).entries()) {
+    const at = `${field}[${i}]`;
+    if (!isMap(item)) {
+      problems.push({ file: src.file, line: src.lineOf(item ?? node), field: at, message: 'must be a mapping with groups, emails, domains or anyone' });
+      continue;
+    }
+    const pairs = pairsOf(src, item, MATCHER_KEYS, at, problems);
+    if (pairs.size === 0) {
+      problems.push({ file: src.file, line: src.lineOf(item), field: at, message: 'needs at least one of groups, emails, domains, anyone' });
+      continue;
+    }
+    const matcher: Matcher = { line: src.lineOf(item) };
+    for (const [key, pair] of pairs) {
+      const value = pair.value as Node | null;
+      const f = `${at}.${key}`;
+      if (value === null) {
+        problems.push({ file: src.file, line: src.lineOf(pair.key as Node), field: f, message: 'has no value' });
+        continue;
+      }
+      if (key === 'anyone') {
+        if (!isScalar(value) || value.value !== true) problems.push({ file: src.file, line: src.lineOf(value), field: f, message: 'must be true (leave the entry out instead of writing false)' });
+        else matcher.anyone = true;
+      } else if (key === 'groups') {
+        matcher.groups = stringList(src, value, f, problems);
+      } else if (key === 'emails') {
+        matcher.emails = stringList(src, value, f, problems, (v) => (/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(v) ? undefined : `"${v}" is not an e-mail address`)).map((e) => e.toLowerCase());
+      } else if (key === 'domains') {
+        matcher.domains = stringList(src, value, f, problems, (v) => (/^(?!-)[a-z0-9-]+(\.[a-z0-9-]+)+$/i.test(v) ? undefined : `"${v}" is not a domain name (write example.org, without @)`)).map((d) => d.toLowerCase());
+      }
+    }
+    if (matcher.anyone && pairs.size > 1) {
+      problems.push({ file: src.file, line: src.lineOf(item), field: at, message: '`anyone: true` cannot be combined with other fields in the same entry (it would make them pointless)' });
+    }
+    out.push(matcher);
+  }
+  return out;
+}
+
+function mfaRequirement(src: YamlSource, node: Node | undefined, risk: Risk, problems: Problem[]): MfaRequirement {
+  const result: MfaRequirement = {
+    required: risk === 'high',
+    methods: ['webauthn', 'totp'],
+    maxAge: parseDuration(DEFAULT_MFA_MAX_AGE)!,
+    userVerification: 'preferred',
+  };
+  if (!node) return result;
+  if (!isMap(node)) {
+    problems.push({ file: src.file, line: src.lineOf(node), field: 'mfa', message: 'must be a mapping, e.g. { required: true, methods: [webauthn, totp], maxAge: 15m }' });
+    return result;
+  }
+  const pairs = pairsOf(src, node, MFA_KEYS, 'mfa', problems);
+  for (const [key, pair] of pairs) {
+    const value = pair.value as Node | null;
+    const f = `mfa.${key}`;
+    const line = src.lineOf(value ?? (pair.key as Node));
+    if (key === 'required') {
+      if (!isScalar(value) || typeof value.value !== 'boolean') problems.push({ file: src.file, line, field: f, message: 'must be true or false' });
+      else result.required = value.value;
+    } else if (key === 'methods') {
+      if (!value) problems.push({ file: src.file, line, field: f, message: 'has no value' });
+      else {
+        const methods = stringList(src, value, f, problems, (v) => ((MFA_METHODS as readonly string[]).includes(v) ? undefined : `"${v}" is not a method; use ${MFA_METHODS.join(', ')}`));
+        if (methods.length > 0) result.methods = [...new Set(methods)] as MfaMethod[];
+      }
+    } else if (key === 'maxAge') {
+      const ms = isScalar(value) && typeof value.value === 'string' ? parseDuration(value.value) : undefined;
+      if (ms === undefined || ms < 60_000 || ms > 24 * 3_600_000) problems.push({ file: src.file, line, field: f, message: 'must be a duration between 1m and 24h (e.g. 15m, 12h)' });
+      else result.maxAge = ms;
+    } else if (key === 'userVerification') {
+      if (!isScalar(value) || (value.value !== 'required' && value.value !== 'preferred')) problems.push({ file: src.file, line, field: f, message: 'must be required or preferred' });
+      else result.userVerification = value.value;
+    }
+  }
+  if (risk === 'high' && !result.required) {
+    problems.push({ file: src.file, line: src.lineOf(pairs.get('required')?.value as Node ?? node), field: 'mfa.required', message: 'risk: high rooms always require a second factor; lower the risk instead' });
+  }
+  return result;
+}
+
+export { isGlob };

@@ -1,0 +1,61 @@
+// Room patterns: canonical names and globs (* any run of characters, ? one character), their
+// precedence (exact beats glob; among globs more literal characters win) and whether two globs overlap.
+import { backendSafeRoomName } from '../backends/room-name.js';
+
+export function isGlob(pattern: string): boolean {
+  return /[*?]/.test(pattern);
+}
+
+/** Canonicalises the literal parts of a pattern, so `Board-*` is matched as `board-*`. */
+export function canonicalPattern(pattern: string): string {
+  return pattern
+    .split(/([*?])/)
+    .map((part) => (part === '*' || part === '?' || part === '' ? part : backendSafeRoomName(part)))
+    .join('');
+}
+
+const regexCache = new Map<string, RegExp>();
+
+export function patternMatches(pattern: string, room: string): boolean {
+  if (!isGlob(pattern)) return pattern === room;
+  let re = regexCache.get(pattern);
+  if (!re) {
+    const body = pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.');
+    re = new RegExp(`^${body}$`, 's');
+    if (regexCache.size > 10_000) regexCache.clear();
+    regexCache.set(pattern, re);
+  }
+  return re.test(room);
+}
+
+/** Higher is more specific: exact names rank above every glob; globs rank by their literal characters. */
+export function specificity(pattern: string): number {
+  if (!isGlob(pattern)) return Number.MAX_SAFE_INTEGER;
+  return pattern.replace(/[*?]/g, '').length;
+}
+
+/** True when some room name matches both patterns. */
+export function patternsOverlap(a: string, b: string): boolean {
+  const memo = new Map<number, boolean>();
+  const width = b.length + 1;
+  const visit = (i: number, j: number): boolean => {
+    const key = i * width + j;
+    const known = memo.get(key);
+    if (known !== undefined) return known;
+    memo.set(key, false);
+    let result = false;
+    const ca = a[i];
+    const cb = b[j];
+    if (ca === undefined && cb === undefined) result = true;
+    else if (ca === '*' && visit(i + 1, j)) result = true;
+    else if (cb === '*' && visit(i, j + 1)) result = true;
+    else if (ca !== undefined && cb !== undefined) {
+      if (ca === '*') result = visit(i, j + 1);
+      else if (cb === '*') result = visit(i + 1, j);
+      else if (ca === '?' || cb === '?' || ca === cb) result = visit(i + 1, j + 1);
+    }
+    memo.set(key, result);
+    return result;
+  };
+  return visit(0, 0);
+}

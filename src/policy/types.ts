@@ -1,0 +1,88 @@
+// The typed shape of a room policy and of a decision. Shared by the parser, decide(), explain and the gateway.
+
+export type Risk = 'low' | 'normal' | 'high';
+export type MfaMethod = 'webauthn' | 'totp' | 'idp';
+export const MFA_METHODS: readonly MfaMethod[] = ['webauthn', 'totp', 'idp'];
+
+/** One allow / deny / moderators entry: every field given must match (AND); within a list any value matches (OR). */
+export interface Matcher {
+  groups?: string[];
+  emails?: string[];
+  domains?: string[];
+  anyone?: true;
+  /** Line of the entry in its file, for explanations. */
+  line: number;
+}
+
+export interface MfaRequirement {
+  required: boolean;
+  methods: MfaMethod[];
+  /** Maximum age of the second factor, in milliseconds. */
+  maxAge: number;
+  userVerification: 'required' | 'preferred';
+}
+
+export interface Policy {
+  /** Path of the policy file as given to the loader (relative to the policy directory's parent when possible). */
+  file: string;
+  sha256: string;
+  /** Canonical room names and globs. */
+  rooms: string[];
+  /** Line of each entry of `rooms`. */
+  roomLines: number[];
+  risk: Risk;
+  allow: Matcher[];
+  deny: Matcher[];
+  moderators: Matcher[];
+  mfa: MfaRequirement;
+  /** Idle timeout for sessions in this room (ms), when the policy sets one stricter than the gateway's. */
+  sessionIdleTimeout?: number;
+  notice?: { de?: string; en?: string };
+  title?: string;
+}
+
+export interface PolicySet {
+  policies: Policy[];
+  /** sha256 over the sorted file hashes: identifies the policy version in logs and audit records. */
+  version: string;
+}
+
+/** Who is asking: nothing (no session), or a logged-in identity with an optional second factor. */
+export interface Identity {
+  sub: string;
+  iss: string;
+  email?: string;
+  /** False when the IdP says the address is unverified; e-mail and domain rules then never match. */
+  emailVerified: boolean;
+  name?: string;
+  groups: string[];
+}
+
+export interface Subject {
+  identity?: Identity;
+  /** The session's most recent second factor. */
+  mfa?: { method: MfaMethod; at: number };
+}
+
+export type Outcome = 'allow' | 'login' | 'mfa' | 'deny';
+export type Role = 'moderator' | 'participant';
+
+export interface RuleRef {
+  kind: 'allow' | 'deny' | 'moderators';
+  index: number;
+  line: number;
+}
+
+export interface Decision {
+  outcome: Outcome;
+  room: string;
+  /** The policy file that judged the room (absent when none matched). */
+  policy?: { file: string; sha256: string; pattern: string; risk: Risk };
+  /** The rule that decided (allow[i] for allow/mfa, deny[i] for a deny rule). */
+  rule?: RuleRef;
+  role?: Role;
+  /** Catalogue codes (src/errors.ts) explaining a non-allow outcome; empty for allow. */
+  reasons: import('../errors.js').ErrorCode[];
+  /** What second factor would satisfy the room (for outcome mfa). */
+  mfa?: MfaRequirement;
+}

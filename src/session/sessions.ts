@@ -1,0 +1,114 @@
+// Server-side sessions. The browser holds only an opaque 256-bit random id; the store holds the session
+// under the SHA-256 of that id (sealed by SealedStore). Idle and absolute timeouts are enforced here, not
+// by cookie expiry. Logout deletes the record, so it ends on every instance sharing the store at once.
+import { createHash, randomBytes } from 'node:crypto';
+import type { Store } from '../store/store.js';
+import type { Identity, MfaMethod } from '../policy/types.js';
+
+export interface SessionData {
+  v: 1;
+  identity: Identity;
+  /** OIDC session id (`sid`) when the IdP sent one; for back-channel logout. */
+  sid?: string;
+  /** Kept for RP-initiated logout (`id_token_hint`); sealed at rest like the rest. */
+  idToken?: string;
+  createdAt: number;
+  lastSeenAt: number;
+  mfa?: { method: MfaMethod; at: number };
+}
+
+export interface LoadedSession {
+  id: string;
+  /** Hash of the id: safe to log, used as the store key. */
+  hash: string;
+  data: SessionData;
+  /** How long the session had been idle before this request (ms). */
+  idleFor: number;
+}
+
+export interface SessionTimeouts {
+  idleMs: number;
+  absoluteMs: number;
+}
+
+const SESSION_ID = /^[A-Za-z0-9_-]{43}$/;
+/** Writing lastSeenAt on every request would double store traffic; a few seconds of slack is harmless. */
+const TOUCH_INTERVAL_MS = 15_000;
+
+export function sessionHash(id: string): string {
+  return createHash('sha256').update(id).digest('hex');
+}
+
+export class Sessions {
+  readonly #store: Store;
+  readonly #timeouts: SessionTimeouts;
+  readonly #now: () => number;
+
+  constructor(store: Store, timeouts: SessionTimeouts, now: () => number = Date.now) {
+    this.#store = store;
+    this.#timeouts = timeouts;
+    this.#now = now;
+  }
+
+  #key(hash: string): string {
+    return `session:${hash}`;
+  }
+
+  #ttl(data: SessionData, now: number): number {
+    return Math.min(data.lastSeenAt + this.#timeouts.idleMs, data.createdAt + this.#timeouts.absoluteMs) - now;
+  }
+
+  async create(identity: Identity, extras: Pick<SessionData, 'sid' | 'idToken' | 'mfa'> = {}): Promise<LoadedSession> {
+    const now = this.#now();
+    const id = randomBytes(32).toString('base64url');
+    const hash = sessionHash(id);
+    const data: SessionData = { v: 1, identity, createdAt: now, lastSeenAt: now, ...stripUndefined(extras) };
+    await this.#store.set(this.#key(hash), JSON.stringify(data), this.#ttl(data, now));
+    return { id, hash, data, idleFor: 0 };
+  }
+
+  /** The live session for a cookie value, or undefined when it is unknown, malformed or timed out. */
+  async load(id: string | undefined): Promise<LoadedSession | undefined> {
+    if (!id || !SESSION_ID.test(id)) return undefined;
+    const hash = sessionHash(id);
+    const raw = await this.#store.get(this.#key(hash));
+    if (raw === null) return undefined;
+    let data: SessionData;
+    try {
+      data = JSON.parse(raw) as SessionData;
+    } catch {
+      return undefined;
+    }
+    if (data.v !== 1) return undefined;
+    const now = this.#now();
+    const idleFor = Math.max(0, now - data.lastSeenAt);
+    if (idleFor >= this.#timeouts.idleMs || now - data.createdAt >= this.#timeouts.absoluteMs) {
+      await this.#store.delete(this.#key(hash));
+      return undefined;
+    }
+    if (idleFor >= TOUCH_INTERVAL_MS) {
+      data = { ...data, lastSeenAt: now };
+      await this.#store.set(this.#key(hash), JSON.stringify(data), this.#ttl(data, now));
+    }
+    return { id, hash, data, idleFor };
+  }
+
+  /** Replaces the session id (after login or step-up) and stores new data under it. */
+  async rotate(old: LoadedSession, changes: Partial<Pick<SessionData, 'mfa'>>): Promise<LoadedSession> {
+    const now = this.#now();
+    const id = randomBytes(32).toString('base64url');
+    const hash = sessionHash(id);
+    const data: SessionData = { ...old.data, ...changes, lastSeenAt: now };
+    await this.#store.set(this.#key(hash), JSON.stringify(data), this.#ttl(data, now));
+    await this.#store.delete(this.#key(old.hash));
+    return { id, hash, data, idleFor: 0 };
+  }
+
+  async destroy(session: Pick<LoadedSession, 'hash'>): Promise<void> {
+    await this.#store.delete(this.#key(session.hash));
+  }
+}
+
+function stripUndefined<T extends object>(value: T): T {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as T;
+}

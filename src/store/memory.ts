@@ -1,0 +1,56 @@
+// In-memory Store for the demo and for tests of logic that does not cross Redis. Single process only.
+import type { Store } from './store.js';
+
+export class MemoryStore implements Store {
+  readonly kind = 'memory' as const;
+  readonly #entries = new Map<string, { value: string; expiresAt: number }>();
+  readonly #sweeper: NodeJS.Timeout;
+  readonly #now: () => number;
+
+  constructor(now: () => number = Date.now) {
+    this.#now = now;
+    this.#sweeper = setInterval(() => this.#sweep(), 60_000);
+    this.#sweeper.unref();
+  }
+
+  #live(key: string): string | null {
+    const entry = this.#entries.get(key);
+    if (!entry) return null;
+    if (entry.expiresAt <= this.#now()) {
+      this.#entries.delete(key);
+      return null;
+    }
+    return entry.value;
+  }
+
+  #sweep(): void {
+    const now = this.#now();
+    for (const [key, entry] of this.#entries) if (entry.expiresAt <= now) this.#entries.delete(key);
+  }
+
+  async get(key: string): Promise<string | null> {
+    return this.#live(key);
+  }
+
+  async set(key: string, value: string, ttlMs: number): Promise<void> {
+    if (!(ttlMs > 0)) throw new RangeError(`ttl must be positive, got ${ttlMs}`);
+    this.#entries.set(key, { value, expiresAt: this.#now() + ttlMs });
+  }
+
+  async take(key: string): Promise<string | null> {
+    const value = this.#live(key);
+    this.#entries.delete(key);
+    return value;
+  }
+
+  async delete(key: string): Promise<void> {
+    this.#entries.delete(key);
+  }
+
+  async ping(): Promise<void> {}
+
+  async close(): Promise<void> {
+    clearInterval(this.#sweeper);
+    this.#entries.clear();
+  }
+}

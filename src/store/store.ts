@@ -1,0 +1,15 @@
+// The one storage interface: short-lived string values under keys, each with a TTL. It knows nothing
+// of sessions or second factors; callers own their key names. Failures surface as RG_STORE_UNAVAILABLE.
+
+export interface Store {
+  readonly kind: 'redis' | 'memory';
+  get(key: string): Promise<string | null>;
+  /** Writes a value that disappears after ttlMs. */
+  set(key: string, value: string, ttlMs: number): Promise<void>;
+  /** Reads and deletes atomically: a value can be taken once (single-use login state, codes). */
+  take(key: string): Promise<string | null>;
+  delete(key: string): Promise<void>;
+  /** Resolves when the store answers; rejects with RG_STORE_UNAVAILABLE otherwise. */
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}

@@ -1,0 +1,59 @@
+// Builds real gateways for integration tests: config through the real validator, real store, the
+// shipped example policies, the real demo OIDC provider.
+import { createServer } from 'node:net';
+import { fileURLToPath } from 'node:url';
+import { stringify } from 'yaml';
+import { loadConfigText } from '../../src/config/validate.js';
+import { formatProblem } from '../../src/config/yaml-source.js';
+import { generateAssertionKeyPem, generateEncryptionKey } from '../../src/config/keys.js';
+import type { Config } from '../../src/config/schema.js';
+
+export const EXAMPLE_POLICIES = fileURLToPath(new URL('../../policies', import.meta.url));
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+export interface TestKeys {
+  encryptionKey: string;
+  assertionKey: string;
+}
+
+export function testKeys(): TestKeys {
+  return { encryptionKey: generateEncryptionKey(), assertionKey: generateAssertionKeyPem() };
+}
+
+export function testConfig(options: {
+  port: number;
+  publicUrl?: string;
+  issuer: string;
+  clientSecret: string;
+  upstream: string;
+  store: string;
+  keys: TestKeys;
+  policiesDir?: string;
+  keyPrefix?: string;
+  extra?: Record<string, unknown>;
+}): Config {
+  const yaml = stringify({
+    listen: `127.0.0.1:${options.port}`,
+    publicUrl: options.publicUrl ?? `http://127.0.0.1:${options.port}`,
+    oidc: { issuer: options.issuer, clientId: 'roomguard-test', clientSecret: options.clientSecret, scopes: ['openid', 'email', 'profile', 'groups'] },
+    store: options.store === 'memory' ? { url: 'memory', allowMemory: true } : { url: options.store, keyPrefix: options.keyPrefix ?? 'rgtest:' },
+    policies: { dir: options.policiesDir ?? EXAMPLE_POLICIES, watch: false },
+    backend: { type: 'generic', upstream: options.upstream, public: ['/public/*', '/favicon.ico'] },
+    secrets: options.keys,
+    ...(options.extra ?? {}),
+  });
+  const { config, problems } = loadConfigText('test.yaml', yaml, {});
+  if (!config) throw new Error(problems.map(formatProblem).join('\n'));
+  return config;
+}

@@ -1,0 +1,411 @@
+// The gateway end to end with real components: real Redis (private server), the real oidc-provider
+// demo IdP, a real HTTP + WebSocket upstream, and two gateway instances sharing the store.
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { createRemoteJWKSet, jwtVerify } from 'jose';
+import WebSocket from 'ws';
+import { startDemoIdp, type DemoIdp } from '../../src/demo/idp.js';
+import { createGateway, type Gateway } from '../../src/gateway/server.js';
+import { ScriptedBrowser } from '../helpers/browser.js';
+import { startEchoUpstream, type EchoUpstream, type Arrived } from '../helpers/upstream.js';
+import { freePort, testConfig, testKeys } from '../helpers/gateway.js';
+import { rawRequest } from '../helpers/raw-http.js';
+
+const CLIENT_SECRET = 'gateway-test-secret-0123456789abcdef';
+const HTTPS_ORIGIN = 'https://gw.roomguard.test';
+
+let idp: DemoIdp;
+let upstream: EchoUpstream;
+let a: Gateway;
+let b: Gateway;
+let https: Gateway;
+let portA: number;
+let portB: number;
+let origin: string;
+
+beforeAll(async () => {
+  portA = await freePort();
+  portB = await freePort();
+  origin = `http://127.0.0.1:${portA}`;
+  upstream = await startEchoUpstream();
+  idp = await startDemoIdp({
+    clients: [{
+      clientId: 'roomguard-test',
+      clientSecret: CLIENT_SECRET,
+      redirectUris: [`${origin}/_roomguard/callback`, `${HTTPS_ORIGIN}/_roomguard/callback`],
+      postLogoutRedirectUris: [`${origin}/_roomguard/logged-out`, `${HTTPS_ORIGIN}/_roomguard/logged-out`],
+    }],
+  });
+  const keys = testKeys();
+  const store = inject('redisUrl');
+  const keyPrefix = `rgtest:${portA}:`;
+  // Two instances behind one public origin, as behind a load balancer: same keys, same Redis.
+  a = await createGateway(testConfig({ port: portA, publicUrl: origin, issuer: idp.issuer, clientSecret: CLIENT_SECRET, upstream: upstream.url, store, keys, keyPrefix }));
+  b = await createGateway(testConfig({ port: portB, publicUrl: origin, issuer: idp.issuer, clientSecret: CLIENT_SECRET, upstream: upstream.url, store, keys, keyPrefix }));
+  https = await createGateway(testConfig({ port: 0, publicUrl: HTTPS_ORIGIN, issuer: idp.issuer, clientSecret: CLIENT_SECRET, upstream: upstream.url, store, keys: testKeys(), keyPrefix: `${keyPrefix}https:` }));
+  await a.listen();
+  await b.listen();
+});
+
+afterAll(async () => {
+  await Promise.all([a?.close(), b?.close(), https?.close()]);
+  await Promise.all([idp?.close(), upstream?.close()]);
+});
+
+/** Logs `user` in through instance A, starting at `path`; returns the browser and the final response. */
+async function loginAs(user: string, path = '/rooms/town-hall', headers: Record<string, string> = {}) {
+  const browser = new ScriptedBrowser(headers);
+  const start = await browser.follow(`${origin}${path}`);
+  const done = await browser.submitLogin(start.final, user, 'demo');
+  return { browser, final: done.final, hops: [...start.hops, ...done.hops] };
+}
+
+function lastArrived(filter: (a: Arrived) => boolean): Arrived | undefined {
+  return [...upstream.arrived].reverse().find(filter);
+}
+
+describe('room requests without a session', () => {
+  it('redirects a room page to login with the room as returnTo', async () => {
+    const res = await fetch(`${origin}/rooms/town-hall?lang=de`, { redirect: 'manual' });
+    expect(res.status).toBe(302);
+    expect(res.headers.get('location')).toBe(`/_roomguard/login?returnTo=${encodeURIComponent('/rooms/town-hall?lang=de')}`);
+  });
+
+  it('redirects other private paths to login, and never reaches the upstream', async () => {
+    const before = upstream.arrived.length;
+    const res = await fetch(`${origin}/anything/private`, { redirect: 'manual' });
+    expect(res.status).toBe(302);
+    expect(res.headers.get('location')).toMatch(/^\/_roomguard\/login\?returnTo=/);
+    const post = await fetch(`${origin}/rooms/town-hall`, { method: 'POST', body: 'x', redirect: 'manual' });
+    expect(post.status).toBe(401);
+    expect(upstream.arrived.length).toBe(before);
+  });
+
+  it('serves public paths without login, without identity headers', async () => {
+    const res = await fetch(`${origin}/public/logo.svg`, { headers: { 'x-roomguard-user': 'mallory' } });
+    expect(res.status).toBe(200);
+    const seen = (await res.json()) as Arrived;
+    expect(seen.url).toBe('/public/logo.svg');
+    expect(Object.keys(seen.headers).filter((h) => h.startsWith('x-roomguard-'))).toEqual([]);
+  });
+});
+
+describe('login and admission', () => {
+  it('logs alice in through the real IdP and admits her to town-hall as moderator with signed identity', async () => {
+    const { browser, final, hops } = await loginAs('alice');
+    expect(final.status).toBe(200);
+    expect(hops.at(-1)!.url.href).toBe(`${origin}/rooms/town-hall`);
+    const seen = (await final.json()) as Arrived;
+    expect(seen.url).toBe('/rooms/town-hall');
+    expect(seen.headers['x-roomguard-user']).toBe('alice');
+    expect(seen.headers['x-roomguard-email']).toBe('alice@example.org');
+    expect(seen.headers['x-roomguard-groups']).toBe('board,board-chair,staff');
+    expect(seen.headers['x-roomguard-room']).toBe('town-hall');
+    expect(seen.headers['x-roomguard-role']).toBe('moderator');
+    // The upstream never sees roomguard's own cookies.
+    expect(String(seen.headers.cookie ?? '')).not.toContain('roomguard_session');
+
+    const jwks = createRemoteJWKSet(new URL(`${origin}/_roomguard/jwks.json`));
+    const { payload, protectedHeader } = await jwtVerify(String(seen.headers['x-roomguard-assertion']), jwks, { issuer: origin, audience: upstream.url });
+    expect(protectedHeader.alg).toBe('ES256');
+    expect(payload).toMatchObject({ sub: 'alice', room: 'town-hall', role: 'moderator', email: 'alice@example.org', idp: idp.issuer });
+    expect(payload.exp! - payload.iat!).toBeLessThanOrEqual(60);
+
+    const cookie = browser.jar.get('roomguard_session')!;
+    expect(cookie.value).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    expect(cookie.attributes.has('httponly')).toBe(true);
+    expect(cookie.attributes.get('samesite')).toBe('Lax');
+    expect(cookie.path).toBe('/');
+    expect(cookie.attributes.has('expires') || cookie.attributes.has('max-age')).toBe(false);
+  });
+
+  it('admits bob to town-hall as participant, and to staff-weekly (staff-* glob)', async () => {
+    const { browser, final } = await loginAs('bob');
+    expect(((await final.json()) as Arrived).headers['x-roomguard-role']).toBe('participant');
+    const staff = await browser.request(`${origin}/rooms/staff-weekly`);
+    expect(staff.status).toBe(200);
+    expect(((await staff.json()) as Arrived).headers['x-roomguard-room']).toBe('staff-weekly');
+  });
+
+  it('denies carol the staff room with a 403 page naming the reason and a request id, in German when asked', async () => {
+    const { browser } = await loginAs('carol');
+    const before = upstream.arrived.length;
+    const res = await browser.request(`${origin}/rooms/staff-weekly`, { headers: { 'accept-language': 'de-DE,de;q=0.9,en;q=0.5' } });
+    expect(res.status).toBe(403);
+    const html = await res.text();
+    expect(html).toContain('<html lang="de">');
+    expect(html).toContain('Sie dürfen diesen Raum nicht betreten');
+    expect(html).toContain('RG_POLICY_NOT_ALLOWED');
+    expect(html).toContain(res.headers.get('x-request-id')!);
+    expect(res.headers.get('content-security-policy')).toContain("default-src 'none'");
+    expect(upstream.arrived.length).toBe(before);
+  });
+
+  it('denies a room no policy matches (deny by default) and keeps board closed without a second factor', async () => {
+    const { browser } = await loginAs('alice');
+    const none = await browser.request(`${origin}/rooms/secret-lab`);
+    expect(none.status).toBe(403);
+    expect(await none.text()).toContain('RG_POLICY_NO_MATCH');
+    const board = await browser.request(`${origin}/rooms/board`);
+    expect(board.status).toBe(403);
+    expect(await board.text()).toContain('RG_MFA_UNAVAILABLE');
+  });
+
+  it('continues a login on the other instance: callback lands on B, session works on A and B', async () => {
+    const browser = new ScriptedBrowser();
+    const start = await browser.follow(`${origin}/rooms/town-hall`);
+    const html = await start.final.text();
+    const action = /<form[^>]*action="([^"]+)"/.exec(html)![1]!.replace(/&amp;/g, '&');
+    const submit = await browser.request(new URL(action, start.final.url), {
+      method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'login=bob&password=demo',
+    });
+    // Follow the IdP's redirects until it sends the browser back to the gateway's callback.
+    let location = new URL(submit.headers.get('location')!, action.startsWith('http') ? action : idp.url);
+    while (!location.pathname.endsWith('/_roomguard/callback')) {
+      const next = await browser.request(location);
+      location = new URL(next.headers.get('location')!, location);
+    }
+    location.port = String(portB);
+    const callback = await browser.request(location);
+    expect(callback.status).toBe(302);
+    expect(callback.headers.get('location')).toBe('/rooms/town-hall');
+    for (const port of [portA, portB]) {
+      const res = await browser.request(`http://127.0.0.1:${port}/rooms/town-hall`);
+      expect(res.status).toBe(200);
+      expect(((await res.json()) as Arrived).headers['x-roomguard-user']).toBe('bob');
+    }
+    // The pending login was taken: replaying the callback fails.
+    const replay = await browser.request(location);
+    expect(replay.status).toBe(400);
+    expect(await replay.text()).toContain('RG_LOGIN_STATE_UNKNOWN');
+  });
+
+  it('refuses a callback in a browser that did not start the login (login CSRF)', async () => {
+    const victim = new ScriptedBrowser();
+    const attacker = new ScriptedBrowser();
+    const start = await attacker.follow(`${origin}/rooms/town-hall`);
+    const html = await start.final.text();
+    const action = /<form[^>]*action="([^"]+)"/.exec(html)![1]!.replace(/&amp;/g, '&');
+    let res = await attacker.request(new URL(action, start.final.url), {
+      method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'login=carol&password=demo',
+    });
+    let location = new URL(res.headers.get('location')!, idp.url);
+    while (!location.pathname.endsWith('/_roomguard/callback')) {
+      res = await attacker.request(location);
+      location = new URL(res.headers.get('location')!, location);
+    }
+    const forced = await victim.request(location);
+    expect(forced.status).toBe(400);
+    expect(await forced.text()).toContain('RG_LOGIN_STATE_UNKNOWN');
+    expect(victim.jar.get('roomguard_session')).toBeUndefined();
+  });
+});
+
+describe('identity headers cannot be spoofed', () => {
+  it('strips every incoming X-Roomguard-* header on HTTP before adding its own', async () => {
+    const { browser } = await loginAs('bob');
+    const res = await browser.request(`${origin}/rooms/town-hall`, {
+      headers: { 'X-Roomguard-User': 'mallory', 'x-ROOMGUARD-role': 'moderator', 'x-roomguard-assertion': 'forged', 'x-roomguard-extra': 'x', 'x-roomguard-room': 'board' },
+    });
+    const seen = (await res.json()) as Arrived;
+    expect(seen.headers['x-roomguard-user']).toBe('bob');
+    expect(seen.headers['x-roomguard-role']).toBe('participant');
+    expect(seen.headers['x-roomguard-room']).toBe('town-hall');
+    expect(seen.headers['x-roomguard-extra']).toBeUndefined();
+    expect(seen.headers['x-roomguard-assertion']).not.toBe('forged');
+  });
+
+  it('strips them on non-room paths and WebSocket upgrades too', async () => {
+    const { browser } = await loginAs('bob');
+    const other = await browser.request(`${origin}/some/app/path`, { headers: { 'x-roomguard-room': 'board', 'x-roomguard-role': 'moderator' } });
+    const seen = (await other.json()) as Arrived;
+    expect(seen.headers['x-roomguard-user']).toBe('bob');
+    expect(seen.headers['x-roomguard-room']).toBeUndefined();
+    expect(seen.headers['x-roomguard-role']).toBeUndefined();
+
+    const cookie = browser.jar.header(new URL(origin))!;
+    const ws = new WebSocket(`ws://127.0.0.1:${portA}/rooms/town-hall/ws`, { headers: { cookie, 'x-roomguard-user': 'mallory', 'x-roomguard-role': 'moderator' } });
+    const first = await new Promise<Arrived>((resolve, reject) => {
+      ws.once('message', (data) => resolve(JSON.parse(data.toString()) as Arrived));
+      ws.once('error', reject);
+    });
+    ws.close();
+    expect(first.headers['x-roomguard-user']).toBe('bob');
+    expect(first.headers['x-roomguard-role']).toBe('participant');
+  });
+});
+
+describe('WebSocket', () => {
+  function openWs(path: string, headers: Record<string, string> = {}) {
+    const ws = new WebSocket(`ws://127.0.0.1:${portA}${path}`, { headers });
+    return new Promise<{ ws?: WebSocket; status?: number; reason?: string }>((resolve) => {
+      ws.once('open', () => resolve({ ws }));
+      ws.once('unexpected-response', (_req, res) => resolve({ status: res.statusCode ?? 0, reason: String(res.headers['x-roomguard-reason'] ?? '') }));
+      ws.once('error', () => resolve({ status: -1 }));
+    });
+  }
+
+  it('refuses an upgrade without a session before it reaches the upstream', async () => {
+    const before = upstream.arrived.filter((x) => x.method === 'WS').length;
+    const result = await openWs('/rooms/town-hall/ws');
+    expect(result.status).toBe(401);
+    expect(result.reason).toBe('RG_LOGIN_REQUIRED');
+    const forged = await openWs('/rooms/town-hall/ws', { cookie: `roomguard_session=${'A'.repeat(43)}` });
+    expect(forged.status).toBe(401);
+    expect(upstream.arrived.filter((x) => x.method === 'WS').length).toBe(before);
+  });
+
+  it('refuses an upgrade into a room the session may not enter', async () => {
+    const { browser } = await loginAs('carol');
+    const result = await openWs('/rooms/staff-weekly/ws', { cookie: browser.jar.header(new URL(origin))! });
+    expect(result.status).toBe(403);
+    expect(result.reason).toBe('RG_POLICY_NOT_ALLOWED');
+  });
+
+  it('relays an allowed upgrade with identity headers, in both directions', async () => {
+    const { browser } = await loginAs('alice');
+    const result = await openWs('/rooms/town-hall/ws', { cookie: browser.jar.header(new URL(origin))! });
+    const ws = result.ws!;
+    expect(ws).toBeDefined();
+    const messages: string[] = [];
+    const got = (n: number) => new Promise<void>((resolve) => {
+      const check = () => (messages.length >= n ? resolve() : undefined);
+      ws.on('message', (d) => {
+        messages.push(d.toString());
+        check();
+      });
+    });
+    const two = got(2);
+    ws.send('hello');
+    await two;
+    ws.close();
+    const handshake = JSON.parse(messages[0]!) as Arrived;
+    expect(handshake.url).toBe('/rooms/town-hall/ws');
+    expect(handshake.headers['x-roomguard-user']).toBe('alice');
+    expect(handshake.headers['x-roomguard-room']).toBe('town-hall');
+    expect(String(handshake.headers.cookie ?? '')).not.toContain('roomguard_session');
+    expect(messages[1]).toBe('echo:hello');
+  });
+});
+
+describe('room canonicalisation and path hygiene', () => {
+  it.each([
+    ['/rooms/Town-Hall', '/rooms/town-hall'],
+    ['/rooms/TOWN-HALL?x=1', '/rooms/town-hall?x=1'],
+    ['/rooms/%74own-hall', '/rooms/town-hall'],
+    ['/rooms/%EF%BD%94own-hall', '/rooms/town-hall'], // fullwidth ｔ, NFKC
+    ['/rooms/Board/ws', '/rooms/board/ws'],
+  ])('redirects %s to the canonical %s', async (path, expected) => {
+    const res = await rawRequest(portA, path);
+    expect(res.status).toBe(302);
+    expect(res.headers.location).toBe(expected);
+  });
+
+  it.each(['/rooms//town-hall', '/rooms/x/../town-hall', '/rooms/%2e%2e/town-hall', '/rooms/a%2fb', '/rooms/a%5cb', '/x/./y', '/rooms/town-hall/%2E'])(
+    'refuses %s with 400 before any decision', async (path) => {
+      const before = upstream.arrived.length;
+      const res = await rawRequest(portA, path);
+      expect(res.status).toBe(400);
+      expect(res.body).toContain('RG_REQUEST_BAD_PATH');
+      expect(upstream.arrived.length).toBe(before);
+    });
+
+  it('refuses room names with characters rooms cannot have', async () => {
+    const res = await rawRequest(portA, '/rooms/a@b');
+    expect(res.status).toBe(400);
+    expect(res.body).toContain('RG_ROOM_INVALID');
+  });
+});
+
+describe('returnTo stays home', () => {
+  it.each(['//evil.example', '/\\evil.example', 'https://evil.example/', 'https:evil.example', '/%2F%2Fevil.example', '/%5Cevil.example', '/%252F%252Fevil.example', 'javascript:alert(1)', '/\t/evil.example', 'evil', '/_roomguard/logout'])(
+    'refuses returnTo=%s', async (value) => {
+      const res = await fetch(`${origin}/_roomguard/login?returnTo=${encodeURIComponent(value)}`, { redirect: 'manual' });
+      expect(res.status).toBe(400);
+      expect(await res.text()).toContain('RG_RETURN_TO_INVALID');
+    });
+
+  it('accepts a same-origin path and sends the browser to the IdP', async () => {
+    const res = await fetch(`${origin}/_roomguard/login?returnTo=${encodeURIComponent('/rooms/town-hall?a=1')}`, { redirect: 'manual' });
+    expect(res.status).toBe(302);
+    const target = new URL(res.headers.get('location')!);
+    expect(target.origin).toBe(new URL(idp.issuer).origin);
+    expect(target.searchParams.get('code_challenge_method')).toBe('S256');
+    expect(target.searchParams.get('state')).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    expect(target.searchParams.get('nonce')).toMatch(/^[A-Za-z0-9_-]{43}$/);
+  });
+});
+
+describe('logout', () => {
+  it('needs the CSRF token, ends the session on every instance, clears site data and goes to the IdP', async () => {
+    const { browser } = await loginAs('bob');
+    const page = await browser.request(`${origin}/_roomguard/logout`);
+    const html = await page.text();
+    const csrf = /name="csrf" value="([^"]+)"/.exec(html)![1]!;
+    const forged = await browser.request(`${origin}/_roomguard/logout`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'csrf=wrong' });
+    expect(forged.status).toBe(403);
+    const crossSite = await browser.request(`${origin}/_roomguard/logout`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', origin: 'https://evil.example' }, body: `csrf=${csrf}` });
+    expect(crossSite.status).toBe(403);
+    const stillIn = await browser.request(`http://127.0.0.1:${portB}/rooms/town-hall`);
+    expect(stillIn.status).toBe(200);
+    await stillIn.arrayBuffer();
+
+    const cookieBefore = browser.jar.header(new URL(origin))!;
+    const out = await browser.request(`${origin}/_roomguard/logout`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', origin }, body: `csrf=${encodeURIComponent(csrf)}` });
+    expect(out.status).toBe(303);
+    expect(out.headers.get('clear-site-data')).toContain('"cookies"');
+    const endSession = new URL(out.headers.get('location')!);
+    expect(endSession.origin).toBe(new URL(idp.issuer).origin);
+    expect(endSession.searchParams.get('post_logout_redirect_uri')).toBe(`${origin}/_roomguard/logged-out`);
+    for (const port of [portA, portB]) {
+      // Even a browser that kept the old cookie is out, on both instances.
+      const res = await fetch(`http://127.0.0.1:${port}/rooms/town-hall`, { headers: { cookie: cookieBefore }, redirect: 'manual' });
+      expect(res.status).toBe(302);
+      expect(res.headers.get('location')).toMatch(/^\/_roomguard\/login/);
+    }
+  });
+});
+
+describe('https public URL', () => {
+  it('uses __Host- cookies with Secure and sends HSTS', async () => {
+    const login = await https.app.inject({ method: 'GET', url: '/_roomguard/login?returnTo=%2Frooms%2Ftown-hall' });
+    expect(login.statusCode).toBe(302);
+    expect(login.headers['strict-transport-security']).toBe('max-age=31536000; includeSubDomains');
+    const binding = String(login.headers['set-cookie']);
+    expect(binding).toMatch(/^__Host-roomguard_session_login=[A-Za-z0-9_-]{43}; Max-Age=\d+; Path=\/; HttpOnly; Secure; SameSite=Lax$/);
+
+    // Drive the real IdP, then deliver its callback to the https gateway.
+    const browser = new ScriptedBrowser();
+    const page = await browser.follow(String(login.headers.location));
+    const html = await page.final.text();
+    const action = /<form[^>]*action="([^"]+)"/.exec(html)![1]!.replace(/&amp;/g, '&');
+    let res = await browser.request(new URL(action, page.final.url), { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'login=alice&password=demo' });
+    let location = new URL(res.headers.get('location')!, idp.url);
+    while (location.origin !== HTTPS_ORIGIN) {
+      res = await browser.request(location);
+      location = new URL(res.headers.get('location')!, location);
+    }
+    const callback = await https.app.inject({ method: 'GET', url: location.pathname + location.search, headers: { cookie: binding.split(';')[0]! } });
+    expect(callback.statusCode).toBe(302);
+    const cookies = ([] as string[]).concat(callback.headers['set-cookie'] as string | string[]);
+    const session = cookies.find((c) => c.startsWith('__Host-roomguard_session='))!;
+    expect(session).toMatch(/^__Host-roomguard_session=[A-Za-z0-9_-]{43}; Path=\/; HttpOnly; Secure; SameSite=Lax$/);
+    const room = await https.app.inject({ method: 'GET', url: '/rooms/town-hall', headers: { cookie: session.split(';')[0]! } });
+    expect(room.statusCode).toBe(200);
+    expect(JSON.parse(room.body).headers['x-roomguard-user']).toBe('alice');
+  });
+});
+
+describe('health', () => {
+  it('answers /healthz and /readyz with the checks', async () => {
+    expect((await fetch(`${origin}/healthz`)).status).toBe(200);
+    const ready = await fetch(`${origin}/readyz`);
+    expect(ready.status).toBe(200);
+    expect(await ready.json()).toMatchObject({ status: 'ready', checks: { store: { ok: true }, idp: { ok: true }, policies: { ok: true } } });
+  });
+
+  it('answers unknown roomguard paths with a 404 page', async () => {
+    const res = await fetch(`${origin}/_roomguard/nope`);
+    expect(res.status).toBe(404);
+    expect(await res.text()).toContain('RG_NOT_FOUND');
+  });
+});
