@@ -92,6 +92,10 @@ export async function startDemoConference(options: { host?: string; port?: numbe
       res.writeHead(status, { 'content-type': type, 'cache-control': 'no-store', 'content-security-policy': PAGE_CSP, 'x-content-type-options': 'nosniff', ...extra });
       res.end(req.method === 'HEAD' ? undefined : body);
     };
+    if (url === '/favicon.ico') {
+      res.writeHead(204, { 'cache-control': 'public, max-age=86400' });
+      return res.end();
+    }
     if (url === '/static/room.js') return send(200, 'text/javascript; charset=utf-8', ROOM_JS);
     if (url === '/static/room.css') return send(200, 'text/css; charset=utf-8', ROOM_CSS);
     const room = ROOM_PATH.exec(url)?.[1];

@@ -64,7 +64,7 @@ export async function runDemo(options: DemoOptions): Promise<RunningDemo> {
     oidc: { issuer: idp.issuer, clientId: 'roomguard-demo', clientSecret, scopes: ['openid', 'email', 'profile', 'groups'] },
     store: { url: 'memory', allowMemory: true },
     policies: { dir: EXAMPLE_POLICIES_DIR, watch: true },
-    backend: { type: 'generic', upstream: conference.url, public: ['/static/*'] },
+    backend: { type: 'generic', upstream: conference.url, public: ['/static/*', '/favicon.ico'] },
     secrets: { encryptionKey, assertionKey },
     log: { level: options.logLevel },
   });

@@ -13,7 +13,8 @@ export function securityHeaders(options: { https: boolean; formActions: string[]
       "base-uri 'none'",
     ].join('; '),
     'x-content-type-options': 'nosniff',
-    'referrer-policy': 'no-referrer',
+    // same-origin, not no-referrer: with no-referrer Chrome sends "Origin: null" on our own form posts.
+    'referrer-policy': 'same-origin',
     'cache-control': 'no-store',
     'x-frame-options': 'DENY',
     'cross-origin-opener-policy': 'same-origin',

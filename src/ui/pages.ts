@@ -13,7 +13,7 @@ function layout(lang: Lang, title: string, body: string): string {
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="referrer" content="no-referrer">
+<meta name="referrer" content="same-origin">
 <title>${escapeHtml(title)} · roomguard</title>
 <link rel="stylesheet" href="/_roomguard/assets/style.css">
 </head>

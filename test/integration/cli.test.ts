@@ -1,0 +1,112 @@
+// The command line as admins run it: real processes, real files, exit codes and file:line output.
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { generateAssertionKeyPem, generateEncryptionKey } from '../../src/config/keys.js';
+
+const ROOT = new URL('../..', import.meta.url).pathname;
+
+function roomguard(args: string[], env: Record<string, string> = {}) {
+  const result = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli.ts', ...args], { cwd: ROOT, encoding: 'utf8', env: { ...process.env, ...env }, timeout: 30_000 });
+  return { code: result.status, stdout: result.stdout, stderr: result.stderr };
+}
+
+describe('roomguard config check', () => {
+  it('accepts the shipped example once its secrets exist', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'rg-cli-'));
+    const pem = join(dir, 'assertion.pem');
+    const redisPassword = join(dir, 'redis-password');
+    writeFileSync(pem, generateAssertionKeyPem());
+    writeFileSync(redisPassword, 'hunter2\n');
+    const text = readExample().replace('/etc/roomguard/assertion.pem', pem).replace('/run/secrets/redis-password', redisPassword);
+    writeFileSync(join(dir, 'roomguard.yaml'), text);
+    const out = roomguard(['config', 'check', '--config', join(dir, 'roomguard.yaml')], { ROOMGUARD_OIDC_SECRET: 's3cret', ROOMGUARD_ENCRYPTION_KEY: generateEncryptionKey() });
+    expect(out.stdout).toContain(': ok');
+    expect(out.code).toBe(0);
+  });
+
+  it('prints every problem as file:line: field: message and exits 1', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'rg-cli-'));
+    const file = join(dir, 'bad.yaml');
+    writeFileSync(file, 'publicUrl: http://meet.example.org\nsession:\n  idleTimeout: 3h\nbogus: 1\n');
+    const out = roomguard(['config', 'check', '--config', file], {});
+    expect(out.code).toBe(1);
+    expect(out.stdout).toContain(`${file}:4: bogus: unknown key`);
+    expect(out.stdout).toContain(`${file}:3: session.idleTimeout: must be at most 1h`);
+    expect(out.stdout).toMatch(/oidc\.issuer: required/);
+    expect(out.stdout).toMatch(/\d+ problems found/);
+  });
+
+  it('rejects unknown flags with exit 2', () => {
+    const out = roomguard(['config', 'check', '--confg', 'x']);
+    expect(out.code).toBe(2);
+    expect(out.stderr).toContain('usage: roomguard');
+  });
+});
+
+describe('roomguard policy check / explain', () => {
+  it('accepts the shipped example policies', () => {
+    const out = roomguard(['policy', 'check', 'policies']);
+    expect(out.code).toBe(0);
+    expect(out.stdout).toMatch(/3 policy files ok/);
+  });
+
+  it('lists every problem of a broken directory and exits 1', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'rg-pol-'));
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, 'a.yaml'), 'rooms: [team-*]\nallow:\n  - groups: [staff]\n');
+    writeFileSync(join(dir, 'b.yaml'), 'rooms: [team-*]\nallow:\n  - anyone: false\n');
+    writeFileSync(join(dir, 'c.yaml'), 'rooms: [x]\nrisk: extreme\nallow:\n  - emails: [not-an-email]\n');
+    const out = roomguard(['policy', 'check', dir]);
+    expect(out.code).toBe(1);
+    expect(out.stdout).toMatch(/b\.yaml:3: allow\[0\]\.anyone: must be true/);
+    expect(out.stdout).toMatch(/c\.yaml:2: risk: must be low, normal or high/);
+    expect(out.stdout).toMatch(/c\.yaml:4: allow\[0\]\.emails\[0\]: "not-an-email" is not an e-mail address/);
+  });
+
+  it('reports two files judging the same rooms equally', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'rg-pol-'));
+    writeFileSync(join(dir, 'a.yaml'), 'rooms: [team-*]\nallow:\n  - groups: [staff]\n');
+    writeFileSync(join(dir, 'b.yaml'), 'rooms: ["*-team"]\nallow:\n  - groups: [staff]\n');
+    const out = roomguard(['policy', 'check', dir]);
+    expect(out.code).toBe(1);
+    expect(out.stdout).toMatch(/b\.yaml:1: rooms\[0\]: "\*-team" and "team-\*" in .*a\.yaml match the same rooms equally/);
+  });
+
+  it('explains an allow with policy file, rule and role', () => {
+    const out = roomguard(['policy', 'explain', '--dir', 'policies', '--room', 'Town-Hall', '--email', 'alice@example.org', '--groups', 'board-chair', '--json']);
+    expect(out.code).toBe(0);
+    const decision = JSON.parse(out.stdout);
+    expect(decision).toMatchObject({ outcome: 'allow', room: 'town-hall', role: 'moderator', rule: { kind: 'allow', index: 0 }, policy: { pattern: 'town-hall' } });
+    expect(decision.policy.file).toMatch(/town-hall\.yaml$/);
+  });
+
+  it('explains the second-factor step and its freshness', () => {
+    const needs = roomguard(['policy', 'explain', '--dir', 'policies', '--room', 'board', '--email', 'alice@example.org', '--groups', 'board']);
+    expect(needs.stdout).toMatch(/decision:\s+mfa/);
+    expect(needs.stdout).toContain('RG_MFA_REQUIRED');
+    const stale = roomguard(['policy', 'explain', '--dir', 'policies', '--room', 'board', '--email', 'alice@example.org', '--groups', 'board', '--mfa', 'totp', '--mfa-age', '20m']);
+    expect(stale.stdout).toContain('RG_MFA_TOO_OLD');
+    const fresh = roomguard(['policy', 'explain', '--dir', 'policies', '--room', 'board', '--email', 'alice@example.org', '--groups', 'board', '--mfa', 'webauthn', '--mfa-age', '2m']);
+    expect(fresh.stdout).toMatch(/decision:\s+allow/);
+  });
+
+  it('explains a denial and a room without policy', () => {
+    const deny = roomguard(['policy', 'explain', '--dir', 'policies', '--room', 'town-hall', '--email', 'x@example.org', '--groups', 'contractors']);
+    expect(deny.stdout).toMatch(/decision:\s+deny/);
+    expect(deny.stdout).toMatch(/rule:\s+deny\[0\]/);
+    const none = roomguard(['policy', 'explain', '--dir', 'policies', '--room', 'nowhere', '--email', 'x@example.org']);
+    expect(none.stdout).toContain('RG_POLICY_NO_MATCH');
+  });
+
+  it('refuses an invalid room name with exit 2', () => {
+    const out = roomguard(['policy', 'explain', '--dir', 'policies', '--room', 'a/b']);
+    expect(out.code).toBe(2);
+  });
+});
+
+function readExample(): string {
+  return readFileSync(join(ROOT, 'examples/roomguard.yaml'), 'utf8');
+}

@@ -1,0 +1,56 @@
+// Secrets never reach the log: after a full login, room visit and logout, the JSON log contains
+// neither the session id, the authorization code, the client secret, the ID token nor cookies.
+import { Writable } from 'node:stream';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { startDemoIdp, type DemoIdp } from '../../src/demo/idp.js';
+import { createGateway, type Gateway } from '../../src/gateway/server.js';
+import { loggerOptions } from '../../src/gateway/logger.js';
+import { ScriptedBrowser } from '../helpers/browser.js';
+import { freePort, testConfig, testKeys } from '../helpers/gateway.js';
+import { startEchoUpstream, type EchoUpstream } from '../helpers/upstream.js';
+
+const SECRET = 'log-test-client-secret-0123456789abcdef';
+let idp: DemoIdp;
+let upstream: EchoUpstream;
+let gateway: Gateway;
+let origin: string;
+const lines: string[] = [];
+
+beforeAll(async () => {
+  const port = await freePort();
+  origin = `http://127.0.0.1:${port}`;
+  upstream = await startEchoUpstream();
+  idp = await startDemoIdp({ clients: [{ clientId: 'roomguard-test', clientSecret: SECRET, redirectUris: [`${origin}/_roomguard/callback`], postLogoutRedirectUris: [`${origin}/_roomguard/logged-out`] }] });
+  const stream = new Writable({ write(chunk, _enc, done) { lines.push(String(chunk)); done(); } });
+  gateway = await createGateway(
+    testConfig({ port, issuer: idp.issuer, clientSecret: SECRET, upstream: upstream.url, store: inject('redisUrl'), keys: testKeys(), keyPrefix: `rglog:${port}:` }),
+    { logger: { ...(loggerOptions('trace') as object), stream } },
+  );
+  await gateway.listen();
+});
+afterAll(async () => {
+  await gateway?.close();
+  await Promise.all([idp?.close(), upstream?.close()]);
+});
+
+describe('logs', () => {
+  it('record decisions as JSON with request ids, and never secrets', async () => {
+    const browser = new ScriptedBrowser();
+    const start = await browser.follow(`${origin}/rooms/town-hall`);
+    const done = await browser.submitLogin(start.final, 'alice', 'demo');
+    expect(done.final.status).toBe(200);
+    const callback = done.hops.find((h) => h.url.pathname === '/_roomguard/callback')!;
+    const code = callback.url.searchParams.get('code')!;
+    const sessionId = browser.jar.get('roomguard_session')!.value;
+    const assertion = String(((await done.final.json()) as { headers: Record<string, string> }).headers['x-roomguard-assertion']);
+    await browser.request(`${origin}/rooms/town-hall`, { headers: { authorization: 'Bearer top-secret-bearer' } });
+
+    const log = lines.join('');
+    const records = lines.map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(records.some((r) => r.event === 'decision' && r.outcome === 'allow' && r.room === 'town-hall' && typeof r.reqId === 'string')).toBe(true);
+    expect(code.length).toBeGreaterThan(10);
+    for (const secret of [sessionId, code, SECRET, assertion, 'top-secret-bearer', 'alice@example.org']) {
+      expect(log).not.toContain(secret);
+    }
+  });
+});

@@ -1,0 +1,114 @@
+// The Redis store against a real redis-server: semantics, key prefix, TTLs, and what participants see
+// while Redis is away (503 page, /readyz red) and after it returns (service resumes without restart).
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { Redis } from 'ioredis';
+import { RedisStore } from '../../src/store/redis.js';
+import { startDemoIdp, type DemoIdp } from '../../src/demo/idp.js';
+import { createGateway, type Gateway } from '../../src/gateway/server.js';
+import { freePort, testConfig, testKeys } from '../helpers/gateway.js';
+import { startEchoUpstream, type EchoUpstream } from '../helpers/upstream.js';
+
+describe('RedisStore', () => {
+  const url = inject('redisUrl');
+  const prefix = `rgstore:${process.pid}:`;
+  let store: RedisStore;
+  let raw: Redis;
+
+  beforeAll(async () => {
+    store = new RedisStore({ url, keyPrefix: prefix });
+    await store.connect();
+    raw = new Redis(url);
+  });
+  afterAll(async () => {
+    await store.close();
+    raw.disconnect();
+  });
+
+  it('stores under the key prefix with a TTL on every key', async () => {
+    await store.set('a', 'one', 60_000);
+    expect(await store.get('a')).toBe('one');
+    expect(await raw.get(`${prefix}a`)).toBe('one');
+    const ttl = await raw.pttl(`${prefix}a`);
+    expect(ttl).toBeGreaterThan(0);
+    expect(ttl).toBeLessThanOrEqual(60_000);
+  });
+
+  it('take() hands a value out exactly once, even to concurrent callers', async () => {
+    await store.set('once', 'v', 60_000);
+    const results = await Promise.all([store.take('once'), store.take('once'), store.take('once')]);
+    expect(results.filter((r) => r === 'v')).toHaveLength(1);
+    expect(await store.get('once')).toBeNull();
+  });
+
+  it('expires values after their TTL and deletes on request', async () => {
+    await store.set('short', 'v', 50);
+    await new Promise((r) => setTimeout(r, 120));
+    expect(await store.get('short')).toBeNull();
+    await store.set('gone', 'v', 60_000);
+    await store.delete('gone');
+    expect(await store.get('gone')).toBeNull();
+  });
+
+  it('refuses a non-positive TTL instead of storing forever', async () => {
+    await expect(store.set('x', 'v', 0)).rejects.toThrow(RangeError);
+  });
+});
+
+describe('gateway while Redis is away', () => {
+  let port: number;
+  let redis: ChildProcess;
+  let gateway: Gateway;
+  let idp: DemoIdp;
+  let upstream: EchoUpstream;
+  let origin: string;
+
+  const startRedis = async () => {
+    redis = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
+    for (let i = 0; i < 200; i++) {
+      if (spawnSync('redis-cli', ['-p', String(port), 'ping'], { encoding: 'utf8' }).stdout?.trim() === 'PONG') return;
+      await new Promise((r) => setTimeout(r, 25));
+    }
+    throw new Error('redis did not start');
+  };
+  const stopRedis = () => new Promise<void>((resolve) => {
+    redis.once('exit', () => resolve());
+    redis.kill('SIGKILL');
+  });
+
+  beforeAll(async () => {
+    port = await freePort();
+    await startRedis();
+    const gwPort = await freePort();
+    origin = `http://127.0.0.1:${gwPort}`;
+    upstream = await startEchoUpstream();
+    idp = await startDemoIdp({ clients: [{ clientId: 'roomguard-test', clientSecret: 'outage-secret-0123456789', redirectUris: [`${origin}/_roomguard/callback`] }] });
+    gateway = await createGateway(testConfig({ port: gwPort, issuer: idp.issuer, clientSecret: 'outage-secret-0123456789', upstream: upstream.url, store: `redis://127.0.0.1:${port}`, keys: testKeys() }));
+    await gateway.listen();
+  });
+  afterAll(async () => {
+    await gateway?.close();
+    await Promise.all([idp?.close(), upstream?.close()]);
+    redis?.kill('SIGKILL');
+  });
+
+  it('answers 503 pages and a red /readyz while Redis is down, and recovers when it returns', async () => {
+    expect((await fetch(`${origin}/readyz`)).status).toBe(200);
+    await stopRedis();
+
+    const login = await fetch(`${origin}/_roomguard/login?returnTo=%2Frooms%2Ftown-hall`, { redirect: 'manual' });
+    expect(login.status).toBe(503);
+    expect(await login.text()).toContain('RG_STORE_UNAVAILABLE');
+    const room = await fetch(`${origin}/rooms/town-hall`, { headers: { cookie: `roomguard_session=${'B'.repeat(43)}` }, redirect: 'manual' });
+    expect(room.status).toBe(503);
+    const ready = await fetch(`${origin}/readyz`);
+    expect(ready.status).toBe(503);
+    expect(await ready.json()).toMatchObject({ checks: { store: { ok: false, detail: 'RG_STORE_UNAVAILABLE' } } });
+    expect((await fetch(`${origin}/healthz`)).status).toBe(200);
+
+    await startRedis();
+    await expect.poll(async () => (await fetch(`${origin}/readyz`)).status, { timeout: 10_000, interval: 200 }).toBe(200);
+    const again = await fetch(`${origin}/_roomguard/login?returnTo=%2Frooms%2Ftown-hall`, { redirect: 'manual' });
+    expect(again.status).toBe(302);
+  });
+});
