@@ -1,6 +1,7 @@
-// Regenerates docs/configuration.md from the config schema.
+// Regenerates the reference pages that are rendered from code: docs/configuration.md, docs/errors.md.
 import { writeFileSync } from 'node:fs';
-import { configurationMarkdown } from '../src/config/docs.js';
+import { configurationMarkdown, errorsMarkdown } from '../src/config/docs.js';
 
 writeFileSync(new URL('../docs/configuration.md', import.meta.url), configurationMarkdown());
-console.log('docs/configuration.md written');
+writeFileSync(new URL('../docs/errors.md', import.meta.url), await errorsMarkdown());
+console.log('docs/configuration.md and docs/errors.md written');
