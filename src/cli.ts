@@ -6,7 +6,7 @@ import { resolve } from 'node:path';
 import { loadConfigFile, policiesDirOf } from './config/load.js';
 import { formatProblem, type Problem } from './config/yaml-source.js';
 import { parseDuration } from './config/duration.js';
-import { generateAssertionKeyPem, generateEncryptionKey } from './config/keys.js';
+import { generateAssertionKeyPem, generateAuditSigningKeyPem, generateEncryptionKey } from './config/keys.js';
 import { loadPolicyDir } from './policy/load.js';
 import { decide } from './policy/decide.js';
 import { explainJson, explainText } from './policy/explain.js';
@@ -129,7 +129,11 @@ async function main(argv: string[]): Promise<number> {
   }
   if (command === 'keys' && sub === 'generate') {
     parse(rest, {});
-    process.stdout.write(`# secrets.encryptionKey (store it in a secret, e.g. ROOMGUARD_ENCRYPTION_KEY):\n${generateEncryptionKey()}\n\n# secrets.assertionKey (save as a file readable only by roomguard):\n${generateAssertionKeyPem()}`);
+    process.stdout.write([
+      `# secrets.encryptionKey (store it in a secret, e.g. ROOMGUARD_ENCRYPTION_KEY):\n${generateEncryptionKey()}\n`,
+      `# secrets.assertionKey (save as a file readable only by roomguard, e.g. /etc/roomguard/assertion.pem):\n${generateAssertionKeyPem()}`,
+      `# secrets.auditSigningKey (save as a file readable only by roomguard, e.g. /etc/roomguard/audit-signing.pem):\n${generateAuditSigningKeyPem()}`,
+    ].join('\n'));
     return 0;
   }
   throw new UsageError(`unknown command: ${[command, sub].filter(Boolean).join(' ')}`);

@@ -15,10 +15,17 @@ export function loadConfigFile(file: string | undefined, env: NodeJS.ProcessEnv 
   return loadConfigText(file, text, env);
 }
 
-/** policies.dir relative to the config file's folder, as admins expect. */
-export function policiesDirOf(config: Config): string {
-  const dir = config.policies.dir;
+/** A directory from the config, relative to the config file's folder, as admins expect. */
+export function configRelative(config: Config, dir: string): string {
   if (isAbsolute(dir)) return dir;
   const base = config.sourceFile.startsWith('(') || config.sourceFile.startsWith('$') ? process.cwd() : dirname(resolve(config.sourceFile));
   return resolve(base, dir);
+}
+
+export function policiesDirOf(config: Config): string {
+  return configRelative(config, config.policies.dir);
+}
+
+export function auditDirOf(config: Config): string {
+  return configRelative(config, config.audit.dir);
 }

@@ -67,9 +67,23 @@ export const CONFIG_SCHEMA = object('roomguard.yaml', {
     },
     public: { kind: 'list', default: [], example: '[/favicon.ico, /static/*]', doc: 'Paths served without login: exact paths, or prefixes ending in `*`. Room paths are never public.' },
   }),
+  audit: object('The tamper-evident audit log of every login and join decision (docs/audit.md).', {
+    dir: { kind: 'string', default: './audit', doc: 'Directory of the audit chain (one JSON Lines segment per UTC day and instance) and its checkpoint files. Relative paths are resolved against the config file. Must be on a durable local file system.' },
+    instance: { kind: 'string', doc: 'Name of this instance in records and file names (default: the host name). Each instance writes its own chain.' },
+    ip: { kind: 'enum', values: ['truncate', 'hmac', 'full', 'none'], default: 'truncate', doc: 'Client addresses in records: `truncate` to /24 (IPv4) and /48 (IPv6), `hmac` keyed hash with a daily key deleted after 7 days, `full`, or `none`.' },
+    identity: { kind: 'enum', values: ['clear', 'pseudonymous'], default: 'clear', doc: '`clear` records `sub`, `iss` and e-mail; `pseudonymous` records a keyed hash of `sub` instead and no e-mail.' },
+    names: { kind: 'boolean', default: false, doc: 'Also record display names (off: data minimisation).' },
+    retentionDays: { kind: 'integer', default: 90, min: 1, max: 3650, doc: 'Segments older than this many days are deleted by `roomguard audit purge` and by the daily purge in `serve`; longer retention needs a justification in your record of processing.' },
+    checkpointEvery: { kind: 'integer', default: 1000, min: 1, max: 1_000_000, doc: 'Append an Ed25519-signed checkpoint after this many records…' },
+    checkpointInterval: { kind: 'duration', default: '5m', min: '10s', max: '24h', doc: '…or after this much time with new records, whichever comes first.' },
+    stdout: { kind: 'boolean', default: false, doc: 'Also print every record as a JSON line on stdout (for a log shipper).' },
+    syslog: { kind: 'string', example: 'udp://siem.internal:514', doc: 'Also send every record as RFC 5424 syslog to `udp://host:port` or `tcp://host:port`.' },
+    reviewers: { kind: 'list', default: [], example: '[dpo, security-team]', doc: 'Groups whose members may open the reviewer page `/_roomguard/audit` (with a second factor).' },
+  }),
   secrets: object('Keys of the gateway itself. Generate them with `roomguard keys generate`.', {
     encryptionKey: { kind: 'secret', required: true, example: 'env:ROOMGUARD_ENCRYPTION_KEY', doc: '32 random bytes (base64 or 64 hex digits). Encrypts session data in the store (AES-256-GCM); all instances must share it.' },
     assertionKey: { kind: 'secret', required: true, example: 'file:/etc/roomguard/assertion.pem', doc: 'EC P-256 private key (PKCS#8 PEM) that signs `X-Roomguard-Assertion` (ES256); its public key is served at `/_roomguard/jwks.json`. All instances must share it.' },
+    auditSigningKey: { kind: 'secret', required: true, example: 'file:/etc/roomguard/audit-signing.pem', doc: 'Ed25519 private key (PKCS#8 PEM) that signs audit checkpoints; see docs/audit.md for how verifiers get the public key.' },
   }),
   log: object('Logging.', {
     level: { kind: 'enum', values: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], default: 'info', doc: 'Minimum level of the JSON log on stdout.' },

@@ -201,6 +201,13 @@ function crossChecks(ctx: Ctx, config: Config): void {
   } catch {
     problem(['secrets', 'assertionKey'], 'is not a PEM private key; `roomguard keys generate` makes one');
   }
+  try {
+    if (createPrivateKey(config.secrets.auditSigningKey.reveal()).asymmetricKeyType !== 'ed25519') problem(['secrets', 'auditSigningKey'], 'must be an Ed25519 private key');
+  } catch {
+    problem(['secrets', 'auditSigningKey'], 'is not a PEM private key; `roomguard keys generate` makes one');
+  }
+  if (config.audit.syslog !== undefined && !/^(udp|tcp):\/\/[^/:]+:\d{1,5}$/.test(config.audit.syslog)) problem(['audit', 'syslog'], 'must be udp://host:port or tcp://host:port');
+  if (config.audit.instance !== undefined && !/^[A-Za-z0-9._-]{1,64}$/.test(config.audit.instance)) problem(['audit', 'instance'], 'may contain only letters, digits, . _ - (at most 64)');
 }
 
 /** Decodes the 32-byte encryption key from base64 or hex. */

@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { stringify } from 'yaml';
 import { loadConfigText } from '../config/validate.js';
 import { formatProblem } from '../config/yaml-source.js';
-import { generateAssertionKeyPem, generateEncryptionKey } from '../config/keys.js';
+import { generateAssertionKeyPem, generateAuditSigningKeyPem, generateEncryptionKey } from '../config/keys.js';
 import { createGateway, type Gateway } from '../gateway/server.js';
 import { loggerOptions } from '../gateway/logger.js';
 import { DEMO_USERS, startDemoIdp, type DemoIdp } from './idp.js';
@@ -45,6 +45,7 @@ export async function runDemo(options: DemoOptions): Promise<RunningDemo> {
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   const encryptionKey = demoSecret(dataDir, 'encryption.key', generateEncryptionKey);
   const assertionKey = demoSecret(dataDir, 'assertion.pem', generateAssertionKeyPem);
+  const auditSigningKey = demoSecret(dataDir, 'audit-signing.pem', generateAuditSigningKeyPem);
   const displayHost = options.host === '0.0.0.0' || options.host === '::' ? '127.0.0.1' : options.host;
   const publicUrl = `http://${displayHost.includes(':') ? `[${displayHost}]` : displayHost}:${options.port}`;
   const clientSecret = generateEncryptionKey();
@@ -65,7 +66,8 @@ export async function runDemo(options: DemoOptions): Promise<RunningDemo> {
     store: { url: 'memory', allowMemory: true },
     policies: { dir: EXAMPLE_POLICIES_DIR, watch: true },
     backend: { type: 'generic', upstream: conference.url, public: ['/static/*', '/favicon.ico'] },
-    secrets: { encryptionKey, assertionKey },
+    audit: { dir: join(dataDir, 'audit'), instance: 'demo' },
+    secrets: { encryptionKey, assertionKey, auditSigningKey },
     log: { level: options.logLevel },
   });
   // The demo ignores ROOMGUARD_* variables so a stray production setting cannot leak into it.

@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { stringify } from 'yaml';
 import { loadConfigText } from '../../src/config/validate.js';
 import { formatProblem } from '../../src/config/yaml-source.js';
-import { generateAssertionKeyPem, generateEncryptionKey } from '../../src/config/keys.js';
+import { generateAssertionKeyPem, generateAuditSigningKeyPem, generateEncryptionKey } from '../../src/config/keys.js';
 import type { Config } from '../../src/config/schema.js';
 
 export const EXAMPLE_POLICIES = fileURLToPath(new URL('../../policies', import.meta.url));
@@ -25,10 +25,11 @@ export async function freePort(): Promise<number> {
 export interface TestKeys {
   encryptionKey: string;
   assertionKey: string;
+  auditSigningKey: string;
 }
 
 export function testKeys(): TestKeys {
-  return { encryptionKey: generateEncryptionKey(), assertionKey: generateAssertionKeyPem() };
+  return { encryptionKey: generateEncryptionKey(), assertionKey: generateAssertionKeyPem(), auditSigningKey: generateAuditSigningKeyPem() };
 }
 
 export function testConfig(options: {

@@ -4,7 +4,7 @@ import { mkdtempSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { generateAssertionKeyPem, generateEncryptionKey } from '../../src/config/keys.js';
+import { generateAssertionKeyPem, generateAuditSigningKeyPem, generateEncryptionKey } from '../../src/config/keys.js';
 
 const ROOT = new URL('../..', import.meta.url).pathname;
 
@@ -19,8 +19,10 @@ describe('roomguard config check', () => {
     const pem = join(dir, 'assertion.pem');
     const redisPassword = join(dir, 'redis-password');
     writeFileSync(pem, generateAssertionKeyPem());
+    const auditPem = join(dir, 'audit-signing.pem');
+    writeFileSync(auditPem, generateAuditSigningKeyPem());
     writeFileSync(redisPassword, 'hunter2\n');
-    const text = readExample().replace('/etc/roomguard/assertion.pem', pem).replace('/run/secrets/redis-password', redisPassword);
+    const text = readExample().replace('/etc/roomguard/assertion.pem', pem).replace('/run/secrets/redis-password', redisPassword).replace('/etc/roomguard/audit-signing.pem', auditPem);
     writeFileSync(join(dir, 'roomguard.yaml'), text);
     const out = roomguard(['config', 'check', '--config', join(dir, 'roomguard.yaml')], { ROOMGUARD_OIDC_SECRET: 's3cret', ROOMGUARD_ENCRYPTION_KEY: generateEncryptionKey() });
     expect(out.stdout).toContain(': ok');
