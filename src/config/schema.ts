@@ -42,6 +42,22 @@ export const CONFIG_SCHEMA = object('roomguard.yaml', {
     }),
     userinfo: { kind: 'boolean', default: true, doc: 'Also fetch the userinfo endpoint at login and merge its claims (ID token claims win).' },
     loginTimeout: { kind: 'duration', default: '10m', min: '1m', max: '1h', doc: 'How long a started login may take before its state expires.' },
+    trustAmr: { kind: 'list', default: [], example: '[otp, hwk, mfa]', doc: 'When the ID token\'s `amr` contains one of these values, the session counts the second-factor method `idp` (used only where a policy lists `idp` in `mfa.methods`). Empty: the IdP\'s MFA is never trusted.' },
+  }),
+  mfa: object('Second factors: TOTP, WebAuthn (passkeys, security keys), recovery codes (docs/mfa.md).', {
+    maxFailures: { kind: 'integer', default: 5, min: 1, max: 100, doc: 'Failed second-factor attempts allowed per account and per client address within `mfa.failureWindow` before a temporary lock.' },
+    failureWindow: { kind: 'duration', default: '5m', min: '1m', max: '24h', doc: 'Window in which failures are counted.' },
+    lockout: { kind: 'duration', default: '5m', min: '30s', max: '1h', doc: 'First temporary lock; each further lock within a day doubles it, up to `mfa.maxLockout`.' },
+    maxLockout: { kind: 'duration', default: '1h', min: '1m', max: '24h', doc: 'Longest temporary lock.' },
+    hardLockAfter: { kind: 'integer', default: 100, min: 10, max: 1000, doc: 'Consecutive failures (no success in between) after which the account\'s second factor is locked until an admin runs `roomguard mfa unlock --user SUB` (NIST SP 800-63B: at most 100).' },
+    challengeTimeout: { kind: 'duration', default: '5m', min: '30s', max: '15m', doc: 'How long a WebAuthn challenge or a pending TOTP enrolment stays valid.' },
+    freshLogin: { kind: 'duration', default: '5m', min: '1m', max: '30m', doc: 'Enrolling the first factor needs an IdP login at most this old; older sessions are sent to log in again (OIDC `max_age`).' },
+    freshFactor: { kind: 'duration', default: '5m', min: '1m', max: '30m', doc: 'Adding or removing a factor, or new recovery codes, need a second factor confirmed at most this long ago.' },
+  }),
+  ui: object('Branding of roomguard\'s own pages.', {
+    orgName: { kind: 'string', default: 'roomguard', doc: 'Organisation name shown on pages and as the issuer in authenticator apps.' },
+    logo: { kind: 'string', example: '/etc/roomguard/logo.svg', doc: 'Path to an SVG or PNG logo (at most 256 KiB), served by roomguard itself.' },
+    primaryColor: { kind: 'string', default: '#0b57d0', doc: 'Accent colour of buttons and links, as #rrggbb. Choose one with enough contrast to white text.' },
   }),
   store: object('Where sessions and pending logins live.', {
     url: { kind: 'string', default: 'redis://127.0.0.1:6379', example: 'rediss://:pass@redis.internal:6380/2', doc: 'A `redis://` or `rediss://` URL, or `memory` (single instance only; refused by `serve` unless `allowMemory` is true).' },
@@ -83,6 +99,7 @@ export const CONFIG_SCHEMA = object('roomguard.yaml', {
   secrets: object('Keys of the gateway itself. Generate them with `roomguard keys generate`.', {
     encryptionKey: { kind: 'secret', required: true, example: 'env:ROOMGUARD_ENCRYPTION_KEY', doc: '32 random bytes (base64 or 64 hex digits). Encrypts session data in the store (AES-256-GCM); all instances must share it.' },
     assertionKey: { kind: 'secret', required: true, example: 'file:/etc/roomguard/assertion.pem', doc: 'EC P-256 private key (PKCS#8 PEM) that signs `X-Roomguard-Assertion` (ES256); its public key is served at `/_roomguard/jwks.json`. All instances must share it.' },
+    previousEncryptionKey: { kind: 'secret', doc: 'The former `encryptionKey` during a key rotation: values sealed with it are still read and re-sealed with the current key when written.' },
     auditSigningKey: { kind: 'secret', required: true, example: 'file:/etc/roomguard/audit-signing.pem', doc: 'Ed25519 private key (PKCS#8 PEM) that signs audit checkpoints; see docs/audit.md for how verifiers get the public key.' },
   }),
   log: object('Logging.', {

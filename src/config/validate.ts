@@ -31,7 +31,7 @@ export function loadConfigText(file: string, text: string, env: NodeJS.ProcessEn
   }
   const ctx: Ctx = { file, source, env, problems };
   const value = readObject(ctx, CONFIG_SCHEMA, root as YAMLMap | null, [], { file, line: 1 });
-  if (problems.length === 0) crossChecks(ctx, value as unknown as Config);
+  crossChecks(ctx, value as Partial2<Config>);
   if (problems.length > 0) return { problems };
   return { config: Object.assign(value as object, { sourceFile: file }) as Config, problems: [] };
 }
@@ -157,7 +157,14 @@ function readLeaf(ctx: Ctx, field: Exclude<Field, ObjectField>, raw: unknown, pa
   }
 }
 
-function crossChecks(ctx: Ctx, config: Config): void {
+/** A config whose fields may be missing because they had problems of their own. */
+type Partial2<T> = { [K in keyof T]?: T[K] extends object ? (T[K] extends URL | string[] | Secret ? T[K] : Partial2<T[K]>) : T[K] };
+
+/**
+ * Checks that relate fields to each other or look inside values. Runs even when other fields had
+ * problems (config check reports everything at once); a check whose inputs are missing is skipped.
+ */
+function crossChecks(ctx: Ctx, config: Partial2<Config>): void {
   const lineOf = (path: string[]): Location => {
     const envName = envNameFor(path);
     if (ctx.env[envName] !== undefined) return { file: `$${envName}` };
@@ -165,49 +172,60 @@ function crossChecks(ctx: Ctx, config: Config): void {
     return { file: ctx.file, line: node ? ctx.source!.lineOf(node) : 1 };
   };
   const problem = (path: string[], message: string) => ctx.problems.push({ ...lineOf(path), field: path.join('.'), message });
+  const { publicUrl: pub, oidc, store, session, backend, secrets, audit, ui, mfa } = config;
 
-  const pub = config.publicUrl;
-  if (pub.pathname !== '/' || pub.search || pub.hash) problem(['publicUrl'], 'must be an origin without path, query or fragment (e.g. https://meet.example.org)');
-  if (pub.protocol === 'http:' && !isLoopbackHost(pub.hostname)) problem(['publicUrl'], 'must be https:// (http:// is allowed only for loopback addresses)');
-  if (config.oidc.issuer.protocol === 'http:' && !isLoopbackHost(config.oidc.issuer.hostname)) problem(['oidc', 'issuer'], 'must be https:// (http:// is allowed only for loopback addresses)');
-  if (!config.oidc.scopes.includes('openid')) problem(['oidc', 'scopes'], 'must include "openid"');
-  if (!/^(\[[0-9a-fA-F:.]+\]|[^:[\]]+):\d{1,5}$/.test(config.listen) || Number(config.listen.split(':').pop()) > 65535) {
+  if (pub) {
+    if (pub.pathname !== '/' || pub.search || pub.hash) problem(['publicUrl'], 'must be an origin without path, query or fragment (e.g. https://meet.example.org)');
+    if (pub.protocol === 'http:' && !isLoopbackHost(pub.hostname)) problem(['publicUrl'], 'must be https:// (http:// is allowed only for loopback addresses)');
+  }
+  if (oidc?.issuer?.protocol === 'http:' && !isLoopbackHost(oidc.issuer.hostname)) problem(['oidc', 'issuer'], 'must be https:// (http:// is allowed only for loopback addresses)');
+  if (oidc?.scopes && !oidc.scopes.includes('openid')) problem(['oidc', 'scopes'], 'must include "openid"');
+  if (config.listen !== undefined && (!/^(\[[0-9a-fA-F:.]+\]|[^:[\]]+):\d{1,5}$/.test(config.listen) || Number(config.listen.split(':').pop()) > 65535)) {
     problem(['listen'], `"${config.listen}" is not host:port`);
   }
-  for (const entry of config.trustProxy) {
+  for (const entry of config.trustProxy ?? []) {
     if (!parseCidr(entry)) problem(['trustProxy'], `"${entry}" is not an IP address or CIDR range`);
   }
-  if (config.store.url !== 'memory' && !/^rediss?:\/\//.test(config.store.url)) problem(['store', 'url'], 'must be redis://…, rediss://… or memory');
-  if (config.session.idleTimeout > config.session.absoluteTimeout) problem(['session', 'idleTimeout'], 'must not be longer than session.absoluteTimeout');
-  if (!/^[A-Za-z0-9_-]+$/.test(config.session.cookieName)) problem(['session', 'cookieName'], 'may contain only letters, digits, _ and -');
-  try {
-    const re = new RegExp(config.backend.roomPath, 'd');
-    if (!config.backend.roomPath.startsWith('^')) problem(['backend', 'roomPath'], 'must be anchored with ^ so it judges the whole path');
-    if (!config.backend.roomPath.includes('(?<room>')) problem(['backend', 'roomPath'], 'must contain a named group (?<room>…)');
-    void re;
-  } catch (err) {
-    problem(['backend', 'roomPath'], `not a valid regular expression: ${(err as Error).message}`);
+  if (store?.url !== undefined && store.url !== 'memory' && !/^rediss?:\/\//.test(store.url)) problem(['store', 'url'], 'must be redis://…, rediss://… or memory');
+  if (session?.idleTimeout !== undefined && session.absoluteTimeout !== undefined && session.idleTimeout > session.absoluteTimeout) problem(['session', 'idleTimeout'], 'must not be longer than session.absoluteTimeout');
+  if (session?.cookieName !== undefined && !/^[A-Za-z0-9_-]+$/.test(session.cookieName)) problem(['session', 'cookieName'], 'may contain only letters, digits, _ and -');
+  if (backend?.roomPath !== undefined) {
+    try {
+      new RegExp(backend.roomPath, 'd');
+      if (!backend.roomPath.startsWith('^')) problem(['backend', 'roomPath'], 'must be anchored with ^ so it judges the whole path');
+      if (!backend.roomPath.includes('(?<room>')) problem(['backend', 'roomPath'], 'must contain a named group (?<room>…)');
+    } catch (err) {
+      problem(['backend', 'roomPath'], `not a valid regular expression: ${(err as Error).message}`);
+    }
   }
-  for (const entry of config.backend.public) {
+  for (const entry of backend?.public ?? []) {
     if (!entry.startsWith('/') || entry.startsWith('/_roomguard')) problem(['backend', 'public'], `"${entry}" must be a path starting with / (and not under /_roomguard)`);
     if (entry.indexOf('*') !== -1 && entry.indexOf('*') !== entry.length - 1) problem(['backend', 'public'], `"${entry}": * is allowed only at the end (prefix match)`);
   }
-  if (decodeKey(config.secrets.encryptionKey.reveal()) === undefined) {
+  if (secrets?.encryptionKey && decodeKey(secrets.encryptionKey.reveal()) === undefined) {
     problem(['secrets', 'encryptionKey'], 'must be 32 bytes, written as base64 (44 characters) or 64 hex digits; `roomguard keys generate` makes one');
   }
-  try {
-    const key = createPrivateKey(config.secrets.assertionKey.reveal());
-    if (key.asymmetricKeyType !== 'ec' || key.asymmetricKeyDetails?.namedCurve !== 'prime256v1') problem(['secrets', 'assertionKey'], 'must be an EC P-256 private key (ES256)');
-  } catch {
-    problem(['secrets', 'assertionKey'], 'is not a PEM private key; `roomguard keys generate` makes one');
+  if (secrets?.previousEncryptionKey && decodeKey(secrets.previousEncryptionKey.reveal()) === undefined) problem(['secrets', 'previousEncryptionKey'], 'must be 32 bytes, written as base64 or 64 hex digits');
+  if (secrets?.assertionKey) {
+    try {
+      const key = createPrivateKey(secrets.assertionKey.reveal());
+      if (key.asymmetricKeyType !== 'ec' || key.asymmetricKeyDetails?.namedCurve !== 'prime256v1') problem(['secrets', 'assertionKey'], 'must be an EC P-256 private key (ES256)');
+    } catch {
+      problem(['secrets', 'assertionKey'], 'is not a PEM private key; `roomguard keys generate` makes one');
+    }
   }
-  try {
-    if (createPrivateKey(config.secrets.auditSigningKey.reveal()).asymmetricKeyType !== 'ed25519') problem(['secrets', 'auditSigningKey'], 'must be an Ed25519 private key');
-  } catch {
-    problem(['secrets', 'auditSigningKey'], 'is not a PEM private key; `roomguard keys generate` makes one');
+  if (secrets?.auditSigningKey) {
+    try {
+      if (createPrivateKey(secrets.auditSigningKey.reveal()).asymmetricKeyType !== 'ed25519') problem(['secrets', 'auditSigningKey'], 'must be an Ed25519 private key');
+    } catch {
+      problem(['secrets', 'auditSigningKey'], 'is not a PEM private key; `roomguard keys generate` makes one');
+    }
   }
-  if (config.audit.syslog !== undefined && !/^(udp|tcp):\/\/[^/:]+:\d{1,5}$/.test(config.audit.syslog)) problem(['audit', 'syslog'], 'must be udp://host:port or tcp://host:port');
-  if (config.audit.instance !== undefined && !/^[A-Za-z0-9._-]{1,64}$/.test(config.audit.instance)) problem(['audit', 'instance'], 'may contain only letters, digits, . _ - (at most 64)');
+  if (ui?.primaryColor !== undefined && !/^#[0-9a-fA-F]{6}$/.test(ui.primaryColor)) problem(['ui', 'primaryColor'], 'must be a colour written as #rrggbb');
+  if (ui?.logo !== undefined && !/\.(svg|png)$/i.test(ui.logo)) problem(['ui', 'logo'], 'must be a .svg or .png file');
+  if (mfa?.lockout !== undefined && mfa.maxLockout !== undefined && mfa.lockout > mfa.maxLockout) problem(['mfa', 'lockout'], 'must not be longer than mfa.maxLockout');
+  if (audit?.syslog !== undefined && !/^(udp|tcp):\/\/[^/:]+:\d{1,5}$/.test(audit.syslog)) problem(['audit', 'syslog'], 'must be udp://host:port or tcp://host:port');
+  if (audit?.instance !== undefined && !/^[A-Za-z0-9._-]{1,64}$/.test(audit.instance)) problem(['audit', 'instance'], 'may contain only letters, digits, . _ - (at most 64)');
 }
 
 /** Decodes the 32-byte encryption key from base64 or hex. */

@@ -46,8 +46,9 @@ export async function runDemo(options: DemoOptions): Promise<RunningDemo> {
   const encryptionKey = demoSecret(dataDir, 'encryption.key', generateEncryptionKey);
   const assertionKey = demoSecret(dataDir, 'assertion.pem', generateAssertionKeyPem);
   const auditSigningKey = demoSecret(dataDir, 'audit-signing.pem', generateAuditSigningKeyPem);
-  const displayHost = options.host === '0.0.0.0' || options.host === '::' ? '127.0.0.1' : options.host;
-  const publicUrl = `http://${displayHost.includes(':') ? `[${displayHost}]` : displayHost}:${options.port}`;
+  // Browsers allow passkeys on http://localhost but not on an IP address, so the demo lives at localhost.
+  const loopback = ['127.0.0.1', '0.0.0.0', '::', '::1', 'localhost'].includes(options.host);
+  const publicUrl = `http://${loopback ? 'localhost' : options.host.includes(':') ? `[${options.host}]` : options.host}:${options.port}`;
   const clientSecret = generateEncryptionKey();
 
   const conference = await startDemoConference();
@@ -76,7 +77,7 @@ export async function runDemo(options: DemoOptions): Promise<RunningDemo> {
     await Promise.all([idp.close(), conference.close()]);
     throw new Error(`demo config invalid:\n${problems.map(formatProblem).join('\n')}`);
   }
-  const gateway = await createGateway(config, { logger: options.quiet ? false : loggerOptions(options.logLevel) });
+  const gateway = await createGateway(config, { logger: options.quiet ? false : loggerOptions(options.logLevel), redirectToPublicHost: true });
   await gateway.listen();
   if (!options.quiet) printBanner(publicUrl, idp.issuer, dataDir);
   return {

@@ -1,10 +1,13 @@
 // Headers on every page roomguard renders itself: a strict CSP (no scripts, own stylesheet only),
 // no framing, no referrer, no caching, HSTS on https (DESIGN invariant 9).
 
-export function securityHeaders(options: { https: boolean; formActions: string[] }): Record<string, string> {
+export function securityHeaders(options: { https: boolean; formActions: string[]; nonce?: string }): Record<string, string> {
   const headers: Record<string, string> = {
     'content-security-policy': [
       "default-src 'none'",
+      // Only scripts roomguard itself tagged with this response's nonce run (WebAuthn pages).
+      options.nonce ? `script-src 'nonce-${options.nonce}'` : "script-src 'none'",
+      "connect-src 'self'",
       "style-src 'self'",
       "img-src 'self'",
       // Chrome checks form-action on the redirect after a form post, so logout may continue to the IdP.

@@ -14,6 +14,8 @@ import type { Store } from '../store/store.js';
 import { AssertionSigner } from './assertion.js';
 import { buildGateway } from './app.js';
 import { formatProblem } from '../config/yaml-source.js';
+import { readFileSync, statSync } from 'node:fs';
+import { NO_AUDIT, type AuditSink } from './audit-sink.js';
 
 export interface Gateway {
   app: FastifyInstance;
@@ -28,6 +30,10 @@ export interface GatewayOptions {
   logger?: boolean | object;
   /** Policy directory to use instead of config.policies.dir (the demo uses the shipped examples). */
   policiesDir?: string;
+  /** Audit sink to use instead of the configured audit log (tests of unrelated behaviour). */
+  audit?: AuditSink;
+  /** Redirect page loads that arrive under another host name to publicUrl (the demo: 127.0.0.1 → localhost). */
+  redirectToPublicHost?: boolean;
 }
 
 export async function createGateway(config: Config, options: GatewayOptions = {}): Promise<Gateway> {
@@ -43,7 +49,8 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
     await redis.connect();
     rawStore = redis;
   }
-  const store = new SealedStore(rawStore, key);
+  const previous = config.secrets.previousEncryptionKey ? decodeKey(config.secrets.previousEncryptionKey.reveal()) : undefined;
+  const store = new SealedStore(rawStore, key, previous ? [previous] : []);
   const oidc = new OidcRelyingParty({
     issuer: config.oidc.issuer,
     clientId: config.oidc.clientId,
@@ -58,7 +65,9 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
   // Discover early so the first participant does not wait; failures are retried on demand.
   oidc.metadata().catch(() => undefined);
   const assertion = await AssertionSigner.create(config.secrets.assertionKey.reveal(), config.publicUrl.origin, config.backend.upstream.origin);
-  const app = await buildGateway({ config, store, policies, backend, oidc, assertion, encryptionKey: key, ...(options.logger !== undefined ? { logger: options.logger } : {}) });
+  const logo = config.ui.logo ? readLogo(config.ui.logo) : undefined;
+  const audit = options.audit ?? NO_AUDIT;
+  const app = await buildGateway({ config, store, policies, backend, oidc, assertion, audit, encryptionKey: key, ...(logo ? { logo } : {}), ...(options.logger !== undefined ? { logger: options.logger } : {}), ...(options.redirectToPublicHost ? { redirectToPublicHost: true } : {}) });
 
   policies.on('reload', (event) => {
     if (event.ok) app.log.info({ event: 'policies.loaded', version: event.version, files: event.files }, 'policy set loaded');
@@ -84,4 +93,11 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
       await store.close();
     },
   };
+}
+
+const MAX_LOGO_BYTES = 256 * 1024;
+
+function readLogo(path: string): { body: Buffer; type: string } {
+  if (statSync(path).size > MAX_LOGO_BYTES) throw new Error(`ui.logo: ${path} is larger than ${MAX_LOGO_BYTES} bytes`);
+  return { body: readFileSync(path), type: path.toLowerCase().endsWith('.svg') ? 'image/svg+xml' : 'image/png' };
 }

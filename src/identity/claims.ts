@@ -34,7 +34,8 @@ export function identityFromClaims(claims: Record<string, unknown>, paths: Claim
     sub,
     iss,
     // An address the IdP marks unverified must not satisfy e-mail or domain rules.
-    emailVerified: typeof email === 'string' && claims.email_verified !== false,
+    // Some IdPs send the flag as a string ("false"); both spellings mean unverified.
+    emailVerified: typeof email === 'string' && claims.email_verified !== false && claims.email_verified !== 'false',
     groups: [...new Set(groups)],
   };
   if (typeof email === 'string' && email.includes('@') && email.length <= 320) identity.email = email.toLowerCase();

@@ -27,13 +27,24 @@ interface PendingLogin {
   returnTo: string;
   /** SHA-256 of the browser-binding cookie that started this login (login CSRF defence). */
   binding: string;
+  /** OIDC max_age sent with this login, in seconds (fresh login for enrolment). */
+  maxAge?: number;
 }
 
 export interface CompletedLogin {
   identity: Identity;
   returnTo: string;
+  /** When the person authenticated at the IdP (ms): `auth_time`, else now. */
+  authTime: number;
+  /** Authentication methods the IdP reports (`amr`). */
+  amr: string[];
   sid?: string;
   idToken?: string;
+}
+
+export interface LoginOptions {
+  /** Demand an IdP login at most this many seconds old (OIDC max_age). */
+  maxAgeSeconds?: number;
 }
 
 const DISCOVERY_RETRY_MS = 5000;
@@ -81,12 +92,12 @@ export class OidcRelyingParty {
   }
 
   /** Starts a login: stores the pending state and returns the IdP URL to redirect the browser to. */
-  async begin(returnTo: string, browserBinding: string): Promise<URL> {
+  async begin(returnTo: string, browserBinding: string, options: LoginOptions = {}): Promise<URL> {
     const config = await this.metadata();
     const codeVerifier = client.randomPKCECodeVerifier();
     const state = client.randomState();
     const nonce = client.randomNonce();
-    const pending: PendingLogin = { codeVerifier, nonce, returnTo, binding: bindingHash(browserBinding) };
+    const pending: PendingLogin = { codeVerifier, nonce, returnTo, binding: bindingHash(browserBinding), ...(options.maxAgeSeconds !== undefined ? { maxAge: options.maxAgeSeconds } : {}) };
     await this.#store.set(`login:${state}`, JSON.stringify(pending), this.settings.loginTimeoutMs);
     return client.buildAuthorizationUrl(config, {
       redirect_uri: this.settings.redirectUri,
@@ -96,6 +107,7 @@ export class OidcRelyingParty {
       code_challenge_method: 'S256',
       state,
       nonce,
+      ...(options.maxAgeSeconds !== undefined ? { max_age: String(options.maxAgeSeconds) } : {}),
     });
   }
 
@@ -121,6 +133,8 @@ export class OidcRelyingParty {
         expectedState: state,
         expectedNonce: pending.nonce,
         idTokenExpected: true,
+        // With max_age sent, openid-client requires auth_time and checks it is recent enough.
+        ...(pending.maxAge !== undefined ? { maxAge: pending.maxAge } : {}),
       });
     } catch (err) {
       throw new RoomguardError('RG_LOGIN_FAILED', (err as Error).message, { cause: err });
@@ -136,9 +150,12 @@ export class OidcRelyingParty {
         throw new RoomguardError('RG_LOGIN_FAILED', `userinfo: ${(err as Error).message}`, { cause: err });
       }
     }
+    const authTime = typeof idClaims.auth_time === 'number' ? idClaims.auth_time * 1000 : Date.now();
     return {
       identity: identityFromClaims(claims, this.settings.claims),
       returnTo: pending.returnTo,
+      authTime: Math.min(authTime, Date.now()),
+      amr: Array.isArray(idClaims.amr) ? idClaims.amr.filter((m): m is string => typeof m === 'string') : [],
       ...(typeof idClaims.sid === 'string' ? { sid: idClaims.sid } : {}),
       ...(tokens.id_token ? { idToken: tokens.id_token } : {}),
     };

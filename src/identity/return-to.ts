@@ -3,6 +3,7 @@
 // variants, schemes) is refused rather than repaired.
 
 const MAX_RETURN_TO = 2048;
+const RETURNABLE_OWN_PATHS = ['/_roomguard/account', '/_roomguard/mfa', '/_roomguard/notice'];
 
 function decodeRepeatedly(text: string): string | undefined {
   let current = text;
@@ -36,6 +37,12 @@ export function safeReturnTo(value: unknown, publicUrl: URL): string | undefined
     return undefined;
   }
   if (resolved.origin !== publicUrl.origin) return undefined;
-  if (resolved.pathname === '/_roomguard' || resolved.pathname.startsWith('/_roomguard/')) return undefined;
+  // roomguard's own paths only where a person may usefully land (never login, callback or logout, which
+  // would loop or act); also in encoded spellings (/%5Froomguard/…), which the router decodes alike.
+  const decodedPath = decodeRepeatedly(resolved.pathname) ?? resolved.pathname;
+  for (const p of [resolved.pathname, decodedPath]) {
+    if ((p === '/_roomguard' || p.startsWith('/_roomguard/')) && !RETURNABLE_OWN_PATHS.some((r) => p === r || p.startsWith(`${r}/`))) return undefined;
+  }
+  if (resolved.pathname !== decodedPath && decodedPath.startsWith('/_roomguard')) return undefined;
   return resolved.pathname + resolved.search + resolved.hash;
 }

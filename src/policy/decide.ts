@@ -75,7 +75,8 @@ export function decide(subject: Subject, room: string, set: PolicySet, now: numb
 
   if (policy.mfa.required) {
     const factor = subject.mfa;
-    const fitting = factor && policy.mfa.methods.includes(factor.method);
+    // A recovery code stands in for any lost factor; otherwise the method must be one the room accepts.
+    const fitting = factor && (factor.method === 'recovery' || policy.mfa.methods.includes(factor.method));
     if (!fitting) return { outcome: 'mfa', room, rule: allowRule, role, reasons: ['RG_MFA_REQUIRED'], mfa: policy.mfa, ...policyRef(match) };
     if (now - factor.at > policy.mfa.maxAge || factor.at > now + 60_000) {
       return { outcome: 'mfa', room, rule: allowRule, role, reasons: ['RG_MFA_TOO_OLD'], mfa: policy.mfa, ...policyRef(match) };

@@ -3,6 +3,8 @@
 export type Risk = 'low' | 'normal' | 'high';
 export type MfaMethod = 'webauthn' | 'totp' | 'idp';
 export const MFA_METHODS: readonly MfaMethod[] = ['webauthn', 'totp', 'idp'];
+/** How a session's second factor was confirmed: a policy method, or a recovery code (accepted by every room). */
+export type FactorMethod = MfaMethod | 'recovery';
 
 /** One allow / deny / moderators entry: every field given must match (AND); within a list any value matches (OR). */
 export interface Matcher {
@@ -61,7 +63,7 @@ export interface Identity {
 export interface Subject {
   identity?: Identity;
   /** The session's most recent second factor. */
-  mfa?: { method: MfaMethod; at: number };
+  mfa?: { method: FactorMethod; at: number };
 }
 
 export type Outcome = 'allow' | 'login' | 'mfa' | 'deny';

@@ -3,7 +3,7 @@
 // by cookie expiry. Logout deletes the record, so it ends on every instance sharing the store at once.
 import { createHash, randomBytes } from 'node:crypto';
 import type { Store } from '../store/store.js';
-import type { Identity, MfaMethod } from '../policy/types.js';
+import type { FactorMethod, Identity } from '../policy/types.js';
 
 export interface SessionData {
   v: 1;
@@ -14,7 +14,13 @@ export interface SessionData {
   idToken?: string;
   createdAt: number;
   lastSeenAt: number;
-  mfa?: { method: MfaMethod; at: number };
+  /** When the person last authenticated at the IdP (ms; from `auth_time`, else the login time). */
+  authTime: number;
+  mfa?: { method: FactorMethod; at: number };
+  /** Rooms (with the policy hash) whose notice the person has acknowledged in this session. */
+  noticesSeen?: string[];
+  /** Browser description, shown on the account page's session list. */
+  userAgent?: string;
 }
 
 export interface LoadedSession {
@@ -58,11 +64,11 @@ export class Sessions {
     return Math.min(data.lastSeenAt + this.#timeouts.idleMs, data.createdAt + this.#timeouts.absoluteMs) - now;
   }
 
-  async create(identity: Identity, extras: Pick<SessionData, 'sid' | 'idToken' | 'mfa'> = {}): Promise<LoadedSession> {
+  async create(identity: Identity, extras: Partial<Pick<SessionData, 'sid' | 'idToken' | 'mfa' | 'authTime' | 'userAgent'>> = {}): Promise<LoadedSession> {
     const now = this.#now();
     const id = randomBytes(32).toString('base64url');
     const hash = sessionHash(id);
-    const data: SessionData = { v: 1, identity, createdAt: now, lastSeenAt: now, ...stripUndefined(extras) };
+    const data: SessionData = { v: 1, identity, createdAt: now, lastSeenAt: now, authTime: now, ...stripUndefined(extras) };
     await this.#store.set(this.#key(hash), JSON.stringify(data), this.#ttl(data, now));
     return { id, hash, data, idleFor: 0 };
   }
@@ -91,6 +97,14 @@ export class Sessions {
       await this.#store.set(this.#key(hash), JSON.stringify(data), this.#ttl(data, now));
     }
     return { id, hash, data, idleFor };
+  }
+
+  /** Changes session data in place (same id), e.g. an acknowledged notice. */
+  async update(session: LoadedSession, changes: Partial<Pick<SessionData, 'noticesSeen'>>): Promise<LoadedSession> {
+    const now = this.#now();
+    const data: SessionData = { ...session.data, ...changes, lastSeenAt: now };
+    await this.#store.set(this.#key(session.hash), JSON.stringify(data), this.#ttl(data, now));
+    return { ...session, data };
   }
 
   /** Replaces the session id (after login or step-up) and stores new data under it. */

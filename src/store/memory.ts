@@ -47,6 +47,21 @@ export class MemoryStore implements Store {
     this.#entries.delete(key);
   }
 
+  async add(key: string, value: string, ttlMs: number): Promise<boolean> {
+    if (this.#live(key) !== null) return false;
+    await this.set(key, value, ttlMs);
+    return true;
+  }
+
+  async increment(key: string, ttlMs: number): Promise<number> {
+    const current = this.#live(key);
+    const entry = this.#entries.get(key);
+    const next = (current === null ? 0 : Number(current) || 0) + 1;
+    if (current === null || !entry) await this.set(key, String(next), ttlMs);
+    else entry.value = String(next);
+    return next;
+  }
+
   async ping(): Promise<void> {}
 
   async close(): Promise<void> {

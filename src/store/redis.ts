@@ -4,6 +4,8 @@ import { Redis } from 'ioredis';
 import { RoomguardError } from '../errors.js';
 import type { Store } from './store.js';
 
+const INCREMENT_WITH_TTL = "local v = redis.call('INCR', KEYS[1]) if v == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end return v";
+
 export interface RedisStoreOptions {
   url: string;
   password?: string;
@@ -61,6 +63,18 @@ export class RedisStore implements Store {
 
   async delete(key: string): Promise<void> {
     await this.#run(() => this.client.del(key));
+  }
+
+  async add(key: string, value: string, ttlMs: number): Promise<boolean> {
+    if (!(ttlMs > 0)) throw new RangeError(`ttl must be positive, got ${ttlMs}`);
+    return (await this.#run(() => this.client.set(key, value, 'PX', Math.ceil(ttlMs), 'NX'))) === 'OK';
+  }
+
+  async increment(key: string, ttlMs: number): Promise<number> {
+    if (!(ttlMs > 0)) throw new RangeError(`ttl must be positive, got ${ttlMs}`);
+    // One script so a counter can never be left without its TTL (PEXPIRE … NX would need Redis 7).
+    const value = await this.#run(() => this.client.eval(INCREMENT_WITH_TTL, 1, key, String(Math.ceil(ttlMs))));
+    return Number(value);
   }
 
   async ping(): Promise<void> {

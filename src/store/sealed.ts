@@ -10,12 +10,17 @@ export class SealedStore implements Store {
   readonly #inner: Store;
   readonly #key: Buffer;
   readonly #keyId: string;
+  /** Keys that may still open older values during a rotation, by key id. */
+  readonly #previous = new Map<string, Buffer>();
 
-  constructor(inner: Store, masterKey: Buffer) {
+  constructor(inner: Store, masterKey: Buffer, previousKeys: Buffer[] = []) {
     if (masterKey.length !== 32) throw new RangeError('the encryption key must be 32 bytes');
     this.#inner = inner;
-    this.#key = Buffer.from(hkdfSync('sha256', masterKey, Buffer.alloc(0), 'roomguard store values v1', 32));
-    this.#keyId = createHash('sha256').update(this.#key).digest('hex').slice(0, 8);
+    [this.#key, this.#keyId] = deriveKey(masterKey);
+    for (const old of previousKeys) {
+      const [key, id] = deriveKey(old);
+      if (id !== this.#keyId) this.#previous.set(id, key);
+    }
   }
 
   get kind() {
@@ -37,9 +42,11 @@ export class SealedStore implements Store {
   /** Returns null for values that do not decrypt (other key, tampered, foreign format): treated as absent. */
   open(key: string, sealed: string): string | null {
     const [version, keyId, iv, body, tag] = sealed.split('.');
-    if (version !== VERSION || keyId !== this.#keyId || !iv || body === undefined || !tag) return null;
+    const cipherKey = keyId === this.#keyId ? this.#key : keyId ? this.#previous.get(keyId) : undefined;
+    if (version !== VERSION || !cipherKey || !iv || body === undefined || !tag) return null;
     try {
-      const decipher = createDecipheriv('aes-256-gcm', this.#key, Buffer.from(iv, 'base64url'));
+      // A full 16-byte tag only: Node would otherwise accept truncated tags and weaken the integrity check.
+      const decipher = createDecipheriv('aes-256-gcm', cipherKey, Buffer.from(iv, 'base64url'), { authTagLength: 16 });
       decipher.setAAD(Buffer.from(key, 'utf8'));
       decipher.setAuthTag(Buffer.from(tag, 'base64url'));
       return Buffer.concat([decipher.update(Buffer.from(body, 'base64url')), decipher.final()]).toString('utf8');
@@ -66,6 +73,16 @@ export class SealedStore implements Store {
     return this.#inner.delete(key);
   }
 
+  /** Single-use markers are sealed like everything else. */
+  add(key: string, value: string, ttlMs: number): Promise<boolean> {
+    return this.#inner.add(key, this.seal(key, value), ttlMs);
+  }
+
+  /** Counters are plain numbers (nothing personal in them) and pass through unsealed. */
+  increment(key: string, ttlMs: number): Promise<number> {
+    return this.#inner.increment(key, ttlMs);
+  }
+
   ping(): Promise<void> {
     return this.#inner.ping();
   }
@@ -73,4 +90,10 @@ export class SealedStore implements Store {
   close(): Promise<void> {
     return this.#inner.close();
   }
+}
+
+function deriveKey(masterKey: Buffer): [Buffer, string] {
+  if (masterKey.length !== 32) throw new RangeError('the encryption key must be 32 bytes');
+  const key = Buffer.from(hkdfSync('sha256', masterKey, Buffer.alloc(0), 'roomguard store values v1', 32));
+  return [key, createHash('sha256').update(key).digest('hex').slice(0, 8)];
 }

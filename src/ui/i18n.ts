@@ -5,6 +5,12 @@ import type { ErrorCode } from '../errors.js';
 export type Lang = 'de' | 'en';
 export const LANGS: readonly Lang[] = ['en', 'de'];
 
+/** The language of a request: an explicit choice (?lang= or the language cookie) wins over Accept-Language. */
+export function chooseLang(explicit: unknown, cookie: unknown, acceptLanguage: string | undefined): Lang {
+  for (const choice of [explicit, cookie]) if (choice === 'de' || choice === 'en') return choice;
+  return pickLang(acceptLanguage);
+}
+
 export function pickLang(acceptLanguage: string | undefined): Lang {
   if (!acceptLanguage) return 'en';
   const ranked = acceptLanguage
@@ -55,6 +61,26 @@ export const ERROR_TEXT: Record<ErrorCode, Record<Lang, ErrorText>> = {
     en: { title: 'Please confirm again', text: 'Your last second-factor confirmation is too long ago for this room.', next: 'Confirm your second factor again to continue.' },
     de: { title: 'Bitte erneut bestätigen', text: 'Ihre letzte Bestätigung mit dem zweiten Faktor liegt für diesen Raum zu lange zurück.', next: 'Bestätigen Sie Ihren zweiten Faktor erneut, um fortzufahren.' },
   },
+  RG_MFA_INVALID: {
+    en: { title: 'That did not work', text: 'The second factor could not be confirmed.', next: 'Try again with the current code, or use another method.' },
+    de: { title: 'Das hat nicht geklappt', text: 'Der zweite Faktor konnte nicht bestätigt werden.', next: 'Versuchen Sie es mit dem aktuellen Code erneut oder nutzen Sie eine andere Methode.' },
+  },
+  RG_MFA_REPLAY: {
+    en: { title: 'Code already used', text: 'This authenticator code was already used once.', next: 'Wait for the next code (it changes every 30 seconds) and enter that one.' },
+    de: { title: 'Code schon verwendet', text: 'Dieser Code der Authenticator-App wurde schon einmal verwendet.', next: 'Warten Sie auf den nächsten Code (er wechselt alle 30 Sekunden) und geben Sie diesen ein.' },
+  },
+  RG_MFA_COUNTER: {
+    en: { title: 'Security key refused', text: 'This security key reported an unexpected counter; it may have been copied.', next: 'Use another second factor and tell your administrator the request id below.' },
+    de: { title: 'Sicherheitsschlüssel abgelehnt', text: 'Dieser Sicherheitsschlüssel meldete einen unerwarteten Zähler; er könnte kopiert worden sein.', next: 'Nutzen Sie einen anderen zweiten Faktor und nennen Sie Ihrer Administration die Anfrage-Kennung unten.' },
+  },
+  RG_MFA_LOCKED: {
+    en: { title: 'Too many attempts', text: 'Your second factor is locked after too many wrong attempts.', next: 'Wait until the time below and try again. If it says the lock is permanent, ask your administrator to unlock it.' },
+    de: { title: 'Zu viele Versuche', text: 'Ihr zweiter Faktor ist nach zu vielen falschen Versuchen gesperrt.', next: 'Warten Sie bis zur unten genannten Zeit und versuchen Sie es erneut. Ist die Sperre dauerhaft, bitten Sie Ihre Administration um Entsperrung.' },
+  },
+  RG_MFA_FRESH_LOGIN: {
+    en: { title: 'Please sign in again', text: 'Setting up your first second factor needs a fresh sign-in at your identity provider.', next: 'Sign in again; you will come straight back here.' },
+    de: { title: 'Bitte erneut anmelden', text: 'Für die Einrichtung Ihres ersten zweiten Faktors ist eine frische Anmeldung beim Identitätsdienst nötig.', next: 'Melden Sie sich erneut an; Sie kommen direkt hierher zurück.' },
+  },
   RG_MFA_UNAVAILABLE: {
     en: { title: 'Second factor not available yet', text: 'This room needs a second factor, but this gateway cannot check second factors yet.', next: 'Tell your administrator the request id below.' },
     de: { title: 'Zweiter Faktor noch nicht verfügbar', text: 'Dieser Raum verlangt einen zweiten Faktor, den dieses Gateway noch nicht prüfen kann.', next: 'Nennen Sie Ihrer Administration die Anfrage-Kennung unten.' },
@@ -103,6 +129,10 @@ export const ERROR_TEXT: Record<ErrorCode, Record<Lang, ErrorText>> = {
     en: { title: 'Temporarily unavailable', text: 'The gateway cannot reach its session store right now, so nobody can be let in.', next: 'Wait a minute and reload the page.' },
     de: { title: 'Vorübergehend nicht verfügbar', text: 'Das Gateway erreicht seinen Sitzungsspeicher gerade nicht, daher kann niemand eingelassen werden.', next: 'Warten Sie eine Minute und laden Sie die Seite neu.' },
   },
+  RG_AUDIT_UNAVAILABLE: {
+    en: { title: 'Temporarily unavailable', text: 'The gateway cannot record your entry in its audit log right now, so it does not let anyone in.', next: 'Wait a minute and reload the page. If it persists, tell your administrator the request id below.' },
+    de: { title: 'Vorübergehend nicht verfügbar', text: 'Das Gateway kann Ihren Eintritt gerade nicht im Prüfprotokoll festhalten und lässt daher niemanden hinein.', next: 'Warten Sie eine Minute und laden Sie die Seite neu. Wenn es so bleibt, nennen Sie Ihrer Administration die Anfrage-Kennung unten.' },
+  },
   RG_UPSTREAM_UNAVAILABLE: {
     en: { title: 'The meeting service is not answering', text: 'You were let in, but the conferencing server behind the gateway does not answer.', next: 'Wait a minute and reload the page. If it persists, tell your administrator the request id below.' },
     de: { title: 'Der Konferenzdienst antwortet nicht', text: 'Sie wurden eingelassen, aber der Konferenzserver hinter dem Gateway antwortet nicht.', next: 'Warten Sie eine Minute und laden Sie die Seite neu. Wenn es so bleibt, nennen Sie Ihrer Administration die Anfrage-Kennung unten.' },
@@ -118,12 +148,72 @@ export const UI_TEXT = {
     requestId: 'Request id', reason: 'Reason code', signIn: 'Sign in', signInAgain: 'Sign in again', home: 'Home',
     signOut: 'Sign out', signOutTitle: 'Sign out', signOutText: 'Sign out of all meetings on this site?', signedInAs: 'Signed in as',
     signedOutTitle: 'You are signed out', signedOutText: 'Your session on this site has ended.', notSignedIn: 'You are not signed in.',
-    policyFile: 'Rule', language: 'Sprache: Deutsch',
+    policyFile: 'Rule', language: 'Deutsch', account: 'Your sign-in methods',
+    noticeTitle: 'Before you join', noticeRoom: 'Room', noticeContinue: 'Continue to the room',
   },
   de: {
     requestId: 'Anfrage-Kennung', reason: 'Grund-Code', signIn: 'Anmelden', signInAgain: 'Erneut anmelden', home: 'Startseite',
     signOut: 'Abmelden', signOutTitle: 'Abmelden', signOutText: 'Von allen Meetings auf dieser Website abmelden?', signedInAs: 'Angemeldet als',
     signedOutTitle: 'Sie sind abgemeldet', signedOutText: 'Ihre Sitzung auf dieser Website ist beendet.', notSignedIn: 'Sie sind nicht angemeldet.',
-    policyFile: 'Regel', language: 'Language: English',
+    policyFile: 'Regel', language: 'English', account: 'Ihre Anmeldemethoden',
+    noticeTitle: 'Bevor Sie teilnehmen', noticeRoom: 'Raum', noticeContinue: 'Weiter zum Raum',
+  },
+} as const satisfies Record<Lang, Record<string, string>>;
+
+/** Words of the second-factor and account pages. */
+export const MFA_TEXT = {
+  en: {
+    verifyTitle: 'Confirm it is you', verifyIntro: 'This room needs a second factor in addition to your login.',
+    stepUpIntro: 'Your last confirmation is too long ago for this room. Please confirm again.',
+    useKey: 'Use your passkey or security key', useKeyButton: 'Use passkey or security key',
+    useApp: 'Or enter the code from your authenticator app', code: '6-digit code', codeHint: 'The code changes every 30 seconds.',
+    confirm: 'Confirm', useRecovery: 'Lost your device? Use a recovery code', recoveryTitle: 'Use a recovery code',
+    recoveryIntro: 'Each recovery code works once. After using one, set up a new second factor.', recoveryCode: 'Recovery code',
+    wrongCode: 'That code is not right. Check the time on your device and try the current code.',
+    replayedCode: 'That code was already used. Wait for the next code (it changes every 30 seconds).',
+    wrongRecovery: 'That recovery code is not valid or was already used.',
+    keyFailed: 'The passkey or security key could not be used. Try again, or use another method.',
+    keyCounter: 'This security key reported an unexpected counter and was refused; it may have been copied. Use another method and tell your administrator.',
+    enrolTitle: 'Set up a second factor', enrolIntro: 'This room needs a second factor. You have none yet: choose one. It takes a minute.',
+    enrolKey: 'Passkey or security key (recommended)', enrolKeyText: 'Your phone, computer or a USB/NFC key confirms it is you. Nothing to type.',
+    enrolApp: 'Authenticator app', enrolAppText: 'An app on your phone (for example FreeOTP, Aegis or Google Authenticator) shows a 6-digit code.',
+    start: 'Set up', appTitle: 'Set up an authenticator app', appStep1: 'Scan this QR code with your authenticator app.',
+    appStep2: 'Or type this key into the app:', appStep3: 'Enter the 6-digit code the app now shows.', factorName: 'Name for this factor',
+    keyTitle: 'Set up a passkey or security key', keyIntro: 'Give it a name, then follow your browser\'s prompt.', keyButton: 'Create passkey',
+    codesTitle: 'Your recovery codes', codesIntro: 'If you lose your second factor, each of these codes lets you in once. Store them somewhere safe (print them or keep them in a password manager). They are shown only now.',
+    codesDone: 'I have saved my recovery codes', continue: 'Continue',
+    lockedTitle: 'Too many attempts', idpOnlyTitle: 'Confirm at your identity provider', idpOnlyText: 'This room accepts only a second factor confirmed by your organisation\'s identity provider. Sign in again there.',
+    accountTitle: 'Your sign-in methods', factors: 'Second factors', noFactors: 'You have no second factor yet.',
+    kindTotp: 'Authenticator app', kindWebauthn: 'Passkey / security key', created: 'added', lastUsed: 'last used', never: 'never',
+    rename: 'Rename', remove: 'Remove', addKey: 'Add passkey or security key', addApp: 'Add authenticator app',
+    recoveryLeft: 'Recovery codes left', newCodes: 'Make new recovery codes', sessionsTitle: 'Your sessions', thisSession: 'this session', endOthers: 'End all other sessions',
+    saved: 'Saved.', removed: 'Removed.', othersEnded: 'Your other sessions have ended.', jsNeeded: 'This needs JavaScript in your browser.',
+  },
+  de: {
+    verifyTitle: 'Bestätigen Sie, dass Sie es sind', verifyIntro: 'Dieser Raum verlangt zusätzlich zu Ihrer Anmeldung einen zweiten Faktor.',
+    stepUpIntro: 'Ihre letzte Bestätigung liegt für diesen Raum zu lange zurück. Bitte bestätigen Sie erneut.',
+    useKey: 'Mit Passkey oder Sicherheitsschlüssel', useKeyButton: 'Passkey oder Sicherheitsschlüssel verwenden',
+    useApp: 'Oder geben Sie den Code aus Ihrer Authenticator-App ein', code: '6-stelliger Code', codeHint: 'Der Code wechselt alle 30 Sekunden.',
+    confirm: 'Bestätigen', useRecovery: 'Gerät verloren? Wiederherstellungscode verwenden', recoveryTitle: 'Wiederherstellungscode verwenden',
+    recoveryIntro: 'Jeder Wiederherstellungscode funktioniert einmal. Richten Sie danach einen neuen zweiten Faktor ein.', recoveryCode: 'Wiederherstellungscode',
+    wrongCode: 'Der Code stimmt nicht. Prüfen Sie die Uhrzeit Ihres Geräts und versuchen Sie den aktuellen Code.',
+    replayedCode: 'Dieser Code wurde schon verwendet. Warten Sie auf den nächsten Code (er wechselt alle 30 Sekunden).',
+    wrongRecovery: 'Dieser Wiederherstellungscode ist ungültig oder wurde schon verwendet.',
+    keyFailed: 'Der Passkey oder Sicherheitsschlüssel konnte nicht verwendet werden. Versuchen Sie es erneut oder nutzen Sie eine andere Methode.',
+    keyCounter: 'Dieser Sicherheitsschlüssel meldete einen unerwarteten Zähler und wurde abgelehnt; er könnte kopiert worden sein. Nutzen Sie eine andere Methode und informieren Sie Ihre Administration.',
+    enrolTitle: 'Zweiten Faktor einrichten', enrolIntro: 'Dieser Raum verlangt einen zweiten Faktor. Sie haben noch keinen: Wählen Sie einen aus. Es dauert eine Minute.',
+    enrolKey: 'Passkey oder Sicherheitsschlüssel (empfohlen)', enrolKeyText: 'Ihr Telefon, Ihr Computer oder ein USB-/NFC-Schlüssel bestätigt, dass Sie es sind. Nichts zu tippen.',
+    enrolApp: 'Authenticator-App', enrolAppText: 'Eine App auf Ihrem Telefon (zum Beispiel FreeOTP, Aegis oder Google Authenticator) zeigt einen 6-stelligen Code.',
+    start: 'Einrichten', appTitle: 'Authenticator-App einrichten', appStep1: 'Scannen Sie diesen QR-Code mit Ihrer Authenticator-App.',
+    appStep2: 'Oder geben Sie diesen Schlüssel in der App ein:', appStep3: 'Geben Sie den 6-stelligen Code ein, den die App jetzt zeigt.', factorName: 'Name für diesen Faktor',
+    keyTitle: 'Passkey oder Sicherheitsschlüssel einrichten', keyIntro: 'Geben Sie ihm einen Namen und folgen Sie dann der Abfrage Ihres Browsers.', keyButton: 'Passkey erstellen',
+    codesTitle: 'Ihre Wiederherstellungscodes', codesIntro: 'Wenn Sie Ihren zweiten Faktor verlieren, lässt Sie jeder dieser Codes einmal hinein. Bewahren Sie sie sicher auf (ausdrucken oder im Passwortmanager speichern). Sie werden nur jetzt angezeigt.',
+    codesDone: 'Ich habe meine Wiederherstellungscodes gesichert', continue: 'Weiter',
+    lockedTitle: 'Zu viele Versuche', idpOnlyTitle: 'Beim Identitätsdienst bestätigen', idpOnlyText: 'Dieser Raum akzeptiert nur einen zweiten Faktor, den der Identitätsdienst Ihrer Organisation bestätigt. Melden Sie sich dort erneut an.',
+    accountTitle: 'Ihre Anmeldemethoden', factors: 'Zweite Faktoren', noFactors: 'Sie haben noch keinen zweiten Faktor.',
+    kindTotp: 'Authenticator-App', kindWebauthn: 'Passkey / Sicherheitsschlüssel', created: 'hinzugefügt', lastUsed: 'zuletzt verwendet', never: 'nie',
+    rename: 'Umbenennen', remove: 'Entfernen', addKey: 'Passkey oder Sicherheitsschlüssel hinzufügen', addApp: 'Authenticator-App hinzufügen',
+    recoveryLeft: 'Verbleibende Wiederherstellungscodes', newCodes: 'Neue Wiederherstellungscodes erzeugen', sessionsTitle: 'Ihre Sitzungen', thisSession: 'diese Sitzung', endOthers: 'Alle anderen Sitzungen beenden',
+    saved: 'Gespeichert.', removed: 'Entfernt.', othersEnded: 'Ihre anderen Sitzungen wurden beendet.', jsNeeded: 'Dafür braucht Ihr Browser JavaScript.',
   },
 } as const satisfies Record<Lang, Record<string, string>>;

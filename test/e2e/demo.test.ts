@@ -39,6 +39,10 @@ describe('demo in Chromium', () => {
     await page.goto(`${demo.url}/rooms/town-hall`);
     expect(new URL(page.url()).origin).toBe(new URL(demo.idp.issuer).origin);
     await signIn(page, 'alice');
+    // The town-hall policy has a notice, shown once before joining.
+    await page.waitForURL(/\/_roomguard\/notice/);
+    expect(await page.locator('main').textContent()).toContain('This meeting is not recorded');
+    await page.getByRole('button', { name: 'Continue to the room' }).click();
     await page.waitForURL(`${demo.url}/rooms/town-hall`);
     await expect.poll(() => page.locator('h1').textContent()).toContain('town-hall');
     expect(await page.locator('#role').textContent()).toBe('moderator');
@@ -72,11 +76,12 @@ describe('demo in Chromium', () => {
     const page = await context.newPage();
     await page.goto(`${demo.url}/rooms/town-hall`);
     await signIn(page, 'bob');
+    await page.getByRole('button', { name: 'Continue to the room' }).click();
     await page.waitForURL(`${demo.url}/rooms/town-hall`);
     await page.getByRole('link', { name: 'Sign out' }).click();
     await page.getByRole('button', { name: 'Sign out' }).click();
-    // The demo IdP asks to confirm ending its own session too. (Clear-Site-Data clears cookies per
-    // host, not per port, so on 127.0.0.1 the IdP's session cookie is already gone: it asks to Continue.)
+    // The demo IdP asks to confirm ending its own session too ("Sign out", or "Continue" when its
+    // own session is already gone).
     await page.getByRole('button', { name: /^(Sign out|Continue)$/ }).first().click();
     await page.waitForURL(`${demo.url}/_roomguard/logged-out`);
     expect(await page.getByRole('heading', { level: 1 }).textContent()).toBe('You are signed out');

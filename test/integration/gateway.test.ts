@@ -142,12 +142,37 @@ describe('login and admission', () => {
 
   it('denies a room no policy matches (deny by default) and keeps board closed without a second factor', async () => {
     const { browser } = await loginAs('alice');
+    const before = upstream.arrived.length;
     const none = await browser.request(`${origin}/rooms/secret-lab`);
     expect(none.status).toBe(403);
     expect(await none.text()).toContain('RG_POLICY_NO_MATCH');
-    const board = await browser.request(`${origin}/rooms/board`);
-    expect(board.status).toBe(403);
-    expect(await board.text()).toContain('RG_MFA_UNAVAILABLE');
+    // A page load is sent to the second-factor step; anything else is refused outright.
+    const page = await browser.request(`${origin}/rooms/board?x=1`, { headers: { accept: 'text/html' } });
+    expect(page.status).toBe(302);
+    expect(page.headers.get('location')).toBe(`/_roomguard/mfa?${new URLSearchParams({ returnTo: '/rooms/board?x=1', room: 'board' })}`);
+    const api = await browser.request(`${origin}/rooms/board/api`);
+    expect(api.status).toBe(403);
+    expect(await api.text()).toContain('RG_MFA_REQUIRED');
+    expect(upstream.arrived.length).toBe(before);
+  });
+
+  it('shows the room notice once before the first page load, then lets the page through', async () => {
+    const { browser } = await loginAs('bob', '/rooms/staff-weekly');
+    const html = { accept: 'text/html' };
+    const first = await browser.request(`${origin}/rooms/town-hall`, { headers: html });
+    expect(first.status).toBe(302);
+    const noticeUrl = new URL(first.headers.get('location')!, origin);
+    expect(noticeUrl.pathname).toBe('/_roomguard/notice');
+    const page = await (await browser.request(noticeUrl, { headers: { 'accept-language': 'de' } })).text();
+    expect(page).toContain('Dieses Meeting wird nicht aufgezeichnet');
+    const csrf = /name="csrf" value="([^"]+)"/.exec(page)![1]!;
+    const forged = await browser.request(`${origin}/_roomguard/notice`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'room=town-hall&returnTo=%2Frooms%2Ftown-hall&csrf=nope' });
+    expect(forged.status).toBe(403);
+    const ack = await browser.request(`${origin}/_roomguard/notice`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: `room=town-hall&returnTo=%2Frooms%2Ftown-hall&csrf=${encodeURIComponent(csrf)}` });
+    expect(ack.status).toBe(303);
+    expect(ack.headers.get('location')).toBe('/rooms/town-hall');
+    const room = await browser.request(`${origin}/rooms/town-hall`, { headers: html });
+    expect(room.status).toBe(200);
   });
 
   it('continues a login on the other instance: callback lands on B, session works on A and B', async () => {

@@ -1,0 +1,168 @@
+// Everything the gateway's route groups share: settings, the services they call, cookie names, and
+// the helpers that render pages (language, branding, CSP nonce) and refusals.
+import { createHmac, hkdfSync, randomBytes, timingSafeEqual } from 'node:crypto';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { Config } from '../config/schema.js';
+import { ERRORS, type ErrorCode } from '../errors.js';
+import type { Backend } from '../backends/backend.js';
+import type { LivePolicies } from '../policy/load.js';
+import type { OidcRelyingParty } from '../identity/oidc.js';
+import { Sessions, type LoadedSession } from '../session/sessions.js';
+import type { Store } from '../store/store.js';
+import { FactorStore } from '../mfa/factors.js';
+import { AttemptLimiter } from '../mfa/limiter.js';
+import { WebAuthnCeremonies } from '../mfa/webauthn.js';
+import { chooseLang, type Lang } from '../ui/i18n.js';
+import { errorPage, type Frame } from '../ui/pages.js';
+import type { AssertionSigner } from './assertion.js';
+import type { AuditSink, GatewayAuditEvent } from './audit-sink.js';
+import { securityHeaders } from './security-headers.js';
+
+export interface GatewayDeps {
+  config: Config;
+  /** The store everything lives in (already sealed). */
+  store: Store;
+  policies: LivePolicies;
+  backend: Backend;
+  oidc: OidcRelyingParty;
+  assertion: AssertionSigner;
+  /** secrets.encryptionKey, from which CSRF and address-hashing keys are derived. */
+  encryptionKey: Buffer;
+  audit: AuditSink;
+  /** Logo bytes and type when ui.logo is set. */
+  logo?: { body: Buffer; type: string };
+  logger?: boolean | object;
+  now?: () => number;
+  /** Send GET/HEAD requests for another Host to publicUrl, so cookies land where the login expects them. */
+  redirectToPublicHost?: boolean;
+}
+
+export interface CookieNames {
+  session: string;
+  binding: string;
+  lang: string;
+}
+
+const WS_STATUS_TEXT: Record<number, string> = { 400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 429: 'Too Many Requests', 502: 'Bad Gateway', 503: 'Service Unavailable' };
+
+export class GatewayContext {
+  readonly deps: GatewayDeps;
+  readonly config: Config;
+  readonly publicUrl: URL;
+  readonly https: boolean;
+  readonly sessions: Sessions;
+  readonly factors: FactorStore;
+  readonly limiter: AttemptLimiter;
+  readonly ceremonies: WebAuthnCeremonies;
+  readonly cookies: CookieNames;
+  readonly cookieBase: { path: string; httpOnly: boolean; secure: boolean; sameSite: 'lax' };
+  readonly now: () => number;
+  readonly #csrfKey: Buffer;
+
+  constructor(deps: GatewayDeps) {
+    this.deps = deps;
+    this.config = deps.config;
+    this.publicUrl = deps.config.publicUrl;
+    this.https = this.publicUrl.protocol === 'https:';
+    this.now = deps.now ?? Date.now;
+    const prefix = this.https ? '__Host-' : '';
+    const name = deps.config.session.cookieName;
+    this.cookies = { session: `${prefix}${name}`, binding: `${prefix}${name}_login`, lang: `${prefix}${name}_lang` };
+    this.cookieBase = { path: '/', httpOnly: true, secure: this.https, sameSite: 'lax' };
+    this.sessions = new Sessions(deps.store, { idleMs: deps.config.session.idleTimeout, absoluteMs: deps.config.session.absoluteTimeout }, this.now);
+    this.#csrfKey = derive(deps.encryptionKey, 'roomguard csrf v1');
+    this.factors = new FactorStore(deps.store);
+    const mfa = deps.config.mfa;
+    this.limiter = new AttemptLimiter(deps.store, {
+      maxFailures: mfa.maxFailures, windowMs: mfa.failureWindow, lockoutMs: mfa.lockout, maxLockoutMs: mfa.maxLockout, hardLockAfter: mfa.hardLockAfter,
+    }, derive(deps.encryptionKey, 'roomguard address hash v1'), this.now);
+    this.ceremonies = new WebAuthnCeremonies(deps.store, { id: this.publicUrl.hostname, name: deps.config.ui.orgName, origin: this.publicUrl.origin }, mfa.challengeTimeout);
+  }
+
+  lang(request: FastifyRequest): Lang {
+    const query = request.query as Record<string, unknown> | undefined;
+    return chooseLang(query?.lang, request.cookies[this.cookies.lang], request.headers['accept-language']);
+  }
+
+  /** Sets the page's security headers (with a fresh CSP nonce) and returns the frame to render it in. */
+  frame(request: FastifyRequest, reply: FastifyReply): Frame {
+    const lang = this.lang(request);
+    const query = request.query as Record<string, unknown> | undefined;
+    if (query?.lang === 'de' || query?.lang === 'en') reply.setCookie(this.cookies.lang, lang, { ...this.cookieBase, maxAge: 365 * 86_400 });
+    const nonce = randomBytes(16).toString('base64');
+    reply.headers(securityHeaders({ https: this.https, formActions: [this.deps.oidc.settings.issuer.origin], nonce }));
+    const url = new URL(request.url, this.publicUrl);
+    url.searchParams.set('lang', lang === 'de' ? 'en' : 'de');
+    return { lang, orgName: this.config.ui.orgName, hasLogo: Boolean(this.deps.logo), nonce, switchHref: url.pathname + url.search };
+  }
+
+  page(request: FastifyRequest, reply: FastifyReply, render: (frame: Frame) => string, status = 200) {
+    const html = render(this.frame(request, reply));
+    return reply.code(status).type('text/html; charset=utf-8').send(html);
+  }
+
+  isWebSocket(request: FastifyRequest): boolean {
+    return request.headers.upgrade?.toLowerCase() === 'websocket';
+  }
+
+  /** Ends a request with a catalogued error: a page in the person's language, or a bare refusal for WebSockets and JSON calls. */
+  fail(request: FastifyRequest, reply: FastifyReply, code: ErrorCode, options: { action?: { href: string; label: string }; detail?: string } = {}) {
+    const status = ERRORS[code].status;
+    if (this.isWebSocket(request)) {
+      return reply.code(status).header('connection', 'close').header('x-roomguard-reason', code).type('text/plain').send(`${WS_STATUS_TEXT[status] ?? 'Refused'}: ${code}\n`);
+    }
+    if (request.headers['content-type']?.startsWith('application/json')) {
+      return reply.code(status).header('cache-control', 'no-store').send({ error: code, requestId: request.id });
+    }
+    return this.page(request, reply, (frame) => errorPage(frame, { code, requestId: request.id, ...options }), status);
+  }
+
+  async loadSession(request: FastifyRequest): Promise<LoadedSession | undefined> {
+    return this.sessions.load(request.cookies[this.cookies.session]);
+  }
+
+  setSessionCookie(reply: FastifyReply, session: LoadedSession): void {
+    reply.setCookie(this.cookies.session, session.id, this.cookieBase);
+  }
+
+  csrfToken(session: LoadedSession): string {
+    return createHmac('sha256', this.#csrfKey).update(session.hash).digest('base64url');
+  }
+
+  /** A state-changing request must carry the session's CSRF token and, if the browser names one, our origin. */
+  csrfValid(request: FastifyRequest, session: LoadedSession, token: unknown): boolean {
+    const origin = request.headers.origin;
+    if (origin !== undefined && origin !== this.publicUrl.origin) return false;
+    if (typeof token !== 'string') return false;
+    const expected = Buffer.from(this.csrfToken(session));
+    const given = Buffer.from(token);
+    return expected.length === given.length && timingSafeEqual(expected, given);
+  }
+
+  loginHref(returnTo: string, fresh = false): string {
+    return `/_roomguard/login?${new URLSearchParams({ returnTo, ...(fresh ? { fresh: '1' } : {}) })}`;
+  }
+
+  /** Appends an audit event about a request; for refusals the log is best-effort (never blocks a refusal). */
+  audit(request: FastifyRequest, session: LoadedSession | undefined, event: Omit<GatewayAuditEvent, 'requestId' | 'client' | 'session' | 'actor'> & { actor?: GatewayAuditEvent['actor'] }): Promise<void> {
+    const identity = session?.data.identity;
+    const mfa = session?.data.mfa;
+    return this.deps.audit.append({
+      ...(identity ? { actor: { sub: identity.sub, iss: identity.iss, ...(identity.email ? { email: identity.email } : {}), ...(identity.name ? { name: identity.name } : {}) } } : {}),
+      ...(mfa ? { auth: { methods: [mfa.method], mfaAgeSeconds: Math.max(0, Math.round((this.now() - mfa.at) / 1000)) } } : {}),
+      ...event,
+      requestId: request.id,
+      client: { ip: request.ip, ...(request.headers['user-agent'] ? { userAgent: String(request.headers['user-agent']).slice(0, 200) } : {}) },
+      ...(session ? { session: session.hash.slice(0, 16) } : {}),
+    });
+  }
+
+  /** Best-effort audit for events that must not turn into a failure of their own. */
+  auditQuietly(request: FastifyRequest, session: LoadedSession | undefined, event: Parameters<GatewayContext['audit']>[2]): void {
+    this.audit(request, session, event).catch((err: unknown) => request.log.error({ err: (err as Error).message, event: event.type }, 'audit append failed'));
+  }
+}
+
+function derive(key: Buffer, info: string): Buffer {
+  return Buffer.from(hkdfSync('sha256', key, Buffer.alloc(0), info, 32));
+}

@@ -1,0 +1,123 @@
+// WebAuthn ceremonies through @simplewebauthn/server: registration of passkeys and security keys and
+// authentication with them. RP ID and origin come from publicUrl; challenges are random, single-use,
+// bound to the session and expire (mfa.challengeTimeout). The signature counter must grow.
+import {
+  generateAuthenticationOptions,
+  generateRegistrationOptions,
+  verifyAuthenticationResponse,
+  verifyRegistrationResponse,
+  type AuthenticationResponseJSON,
+  type PublicKeyCredentialCreationOptionsJSON,
+  type PublicKeyCredentialRequestOptionsJSON,
+  type RegistrationResponseJSON,
+} from '@simplewebauthn/server';
+import type { Store } from '../store/store.js';
+import type { UserFactors, WebAuthnFactor } from './factors.js';
+
+export interface RelyingParty {
+  id: string;
+  name: string;
+  origin: string;
+}
+
+export type Ceremony = 'register' | 'authenticate';
+
+export class WebAuthnCeremonies {
+  readonly #store: Store;
+  readonly #rp: RelyingParty;
+  readonly #challengeTtlMs: number;
+
+  constructor(store: Store, rp: RelyingParty, challengeTtlMs: number) {
+    this.#store = store;
+    this.#rp = rp;
+    this.#challengeTtlMs = challengeTtlMs;
+  }
+
+  #challengeKey(ceremony: Ceremony, sessionHash: string): string {
+    return `mfa:challenge:${ceremony}:${sessionHash}`;
+  }
+
+  async registrationOptions(sessionHash: string, doc: UserFactors, userName: string, displayName: string, userVerification: 'required' | 'preferred'): Promise<PublicKeyCredentialCreationOptionsJSON> {
+    const options = await generateRegistrationOptions({
+      rpName: this.#rp.name,
+      rpID: this.#rp.id,
+      userName,
+      userDisplayName: displayName,
+      userID: Buffer.from(doc.userHandle, 'base64url'),
+      attestationType: 'none',
+      excludeCredentials: doc.factors.filter((f): f is WebAuthnFactor => f.kind === 'webauthn').map((f) => ({ id: f.id, ...(f.transports ? { transports: f.transports } : {}) })),
+      authenticatorSelection: { residentKey: 'preferred', userVerification },
+      timeout: this.#challengeTtlMs,
+    });
+    await this.#store.set(this.#challengeKey('register', sessionHash), JSON.stringify({ challenge: options.challenge, userVerification }), this.#challengeTtlMs);
+    return options;
+  }
+
+  /** Verifies a registration; the challenge is taken first, so it works once. */
+  async register(sessionHash: string, response: RegistrationResponseJSON, name: string, now: number): Promise<WebAuthnFactor | undefined> {
+    const pending = await this.#store.take(this.#challengeKey('register', sessionHash));
+    if (!pending) return undefined;
+    const { challenge, userVerification } = JSON.parse(pending) as { challenge: string; userVerification: string };
+    try {
+      const result = await verifyRegistrationResponse({
+        response,
+        expectedChallenge: challenge,
+        expectedOrigin: this.#rp.origin,
+        expectedRPID: this.#rp.id,
+        requireUserVerification: userVerification === 'required',
+      });
+      if (!result.verified) return undefined;
+      const info = result.registrationInfo;
+      return {
+        kind: 'webauthn',
+        id: info.credential.id,
+        name,
+        publicKey: Buffer.from(info.credential.publicKey).toString('base64url'),
+        counter: info.credential.counter,
+        ...(info.credential.transports ? { transports: info.credential.transports } : {}),
+        deviceType: info.credentialDeviceType,
+        backedUp: info.credentialBackedUp,
+        createdAt: now,
+      };
+    } catch {
+      return undefined;
+    }
+  }
+
+  async authenticationOptions(sessionHash: string, doc: UserFactors, userVerification: 'required' | 'preferred'): Promise<PublicKeyCredentialRequestOptionsJSON> {
+    const options = await generateAuthenticationOptions({
+      rpID: this.#rp.id,
+      allowCredentials: doc.factors.filter((f): f is WebAuthnFactor => f.kind === 'webauthn').map((f) => ({ id: f.id, ...(f.transports ? { transports: f.transports } : {}) })),
+      userVerification,
+      timeout: this.#challengeTtlMs,
+    });
+    await this.#store.set(this.#challengeKey('authenticate', sessionHash), JSON.stringify({ challenge: options.challenge, userVerification }), this.#challengeTtlMs);
+    return options;
+  }
+
+  /**
+   * Verifies an assertion against the person's own credentials. Returns the credential with its new
+   * counter, or why it failed: `counter` marks a signature-counter regression (a possibly cloned key).
+   */
+  async authenticate(sessionHash: string, doc: UserFactors, response: AuthenticationResponseJSON): Promise<{ ok: true; factor: WebAuthnFactor; newCounter: number } | { ok: false; reason: 'challenge' | 'unknown-credential' | 'counter' | 'invalid' }> {
+    const pending = await this.#store.take(this.#challengeKey('authenticate', sessionHash));
+    if (!pending) return { ok: false, reason: 'challenge' };
+    const { challenge, userVerification } = JSON.parse(pending) as { challenge: string; userVerification: string };
+    const factor = doc.factors.find((f): f is WebAuthnFactor => f.kind === 'webauthn' && f.id === response?.id);
+    if (!factor) return { ok: false, reason: 'unknown-credential' };
+    try {
+      const result = await verifyAuthenticationResponse({
+        response,
+        expectedChallenge: challenge,
+        expectedOrigin: this.#rp.origin,
+        expectedRPID: this.#rp.id,
+        credential: { id: factor.id, publicKey: Buffer.from(factor.publicKey, 'base64url'), counter: factor.counter, ...(factor.transports ? { transports: factor.transports } : {}) },
+        requireUserVerification: userVerification === 'required',
+      });
+      if (!result.verified) return { ok: false, reason: 'invalid' };
+      return { ok: true, factor, newCounter: result.authenticationInfo.newCounter };
+    } catch (err) {
+      return { ok: false, reason: /counter/i.test((err as Error).message) ? 'counter' : 'invalid' };
+    }
+  }
+}
