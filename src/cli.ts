@@ -24,7 +24,9 @@ const USAGE = `usage: roomguard <command> [options]
   policy explain --room NAME [--dir DIR | --config FILE] [--email E] [--sub S]
                  [--groups a,b] [--unverified-email] [--mfa METHOD --mfa-age AGE] [--json]
                                   show the decision for one person and room
-  keys generate                   print a new secrets.encryptionKey and secrets.assertionKey
+  mfa list|reset|unlock --user SUB --config FILE [--json]
+                                  show, remove or unlock a person's second factors
+  keys generate                   print new secrets.encryptionKey, assertionKey and auditSigningKey
 
 Exit codes: 0 ok, 1 problems found, 2 wrong usage.
 `;
@@ -125,6 +127,40 @@ async function main(argv: string[]): Promise<number> {
     }
     const decision = decide(subject, room, result.set, now);
     process.stdout.write(`${values.json ? explainJson(decision) : explainText(decision)}\n`);
+    return 0;
+  }
+  if (command === 'mfa' && (sub === 'list' || sub === 'reset' || sub === 'unlock')) {
+    const { values } = parse(rest, { config: { type: 'string', short: 'c' }, user: { type: 'string' }, json: { type: 'boolean' } });
+    if (!values.user) throw new UsageError(`mfa ${sub} needs --user SUB (the person's subject identifier at the IdP)`);
+    const { config, problems } = loadConfigFile(values.config);
+    if (!config) {
+      printProblems(problems);
+      return 1;
+    }
+    const { openStore } = await import('./gateway/server.js');
+    const { MfaAdmin } = await import('./mfa/admin.js');
+    const { decodeKey } = await import('./config/validate.js');
+    const store = await openStore(config);
+    try {
+      const m = config.mfa;
+      const admin = new MfaAdmin(store, { maxFailures: m.maxFailures, windowMs: m.failureWindow, lockoutMs: m.lockout, maxLockoutMs: m.maxLockout, hardLockAfter: m.hardLockAfter }, decodeKey(config.secrets.encryptionKey.reveal())!);
+      if (sub === 'list') {
+        const summary = await admin.list(values.user);
+        if (values.json) process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);
+        else {
+          process.stdout.write(`${summary.user}: ${summary.factors.length} factor(s), ${summary.recoveryCodesLeft} recovery code(s) left${summary.hardLocked ? ', LOCKED (run `roomguard mfa unlock`)' : ''}\n`);
+          for (const f of summary.factors) process.stdout.write(`  ${f.kind.padEnd(8)} ${f.name}  added ${f.createdAt}  last used ${f.lastUsedAt ?? 'never'}\n`);
+        }
+      } else if (sub === 'reset') {
+        const removed = await admin.reset(values.user);
+        process.stdout.write(`${values.user}: removed ${removed} factor(s) and all recovery codes; they enrol anew after a fresh login\n`);
+      } else {
+        await admin.unlock(values.user);
+        process.stdout.write(`${values.user}: second-factor locks cleared\n`);
+      }
+    } finally {
+      await store.close();
+    }
     return 0;
   }
   if (command === 'keys' && sub === 'generate') {

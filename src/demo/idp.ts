@@ -488,7 +488,8 @@ export async function startDemoIdp(options: DemoIdpOptions): Promise<DemoIdp> {
       pkce: { required: () => true },
       scopes: ['openid', 'offline_access', 'email', 'profile', 'groups'],
       claims: {
-        openid: ['sub'],
+        // amr and auth_time in every ID token: roomguard reads them (oidc.trustAmr, enrolment freshness).
+        openid: ['sub', 'amr', 'auth_time'],
         email: ['email', 'email_verified'],
         profile: ['name', 'preferred_username'],
         groups: ['groups'],

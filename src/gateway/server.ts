@@ -34,6 +34,8 @@ export interface GatewayOptions {
   audit?: AuditSink;
   /** Redirect page loads that arrive under another host name to publicUrl (the demo: 127.0.0.1 → localhost). */
   redirectToPublicHost?: boolean;
+  /** The gateway's clock (tests of timeouts and step-up). */
+  now?: () => number;
 }
 
 export async function createGateway(config: Config, options: GatewayOptions = {}): Promise<Gateway> {
@@ -42,15 +44,7 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
   const backend = new GenericBackend(config.backend.roomPath);
   const policies = LivePolicies.open(options.policiesDir ?? policiesDirOf(config), backend.reservedRooms);
 
-  let rawStore: Store;
-  if (config.store.url === 'memory') rawStore = new MemoryStore();
-  else {
-    const redis = new RedisStore({ url: config.store.url, keyPrefix: config.store.keyPrefix, ...(config.store.password ? { password: config.store.password.reveal() } : {}) });
-    await redis.connect();
-    rawStore = redis;
-  }
-  const previous = config.secrets.previousEncryptionKey ? decodeKey(config.secrets.previousEncryptionKey.reveal()) : undefined;
-  const store = new SealedStore(rawStore, key, previous ? [previous] : []);
+  const store = await openStore(config);
   const oidc = new OidcRelyingParty({
     issuer: config.oidc.issuer,
     clientId: config.oidc.clientId,
@@ -67,7 +61,7 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
   const assertion = await AssertionSigner.create(config.secrets.assertionKey.reveal(), config.publicUrl.origin, config.backend.upstream.origin);
   const logo = config.ui.logo ? readLogo(config.ui.logo) : undefined;
   const audit = options.audit ?? NO_AUDIT;
-  const app = await buildGateway({ config, store, policies, backend, oidc, assertion, audit, encryptionKey: key, ...(logo ? { logo } : {}), ...(options.logger !== undefined ? { logger: options.logger } : {}), ...(options.redirectToPublicHost ? { redirectToPublicHost: true } : {}) });
+  const app = await buildGateway({ config, store, policies, backend, oidc, assertion, audit, encryptionKey: key, ...(logo ? { logo } : {}), ...(options.logger !== undefined ? { logger: options.logger } : {}), ...(options.redirectToPublicHost ? { redirectToPublicHost: true } : {}), ...(options.now ? { now: options.now } : {}) });
 
   policies.on('reload', (event) => {
     if (event.ok) app.log.info({ event: 'policies.loaded', version: event.version, files: event.files }, 'policy set loaded');
@@ -100,4 +94,19 @@ const MAX_LOGO_BYTES = 256 * 1024;
 function readLogo(path: string): { body: Buffer; type: string } {
   if (statSync(path).size > MAX_LOGO_BYTES) throw new Error(`ui.logo: ${path} is larger than ${MAX_LOGO_BYTES} bytes`);
   return { body: readFileSync(path), type: path.toLowerCase().endsWith('.svg') ? 'image/svg+xml' : 'image/png' };
+}
+
+/** The configured store, connected and sealed with secrets.encryptionKey (and the previous key during a rotation). */
+export async function openStore(config: Config): Promise<SealedStore> {
+  const key = decodeKey(config.secrets.encryptionKey.reveal());
+  if (!key) throw new Error('secrets.encryptionKey is not a 32-byte key');
+  let rawStore: Store;
+  if (config.store.url === 'memory') rawStore = new MemoryStore();
+  else {
+    const redis = new RedisStore({ url: config.store.url, keyPrefix: config.store.keyPrefix, ...(config.store.password ? { password: config.store.password.reveal() } : {}) });
+    await redis.connect();
+    rawStore = redis;
+  }
+  const previous = config.secrets.previousEncryptionKey ? decodeKey(config.secrets.previousEncryptionKey.reveal()) : undefined;
+  return new SealedStore(rawStore, key, previous ? [previous] : []);
 }

@@ -22,8 +22,13 @@ export async function checkTotp(secret: string, code: string, lastTimeStep: numb
   if (!/^\d{6}$/.test(token)) return { ok: false, replay: false };
   const epoch = Math.floor(now / 1000);
   const options = { secret, token, epoch, period: TOTP_PERIOD_S, digits: TOTP_DIGITS, epochTolerance: TOTP_PERIOD_S } as const;
-  const fresh = await verify({ ...options, afterTimeStep: lastTimeStep });
-  if (fresh.valid && 'timeStep' in fresh) return { ok: true, timeStep: fresh.timeStep };
+  // If the last accepted step lies beyond this window (the server clock went back), no code of the
+  // window is new; otplib would throw on such an afterTimeStep, so decide here.
+  const windowEnd = Math.floor(epoch / TOTP_PERIOD_S) + 1;
+  if (lastTimeStep < windowEnd) {
+    const fresh = await verify({ ...options, afterTimeStep: lastTimeStep });
+    if (fresh.valid && 'timeStep' in fresh) return { ok: true, timeStep: fresh.timeStep };
+  }
   // Tell a replayed code (valid, but already used) from a wrong one: replays are audited and refused.
   const any = await verify(options);
   return { ok: false, replay: any.valid };

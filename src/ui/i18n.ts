@@ -81,10 +81,6 @@ export const ERROR_TEXT: Record<ErrorCode, Record<Lang, ErrorText>> = {
     en: { title: 'Please sign in again', text: 'Setting up your first second factor needs a fresh sign-in at your identity provider.', next: 'Sign in again; you will come straight back here.' },
     de: { title: 'Bitte erneut anmelden', text: 'Für die Einrichtung Ihres ersten zweiten Faktors ist eine frische Anmeldung beim Identitätsdienst nötig.', next: 'Melden Sie sich erneut an; Sie kommen direkt hierher zurück.' },
   },
-  RG_MFA_UNAVAILABLE: {
-    en: { title: 'Second factor not available yet', text: 'This room needs a second factor, but this gateway cannot check second factors yet.', next: 'Tell your administrator the request id below.' },
-    de: { title: 'Zweiter Faktor noch nicht verfügbar', text: 'Dieser Raum verlangt einen zweiten Faktor, den dieses Gateway noch nicht prüfen kann.', next: 'Nennen Sie Ihrer Administration die Anfrage-Kennung unten.' },
-  },
   RG_ROOM_INVALID: {
     en: { title: 'This is not a valid room name', text: 'The room name in the address contains characters that room names cannot have.', next: 'Check the room link in your invitation.' },
     de: { title: 'Kein gültiger Raumname', text: 'Der Raumname in der Adresse enthält Zeichen, die in Raumnamen nicht vorkommen dürfen.', next: 'Prüfen Sie den Raum-Link in Ihrer Einladung.' },

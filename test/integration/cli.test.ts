@@ -112,3 +112,42 @@ describe('roomguard policy check / explain', () => {
 function readExample(): string {
   return readFileSync(join(ROOT, 'examples/roomguard.yaml'), 'utf8');
 }
+
+describe('roomguard mfa', () => {
+  it('lists, unlocks and resets a person\'s second factors in the real store', async () => {
+    const { inject } = await import('vitest');
+    const { stringify } = await import('yaml');
+    const { loadConfigText } = await import('../../src/config/validate.js');
+    const { openStore } = await import('../../src/gateway/server.js');
+    const { FactorStore, userKey } = await import('../../src/mfa/factors.js');
+    const dir = mkdtempSync(join(tmpdir(), 'rg-mfa-cli-'));
+    const file = join(dir, 'roomguard.yaml');
+    writeFileSync(file, stringify({
+      publicUrl: 'http://127.0.0.1:8080',
+      oidc: { issuer: 'http://127.0.0.1:9', clientId: 'x', clientSecret: 'y' },
+      store: { url: inject('redisUrl'), keyPrefix: `rgcli:${process.pid}:` },
+      backend: { upstream: 'http://127.0.0.1:9' },
+      secrets: { encryptionKey: generateEncryptionKey(), assertionKey: generateAssertionKeyPem(), auditSigningKey: generateAuditSigningKeyPem() },
+    }));
+    const config = loadConfigText(file, readFileSync(file, 'utf8'), {}).config!;
+    const store = await openStore(config);
+    const user = userKey('dora');
+    const doc = await new FactorStore(store).load(user);
+    doc.factors.push({ kind: 'totp', id: 'f1', name: 'Dora phone', secret: 'JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP', lastTimeStep: 0, createdAt: Date.UTC(2026, 0, 2) });
+    doc.recovery = { hashes: ['scrypt$a$b', 'scrypt$c$d'], createdAt: 0 };
+    await new FactorStore(store).save(user, doc);
+    await store.set(`mfa:hardlock:${user}`, '1', 60_000);
+    await store.close();
+
+    const listed = roomguard(['mfa', 'list', '--user', 'dora', '--config', file]);
+    expect(listed.code).toBe(0);
+    expect(listed.stdout).toContain('dora: 1 factor(s), 2 recovery code(s) left, LOCKED');
+    expect(listed.stdout).toContain('Dora phone');
+    expect(roomguard(['mfa', 'unlock', '--user', 'dora', '--config', file]).code).toBe(0);
+    expect(roomguard(['mfa', 'list', '--user', 'dora', '--config', file]).stdout).not.toContain('LOCKED');
+    expect(roomguard(['mfa', 'reset', '--user', 'dora', '--config', file]).stdout).toContain('removed 1 factor(s)');
+    const json = JSON.parse(roomguard(['mfa', 'list', '--user', 'dora', '--config', file, '--json']).stdout);
+    expect(json).toMatchObject({ user: 'dora', factors: [], recoveryCodesLeft: 0, hardLocked: false });
+    expect(roomguard(['mfa', 'list', '--config', file]).code).toBe(2);
+  });
+});

@@ -1,0 +1,204 @@
+// Second factors against real components: real Redis, the real oidc-provider IdP, two gateway
+// instances sharing the store, a real upstream; the gateway's clock is shifted for freshness tests.
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { generate } from 'otplib';
+import { startDemoIdp, type DemoIdp } from '../../src/demo/idp.js';
+import { createGateway, type Gateway } from '../../src/gateway/server.js';
+import type { AuditSink, GatewayAuditEvent } from '../../src/gateway/audit-sink.js';
+import { ScriptedBrowser } from '../helpers/browser.js';
+import { freePort, testConfig, testKeys } from '../helpers/gateway.js';
+import { startEchoUpstream, type EchoUpstream } from '../helpers/upstream.js';
+
+const SECRET = 'mfa-test-client-secret-0123456789abcd';
+const POLICIES = fileURLToPath(new URL('../fixtures/policies-mfa', import.meta.url));
+const HTML = { accept: 'text/html' };
+
+let idp: DemoIdp;
+let upstream: EchoUpstream;
+let a: Gateway;
+let b: Gateway;
+let origin: string;
+let portB: number;
+let offset = 0;
+const events: GatewayAuditEvent[] = [];
+/** Records what the gateway tells the audit log, so tests can check that failures and replays are reported. */
+const recordingAudit: AuditSink = { healthy: true, append: async (event) => void events.push(event) };
+
+beforeAll(async () => {
+  const portA = await freePort();
+  portB = await freePort();
+  origin = `http://localhost:${portA}`;
+  upstream = await startEchoUpstream();
+  idp = await startDemoIdp({ clients: [{ clientId: 'roomguard-test', clientSecret: SECRET, redirectUris: [`${origin}/_roomguard/callback`] }] });
+  const keys = testKeys();
+  const common = { publicUrl: origin, issuer: idp.issuer, clientSecret: SECRET, upstream: upstream.url, store: inject('redisUrl'), keys, keyPrefix: `rgmfa:${portA}:`, policiesDir: POLICIES, extra: { oidc: { issuer: idp.issuer, clientId: 'roomguard-test', clientSecret: SECRET, scopes: ['openid', 'email', 'profile', 'groups'], trustAmr: ['pwd'] } } };
+  const clock = () => Date.now() + offset;
+  a = await createGateway(testConfig({ port: portA, ...common }), { audit: recordingAudit, now: clock, logger: false });
+  b = await createGateway(testConfig({ port: portB, ...common }), { audit: recordingAudit, now: clock });
+  await a.listen();
+  await b.listen();
+});
+
+afterAll(async () => {
+  await Promise.all([a?.close(), b?.close()]);
+  await Promise.all([idp?.close(), upstream?.close()]);
+});
+
+async function login(user: string, path: string) {
+  const browser = new ScriptedBrowser(HTML);
+  const start = await browser.follow(`${origin}${path}`);
+  const done = await browser.submitLogin(start.final, user, 'demo');
+  return { browser, final: done.final, hops: [...start.hops, ...done.hops] };
+}
+
+function csrfOf(html: string): string {
+  return /name="csrf" value="([^"]+)"/.exec(html)![1]!;
+}
+
+function form(fields: Record<string, string>): RequestInit {
+  return { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams(fields).toString() };
+}
+
+/** Enrols an authenticator app for the browser's person; returns the secret and recovery codes. */
+async function enrolTotp(browser: ScriptedBrowser, returnTo: string, room: string) {
+  const setup = await browser.request(`${origin}/_roomguard/mfa/totp/setup?${new URLSearchParams({ returnTo, room })}`);
+  expect(setup.status).toBe(200);
+  const html = await setup.text();
+  const secret = /<code class="secret"[^>]*>([^<]+)<\/code>/.exec(html)![1]!.replace(/\s+/g, '');
+  const done = await browser.request(`${origin}/_roomguard/mfa/totp/setup`, form({ csrf: csrfOf(html), returnTo, room, code: await generate({ secret }), name: 'Phone' }));
+  expect(done.status).toBe(303);
+  const codesPage = await browser.request(new URL(done.headers.get('location')!, origin));
+  const codes = [...(await codesPage.text()).matchAll(/<li><code>([a-z2-9-]+)<\/code><\/li>/g)].map((m) => m[1]!);
+  return { secret, codes };
+}
+
+let aliceSecret = '';
+
+/** Submits the TOTP form of a verify page with the code for `atMs` on the shared clock. */
+async function confirmTotp(browser: ScriptedBrowser, page: string, returnTo: string, room: string, atMs: number) {
+  const code = await generate({ secret: aliceSecret, epoch: Math.floor(atMs / 1000) });
+  return browser.request(`${origin}/_roomguard/mfa/totp`, form({ csrf: csrfOf(page), returnTo, room, code }));
+}
+
+describe('second factor step', () => {
+  it('enrols TOTP, admits to the room, refuses the same code again (replay, audited), and accepts the next step', async () => {
+    const { browser, hops } = await login('alice', '/rooms/vault');
+    // The IdP vouches only for a password (amr pwd, trusted as "idp"): not enough for a totp/webauthn room.
+    expect(hops.some((h) => h.url.pathname === '/_roomguard/mfa')).toBe(true);
+    const { secret, codes } = await enrolTotp(browser, '/rooms/vault', 'vault');
+    aliceSecret = secret;
+    expect(codes).toHaveLength(10);
+    expect((await browser.request(`${origin}/rooms/vault`)).status).toBe(200);
+    expect(events.some((e) => e.type === 'mfa.enrolled' && e.actor?.sub === 'alice')).toBe(true);
+
+    // A second session must confirm; the enrolment code (same time step) is refused as a replay.
+    const second = await login('alice', '/rooms/vault');
+    expect(second.final.url).toContain('/_roomguard/mfa?');
+    const page = await second.final.text();
+    const replay = await confirmTotp(second.browser, page, '/rooms/vault', 'vault', Date.now());
+    expect(replay.status).toBe(422);
+    expect(await replay.text()).toContain('already used');
+    expect(events.some((e) => e.type === 'mfa.replay' && e.actor?.sub === 'alice')).toBe(true);
+    expect((await second.browser.request(`${origin}/rooms/vault`, { redirect: 'manual' })).status).toBe(302);
+
+    offset = 30_000;
+    try {
+      const ok = await confirmTotp(second.browser, page, '/rooms/vault', 'vault', Date.now() + offset);
+      expect(ok.status).toBe(303);
+      expect(ok.headers.get('location')).toBe('/rooms/vault');
+      expect((await second.browser.request(`${origin}/rooms/vault`)).status).toBe(200);
+    } finally {
+      offset = 0;
+    }
+  });
+
+  it('asks again (step-up) once the second factor is older than the room\'s maxAge, without a new IdP login', async () => {
+    const { browser } = await login('alice', '/rooms/open');
+    offset = 90_000;
+    try {
+      const first = await browser.follow(`${origin}/rooms/vault`);
+      const ok = await confirmTotp(browser, await first.final.text(), '/rooms/vault', 'vault', Date.now() + offset);
+      expect(ok.status).toBe(303);
+      expect((await browser.request(`${origin}/rooms/vault`)).status).toBe(200);
+
+      offset += 3 * 60_000; // older than maxAge 2m
+      const again = await browser.follow(`${origin}/rooms/vault`);
+      expect(again.hops.every((h) => h.url.origin === origin)).toBe(true);
+      const page = await again.final.text();
+      expect(again.final.url).toContain('/_roomguard/mfa?');
+      expect(page).toContain('too long ago');
+      const stepped = await confirmTotp(browser, page, '/rooms/vault', 'vault', Date.now() + offset);
+      expect(stepped.status).toBe(303);
+      expect((await browser.request(`${origin}/rooms/vault`)).status).toBe(200);
+    } finally {
+      offset = 0;
+    }
+  });
+
+  it('trusts the IdP\'s amr only where a policy lists idp', async () => {
+    const { browser } = await login('carol', '/rooms/idp-room');
+    const seen = await browser.request(`${origin}/rooms/idp-room`);
+    expect(seen.status).toBe(200);
+    expect(((await seen.json()) as { headers: Record<string, string> }).headers['x-roomguard-user']).toBe('carol');
+  });
+
+  it('does not trust the IdP\'s amr when oidc.trustAmr is empty', async () => {
+    const port = await freePort();
+    const plainOrigin = `http://localhost:${port}`;
+    const plainIdp = await startDemoIdp({ clients: [{ clientId: 'roomguard-test', clientSecret: SECRET, redirectUris: [`${plainOrigin}/_roomguard/callback`] }] });
+    const plain = await createGateway(testConfig({ port, publicUrl: plainOrigin, issuer: plainIdp.issuer, clientSecret: SECRET, upstream: upstream.url, store: inject('redisUrl'), keys: testKeys(), keyPrefix: `rgmfa:${port}:`, policiesDir: POLICIES }), { audit: recordingAudit });
+    await plain.listen();
+    try {
+      const browser = new ScriptedBrowser(HTML);
+      const start = await browser.follow(`${plainOrigin}/rooms/idp-room`);
+      const done = await browser.submitLogin(start.final, 'carol', 'demo');
+      expect(done.final.url).toContain('/_roomguard/mfa?');
+      expect(await done.final.text()).toContain('identity provider');
+    } finally {
+      await plain.close();
+      await plainIdp.close();
+    }
+  });
+
+  it('sends the enrolment of a first factor through a fresh IdP login (max_age) when the login is too old', async () => {
+    const { browser } = await login('carol', '/rooms/open');
+    offset = 6 * 60_000;
+    let loginHop: string;
+    try {
+      const setup = await browser.request(`${origin}/_roomguard/mfa/totp/setup?returnTo=%2F_roomguard%2Faccount`);
+      expect(setup.status).toBe(302);
+      loginHop = setup.headers.get('location')!;
+      expect(loginHop).toMatch(/^\/_roomguard\/login\?.*fresh=1/);
+      const toIdp = await browser.request(new URL(loginHop, origin));
+      expect(new URL(toIdp.headers.get('location')!).searchParams.get('max_age')).toBe('300');
+    } finally {
+      offset = 0;
+    }
+    // With the clocks agreeing again, the fresh login completes and enrolment opens.
+    const done = await browser.follow(new URL(loginHop, origin));
+    expect(done.final.status).toBe(200);
+    expect(await done.final.text()).toContain('class="secret"');
+  });
+
+  it('locks after too many wrong codes, on every instance, and audits the lock', async () => {
+    const { browser } = await login('alice', '/rooms/open');
+    const page = await (await browser.follow(`${origin}/rooms/vault`)).final.text();
+    for (let i = 0; i < 4; i++) {
+      const wrong = await browser.request(`${origin}/_roomguard/mfa/totp`, form({ csrf: csrfOf(page), returnTo: '/rooms/vault', room: 'vault', code: '000000' }));
+      expect(wrong.status).toBe(422);
+    }
+    const fifth = await browser.request(`${origin}/_roomguard/mfa/totp`, form({ csrf: csrfOf(page), returnTo: '/rooms/vault', room: 'vault', code: '000000' }));
+    expect(fifth.status).toBe(429);
+    expect(events.some((e) => e.type === 'mfa.lock' && e.actor?.sub === 'alice')).toBe(true);
+    // The right code on the other instance is refused too: the lock lives in the shared store.
+    offset = 150_000;
+    try {
+      const onB = await browser.request(`http://localhost:${portB}/_roomguard/mfa/totp`, form({ csrf: csrfOf(page), returnTo: '/rooms/vault', room: 'vault', code: await generate({ secret: aliceSecret, epoch: Math.floor((Date.now() + offset) / 1000) }) }));
+      expect(onB.status).toBe(429);
+      expect(await onB.text()).toContain('RG_MFA_LOCKED');
+    } finally {
+      offset = 0;
+    }
+  });
+});
