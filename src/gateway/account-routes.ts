@@ -36,9 +36,12 @@ export function registerAccountRoutes(app: FastifyInstance, ctx: GatewayContext)
     const doc = await ctx.factors.load(userKey(session.data.identity.sub));
     const done = (request.query as Record<string, unknown>).done;
     const t = MFA_TEXT[ctx.lang(request)];
-    const message = done === 'saved' ? t.saved : done === 'removed' ? t.removed : undefined;
+    const message = done === 'saved' ? t.saved : done === 'removed' ? t.removed : done === 'ended' ? t.othersEnded : undefined;
+    const sessions = (await ctx.sessions.listFor(session.data.identity.sub)).map((s) => ({
+      current: s.hash === session.hash, createdAt: s.data.createdAt, lastSeenAt: s.data.lastSeenAt, ...(s.data.userAgent ? { userAgent: s.data.userAgent } : {}),
+    }));
     return ctx.page(request, reply, (frame) => accountPage(frame, {
-      csrf: ctx.csrfToken(session), factors: doc.factors, recoveryLeft: doc.recovery?.hashes.length, ...(message ? { message } : {}),
+      csrf: ctx.csrfToken(session), factors: doc.factors, recoveryLeft: doc.recovery?.hashes.length, sessions, ...(message ? { message } : {}),
     }));
   });
 
@@ -66,8 +69,18 @@ export function registerAccountRoutes(app: FastifyInstance, ctx: GatewayContext)
     if (!factor) throw new RoomguardError('RG_REQUEST_INVALID', 'unknown factor');
     doc.factors = doc.factors.filter((f) => f !== factor);
     await ctx.factors.save(user, doc);
-    ctx.auditQuietly(request, session, { type: 'mfa.removed', outcome: 'success', details: { method: factor.kind, factors: doc.factors.length } });
+    // After a factor change, every other session of the person ends (ASVS 7.5.2).
+    const ended = await ctx.sessions.destroyAllFor(session.data.identity.sub, session.hash);
+    ctx.auditQuietly(request, session, { type: 'mfa.removed', outcome: 'success', details: { method: factor.kind, factors: doc.factors.length, otherSessionsEnded: ended } });
     return reply.redirect(`${ACCOUNT}?done=removed`, 303);
+  });
+
+  app.post(`${ACCOUNT}/end-others`, async (request, reply) => {
+    const session = await sessionOrLogin(request, reply);
+    if (!session) return reply;
+    const ended = await ctx.sessions.destroyAllFor(session.data.identity.sub, session.hash);
+    ctx.auditQuietly(request, session, { type: 'session.revoked', outcome: 'success', details: { scope: 'own-other-sessions', count: ended } });
+    return reply.redirect(`${ACCOUNT}?done=ended`, 303);
   });
 
   app.post(`${ACCOUNT}/recovery-codes`, async (request, reply) => {

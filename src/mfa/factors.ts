@@ -1,7 +1,7 @@
 // A person's second factors as stored: TOTP authenticators, WebAuthn credentials (passkeys, security
 // keys) and hashed recovery codes. One sealed document per person (keyed by a hash of `sub`), so a
 // store dump reveals neither secrets nor who has which factor.
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import type { Store } from '../store/store.js';
 
 export interface TotpFactor {
@@ -46,9 +46,7 @@ export interface UserFactors {
 const FACTOR_TTL_MS = 400 * 86_400_000;
 const MAX_FACTORS = 20;
 
-export function userKey(sub: string): string {
-  return createHash('sha256').update(`roomguard user\n${sub}`).digest('hex');
-}
+export { userKey } from '../identity/user-key.js';
 
 export class FactorStore {
   readonly #store: Store;

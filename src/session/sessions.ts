@@ -4,6 +4,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { Store } from '../store/store.js';
 import type { FactorMethod, Identity } from '../policy/types.js';
+import { userKey } from '../identity/user-key.js';
 
 export interface SessionData {
   v: 1;
@@ -60,6 +61,15 @@ export class Sessions {
     return `session:${hash}`;
   }
 
+  /** Index of a person's sessions (hashes), for the account page and revocation. */
+  #indexKey(sub: string): string {
+    return `sessions:user:${userKey(sub)}`;
+  }
+
+  async #index(data: SessionData, hash: string): Promise<void> {
+    await this.#store.addMember(this.#indexKey(data.identity.sub), hash, this.#timeouts.absoluteMs);
+  }
+
   #ttl(data: SessionData, now: number): number {
     return Math.min(data.lastSeenAt + this.#timeouts.idleMs, data.createdAt + this.#timeouts.absoluteMs) - now;
   }
@@ -70,6 +80,7 @@ export class Sessions {
     const hash = sessionHash(id);
     const data: SessionData = { v: 1, identity, createdAt: now, lastSeenAt: now, authTime: now, ...stripUndefined(extras) };
     await this.#store.set(this.#key(hash), JSON.stringify(data), this.#ttl(data, now));
+    await this.#index(data, hash);
     return { id, hash, data, idleFor: 0 };
   }
 
@@ -89,7 +100,7 @@ export class Sessions {
     const now = this.#now();
     const idleFor = Math.max(0, now - data.lastSeenAt);
     if (idleFor >= this.#timeouts.idleMs || now - data.createdAt >= this.#timeouts.absoluteMs) {
-      await this.#store.delete(this.#key(hash));
+      await this.destroy({ hash, data });
       return undefined;
     }
     if (idleFor >= TOUCH_INTERVAL_MS) {
@@ -114,12 +125,41 @@ export class Sessions {
     const hash = sessionHash(id);
     const data: SessionData = { ...old.data, ...changes, lastSeenAt: now };
     await this.#store.set(this.#key(hash), JSON.stringify(data), this.#ttl(data, now));
-    await this.#store.delete(this.#key(old.hash));
+    await this.#index(data, hash);
+    await this.destroy(old);
     return { id, hash, data, idleFor: 0 };
   }
 
-  async destroy(session: Pick<LoadedSession, 'hash'>): Promise<void> {
+  async destroy(session: Pick<LoadedSession, 'hash' | 'data'>): Promise<void> {
     await this.#store.delete(this.#key(session.hash));
+    await this.#store.removeMember(this.#indexKey(session.data.identity.sub), session.hash);
+  }
+
+  /** A person's live sessions (by hash), newest first; stale index entries are dropped on the way. */
+  async listFor(sub: string): Promise<Array<{ hash: string; data: SessionData }>> {
+    const out: Array<{ hash: string; data: SessionData }> = [];
+    const now = this.#now();
+    for (const hash of await this.#store.members(this.#indexKey(sub))) {
+      const raw = await this.#store.get(this.#key(hash));
+      const data = raw ? (JSON.parse(raw) as SessionData) : undefined;
+      if (!data || data.v !== 1 || now - data.lastSeenAt >= this.#timeouts.idleMs || now - data.createdAt >= this.#timeouts.absoluteMs) {
+        await this.#store.removeMember(this.#indexKey(sub), hash);
+        continue;
+      }
+      out.push({ hash, data });
+    }
+    return out.sort((x, y) => y.data.createdAt - x.data.createdAt);
+  }
+
+  /** Ends every session of a person except `keep` (by hash); returns how many ended. */
+  async destroyAllFor(sub: string, keep?: string): Promise<number> {
+    let ended = 0;
+    for (const session of await this.listFor(sub)) {
+      if (session.hash === keep) continue;
+      await this.destroy(session);
+      ended++;
+    }
+    return ended;
   }
 }
 

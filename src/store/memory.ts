@@ -62,6 +62,33 @@ export class MemoryStore implements Store {
     return next;
   }
 
+  readonly #sets = new Map<string, { members: Set<string>; expiresAt: number }>();
+
+  #liveSet(key: string) {
+    const entry = this.#sets.get(key);
+    if (entry && entry.expiresAt <= this.#now()) {
+      this.#sets.delete(key);
+      return undefined;
+    }
+    return entry;
+  }
+
+  async addMember(key: string, member: string, ttlMs: number): Promise<void> {
+    if (!(ttlMs > 0)) throw new RangeError(`ttl must be positive, got ${ttlMs}`);
+    const entry = this.#liveSet(key) ?? { members: new Set<string>(), expiresAt: 0 };
+    entry.members.add(member);
+    entry.expiresAt = this.#now() + ttlMs;
+    this.#sets.set(key, entry);
+  }
+
+  async removeMember(key: string, member: string): Promise<void> {
+    this.#liveSet(key)?.members.delete(member);
+  }
+
+  async members(key: string): Promise<string[]> {
+    return [...(this.#liveSet(key)?.members ?? [])];
+  }
+
   async ping(): Promise<void> {}
 
   async close(): Promise<void> {

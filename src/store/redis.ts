@@ -77,6 +77,19 @@ export class RedisStore implements Store {
     return Number(value);
   }
 
+  async addMember(key: string, member: string, ttlMs: number): Promise<void> {
+    if (!(ttlMs > 0)) throw new RangeError(`ttl must be positive, got ${ttlMs}`);
+    await this.#run(() => this.client.multi().sadd(key, member).pexpire(key, Math.ceil(ttlMs)).exec());
+  }
+
+  async removeMember(key: string, member: string): Promise<void> {
+    await this.#run(() => this.client.srem(key, member));
+  }
+
+  members(key: string): Promise<string[]> {
+    return this.#run(() => this.client.smembers(key));
+  }
+
   async ping(): Promise<void> {
     await this.#run(() => this.client.ping());
   }

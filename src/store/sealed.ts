@@ -83,6 +83,19 @@ export class SealedStore implements Store {
     return this.#inner.increment(key, ttlMs);
   }
 
+  /** Set members are opaque hashes (session ids hashed) and pass through unsealed. */
+  addMember(key: string, member: string, ttlMs: number): Promise<void> {
+    return this.#inner.addMember(key, member, ttlMs);
+  }
+
+  removeMember(key: string, member: string): Promise<void> {
+    return this.#inner.removeMember(key, member);
+  }
+
+  members(key: string): Promise<string[]> {
+    return this.#inner.members(key);
+  }
+
   ping(): Promise<void> {
     return this.#inner.ping();
   }

@@ -13,6 +13,10 @@ export interface Store {
   add(key: string, value: string, ttlMs: number): Promise<boolean>;
   /** Atomically increments a counter, giving it ttlMs when it is new; returns the new value (attempt limits). */
   increment(key: string, ttlMs: number): Promise<number>;
+  /** Adds a member to a set and (re)sets the set's TTL (indexes such as a person's sessions). */
+  addMember(key: string, member: string, ttlMs: number): Promise<void>;
+  removeMember(key: string, member: string): Promise<void>;
+  members(key: string): Promise<string[]>;
   /** Resolves when the store answers; rejects with RG_STORE_UNAVAILABLE otherwise. */
   ping(): Promise<void>;
   close(): Promise<void>;

@@ -151,7 +151,7 @@ ${hidden({ csrf: input.csrf, id: f.id })}
 </form>
 </li>`);
   const sessions = input.sessions
-    ? `<h2>${t.sessionsTitle}</h2><ul>${input.sessions.map((s) => `<li>${when(frame.lang, s.createdAt, t.never)}${s.userAgent ? ` · ${escapeHtml(s.userAgent.slice(0, 80))}` : ''}${s.current ? ` <strong>(${t.thisSession})</strong>` : ''}</li>`).join('')}</ul>
+    ? `<h2>${t.sessionsTitle}</h2><ul class="sessions">${input.sessions.map((s) => `<li>${when(frame.lang, s.createdAt, t.never)}${s.userAgent ? ` · ${escapeHtml(s.userAgent.slice(0, 80))}` : ''}${s.current ? ` <strong>(${t.thisSession})</strong>` : ''}</li>`).join('')}</ul>
 <form method="post" action="/_roomguard/account/end-others">${hidden({ csrf: input.csrf })}<button type="submit" class="secondary">${t.endOthers}</button></form>`
     : '';
   return layout(frame, t.accountTitle, `<h1>${t.accountTitle}</h1>

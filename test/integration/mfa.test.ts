@@ -202,3 +202,22 @@ describe('second factor step', () => {
     }
   });
 });
+
+describe('account page', () => {
+  it('lists the person\'s sessions and ends the others on request', async () => {
+    const first = await login('bob', '/rooms/open');
+    const second = await login('bob', '/rooms/open');
+    const page = await (await second.browser.request(`${origin}/_roomguard/account`)).text();
+    expect(page.match(/<ul class="sessions">(.*?)<\/ul>/s)![1]!.match(/<li>/g)!.length).toBeGreaterThanOrEqual(2);
+    expect(page).toContain('this session');
+    expect((await first.browser.request(`${origin}/rooms/open`)).status).toBe(200);
+    const ended = await second.browser.request(`${origin}/_roomguard/account/end-others`, form({ csrf: csrfOf(page) }));
+    expect(ended.status).toBe(303);
+    // The other session is gone on every instance; this one stays.
+    const other = await first.browser.request(`http://localhost:${portB}/rooms/open`, { redirect: 'manual' });
+    expect(other.status).toBe(302);
+    expect(other.headers.get('location')).toMatch(/^\/_roomguard\/login/);
+    expect((await second.browser.request(`${origin}/rooms/open`)).status).toBe(200);
+    expect(events.some((e) => e.type === 'session.revoked' && e.actor?.sub === 'bob')).toBe(true);
+  });
+});
