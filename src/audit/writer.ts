@@ -1,0 +1,502 @@
+// The one audit writer of an instance. `append` resolves only once the record is written and fsync'ed
+// (DESIGN invariant 4: no join without an audit record); concurrent appends share one write and one
+// fsync (group commit). A failed write rejects with RG_AUDIT_UNAVAILABLE and turns `healthy` false
+// until a later write succeeds. Checkpoints are signed every N records or M milliseconds.
+import { randomUUID } from 'node:crypto';
+import { mkdir, open, stat, type FileHandle } from 'node:fs/promises';
+import { join } from 'node:path';
+import { RoomguardError } from '../errors.js';
+import { CHECKPOINT_FILE, GENESIS, canonicalJson, isValidInstance, listSegments, recordLine, sealRecord, segmentDay, segmentName, utcDay } from './chain.js';
+import { checkpointSigner, type CheckpointEntry, type CheckpointSigner } from './checkpoint.js';
+import { DailyIpKeys } from './ip-keys.js';
+import { acquireInstanceLock, type InstanceLock } from './lock.js';
+import { pseudonymKey, type IdentityMode, type IpMode } from './privacy.js';
+import { AUDIT_RECORD_VERSION, toRecordBody, validateEvent, type AuditDetails, type AuditEvent, type AuditRecord, type AuditRecordBody, type PrivacySettings } from './record.js';
+import { SyslogSink } from './syslog.js';
+import { readLines, repairTornTail, type TornTail } from './tail.js';
+
+export interface AuditWriterOptions {
+  /** The audit directory (`audit.dir`); the chain goes to `<dir>/<instance>/`. */
+  dir: string;
+  /** `audit.instance` (default: the host name). Letters, digits, `.`, `_`, `-`; not `keys`. */
+  instance: string;
+  /** `secrets.auditSigningKey`: Ed25519 private key (PKCS#8 PEM). Signs checkpoints; keys pseudonyms. */
+  signingKeyPem: string;
+  ip: IpMode;
+  identity: IdentityMode;
+  names: boolean;
+  checkpointEvery: number;
+  /** Milliseconds. */
+  checkpointInterval: number;
+  stdout?: boolean;
+  /** `udp://host:port` or `tcp://host:port`. */
+  syslog?: string;
+  now?: () => number;
+  /**
+   * After a failed write, how often (ms, default 5000) to try writing a checkpoint, so that `healthy` turns
+   * true again even when no traffic arrives (a load balancer stops sending it to an unready instance).
+   */
+  retryInterval?: number;
+  /** Errors of the best-effort parts (sinks, the checkpoint file); they never fail an append. */
+  onError?: (err: Error, where: 'syslog' | 'stdout' | 'checkpoints-file' | 'close' | 'internal') => void;
+}
+
+export interface AuditWriterStats {
+  /** Write + fsync rounds on segment files (group commit: fewer than records under load). */
+  flushes: number;
+  records: number;
+  checkpoints: number;
+  /** The chain head: last durable record. */
+  seq: number;
+  hash: string;
+  healthy: boolean;
+  lastCheckpoint?: { seq: number; hash: string; ts: string; keyId: string };
+  /** Set when open() repaired a torn final line left by a crash. */
+  repairedTornTail?: TornTail;
+}
+
+type Pending =
+  | { kind: 'event'; event: AuditEvent; resolve: (record: AuditRecord) => void; reject: (err: Error) => void }
+  | { kind: 'checkpoint'; note?: AuditDetails; resolve: (record: AuditRecord | undefined) => void; reject: (err: Error) => void };
+
+/** The error every failed append rejects with: code RG_AUDIT_UNAVAILABLE, status 503. */
+export function auditUnavailable(detail: string, cause?: unknown): RoomguardError {
+  return new RoomguardError('RG_AUDIT_UNAVAILABLE', detail, cause === undefined ? undefined : { cause });
+}
+
+function laterDay(a: string, b: string | undefined): string {
+  return b !== undefined && b > a ? b : a;
+}
+
+async function writeAll(handle: FileHandle, data: Buffer): Promise<void> {
+  let offset = 0;
+  while (offset < data.length) {
+    const { bytesWritten } = await handle.write(data, offset, data.length - offset);
+    offset += bytesWritten;
+  }
+}
+
+async function syncDir(dir: string): Promise<void> {
+  const handle = await open(dir, 'r');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
+export class AuditWriter {
+  readonly dir: string;
+  readonly instance: string;
+  readonly instanceDir: string;
+  readonly #options: AuditWriterOptions;
+  readonly #now: () => number;
+  readonly #signer: CheckpointSigner;
+  readonly #privacy: PrivacySettings;
+  readonly #ipKeys: DailyIpKeys;
+  readonly #lock: InstanceLock;
+  readonly #syslog: SyslogSink | undefined;
+
+  #seq = 0;
+  #hash = GENESIS;
+  #sinceCheckpoint = 0;
+  #lastCheckpointAt: number;
+  #lastCheckpoint: AuditWriterStats['lastCheckpoint'];
+  #repaired: TornTail | undefined;
+
+  #day: string | undefined;
+  #handle: FileHandle | undefined;
+  #path: string | undefined;
+  #identity: { dev: number; ino: number } | undefined;
+  /** Size of the open segment after its last successful fsync. */
+  #size = 0;
+  #broken = false;
+  #healthy = true;
+  #closed = false;
+
+  #queue: Pending[] = [];
+  #draining: Promise<void> | undefined;
+  #timer: NodeJS.Timeout | undefined;
+  #retryTimer: NodeJS.Timeout | undefined;
+  #stats = { flushes: 0, records: 0, checkpoints: 0 };
+
+  private constructor(options: AuditWriterOptions, signer: CheckpointSigner, lock: InstanceLock) {
+    this.#options = options;
+    this.dir = options.dir;
+    this.instance = options.instance;
+    this.instanceDir = join(options.dir, options.instance);
+    this.#now = options.now ?? Date.now;
+    this.#signer = signer;
+    this.#privacy = { ip: options.ip, identity: options.identity, names: options.names, pseudonymKey: pseudonymKey(options.signingKeyPem) };
+    this.#ipKeys = new DailyIpKeys(options.dir);
+    this.#lock = lock;
+    this.#lastCheckpointAt = this.#now();
+    this.#syslog = options.syslog ? new SyslogSink(options.syslog, (err) => this.#report(err, 'syslog')) : undefined;
+  }
+
+  /**
+   * Opens (and if needed creates) the instance's chain, recovers its head from the last segment, and
+   * repairs a torn final line left by a crash (copied to `<segment>.torn`, then noted in a checkpoint).
+   * Rejects with RG_AUDIT_UNAVAILABLE when the directory cannot be used.
+   */
+  static async open(options: AuditWriterOptions): Promise<AuditWriter> {
+    if (!isValidInstance(options.instance)) throw new TypeError(`audit instance "${options.instance}" may contain only letters, digits, . _ - (at most 64, not "keys")`);
+    if (!Number.isInteger(options.checkpointEvery) || options.checkpointEvery < 1) throw new TypeError('audit checkpointEvery must be a positive whole number');
+    if (!(options.checkpointInterval > 0)) throw new TypeError('audit checkpointInterval must be positive');
+    const signer = checkpointSigner(options.signingKeyPem);
+    const instanceDir = join(options.dir, options.instance);
+    try {
+      await mkdir(instanceDir, { recursive: true, mode: 0o750 });
+    } catch (err) {
+      throw auditUnavailable(`cannot create ${instanceDir}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, err);
+    }
+    let lock: InstanceLock;
+    try {
+      lock = await acquireInstanceLock(instanceDir);
+    } catch (err) {
+      throw auditUnavailable((err as Error).message, err);
+    }
+    const writer = new AuditWriter(options, signer, lock);
+    try {
+      await writer.#recover();
+      await writer.#openSegment(laterDay(utcDay(writer.#now()), writer.#day));
+    } catch (err) {
+      await lock.release();
+      if (err instanceof RoomguardError) throw err;
+      throw auditUnavailable(`cannot open the audit chain in ${instanceDir}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, err);
+    }
+    writer.#timer = setInterval(() => {
+      if (writer.#sinceCheckpoint > 0) writer.checkpoint().catch(() => undefined);
+    }, options.checkpointInterval);
+    writer.#timer.unref();
+    if (writer.#repaired) {
+      const torn = writer.#repaired;
+      writer.#enqueue({ kind: 'checkpoint', note: { repairedTornTail: true, tornFile: torn.file.split('/').pop()!, tornLine: torn.line, tornBytes: torn.bytes }, resolve: () => undefined, reject: () => undefined });
+    }
+    return writer;
+  }
+
+  /** True while records can be written; false after a failed write until a later one succeeds (for /readyz). */
+  get healthy(): boolean {
+    return this.#healthy && !this.#closed;
+  }
+
+  stats(): AuditWriterStats {
+    return {
+      ...this.#stats, seq: this.#seq, hash: this.#hash, healthy: this.healthy,
+      ...(this.#lastCheckpoint ? { lastCheckpoint: this.#lastCheckpoint } : {}),
+      ...(this.#repaired ? { repairedTornTail: this.#repaired } : {}),
+    };
+  }
+
+  /**
+   * Appends one record. Resolves with the record once it is on disk (written and fsync'ed); rejects
+   * with RG_AUDIT_UNAVAILABLE when it cannot be, and with a TypeError for a malformed event.
+   */
+  append(event: AuditEvent): Promise<AuditRecord> {
+    try {
+      validateEvent(event);
+    } catch (err) {
+      return Promise.reject(err as Error);
+    }
+    if (this.#closed) return Promise.reject(auditUnavailable('the audit writer is closed'));
+    return new Promise((resolve, reject) => this.#enqueue({ kind: 'event', event, resolve, reject }));
+  }
+
+  /** Appends a signed checkpoint now if records were added since the last one. */
+  checkpoint(): Promise<AuditRecord | undefined> {
+    if (this.#closed) return Promise.reject(auditUnavailable('the audit writer is closed'));
+    return new Promise((resolve, reject) => this.#enqueue({ kind: 'checkpoint', resolve, reject }));
+  }
+
+  /** Writes a final checkpoint, waits for pending records and closes files, sinks and the instance lock. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    if (this.#timer) clearInterval(this.#timer);
+    this.#stopRetry();
+    const final = new Promise<AuditRecord | undefined>((resolve, reject) => this.#enqueue({ kind: 'checkpoint', resolve, reject }));
+    this.#closed = true;
+    await final.catch((err: Error) => this.#report(err, 'close'));
+    await this.#draining;
+    await this.#handle?.close().catch(() => undefined);
+    this.#handle = undefined;
+    await this.#syslog?.close();
+    await this.#lock.release();
+  }
+
+  #report(err: Error, where: Parameters<NonNullable<AuditWriterOptions['onError']>>[1]): void {
+    this.#options.onError?.(err, where);
+  }
+
+  #enqueue(item: Pending): void {
+    this.#queue.push(item);
+    this.#kick();
+  }
+
+  #kick(): void {
+    if (this.#draining) return;
+    // Start on the next microtask, so a burst of appends from one tick goes into one batch.
+    this.#draining = Promise.resolve()
+      .then(() => this.#drain())
+      // #commitBatch settles every item itself; nothing may escape as an unhandled rejection.
+      .catch((err: unknown) => this.#report(err as Error, 'internal'))
+      .finally(() => {
+        this.#draining = undefined;
+        if (this.#queue.length > 0) this.#kick();
+      });
+  }
+
+  async #drain(): Promise<void> {
+    while (this.#queue.length > 0) {
+      const batch = this.#queue.splice(0);
+      await this.#commitBatch(batch);
+    }
+  }
+
+  /** Recovers seq, hash and the checkpoint counter from the newest non-empty segment; repairs a torn tail. */
+  async #recover(): Promise<void> {
+    const segments = await listSegments(this.instanceDir);
+    const last = segments.at(-1);
+    if (last !== undefined) this.#day = segmentDay(last);
+    const checkpointsFile = join(this.instanceDir, CHECKPOINT_FILE);
+    await repairTornTail(checkpointsFile).catch((err: NodeJS.ErrnoException) => {
+      if (err.code !== 'ENOENT') throw err;
+    });
+    for (let i = segments.length - 1; i >= 0; i--) {
+      const file = join(this.instanceDir, segments[i]!);
+      const torn = await repairTornTail(file);
+      if (torn) this.#repaired = torn;
+      const { lines } = await readLines(file);
+      if (lines.length === 0) continue;
+      const lastRecord = JSON.parse(lines.at(-1)!) as Partial<AuditRecord>;
+      if (typeof lastRecord.seq !== 'number' || typeof lastRecord.hash !== 'string') {
+        throw new Error(`${file}:${lines.length}: the last record has no seq/hash; run \`roomguard audit verify\``);
+      }
+      this.#seq = lastRecord.seq;
+      this.#hash = lastRecord.hash;
+      let since = 0;
+      for (let j = lines.length - 1; j >= 0 && !lines[j]!.includes('"type":"audit.checkpoint"'); j--) since++;
+      this.#sinceCheckpoint = since;
+      return;
+    }
+  }
+
+  /** Opens (creating if needed) the segment of a day for appending. */
+  async #openSegment(day: string): Promise<void> {
+    await mkdir(this.instanceDir, { recursive: true, mode: 0o750 });
+    const path = join(this.instanceDir, segmentName(day));
+    const existed = await stat(path).then(() => true, () => false);
+    const handle = await open(path, 'a', 0o640);
+    try {
+      const info = await handle.stat();
+      const same = this.#path === path && this.#identity?.dev === info.dev && this.#identity.ino === info.ino;
+      if (same && info.size > this.#size) {
+        // A failed write may have left part of a batch that nobody was told about: cut it off.
+        await handle.truncate(this.#size);
+        await handle.sync();
+      } else {
+        this.#size = info.size;
+      }
+      if (!existed) await syncDir(this.instanceDir);
+      await this.#handle?.close().catch(() => undefined);
+      this.#handle = handle;
+      this.#path = path;
+      this.#identity = { dev: info.dev, ino: info.ino };
+      this.#day = day;
+      this.#broken = false;
+    } catch (err) {
+      await handle.close().catch(() => undefined);
+      throw err;
+    }
+  }
+
+  /** Makes sure the open segment is the day's and is still the file at its path (not removed or replaced). */
+  async #segmentFor(day: string): Promise<FileHandle> {
+    if (this.#broken || !this.#handle || this.#day !== day) await this.#openSegment(day);
+    const info = await stat(this.#path!);
+    if (info.dev !== this.#identity!.dev || info.ino !== this.#identity!.ino) {
+      throw Object.assign(new Error(`${this.#path} was removed or replaced`), { code: 'ESTALE' });
+    }
+    return this.#handle!;
+  }
+
+  #checkpointBody(seq: number, hash: string, note: AuditDetails | undefined): AuditRecordBody {
+    const signature = this.#signer.sign({ instance: this.instance, seq, hash });
+    return { type: 'audit.checkpoint', outcome: 'success', details: { seq, hash, keyId: this.#signer.keyId, signature, ...(note ?? {}) } };
+  }
+
+  async #commitBatch(batch: Pending[]): Promise<void> {
+    // Each item gets its time now; a batch spanning midnight becomes one group per segment day.
+    const timed = batch.map((item) => ({ item, ts: this.#now() }));
+    let index = 0;
+    while (index < timed.length) {
+      const day = laterDay(utcDay(timed[index]!.ts), this.#day);
+      const group: typeof timed = [];
+      while (index < timed.length && laterDay(utcDay(timed[index]!.ts), this.#day) === day) group.push(timed[index++]!);
+      try {
+        await this.#commitGroup(group, day);
+      } catch (err) {
+        const failure = err instanceof RoomguardError ? err : auditUnavailable(`cannot write ${this.#path ?? this.instanceDir}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, err);
+        for (const { item } of [...group, ...timed.slice(index)]) item.reject(failure);
+        return;
+      }
+    }
+  }
+
+  async #commitGroup(group: Array<{ item: Pending; ts: number }>, day: string): Promise<void> {
+    const needsIpKey = this.#privacy.ip === 'hmac' && group.some(({ item }) => item.kind === 'event' && item.event.client?.ip !== undefined);
+    let ipKey: Buffer | undefined;
+    let handle: FileHandle;
+    try {
+      ipKey = needsIpKey ? await this.#ipKeys.keyFor(day) : undefined;
+      handle = await this.#segmentFor(day);
+    } catch (err) {
+      await this.#fail();
+      throw err;
+    }
+
+    let seq = this.#seq;
+    let hash = this.#hash;
+    let since = this.#sinceCheckpoint;
+    const sealed: Array<{ record: AuditRecord; item?: Pending }> = [];
+    const seal = (body: AuditRecordBody, ts: number, item?: Pending): void => {
+      const record = sealRecord({ v: AUDIT_RECORD_VERSION, id: randomUUID(), ts: new Date(ts).toISOString(), seq: seq + 1, instance: this.instance, ...body, prev: hash });
+      seq = record.seq;
+      hash = record.hash;
+      sealed.push({ record, ...(item ? { item } : {}) });
+    };
+    const checkpointDue = (ts: number) => since >= this.#options.checkpointEvery || (since > 0 && ts - this.#lastCheckpointAt >= this.#options.checkpointInterval);
+    const unresolved: Pending[] = [];
+    for (const { item, ts } of group) {
+      if (item.kind === 'checkpoint') {
+        if (since === 0 && !item.note) {
+          unresolved.push(item);
+          continue;
+        }
+        seal(this.#checkpointBody(seq, hash, item.note), ts, item);
+        since = 0;
+        continue;
+      }
+      let body: AuditRecordBody;
+      try {
+        body = toRecordBody(item.event, this.#privacy, ipKey);
+      } catch (err) {
+        item.reject(err as Error);
+        continue;
+      }
+      seal(body, ts, item);
+      since++;
+      if (checkpointDue(ts)) {
+        seal(this.#checkpointBody(seq, hash, undefined), ts);
+        since = 0;
+      }
+    }
+
+    if (sealed.length > 0) {
+      const data = Buffer.from(sealed.map((s) => recordLine(s.record)).join(''));
+      try {
+        await writeAll(handle, data);
+        await handle.sync();
+      } catch (err) {
+        await this.#fail();
+        throw err;
+      }
+      this.#size += data.length;
+      this.#stats.flushes++;
+    }
+    this.#healthy = true;
+    this.#stopRetry();
+    this.#seq = seq;
+    this.#hash = hash;
+    this.#sinceCheckpoint = since;
+
+    const checkpoints: AuditRecord[] = [];
+    for (const { record, item } of sealed) {
+      if (record.type === 'audit.checkpoint') {
+        checkpoints.push(record);
+        this.#stats.checkpoints++;
+        this.#lastCheckpointAt = Date.parse(record.ts);
+        const d = record.details!;
+        this.#lastCheckpoint = { seq: d.seq as number, hash: d.hash as string, ts: record.ts, keyId: d.keyId as string };
+      } else {
+        this.#stats.records++;
+      }
+      if (item?.kind === 'event') item.resolve(record);
+      else if (item?.kind === 'checkpoint') item.resolve(record);
+    }
+    for (const item of unresolved) if (item.kind === 'checkpoint') item.resolve(undefined);
+    for (const { record } of sealed) this.#toSinks(record);
+    if (checkpoints.length > 0) await this.#writeCheckpointFile(checkpoints);
+  }
+
+  #stopRetry(): void {
+    if (this.#retryTimer) clearInterval(this.#retryTimer);
+    this.#retryTimer = undefined;
+  }
+
+  async #fail(): Promise<void> {
+    this.#healthy = false;
+    this.#broken = true;
+    if (!this.#retryTimer && !this.#closed) {
+      // Probe with a checkpoint (noting the outage in the chain) until a write succeeds again.
+      this.#retryTimer = setInterval(() => {
+        if (this.#queue.length === 0 && !this.#closed) this.#enqueue({ kind: 'checkpoint', note: { afterWriteFailure: true }, resolve: () => undefined, reject: () => undefined });
+      }, this.#options.retryInterval ?? 5000);
+      this.#retryTimer.unref();
+    }
+    const handle = this.#handle;
+    this.#handle = undefined;
+    if (!handle) return;
+    // Best effort: drop what a failed write may have left, so nobody sees records that were refused.
+    await handle.truncate(this.#size).catch(() => undefined);
+    await handle.close().catch(() => undefined);
+  }
+
+  #toSinks(record: AuditRecord): void {
+    if (!this.#options.stdout && !this.#syslog) return;
+    const line = recordLine(record);
+    if (this.#options.stdout) {
+      try {
+        process.stdout.write(line);
+      } catch (err) {
+        this.#report(err as Error, 'stdout');
+      }
+    }
+    this.#syslog?.send(record, line);
+  }
+
+  /** Appends the checkpoints to `checkpoints.jsonl`, the file an admin ships off the host. */
+  async #writeCheckpointFile(records: AuditRecord[]): Promise<void> {
+    const lines = records.map((record) => {
+      const d = record.details!;
+      const entry: CheckpointEntry = { v: 1, instance: this.instance, seq: d.seq as number, hash: d.hash as string, ts: record.ts, keyId: d.keyId as string, signature: d.signature as string };
+      return `${canonicalJson(entry)}\n`;
+    });
+    try {
+      const handle = await open(join(this.instanceDir, CHECKPOINT_FILE), 'a', 0o640);
+      try {
+        await writeAll(handle, Buffer.from(lines.join('')));
+        await handle.sync();
+      } finally {
+        await handle.close();
+      }
+    } catch (err) {
+      this.#report(err as Error, 'checkpoints-file');
+    }
+  }
+}
+
+/**
+ * The writer as the gateway's audit sink (`append` resolving to nothing, `healthy` for /readyz).
+ * Structurally the `AuditSink` of src/gateway/audit-sink.ts, without the audit module importing the gateway.
+ */
+export function auditSinkOf(writer: AuditWriter): { append(event: AuditEvent): Promise<void>; readonly healthy: boolean } {
+  return {
+    append: async (event) => {
+      await writer.append(event);
+    },
+    get healthy() {
+      return writer.healthy;
+    },
+  };
+}

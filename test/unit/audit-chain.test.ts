@@ -1,0 +1,190 @@
+// The audit record format without I/O: canonical JSON, hash linkage, and what the privacy settings let through.
+import { createHash, generateKeyPairSync } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import { GENESIS, canonicalJson, recordHash, sealRecord } from '../../src/audit/chain.js';
+import { checkpointKeys, checkpointMessage, checkpointSigner, verifyCheckpointSignature } from '../../src/audit/checkpoint.js';
+import { pseudonymKey, pseudonymOf, truncateIp, hmacIp, canonicalIp, formatIp } from '../../src/audit/privacy.js';
+import { toRecordBody, validateEvent, type AuditEvent, type AuditRecord, type PrivacySettings } from '../../src/audit/record.js';
+import { csvCell, formatCsv } from '../../src/audit/query.js';
+import type { Decision } from '../../src/policy/types.js';
+
+const signingKeyPem = generateKeyPairSync('ed25519').privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
+
+function privacy(over: Partial<PrivacySettings> = {}): PrivacySettings {
+  return { ip: 'truncate', identity: 'clear', names: false, pseudonymKey: pseudonymKey(signingKeyPem), ...over };
+}
+
+const decision: Decision = {
+  outcome: 'allow', room: 'board', role: 'moderator', reasons: [],
+  policy: { file: 'policies/board.yaml', sha256: 'a'.repeat(64), pattern: 'board', risk: 'high' },
+  rule: { kind: 'allow', index: 0, line: 7 },
+};
+
+const joinEvent: AuditEvent = {
+  type: 'room.decision', outcome: 'allow', decision,
+  actor: { sub: 'u-123', iss: 'https://id.example.org', email: 'ada@example.org', name: 'Ada Lovelace' },
+  auth: { methods: ['webauthn'], mfaAgeSeconds: 42 },
+  client: { ip: '203.0.113.77', userAgent: 'Firefox' },
+  session: '0123456789abcdef', requestId: 'req-1',
+};
+
+function seal(body: ReturnType<typeof toRecordBody>, seq: number, prev: string): AuditRecord {
+  return sealRecord({ v: 1, id: `id-${seq}`, ts: '2024-05-01T10:00:00.000Z', seq, instance: 'a', ...body, prev });
+}
+
+describe('canonical JSON', () => {
+  it('sorts keys at every depth and writes no whitespace, whatever the insertion order', () => {
+    const a = { b: 1, a: { z: [3, { y: true, x: null }], c: 'ü"\n' } };
+    const b = { a: { c: 'ü"\n', z: [3, { x: null, y: true }] }, b: 1 };
+    expect(canonicalJson(a)).toBe('{"a":{"c":"ü\\"\\n","z":[3,{"x":null,"y":true}]},"b":1}');
+    expect(canonicalJson(b)).toBe(canonicalJson(a));
+  });
+
+  it('orders keys by UTF-16 code units and serialises numbers like ECMAScript (RFC 8785)', () => {
+    expect(canonicalJson({ '\u20ac': 1, '\r': 2, '1': 3, a: 4, A: 5 })).toBe('{"\\r":2,"1":3,"A":5,"a":4,"€":1}');
+    expect(canonicalJson([1e21, 0.1, -0, 1e-7, 100])).toBe('[1e+21,0.1,0,1e-7,100]');
+  });
+
+  it('leaves out undefined properties and refuses values JSON cannot carry', () => {
+    expect(canonicalJson({ a: undefined, b: 2 })).toBe('{"b":2}');
+    expect(() => canonicalJson({ n: Number.NaN })).toThrow(TypeError);
+    expect(() => canonicalJson({ n: Infinity })).toThrow(TypeError);
+    expect(() => canonicalJson({ d: new Date(0) })).toThrow(TypeError);
+    expect(() => canonicalJson({ f: () => 1 })).toThrow(TypeError);
+  });
+});
+
+describe('hash chain', () => {
+  it('hashes sha256(prev + "\\n" + canonical JSON of the record without its hash)', () => {
+    const record = seal(toRecordBody(joinEvent, privacy(), undefined), 1, GENESIS);
+    const { hash, ...body } = record;
+    expect(hash).toBe(createHash('sha256').update(`${GENESIS}\n${canonicalJson(body)}`).digest('hex'));
+    expect(recordHash(body)).toBe(hash);
+  });
+
+  it('links each record to the one before, so changing an earlier record breaks the link', () => {
+    const first = seal(toRecordBody(joinEvent, privacy(), undefined), 1, GENESIS);
+    const second = seal(toRecordBody({ type: 'logout', outcome: 'success' }, privacy(), undefined), 2, first.hash);
+    expect(second.prev).toBe(first.hash);
+    const changed = { ...first, room: 'other' };
+    const { hash: _h, ...changedBody } = changed;
+    expect(recordHash(changedBody)).not.toBe(first.hash);
+    expect(recordHash(changedBody)).not.toBe(second.prev);
+  });
+
+  it('fills room, role, policy and reason from a decision', () => {
+    const body = toRecordBody({ type: 'room.decision', outcome: 'deny', decision: { ...decision, outcome: 'deny', reasons: ['RG_POLICY_DENY_RULE', 'RG_MFA_REQUIRED'], rule: { kind: 'deny', index: 1, line: 12 } } }, privacy(), undefined);
+    expect(body).toMatchObject({ room: 'board', role: 'moderator', reason: 'RG_POLICY_DENY_RULE', policy: { file: 'policies/board.yaml', sha256: 'a'.repeat(64), rule: 'deny[1]', line: 12 } });
+    expect(body.details?.reasons).toEqual(['RG_POLICY_DENY_RULE', 'RG_MFA_REQUIRED']);
+  });
+});
+
+describe('privacy settings', () => {
+  it('truncates IPv4 to /24, IPv6 to /48 and IPv4-mapped IPv6 to the IPv4 /24', () => {
+    expect(truncateIp('203.0.113.77')).toBe('203.0.113.0/24');
+    expect(truncateIp('2001:db8:abcd:12:1:2:3:4')).toBe('2001:db8:abcd::/48');
+    expect(truncateIp('2001:DB8::1')).toBe('2001:db8::/48');
+    expect(truncateIp('::ffff:198.51.100.9')).toBe('198.51.100.0/24');
+    expect(truncateIp('::ffff:c633:6409')).toBe('198.51.100.0/24');
+    expect(truncateIp('fe80::1%eth0')).toBe('fe80::/48');
+    expect(truncateIp('not-an-ip')).toBeUndefined();
+    expect(truncateIp('203.0.113.77, 10.0.0.1')).toBeUndefined();
+  });
+
+  it('writes no full address under truncate, for IPv4, IPv6 and IPv4-mapped clients', () => {
+    for (const ip of ['203.0.113.77', '2001:db8:abcd:12:1:2:3:4', '::ffff:198.51.100.9']) {
+      const record = seal(toRecordBody({ ...joinEvent, client: { ip } }, privacy(), undefined), 1, GENESIS);
+      const line = canonicalJson(record);
+      expect(line).not.toContain(ip);
+      expect(line).not.toContain('.77');
+      expect(line).not.toContain(':1:2:3:4');
+      expect(line).not.toContain('100.9');
+    }
+  });
+
+  it('keys addresses with the day key under hmac, and drops them under none', () => {
+    const key = Buffer.alloc(32, 7);
+    const body = toRecordBody(joinEvent, privacy({ ip: 'hmac' }), key);
+    expect(body.client?.ip).toMatch(/^[0-9a-f]{32}$/);
+    expect(body.client?.ip).toBe(hmacIp('::ffff:203.0.113.77', key));
+    expect(body.client?.ip).not.toBe(hmacIp('203.0.113.77', Buffer.alloc(32, 8)));
+    expect(() => toRecordBody(joinEvent, privacy({ ip: 'hmac' }), undefined)).toThrow();
+    expect(toRecordBody(joinEvent, privacy({ ip: 'none' }), undefined).client).toEqual({ userAgent: 'Firefox' });
+    expect(toRecordBody(joinEvent, privacy({ ip: 'full' }), undefined).client?.ip).toBe('203.0.113.77');
+    expect(formatIp(canonicalIp('2001:0db8:0000:0000:0000:0000:0000:0001')!)).toBe('2001:db8::1');
+  });
+
+  it('writes neither sub, iss, e-mail nor name under pseudonymous, and the same person gets the same pseudonym', () => {
+    const body = toRecordBody(joinEvent, privacy({ identity: 'pseudonymous', names: true }), undefined);
+    const line = canonicalJson(body);
+    for (const secret of ['u-123', 'ada@example.org', 'Ada Lovelace', 'id.example.org']) expect(line).not.toContain(secret);
+    expect(body.actor).toEqual({ pseudonym: pseudonymOf(pseudonymKey(signingKeyPem), 'https://id.example.org', 'u-123') });
+    expect((body.actor as { pseudonym: string }).pseudonym).toMatch(/^[0-9a-f]{64}$/);
+    const again = toRecordBody(joinEvent, privacy({ identity: 'pseudonymous' }), undefined);
+    expect(again.actor).toEqual(body.actor);
+    const otherIssuer = toRecordBody({ ...joinEvent, actor: { sub: 'u-123', iss: 'https://other.example' } }, privacy({ identity: 'pseudonymous' }), undefined);
+    expect(otherIssuer.actor).not.toEqual(body.actor);
+    const otherKey = generateKeyPairSync('ed25519').privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
+    expect(pseudonymOf(pseudonymKey(otherKey), 'https://id.example.org', 'u-123')).not.toBe((body.actor as { pseudonym: string }).pseudonym);
+  });
+
+  it('records display names only when audit.names is on', () => {
+    expect(toRecordBody(joinEvent, privacy(), undefined).actor).toEqual({ sub: 'u-123', iss: 'https://id.example.org', email: 'ada@example.org' });
+    expect(toRecordBody(joinEvent, privacy({ names: true }), undefined).actor).toMatchObject({ name: 'Ada Lovelace' });
+  });
+
+  it('never writes a session id: anything but a short hex hash is hashed again', () => {
+    const id = 'Zk3p_9aQ-very-secret-session-id-value-1234567';
+    const body = toRecordBody({ ...joinEvent, session: id }, privacy(), undefined);
+    expect(body.session).toMatch(/^[0-9a-f]{16}$/);
+    expect(canonicalJson(body)).not.toContain(id);
+  });
+
+  it('copies only known fields, so smuggled properties never reach the record', () => {
+    const sneaky = { ...joinEvent, headers: { cookie: 'roomguard_session=abc' }, token: 'eyJhbGciOi' } as AuditEvent;
+    const line = canonicalJson(toRecordBody(sneaky, privacy(), undefined));
+    expect(line).not.toContain('cookie');
+    expect(line).not.toContain('eyJhbGciOi');
+  });
+
+  it('refuses malformed events and oversized details', () => {
+    expect(() => validateEvent({ type: 'audit.checkpoint' as 'logout', outcome: 'success' })).toThrow(/reserved/);
+    expect(() => validateEvent({ type: 'nope' as 'logout', outcome: 'success' })).toThrow(TypeError);
+    expect(() => validateEvent({ type: 'logout', outcome: 'maybe' as 'success' })).toThrow(TypeError);
+    expect(() => validateEvent({ type: 'logout', outcome: 'success', details: { x: 'y'.repeat(600) } })).toThrow(/longer/);
+    expect(() => validateEvent({ type: 'logout', outcome: 'success', details: Object.fromEntries(Array.from({ length: 30 }, (_, i) => [`k${i}`, 1])) })).toThrow(/at most/);
+    expect(() => validateEvent({ type: 'logout', outcome: 'success', details: { nested: { a: 1 } as unknown as string } })).toThrow(TypeError);
+    expect(() => validateEvent({ type: 'logout', outcome: 'success', details: { files: ['a.yaml'], count: 2, ok: true } })).not.toThrow();
+  });
+});
+
+describe('checkpoint signatures', () => {
+  it('signs exactly "roomguard-audit-checkpoint v1\\n<instance>\\n<seq>\\n<hash>" with Ed25519', () => {
+    const signer = checkpointSigner(signingKeyPem);
+    const head = { instance: 'gw-1', seq: 42, hash: 'b'.repeat(64) };
+    expect(checkpointMessage(head)).toBe(`roomguard-audit-checkpoint v1\ngw-1\n42\n${'b'.repeat(64)}`);
+    const signature = signer.sign(head);
+    const keys = checkpointKeys(signer.publicKey.export({ type: 'spki', format: 'pem' }).toString());
+    expect([...keys.keys()]).toEqual([signer.keyId]);
+    expect(signer.keyId).toMatch(/^[0-9a-f]{16}$/);
+    expect(verifyCheckpointSignature(head, signature, keys.get(signer.keyId)!)).toBe(true);
+    expect(verifyCheckpointSignature({ ...head, seq: 43 }, signature, keys.get(signer.keyId)!)).toBe(false);
+  });
+});
+
+describe('CSV', () => {
+  it('neutralises spreadsheet formulas and quotes per RFC 4180', () => {
+    expect(csvCell('=HYPERLINK("http://evil")')).toBe(`"'=HYPERLINK(""http://evil"")"`);
+    expect(csvCell('+1')).toBe("'+1");
+    expect(csvCell('-2')).toBe("'-2");
+    expect(csvCell('@SUM(A1)')).toBe("'@SUM(A1)");
+    expect(csvCell('a,b')).toBe('"a,b"');
+    expect(csvCell('line\nbreak')).toBe('"line\nbreak"');
+    expect(csvCell('plain')).toBe('plain');
+    expect(csvCell(7)).toBe('7');
+    const record = seal(toRecordBody({ ...joinEvent, room: '=cmd|calc', decision: undefined }, privacy(), undefined), 1, GENESIS);
+    const csv = formatCsv([record]);
+    expect(csv.split('\r\n')[1]).toContain(",'=cmd|calc,");
+    expect(csv.endsWith('\r\n')).toBe(true);
+  });
+});
