@@ -12,6 +12,7 @@ import { decide } from './policy/decide.js';
 import { explainJson, explainText } from './policy/explain.js';
 import { MFA_METHODS, type MfaMethod, type Subject } from './policy/types.js';
 import { canonicalRoom } from './backends/room-name.js';
+import { AUDIT_USAGE } from './audit/commands.js';
 
 const USAGE = `usage: roomguard <command> [options]
 
@@ -27,7 +28,8 @@ const USAGE = `usage: roomguard <command> [options]
   mfa list|reset|unlock --user SUB --config FILE [--json]
                                   show, remove or unlock a person's second factors
   keys generate                   print new secrets.encryptionKey, assertionKey and auditSigningKey
-
+  audit … [--config FILE]         the audit log (directory and keys from the config; see below)
+${AUDIT_USAGE}
 Exit codes: 0 ok, 1 problems found, 2 wrong usage.
 `;
 
@@ -162,6 +164,27 @@ async function main(argv: string[]): Promise<number> {
       await store.close();
     }
     return 0;
+  }
+  if (command === 'audit') {
+    // --config belongs to roomguard; the rest goes to the audit commands.
+    const args = argv.slice(1);
+    const at = args.findIndex((a) => a === '--config' || a === '-c' || a.startsWith('--config='));
+    let configFile: string | undefined;
+    if (at !== -1) {
+      const flag = args[at]!;
+      configFile = flag.startsWith('--config=') ? flag.slice(9) : args[at + 1];
+      if (!configFile) throw new UsageError('--config needs a file');
+      args.splice(at, flag.startsWith('--config=') ? 1 : 2);
+    }
+    const { runAuditCommand } = await import('./audit/commands.js');
+    if (!configFile) return runAuditCommand(args, { auditDir: resolve('audit') });
+    const { config, problems } = loadConfigFile(configFile);
+    if (!config) {
+      printProblems(problems);
+      return 1;
+    }
+    const { auditDirOf } = await import('./config/load.js');
+    return runAuditCommand(args, { auditDir: auditDirOf(config), signingKeyPem: config.secrets.auditSigningKey.reveal(), retentionDays: config.audit.retentionDays });
   }
   if (command === 'keys' && sub === 'generate') {
     parse(rest, {});

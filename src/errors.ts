@@ -10,6 +10,7 @@ export interface ErrorSpec {
 
 export const ERRORS = {
   RG_LOGIN_REQUIRED: { status: 401, summary: 'no valid session; the person must log in first' },
+  RG_POLICY_INVALID: { status: 500, summary: 'a changed policy set has problems and was rejected; the previous set keeps serving' },
   RG_POLICY_NO_MATCH: { status: 403, summary: 'no policy file matches this room (deny by default)' },
   RG_POLICY_AMBIGUOUS: { status: 403, summary: 'two policy files match this room equally' },
   RG_POLICY_DENY_RULE: { status: 403, summary: 'a deny rule of the room policy matches this person' },
@@ -32,6 +33,7 @@ export const ERRORS = {
   RG_CSRF: { status: 403, summary: 'the form was not sent from a roomguard page (CSRF check failed)' },
   RG_NOT_FOUND: { status: 404, summary: 'no such page' },
   RG_STORE_UNAVAILABLE: { status: 503, summary: 'the session store cannot be reached' },
+  RG_AUDIT_FORBIDDEN: { status: 403, summary: 'only members of the audit.reviewers groups may read the audit log' },
   RG_AUDIT_UNAVAILABLE: { status: 503, summary: 'the audit log cannot be written, so nobody is let in' },
   RG_UPSTREAM_UNAVAILABLE: { status: 502, summary: 'the conferencing backend cannot be reached' },
   RG_INTERNAL: { status: 500, summary: 'unexpected internal error' },

@@ -67,7 +67,7 @@ export async function runDemo(options: DemoOptions): Promise<RunningDemo> {
     store: { url: 'memory', allowMemory: true },
     policies: { dir: EXAMPLE_POLICIES_DIR, watch: true },
     backend: { type: 'generic', upstream: conference.url, public: ['/static/*', '/favicon.ico'] },
-    audit: { dir: join(dataDir, 'audit'), instance: 'demo' },
+    audit: { dir: join(dataDir, 'audit'), instance: 'demo', reviewers: ['board-chair'] },
     secrets: { encryptionKey, assertionKey, auditSigningKey },
     log: { level: options.logLevel },
   });
@@ -79,7 +79,7 @@ export async function runDemo(options: DemoOptions): Promise<RunningDemo> {
   }
   const gateway = await createGateway(config, { logger: options.quiet ? false : loggerOptions(options.logLevel), redirectToPublicHost: true });
   await gateway.listen();
-  if (!options.quiet) printBanner(publicUrl, idp.issuer, dataDir);
+  if (!options.quiet) printBanner(publicUrl, idp.issuer, dataDir, join(dataDir, 'audit'));
   return {
     url: publicUrl,
     idp,
@@ -92,7 +92,7 @@ export async function runDemo(options: DemoOptions): Promise<RunningDemo> {
   };
 }
 
-function printBanner(url: string, issuer: string, dataDir: string): void {
+function printBanner(url: string, issuer: string, dataDir: string, auditDir: string): void {
   const users = DEMO_USERS.map((u) => `    ${u.sub.padEnd(6)} password "${u.password}"  groups: ${u.groups.length ? u.groups.join(', ') : '(none)'}`).join('\n');
   process.stderr.write(`
   ┌──────────────────────────────────────────────────────────────────────┐
@@ -109,6 +109,8 @@ function printBanner(url: string, issuer: string, dataDir: string): void {
   Demo users:
 ${users}
   Data directory:  ${dataDir}
+  Audit log:       ${auditDir}   (check it: npm run roomguard -- audit verify ${auditDir})
+  Reviewer page:   ${url}/_roomguard/audit   (alice, as board-chair, after her second factor)
   Policies:        ${EXAMPLE_POLICIES_DIR}
 
 `);

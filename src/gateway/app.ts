@@ -10,6 +10,7 @@ import { GatewayContext, type GatewayDeps } from './context.js';
 import { registerAuthRoutes } from './auth-routes.js';
 import { registerMfaRoutes } from './mfa-routes.js';
 import { registerAccountRoutes } from './account-routes.js';
+import { registerAuditRoutes } from './audit-routes.js';
 import { registerProxy } from './proxy.js';
 import { securityHeaders } from './security-headers.js';
 
@@ -88,6 +89,7 @@ export async function buildGateway(deps: GatewayDeps): Promise<FastifyInstance> 
     registerAuthRoutes(own, ctx);
     registerMfaRoutes(own, ctx);
     registerAccountRoutes(own, ctx);
+    registerAuditRoutes(own, ctx);
     own.all('/_roomguard/*', async (request, reply) => ctx.fail(request, reply, 'RG_NOT_FOUND'));
   });
 

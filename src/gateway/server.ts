@@ -15,12 +15,17 @@ import { AssertionSigner } from './assertion.js';
 import { buildGateway } from './app.js';
 import { formatProblem } from '../config/yaml-source.js';
 import { readFileSync, statSync } from 'node:fs';
-import { NO_AUDIT, type AuditSink } from './audit-sink.js';
+import type { AuditSink, GatewayAuditEvent } from './audit-sink.js';
+import { AuditWriter, auditSinkOf } from '../audit/writer.js';
+import { auditWriterOptions } from '../audit/config.js';
+import { scheduleDailyPurge } from '../audit/purge.js';
 
 export interface Gateway {
   app: FastifyInstance;
   policies: LivePolicies;
   store: Store;
+  /** The audit writer (absent when a test supplied its own sink). */
+  audit?: AuditWriter;
   /** Starts listening; resolves to the bound address (host:port). */
   listen(): Promise<string>;
   close(): Promise<void>;
@@ -60,19 +65,38 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
   oidc.metadata().catch(() => undefined);
   const assertion = await AssertionSigner.create(config.secrets.assertionKey.reveal(), config.publicUrl.origin, config.backend.upstream.origin);
   const logo = config.ui.logo ? readLogo(config.ui.logo) : undefined;
-  const audit = options.audit ?? NO_AUDIT;
+  // The audit log: the configured file chain, unless a test hands in its own sink.
+  const writer = options.audit ? undefined : await AuditWriter.open(auditWriterOptions(config, { ...(options.now ? { now: options.now } : {}) }));
+  const audit: AuditSink = options.audit ?? auditSinkOf(writer!);
   const app = await buildGateway({ config, store, policies, backend, oidc, assertion, audit, encryptionKey: key, ...(logo ? { logo } : {}), ...(options.logger !== undefined ? { logger: options.logger } : {}), ...(options.redirectToPublicHost ? { redirectToPublicHost: true } : {}), ...(options.now ? { now: options.now } : {}) });
 
+  const record = (event: GatewayAuditEvent) => audit.append(event).catch((err: unknown) => app.log.error({ err: (err as Error).message, event: event.type }, 'audit append failed'));
+  const policyFiles = (files: Array<{ file: string; sha256: string }>) => ({ files: files.map((f) => f.file).slice(0, 64), sha256: files.map((f) => f.sha256).slice(0, 64) });
+  await record({ type: 'config.loaded', outcome: 'success', details: { file: config.sourceFile, publicUrl: config.publicUrl.origin, backend: config.backend.type, store: config.store.url === 'memory' ? 'memory' : 'redis' } });
+  await record({ type: 'policy.loaded', outcome: 'success', details: { version: policies.current.version, ...policyFiles(policies.current.policies.map((p) => ({ file: p.file, sha256: p.sha256 }))) } });
   policies.on('reload', (event) => {
-    if (event.ok) app.log.info({ event: 'policies.loaded', version: event.version, files: event.files }, 'policy set loaded');
-    else app.log.error({ event: 'policies.rejected', problems: event.problems.map(formatProblem) }, 'policy set rejected; the previous set keeps serving');
+    if (event.ok) {
+      app.log.info({ event: 'policies.loaded', version: event.version, files: event.files }, 'policy set loaded');
+      void record({ type: 'policy.loaded', outcome: 'success', details: { version: event.version ?? '', ...policyFiles(event.files) } });
+    } else {
+      const problems = event.problems.map(formatProblem);
+      app.log.error({ event: 'policies.rejected', problems }, 'policy set rejected; the previous set keeps serving');
+      void record({ type: 'policy.rejected', outcome: 'failure', reason: 'RG_POLICY_INVALID', details: { problems: problems.slice(0, 20).map((p) => p.slice(0, 500)), ...policyFiles(event.files) } });
+    }
   });
   if (config.policies.watch) policies.watch();
+  const stopPurge = writer
+    ? scheduleDailyPurge(writer, config.audit.retentionDays, {
+      onResult: (result) => app.log.info({ event: 'audit.purge', result }, 'audit retention purge'),
+      onError: (err) => app.log.error({ err: err.message }, 'audit purge failed'),
+    })
+    : () => undefined;
 
   return {
     app,
     policies,
     store,
+    ...(writer ? { audit: writer } : {}),
     async listen() {
       const at = config.listen.lastIndexOf(':');
       const host = config.listen.slice(0, at).replace(/^\[|\]$/g, '');
@@ -83,7 +107,9 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
     },
     async close() {
       policies.close();
+      stopPurge();
       await app.close();
+      await writer?.close();
       await store.close();
     },
   };

@@ -37,6 +37,10 @@ export const ERROR_TEXT: Record<ErrorCode, Record<Lang, ErrorText>> = {
     en: { title: 'Please sign in', text: 'This page is only for people who have signed in.', next: 'Sign in with your organisation account.' },
     de: { title: 'Bitte melden Sie sich an', text: 'Diese Seite ist nur für angemeldete Personen.', next: 'Melden Sie sich mit dem Konto Ihrer Organisation an.' },
   },
+  RG_POLICY_INVALID: {
+    en: { title: 'Configuration problem', text: 'The room rules on this gateway have a problem.', next: 'Tell your administrator the request id below.' },
+    de: { title: 'Konfigurationsproblem', text: 'Die Raumregeln dieses Gateways haben ein Problem.', next: 'Nennen Sie Ihrer Administration die Anfrage-Kennung unten.' },
+  },
   RG_POLICY_NO_MATCH: {
     en: { title: 'This room is not open', text: 'No access rule exists for this room, so nobody may enter it.', next: 'Check the room link in your invitation, or ask the person who invited you.' },
     de: { title: 'Dieser Raum ist nicht freigegeben', text: 'Für diesen Raum gibt es keine Zugangsregel, daher darf ihn niemand betreten.', next: 'Prüfen Sie den Raum-Link in Ihrer Einladung oder fragen Sie die einladende Person.' },
@@ -124,6 +128,10 @@ export const ERROR_TEXT: Record<ErrorCode, Record<Lang, ErrorText>> = {
   RG_STORE_UNAVAILABLE: {
     en: { title: 'Temporarily unavailable', text: 'The gateway cannot reach its session store right now, so nobody can be let in.', next: 'Wait a minute and reload the page.' },
     de: { title: 'Vorübergehend nicht verfügbar', text: 'Das Gateway erreicht seinen Sitzungsspeicher gerade nicht, daher kann niemand eingelassen werden.', next: 'Warten Sie eine Minute und laden Sie die Seite neu.' },
+  },
+  RG_AUDIT_FORBIDDEN: {
+    en: { title: 'For audit reviewers only', text: 'Only the people your organisation named as audit reviewers may read the audit log.', next: 'If you should have access, ask your administrator to add you to a reviewer group.' },
+    de: { title: 'Nur für Prüfberechtigte', text: 'Nur die Personen, die Ihre Organisation als Prüfberechtigte benannt hat, dürfen das Prüfprotokoll lesen.', next: 'Wenn Sie Zugang haben sollten, bitten Sie Ihre Administration, Sie einer Prüfgruppe hinzuzufügen.' },
   },
   RG_AUDIT_UNAVAILABLE: {
     en: { title: 'Temporarily unavailable', text: 'The gateway cannot record your entry in its audit log right now, so it does not let anyone in.', next: 'Wait a minute and reload the page. If it persists, tell your administrator the request id below.' },

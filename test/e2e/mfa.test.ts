@@ -158,3 +158,49 @@ describe('second factors in Chromium', () => {
     await context.close();
   });
 });
+
+describe('audit reviewer page in Chromium', () => {
+  it('refuses a person outside the reviewer groups', async () => {
+    const context = await newContext('en');
+    const page = await context.newPage();
+    await page.goto(`${demo.url}/_roomguard/audit`);
+    await signIn(page, 'bob');
+    await page.waitForURL(`${demo.url}/_roomguard/audit`);
+    expect(await page.getByRole('heading', { level: 1 }).textContent()).toBe('For audit reviewers only');
+    expect(await page.locator('main').textContent()).toContain('RG_AUDIT_FORBIDDEN');
+    await context.close();
+  });
+
+  it('shows alice (board-chair) the log after her second factor, filters by room and exports CSV', async () => {
+    const context = await newContext('en');
+    const page = await context.newPage();
+    await page.goto(`${demo.url}/_roomguard/audit`);
+    await signIn(page, 'alice');
+    // The reviewer page demands a recent second factor.
+    await page.waitForURL(/\/_roomguard\/mfa\?/);
+    await page.getByRole('link', { name: /recovery code/ }).click();
+    await page.getByLabel('Recovery code').fill(recoveryCodes[2]!);
+    await page.getByRole('button', { name: 'Confirm' }).click();
+    await page.waitForURL(/\/_roomguard\/audit/);
+    await shot(page, 'audit-en');
+    const text = await page.locator('body').textContent();
+    expect(text).toContain('board');
+    expect(await page.locator('table.records tbody tr').count()).toBeGreaterThan(3);
+    await page.getByLabel('Room', { exact: true }).fill('board');
+    await page.getByRole('button', { name: 'Apply' }).click();
+    await page.waitForURL(/room=board/);
+    const rooms = await page.locator('table.records tbody tr').allTextContents();
+    expect(rooms.length).toBeGreaterThan(0);
+    for (const row of rooms) expect(row).toContain('board');
+    const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('link', { name: 'Download as CSV' }).click()]);
+    const csvPath = join(ARTIFACTS, 'audit.csv');
+    await download.saveAs(csvPath);
+    const { readFileSync } = await import('node:fs');
+    const csv = readFileSync(csvPath, 'utf8');
+    expect(csv.split('\r\n')[0]).toContain('room');
+    expect(csv).toContain('board');
+    await page.goto(`${demo.url}/_roomguard/audit?lang=de`);
+    await shot(page, 'audit-de');
+    await context.close();
+  });
+});

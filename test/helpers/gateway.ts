@@ -1,6 +1,9 @@
 // Builds real gateways for integration tests: config through the real validator, real store, the
 // shipped example policies, the real demo OIDC provider.
 import { createServer } from 'node:net';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { stringify } from 'yaml';
 import { loadConfigText } from '../../src/config/validate.js';
@@ -42,6 +45,8 @@ export function testConfig(options: {
   keys: TestKeys;
   policiesDir?: string;
   keyPrefix?: string;
+  /** Audit directory (default: a fresh temporary one per gateway). */
+  auditDir?: string;
   extra?: Record<string, unknown>;
 }): Config {
   const yaml = stringify({
@@ -51,6 +56,7 @@ export function testConfig(options: {
     store: options.store === 'memory' ? { url: 'memory', allowMemory: true } : { url: options.store, keyPrefix: options.keyPrefix ?? 'rgtest:' },
     policies: { dir: options.policiesDir ?? EXAMPLE_POLICIES, watch: false },
     backend: { type: 'generic', upstream: options.upstream, public: ['/public/*', '/favicon.ico'] },
+    audit: { dir: options.auditDir ?? mkdtempSync(join(tmpdir(), 'rg-audit-')), instance: `gw-${options.port}` },
     secrets: options.keys,
     ...(options.extra ?? {}),
   });

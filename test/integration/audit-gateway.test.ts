@@ -1,0 +1,84 @@
+// The gateway and the real audit log together: every admission is on disk before the person is let in,
+// the chain verifies afterwards, and a join whose record cannot be written is refused with 503.
+import { rmSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { startDemoIdp, type DemoIdp } from '../../src/demo/idp.js';
+import { createGateway, type Gateway } from '../../src/gateway/server.js';
+import { queryAudit } from '../../src/audit/query.js';
+import { verifyAuditDir } from '../../src/audit/verify.js';
+import { ScriptedBrowser } from '../helpers/browser.js';
+import { freePort, testConfig, testKeys, type TestKeys } from '../helpers/gateway.js';
+import { startEchoUpstream, type EchoUpstream } from '../helpers/upstream.js';
+
+const SECRET = 'audit-gw-client-secret-0123456789ab';
+let idp: DemoIdp;
+let upstream: EchoUpstream;
+let gateway: Gateway;
+let origin: string;
+let auditDir: string;
+let keys: TestKeys;
+
+beforeAll(async () => {
+  const port = await freePort();
+  origin = `http://127.0.0.1:${port}`;
+  auditDir = mkdtempSync(join(tmpdir(), 'rg-audit-gw-'));
+  keys = testKeys();
+  upstream = await startEchoUpstream();
+  idp = await startDemoIdp({ clients: [{ clientId: 'roomguard-test', clientSecret: SECRET, redirectUris: [`${origin}/_roomguard/callback`] }] });
+  gateway = await createGateway(testConfig({ port, issuer: idp.issuer, clientSecret: SECRET, upstream: upstream.url, store: inject('redisUrl'), keys, keyPrefix: `rgagw:${port}:`, auditDir }));
+  await gateway.listen();
+});
+
+afterAll(async () => {
+  await gateway?.close();
+  await Promise.all([idp?.close(), upstream?.close()]);
+});
+
+async function login(user: string, path: string) {
+  const browser = new ScriptedBrowser({ accept: 'text/html' });
+  const start = await browser.follow(`${origin}${path}`);
+  const done = await browser.submitLogin(start.final, user, 'demo');
+  return { browser, final: done.final };
+}
+
+describe('audit log of the gateway', () => {
+  it('records config, policies, login, allowed and denied joins, and the chain verifies', async () => {
+    const bob = await login('bob', '/rooms/staff-weekly');
+    expect(bob.final.status).toBe(200);
+    const denied = await bob.browser.request(`${origin}/rooms/secret-lab`);
+    expect(denied.status).toBe(403);
+
+    const records = await queryAudit(auditDir, {});
+    const types = records.map((r) => r.type);
+    expect(types).toEqual(expect.arrayContaining(['config.loaded', 'policy.loaded', 'login.success', 'room.decision']));
+    const allow = records.find((r) => r.type === 'room.decision' && r.outcome === 'allow' && r.room === 'staff-weekly')!;
+    expect(allow.actor).toMatchObject({ sub: 'bob' });
+    expect(allow.policy?.file).toMatch(/staff\.yaml$/);
+    expect(allow.role).toBe('participant');
+    // Privacy default: the address is truncated, never the full one.
+    expect(JSON.stringify(allow.client)).toContain('127.0.0.0');
+    expect(JSON.stringify(records)).not.toContain(bob.browser.jar.get('roomguard_session')!.value);
+    const deny = records.find((r) => r.type === 'room.decision' && r.outcome === 'deny' && r.room === 'secret-lab')!;
+    expect(deny.reason).toBe('RG_POLICY_NO_MATCH');
+
+    const report = await verifyAuditDir(auditDir, { signingKeyPem: keys.auditSigningKey, live: true });
+    expect(report.problems).toEqual([]);
+    expect(report.ok).toBe(true);
+  });
+
+  it('refuses a join with 503 when its record cannot be written, and reports not ready', async () => {
+    const { browser } = await login('bob', '/rooms/staff-weekly');
+    const before = upstream.arrived.length;
+    // Pull the audit directory away under the running writer.
+    rmSync(auditDir, { recursive: true, force: true });
+    const refused = await browser.request(`${origin}/rooms/staff-weekly`);
+    expect(refused.status).toBe(503);
+    expect(await refused.text()).toContain('RG_AUDIT_UNAVAILABLE');
+    expect(upstream.arrived.length).toBe(before);
+    const ready = await fetch(`${origin}/readyz`);
+    expect(ready.status).toBe(503);
+    expect(await ready.json()).toMatchObject({ checks: { audit: { ok: false } } });
+  });
+});
