@@ -89,7 +89,7 @@ async function main(argv: string[]): Promise<number> {
     if (sub === 'check') {
       const { values, positionals } = parse(rest, common, 1);
       const dir = policyDir(positionals[0] ?? values.dir, values.config);
-      const result = loadPolicyDir(dir);
+      const result = loadPolicyDir(dir, await reservedRoomsOf(values.config));
       if (!result.set) {
         printProblems(result.problems);
         return 1;
@@ -196,6 +196,15 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
   throw new UsageError(`unknown command: ${[command, sub].filter(Boolean).join(' ')}`);
+}
+
+/** Room names the configured backend keeps for itself (Jitsi's /libs, /http-bind …), for policy lint. */
+async function reservedRoomsOf(configFile: string | undefined): Promise<readonly string[]> {
+  if (!configFile) return [];
+  const { config } = loadConfigFile(configFile);
+  if (!config) return [];
+  const { backendFor } = await import('./backends/from-config.js');
+  return backendFor(config).reservedRooms;
 }
 
 function policyDir(dir: string | undefined, configFile: string | undefined): string {

@@ -3,10 +3,15 @@
 // Jitsi and BBB adapters.)
 
 export type RoomLookup =
+  /** Not a room: needs a session (unless listed in backend.public). */
   | { kind: 'none' }
+  /** The backend's own static files (Jitsi's /libs, /css …): no login needed. */
+  | { kind: 'public' }
   | { kind: 'invalid' }
   /** canonicalPath is set when the request spelled the room non-canonically; the gateway redirects there. */
-  | { kind: 'room'; room: string; canonicalPath?: string };
+  | { kind: 'room'; room: string; canonicalPath?: string }
+  /** A signalling endpoint (Jitsi XMPP/BOSH/conference request) that carries the room in `?room=`. */
+  | { kind: 'signalling'; tenant?: string };
 
 export interface Backend {
   readonly type: string;

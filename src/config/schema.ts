@@ -75,13 +75,23 @@ export const CONFIG_SCHEMA = object('roomguard.yaml', {
     watch: { kind: 'boolean', default: true, doc: 'Reload policies when files in the directory change. A broken set is rejected whole; the previous set keeps serving.' },
   }),
   backend: object('The conferencing backend roomguard protects.', {
-    type: { kind: 'enum', values: ['generic'], default: 'generic', doc: '`generic`: any HTTP/WebSocket app; rooms are found with `roomPath`.' },
+    type: { kind: 'enum', values: ['generic', 'jitsi'], default: 'generic', doc: '`generic`: any HTTP/WebSocket app; rooms are found with `roomPath`. `jitsi`: Jitsi Meet; rooms are `/<room>` (or `/<tenant>/<room>`), each admission gets a room-scoped JWT, and the signalling paths are gated (docs/jitsi.md).' },
     upstream: { kind: 'url', protocols: ['http:', 'https:'], required: true, example: 'http://127.0.0.1:8000', doc: 'Base URL of the backend (HTTP and WebSocket).' },
     roomPath: {
       kind: 'string', default: '^/rooms/(?<room>[^/]+)(?:/.*)?$',
       doc: 'Regular expression over the request path (still percent-encoded) with a named group `room`. Paths it matches need an allow decision for that room; the room part is canonicalised and non-canonical spellings are redirected to the canonical path.',
     },
     public: { kind: 'list', default: [], example: '[/favicon.ico, /static/*]', doc: 'Paths served without login: exact paths, or prefixes ending in `*`. Room paths are never public.' },
+    jitsi: object('Jitsi Meet (`backend.type: jitsi`): the token contract Prosody checks (docs/jitsi.md).', {
+      appId: { kind: 'string', example: 'roomguard', doc: 'JWT `iss`; Jitsi\'s `JWT_APP_ID` (and one of `JWT_ACCEPTED_ISSUERS`). Required for `jitsi`.' },
+      appSecret: { kind: 'secret', example: 'env:JITSI_JWT_SECRET', doc: 'HS256 key shared with Prosody (`JWT_APP_SECRET`), at least 32 characters. Required for `jitsi`.' },
+      audience: { kind: 'string', default: 'jitsi', doc: 'JWT `aud`; must be in Jitsi\'s `JWT_ACCEPTED_AUDIENCES`.' },
+      domain: { kind: 'string', default: 'meet.jitsi', doc: 'JWT `sub` for rooms without a tenant: Jitsi\'s XMPP domain (`XMPP_DOMAIN`).' },
+      tenants: { kind: 'boolean', default: false, doc: 'Treat `/<tenant>/<room>` as a room of that tenant (JWT `sub` = tenant). Policies then name such rooms `tenant/room`.' },
+      tokenTtl: { kind: 'duration', default: '10m', min: '1m', max: '12h', doc: 'Lifetime of a room token (`exp`). Prosody checks it when the client connects, so a client that reconnects after it expired must reload the room page.' },
+      userFields: { kind: 'list', default: ['name'], example: '[name, email]', doc: 'Which identity fields go into `context.user` besides the pseudonymous `id`: `name`, `email`.' },
+      features: { kind: 'list', default: [], example: '[recording, transcription]', doc: 'Which `context.features` a room policy may switch on (`recording`, `livestreaming`, `transcription`, `outbound-call`, `sip-outbound-call`); every other feature is sent as false.' },
+    }),
   }),
   audit: object('The tamper-evident audit log of every login and join decision (docs/audit.md).', {
     dir: { kind: 'string', default: './audit', doc: 'Directory of the audit chain (one JSON Lines segment per UTC day and instance) and its checkpoint files. Relative paths are resolved against the config file. Must be on a durable local file system.' },

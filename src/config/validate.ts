@@ -7,6 +7,7 @@ import { CONFIG_SCHEMA, envNameFor, type Config, type Field, type ObjectField } 
 import { resolveSecret, Secret } from './secret.js';
 import { parseYamlSource, type Problem, type YamlSource } from './yaml-source.js';
 import { isLoopbackHost, parseCidr } from './net.js';
+import { JITSI_FEATURES } from '../policy/types.js';
 
 interface Location { file: string; line?: number }
 
@@ -197,6 +198,14 @@ function crossChecks(ctx: Ctx, config: Partial2<Config>): void {
     } catch (err) {
       problem(['backend', 'roomPath'], `not a valid regular expression: ${(err as Error).message}`);
     }
+  }
+  if (backend?.type === 'jitsi') {
+    const j = backend.jitsi;
+    if (!j?.appId) problem(['backend', 'jitsi', 'appId'], 'required when backend.type is jitsi');
+    if (!j?.appSecret) problem(['backend', 'jitsi', 'appSecret'], 'required when backend.type is jitsi');
+    else if (j.appSecret.reveal().length < 32) problem(['backend', 'jitsi', 'appSecret'], 'must be at least 32 characters (it is an HS256 key)');
+    for (const field of j?.userFields ?? []) if (field !== 'name' && field !== 'email') problem(['backend', 'jitsi', 'userFields'], `"${field}" is not name or email`);
+    for (const feature of j?.features ?? []) if (!JITSI_FEATURES.includes(feature)) problem(['backend', 'jitsi', 'features'], `"${feature}" is not one of ${JITSI_FEATURES.join(', ')}`);
   }
   for (const entry of backend?.public ?? []) {
     if (!entry.startsWith('/') || entry.startsWith('/_roomguard')) problem(['backend', 'public'], `"${entry}" must be a path starting with / (and not under /_roomguard)`);

@@ -101,6 +101,28 @@ export function registerAuthRoutes(app: FastifyInstance, ctx: GatewayContext): v
     return reply.redirect(endSession?.href ?? '/_roomguard/logged-out', 303);
   });
 
+  // Jitsi's tokenAuthUrl ("I am the host"): TOKEN_AUTH_URL=<publicUrl>/_roomguard/jitsi/auth?room={room}
+  // (or &state={state} with tenants). The room page itself does login, second factor and token.
+  app.get('/_roomguard/jitsi/auth', async (request, reply) => {
+    const query = request.query as Record<string, unknown>;
+    let room = typeof query.room === 'string' ? query.room : undefined;
+    let tenant: string | undefined;
+    if (typeof query.state === 'string' && query.state.length < 2000) {
+      try {
+        const state = JSON.parse(query.state) as Record<string, unknown>;
+        if (typeof state.roomSafe === 'string') room = state.roomSafe;
+        else if (typeof state.room === 'string') room = state.room;
+        if (typeof state.tenant === 'string' && state.tenant !== '') tenant = state.tenant;
+      } catch {
+        throw new RoomguardError('RG_REQUEST_INVALID', 'state is not JSON');
+      }
+    }
+    const canonical = room ? canonicalRoom(room) : undefined;
+    const canonicalTenant = tenant === undefined ? undefined : canonicalRoom(tenant);
+    if (!canonical || canonicalTenant === null || (tenant !== undefined && !canonicalTenant)) throw new RoomguardError('RG_ROOM_INVALID');
+    return reply.redirect(`/${canonicalTenant ? `${canonicalTenant}/` : ''}${canonical}`, 302);
+  });
+
   app.get('/_roomguard/logged-out', async (request, reply) => ctx.page(request, reply, (frame) => signedOutPage(frame)));
 
   // The room policy's notice, acknowledged once per session, room and policy version.

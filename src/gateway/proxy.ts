@@ -10,6 +10,52 @@ import { identityHeaders, stripOwnCookies, stripSpoofable } from './identity-hea
 import { isCleanPath } from './path-hygiene.js';
 import { noticeKey } from './auth-routes.js';
 import type { GatewayContext } from './context.js';
+import { JitsiBackend } from '../backends/jitsi.js';
+import { canonicalRoom } from '../backends/room-name.js';
+import type { ErrorCode } from '../errors.js';
+import type { Socket } from 'node:net';
+
+/** How often open WebSockets are checked against their session (logout, revocation, expiry). */
+const SOCKET_CHECK_MS = 2000;
+
+/** Open proxied WebSockets per session; those whose session has ended are closed. */
+class SocketTracker {
+  readonly #sockets = new Map<string, Set<Socket>>();
+  readonly #timer: NodeJS.Timeout;
+  readonly #ctx: GatewayContext;
+
+  constructor(ctx: GatewayContext) {
+    this.#ctx = ctx;
+    this.#timer = setInterval(() => void this.#sweep(), SOCKET_CHECK_MS);
+    this.#timer.unref();
+  }
+
+  track(sessionHash: string, socket: Socket): void {
+    const set = this.#sockets.get(sessionHash) ?? new Set<Socket>();
+    set.add(socket);
+    this.#sockets.set(sessionHash, set);
+    socket.once('close', () => {
+      set.delete(socket);
+      if (set.size === 0) this.#sockets.delete(sessionHash);
+    });
+  }
+
+  async #sweep(): Promise<void> {
+    for (const [hash, sockets] of this.#sockets) {
+      let alive = true;
+      try {
+        alive = await this.#ctx.sessions.exists(hash);
+      } catch {
+        continue; // store unreachable: keep connections rather than cut every meeting
+      }
+      if (!alive) for (const socket of sockets) socket.destroy();
+    }
+  }
+
+  stop(): void {
+    clearInterval(this.#timer);
+  }
+}
 
 interface Admission {
   session?: LoadedSession;
@@ -34,6 +80,9 @@ function isNavigation(request: FastifyRequest): boolean {
 export async function registerProxy(app: FastifyInstance, ctx: GatewayContext): Promise<void> {
   const { config, publicUrl } = ctx;
   const { backend, policies } = ctx.deps;
+  const jitsi = backend instanceof JitsiBackend ? backend : undefined;
+  const tracker = new SocketTracker(ctx);
+  app.addHook('onClose', async () => tracker.stop());
   const publicPaths = config.backend.public;
   const isPublic = (path: string) => publicPaths.some((p) => (p.endsWith('*') ? path.startsWith(p.slice(0, -1)) : path === p));
 
@@ -49,7 +98,7 @@ export async function registerProxy(app: FastifyInstance, ctx: GatewayContext): 
       if (ws || (request.method !== 'GET' && request.method !== 'HEAD')) return ctx.fail(request, reply, 'RG_ROOM_INVALID');
       return reply.redirect(lookup.canonicalPath + (queryAt === -1 ? '' : rawUrl.slice(queryAt)), 302);
     }
-    if (lookup.kind === 'none' && isPublic(path)) {
+    if (lookup.kind === 'public' || (lookup.kind === 'none' && isPublic(path))) {
       request.admission = {};
       return;
     }
@@ -59,10 +108,23 @@ export async function registerProxy(app: FastifyInstance, ctx: GatewayContext): 
       if (ws || (request.method !== 'GET' && request.method !== 'HEAD')) return ctx.fail(request, reply, 'RG_LOGIN_REQUIRED');
       return reply.redirect(ctx.loginHref(returnTo), 302);
     };
+    const admit = (admission: Admission) => {
+      request.admission = admission;
+      if (ws && admission.session) tracker.track(admission.session.hash, request.raw.socket);
+    };
     if (lookup.kind === 'none') {
       if (!session) return needLogin();
-      request.admission = { session };
-      return;
+      return admit({ session });
+    }
+    if (lookup.kind === 'signalling') {
+      if (!session) return needLogin();
+      const refusal = await signallingRefusal(session, lookup.tenant, new URLSearchParams(queryAt === -1 ? '' : rawUrl.slice(queryAt + 1)));
+      if (refusal) {
+        request.log.info({ event: 'signalling.refused', code: refusal, session: session.hash.slice(0, 16) }, 'signalling refused');
+        ctx.auditQuietly(request, session, { type: 'room.decision', outcome: 'deny', reason: refusal, details: { path: path.slice(0, 100) } });
+        return ctx.fail(request, reply, refusal);
+      }
+      return admit({ session });
     }
 
     const set = policies.current;
@@ -95,6 +157,14 @@ export async function registerProxy(app: FastifyInstance, ctx: GatewayContext): 
         if (policy?.notice && session && !ws && isNavigation(request) && !(session.data.noticesSeen ?? []).includes(noticeKey(room, policy.sha256))) {
           return reply.redirect(`/_roomguard/notice?${new URLSearchParams({ returnTo, room })}`, 302);
         }
+        if (jitsi && session && !ws && isNavigation(request)) {
+          const params = new URLSearchParams(queryAt === -1 ? '' : rawUrl.slice(queryAt + 1));
+          const given = params.get('jwt');
+          const jti = given ? await jitsi.tokenFor(given, room, ctx.now()) : undefined;
+          // A ?jwt= from the browser counts only if roomguard minted it for this session and room.
+          if (jti && (session.data.admissions?.[room] ?? []).includes(jti)) return admit({ session, decision });
+          return jitsiAdmission(request, reply, session, decision, path, params);
+        }
         if (join) {
           try {
             // No join without an audit record: if it cannot be written, the person is not let in.
@@ -104,11 +174,46 @@ export async function registerProxy(app: FastifyInstance, ctx: GatewayContext): 
             return ctx.fail(request, reply, 'RG_AUDIT_UNAVAILABLE');
           }
         }
-        request.admission = { ...(session ? { session } : {}), decision };
-        return;
+        return admit({ ...(session ? { session } : {}), decision });
       }
     }
   };
+
+  /** Why a signalling request may not pass, or undefined: the session must hold a token for the room it names. */
+  async function signallingRefusal(session: LoadedSession, tenant: string | undefined, params: URLSearchParams): Promise<ErrorCode | undefined> {
+    const raw = params.get('room');
+    const room = raw ? canonicalRoom(raw) : undefined;
+    if (!room || !jitsi) return 'RG_JITSI_NOT_ADMITTED';
+    const judged = tenant ? `${tenant}/${room}` : room;
+    const admitted = session.data.admissions?.[judged] ?? [];
+    if (admitted.length === 0) return 'RG_JITSI_NOT_ADMITTED';
+    const token = params.get('token');
+    if (token !== null) {
+      const jti = await jitsi.tokenFor(token, judged, ctx.now());
+      if (!jti || !admitted.includes(jti)) return 'RG_JITSI_TOKEN_INVALID';
+    }
+    return undefined;
+  }
+
+  /** Records the join, mints the room token, remembers it in the session and sends the browser to the room with it. */
+  async function jitsiAdmission(request: FastifyRequest, reply: FastifyReply, session: LoadedSession, decision: Decision, path: string, params: URLSearchParams) {
+    const minted = await jitsi!.mint({ judgedRoom: decision.room, identity: session.data.identity, role: decision.role ?? 'participant', features: decision.features ?? [], now: ctx.now() });
+    try {
+      // No join without an audit record: if it cannot be written, no token is handed out.
+      await ctx.audit(request, session, { type: 'room.decision', outcome: 'allow', decision, details: { tokenId: minted.jti, tokenExpires: new Date(minted.exp).toISOString() } });
+    } catch (err) {
+      request.log.error({ err: (err as Error).message, room: decision.room }, 'audit append failed; join refused');
+      return ctx.fail(request, reply, 'RG_AUDIT_UNAVAILABLE');
+    }
+    const admissions = { ...(session.data.admissions ?? {}) };
+    admissions[decision.room] = [...(admissions[decision.room] ?? []), minted.jti].slice(-5);
+    const rooms = Object.keys(admissions);
+    for (const stale of rooms.slice(0, Math.max(0, rooms.length - 50))) delete admissions[stale];
+    await ctx.sessions.update(session, { admissions });
+    params.set('jwt', minted.token);
+    reply.header('cache-control', 'no-store').header('referrer-policy', 'no-referrer');
+    return reply.redirect(`${path}?${params}`, 302);
+  }
 
   const upstreamHeaders = async (request: FastifyRequest): Promise<Record<string, string | string[] | undefined>> => {
     const headers = stripSpoofable({ ...request.headers }) as Record<string, string | string[] | undefined>;

@@ -5,7 +5,7 @@ import type { Config } from '../config/schema.js';
 import { decodeKey } from '../config/validate.js';
 import { policiesDirOf } from '../config/load.js';
 import { LivePolicies } from '../policy/load.js';
-import { GenericBackend } from '../backends/generic.js';
+import { backendFor } from '../backends/from-config.js';
 import { OidcRelyingParty } from '../identity/oidc.js';
 import { MemoryStore } from '../store/memory.js';
 import { RedisStore } from '../store/redis.js';
@@ -46,7 +46,7 @@ export interface GatewayOptions {
 export async function createGateway(config: Config, options: GatewayOptions = {}): Promise<Gateway> {
   const key = decodeKey(config.secrets.encryptionKey.reveal());
   if (!key) throw new Error('secrets.encryptionKey is not a 32-byte key');
-  const backend = new GenericBackend(config.backend.roomPath);
+  const backend = backendFor(config);
   const policies = LivePolicies.open(options.policiesDir ?? policiesDirOf(config), backend.reservedRooms);
 
   const store = await openStore(config);

@@ -82,7 +82,7 @@ export function decide(subject: Subject, room: string, set: PolicySet, now: numb
       return { outcome: 'mfa', room, rule: allowRule, role, reasons: ['RG_MFA_TOO_OLD'], mfa: policy.mfa, ...policyRef(match) };
     }
   }
-  return { outcome: 'allow', room, rule: allowRule, role, reasons: [], ...policyRef(match) };
+  return { outcome: 'allow', room, rule: allowRule, role, reasons: [], ...policyRef(match), ...(policy.features.length > 0 ? { features: policy.features } : {}) };
 }
 
 function policyRef(match: PolicyMatch): Pick<Decision, 'policy'> {

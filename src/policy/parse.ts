@@ -4,12 +4,12 @@ import { isMap, isScalar, isSeq, type Node, type Pair, type YAMLMap, type YAMLSe
 import { parseDuration } from '../config/duration.js';
 import { parseYamlSource, type Problem, type YamlSource } from '../config/yaml-source.js';
 import { canonicalPattern, patternMatches, isGlob } from './rooms.js';
-import { MFA_METHODS, type Matcher, type MfaMethod, type MfaRequirement, type Policy, type Risk } from './types.js';
+import { JITSI_FEATURES, MFA_METHODS, type Matcher, type MfaMethod, type MfaRequirement, type Policy, type Risk } from './types.js';
 
 /** Names the gateway routes itself; no room pattern may name them. */
 export const RESERVED_ROOM_NAMES = ['_roomguard', 'healthz', 'readyz'] as const;
 
-const TOP_KEYS = ['rooms', 'risk', 'allow', 'deny', 'moderators', 'mfa', 'notice', 'title'] as const;
+const TOP_KEYS = ['rooms', 'risk', 'allow', 'deny', 'moderators', 'mfa', 'notice', 'title', 'features'] as const;
 const MATCHER_KEYS = ['groups', 'emails', 'domains', 'anyone'] as const;
 const MFA_KEYS = ['required', 'methods', 'maxAge', 'userVerification'] as const;
 const HIGH_RISK_IDLE_MS = 15 * 60_000;
@@ -41,8 +41,8 @@ export function parsePolicyText(file: string, text: string, extraReserved: reado
         continue;
       }
       const raw = item.value.trim();
-      if (/[\\/\u0000-\u001f]/.test(raw)) {
-        add(item, field, `"${raw}" may not contain slashes or control characters`);
+      if (/[\\\u0000-\u001f]/.test(raw) || raw.split('/').length > 2 || raw.startsWith('/') || raw.endsWith('/')) {
+        add(item, field, `"${raw}" may not contain backslashes, control characters or more than one "/" (tenant/room)`);
         continue;
       }
       const pattern = canonicalPattern(raw);
@@ -97,6 +97,12 @@ export function parsePolicyText(file: string, text: string, extraReserved: reado
     else title = titleNode.value;
   }
 
+  let features: string[] = [];
+  const featuresNode = fields.get('features')?.value as Node | undefined;
+  if (featuresNode) {
+    features = stringList(src, featuresNode, 'features', problems, (v) => (JITSI_FEATURES.includes(v) ? undefined : `"${v}" is not a feature; use ${JITSI_FEATURES.join(', ')}`));
+  }
+
   if (problems.length > 0) return { problems };
   const policy: Policy = {
     file,
@@ -111,6 +117,7 @@ export function parsePolicyText(file: string, text: string, extraReserved: reado
     ...(risk === 'high' ? { sessionIdleTimeout: HIGH_RISK_IDLE_MS } : {}),
     ...(notice ? { notice } : {}),
     ...(title ? { title } : {}),
+    features: [...new Set(features)],
   };
   return { policy, problems };
 }

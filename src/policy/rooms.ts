@@ -8,10 +8,14 @@ export function isGlob(pattern: string): boolean {
 
 /** Canonicalises the literal parts of a pattern, so `Board-*` is matched as `board-*`. */
 export function canonicalPattern(pattern: string): string {
+  // A single "/" separates a Jitsi tenant from its room (`tenant/room`); each side is canonical.
   return pattern
-    .split(/([*?])/)
-    .map((part) => (part === '*' || part === '?' || part === '' ? part : backendSafeRoomName(part)))
-    .join('');
+    .split('/')
+    .map((side) => side
+      .split(/([*?])/)
+      .map((part) => (part === '*' || part === '?' || part === '' ? part : backendSafeRoomName(part)))
+      .join(''))
+    .join('/');
 }
 
 const globCache = new Map<string, { prefix: string; re: RegExp }>();

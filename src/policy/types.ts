@@ -41,7 +41,12 @@ export interface Policy {
   sessionIdleTimeout?: number;
   notice?: { de?: string; en?: string };
   title?: string;
+  /** Backend features this room may use (e.g. Jitsi recording); off unless listed. */
+  features: string[];
 }
+
+/** Features a room policy may switch on for Jitsi (`context.features`). */
+export const JITSI_FEATURES: readonly string[] = ['recording', 'livestreaming', 'transcription', 'outbound-call', 'sip-outbound-call'];
 
 export interface PolicySet {
   policies: Policy[];
@@ -87,4 +92,6 @@ export interface Decision {
   reasons: import('../errors.js').ErrorCode[];
   /** What second factor would satisfy the room (for outcome mfa). */
   mfa?: MfaRequirement;
+  /** Backend features the room's policy switches on (allow only). */
+  features?: string[];
 }

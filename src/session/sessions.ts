@@ -22,6 +22,8 @@ export interface SessionData {
   noticesSeen?: string[];
   /** Browser description, shown on the account page's session list. */
   userAgent?: string;
+  /** Rooms this session was admitted to with a backend token: judged room → token ids (Jitsi signalling gate). */
+  admissions?: Record<string, string[]>;
 }
 
 export interface LoadedSession {
@@ -111,7 +113,7 @@ export class Sessions {
   }
 
   /** Changes session data in place (same id), e.g. an acknowledged notice. */
-  async update(session: LoadedSession, changes: Partial<Pick<SessionData, 'noticesSeen'>>): Promise<LoadedSession> {
+  async update(session: LoadedSession, changes: Partial<Pick<SessionData, 'noticesSeen' | 'admissions'>>): Promise<LoadedSession> {
     const now = this.#now();
     const data: SessionData = { ...session.data, ...changes, lastSeenAt: now };
     await this.#store.set(this.#key(session.hash), JSON.stringify(data), this.#ttl(data, now));
@@ -133,6 +135,11 @@ export class Sessions {
   async destroy(session: Pick<LoadedSession, 'hash' | 'data'>): Promise<void> {
     await this.#store.delete(this.#key(session.hash));
     await this.#store.removeMember(this.#indexKey(session.data.identity.sub), session.hash);
+  }
+
+  /** Whether a session (by hash) still exists: open WebSockets of ended sessions are closed. */
+  async exists(hash: string): Promise<boolean> {
+    return (await this.#store.get(this.#key(hash))) !== null;
   }
 
   /** A person's live sessions (by hash), newest first; stale index entries are dropped on the way. */

@@ -129,6 +129,14 @@ export const ERROR_TEXT: Record<ErrorCode, Record<Lang, ErrorText>> = {
     en: { title: 'Temporarily unavailable', text: 'The gateway cannot reach its session store right now, so nobody can be let in.', next: 'Wait a minute and reload the page.' },
     de: { title: 'Vorübergehend nicht verfügbar', text: 'Das Gateway erreicht seinen Sitzungsspeicher gerade nicht, daher kann niemand eingelassen werden.', next: 'Warten Sie eine Minute und laden Sie die Seite neu.' },
   },
+  RG_JITSI_NOT_ADMITTED: {
+    en: { title: 'Not admitted to this room', text: 'Your browser tried to connect to a meeting room you were not let into.', next: 'Open the room through its link so roomguard can check your access.' },
+    de: { title: 'Für diesen Raum nicht zugelassen', text: 'Ihr Browser hat versucht, sich mit einem Raum zu verbinden, in den Sie nicht eingelassen wurden.', next: 'Öffnen Sie den Raum über seinen Link, damit roomguard Ihren Zugang prüfen kann.' },
+  },
+  RG_JITSI_TOKEN_INVALID: {
+    en: { title: 'Meeting link no longer valid', text: 'The access token in this meeting link was not issued to you for this room, or it has expired.', next: 'Open the room link without the token part (?jwt=…) to get a fresh one.' },
+    de: { title: 'Meeting-Link nicht mehr gültig', text: 'Das Zugangs-Token in diesem Meeting-Link wurde nicht Ihnen für diesen Raum ausgestellt oder ist abgelaufen.', next: 'Öffnen Sie den Raum-Link ohne den Token-Teil (?jwt=…), um ein neues zu erhalten.' },
+  },
   RG_AUDIT_FORBIDDEN: {
     en: { title: 'For audit reviewers only', text: 'Only the people your organisation named as audit reviewers may read the audit log.', next: 'If you should have access, ask your administrator to add you to a reviewer group.' },
     de: { title: 'Nur für Prüfberechtigte', text: 'Nur die Personen, die Ihre Organisation als Prüfberechtigte benannt hat, dürfen das Prüfprotokoll lesen.', next: 'Wenn Sie Zugang haben sollten, bitten Sie Ihre Administration, Sie einer Prüfgruppe hinzuzufügen.' },

@@ -265,9 +265,16 @@ describe('parsePolicyText: problems', () => {
     expectProblem(problems, { line: 1, field: 'rooms[1]' });
   });
 
-  it('refuses a room pattern with a slash', () => {
-    const problems = problemsOf(yaml('rooms: ["a/b"]', 'allow:', '  - anyone: true'));
-    expectProblem(problems, { line: 1, field: 'rooms[0]' });
+  it('refuses a room pattern with more than one slash, a leading or trailing slash, or a backslash', () => {
+    for (const bad of ['a/b/c', '/a', 'a/', 'a\\\\b']) {
+      const problems = problemsOf(yaml(`rooms: ["${bad}"]`, 'allow:', '  - anyone: true'));
+      expectProblem(problems, { line: 1, field: 'rooms[0]' });
+    }
+  });
+
+  it('accepts one slash as the Jitsi tenant separator and canonicalises both sides (Sales/Weekly → sales/weekly)', () => {
+    const policy = parsePolicyText('t.yaml', yaml('rooms: ["Sales/Weekly", "sales/*"]', 'allow:', '  - anyone: true')).policy!;
+    expect(policy.rooms).toEqual(['sales/weekly', 'sales/*']);
   });
 
   it('refuses the same room listed twice, also when only the spelling differs (board and Board)', () => {

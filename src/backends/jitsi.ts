@@ -1,0 +1,138 @@
+// The Jitsi Meet backend: rooms are /<room> (or /<tenant>/<room>), canonicalised exactly like Jitsi's
+// getBackendSafeRoomName; Jitsi's own paths are never rooms. Admission is a room-scoped HS256 JWT in the
+// contract Prosody's token verification enforces (reference/jitsi.md §5): `room` names exactly one room,
+// never "*"; `sub` is the tenant or the XMPP domain; short `exp`, backdated `nbf`.
+import { createHmac, hkdfSync, randomBytes } from 'node:crypto';
+import { SignJWT, jwtVerify } from 'jose';
+import type { Backend, RoomLookup } from './backend.js';
+import { canonicalRoom } from './room-name.js';
+import type { Identity, Role } from '../policy/types.js';
+import { JITSI_FEATURES } from '../policy/types.js';
+
+/** First path segments that are Jitsi's own files, served without login. */
+const STATIC = new Set(['libs', 'css', 'static', 'images', 'sounds', 'lang', 'fonts', 'favicon.ico', 'robots.txt', 'manifest.json', 'pwa-worker.js']);
+/** Signalling endpoints that name the room in ?room=. */
+const SIGNALLING = new Set(['http-bind', 'xmpp-websocket', 'conference-request']);
+/** Other paths of Jitsi (and of roomguard) that are never rooms. */
+const OWN = new Set([
+  'config.js', 'interface_config.js', 'external_api.js', 'logging_config.js', 'colibri-ws', '_unlock', '.well-known', '_api',
+  'title.html', 'body.html', 'head.html', 'base.html', 'plugin.head.html', 'fonts.html', 'static',
+  '_roomguard', 'healthz', 'readyz',
+]);
+
+/** Nothing a client sends can be older than this for Prosody, which checks nbf without leeway. */
+const NBF_BACKDATE_S = 30;
+
+export interface JitsiSettings {
+  appId: string;
+  appSecret: string;
+  audience: string;
+  domain: string;
+  tenants: boolean;
+  tokenTtlMs: number;
+  userFields: string[];
+  features: string[];
+}
+
+export interface MintedToken {
+  token: string;
+  jti: string;
+  exp: number;
+}
+
+/** The judged name of a tenant room is `tenant/room`; without tenants just the room. */
+export function splitRoom(judged: string): { tenant?: string; room: string } {
+  const at = judged.indexOf('/');
+  return at === -1 ? { room: judged } : { tenant: judged.slice(0, at), room: judged.slice(at + 1) };
+}
+
+export class JitsiBackend implements Backend {
+  readonly type = 'jitsi';
+  readonly reservedRooms: readonly string[] = [...STATIC, ...SIGNALLING, ...OWN];
+  readonly settings: JitsiSettings;
+  readonly #key: Uint8Array;
+  readonly #pseudonymKey: Buffer;
+
+  constructor(settings: JitsiSettings) {
+    this.settings = settings;
+    this.#key = new TextEncoder().encode(settings.appSecret);
+    this.#pseudonymKey = Buffer.from(hkdfSync('sha256', Buffer.from(settings.appSecret), Buffer.alloc(0), 'roomguard jitsi user id v1', 32));
+  }
+
+  roomOf(rawPath: string): RoomLookup {
+    if (rawPath === '/') return { kind: 'none' };
+    const segments = rawPath.slice(1).split('/');
+    const first = segments[0]!.toLowerCase();
+    const own = (name: string): RoomLookup | undefined =>
+      STATIC.has(name) ? { kind: 'public' } : SIGNALLING.has(name) ? { kind: 'signalling' } : OWN.has(name) ? { kind: 'none' } : undefined;
+    const top = own(first);
+    if (top) return top;
+    const roomAt = (raw: string, prefix: string): RoomLookup => {
+      const room = canonicalRoom(raw);
+      if (room === undefined || this.reservedRooms.includes(room)) return { kind: 'invalid' };
+      const canonicalPath = `${prefix}/${room}`;
+      const judged = prefix ? `${prefix.slice(1)}/${room}` : room;
+      return canonicalPath === rawPath ? { kind: 'room', room: judged } : { kind: 'room', room: judged, canonicalPath };
+    };
+    if (segments.length === 1) return roomAt(segments[0]!, '');
+    // `/room/` (trailing slash) is the same room.
+    if (segments.length === 2 && segments[1] === '' && !this.settings.tenants) {
+      const lookup = roomAt(segments[0]!, '');
+      return lookup.kind === 'room' ? { ...lookup, canonicalPath: `/${lookup.room}` } : lookup;
+    }
+    if (!this.settings.tenants) return { kind: 'invalid' };
+    const tenant = canonicalRoom(segments[0]!);
+    if (tenant === undefined) return { kind: 'invalid' };
+    const second = segments[1]!.toLowerCase();
+    const tenantOwn = own(second);
+    if (tenantOwn) return tenantOwn.kind === 'signalling' ? { kind: 'signalling', tenant } : tenantOwn;
+    if (segments.length === 2 && second !== '') return roomAt(segments[1]!, `/${tenant}`);
+    return { kind: 'invalid' };
+  }
+
+  /** A stable pseudonymous user id: the same person gets the same id in every room and instance. */
+  userId(identity: Identity): string {
+    return createHmac('sha256', this.#pseudonymKey).update(`${identity.iss}\n${identity.sub}`).digest('base64url').slice(0, 22);
+  }
+
+  async mint(input: { judgedRoom: string; identity: Identity; role: Role; features: readonly string[]; now: number }): Promise<MintedToken> {
+    const { tenant, room } = splitRoom(input.judgedRoom);
+    if (!room || room === '*') throw new Error('a Jitsi token must name exactly one room');
+    const s = this.settings;
+    const iat = Math.floor(input.now / 1000);
+    const exp = iat + Math.floor(s.tokenTtlMs / 1000);
+    const jti = randomBytes(16).toString('base64url');
+    const user: Record<string, string | boolean> = { id: this.userId(input.identity), moderator: input.role === 'moderator' };
+    if (s.userFields.includes('name')) user.name = input.identity.name ?? input.identity.email ?? 'Participant';
+    if (s.userFields.includes('email') && input.identity.email) user.email = input.identity.email;
+    const features = Object.fromEntries(JITSI_FEATURES.map((f) => [f, s.features.includes(f) && input.features.includes(f)]));
+    const token = await new SignJWT({
+      room,
+      context: { user, features, ...(tenant ? { tenant } : {}) },
+    })
+      .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
+      .setIssuer(s.appId)
+      .setAudience(s.audience)
+      .setSubject(tenant ?? s.domain)
+      .setIssuedAt(iat)
+      .setNotBefore(iat - NBF_BACKDATE_S)
+      .setExpirationTime(exp)
+      .setJti(jti)
+      .sign(this.#key);
+    return { token, jti, exp: exp * 1000 };
+  }
+
+  /** The token's jti when it is one of ours, unexpired, and for exactly this room; otherwise undefined. */
+  async tokenFor(token: string, judgedRoom: string, now: number): Promise<string | undefined> {
+    const { tenant, room } = splitRoom(judgedRoom);
+    try {
+      const { payload } = await jwtVerify(token, this.#key, {
+        algorithms: ['HS256'], issuer: this.settings.appId, audience: this.settings.audience, subject: tenant ?? this.settings.domain,
+        currentDate: new Date(now), typ: 'JWT',
+      });
+      return payload.room === room && typeof payload.jti === 'string' ? payload.jti : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+}

@@ -1,0 +1,168 @@
+// The Jitsi backend end to end with real components: real Redis, the real oidc-provider IdP, a real
+// HTTP + WebSocket upstream standing in for Jitsi's web container (it records what reaches it), and the
+// real audit log. Tokens are checked with a verifier written from Prosody's contract.
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import WebSocket from 'ws';
+import { startDemoIdp, type DemoIdp } from '../../src/demo/idp.js';
+import { createGateway, type Gateway } from '../../src/gateway/server.js';
+import { JitsiBackend } from '../../src/backends/jitsi.js';
+import { queryAudit } from '../../src/audit/query.js';
+import { ScriptedBrowser } from '../helpers/browser.js';
+import { freePort, testConfig, testKeys } from '../helpers/gateway.js';
+import { startEchoUpstream, type EchoUpstream } from '../helpers/upstream.js';
+import { prosodyAllowsJoin, type ProsodySettings } from '../helpers/prosody.js';
+
+const SECRET = 'jitsi-test-client-secret-0123456789';
+const JWT_SECRET = 'jitsi-app-secret-shared-with-prosody-0123456789';
+const JITSI = { appId: 'roomguard', appSecret: JWT_SECRET, audience: 'jitsi', domain: 'meet.jitsi', tenants: false, tokenTtl: '10m', userFields: ['name', 'email'], features: ['recording'] };
+const prosody: ProsodySettings = { appSecret: JWT_SECRET, signatureAlgorithm: 'HS256', acceptedIssuers: ['roomguard'], acceptedAudiences: ['jitsi'], domainVerification: true, domain: 'meet.jitsi' };
+const HTML = { accept: 'text/html' };
+
+let idp: DemoIdp;
+let upstream: EchoUpstream;
+let gateway: Gateway;
+let origin: string;
+let port: number;
+let auditDir: string;
+
+beforeAll(async () => {
+  port = await freePort();
+  origin = `http://127.0.0.1:${port}`;
+  auditDir = mkdtempSync(join(tmpdir(), 'rg-jitsi-audit-'));
+  upstream = await startEchoUpstream();
+  idp = await startDemoIdp({ clients: [{ clientId: 'roomguard-test', clientSecret: SECRET, redirectUris: [`${origin}/_roomguard/callback`], postLogoutRedirectUris: [`${origin}/_roomguard/logged-out`] }] });
+  gateway = await createGateway(testConfig({
+    port, issuer: idp.issuer, clientSecret: SECRET, upstream: upstream.url, store: inject('redisUrl'), keys: testKeys(), keyPrefix: `rgjitsi:${port}:`, auditDir,
+    extra: { backend: { type: 'jitsi', upstream: upstream.url, jitsi: JITSI } },
+  }));
+  await gateway.listen();
+});
+
+afterAll(async () => {
+  await gateway?.close();
+  await Promise.all([idp?.close(), upstream?.close()]);
+});
+
+/** Logs in, acknowledges the room notice if there is one, and follows the admission redirect. */
+async function enter(user: string, room: string, browser = new ScriptedBrowser(HTML)) {
+  let result = await browser.follow(`${origin}/${room}`);
+  if (new URL(result.final.url).origin !== origin) result = await browser.submitLogin(result.final, user, 'demo');
+  if (new URL(result.final.url).pathname === '/_roomguard/notice') {
+    const page = await result.final.text();
+    const csrf = /name="csrf" value="([^"]+)"/.exec(page)![1]!;
+    result = await browser.follow(`${origin}/_roomguard/notice`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ csrf, room, returnTo: `/${room}` }).toString() });
+  }
+  const token = new URL(result.final.url).searchParams.get('jwt') ?? undefined;
+  return { browser, final: result.final, token };
+}
+
+function ws(path: string, cookie: string) {
+  const socket = new WebSocket(`ws://127.0.0.1:${port}${path}`, { headers: { cookie } });
+  return new Promise<{ socket?: WebSocket; status?: number; reason?: string }>((resolve) => {
+    socket.once('open', () => resolve({ socket }));
+    socket.once('unexpected-response', (_req, res) => resolve({ status: res.statusCode ?? 0, reason: String(res.headers['x-roomguard-reason'] ?? '') }));
+    socket.once('error', () => resolve({ status: -1 }));
+  });
+}
+
+describe('Jitsi admission', () => {
+  it('admits alice to town-hall with a token for exactly that room, moderator, recorded in the audit log', async () => {
+    const { final, token } = await enter('alice', 'town-hall');
+    expect(final.status).toBe(200);
+    expect(token).toBeDefined();
+    const seen = (await final.json()) as { url: string };
+    expect(seen.url).toBe(`/town-hall?jwt=${token}`);
+    const verdict = prosodyAllowsJoin(token!, prosody, { room: 'town-hall' }, Date.now() / 1000);
+    expect(verdict).toMatchObject({ ok: true, moderator: true });
+    expect(prosodyAllowsJoin(token!, prosody, { room: 'board' }, Date.now() / 1000)).toMatchObject({ ok: false });
+    if (!verdict.ok) throw new Error(verdict.why);
+    const claims = verdict.claims as { context: { user: Record<string, unknown>; features: Record<string, boolean> } };
+    expect(claims.context.user).toMatchObject({ name: 'Alice Example', email: 'alice@example.org', moderator: true });
+    // town-hall's policy does not switch recording on, so the token does not either.
+    expect(claims.context.features.recording).toBe(false);
+
+    const records = await queryAudit(auditDir, { room: 'town-hall', type: 'room.decision' });
+    expect(records.some((r) => r.outcome === 'allow' && r.actor && 'sub' in r.actor && r.actor.sub === 'alice' && typeof r.details?.tokenId === 'string')).toBe(true);
+  });
+
+  it('never trusts a ?jwt= the browser brings: a token not issued to this session is replaced', async () => {
+    const { browser } = await enter('bob', 'town-hall');
+    const foreign = await new JitsiBackend({ ...JITSI, tokenTtlMs: 600_000 }).mint({ judgedRoom: 'town-hall', identity: { sub: 'mallory', iss: 'x', emailVerified: false, groups: [] }, role: 'moderator', features: [], now: Date.now() });
+    const res = await browser.request(`${origin}/town-hall?jwt=${foreign.token}`);
+    expect(res.status).toBe(302);
+    const replaced = new URL(res.headers.get('location')!, origin).searchParams.get('jwt');
+    expect(replaced).not.toBe(foreign.token);
+    expect(prosodyAllowsJoin(replaced!, prosody, { room: 'town-hall' }, Date.now() / 1000)).toMatchObject({ ok: true, moderator: false });
+  });
+
+  it('gives a denied person no token and nothing reaches Jitsi', async () => {
+    const browser = new ScriptedBrowser(HTML);
+    const start = await browser.follow(`${origin}/staff-weekly`);
+    const before = upstream.arrived.length;
+    const done = await browser.submitLogin(start.final, 'carol', 'demo');
+    expect(done.final.status).toBe(403);
+    expect(done.hops.some((h) => (h.location ?? '').includes('jwt='))).toBe(false);
+    expect(upstream.arrived.length).toBe(before);
+  });
+
+  it('serves Jitsi\'s static files without login and redirects non-canonical room spellings', async () => {
+    expect((await fetch(`${origin}/libs/app.bundle.min.js`)).status).toBe(200);
+    const res = await fetch(`${origin}/Town%20Hall`, { redirect: 'manual' });
+    expect(res.status).toBe(302);
+    expect(res.headers.get('location')).toBe('/town%20hall');
+  });
+});
+
+describe('signalling gate', () => {
+  it('lets the admitted room\'s signalling through and refuses room hopping over WebSocket, BOSH and conference requests', async () => {
+    const alice = await enter('alice', 'town-hall');
+    const staff = await enter('alice', 'staff-weekly', alice.browser);
+    const cookie = alice.browser.jar.header(new URL(origin))!;
+    const before = upstream.arrived.length;
+
+    const ok = await ws(`/xmpp-websocket?room=town-hall&token=${alice.token}`, cookie);
+    expect(ok.socket).toBeDefined();
+    ok.socket!.close();
+
+    const hop = await ws(`/xmpp-websocket?room=board&token=${alice.token}`, cookie);
+    expect(hop).toMatchObject({ status: 403, reason: 'RG_JITSI_NOT_ADMITTED' });
+    const hopNoToken = await ws('/xmpp-websocket?room=board', cookie);
+    expect(hopNoToken).toMatchObject({ status: 403, reason: 'RG_JITSI_NOT_ADMITTED' });
+    // A room she was admitted to, but with the other room's token.
+    const swapped = await ws(`/xmpp-websocket?room=staff-weekly&token=${alice.token}`, cookie);
+    expect(swapped).toMatchObject({ status: 403, reason: 'RG_JITSI_TOKEN_INVALID' });
+    expect((await ws(`/xmpp-websocket?room=staff-weekly&token=${staff.token}`, cookie)).socket).toBeDefined();
+
+    const bosh = await alice.browser.request(`${origin}/http-bind?room=board`, { method: 'POST', body: '<body/>', headers: { 'content-type': 'text/xml' } });
+    expect(bosh.status).toBe(403);
+    const conf = await alice.browser.request(`${origin}/conference-request/v1?room=board`, { method: 'POST', body: '{}', headers: { 'content-type': 'application/json' } });
+    expect(conf.status).toBe(403);
+    const confOk = await alice.browser.request(`${origin}/conference-request/v1?room=town-hall`, { method: 'POST', body: '{}', headers: { 'content-type': 'application/json' } });
+    expect(confOk.status).toBe(200);
+
+    const reached = upstream.arrived.slice(before).map((a) => a.url);
+    expect(reached.every((url) => !url.includes('room=board'))).toBe(true);
+    expect(reached.some((url) => url.startsWith('/xmpp-websocket?room=town-hall'))).toBe(true);
+  });
+
+  it('refuses signalling without a session', async () => {
+    const res = await ws('/xmpp-websocket?room=town-hall', '');
+    expect(res.status).toBe(401);
+  });
+
+  it('closes the open signalling WebSocket when the session ends', async () => {
+    const alice = await enter('alice', 'town-hall');
+    const cookie = alice.browser.jar.header(new URL(origin))!;
+    const open = await ws(`/xmpp-websocket?room=town-hall&token=${alice.token}`, cookie);
+    const closed = new Promise<number>((resolve) => open.socket!.once('close', () => resolve(Date.now())));
+    const page = await (await alice.browser.request(`${origin}/_roomguard/logout`)).text();
+    const csrf = /name="csrf" value="([^"]+)"/.exec(page)![1]!;
+    const loggedOut = Date.now();
+    await alice.browser.request(`${origin}/_roomguard/logout`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: `csrf=${encodeURIComponent(csrf)}` });
+    const at = await closed;
+    expect(at - loggedOut).toBeLessThan(5000);
+  });
+});

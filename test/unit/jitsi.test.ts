@@ -1,0 +1,139 @@
+// The Jitsi adapter against Jitsi's own rules: room canonicalisation (getBackendSafeRoomName, excluded
+// characters, last path segment, tenants) and tokens checked by a verifier written from Prosody's
+// contract, independently of the minting code.
+import { createHmac } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import { JitsiBackend } from '../../src/backends/jitsi.js';
+import type { Identity } from '../../src/policy/types.js';
+import { prosodyAllowsJoin, type ProsodySettings } from '../helpers/prosody.js';
+
+const SECRET = 'a-very-long-shared-secret-for-prosody-0123456789';
+const settings = { appId: 'roomguard', appSecret: SECRET, audience: 'jitsi', domain: 'meet.jitsi', tokenTtlMs: 10 * 60_000, userFields: ['name'], features: ['recording'] };
+const plain = new JitsiBackend({ ...settings, tenants: false });
+const tenanted = new JitsiBackend({ ...settings, tenants: true });
+const prosody: ProsodySettings = { appSecret: SECRET, signatureAlgorithm: 'HS256', acceptedIssuers: ['roomguard'], acceptedAudiences: ['jitsi'], domainVerification: true, domain: 'meet.jitsi' };
+const alice: Identity = { sub: 'alice', iss: 'https://idp.example', email: 'alice@example.org', emailVerified: true, name: 'Alice Example', groups: ['board'] };
+
+describe('Jitsi room canonicalisation', () => {
+  // Expected values worked out by hand from getBackendSafeRoomName: decode, NFKC, lowercase, encode, lowercase.
+  it.each([
+    ['/board', 'board', undefined],
+    ['/Board', 'board', '/board'],
+    ['/BOARD', 'board', '/board'],
+    ['/%62oard', 'board', '/board'],
+    ['/Team%20Meeting%20%C3%84', 'team%20meeting%20%c3%a4', '/team%20meeting%20%c3%a4'],
+    ['/team%20meeting%20%c3%a4', 'team%20meeting%20%c3%a4', undefined],
+    ['/%EF%AC%81nance', 'finance', '/finance'], // ﬁ ligature, NFKC
+    ['/%EF%BC%A2oard', 'board', '/board'], // fullwidth Ｂ
+    ['/caf%C3%A9', 'caf%c3%a9', '/caf%c3%a9'],
+    ['/board/', 'board', '/board'],
+  ])('%s judges and opens %s', (path, room, redirect) => {
+    const lookup = plain.roomOf(path);
+    expect(lookup).toEqual(redirect === undefined ? { kind: 'room', room } : { kind: 'room', room, canonicalPath: redirect });
+  });
+
+  it('decodes only once: a double-encoded name stays encoded (%2562 is the literal "%62")', () => {
+    expect(plain.roomOf('/%2562oard')).toEqual({ kind: 'room', room: '%2562oard' });
+    expect(plain.roomOf('/%2562oard')).not.toEqual({ kind: 'room', room: 'board' });
+  });
+
+  it.each(['/a@b', '/a:b', "/a'b", '/a(b)', '/a*b', '/a+b', '/a;b', '/a=b', '/a%40b', '/a%3Ab'])('refuses %s: Jitsi strips these characters', (path) => {
+    expect(plain.roomOf(path)).toEqual({ kind: 'invalid' });
+  });
+
+  it.each(['/libs/app.bundle.min.js', '/css/all.css', '/images/logo.svg', '/sounds/x.mp3', '/lang/main-de.json', '/static/x', '/fonts/f.woff2', '/favicon.ico'])('serves Jitsi asset %s without treating it as a room', (path) => {
+    expect(plain.roomOf(path)).toEqual({ kind: 'public' });
+  });
+
+  it.each(['/http-bind', '/xmpp-websocket', '/conference-request/v1'])('recognises signalling %s', (path) => {
+    expect(plain.roomOf(path)).toEqual({ kind: 'signalling' });
+  });
+
+  it.each(['/config.js', '/interface_config.js', '/external_api.js', '/colibri-ws/a/b/c', '/_unlock', '/.well-known/x', '/'])('never treats %s as a room', (path) => {
+    expect(plain.roomOf(path)).toEqual({ kind: 'none' });
+  });
+
+  it('without tenants refuses deeper paths; with tenants they are tenant rooms and tenant-prefixed Jitsi paths', () => {
+    expect(plain.roomOf('/sales/weekly')).toEqual({ kind: 'invalid' });
+    expect(tenanted.roomOf('/sales/weekly')).toEqual({ kind: 'room', room: 'sales/weekly' });
+    expect(tenanted.roomOf('/Sales/Weekly')).toEqual({ kind: 'room', room: 'sales/weekly', canonicalPath: '/sales/weekly' });
+    expect(tenanted.roomOf('/sales/xmpp-websocket')).toEqual({ kind: 'signalling', tenant: 'sales' });
+    expect(tenanted.roomOf('/sales/libs/app.js')).toEqual({ kind: 'public' });
+    expect(tenanted.roomOf('/sales/config.js')).toEqual({ kind: 'none' });
+    expect(tenanted.roomOf('/sales/a/b')).toEqual({ kind: 'invalid' });
+  });
+
+  it('lists Jitsi\'s own names as reserved, so policies cannot claim them', () => {
+    for (const name of ['libs', 'http-bind', 'xmpp-websocket', 'config.js', 'colibri-ws', '_unlock']) expect(plain.reservedRooms).toContain(name);
+  });
+});
+
+describe('room tokens under Prosody\'s contract', () => {
+  const now = Date.UTC(2026, 10, 26, 12, 0, 0);
+  const nowS = now / 1000;
+
+  it('opens exactly its room and no other, with the moderator flag from the policy', async () => {
+    const { token } = await plain.mint({ judgedRoom: 'board', identity: alice, role: 'moderator', features: ['recording', 'livestreaming'], now });
+    const yes = prosodyAllowsJoin(token, prosody, { room: 'board' }, nowS);
+    expect(yes).toMatchObject({ ok: true, moderator: true });
+    if (!yes.ok) throw new Error('unreachable');
+    expect(yes.claims.room).toBe('board');
+    expect(yes.claims.room).not.toBe('*');
+    expect(yes.claims.sub).toBe('meet.jitsi');
+    expect((yes.claims.context as { features: Record<string, boolean> }).features).toMatchObject({ recording: true, livestreaming: false, transcription: false });
+    const user = (yes.claims.context as { user: Record<string, unknown> }).user;
+    expect(user.name).toBe('Alice Example');
+    expect(user.email).toBeUndefined();
+    expect(user.id).not.toContain('alice');
+    expect(prosodyAllowsJoin(token, prosody, { room: 'board-2' }, nowS)).toMatchObject({ ok: false });
+    expect(prosodyAllowsJoin(token, prosody, { room: 'town-hall' }, nowS)).toMatchObject({ ok: false });
+    expect(prosodyAllowsJoin(token, prosody, { room: 'board', tenant: 'sales' }, nowS)).toMatchObject({ ok: false });
+  });
+
+  it('participants get moderator false', async () => {
+    const { token } = await plain.mint({ judgedRoom: 'town-hall', identity: alice, role: 'participant', features: [], now });
+    expect(prosodyAllowsJoin(token, prosody, { room: 'town-hall' }, nowS)).toMatchObject({ ok: true, moderator: false });
+  });
+
+  it('is valid from a backdated nbf until exp and not outside (Prosody has no leeway)', async () => {
+    const { token } = await plain.mint({ judgedRoom: 'board', identity: alice, role: 'participant', features: [], now });
+    expect(prosodyAllowsJoin(token, prosody, { room: 'board' }, nowS - 5)).toMatchObject({ ok: true });
+    expect(prosodyAllowsJoin(token, prosody, { room: 'board' }, nowS - 60)).toMatchObject({ ok: false, why: 'not yet valid' });
+    expect(prosodyAllowsJoin(token, prosody, { room: 'board' }, nowS + 599)).toMatchObject({ ok: true });
+    expect(prosodyAllowsJoin(token, prosody, { room: 'board' }, nowS + 600)).toMatchObject({ ok: false, why: 'expired' });
+  });
+
+  it('is refused under another secret, issuer, audience or algorithm', async () => {
+    const { token } = await plain.mint({ judgedRoom: 'board', identity: alice, role: 'participant', features: [], now });
+    expect(prosodyAllowsJoin(token, { ...prosody, appSecret: `${SECRET}x` }, { room: 'board' }, nowS)).toMatchObject({ ok: false, why: 'bad signature' });
+    expect(prosodyAllowsJoin(token, { ...prosody, acceptedIssuers: ['other'] }, { room: 'board' }, nowS)).toMatchObject({ ok: false });
+    expect(prosodyAllowsJoin(token, { ...prosody, acceptedAudiences: ['other'] }, { room: 'board' }, nowS)).toMatchObject({ ok: false });
+    // The same claims signed as alg "none" or with another algorithm never pass.
+    const [, payload] = token.split('.');
+    const none = `${Buffer.from(JSON.stringify({ alg: 'none', typ: 'JWT' })).toString('base64url')}.${payload}.`;
+    expect(prosodyAllowsJoin(none, prosody, { room: 'board' }, nowS)).toMatchObject({ ok: false });
+    const h512 = Buffer.from(JSON.stringify({ alg: 'HS512', typ: 'JWT' })).toString('base64url');
+    const sig512 = createHmac('sha512', SECRET).update(`${h512}.${payload}`).digest('base64url');
+    expect(prosodyAllowsJoin(`${h512}.${payload}.${sig512}`, prosody, { room: 'board' }, nowS)).toMatchObject({ ok: false });
+  });
+
+  it('names the tenant in sub for tenant rooms, and opens that tenant\'s room only', async () => {
+    const { token } = await tenanted.mint({ judgedRoom: 'sales/weekly', identity: alice, role: 'participant', features: [], now });
+    expect(prosodyAllowsJoin(token, prosody, { room: 'weekly', tenant: 'sales' }, nowS)).toMatchObject({ ok: true });
+    expect(prosodyAllowsJoin(token, prosody, { room: 'weekly' }, nowS)).toMatchObject({ ok: false });
+    expect(prosodyAllowsJoin(token, prosody, { room: 'weekly', tenant: 'hr' }, nowS)).toMatchObject({ ok: false });
+  });
+
+  it('accepts back only its own tokens for the same room (tokenFor)', async () => {
+    const minted = await plain.mint({ judgedRoom: 'board', identity: alice, role: 'participant', features: [], now });
+    expect(await plain.tokenFor(minted.token, 'board', now)).toBe(minted.jti);
+    expect(await plain.tokenFor(minted.token, 'town-hall', now)).toBeUndefined();
+    expect(await plain.tokenFor(minted.token, 'board', now + 11 * 60_000)).toBeUndefined();
+    const other = new JitsiBackend({ ...settings, appSecret: `${SECRET}-other`, tenants: false });
+    expect(await plain.tokenFor((await other.mint({ judgedRoom: 'board', identity: alice, role: 'participant', features: [], now })).token, 'board', now)).toBeUndefined();
+  });
+
+  it('refuses to mint a wildcard room', async () => {
+    await expect(plain.mint({ judgedRoom: '*', identity: alice, role: 'participant', features: [], now })).rejects.toThrow(/exactly one room/);
+  });
+});
