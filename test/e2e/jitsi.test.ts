@@ -1,0 +1,89 @@
+// Into a Jitsi room in real Chromium: login at the IdP, a second factor for the high-risk board room,
+// the room notice, then the room page with a ?jwt= whose claims match the policy (checked with the
+// verifier written from Prosody's contract). The upstream records requests in place of Jitsi's web.
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import type { Browser, Page } from 'playwright-core';
+import { generate } from 'otplib';
+import { startDemoIdp, type DemoIdp } from '../../src/demo/idp.js';
+import { createGateway, type Gateway } from '../../src/gateway/server.js';
+import { freePort, testConfig, testKeys } from '../helpers/gateway.js';
+import { startEchoUpstream, type EchoUpstream } from '../helpers/upstream.js';
+import { launchChromium } from '../helpers/chromium.js';
+import { prosodyAllowsJoin, type ProsodySettings } from '../helpers/prosody.js';
+
+const SECRET = 'jitsi-e2e-client-secret-0123456789';
+const JWT_SECRET = 'jitsi-e2e-app-secret-shared-with-prosody-0123';
+const prosody: ProsodySettings = { appSecret: JWT_SECRET, signatureAlgorithm: 'HS256', acceptedIssuers: ['roomguard'], acceptedAudiences: ['jitsi'], domainVerification: true, domain: 'meet.jitsi' };
+
+let idp: DemoIdp;
+let upstream: EchoUpstream;
+let gateway: Gateway;
+let browser: Browser;
+let origin: string;
+
+beforeAll(async () => {
+  const port = await freePort();
+  origin = `http://127.0.0.1:${port}`;
+  upstream = await startEchoUpstream();
+  idp = await startDemoIdp({ clients: [{ clientId: 'roomguard-test', clientSecret: SECRET, redirectUris: [`${origin}/_roomguard/callback`] }] });
+  gateway = await createGateway(testConfig({
+    port, issuer: idp.issuer, clientSecret: SECRET, upstream: upstream.url, store: inject('redisUrl'), keys: testKeys(), keyPrefix: `rgjitsie2e:${port}:`,
+    extra: { backend: { type: 'jitsi', upstream: upstream.url, jitsi: { appId: 'roomguard', appSecret: JWT_SECRET, audience: 'jitsi', domain: 'meet.jitsi' } } },
+  }));
+  await gateway.listen();
+  browser = await launchChromium();
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await gateway?.close();
+  await Promise.all([idp?.close(), upstream?.close()]);
+});
+
+async function signIn(page: Page, user: string) {
+  await page.getByLabel('Username').fill(user);
+  await page.getByLabel('Password').fill('demo');
+  await page.getByRole('button', { name: 'Sign in' }).click();
+}
+
+function tokenOf(page: Page): string {
+  const token = new URL(page.url()).searchParams.get('jwt');
+  if (!token) throw new Error(`no ?jwt= in ${page.url()}`);
+  return token;
+}
+
+describe('Jitsi rooms in Chromium', () => {
+  it('alice reaches the board room after her second factor, with a moderator token for exactly board', async () => {
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    await page.goto(`${origin}/board`);
+    await signIn(page, 'alice');
+    await page.waitForURL(/\/_roomguard\/mfa\?/);
+    await page.getByRole('link', { name: 'Set up' }).nth(1).click();
+    const secret = (await page.locator('code.secret').textContent())!.replace(/\s+/g, '');
+    await page.getByLabel('6-digit code').fill(await generate({ secret }));
+    await page.getByRole('button', { name: 'Confirm' }).click();
+    await page.getByRole('link', { name: 'I have saved my recovery codes' }).click();
+    await page.getByRole('button', { name: 'Continue to the room' }).click();
+    await page.waitForURL(/\/board\?jwt=/);
+    const verdict = prosodyAllowsJoin(tokenOf(page), prosody, { room: 'board' }, Date.now() / 1000);
+    expect(verdict).toMatchObject({ ok: true, moderator: true });
+    expect(prosodyAllowsJoin(tokenOf(page), prosody, { room: 'town-hall' }, Date.now() / 1000)).toMatchObject({ ok: false });
+    expect(await page.locator('body').textContent()).toContain('"url":"/board?jwt=');
+    await context.close();
+  });
+
+  it('bob gets a participant token for town-hall and is refused the board without any token', async () => {
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    await page.goto(`${origin}/town-hall`);
+    await signIn(page, 'bob');
+    await page.getByRole('button', { name: 'Continue to the room' }).click();
+    await page.waitForURL(/\/town-hall\?jwt=/);
+    expect(prosodyAllowsJoin(tokenOf(page), prosody, { room: 'town-hall' }, Date.now() / 1000)).toMatchObject({ ok: true, moderator: false });
+    const res = await page.goto(`${origin}/board`);
+    expect(res!.status()).toBe(403);
+    expect(page.url()).not.toContain('jwt=');
+    await context.close();
+  });
+});
