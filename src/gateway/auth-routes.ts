@@ -119,7 +119,7 @@ export function registerAuthRoutes(app: FastifyInstance, ctx: GatewayContext): v
     }
     const canonical = room ? canonicalRoom(room) : undefined;
     const canonicalTenant = tenant === undefined ? undefined : canonicalRoom(tenant);
-    if (!canonical || canonicalTenant === null || (tenant !== undefined && !canonicalTenant)) throw new RoomguardError('RG_ROOM_INVALID');
+    if (!canonical || (tenant !== undefined && !canonicalTenant)) throw new RoomguardError('RG_ROOM_INVALID');
     return reply.redirect(`/${canonicalTenant ? `${canonicalTenant}/` : ''}${canonical}`, 302);
   });
 

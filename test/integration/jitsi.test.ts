@@ -166,3 +166,17 @@ describe('signalling gate', () => {
     expect(at - loggedOut).toBeLessThan(5000);
   });
 });
+
+describe('Jitsi tokenAuthUrl', () => {
+  it('sends "I am the host" to the canonical room, which then does login and admission', async () => {
+    const plain = await fetch(`${origin}/_roomguard/jitsi/auth?room=Town%20Hall`, { redirect: 'manual' });
+    expect(plain.status).toBe(302);
+    expect(plain.headers.get('location')).toBe('/town%20hall');
+    const state = await fetch(`${origin}/_roomguard/jitsi/auth?state=${encodeURIComponent(JSON.stringify({ room: 'Board', roomSafe: 'board' }))}`, { redirect: 'manual' });
+    expect(state.headers.get('location')).toBe('/board');
+    const bad = await fetch(`${origin}/_roomguard/jitsi/auth?room=${encodeURIComponent('a/../b')}`, { redirect: 'manual' });
+    expect(bad.status).toBe(400);
+    const junk = await fetch(`${origin}/_roomguard/jitsi/auth?state=%7Bnot-json`, { redirect: 'manual' });
+    expect(junk.status).toBe(400);
+  });
+});
