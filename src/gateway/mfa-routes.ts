@@ -55,9 +55,13 @@ export function registerMfaRoutes(app: FastifyInstance, ctx: GatewayContext): vo
     return { session, returnTo, room };
   }
 
-  function checkCsrf(request: FastifyRequest, session: LoadedSession, body: Record<string, unknown>): void {
-    const token = body.csrf ?? request.headers['x-roomguard-csrf'];
-    if (!ctx.csrfValid(request, session, token)) throw new RoomguardError('RG_CSRF');
+  /** A state-changing step request: its body and step input, with the CSRF token (form field or header) checked. */
+  async function postedStep(request: FastifyRequest, reply: FastifyReply): Promise<{ body: Record<string, unknown>; input: StepInput } | undefined> {
+    const body = (request.body ?? {}) as Record<string, unknown>;
+    const input = await stepInput(request, reply, body);
+    if (!input) return undefined;
+    if (!ctx.csrfValid(request, input.session, body.csrf ?? request.headers['x-roomguard-csrf'])) throw new RoomguardError('RG_CSRF');
+    return { body, input };
   }
 
   /** What second factor the room (or, without a room, factor management) asks for; undefined when already satisfied. */
@@ -167,10 +171,9 @@ export function registerMfaRoutes(app: FastifyInstance, ctx: GatewayContext): vo
 
   // ---- TOTP ----------------------------------------------------------------------------------
   app.post('/_roomguard/mfa/totp', async (request, reply) => {
-    const body = (request.body ?? {}) as Record<string, unknown>;
-    const input = await stepInput(request, reply, body);
-    if (!input) return reply;
-    checkCsrf(request, input.session, body);
+    const step = await postedStep(request, reply);
+    if (!step) return reply;
+    const { body, input } = step;
     const requirement = requirementFor(input);
     if (!requirement) return reply.redirect(input.returnTo, 303);
     if (!requirement.methods.includes('totp')) throw new RoomguardError('RG_MFA_REQUIRED', 'this room does not accept authenticator codes');
@@ -229,10 +232,9 @@ export function registerMfaRoutes(app: FastifyInstance, ctx: GatewayContext): vo
   }
 
   app.post('/_roomguard/mfa/totp/setup', async (request, reply) => {
-    const body = (request.body ?? {}) as Record<string, unknown>;
-    const input = await stepInput(request, reply, body);
-    if (!input) return reply;
-    checkCsrf(request, input.session, body);
+    const step = await postedStep(request, reply);
+    if (!step) return reply;
+    const { body, input } = step;
     const user = userKey(input.session.data.identity.sub);
     const doc = await ctx.factors.load(user);
     if (!(await enrolmentGate(request, reply, input, doc, false))) return reply;
@@ -257,10 +259,9 @@ export function registerMfaRoutes(app: FastifyInstance, ctx: GatewayContext): vo
   });
 
   app.post('/_roomguard/mfa/recovery', async (request, reply) => {
-    const body = (request.body ?? {}) as Record<string, unknown>;
-    const input = await stepInput(request, reply, body);
-    if (!input) return reply;
-    checkCsrf(request, input.session, body);
+    const step = await postedStep(request, reply);
+    if (!step) return reply;
+    const { body, input } = step;
     const user = userKey(input.session.data.identity.sub);
     if (await refuseIfLocked(request, reply, user)) return reply;
     const doc = await ctx.factors.load(user);
@@ -293,10 +294,9 @@ export function registerMfaRoutes(app: FastifyInstance, ctx: GatewayContext): vo
   });
 
   app.post('/_roomguard/mfa/webauthn/register/options', async (request, reply) => {
-    const body = (request.body ?? {}) as Record<string, unknown>;
-    const input = await stepInput(request, reply, body);
-    if (!input) return reply;
-    checkCsrf(request, input.session, body);
+    const step = await postedStep(request, reply);
+    if (!step) return reply;
+    const { body, input } = step;
     const doc = await ctx.factors.load(userKey(input.session.data.identity.sub));
     await enrolmentGate(request, reply, input, doc, true);
     const requirement = input.room ? requirementFor(input) : undefined;
@@ -306,10 +306,9 @@ export function registerMfaRoutes(app: FastifyInstance, ctx: GatewayContext): vo
   });
 
   app.post('/_roomguard/mfa/webauthn/register', async (request, reply) => {
-    const body = (request.body ?? {}) as Record<string, unknown>;
-    const input = await stepInput(request, reply, body);
-    if (!input) return reply;
-    checkCsrf(request, input.session, body);
+    const step = await postedStep(request, reply);
+    if (!step) return reply;
+    const { body, input } = step;
     const user = userKey(input.session.data.identity.sub);
     const doc = await ctx.factors.load(user);
     await enrolmentGate(request, reply, input, doc, true);
@@ -326,10 +325,9 @@ export function registerMfaRoutes(app: FastifyInstance, ctx: GatewayContext): vo
   });
 
   app.post('/_roomguard/mfa/webauthn/authenticate/options', async (request, reply) => {
-    const body = (request.body ?? {}) as Record<string, unknown>;
-    const input = await stepInput(request, reply, body);
-    if (!input) return reply;
-    checkCsrf(request, input.session, body);
+    const step = await postedStep(request, reply);
+    if (!step) return reply;
+    const { body, input } = step;
     const requirement = requirementFor(input) ?? { methods: ['webauthn'], userVerification: 'preferred', stepUp: false };
     if (!requirement.methods.includes('webauthn')) throw new RoomguardError('RG_MFA_REQUIRED', 'this room does not accept passkeys');
     const user = userKey(input.session.data.identity.sub);
@@ -340,10 +338,9 @@ export function registerMfaRoutes(app: FastifyInstance, ctx: GatewayContext): vo
   });
 
   app.post('/_roomguard/mfa/webauthn/authenticate', async (request, reply) => {
-    const body = (request.body ?? {}) as Record<string, unknown>;
-    const input = await stepInput(request, reply, body);
-    if (!input) return reply;
-    checkCsrf(request, input.session, body);
+    const step = await postedStep(request, reply);
+    if (!step) return reply;
+    const { body, input } = step;
     const user = userKey(input.session.data.identity.sub);
     const lock = await ctx.limiter.state(user, request.ip);
     if (lock.locked) throw new RoomguardError('RG_MFA_LOCKED');
