@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // roomguard's command line: serve, demo, config check, policy check/explain, keys generate.
 // Flags are parsed strictly (unknown flags are errors); problems print as file:line: field: message.
-import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { parseFlags, UsageError } from './cli-args.js';
 import { resolve } from 'node:path';
 import { loadConfigFile, policiesDirOf } from './config/load.js';
 import { formatProblem, type Problem } from './config/yaml-source.js';
@@ -33,18 +33,6 @@ ${AUDIT_USAGE}
 Exit codes: 0 ok, 1 problems found, 2 wrong usage.
 `;
 
-class UsageError extends Error {}
-
-function parse<T extends NonNullable<ParseArgsConfig['options']>>(args: string[], options: T, positionals = 0) {
-  try {
-    const result = parseArgs({ args, options, allowPositionals: positionals > 0, strict: true });
-    if (result.positionals.length > positionals) throw new UsageError(`unexpected argument: ${result.positionals[positionals]}`);
-    return result;
-  } catch (err) {
-    if (err instanceof UsageError) throw err;
-    throw new UsageError((err as Error).message);
-  }
-}
 
 function printProblems(problems: Problem[]): void {
   for (const p of problems) process.stdout.write(`${formatProblem(p)}\n`);
@@ -58,12 +46,12 @@ async function main(argv: string[]): Promise<number> {
     return command ? 0 : 2;
   }
   if (command === 'serve') {
-    const { values } = parse(argv.slice(1), { config: { type: 'string', short: 'c' } });
+    const { values } = parseFlags(argv.slice(1), { config: { type: 'string', short: 'c' } });
     const { serve } = await import('./serve.js');
     return serve(values.config);
   }
   if (command === 'demo') {
-    const { values } = parse(argv.slice(1), { port: { type: 'string', short: 'p' }, host: { type: 'string' }, data: { type: 'string' }, 'log-level': { type: 'string' } });
+    const { values } = parseFlags(argv.slice(1), { port: { type: 'string', short: 'p' }, host: { type: 'string' }, data: { type: 'string' }, 'log-level': { type: 'string' } });
     const portText = values.port ?? process.env.PORT ?? '8080';
     if (!/^\d{1,5}$/.test(portText) || Number(portText) > 65535) throw new UsageError(`--port: "${portText}" is not a port number`);
     const { runDemo } = await import('./demo/run.js');
@@ -74,7 +62,7 @@ async function main(argv: string[]): Promise<number> {
     return -1;
   }
   if (command === 'config' && sub === 'check') {
-    const { values } = parse(rest, { config: { type: 'string', short: 'c' } });
+    const { values } = parseFlags(rest, { config: { type: 'string', short: 'c' } });
     if (!values.config) throw new UsageError('config check needs --config FILE');
     const { config, problems } = loadConfigFile(values.config);
     if (!config) {
@@ -87,7 +75,7 @@ async function main(argv: string[]): Promise<number> {
   if (command === 'policy' && (sub === 'check' || sub === 'explain')) {
     const common = { config: { type: 'string', short: 'c' }, dir: { type: 'string' } } as const;
     if (sub === 'check') {
-      const { values, positionals } = parse(rest, common, 1);
+      const { values, positionals } = parseFlags(rest, common, 1);
       const dir = policyDir(positionals[0] ?? values.dir, values.config);
       const result = loadPolicyDir(dir, await reservedRoomsOf(values.config));
       if (!result.set) {
@@ -97,7 +85,7 @@ async function main(argv: string[]): Promise<number> {
       process.stdout.write(`${dir}: ${result.files.length} policy file${result.files.length === 1 ? '' : 's'} ok (version ${result.set.version.slice(0, 12)})\n`);
       return 0;
     }
-    const { values } = parse(rest, {
+    const { values } = parseFlags(rest, {
       ...common, room: { type: 'string' }, email: { type: 'string' }, sub: { type: 'string' }, groups: { type: 'string' },
       'unverified-email': { type: 'boolean' }, mfa: { type: 'string' }, 'mfa-age': { type: 'string' }, json: { type: 'boolean' },
     });
@@ -132,7 +120,7 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
   if (command === 'mfa' && (sub === 'list' || sub === 'reset' || sub === 'unlock')) {
-    const { values } = parse(rest, { config: { type: 'string', short: 'c' }, user: { type: 'string' }, json: { type: 'boolean' } });
+    const { values } = parseFlags(rest, { config: { type: 'string', short: 'c' }, user: { type: 'string' }, json: { type: 'boolean' } });
     if (!values.user) throw new UsageError(`mfa ${sub} needs --user SUB (the person's subject identifier at the IdP)`);
     const { config, problems } = loadConfigFile(values.config);
     if (!config) {
@@ -187,7 +175,7 @@ async function main(argv: string[]): Promise<number> {
     return runAuditCommand(args, { auditDir: auditDirOf(config), signingKeyPem: config.secrets.auditSigningKey.reveal(), retentionDays: config.audit.retentionDays });
   }
   if (command === 'keys' && sub === 'generate') {
-    parse(rest, {});
+    parseFlags(rest, {});
     process.stdout.write([
       `# secrets.encryptionKey (store it in a secret, e.g. ROOMGUARD_ENCRYPTION_KEY):\n${generateEncryptionKey()}\n`,
       `# secrets.assertionKey (save as a file readable only by roomguard, e.g. /etc/roomguard/assertion.pem):\n${generateAssertionKeyPem()}`,

@@ -2,7 +2,7 @@
 // exit codes: 0 ok, 1 problems found, 2 wrong usage. Problems print as `file:line: kind: expected … found …`.
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { parseFlags, UsageError } from '../cli-args.js';
 import { checkpointKeys, publicKeyPem as toPem } from './checkpoint.js';
 import { exportEvidence } from './export.js';
 import { pseudonymKey, pseudonymOf } from './privacy.js';
@@ -38,18 +38,6 @@ export interface AuditCommandContext {
   now?: () => number;
 }
 
-class UsageError extends Error {}
-
-function parse<T extends NonNullable<ParseArgsConfig['options']>>(args: string[], options: T, positionals = 0) {
-  try {
-    const result = parseArgs({ args, options, allowPositionals: positionals > 0, strict: true });
-    if (result.positionals.length > positionals) throw new UsageError(`unexpected argument: ${result.positionals[positionals]}`);
-    return result;
-  } catch (err) {
-    if (err instanceof UsageError) throw err;
-    throw new UsageError((err as Error).message);
-  }
-}
 
 export function formatVerifyProblem(p: VerifyProblem): string {
   const parts = [`${p.file}:${p.line}: ${p.kind}:`];
@@ -118,7 +106,7 @@ async function run(argv: string[], ctx: AuditCommandContext, out: { write(text: 
   };
   switch (command) {
     case 'verify': {
-      const { values, positionals } = parse(rest, { 'public-key': { type: 'string' }, 'repair-tail': { type: 'boolean' }, json: { type: 'boolean' } }, 1);
+      const { values, positionals } = parseFlags(rest, { 'public-key': { type: 'string' }, 'repair-tail': { type: 'boolean' }, json: { type: 'boolean' } }, 1);
       const dir = resolve(positionals[0] ?? ctx.auditDir);
       const keys = keyOptions(values['public-key']);
       if (values['repair-tail']) {
@@ -134,7 +122,7 @@ async function run(argv: string[], ctx: AuditCommandContext, out: { write(text: 
       return report.ok ? 0 : 1;
     }
     case 'query': {
-      const { values } = parse(rest, {
+      const { values } = parseFlags(rest, {
         room: { type: 'string' }, user: { type: 'string' }, type: { type: 'string' }, outcome: { type: 'string' },
         since: { type: 'string' }, until: { type: 'string' }, limit: { type: 'string' }, json: { type: 'boolean' }, csv: { type: 'boolean' },
       });
@@ -164,7 +152,7 @@ async function run(argv: string[], ctx: AuditCommandContext, out: { write(text: 
       return 0;
     }
     case 'export': {
-      const { values } = parse(rest, { since: { type: 'string' }, until: { type: 'string' }, out: { type: 'string' }, 'public-key': { type: 'string' } });
+      const { values } = parseFlags(rest, { since: { type: 'string' }, until: { type: 'string' }, out: { type: 'string' }, 'public-key': { type: 'string' } });
       if (values.since === undefined || values.out === undefined) throw new UsageError('export needs --since and --out');
       const since = timeFlag('since', values.since, now)!;
       const until = timeFlag('until', values.until, now) ?? now;
@@ -174,7 +162,7 @@ async function run(argv: string[], ctx: AuditCommandContext, out: { write(text: 
       return result.source.ok && result.package.ok ? 0 : 1;
     }
     case 'purge': {
-      const { values } = parse(rest, { days: { type: 'string' } });
+      const { values } = parseFlags(rest, { days: { type: 'string' } });
       let days = ctx.retentionDays ?? 90;
       if (values.days !== undefined) {
         if (!/^\d{1,4}$/.test(values.days) || Number(values.days) < 1) throw new UsageError('--days: a whole number of at least 1');
@@ -189,14 +177,14 @@ async function run(argv: string[], ctx: AuditCommandContext, out: { write(text: 
       return 0;
     }
     case 'public-key': {
-      parse(rest, {});
+      parseFlags(rest, {});
       const pem = ctx.signingKeyPem ?? ctx.publicKeyPem;
       if (!pem) throw new Error('public-key needs secrets.auditSigningKey (run it with --config FILE)');
       for (const [keyId, key] of checkpointKeys(pem)) out.write(`# audit checkpoint key ${keyId}\n${toPem(key)}`);
       return 0;
     }
     case 'pseudonym': {
-      const { values } = parse(rest, { iss: { type: 'string' }, sub: { type: 'string' } });
+      const { values } = parseFlags(rest, { iss: { type: 'string' }, sub: { type: 'string' } });
       if (values.iss === undefined || values.sub === undefined) throw new UsageError('pseudonym needs --iss and --sub');
       if (!ctx.signingKeyPem) throw new Error('pseudonym needs secrets.auditSigningKey (run it with --config FILE)');
       out.write(`${pseudonymOf(pseudonymKey(ctx.signingKeyPem), values.iss, values.sub)}\n`);
