@@ -118,6 +118,12 @@ describe('login and admission', () => {
     expect(cookie.attributes.has('expires') || cookie.attributes.has('max-age')).toBe(false);
   });
 
+  it('forwards the query string byte for byte (no re-encoding)', async () => {
+    const { browser } = await loginAs('bob');
+    const res = await browser.request(`${origin}/rooms/town-hall?a=b+c&d=%20e&f=%2B&g&h=%C3%A4`);
+    expect(((await res.json()) as Arrived).url).toBe('/rooms/town-hall?a=b+c&d=%20e&f=%2B&g&h=%C3%A4');
+  });
+
   it('admits bob to town-hall as participant, and to staff-weekly (staff-* glob)', async () => {
     const { browser, final } = await loginAs('bob');
     expect(((await final.json()) as Arrived).headers['x-roomguard-role']).toBe('participant');
