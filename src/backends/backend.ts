@@ -11,7 +11,11 @@ export type RoomLookup =
   /** canonicalPath is set when the request spelled the room non-canonically; the gateway redirects there. */
   | { kind: 'room'; room: string; canonicalPath?: string }
   /** A signalling endpoint (Jitsi XMPP/BOSH/conference request) that carries the room in `?room=`. */
-  | { kind: 'signalling'; tenant?: string };
+  | { kind: 'signalling'; tenant?: string }
+  /** A BBB join: only join URLs roomguard itself signed pass, once. */
+  | { kind: 'signed-join' }
+  /** A backend path browsers must never reach through the gateway (the BBB server API). */
+  | { kind: 'refused' };
 
 export interface Backend {
   readonly type: string;

@@ -75,13 +75,19 @@ export const CONFIG_SCHEMA = object('roomguard.yaml', {
     watch: { kind: 'boolean', default: true, doc: 'Reload policies when files in the directory change. A broken set is rejected whole; the previous set keeps serving.' },
   }),
   backend: object('The conferencing backend roomguard protects.', {
-    type: { kind: 'enum', values: ['generic', 'jitsi'], default: 'generic', doc: '`generic`: any HTTP/WebSocket app; rooms are found with `roomPath`. `jitsi`: Jitsi Meet; rooms are `/<room>` (or `/<tenant>/<room>`), each admission gets a room-scoped JWT, and the signalling paths are gated (docs/jitsi.md).' },
+    type: { kind: 'enum', values: ['generic', 'jitsi', 'bbb'], default: 'generic', doc: '`generic`: any HTTP/WebSocket app; rooms are found with `roomPath`. `jitsi`: Jitsi Meet; rooms are `/<room>` (or `/<tenant>/<room>`), each admission gets a room-scoped JWT, and the signalling paths are gated (docs/jitsi.md). `bbb`: BigBlueButton (or Scalelite); rooms are `/rooms/<room>`, each admission is a checksum-signed single-use join (docs/bbb.md).' },
     upstream: { kind: 'url', protocols: ['http:', 'https:'], required: true, example: 'http://127.0.0.1:8000', doc: 'Base URL of the backend (HTTP and WebSocket).' },
     roomPath: {
       kind: 'string', default: '^/rooms/(?<room>[^/]+)(?:/.*)?$',
       doc: 'Regular expression over the request path (still percent-encoded) with a named group `room`. Paths it matches need an allow decision for that room; the room part is canonicalised and non-canonical spellings are redirected to the canonical path.',
     },
     public: { kind: 'list', default: [], example: '[/favicon.ico, /static/*]', doc: 'Paths served without login: exact paths, or prefixes ending in `*`. Room paths are never public.' },
+    bbb: object('BigBlueButton (`backend.type: bbb`): the API checksum contract of bbb-web (docs/bbb.md).', {
+      secret: { kind: 'secret', example: 'env:BBB_SECRET', doc: 'The shared secret (`bbb-conf --secret`, or Scalelite\'s `LOADBALANCER_SECRET`). Required for `bbb`.' },
+      checksum: { kind: 'enum', values: ['sha256', 'sha1', 'sha384', 'sha512'], default: 'sha256', doc: 'Checksum algorithm; must be in bbb-web\'s `supportedChecksumAlgorithms` (Scalelite: no sha384).' },
+      meetingIdPrefix: { kind: 'string', default: 'rg-', doc: 'Prefix of the BBB `meetingID` of each room (`rg-board`).' },
+      joinTtl: { kind: 'duration', default: '60s', min: '5s', max: '10m', doc: 'How long a signed join URL stays usable; it is accepted once.' },
+    }),
     jitsi: object('Jitsi Meet (`backend.type: jitsi`): the token contract Prosody checks (docs/jitsi.md).', {
       appId: { kind: 'string', example: 'roomguard', doc: 'JWT `iss`; Jitsi\'s `JWT_APP_ID` (and one of `JWT_ACCEPTED_ISSUERS`). Required for `jitsi`.' },
       appSecret: { kind: 'secret', example: 'env:JITSI_JWT_SECRET', doc: 'HS256 key shared with Prosody (`JWT_APP_SECRET`), at least 32 characters. Required for `jitsi`.' },

@@ -199,6 +199,10 @@ function crossChecks(ctx: Ctx, config: Partial2<Config>): void {
       problem(['backend', 'roomPath'], `not a valid regular expression: ${(err as Error).message}`);
     }
   }
+  if (backend?.type === 'bbb') {
+    if (!backend.bbb?.secret) problem(['backend', 'bbb', 'secret'], 'required when backend.type is bbb');
+    if (backend.bbb?.meetingIdPrefix !== undefined && !/^[A-Za-z0-9_.-]{0,32}$/.test(backend.bbb.meetingIdPrefix)) problem(['backend', 'bbb', 'meetingIdPrefix'], 'may contain only letters, digits, _ . - (at most 32)');
+  }
   if (backend?.type === 'jitsi') {
     const j = backend.jitsi;
     if (!j?.appId) problem(['backend', 'jitsi', 'appId'], 'required when backend.type is jitsi');

@@ -4,13 +4,14 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import httpProxy from '@fastify/http-proxy';
 import { decide, policyFor } from '../policy/decide.js';
-import type { Decision, Subject } from '../policy/types.js';
+import type { Decision, Policy, Subject } from '../policy/types.js';
 import type { LoadedSession } from '../session/sessions.js';
 import { identityHeaders, stripOwnCookies, stripSpoofable } from './identity-headers.js';
 import { isCleanPath } from './path-hygiene.js';
 import { noticeKey } from './auth-routes.js';
 import type { GatewayContext } from './context.js';
 import { JitsiBackend } from '../backends/jitsi.js';
+import { BbbBackend, joinKey } from '../backends/bbb.js';
 import { canonicalRoom } from '../backends/room-name.js';
 import type { ErrorCode } from '../errors.js';
 import type { Socket } from 'node:net';
@@ -81,6 +82,7 @@ export async function registerProxy(app: FastifyInstance, ctx: GatewayContext): 
   const { config, publicUrl } = ctx;
   const { backend, policies } = ctx.deps;
   const jitsi = backend instanceof JitsiBackend ? backend : undefined;
+  const bbb = backend instanceof BbbBackend ? backend : undefined;
   const tracker = new SocketTracker(ctx);
   app.addHook('onClose', async () => tracker.stop());
   const publicPaths = config.backend.public;
@@ -114,6 +116,21 @@ export async function registerProxy(app: FastifyInstance, ctx: GatewayContext): 
     };
     if (lookup.kind === 'none') {
       if (!session) return needLogin();
+      return admit({ session });
+    }
+    if (lookup.kind === 'refused') {
+      ctx.auditQuietly(request, session, { type: 'room.decision', outcome: 'deny', reason: 'RG_BACKEND_API_REFUSED', details: { path: path.slice(0, 100) } });
+      return ctx.fail(request, reply, 'RG_BACKEND_API_REFUSED');
+    }
+    if (lookup.kind === 'signed-join') {
+      if (!session) return needLogin();
+      // Only a join URL roomguard signed for this session, once, within its lifetime.
+      const raw = await ctx.deps.store.take(joinKey(queryAt === -1 ? '' : rawUrl.slice(queryAt + 1)));
+      const minted = raw ? (JSON.parse(raw) as { session: string; exp: number }) : undefined;
+      if (!minted || minted.session !== session.hash || minted.exp <= ctx.now()) {
+        ctx.auditQuietly(request, session, { type: 'room.decision', outcome: 'deny', reason: 'RG_BBB_JOIN_INVALID' });
+        return ctx.fail(request, reply, 'RG_BBB_JOIN_INVALID');
+      }
       return admit({ session });
     }
     if (lookup.kind === 'signalling') {
@@ -157,6 +174,7 @@ export async function registerProxy(app: FastifyInstance, ctx: GatewayContext): 
         if (policy?.notice && session && !ws && isNavigation(request) && !(session.data.noticesSeen ?? []).includes(noticeKey(room, policy.sha256))) {
           return reply.redirect(`/_roomguard/notice?${new URLSearchParams({ returnTo, room })}`, 302);
         }
+        if (bbb && session && !ws && isNavigation(request)) return bbbAdmission(request, reply, session, decision, policy);
         if (jitsi && session && !ws && isNavigation(request)) {
           const params = new URLSearchParams(queryAt === -1 ? '' : rawUrl.slice(queryAt + 1));
           const given = params.get('jwt');
@@ -193,6 +211,28 @@ export async function registerProxy(app: FastifyInstance, ctx: GatewayContext): 
       if (!jti || !admitted.includes(jti)) return 'RG_JITSI_TOKEN_INVALID';
     }
     return undefined;
+  }
+
+  /** Creates the BBB meeting, records the join, and sends the browser to a signed single-use join URL. */
+  async function bbbAdmission(request: FastifyRequest, reply: FastifyReply, session: LoadedSession, decision: Decision, policy: Policy | undefined) {
+    let createTime: string;
+    try {
+      createTime = await bbb!.create(decision.room, policy?.title, (decision.features ?? []).includes('recording'), decision.policy?.file ?? '');
+    } catch (err) {
+      request.log.warn({ err: (err as Error).message, room: decision.room }, 'BBB create failed');
+      return ctx.fail(request, reply, 'RG_UPSTREAM_UNAVAILABLE');
+    }
+    const query = bbb!.joinQuery({ room: decision.room, identity: session.data.identity, role: decision.role ?? 'participant', createTime });
+    try {
+      await ctx.audit(request, session, { type: 'room.decision', outcome: 'allow', decision, details: { meetingID: bbb!.meetingId(decision.room) } });
+    } catch (err) {
+      request.log.error({ err: (err as Error).message, room: decision.room }, 'audit append failed; join refused');
+      return ctx.fail(request, reply, 'RG_AUDIT_UNAVAILABLE');
+    }
+    const ttl = bbb!.settings.joinTtlMs;
+    await ctx.deps.store.set(joinKey(query), JSON.stringify({ session: session.hash, exp: ctx.now() + ttl }), ttl);
+    reply.header('cache-control', 'no-store').header('referrer-policy', 'no-referrer');
+    return reply.redirect(`/bigbluebutton/api/join?${query}`, 302);
   }
 
   /** Records the join, mints the room token, remembers it in the session and sends the browser to the room with it. */

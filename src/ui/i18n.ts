@@ -137,6 +137,14 @@ export const ERROR_TEXT: Record<ErrorCode, Record<Lang, ErrorText>> = {
     en: { title: 'Meeting link no longer valid', text: 'The access token in this meeting link was not issued to you for this room, or it has expired.', next: 'Open the room link without the token part (?jwt=…) to get a fresh one.' },
     de: { title: 'Meeting-Link nicht mehr gültig', text: 'Das Zugangs-Token in diesem Meeting-Link wurde nicht Ihnen für diesen Raum ausgestellt oder ist abgelaufen.', next: 'Öffnen Sie den Raum-Link ohne den Token-Teil (?jwt=…), um ein neues zu erhalten.' },
   },
+  RG_BBB_JOIN_INVALID: {
+    en: { title: 'This join link has expired', text: 'Join links are personal, work once and only for a minute.', next: 'Open the room link again to get a fresh join link.' },
+    de: { title: 'Dieser Beitrittslink ist abgelaufen', text: 'Beitrittslinks sind persönlich, gelten einmal und nur eine Minute lang.', next: 'Öffnen Sie den Raum-Link erneut, um einen neuen Beitrittslink zu erhalten.' },
+  },
+  RG_BACKEND_API_REFUSED: {
+    en: { title: 'Not available here', text: 'This part of the conferencing server is not reachable from browsers.', next: 'Open the meeting through its room link.' },
+    de: { title: 'Hier nicht verfügbar', text: 'Dieser Teil des Konferenzservers ist aus dem Browser nicht erreichbar.', next: 'Öffnen Sie das Meeting über seinen Raum-Link.' },
+  },
   RG_AUDIT_FORBIDDEN: {
     en: { title: 'For audit reviewers only', text: 'Only the people your organisation named as audit reviewers may read the audit log.', next: 'If you should have access, ask your administrator to add you to a reviewer group.' },
     de: { title: 'Nur für Prüfberechtigte', text: 'Nur die Personen, die Ihre Organisation als Prüfberechtigte benannt hat, dürfen das Prüfprotokoll lesen.', next: 'Wenn Sie Zugang haben sollten, bitten Sie Ihre Administration, Sie einer Prüfgruppe hinzuzufügen.' },

@@ -1,0 +1,89 @@
+// The BigBlueButton backend: rooms at /rooms/<room>, canonicalised like Jitsi's names. Admission is a
+// `create` (idempotent; recording only where the policy allows it) and a checksum-signed `join` with the
+// role from the policy; the browser may use each signed join URL once, within backend.bbb.joinTtl.
+// Every other /bigbluebutton/api/* call from a browser is refused, so the server API stays private.
+import { createHash, createHmac, hkdfSync } from 'node:crypto';
+import type { Backend, RoomLookup } from './backend.js';
+import { GenericBackend } from './generic.js';
+import { signedQuery, type ChecksumAlgorithm } from './bbb-api.js';
+import type { Identity, Role } from '../policy/types.js';
+
+/** API calls the HTML5 client itself makes with its session token: they need a session, not a checksum. */
+const CLIENT_API_CALLS = new Set(['enter', 'stuns', 'signOut', 'guestWait']);
+const API_PREFIX = '/bigbluebutton/api/';
+
+export interface BbbSettings {
+  upstream: URL;
+  secret: string;
+  checksum: ChecksumAlgorithm;
+  meetingIdPrefix: string;
+  joinTtlMs: number;
+}
+
+export class BbbBackend implements Backend {
+  readonly type = 'bbb';
+  readonly reservedRooms: readonly string[] = [];
+  readonly settings: BbbSettings;
+  readonly #rooms = new GenericBackend('^/rooms/(?<room>[^/]+)/?$');
+  readonly #pseudonymKey: Buffer;
+
+  constructor(settings: BbbSettings) {
+    this.settings = settings;
+    this.#pseudonymKey = Buffer.from(hkdfSync('sha256', Buffer.from(settings.secret), Buffer.alloc(0), 'roomguard bbb user id v1', 32));
+  }
+
+  roomOf(rawPath: string): RoomLookup {
+    if (rawPath.startsWith(API_PREFIX)) {
+      const call = rawPath.slice(API_PREFIX.length);
+      if (call === 'join') return { kind: 'signed-join' };
+      return CLIENT_API_CALLS.has(call) ? { kind: 'none' } : { kind: 'refused' };
+    }
+    return this.#rooms.roomOf(rawPath);
+  }
+
+  meetingId(room: string): string {
+    return `${this.settings.meetingIdPrefix}${room}`;
+  }
+
+  /** Creates the meeting (idempotent) and returns its createTime, which pins the join to this meeting instance. */
+  async create(room: string, title: string | undefined, recording: boolean, policyFile: string): Promise<string> {
+    const s = this.settings;
+    const query = signedQuery('create', [
+      ['name', (title ?? decodeURIComponent(room)).slice(0, 64).padEnd(2, '-')],
+      ['meetingID', this.meetingId(room)],
+      ['record', recording ? 'true' : 'false'],
+      ['meta_roomguard-policy', policyFile],
+    ], s.secret, s.checksum);
+    const response = await fetch(new URL(`${API_PREFIX}create?${query}`, s.upstream), { signal: AbortSignal.timeout(10_000) });
+    const xml = await response.text();
+    const returncode = /<returncode>([^<]*)<\/returncode>/.exec(xml)?.[1];
+    const createTime = /<createTime>(\d+)<\/createTime>/.exec(xml)?.[1];
+    if (!response.ok || returncode !== 'SUCCESS' || !createTime) {
+      const key = /<messageKey>([^<]*)<\/messageKey>/.exec(xml)?.[1] ?? `HTTP ${response.status}`;
+      throw new Error(`BBB create failed: ${key}`);
+    }
+    return createTime;
+  }
+
+  /** The signed query of a join for this person, exactly as it will be sent. */
+  joinQuery(input: { room: string; identity: Identity; role: Role; createTime: string }): string {
+    const s = this.settings;
+    return signedQuery('join', [
+      ['fullName', (input.identity.name ?? input.identity.email ?? 'Participant').slice(0, 64)],
+      ['meetingID', this.meetingId(input.room)],
+      ['role', input.role === 'moderator' ? 'MODERATOR' : 'VIEWER'],
+      ['userID', this.userId(input.identity)],
+      ['createTime', input.createTime],
+      ['redirect', 'true'],
+    ], s.secret, s.checksum);
+  }
+
+  userId(identity: Identity): string {
+    return `rg-${createHmac('sha256', this.#pseudonymKey).update(`${identity.iss}\n${identity.sub}`).digest('base64url').slice(0, 22)}`;
+  }
+}
+
+/** Store key of a signed join URL (by its query's hash: the URL is a bearer secret). */
+export function joinKey(query: string): string {
+  return `bbb:join:${createHash('sha256').update(query).digest('hex')}`;
+}
