@@ -25,6 +25,9 @@ const USAGE = `usage: roomguard <command> [options]
   policy explain --room NAME [--dir DIR | --config FILE] [--email E] [--sub S]
                  [--groups a,b] [--unverified-email] [--mfa METHOD --mfa-age AGE] [--json]
                                   show the decision for one person and room
+  sessions list --user SUB --config FILE [--json]
+  sessions revoke (--user SUB [--session HASH-PREFIX] | --session HASH) --config FILE
+                                  list or end a person's sessions (on every instance at once)
   mfa list|reset|unlock --user SUB --config FILE [--json]
                                   show, remove or unlock a person's second factors
   keys generate                   print new secrets.encryptionKey, assertionKey and auditSigningKey
@@ -118,6 +121,48 @@ async function main(argv: string[]): Promise<number> {
     const decision = decide(subject, room, result.set, now);
     process.stdout.write(`${values.json ? explainJson(decision) : explainText(decision)}\n`);
     return 0;
+  }
+  if (command === 'sessions' && (sub === 'list' || sub === 'revoke')) {
+    const { values } = parseFlags(rest, { config: { type: 'string', short: 'c' }, user: { type: 'string' }, session: { type: 'string' }, json: { type: 'boolean' } });
+    if (!values.user && !(sub === 'revoke' && values.session && /^[0-9a-f]{64}$/.test(values.session))) {
+      throw new UsageError(`sessions ${sub} needs --user SUB${sub === 'revoke' ? ' (or --session with the full 64-digit session hash)' : ''}`);
+    }
+    const { config, problems } = loadConfigFile(values.config);
+    if (!config) {
+      printProblems(problems);
+      return 1;
+    }
+    const { openStore } = await import('./gateway/server.js');
+    const { Sessions } = await import('./session/sessions.js');
+    const store = await openStore(config);
+    try {
+      const sessions = new Sessions(store, { idleMs: config.session.idleTimeout, absoluteMs: config.session.absoluteTimeout });
+      const mine = values.user ? await sessions.listFor(values.user) : [];
+      if (sub === 'list') {
+        const rows = mine.map((s) => ({ session: s.hash.slice(0, 16), createdAt: new Date(s.data.createdAt).toISOString(), lastSeenAt: new Date(s.data.lastSeenAt).toISOString(), secondFactor: s.data.mfa?.method ?? null, userAgent: s.data.userAgent ?? null }));
+        if (values.json) process.stdout.write(`${JSON.stringify(rows, null, 2)}\n`);
+        else {
+          process.stdout.write(`${values.user}: ${rows.length} session(s)\n`);
+          for (const r of rows) process.stdout.write(`  ${r.session}  since ${r.createdAt}  last seen ${r.lastSeenAt}  ${r.secondFactor ?? '-'}  ${r.userAgent ?? ''}\n`);
+        }
+        return 0;
+      }
+      let ended = 0;
+      if (values.session) {
+        const prefix = values.session.toLowerCase();
+        const target = values.user ? mine.find((s) => s.hash.startsWith(prefix)) : await sessions.byHash(prefix);
+        if (!target) {
+          process.stderr.write(`roomguard: no live session ${values.session}${values.user ? ` of ${values.user}` : ''}\n`);
+          return 1;
+        }
+        await sessions.destroy(target);
+        ended = 1;
+      } else ended = await sessions.destroyAllFor(values.user!);
+      process.stdout.write(`ended ${ended} session(s); open WebSockets of them close within seconds\n`);
+      return 0;
+    } finally {
+      await store.close();
+    }
   }
   if (command === 'mfa' && (sub === 'list' || sub === 'reset' || sub === 'unlock')) {
     const { values } = parseFlags(rest, { config: { type: 'string', short: 'c' }, user: { type: 'string' }, json: { type: 'boolean' } });

@@ -30,6 +30,7 @@ export const ERRORS = {
   RG_LOGIN_FAILED: { status: 502, summary: 'the identity provider did not complete the login' },
   RG_LOGIN_DENIED_BY_IDP: { status: 403, summary: 'the identity provider refused the login' },
   RG_IDP_UNAVAILABLE: { status: 503, summary: 'the identity provider cannot be reached' },
+  RG_LOGOUT_TOKEN_INVALID: { status: 400, summary: 'a back-channel logout token failed verification' },
   RG_CSRF: { status: 403, summary: 'the form was not sent from a roomguard page (CSRF check failed)' },
   RG_NOT_FOUND: { status: 404, summary: 'no such page' },
   RG_STORE_UNAVAILABLE: { status: 503, summary: 'the session store cannot be reached' },

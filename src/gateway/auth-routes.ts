@@ -5,6 +5,7 @@ import { dirname, join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { RoomguardError, isRoomguardError } from '../errors.js';
 import { newBrowserBinding } from '../identity/oidc.js';
+import { BackchannelLogout } from '../identity/backchannel.js';
 import { safeReturnTo } from '../identity/return-to.js';
 import { noticePage, signOutPage, signedOutPage } from '../ui/pages.js';
 import type { GatewayContext } from './context.js';
@@ -121,6 +122,24 @@ export function registerAuthRoutes(app: FastifyInstance, ctx: GatewayContext): v
     const canonicalTenant = tenant === undefined ? undefined : canonicalRoom(tenant);
     if (!canonical || (tenant !== undefined && !canonicalTenant)) throw new RoomguardError('RG_ROOM_INVALID');
     return reply.redirect(`/${canonicalTenant ? `${canonicalTenant}/` : ''}${canonical}`, 302);
+  });
+
+  // OIDC back-channel logout: the IdP ends this person's sessions here, server to server.
+  const backchannel = new BackchannelLogout(oidc, ctx.deps.store);
+  app.post('/_roomguard/backchannel-logout', async (request, reply) => {
+    const body = (request.body ?? {}) as Record<string, unknown>;
+    reply.header('cache-control', 'no-store');
+    let target;
+    try {
+      target = await backchannel.verify(body.logout_token, ctx.now());
+    } catch (err) {
+      request.log.warn({ err: (err as Error).message }, 'back-channel logout refused');
+      return reply.code(400).send({ error: 'invalid_request' });
+    }
+    const ended = target.sid ? await ctx.sessions.destroyBySid(target.sid) : await ctx.sessions.destroyAllFor(target.sub!);
+    request.log.info({ event: 'backchannel-logout', ended }, 'back-channel logout');
+    ctx.auditQuietly(request, undefined, { type: 'session.revoked', outcome: 'success', details: { scope: target.sid ? 'idp-session' : 'idp-subject', count: ended }, ...(target.sub ? { actor: { sub: target.sub, iss: oidc.settings.issuer.href } } : {}) });
+    return reply.code(200).send();
   });
 
   app.get('/_roomguard/logged-out', async (request, reply) => ctx.page(request, reply, (frame) => signedOutPage(frame)));

@@ -68,8 +68,14 @@ export class Sessions {
     return `sessions:user:${userKey(sub)}`;
   }
 
+  /** Index of the sessions of one IdP session (`sid`), for back-channel logout. */
+  #sidKey(sid: string): string {
+    return `sessions:sid:${createHash('sha256').update(sid).digest('hex')}`;
+  }
+
   async #index(data: SessionData, hash: string): Promise<void> {
     await this.#store.addMember(this.#indexKey(data.identity.sub), hash, this.#timeouts.absoluteMs);
+    if (data.sid) await this.#store.addMember(this.#sidKey(data.sid), hash, this.#timeouts.absoluteMs);
   }
 
   #ttl(data: SessionData, now: number): number {
@@ -135,6 +141,27 @@ export class Sessions {
   async destroy(session: Pick<LoadedSession, 'hash' | 'data'>): Promise<void> {
     await this.#store.delete(this.#key(session.hash));
     await this.#store.removeMember(this.#indexKey(session.data.identity.sub), session.hash);
+    if (session.data.sid) await this.#store.removeMember(this.#sidKey(session.data.sid), session.hash);
+  }
+
+  /** Ends every session that came from one IdP session (back-channel logout by `sid`). */
+  async destroyBySid(sid: string): Promise<number> {
+    let ended = 0;
+    for (const hash of await this.#store.members(this.#sidKey(sid))) {
+      const raw = await this.#store.get(this.#key(hash));
+      if (raw) {
+        await this.destroy({ hash, data: JSON.parse(raw) as SessionData });
+        ended++;
+      } else await this.#store.removeMember(this.#sidKey(sid), hash);
+    }
+    return ended;
+  }
+
+  /** A session by the hash of its id (admin tools; the id itself is never stored). */
+  async byHash(hash: string): Promise<{ hash: string; data: SessionData } | undefined> {
+    if (!/^[0-9a-f]{64}$/.test(hash)) return undefined;
+    const raw = await this.#store.get(this.#key(hash));
+    return raw ? { hash, data: JSON.parse(raw) as SessionData } : undefined;
   }
 
   /** Whether a session (by hash) still exists: open WebSockets of ended sessions are closed. */

@@ -117,6 +117,10 @@ export const ERROR_TEXT: Record<ErrorCode, Record<Lang, ErrorText>> = {
     en: { title: 'Sign-in is unavailable', text: 'The identity provider of your organisation cannot be reached at the moment.', next: 'Wait a minute and try again.' },
     de: { title: 'Anmeldung nicht möglich', text: 'Der Identitätsdienst Ihrer Organisation ist gerade nicht erreichbar.', next: 'Warten Sie eine Minute und versuchen Sie es erneut.' },
   },
+  RG_LOGOUT_TOKEN_INVALID: {
+    en: { title: 'Invalid logout request', text: 'This address is for the identity provider only.', next: 'Nothing to do for you here.' },
+    de: { title: 'Ungültige Abmeldeanfrage', text: 'Diese Adresse ist nur für den Identitätsdienst.', next: 'Hier ist für Sie nichts zu tun.' },
+  },
   RG_CSRF: {
     en: { title: 'The form has expired', text: 'The form was not sent from a current page of this site.', next: 'Reload the page and try again.' },
     de: { title: 'Das Formular ist abgelaufen', text: 'Das Formular wurde nicht von einer aktuellen Seite dieser Website gesendet.', next: 'Laden Sie die Seite neu und versuchen Sie es erneut.' },
