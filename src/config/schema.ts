@@ -118,6 +118,9 @@ export const CONFIG_SCHEMA = object('roomguard.yaml', {
     previousEncryptionKey: { kind: 'secret', doc: 'The former `encryptionKey` during a key rotation: values sealed with it are still read and re-sealed with the current key when written.' },
     auditSigningKey: { kind: 'secret', required: true, example: 'file:/etc/roomguard/audit-signing.pem', doc: 'Ed25519 private key (PKCS#8 PEM) that signs audit checkpoints; see docs/audit.md for how verifiers get the public key.' },
   }),
+  metrics: object('Prometheus metrics on a separate listener.', {
+    listen: { kind: 'string', example: '127.0.0.1:9464', doc: 'host:port of the metrics listener (`GET /metrics`). Unset: no metrics listener. Keep it off the public network.' },
+  }),
   log: object('Logging.', {
     level: { kind: 'enum', values: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], default: 'info', doc: 'Minimum level of the JSON log on stdout.' },
   }),

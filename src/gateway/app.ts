@@ -33,6 +33,10 @@ export async function buildGateway(deps: GatewayDeps): Promise<FastifyInstance> 
   app.addHook('onSend', async (request, reply) => {
     reply.header('x-request-id', request.id);
   });
+  app.addHook('onResponse', async (request, reply) => {
+    // The route pattern, not the URL: no room names or tokens in metric labels.
+    deps.metrics.requests.inc({ route: request.routeOptions.url ?? 'unmatched', status: String(reply.statusCode) });
+  });
   if (deps.redirectToPublicHost) {
     app.addHook('onRequest', async (request, reply) => {
       if (request.headers.host !== ctx.publicUrl.host && (request.method === 'GET' || request.method === 'HEAD') && !request.url.startsWith('/healthz') && !request.url.startsWith('/readyz')) {

@@ -17,6 +17,7 @@ import { errorPage, type Frame } from '../ui/pages.js';
 import type { AssertionSigner } from './assertion.js';
 import type { AuditSink, GatewayAuditEvent } from './audit-sink.js';
 import { securityHeaders } from './security-headers.js';
+import type { GatewayMetrics } from './metrics.js';
 
 export interface GatewayDeps {
   config: Config;
@@ -33,6 +34,7 @@ export interface GatewayDeps {
   logo?: { body: Buffer; type: string };
   logger?: boolean | object;
   now?: () => number;
+  metrics: GatewayMetrics;
   /** Send GET/HEAD requests for another Host to publicUrl, so cookies land where the login expects them. */
   redirectToPublicHost?: boolean;
 }
@@ -147,6 +149,8 @@ export class GatewayContext {
   audit(request: FastifyRequest, session: LoadedSession | undefined, event: Omit<GatewayAuditEvent, 'requestId' | 'client' | 'session' | 'actor'> & { actor?: GatewayAuditEvent['actor'] }): Promise<void> {
     const identity = session?.data.identity;
     const mfa = session?.data.mfa;
+    this.#count(event);
+    const done = this.deps.metrics.auditLatency.startTimer();
     return this.deps.audit.append({
       ...(identity ? { actor: { sub: identity.sub, iss: identity.iss, ...(identity.email ? { email: identity.email } : {}), ...(identity.name ? { name: identity.name } : {}) } } : {}),
       ...(mfa ? { auth: { methods: [mfa.method], mfaAgeSeconds: Math.max(0, Math.round((this.now() - mfa.at) / 1000)) } } : {}),
@@ -154,7 +158,18 @@ export class GatewayContext {
       requestId: request.id,
       client: { ip: request.ip, ...(request.headers['user-agent'] ? { userAgent: String(request.headers['user-agent']).slice(0, 200) } : {}) },
       ...(session ? { session: session.hash.slice(0, 16) } : {}),
-    });
+    }).finally(() => done());
+  }
+
+  /** Every audited event is also counted (without personal data) for the metrics listener. */
+  #count(event: Pick<GatewayAuditEvent, 'type' | 'outcome' | 'decision' | 'details'>): void {
+    const m = this.deps.metrics;
+    if (event.type === 'room.decision') m.joins.inc({ risk: event.decision?.policy?.risk ?? 'none', outcome: event.outcome });
+    else if (event.type === 'login.success' || event.type === 'login.failure') m.logins.inc({ outcome: event.outcome });
+    else if (event.type.startsWith('mfa.') && event.type !== 'mfa.enrolled' && event.type !== 'mfa.removed') {
+      const method = typeof event.details?.method === 'string' ? event.details.method : 'unknown';
+      m.secondFactors.inc({ method, outcome: event.type === 'mfa.success' || event.type === 'mfa.recovery_used' ? 'success' : event.type.slice(4) });
+    }
   }
 
   /** Best-effort audit for events that must not turn into a failure of their own. */

@@ -35,7 +35,9 @@ class SocketTracker {
     const set = this.#sockets.get(sessionHash) ?? new Set<Socket>();
     set.add(socket);
     this.#sockets.set(sessionHash, set);
+    this.#ctx.deps.metrics.websockets.inc();
     socket.once('close', () => {
+      this.#ctx.deps.metrics.websockets.dec();
       set.delete(socket);
       if (set.size === 0) this.#sockets.delete(sessionHash);
     });

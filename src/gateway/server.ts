@@ -19,6 +19,7 @@ import type { AuditSink, GatewayAuditEvent } from './audit-sink.js';
 import { AuditWriter, auditSinkOf } from '../audit/writer.js';
 import { auditWriterOptions } from '../audit/config.js';
 import { scheduleDailyPurge } from '../audit/purge.js';
+import { GatewayMetrics } from './metrics.js';
 
 export interface Gateway {
   app: FastifyInstance;
@@ -26,6 +27,7 @@ export interface Gateway {
   store: Store;
   /** The audit writer (absent when a test supplied its own sink). */
   audit?: AuditWriter;
+  metrics: GatewayMetrics;
   /** Starts listening; resolves to the bound address (host:port). */
   listen(): Promise<string>;
   close(): Promise<void>;
@@ -68,13 +70,15 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
   // The audit log: the configured file chain, unless a test hands in its own sink.
   const writer = options.audit ? undefined : await AuditWriter.open(auditWriterOptions(config, { ...(options.now ? { now: options.now } : {}) }));
   const audit: AuditSink = options.audit ?? auditSinkOf(writer!);
-  const app = await buildGateway({ config, store, policies, backend, oidc, assertion, audit, encryptionKey: key, ...(logo ? { logo } : {}), ...(options.logger !== undefined ? { logger: options.logger } : {}), ...(options.redirectToPublicHost ? { redirectToPublicHost: true } : {}), ...(options.now ? { now: options.now } : {}) });
+  const metrics = new GatewayMetrics();
+  const app = await buildGateway({ config, store, policies, backend, oidc, assertion, audit, metrics, encryptionKey: key, ...(logo ? { logo } : {}), ...(options.logger !== undefined ? { logger: options.logger } : {}), ...(options.redirectToPublicHost ? { redirectToPublicHost: true } : {}), ...(options.now ? { now: options.now } : {}) });
 
   const record = (event: GatewayAuditEvent) => audit.append(event).catch((err: unknown) => app.log.error({ err: (err as Error).message, event: event.type }, 'audit append failed'));
   const policyFiles = (files: Array<{ file: string; sha256: string }>) => ({ files: files.map((f) => f.file).slice(0, 64), sha256: files.map((f) => f.sha256).slice(0, 64) });
   await record({ type: 'config.loaded', outcome: 'success', details: { file: config.sourceFile, publicUrl: config.publicUrl.origin, backend: config.backend.type, store: config.store.url === 'memory' ? 'memory' : 'redis' } });
   await record({ type: 'policy.loaded', outcome: 'success', details: { version: policies.current.version, ...policyFiles(policies.current.policies.map((p) => ({ file: p.file, sha256: p.sha256 }))) } });
   policies.on('reload', (event) => {
+    metrics.policyReloads.inc({ result: event.ok ? 'loaded' : 'rejected' });
     if (event.ok) {
       app.log.info({ event: 'policies.loaded', version: event.version, files: event.files }, 'policy set loaded');
       void record({ type: 'policy.loaded', outcome: 'success', details: { version: event.version ?? '', ...policyFiles(event.files) } });
@@ -85,6 +89,7 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
     }
   });
   if (config.policies.watch) policies.watch();
+  let metricsServer: { address: string; close(): Promise<void> } | undefined;
   const stopPurge = writer
     ? scheduleDailyPurge(writer, config.audit.retentionDays, {
       onResult: (result) => app.log.info({ event: 'audit.purge', result }, 'audit retention purge'),
@@ -97,7 +102,9 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
     policies,
     store,
     ...(writer ? { audit: writer } : {}),
+    metrics,
     async listen() {
+      if (config.metrics.listen && !metricsServer) metricsServer = await metrics.serve(config.metrics.listen);
       const at = config.listen.lastIndexOf(':');
       const host = config.listen.slice(0, at).replace(/^\[|\]$/g, '');
       const port = Number(config.listen.slice(at + 1));
@@ -108,6 +115,7 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
     async close() {
       policies.close();
       stopPurge();
+      await metricsServer?.close();
       await app.close();
       await writer?.close();
       await store.close();
