@@ -1,6 +1,7 @@
 // The second-factor step and enrolment: verify with a passkey/security key, an authenticator code or a
 // recovery code; enrol the first factor (after a fresh IdP login) or another one (after a current second
 // factor); recovery codes shown once. Attempts are limited across instances; every outcome is audited.
+import { createHash } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import QRCode from 'qrcode';
 import { RoomguardError } from '../errors.js';
@@ -31,6 +32,8 @@ interface StepInput {
 }
 
 const SHOW_CODES_TTL_MS = 10 * 60_000;
+/** A used recovery code stays claimed as long as a factor document can live. */
+const RECOVERY_CLAIM_TTL_MS = 400 * 86_400_000;
 
 export function registerMfaRoutes(app: FastifyInstance, ctx: GatewayContext): void {
   const { config, publicUrl } = ctx;
@@ -270,6 +273,12 @@ export function registerMfaRoutes(app: FastifyInstance, ctx: GatewayContext): vo
       if (await failed(request, reply, input, 'recovery', 'mfa.failure', 'RG_MFA_INVALID')) return reply;
       return ctx.page(request, reply, (frame) => recoveryPage(frame, { csrf: ctx.csrfToken(input.session), returnTo: input.returnTo, room: input.room, error: MFA_TEXT[frame.lang].wrongRecovery }), 422);
     }
+    // Two requests racing with the same code: only one may claim it (single use, ASVS 2.6.1).
+    const claimed = await ctx.deps.store.add(`mfa:recovery-used:${user}:${createHash('sha256').update(doc.recovery.hashes[index]!).digest('hex')}`, '1', RECOVERY_CLAIM_TTL_MS);
+    if (!claimed) {
+      if (await failed(request, reply, input, 'recovery', 'mfa.replay', 'RG_MFA_REPLAY')) return reply;
+      return ctx.page(request, reply, (frame) => recoveryPage(frame, { csrf: ctx.csrfToken(input.session), returnTo: input.returnTo, room: input.room, error: MFA_TEXT[frame.lang].wrongRecovery }), 422);
+    }
     doc.recovery.hashes.splice(index, 1);
     await ctx.factors.save(user, doc);
     await confirmed(request, reply, input, 'recovery');
@@ -312,11 +321,14 @@ export function registerMfaRoutes(app: FastifyInstance, ctx: GatewayContext): vo
     const user = userKey(input.session.data.identity.sub);
     const doc = await ctx.factors.load(user);
     await enrolmentGate(request, reply, input, doc, true);
-    const factor = await ctx.ceremonies.register(input.session.hash, body.response as never, cleanName(body.name, defaultName(request, 'webauthn', doc)), now());
-    if (!factor) {
+    const registered = await ctx.ceremonies.register(input.session.hash, body.response as never, cleanName(body.name, defaultName(request, 'webauthn', doc)), now());
+    if (!registered) {
       ctx.auditQuietly(request, input.session, { type: 'mfa.failure', outcome: 'failure', reason: 'RG_MFA_INVALID', details: { method: 'webauthn', ceremony: 'register' } });
       return reply.code(400).send({ error: 'invalid' });
     }
+    const { factor } = registered;
+    // A first factor: keep the user handle the authenticator was given.
+    if (doc.factors.length === 0) doc.userHandle = registered.userHandle;
     doc.factors.push(factor);
     await ctx.factors.save(user, doc);
     const session = await confirmed(request, reply, input, 'webauthn');

@@ -49,15 +49,17 @@ export class WebAuthnCeremonies {
       authenticatorSelection: { residentKey: 'preferred', userVerification },
       timeout: this.#challengeTtlMs,
     });
-    await this.#store.set(this.#challengeKey('register', sessionHash), JSON.stringify({ challenge: options.challenge, userVerification }), this.#challengeTtlMs);
+    // The user handle travels with the challenge, so the credential is stored under the handle the
+    // authenticator received even when this person's factor document did not exist yet.
+    await this.#store.set(this.#challengeKey('register', sessionHash), JSON.stringify({ challenge: options.challenge, userVerification, userHandle: doc.userHandle }), this.#challengeTtlMs);
     return options;
   }
 
-  /** Verifies a registration; the challenge is taken first, so it works once. */
-  async register(sessionHash: string, response: RegistrationResponseJSON, name: string, now: number): Promise<WebAuthnFactor | undefined> {
+  /** Verifies a registration; the challenge is taken first, so it works once. Returns the factor and the user handle it was created for. */
+  async register(sessionHash: string, response: RegistrationResponseJSON, name: string, now: number): Promise<{ factor: WebAuthnFactor; userHandle: string } | undefined> {
     const pending = await this.#store.take(this.#challengeKey('register', sessionHash));
     if (!pending) return undefined;
-    const { challenge, userVerification } = JSON.parse(pending) as { challenge: string; userVerification: string };
+    const { challenge, userVerification, userHandle } = JSON.parse(pending) as { challenge: string; userVerification: string; userHandle: string };
     try {
       const result = await verifyRegistrationResponse({
         response,
@@ -68,7 +70,7 @@ export class WebAuthnCeremonies {
       });
       if (!result.verified) return undefined;
       const info = result.registrationInfo;
-      return {
+      const factor: WebAuthnFactor = {
         kind: 'webauthn',
         id: info.credential.id,
         name,
@@ -79,6 +81,7 @@ export class WebAuthnCeremonies {
         backedUp: info.credentialBackedUp,
         createdAt: now,
       };
+      return { factor, userHandle };
     } catch {
       return undefined;
     }

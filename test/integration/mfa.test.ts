@@ -74,6 +74,7 @@ async function enrolTotp(browser: ScriptedBrowser, returnTo: string, room: strin
 }
 
 let aliceSecret = '';
+let aliceCodes: string[] = [];
 
 /** Submits the TOTP form of a verify page with the code for `atMs` on the shared clock. */
 async function confirmTotp(browser: ScriptedBrowser, page: string, returnTo: string, room: string, atMs: number) {
@@ -88,6 +89,7 @@ describe('second factor step', () => {
     expect(hops.some((h) => h.url.pathname === '/_roomguard/mfa')).toBe(true);
     const { secret, codes } = await enrolTotp(browser, '/rooms/vault', 'vault');
     aliceSecret = secret;
+    aliceCodes = codes;
     expect(codes).toHaveLength(10);
     expect((await browser.request(`${origin}/rooms/vault`)).status).toBe(200);
     expect(events.some((e) => e.type === 'mfa.enrolled' && e.actor?.sub === 'alice')).toBe(true);
@@ -201,6 +203,20 @@ describe('second factor step', () => {
       offset = 0;
     }
   });
+  it('accepts a recovery code once even when two requests race with it', async () => {
+    // After the lock of the previous test has run out.
+    offset = 11 * 60_000;
+    try {
+      const { browser } = await login('alice', '/rooms/open');
+      const page = await (await browser.follow(`${origin}/rooms/vault`)).final.text();
+      const post = () => browser.request(`${origin}/_roomguard/mfa/recovery`, form({ csrf: csrfOf(page), returnTo: '/rooms/vault', room: 'vault', code: aliceCodes[0]! }));
+      const statuses = (await Promise.all([post(), post(), post()])).map((r) => r.status).sort();
+      expect(statuses).toEqual([303, 422, 422]);
+    } finally {
+      offset = 0;
+    }
+  });
+
 });
 
 describe('account page', () => {
