@@ -16,6 +16,9 @@ import { canonicalRoom } from '../backends/room-name.js';
 import type { ErrorCode } from '../errors.js';
 import type { Socket } from 'node:net';
 
+/** A room entry recorded this recently covers further non-page requests of the same session and room. */
+const ENTRY_RECORD_WINDOW_MS = 5 * 60_000;
+
 /** How often open WebSockets are checked against their session (logout, revocation, expiry). */
 const SOCKET_CHECK_MS = 2000;
 
@@ -185,14 +188,18 @@ export async function registerProxy(app: FastifyInstance, ctx: GatewayContext): 
           if (jti && (session.data.admissions?.[room] ?? []).includes(jti)) return admit({ session, decision });
           return jitsiAdmission(request, reply, session, decision, path, params);
         }
-        if (join) {
+        // No join without an audit record: every page load and WebSocket into a room is recorded, and so
+        // is any other request unless this session's entry to the room was recorded in the last minutes
+        // (a client cannot skip the record by dressing a page load as an asset request).
+        const enteredKey = session ? `audit:entered:${session.hash}:${room}` : undefined;
+        if (join || (enteredKey && (await ctx.deps.store.get(enteredKey)) === null)) {
           try {
-            // No join without an audit record: if it cannot be written, the person is not let in.
             await ctx.audit(request, session, { type: 'room.decision', outcome: 'allow', decision });
           } catch (err) {
             request.log.error({ err: (err as Error).message, room }, 'audit append failed; join refused');
             return ctx.fail(request, reply, 'RG_AUDIT_UNAVAILABLE');
           }
+          if (enteredKey) await ctx.deps.store.set(enteredKey, '1', ENTRY_RECORD_WINDOW_MS);
         }
         return admit({ ...(session ? { session } : {}), decision });
       }
@@ -201,6 +208,8 @@ export async function registerProxy(app: FastifyInstance, ctx: GatewayContext): 
 
   /** Why a signalling request may not pass, or undefined: the session must hold a token for the room it names. */
   async function signallingRefusal(session: LoadedSession, tenant: string | undefined, params: URLSearchParams): Promise<ErrorCode | undefined> {
+    // Exactly one room and at most one token: a second value might be the one the backend reads.
+    if (params.getAll('room').length !== 1 || params.getAll('token').length > 1) return 'RG_JITSI_NOT_ADMITTED';
     const raw = params.get('room');
     const room = raw ? canonicalRoom(raw) : undefined;
     if (!room || !jitsi) return 'RG_JITSI_NOT_ADMITTED';

@@ -68,6 +68,22 @@ describe('audit log of the gateway', () => {
     expect(report.ok).toBe(true);
   });
 
+  it('records an entry even when the client does not present it as a page load', async () => {
+    const browser = new ScriptedBrowser(); // no Accept: text/html, no Sec-Fetch-Dest
+    const start = await browser.follow(`${origin}/rooms/staff-weekly`, { headers: { accept: 'text/html' } });
+    await browser.submitLogin(start.final, 'bob', 'demo');
+    const session = browser.jar.get('roomguard_session')!.value;
+    const before = (await queryAudit(auditDir, { room: 'town-hall', type: 'room.decision' })).length;
+    const res = await browser.request(`${origin}/rooms/town-hall/api/state`, { headers: { accept: 'application/json' } });
+    expect(res.status).toBe(200);
+    await browser.request(`${origin}/rooms/town-hall/api/state`, { headers: { accept: 'application/json' } });
+    const after = await queryAudit(auditDir, { room: 'town-hall', type: 'room.decision' });
+    // One record for the first request of this session in this room; the second is covered by it.
+    expect(after.length).toBe(before + 1);
+    expect(after.at(-1)).toMatchObject({ outcome: 'allow' });
+    expect(JSON.stringify(after)).not.toContain(session);
+  });
+
   it('refuses a join with 503 when its record cannot be written, and reports not ready', async () => {
     const { browser } = await login('bob', '/rooms/staff-weekly');
     const before = upstream.arrived.length;
