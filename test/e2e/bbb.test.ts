@@ -1,13 +1,12 @@
 // Into a BigBlueButton room in real Chromium: login, a second factor for the high-risk board room, then
 // a signed join URL that the BBB API (written from bbb-web's rules) accepts, as MODERATOR.
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import type { Browser, Page } from 'playwright-core';
-import { generate } from 'otplib';
+import type { Browser } from 'playwright-core';
 import { startDemoIdp, type DemoIdp } from '../../src/demo/idp.js';
 import { createGateway, type Gateway } from '../../src/gateway/server.js';
 import { freePort, testConfig, testKeys } from '../helpers/gateway.js';
 import { startFakeBbb, type FakeBbb } from '../helpers/bbb-server.js';
-import { launchChromium } from '../helpers/chromium.js';
+import { enrolAuthenticatorApp, launchChromium, signIn } from '../helpers/chromium.js';
 
 const SECRET = 'bbb-e2e-client-secret-0123456789';
 const BBB_SECRET = 'bbb-e2e-shared-secret-0123456789';
@@ -36,12 +35,6 @@ afterAll(async () => {
   await Promise.all([idp?.close(), bbb?.close()]);
 });
 
-async function signIn(page: Page, user: string) {
-  await page.getByLabel('Username').fill(user);
-  await page.getByLabel('Password').fill('demo');
-  await page.getByRole('button', { name: 'Sign in' }).click();
-}
-
 describe('BBB rooms in Chromium', () => {
   it('alice joins the board meeting as moderator through a join URL BBB accepts', async () => {
     const context = await browser.newContext();
@@ -49,11 +42,7 @@ describe('BBB rooms in Chromium', () => {
     await page.goto(`${origin}/rooms/board`);
     await signIn(page, 'alice');
     await page.waitForURL(/\/_roomguard\/mfa\?/);
-    await page.getByRole('link', { name: 'Set up' }).nth(1).click();
-    const secret = (await page.locator('code.secret').textContent())!.replace(/\s+/g, '');
-    await page.getByLabel('6-digit code').fill(await generate({ secret }));
-    await page.getByRole('button', { name: 'Confirm' }).click();
-    await page.getByRole('link', { name: 'I have saved my recovery codes' }).click();
+    await enrolAuthenticatorApp(page);
     await page.getByRole('button', { name: 'Continue to the room' }).click();
     await page.waitForURL(/\/html5client\/join\?sessionToken=/);
     expect(await page.locator('#client').textContent()).toBe('/html5client/join');

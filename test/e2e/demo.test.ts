@@ -4,10 +4,10 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Browser, Page } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { runDemo, type RunningDemo } from '../../src/demo/run.js';
 import { freePort } from '../helpers/gateway.js';
-import { launchChromium } from '../helpers/chromium.js';
+import { launchChromium, signIn } from '../helpers/chromium.js';
 
 let demo: RunningDemo;
 let browser: Browser;
@@ -21,12 +21,6 @@ afterAll(async () => {
   await browser?.close();
   await demo?.close();
 });
-
-async function signIn(page: Page, user: string) {
-  await page.getByLabel('Username').fill(user);
-  await page.getByLabel('Password').fill('demo');
-  await page.getByRole('button', { name: 'Sign in' }).click();
-}
 
 describe('demo in Chromium', () => {
   it('alice signs in, lands in town-hall as moderator, and chats over the room WebSocket', async () => {

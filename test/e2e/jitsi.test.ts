@@ -3,12 +3,11 @@
 // verifier written from Prosody's contract). The upstream records requests in place of Jitsi's web.
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
-import { generate } from 'otplib';
 import { startDemoIdp, type DemoIdp } from '../../src/demo/idp.js';
 import { createGateway, type Gateway } from '../../src/gateway/server.js';
 import { freePort, testConfig, testKeys } from '../helpers/gateway.js';
 import { startEchoUpstream, type EchoUpstream } from '../helpers/upstream.js';
-import { launchChromium } from '../helpers/chromium.js';
+import { enrolAuthenticatorApp, launchChromium, signIn } from '../helpers/chromium.js';
 import { prosodyAllowsJoin, type ProsodySettings } from '../helpers/prosody.js';
 
 const SECRET = 'jitsi-e2e-client-secret-0123456789';
@@ -40,12 +39,6 @@ afterAll(async () => {
   await Promise.all([idp?.close(), upstream?.close()]);
 });
 
-async function signIn(page: Page, user: string) {
-  await page.getByLabel('Username').fill(user);
-  await page.getByLabel('Password').fill('demo');
-  await page.getByRole('button', { name: 'Sign in' }).click();
-}
-
 function tokenOf(page: Page): string {
   const token = new URL(page.url()).searchParams.get('jwt');
   if (!token) throw new Error(`no ?jwt= in ${page.url()}`);
@@ -59,11 +52,7 @@ describe('Jitsi rooms in Chromium', () => {
     await page.goto(`${origin}/board`);
     await signIn(page, 'alice');
     await page.waitForURL(/\/_roomguard\/mfa\?/);
-    await page.getByRole('link', { name: 'Set up' }).nth(1).click();
-    const secret = (await page.locator('code.secret').textContent())!.replace(/\s+/g, '');
-    await page.getByLabel('6-digit code').fill(await generate({ secret }));
-    await page.getByRole('button', { name: 'Confirm' }).click();
-    await page.getByRole('link', { name: 'I have saved my recovery codes' }).click();
+    await enrolAuthenticatorApp(page);
     await page.getByRole('button', { name: 'Continue to the room' }).click();
     await page.waitForURL(/\/board\?jwt=/);
     const verdict = prosodyAllowsJoin(tokenOf(page), prosody, { room: 'board' }, Date.now() / 1000);

@@ -11,7 +11,7 @@ import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { generate } from 'otplib';
 import { runDemo, type RunningDemo } from '../../src/demo/run.js';
 import { freePort } from '../helpers/gateway.js';
-import { launchChromium } from '../helpers/chromium.js';
+import { launchChromium, signIn } from '../helpers/chromium.js';
 
 const ARTIFACTS = new URL('../../test-artifacts/mfa/', import.meta.url).pathname;
 let demo: RunningDemo;
@@ -31,12 +31,6 @@ afterAll(async () => {
 
 async function shot(page: Page, name: string) {
   await page.screenshot({ path: join(ARTIFACTS, `${name}.png`), fullPage: true });
-}
-
-async function signIn(page: Page, user: string) {
-  await page.getByLabel('Username').fill(user);
-  await page.getByLabel('Password').fill('demo');
-  await page.getByRole('button', { name: 'Sign in' }).click();
 }
 
 async function newContext(lang: 'en' | 'de', mobile = false): Promise<BrowserContext> {
