@@ -33,6 +33,8 @@ export class BbbBackend implements Backend {
   }
 
   roomOf(rawPath: string): RoomLookup {
+    // bbb-web matches its paths without regard to case: any other spelling of the API prefix is refused.
+    if (!rawPath.startsWith(API_PREFIX) && rawPath.toLowerCase().startsWith(API_PREFIX)) return { kind: 'refused' };
     if (rawPath.startsWith(API_PREFIX)) {
       const call = rawPath.slice(API_PREFIX.length);
       if (call === 'join') return { kind: 'signed-join' };

@@ -8,9 +8,12 @@ export class GenericBackend implements Backend {
   readonly type = 'generic';
   readonly reservedRooms: readonly string[] = [];
   readonly #roomPath: RegExp;
+  /** The same pattern without regard to case: a path it matches but roomPath does not is a case variant of a room path. */
+  readonly #roomPathAnyCase: RegExp;
 
   constructor(roomPath: string) {
     this.#roomPath = new RegExp(roomPath, 'd');
+    this.#roomPathAnyCase = new RegExp(roomPath, 'i');
     if (!this.#roomPath.source.includes('(?<room>')) throw new Error('roomPath needs a named group (?<room>…)');
   }
 
@@ -18,7 +21,8 @@ export class GenericBackend implements Backend {
     const match = this.#roomPath.exec(rawPath);
     const raw = match?.groups?.room;
     const span = match?.indices?.groups?.room;
-    if (!match || raw === undefined || !span) return { kind: 'none' };
+    // `/ROOMS/board` must not slip past as "not a room" to an upstream that routes without regard to case.
+    if (!match || raw === undefined || !span) return this.#roomPathAnyCase.test(rawPath) ? { kind: 'invalid' } : { kind: 'none' };
     const room = canonicalRoom(raw);
     if (room === undefined) return { kind: 'invalid' };
     if (room === raw) return { kind: 'room', room };

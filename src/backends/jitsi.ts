@@ -16,7 +16,7 @@ const SIGNALLING = new Set(['http-bind', 'xmpp-websocket', 'conference-request']
 /** Other paths of Jitsi (and of roomguard) that are never rooms. */
 const OWN = new Set([
   'config.js', 'interface_config.js', 'external_api.js', 'logging_config.js', 'colibri-ws', '_unlock', '.well-known', '_api',
-  'title.html', 'body.html', 'head.html', 'base.html', 'plugin.head.html', 'fonts.html', 'static',
+  'title.html', 'body.html', 'head.html', 'base.html', 'plugin.head.html', 'fonts.html',
   '_roomguard', 'healthz', 'readyz',
 ]);
 
@@ -62,7 +62,8 @@ export class JitsiBackend implements Backend {
   roomOf(rawPath: string): RoomLookup {
     if (rawPath === '/') return { kind: 'none' };
     const segments = rawPath.slice(1).split('/');
-    const first = segments[0]!.toLowerCase();
+    // Jitsi's nginx matches case-sensitively: /LIBS is not /libs (it would serve the app page for room "libs").
+    const first = segments[0]!;
     const own = (name: string): RoomLookup | undefined =>
       STATIC.has(name) ? { kind: 'public' } : SIGNALLING.has(name) ? { kind: 'signalling' } : OWN.has(name) ? { kind: 'none' } : undefined;
     const top = own(first);
@@ -83,7 +84,7 @@ export class JitsiBackend implements Backend {
     if (!this.settings.tenants) return { kind: 'invalid' };
     const tenant = canonicalRoom(segments[0]!);
     if (tenant === undefined) return { kind: 'invalid' };
-    const second = segments[1]!.toLowerCase();
+    const second = segments[1]!;
     const tenantOwn = own(second);
     if (tenantOwn) return tenantOwn.kind === 'signalling' ? { kind: 'signalling', tenant } : tenantOwn;
     if (segments.length === 2 && second !== '') return roomAt(segments[1]!, `/${tenant}`);

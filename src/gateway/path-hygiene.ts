@@ -2,6 +2,14 @@
 // a different path than the one the policy judged — empty segments (nginx merges //), dot segments,
 // encoded slashes and backslashes, NUL. Refusing is safer than guessing how the upstream normalises.
 
+/** %-escapes of unreserved characters (letters, digits, - . _ ~): browsers never send them encoded. */
+const ENCODED_UNRESERVED = /%(3[0-9]|4[1-9a-f]|5[0-9a]|6[1-9a-f]|7[0-9a]|2d|2e|5f|7e)/gi;
+
+/** The path with escaped unreserved characters decoded: another spelling of the same path, which an upstream would decode too. */
+export function decodeUnreserved(rawPath: string): string {
+  return rawPath.replace(ENCODED_UNRESERVED, (escape) => String.fromCharCode(parseInt(escape.slice(1), 16)));
+}
+
 export function isCleanPath(rawPath: string): boolean {
   if (!rawPath.startsWith('/')) return false;
   if (rawPath.length > 4096) return false;

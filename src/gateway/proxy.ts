@@ -7,7 +7,7 @@ import { decide, policyFor } from '../policy/decide.js';
 import type { Decision, Policy, Subject } from '../policy/types.js';
 import type { LoadedSession } from '../session/sessions.js';
 import { identityHeaders, stripOwnCookies, stripSpoofable } from './identity-headers.js';
-import { isCleanPath } from './path-hygiene.js';
+import { decodeUnreserved, isCleanPath } from './path-hygiene.js';
 import { noticeKey } from './auth-routes.js';
 import type { GatewayContext } from './context.js';
 import { JitsiBackend } from '../backends/jitsi.js';
@@ -99,6 +99,12 @@ export async function registerProxy(app: FastifyInstance, ctx: GatewayContext): 
     const path = queryAt === -1 ? rawUrl : rawUrl.slice(0, queryAt);
     const ws = ctx.isWebSocket(request);
     if (!isCleanPath(path)) return ctx.fail(request, reply, 'RG_REQUEST_BAD_PATH');
+    // `/r%6foms/x` is `/rooms/x` to most upstreams: judge only the plain spelling (redirect page loads to it).
+    const plain = decodeUnreserved(path);
+    if (plain !== path) {
+      if (ws || (request.method !== 'GET' && request.method !== 'HEAD') || !isCleanPath(plain)) return ctx.fail(request, reply, 'RG_REQUEST_BAD_PATH');
+      return reply.redirect(plain + (queryAt === -1 ? '' : rawUrl.slice(queryAt)), 302);
+    }
     const lookup = backend.roomOf(path);
     if (lookup.kind === 'invalid') return ctx.fail(request, reply, 'RG_ROOM_INVALID');
     if (lookup.kind === 'room' && lookup.canonicalPath !== undefined) {

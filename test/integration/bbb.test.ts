@@ -122,6 +122,13 @@ describe('BBB admission', () => {
       expect(res.status).toBe(403);
     }
     expect(bbb.calls.length).toBe(before);
+    // Other spellings of the API path are refused or normalised before they could pass as "not a room".
+    expect((await browser.request(`${origin}/BIGBLUEBUTTON/api/create?x=1`)).status).toBe(403);
+    expect((await browser.request(`${origin}/bigbluebutton/API/getMeetings`)).status).toBe(403);
+    const encoded = await browser.request(`${origin}/bigbluebutton/%61pi/join?meetingID=x`);
+    expect(encoded.status).toBe(302);
+    expect((await browser.request(new URL(encoded.headers.get('location')!, origin))).status).toBe(403);
+    expect(bbb.calls.length).toBe(before);
     // The client's own calls need a session and pass.
     expect((await browser.request(`${origin}/bigbluebutton/api/enter?sessionToken=t1`)).status).toBe(200);
     expect((await fetch(`${origin}/bigbluebutton/api/enter?sessionToken=t1`, { redirect: 'manual' })).status).toBe(302);

@@ -322,7 +322,7 @@ describe('room canonicalisation and path hygiene', () => {
   it.each([
     ['/rooms/Town-Hall', '/rooms/town-hall'],
     ['/rooms/TOWN-HALL?x=1', '/rooms/town-hall?x=1'],
-    ['/rooms/%74own-hall', '/rooms/town-hall'],
+    ['/rooms/%74own-hall', '/rooms/town-hall'], // first to the plain spelling of the path, then canonical
     ['/rooms/%EF%BD%94own-hall', '/rooms/town-hall'], // fullwidth ｔ, NFKC
     ['/rooms/Board/ws', '/rooms/board/ws'],
   ])('redirects %s to the canonical %s', async (path, expected) => {
@@ -339,6 +339,22 @@ describe('room canonicalisation and path hygiene', () => {
       expect(res.body).toContain('RG_REQUEST_BAD_PATH');
       expect(upstream.arrived.length).toBe(before);
     });
+
+  it('does not let case or encoding variants of a room path slip past the decision', async () => {
+    const { browser } = await loginAs('carol', '/rooms/town-hall');
+    const cookie = browser.jar.header(new URL(origin))!;
+    const before = upstream.arrived.length;
+    for (const path of ['/ROOMS/staff-weekly', '/Rooms/staff-weekly/', '/rooms/staff-weekly'.toUpperCase()]) {
+      expect((await rawRequest(portA, path, { cookie })).status).toBe(400);
+    }
+    // Escaped unreserved characters are another spelling: redirected to the plain path, then judged there.
+    const encoded = await rawRequest(portA, '/r%6foms/staff-weekly', { cookie });
+    expect(encoded.status).toBe(302);
+    expect(encoded.headers.location).toBe('/rooms/staff-weekly');
+    expect((await rawRequest(portA, '/rooms/staff-weekly', { cookie })).status).toBe(403);
+    expect((await rawRequest(portA, '/r%6foms/staff-weekly', { cookie }, 'POST')).status).toBe(400);
+    expect(upstream.arrived.length).toBe(before);
+  });
 
   it('refuses room names with characters rooms cannot have', async () => {
     const res = await rawRequest(portA, '/rooms/a@b');
