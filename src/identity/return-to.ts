@@ -37,6 +37,8 @@ export function safeReturnTo(value: unknown, publicUrl: URL): string | undefined
     return undefined;
   }
   if (resolved.origin !== publicUrl.origin) return undefined;
+  // Dot segments resolve away (/.//evil → //evil): refuse them rather than return a protocol-relative path.
+  if (resolved.pathname.startsWith('//') || /(^|\/)(\.|%2e){1,2}(\/|$)/i.test(value.split(/[?#]/)[0]!)) return undefined;
   // roomguard's own paths only where a person may usefully land (never login, callback or logout, which
   // would loop or act); also in encoded spellings (/%5Froomguard/…), which the router decodes alike.
   const decodedPath = decodeRepeatedly(resolved.pathname) ?? resolved.pathname;

@@ -94,3 +94,13 @@ describe('safeReturnTo: refused', () => {
     expect(safeReturnTo('/rooms/%E0%A4%A', PUBLIC)).toBeUndefined();
   });
 });
+
+describe('dot segments', () => {
+  const pub = new URL('https://meet.example.org');
+  it.each(['/.//evil.example', '/..//evil.example', '/%2e//evil.example', '/a/../b', '/./rooms/x', '/rooms/..'])('refuses %s', (value) => {
+    expect(safeReturnTo(value, pub)).toBeUndefined();
+  });
+  it('still accepts names that merely contain dots', () => {
+    expect(safeReturnTo('/rooms/v1.2?x=a.b', pub)).toBe('/rooms/v1.2?x=a.b');
+  });
+});
