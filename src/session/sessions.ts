@@ -5,6 +5,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import type { Store } from '../store/store.js';
 import type { FactorMethod, Identity } from '../policy/types.js';
 import { userKey } from '../identity/user-key.js';
+import { RoomguardError } from '../errors.js';
 
 export interface SessionData {
   v: 1;
@@ -113,7 +114,8 @@ export class Sessions {
     }
     if (idleFor >= TOUCH_INTERVAL_MS) {
       data = { ...data, lastSeenAt: now };
-      await this.#store.set(this.#key(hash), JSON.stringify(data), this.#ttl(data, now));
+      // Only if it still exists: a request in flight must not bring back a session that was just ended.
+      if (!(await this.#store.replace(this.#key(hash), JSON.stringify(data), this.#ttl(data, now)))) return undefined;
     }
     return { id, hash, data, idleFor };
   }
@@ -122,12 +124,15 @@ export class Sessions {
   async update(session: LoadedSession, changes: Partial<Pick<SessionData, 'noticesSeen' | 'admissions'>>): Promise<LoadedSession> {
     const now = this.#now();
     const data: SessionData = { ...session.data, ...changes, lastSeenAt: now };
-    await this.#store.set(this.#key(session.hash), JSON.stringify(data), this.#ttl(data, now));
+    // Never recreate a session that was ended (logout, revocation) while this request was under way.
+    if (!(await this.#store.replace(this.#key(session.hash), JSON.stringify(data), this.#ttl(data, now)))) throw new RoomguardError('RG_LOGIN_REQUIRED', 'the session ended');
     return { ...session, data };
   }
 
   /** Replaces the session id (after login or step-up) and stores new data under it. */
   async rotate(old: LoadedSession, changes: Partial<Pick<SessionData, 'mfa'>>): Promise<LoadedSession> {
+    // Take the old record first: a session ended meanwhile is not reborn under a new id.
+    if ((await this.#store.take(this.#key(old.hash))) === null) throw new RoomguardError('RG_LOGIN_REQUIRED', 'the session ended');
     const now = this.#now();
     const id = randomBytes(32).toString('base64url');
     const hash = sessionHash(id);

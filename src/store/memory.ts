@@ -47,6 +47,12 @@ export class MemoryStore implements Store {
     this.#entries.delete(key);
   }
 
+  async replace(key: string, value: string, ttlMs: number): Promise<boolean> {
+    if (this.#live(key) === null) return false;
+    await this.set(key, value, ttlMs);
+    return true;
+  }
+
   async add(key: string, value: string, ttlMs: number): Promise<boolean> {
     if (this.#live(key) !== null) return false;
     await this.set(key, value, ttlMs);

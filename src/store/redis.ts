@@ -65,6 +65,11 @@ export class RedisStore implements Store {
     await this.#run(() => this.client.del(key));
   }
 
+  async replace(key: string, value: string, ttlMs: number): Promise<boolean> {
+    if (!(ttlMs > 0)) throw new RangeError(`ttl must be positive, got ${ttlMs}`);
+    return (await this.#run(() => this.client.set(key, value, 'PX', Math.ceil(ttlMs), 'XX'))) === 'OK';
+  }
+
   async add(key: string, value: string, ttlMs: number): Promise<boolean> {
     if (!(ttlMs > 0)) throw new RangeError(`ttl must be positive, got ${ttlMs}`);
     return (await this.#run(() => this.client.set(key, value, 'PX', Math.ceil(ttlMs), 'NX'))) === 'OK';

@@ -73,6 +73,10 @@ export class SealedStore implements Store {
     return this.#inner.delete(key);
   }
 
+  replace(key: string, value: string, ttlMs: number): Promise<boolean> {
+    return this.#inner.replace(key, this.seal(key, value), ttlMs);
+  }
+
   /** Single-use markers are sealed like everything else. */
   add(key: string, value: string, ttlMs: number): Promise<boolean> {
     return this.#inner.add(key, this.seal(key, value), ttlMs);

@@ -9,6 +9,8 @@ export interface Store {
   /** Reads and deletes atomically: a value can be taken once (single-use login state, codes). */
   take(key: string): Promise<string | null>;
   delete(key: string): Promise<void>;
+  /** Writes only when the key exists (and is live); false when it was gone — nothing is written then. */
+  replace(key: string, value: string, ttlMs: number): Promise<boolean>;
   /** Writes only when the key is absent; true when this call wrote it (single-use markers, replay guards). */
   add(key: string, value: string, ttlMs: number): Promise<boolean>;
   /** Atomically increments a counter, giving it ttlMs when it is new; returns the new value (attempt limits). */
