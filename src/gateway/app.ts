@@ -40,7 +40,9 @@ export async function buildGateway(deps: GatewayDeps): Promise<FastifyInstance> 
   if (deps.redirectToPublicHost) {
     app.addHook('onRequest', async (request, reply) => {
       if (request.headers.host !== ctx.publicUrl.host && (request.method === 'GET' || request.method === 'HEAD') && !request.url.startsWith('/healthz') && !request.url.startsWith('/readyz')) {
-        return reply.redirect(new URL(request.url, ctx.publicUrl).href, 302);
+        // Only a plain path may follow the origin: `//evil` or an absolute URL would leave it.
+        if (!/^\/(?!\/)/.test(request.url) || request.url.includes('\\')) return ctx.fail(request, reply, 'RG_REQUEST_BAD_PATH');
+        return reply.redirect(ctx.publicUrl.origin + request.url, 302);
       }
     });
   }

@@ -93,7 +93,12 @@ export class GatewayContext {
     if (query?.lang === 'de' || query?.lang === 'en') reply.setCookie(this.cookies.lang, lang, { ...this.cookieBase, maxAge: 365 * 86_400 });
     const nonce = randomBytes(16).toString('base64');
     reply.headers(securityHeaders({ https: this.https, formActions: [this.deps.oidc.settings.issuer.origin], nonce }));
-    const url = new URL(request.url, this.publicUrl);
+    let url: URL;
+    try {
+      url = new URL(request.url, this.publicUrl);
+    } catch {
+      url = new URL('/', this.publicUrl); // a request URL that does not parse still gets its error page
+    }
     url.searchParams.set('lang', lang === 'de' ? 'en' : 'de');
     return { lang, orgName: this.config.ui.orgName, hasLogo: Boolean(this.deps.logo), nonce, switchHref: url.pathname + url.search };
   }

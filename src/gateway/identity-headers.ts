@@ -20,10 +20,18 @@ export function headerSafe(value: string): string {
     .join('');
 }
 
-/** Removes every header a client might use to impersonate roomguard. Mutates and returns `headers`. */
+/** Headers some upstream stacks trust for the client's address or the original URL: roomguard sets or drops them. */
+const PROXY_HEADERS = new Set(['x-original-url', 'x-rewrite-url', 'x-original-uri', 'x-real-ip', 'forwarded', 'remote-user', 'x-remote-user', 'x-forwarded-user', 'x-forwarded-email']);
+
+/**
+ * Removes every header a client might use to impersonate roomguard or a proxy in front of the upstream:
+ * X-Roomguard-* in any case and also with `_` for `-` (CGI/WSGI map both to the same variable), all
+ * X-Forwarded-* (roomguard sets its own), and URL/address/user headers. Mutates and returns `headers`.
+ */
 export function stripSpoofable<T extends Record<string, unknown>>(headers: T): T {
   for (const name of Object.keys(headers)) {
-    if (name.toLowerCase().startsWith(IDENTITY_HEADER_PREFIX)) delete headers[name];
+    const normal = name.toLowerCase().replace(/_/g, '-');
+    if (normal.startsWith(IDENTITY_HEADER_PREFIX) || normal.startsWith('x-forwarded-') || PROXY_HEADERS.has(normal)) delete headers[name];
   }
   return headers;
 }

@@ -13,6 +13,8 @@ export const REDACTED_PATHS = [
   '*.code',
   '*.token',
   '*.idToken',
+  // @fastify/http-proxy logs the WebSocket upstream URL (with Jitsi's ?token=) at debug level.
+  'url',
 ];
 
 export function loggerOptions(level: string): FastifyServerOptions['logger'] {

@@ -10,7 +10,7 @@ import { canonicalRoom } from '../backends/room-name.js';
 import { decide } from '../policy/decide.js';
 import type { MfaMethod, Subject } from '../policy/types.js';
 import type { LoadedSession } from '../session/sessions.js';
-import { newFactorId, userKey, type TotpFactor, type UserFactors } from '../mfa/factors.js';
+import { MAX_FACTORS_PER_PERSON, newFactorId, userKey, type TotpFactor, type UserFactors } from '../mfa/factors.js';
 import { checkTotp, newTotpSecret, totpUri } from '../mfa/totp.js';
 import { generateRecoveryCodes, matchRecoveryCode } from '../mfa/recovery.js';
 import type { LockState } from '../mfa/limiter.js';
@@ -246,6 +246,7 @@ export function registerMfaRoutes(app: FastifyInstance, ctx: GatewayContext): vo
     if (!secret) return reply.redirect(`/_roomguard/mfa/totp/setup?${new URLSearchParams({ returnTo: input.returnTo, room: input.room })}`, 303);
     const check = await checkTotp(secret, typeof body.code === 'string' ? body.code : '', 0, now());
     if (!check.ok) return renderTotpSetup(request, reply, input, doc, secret, MFA_TEXT[ctx.lang(request)].wrongCode);
+    if (doc.factors.length >= MAX_FACTORS_PER_PERSON) throw new RoomguardError('RG_REQUEST_INVALID', `at most ${MAX_FACTORS_PER_PERSON} factors per person`);
     await ctx.deps.store.delete(pendingKey);
     doc.factors.push({ kind: 'totp', id: newFactorId(), name: cleanName(body.name, defaultName(request, 'totp', doc)), secret, lastTimeStep: check.timeStep, createdAt: now(), lastUsedAt: now() });
     await ctx.factors.save(user, doc);
@@ -327,6 +328,7 @@ export function registerMfaRoutes(app: FastifyInstance, ctx: GatewayContext): vo
       return reply.code(400).send({ error: 'invalid' });
     }
     const { factor } = registered;
+    if (doc.factors.length >= MAX_FACTORS_PER_PERSON) throw new RoomguardError('RG_REQUEST_INVALID', `at most ${MAX_FACTORS_PER_PERSON} factors per person`);
     // A first factor: keep the user handle the authenticator was given.
     if (doc.factors.length === 0) doc.userHandle = registered.userHandle;
     doc.factors.push(factor);

@@ -13,7 +13,7 @@ import type { GatewayContext } from './context.js';
 import { JitsiBackend } from '../backends/jitsi.js';
 import { BbbBackend, joinKey } from '../backends/bbb.js';
 import { canonicalRoom } from '../backends/room-name.js';
-import type { ErrorCode } from '../errors.js';
+import { RoomguardError, type ErrorCode } from '../errors.js';
 import type { Socket } from 'node:net';
 
 /** A room entry recorded this recently covers further non-page requests of the same session and room. */
@@ -191,7 +191,14 @@ export async function registerProxy(app: FastifyInstance, ctx: GatewayContext): 
           const given = params.get('jwt');
           const jti = given ? await jitsi.tokenFor(given, room, ctx.now()) : undefined;
           // A ?jwt= from the browser counts only if roomguard minted it for this session and room.
-          if (jti && (session.data.admissions?.[room] ?? []).includes(jti)) return admit({ session, decision });
+          if (jti && (session.data.admissions?.[room] ?? []).includes(jti)) {
+            try {
+              await ctx.audit(request, session, { type: 'room.decision', outcome: 'allow', decision, details: { tokenId: jti, reused: true } });
+            } catch {
+              return ctx.fail(request, reply, 'RG_AUDIT_UNAVAILABLE');
+            }
+            return admit({ session, decision });
+          }
           return jitsiAdmission(request, reply, session, decision, path, params);
         }
         // No join without an audit record: every page load and WebSocket into a room is recorded, and so
@@ -310,7 +317,9 @@ export async function registerProxy(app: FastifyInstance, ctx: GatewayContext): 
       replyOptions: {
         rewriteRequestHeaders: (request, headers) => {
           const ready = (request as FastifyRequest).admission?.upstreamHeaders;
-          const merged = { ...(ready ?? stripSpoofable({ ...headers })) } as Record<string, string | string[] | undefined>;
+          // Fail closed: without prepared headers nothing is forwarded (never the raw ones with our cookie).
+          if (!ready) throw new RoomguardError('RG_INTERNAL', 'upstream headers were not prepared');
+          const merged = { ...ready } as Record<string, string | string[] | undefined>;
           // Host and length come from the proxy's own view of this request; hop-by-hop headers never pass.
           merged.host = headers.host as string;
           if (headers['content-length'] !== undefined) merged['content-length'] = headers['content-length'] as string;

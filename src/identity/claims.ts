@@ -34,8 +34,9 @@ export function identityFromClaims(claims: Record<string, unknown>, paths: Claim
     sub,
     iss,
     // An address the IdP marks unverified must not satisfy e-mail or domain rules.
-    // Some IdPs send the flag as a string ("false"); both spellings mean unverified.
-    emailVerified: typeof email === 'string' && claims.email_verified !== false && claims.email_verified !== 'false',
+    // Only an address the IdP says it verified (true, or "true" from IdPs that send strings) may satisfy
+    // e-mail and domain rules; a missing claim counts as unverified.
+    emailVerified: typeof email === 'string' && (claims.email_verified === true || claims.email_verified === 'true'),
     groups: [...new Set(groups)],
   };
   if (typeof email === 'string' && email.includes('@') && email.length <= 320) identity.email = email.toLowerCase();

@@ -456,3 +456,11 @@ describe('health', () => {
     expect(await res.text()).toContain('RG_NOT_FOUND');
   });
 });
+
+describe('hostile request lines', () => {
+  it('answers a request URL that does not parse with a 400 page, not a 500', async () => {
+    const res = await rawRequest(portA, '//[');
+    expect(res.status).toBe(400);
+    expect(res.body).toContain('RG_REQUEST_BAD_PATH');
+  });
+});

@@ -63,6 +63,11 @@ describe('identityFromClaims', () => {
     expect(id.emailVerified).toBe(false);
   });
 
+  it('marks an address unverified when the IdP does not say it verified it (no email_verified claim)', () => {
+    expect(identityFromClaims({ ...base, email: 'mallory@example.org' }, PATHS).emailVerified).toBe(false);
+    expect(identityFromClaims({ ...base, email: 'alice@example.org', email_verified: 'true' }, PATHS).emailVerified).toBe(true);
+  });
+
   it('marks an address with email_verified: true as verified (the deny side of the above)', () => {
     expect(identityFromClaims({ ...base, email: 'alice@example.org', email_verified: true }, PATHS).emailVerified).toBe(true);
   });

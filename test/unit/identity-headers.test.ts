@@ -29,13 +29,21 @@ describe('stripSpoofable', () => {
       'x-roomguard-user': 'mallory',
     };
     stripSpoofable(headers);
+    // x-forwarded-for is dropped too: roomguard sets its own from the address it trusts.
     expect(headers).toEqual({
       host: 'meet.example.org',
       cookie: 'a=1',
-      'x-forwarded-for': '203.0.113.7',
       'x-roomguardian': 'not ours',
       'x-roomguard': 'no suffix',
     });
+  });
+
+  it('removes underscore spellings (CGI/WSGI read them as the same header) and proxy headers upstreams trust', () => {
+    const headers: Record<string, unknown> = {
+      X_Roomguard_User: 'admin', 'x-roomguard_role': 'moderator', 'X-Original-URL': '/rooms/vault', 'x-rewrite-url': '/x',
+      'X-Real-IP': '10.0.0.1', 'x-forwarded-prefix': '/admin', 'x-forwarded-port': '443', forwarded: 'for=1.2.3.4', 'remote-user': 'admin', accept: 'text/html',
+    };
+    expect(stripSpoofable(headers)).toEqual({ accept: 'text/html' });
   });
 
   it('removes a spoofed header given as an array of values', () => {
