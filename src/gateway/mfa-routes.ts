@@ -84,8 +84,10 @@ export function registerMfaRoutes(app: FastifyInstance, ctx: GatewayContext): vo
     return lang === 'de' ? `Gesperrt bis ${at} UTC.` : `Locked until ${at} UTC.`;
   }
 
-  async function refuseIfLocked(request: FastifyRequest, reply: FastifyReply, user: string): Promise<boolean> {
-    const lock = await ctx.limiter.state(user, request.ip);
+  /** Refuses when locked; with `attempt`, also counts this attempt before it is checked (parallel guesses). */
+  async function refuseIfLocked(request: FastifyRequest, reply: FastifyReply, user: string, attempt = false): Promise<boolean> {
+    let lock = await ctx.limiter.state(user, request.ip);
+    if (!lock.locked && attempt && !(await ctx.limiter.reserve(user, request.ip))) lock = { locked: true, hard: false, until: ctx.now() + config.mfa.failureWindow };
     if (!lock.locked) return false;
     const detail = lockDetail(request, lock);
     await ctx.fail(request, reply, 'RG_MFA_LOCKED', detail ? { detail } : {});
@@ -181,7 +183,7 @@ export function registerMfaRoutes(app: FastifyInstance, ctx: GatewayContext): vo
     if (!requirement) return reply.redirect(input.returnTo, 303);
     if (!requirement.methods.includes('totp')) throw new RoomguardError('RG_MFA_REQUIRED', 'this room does not accept authenticator codes');
     const user = userKey(input.session.data.identity.sub);
-    if (await refuseIfLocked(request, reply, user)) return reply;
+    if (await refuseIfLocked(request, reply, user, true)) return reply;
     const doc = await ctx.factors.load(user);
     const code = typeof body.code === 'string' ? body.code : '';
     let replay = false;
@@ -267,7 +269,7 @@ export function registerMfaRoutes(app: FastifyInstance, ctx: GatewayContext): vo
     if (!step) return reply;
     const { body, input } = step;
     const user = userKey(input.session.data.identity.sub);
-    if (await refuseIfLocked(request, reply, user)) return reply;
+    if (await refuseIfLocked(request, reply, user, true)) return reply;
     const doc = await ctx.factors.load(user);
     const index = doc.recovery ? await matchRecoveryCode(typeof body.code === 'string' ? body.code : '', doc.recovery.hashes) : -1;
     if (index === -1 || !doc.recovery) {
@@ -357,7 +359,7 @@ export function registerMfaRoutes(app: FastifyInstance, ctx: GatewayContext): vo
     const { body, input } = step;
     const user = userKey(input.session.data.identity.sub);
     const lock = await ctx.limiter.state(user, request.ip);
-    if (lock.locked) throw new RoomguardError('RG_MFA_LOCKED');
+    if (lock.locked || !(await ctx.limiter.reserve(user, request.ip))) throw new RoomguardError('RG_MFA_LOCKED');
     const doc = await ctx.factors.load(user);
     const result = await ctx.ceremonies.authenticate(input.session.hash, doc, body.response as never);
     if (!result.ok) {

@@ -49,6 +49,17 @@ export class AttemptLimiter {
     return until > 0 ? { locked: true, hard: false, until } : { locked: false };
   }
 
+  /**
+   * Counts an attempt before it is checked, so parallel guesses cannot outrun the limit: false when this
+   * account or address already had maxFailures attempts without a success in the window.
+   */
+  async reserve(user: string, ip: string): Promise<boolean> {
+    const s = this.#settings;
+    const byAccount = await this.#store.increment(`mfa:tries:acct:${user}`, s.windowMs);
+    const byAddress = await this.#store.increment(`mfa:tries:ip:${this.#ip(ip)}`, s.windowMs);
+    return byAccount <= s.maxFailures && byAddress <= s.maxFailures;
+  }
+
   /** Records a failure; returns the lock state it leads to. */
   async fail(user: string, ip: string): Promise<LockState> {
     const s = this.#settings;
@@ -65,7 +76,9 @@ export class AttemptLimiter {
         const duration = Math.min(s.lockoutMs * 2 ** Math.min(locks - 1, 20), s.maxLockoutMs);
         const lockUntil = this.#now() + duration;
         await this.#store.set(`mfa:lock:${scope}:${id}`, String(lockUntil), duration);
+        // The lock takes over from the counters; after it, counting starts afresh.
         await this.#store.delete(`mfa:fail:${scope}:${id}`);
+        await this.#store.delete(`mfa:tries:${scope}:${id}`);
         until = Math.max(until, lockUntil);
       }
     }
@@ -73,12 +86,13 @@ export class AttemptLimiter {
   }
 
   async succeed(user: string, ip: string): Promise<void> {
-    for (const key of [`mfa:fail:consecutive:${user}`, `mfa:fail:acct:${user}`, `mfa:fail:ip:${this.#ip(ip)}`]) await this.#store.delete(key);
+    const address = this.#ip(ip);
+    for (const key of [`mfa:fail:consecutive:${user}`, `mfa:fail:acct:${user}`, `mfa:fail:ip:${address}`, `mfa:tries:acct:${user}`, `mfa:tries:ip:${address}`]) await this.#store.delete(key);
   }
 
   /** Admin unlock (`roomguard mfa unlock`): clears hard and temporary locks of an account. */
   async unlock(user: string): Promise<void> {
-    for (const key of [`mfa:hardlock:${user}`, `mfa:lock:acct:${user}`, `mfa:locks:acct:${user}`, `mfa:fail:acct:${user}`, `mfa:fail:consecutive:${user}`]) {
+    for (const key of [`mfa:hardlock:${user}`, `mfa:lock:acct:${user}`, `mfa:locks:acct:${user}`, `mfa:fail:acct:${user}`, `mfa:fail:consecutive:${user}`, `mfa:tries:acct:${user}`]) {
       await this.#store.delete(key);
     }
   }

@@ -237,3 +237,34 @@ describe('account page', () => {
     expect(events.some((e) => e.type === 'session.revoked' && e.actor?.sub === 'bob')).toBe(true);
   });
 });
+
+describe('attempt limit under parallel guessing', () => {
+  it('checks no more than maxFailures codes however many arrive at once', async () => {
+    try {
+      await parallelGuesses();
+    } finally {
+      offset = 0;
+    }
+  });
+});
+
+async function parallelGuesses() {
+  {
+    const { browser } = await login('bob', '/rooms/open');
+    const setupRes = await browser.request(`${origin}/_roomguard/mfa/totp/setup?returnTo=%2F_roomguard%2Faccount`);
+    const setup = await setupRes.text();
+    const secret = /<code class="secret"[^>]*>([^<]+)<\/code>/.exec(setup)![1]!.replace(/\s+/g, '');
+    const enrolled = await browser.request(`${origin}/_roomguard/mfa/totp/setup`, form({ csrf: csrfOf(setup), returnTo: '/_roomguard/account', room: '', code: await generate({ secret }) }));
+    expect(enrolled.status).toBe(303);
+    // Well after the earlier tests' locks on this address have run out.
+    offset = 29 * 60_000;
+    const fresh = await login('bob', '/rooms/open');
+    const page = await (await fresh.browser.request(`${origin}/_roomguard/mfa?returnTo=%2F_roomguard%2Faccount`)).text();
+    const before = events.filter((e) => e.type === 'mfa.failure' && e.actor?.sub === 'bob').length;
+    const guesses = Array.from({ length: 40 }, (_, i) => fresh.browser.request(`http://localhost:${i % 2 ? portB : new URL(origin).port}/_roomguard/mfa/totp`, form({ csrf: csrfOf(page), returnTo: '/_roomguard/account', room: '', code: String(100000 + i) })));
+    const statuses = (await Promise.all(guesses)).map((r) => r.status);
+    const checked = events.filter((e) => e.type === 'mfa.failure' && e.actor?.sub === 'bob').length - before;
+    expect(checked).toBeLessThanOrEqual(5);
+    expect(statuses.filter((s) => s === 429).length).toBeGreaterThanOrEqual(35);
+  }
+}
