@@ -146,7 +146,9 @@ export async function registerProxy(app: FastifyInstance, ctx: GatewayContext): 
     }
     if (lookup.kind === 'signalling') {
       if (!session) return needLogin();
-      const refusal = await signallingRefusal(session, lookup.tenant, new URLSearchParams(queryAt === -1 ? '' : rawUrl.slice(queryAt + 1)));
+      // The XMPP connection (WebSocket or BOSH) must carry its room token; conference requests carry none.
+      const tokenRequired = !path.endsWith('/conference-request/v1');
+      const refusal = await signallingRefusal(session, lookup.tenant, new URLSearchParams(queryAt === -1 ? '' : rawUrl.slice(queryAt + 1)), tokenRequired);
       if (refusal) {
         request.log.info({ event: 'signalling.refused', code: refusal, session: session.hash.slice(0, 16) }, 'signalling refused');
         ctx.auditQuietly(request, session, { type: 'room.decision', outcome: 'deny', reason: refusal, details: { path: path.slice(0, 100) } });
@@ -220,7 +222,7 @@ export async function registerProxy(app: FastifyInstance, ctx: GatewayContext): 
   };
 
   /** Why a signalling request may not pass, or undefined: the session must hold a token for the room it names. */
-  async function signallingRefusal(session: LoadedSession, tenant: string | undefined, params: URLSearchParams): Promise<ErrorCode | undefined> {
+  async function signallingRefusal(session: LoadedSession, tenant: string | undefined, params: URLSearchParams, tokenRequired: boolean): Promise<ErrorCode | undefined> {
     // Exactly one room and at most one token: a second value might be the one the backend reads.
     if (params.getAll('room').length !== 1 || params.getAll('token').length > 1) return 'RG_JITSI_NOT_ADMITTED';
     const raw = params.get('room');
@@ -230,6 +232,8 @@ export async function registerProxy(app: FastifyInstance, ctx: GatewayContext): 
     const admitted = session.data.admissions?.[judged] ?? [];
     if (admitted.length === 0) return 'RG_JITSI_NOT_ADMITTED';
     const token = params.get('token');
+    // Without a token the backend might admit the connection anonymously (guests, JWT_ALLOW_EMPTY).
+    if (token === null && tokenRequired) return 'RG_JITSI_TOKEN_INVALID';
     if (token !== null) {
       const jti = await jitsi.tokenFor(token, judged, ctx.now());
       if (!jti || !admitted.includes(jti)) return 'RG_JITSI_TOKEN_INVALID';

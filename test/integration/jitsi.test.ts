@@ -131,6 +131,8 @@ describe('signalling gate', () => {
     expect(hop).toMatchObject({ status: 403, reason: 'RG_JITSI_NOT_ADMITTED' });
     const hopNoToken = await ws('/xmpp-websocket?room=board', cookie);
     expect(hopNoToken).toMatchObject({ status: 403, reason: 'RG_JITSI_NOT_ADMITTED' });
+    // Even for the admitted room, an XMPP connection without its token is refused.
+    expect(await ws('/xmpp-websocket?room=town-hall', cookie)).toMatchObject({ status: 403, reason: 'RG_JITSI_TOKEN_INVALID' });
     // A second room (or token) parameter, which the backend might read instead of the first.
     expect(await ws(`/xmpp-websocket?room=town-hall&room=board&token=${alice.token}`, cookie)).toMatchObject({ status: 403, reason: 'RG_JITSI_NOT_ADMITTED' });
     expect(await ws(`/xmpp-websocket?room=town-hall&token=${alice.token}&token=x`, cookie)).toMatchObject({ status: 403 });
