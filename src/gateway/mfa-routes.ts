@@ -107,8 +107,8 @@ export function registerMfaRoutes(app: FastifyInstance, ctx: GatewayContext): vo
   }
 
   /** A confirmed second factor: new session id carrying the method and time (step-up), counters cleared. */
-  async function confirmed(request: FastifyRequest, reply: FastifyReply, input: StepInput, method: 'webauthn' | 'totp' | 'recovery'): Promise<LoadedSession> {
-    const rotated = await ctx.sessions.rotate(input.session, { mfa: { method, at: now() } });
+  async function confirmed(request: FastifyRequest, reply: FastifyReply, input: StepInput, method: 'webauthn' | 'totp' | 'recovery', uv?: boolean): Promise<LoadedSession> {
+    const rotated = await ctx.sessions.rotate(input.session, { mfa: { method, at: now(), ...(uv !== undefined ? { uv } : {}) } });
     ctx.setSessionCookie(reply, rotated);
     await ctx.limiter.succeed(userKey(input.session.data.identity.sub), request.ip);
     ctx.auditQuietly(request, rotated, { type: method === 'recovery' ? 'mfa.recovery_used' : 'mfa.success', outcome: 'success', details: { method, ...(input.room ? { room: input.room } : {}) } });
@@ -335,7 +335,7 @@ export function registerMfaRoutes(app: FastifyInstance, ctx: GatewayContext): vo
     if (doc.factors.length === 0) doc.userHandle = registered.userHandle;
     doc.factors.push(factor);
     await ctx.factors.save(user, doc);
-    const session = await confirmed(request, reply, input, 'webauthn');
+    const session = await confirmed(request, reply, input, 'webauthn', registered.userVerified);
     ctx.auditQuietly(request, session, { type: 'mfa.enrolled', outcome: 'success', details: { method: 'webauthn', deviceType: factor.deviceType, factors: doc.factors.length } });
     return reply.send({ redirect: await afterEnrolment(session, doc, input.returnTo) });
   });
@@ -371,7 +371,7 @@ export function registerMfaRoutes(app: FastifyInstance, ctx: GatewayContext): vo
     result.factor.counter = result.newCounter;
     result.factor.lastUsedAt = now();
     await ctx.factors.save(user, doc);
-    await confirmed(request, reply, input, 'webauthn');
+    await confirmed(request, reply, input, 'webauthn', result.userVerified);
     return reply.send({ redirect: input.returnTo });
   });
 }

@@ -56,7 +56,7 @@ export class WebAuthnCeremonies {
   }
 
   /** Verifies a registration; the challenge is taken first, so it works once. Returns the factor and the user handle it was created for. */
-  async register(sessionHash: string, response: RegistrationResponseJSON, name: string, now: number): Promise<{ factor: WebAuthnFactor; userHandle: string } | undefined> {
+  async register(sessionHash: string, response: RegistrationResponseJSON, name: string, now: number): Promise<{ factor: WebAuthnFactor; userHandle: string; userVerified: boolean } | undefined> {
     const pending = await this.#store.take(this.#challengeKey('register', sessionHash));
     if (!pending) return undefined;
     const { challenge, userVerification, userHandle } = JSON.parse(pending) as { challenge: string; userVerification: string; userHandle: string };
@@ -81,7 +81,7 @@ export class WebAuthnCeremonies {
         backedUp: info.credentialBackedUp,
         createdAt: now,
       };
-      return { factor, userHandle };
+      return { factor, userHandle, userVerified: info.userVerified };
     } catch {
       return undefined;
     }
@@ -102,7 +102,7 @@ export class WebAuthnCeremonies {
    * Verifies an assertion against the person's own credentials. Returns the credential with its new
    * counter, or why it failed: `counter` marks a signature-counter regression (a possibly cloned key).
    */
-  async authenticate(sessionHash: string, doc: UserFactors, response: AuthenticationResponseJSON): Promise<{ ok: true; factor: WebAuthnFactor; newCounter: number } | { ok: false; reason: 'challenge' | 'unknown-credential' | 'counter' | 'invalid' }> {
+  async authenticate(sessionHash: string, doc: UserFactors, response: AuthenticationResponseJSON): Promise<{ ok: true; factor: WebAuthnFactor; newCounter: number; userVerified: boolean } | { ok: false; reason: 'challenge' | 'unknown-credential' | 'counter' | 'invalid' }> {
     const pending = await this.#store.take(this.#challengeKey('authenticate', sessionHash));
     if (!pending) return { ok: false, reason: 'challenge' };
     const { challenge, userVerification } = JSON.parse(pending) as { challenge: string; userVerification: string };
@@ -118,7 +118,7 @@ export class WebAuthnCeremonies {
         requireUserVerification: userVerification === 'required',
       });
       if (!result.verified) return { ok: false, reason: 'invalid' };
-      return { ok: true, factor, newCounter: result.authenticationInfo.newCounter };
+      return { ok: true, factor, newCounter: result.authenticationInfo.newCounter, userVerified: result.authenticationInfo.userVerified };
     } catch (err) {
       return { ok: false, reason: /counter/i.test((err as Error).message) ? 'counter' : 'invalid' };
     }

@@ -77,7 +77,9 @@ export function decide(subject: Subject, room: string, set: PolicySet, now: numb
     const factor = subject.mfa;
     // A recovery code stands in for any lost factor; otherwise the method must be one the room accepts.
     const fitting = factor && (factor.method === 'recovery' || policy.mfa.methods.includes(factor.method));
-    if (!fitting) return { outcome: 'mfa', room, rule: allowRule, role, reasons: ['RG_MFA_REQUIRED'], mfa: policy.mfa, ...policyRef(match) };
+    // A room that requires user verification does not accept a passkey confirmed without it.
+    const verified = factor?.method !== 'webauthn' || policy.mfa.userVerification !== 'required' || factor.uv === true;
+    if (!fitting || !verified) return { outcome: 'mfa', room, rule: allowRule, role, reasons: ['RG_MFA_REQUIRED'], mfa: policy.mfa, ...policyRef(match) };
     if (now - factor.at > policy.mfa.maxAge || factor.at > now + 60_000) {
       return { outcome: 'mfa', room, rule: allowRule, role, reasons: ['RG_MFA_TOO_OLD'], mfa: policy.mfa, ...policyRef(match) };
     }

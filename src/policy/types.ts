@@ -68,7 +68,8 @@ export interface Identity {
 export interface Subject {
   identity?: Identity;
   /** The session's most recent second factor. */
-  mfa?: { method: FactorMethod; at: number };
+  /** `uv`: for WebAuthn, whether the authenticator verified the user (PIN, biometrics). */
+  mfa?: { method: FactorMethod; at: number; uv?: boolean };
 }
 
 export type Outcome = 'allow' | 'login' | 'mfa' | 'deny';

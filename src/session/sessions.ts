@@ -18,7 +18,7 @@ export interface SessionData {
   lastSeenAt: number;
   /** When the person last authenticated at the IdP (ms; from `auth_time`, else the login time). */
   authTime: number;
-  mfa?: { method: FactorMethod; at: number };
+  mfa?: { method: FactorMethod; at: number; uv?: boolean };
   /** Rooms (with the policy hash) whose notice the person has acknowledged in this session. */
   noticesSeen?: string[];
   /** Browser description, shown on the account page's session list. */

@@ -425,3 +425,16 @@ describe('matcherMatches', () => {
     expect(matcherMatches(m, person('alice'))).toBe(false);
   });
 });
+
+describe('userVerification: required', () => {
+  const set = { policies: [parsePolicyText('uv.yaml', 'rooms: [vault]\nallow:\n  - anyone: true\nmfa:\n  required: true\n  methods: [webauthn]\n  userVerification: required\n').policy!], version: 't' };
+  const who = { sub: 'u', iss: 'i', emailVerified: false, groups: [] };
+  const now = Date.UTC(2026, 10, 26);
+  it('refuses a passkey confirmed without user verification', () => {
+    expect(decide({ identity: who, mfa: { method: 'webauthn', at: now, uv: false } }, 'vault', set, now).outcome).toBe('mfa');
+    expect(decide({ identity: who, mfa: { method: 'webauthn', at: now } }, 'vault', set, now).outcome).toBe('mfa');
+  });
+  it('accepts a passkey confirmed with user verification', () => {
+    expect(decide({ identity: who, mfa: { method: 'webauthn', at: now, uv: true } }, 'vault', set, now).outcome).toBe('allow');
+  });
+});
