@@ -194,11 +194,7 @@ export async function registerProxy(app: FastifyInstance, ctx: GatewayContext): 
           const jti = given ? await jitsi.tokenFor(given, room, ctx.now()) : undefined;
           // A ?jwt= from the browser counts only if roomguard minted it for this session and room.
           if (jti && (session.data.admissions?.[room] ?? []).includes(jti)) {
-            try {
-              await ctx.audit(request, session, { type: 'room.decision', outcome: 'allow', decision, details: { tokenId: jti, reused: true } });
-            } catch {
-              return ctx.fail(request, reply, 'RG_AUDIT_UNAVAILABLE');
-            }
+            if (!(await recordJoin(request, session, decision, { tokenId: jti, reused: true }))) return ctx.fail(request, reply, 'RG_AUDIT_UNAVAILABLE');
             return admit({ session, decision });
           }
           return jitsiAdmission(request, reply, session, decision, path, params);
@@ -208,18 +204,24 @@ export async function registerProxy(app: FastifyInstance, ctx: GatewayContext): 
         // (a client cannot skip the record by dressing a page load as an asset request).
         const enteredKey = session ? `audit:entered:${session.hash}:${room}` : undefined;
         if (join || (enteredKey && (await ctx.deps.store.get(enteredKey)) === null)) {
-          try {
-            await ctx.audit(request, session, { type: 'room.decision', outcome: 'allow', decision });
-          } catch (err) {
-            request.log.error({ err: (err as Error).message, room }, 'audit append failed; join refused');
-            return ctx.fail(request, reply, 'RG_AUDIT_UNAVAILABLE');
-          }
+          if (!(await recordJoin(request, session, decision))) return ctx.fail(request, reply, 'RG_AUDIT_UNAVAILABLE');
           if (enteredKey) await ctx.deps.store.set(enteredKey, '1', ENTRY_RECORD_WINDOW_MS);
         }
         return admit({ ...(session ? { session } : {}), decision });
       }
     }
   };
+
+  /** Writes the allow record of a join (durably); false when it could not be written and the join must be refused. */
+  async function recordJoin(request: FastifyRequest, session: LoadedSession | undefined, decision: Decision, details?: Record<string, string | boolean>): Promise<boolean> {
+    try {
+      await ctx.audit(request, session, { type: 'room.decision', outcome: 'allow', decision, ...(details ? { details } : {}) });
+      return true;
+    } catch (err) {
+      request.log.error({ err: (err as Error).message, room: decision.room }, 'audit append failed; join refused');
+      return false;
+    }
+  }
 
   /** Why a signalling request may not pass, or undefined: the session must hold a token for the room it names. */
   async function signallingRefusal(session: LoadedSession, tenant: string | undefined, params: URLSearchParams, tokenRequired: boolean): Promise<ErrorCode | undefined> {
@@ -251,12 +253,7 @@ export async function registerProxy(app: FastifyInstance, ctx: GatewayContext): 
       return ctx.fail(request, reply, 'RG_UPSTREAM_UNAVAILABLE');
     }
     const query = bbb!.joinQuery({ room: decision.room, identity: session.data.identity, role: decision.role ?? 'participant', createTime });
-    try {
-      await ctx.audit(request, session, { type: 'room.decision', outcome: 'allow', decision, details: { meetingID: bbb!.meetingId(decision.room) } });
-    } catch (err) {
-      request.log.error({ err: (err as Error).message, room: decision.room }, 'audit append failed; join refused');
-      return ctx.fail(request, reply, 'RG_AUDIT_UNAVAILABLE');
-    }
+    if (!(await recordJoin(request, session, decision, { meetingID: bbb!.meetingId(decision.room) }))) return ctx.fail(request, reply, 'RG_AUDIT_UNAVAILABLE');
     const ttl = bbb!.settings.joinTtlMs;
     await ctx.deps.store.set(joinKey(query), JSON.stringify({ session: session.hash, exp: ctx.now() + ttl }), ttl);
     reply.header('cache-control', 'no-store').header('referrer-policy', 'no-referrer');
@@ -266,13 +263,8 @@ export async function registerProxy(app: FastifyInstance, ctx: GatewayContext): 
   /** Records the join, mints the room token, remembers it in the session and sends the browser to the room with it. */
   async function jitsiAdmission(request: FastifyRequest, reply: FastifyReply, session: LoadedSession, decision: Decision, path: string, params: URLSearchParams) {
     const minted = await jitsi!.mint({ judgedRoom: decision.room, identity: session.data.identity, role: decision.role ?? 'participant', features: decision.features ?? [], now: ctx.now() });
-    try {
-      // No join without an audit record: if it cannot be written, no token is handed out.
-      await ctx.audit(request, session, { type: 'room.decision', outcome: 'allow', decision, details: { tokenId: minted.jti, tokenExpires: new Date(minted.exp).toISOString() } });
-    } catch (err) {
-      request.log.error({ err: (err as Error).message, room: decision.room }, 'audit append failed; join refused');
-      return ctx.fail(request, reply, 'RG_AUDIT_UNAVAILABLE');
-    }
+    // No join without an audit record: if it cannot be written, no token is handed out.
+    if (!(await recordJoin(request, session, decision, { tokenId: minted.jti, tokenExpires: new Date(minted.exp).toISOString() }))) return ctx.fail(request, reply, 'RG_AUDIT_UNAVAILABLE');
     const admissions = { ...(session.data.admissions ?? {}) };
     admissions[decision.room] = [...(admissions[decision.room] ?? []), minted.jti].slice(-5);
     const rooms = Object.keys(admissions);
