@@ -165,7 +165,7 @@ export function registerMfaRoutes(app: FastifyInstance, ctx: GatewayContext): vo
     const totp = requirement.methods.includes('totp') && doc.factors.some((f) => f.kind === 'totp');
     if (webauthn || totp) {
       return ctx.page(request, reply, (frame) => verifyPage(frame, {
-        csrf: ctx.csrfToken(input.session), returnTo: input.returnTo, room: input.room, stepUp: requirement.stepUp, webauthn, totp, recovery: Boolean(doc.recovery?.hashes.length),
+        csrf: ctx.csrfToken(input.session), returnTo: input.returnTo, room: input.room, stepUp: requirement.stepUp, webauthn, totp, recovery: Boolean(doc.recovery?.hashes.length) && requirement.methods.includes('totp'),
       }));
     }
     const canEnrol = requirement.methods.filter((m) => m === 'webauthn' || m === 'totp');
@@ -209,7 +209,7 @@ export function registerMfaRoutes(app: FastifyInstance, ctx: GatewayContext): vo
     return ctx.page(request, reply, (frame) => verifyPage(frame, {
       csrf: ctx.csrfToken(input.session), returnTo: input.returnTo, room: input.room, stepUp: requirement.stepUp,
       webauthn: requirement.methods.includes('webauthn') && doc.factors.some((f) => f.kind === 'webauthn'), totp: true,
-      recovery: Boolean(doc.recovery?.hashes.length), error: replay ? t.replayedCode : t.wrongCode,
+      recovery: Boolean(doc.recovery?.hashes.length) && requirement.methods.includes('totp'), error: replay ? t.replayedCode : t.wrongCode,
     }), 422);
   });
 

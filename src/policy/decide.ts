@@ -75,8 +75,9 @@ export function decide(subject: Subject, room: string, set: PolicySet, now: numb
 
   if (policy.mfa.required) {
     const factor = subject.mfa;
-    // A recovery code stands in for any lost factor; otherwise the method must be one the room accepts.
-    const fitting = factor && (factor.method === 'recovery' || policy.mfa.methods.includes(factor.method));
+    // A recovery code stands in for a lost factor, but it can be phished like a code: it counts only
+    // where the room accepts authenticator codes (not in passkey-only or IdP-only rooms).
+    const fitting = factor && (factor.method === 'recovery' ? policy.mfa.methods.includes('totp') : policy.mfa.methods.includes(factor.method));
     // A room that requires user verification does not accept a passkey confirmed without it.
     const verified = factor?.method !== 'webauthn' || policy.mfa.userVerification !== 'required' || factor.uv === true;
     if (!fitting || !verified) return { outcome: 'mfa', room, rule: allowRule, role, reasons: ['RG_MFA_REQUIRED'], mfa: policy.mfa, ...policyRef(match) };

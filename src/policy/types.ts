@@ -3,7 +3,7 @@
 export type Risk = 'low' | 'normal' | 'high';
 export type MfaMethod = 'webauthn' | 'totp' | 'idp';
 export const MFA_METHODS: readonly MfaMethod[] = ['webauthn', 'totp', 'idp'];
-/** How a session's second factor was confirmed: a policy method, or a recovery code (accepted by every room). */
+/** How a session's second factor was confirmed: a policy method, or a recovery code (accepted where totp is). */
 export type FactorMethod = MfaMethod | 'recovery';
 
 /** One allow / deny / moderators entry: every field given must match (AND); within a list any value matches (OR). */

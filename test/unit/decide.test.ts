@@ -438,3 +438,16 @@ describe('userVerification: required', () => {
     expect(decide({ identity: who, mfa: { method: 'webauthn', at: now, uv: true } }, 'vault', set, now).outcome).toBe('allow');
   });
 });
+
+describe('recovery codes', () => {
+  const who = { sub: 'u', iss: 'i', emailVerified: false, groups: [] };
+  const now = Date.UTC(2026, 10, 26);
+  const room = (methods: string) => ({ policies: [parsePolicyText('r.yaml', `rooms: [r]\nallow:\n  - anyone: true\nmfa:\n  required: true\n  methods: ${methods}\n`).policy!], version: 't' });
+  it('stand in where the room accepts authenticator codes', () => {
+    expect(decide({ identity: who, mfa: { method: 'recovery', at: now } }, 'r', room('[webauthn, totp]'), now).outcome).toBe('allow');
+  });
+  it('do not satisfy a passkey-only or IdP-only room', () => {
+    expect(decide({ identity: who, mfa: { method: 'recovery', at: now } }, 'r', room('[webauthn]'), now).outcome).toBe('mfa');
+    expect(decide({ identity: who, mfa: { method: 'recovery', at: now } }, 'r', room('[idp]'), now).outcome).toBe('mfa');
+  });
+});
