@@ -3,7 +3,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { RoomguardError } from '../errors.js';
 import { userKey } from '../mfa/factors.js';
-import { generateRecoveryCodes } from '../mfa/recovery.js';
 import type { LoadedSession } from '../session/sessions.js';
 import { MFA_TEXT } from '../ui/i18n.js';
 import { accountPage } from '../ui/mfa-pages.js';
@@ -24,8 +23,7 @@ export function registerAccountRoutes(app: FastifyInstance, ctx: GatewayContext)
 
   /** True when the session's second factor is recent enough to change factors; otherwise sends it to confirm first. */
   async function freshFactor(reply: FastifyReply, session: LoadedSession): Promise<boolean> {
-    const mfa = session.data.mfa;
-    if (mfa && mfa.method !== 'idp' && ctx.now() - mfa.at <= ctx.config.mfa.freshFactor) return true;
+    if (ctx.factorIsFresh(session)) return true;
     await reply.redirect(`/_roomguard/mfa?${new URLSearchParams({ returnTo: ACCOUNT })}`, 303);
     return false;
   }
@@ -86,13 +84,9 @@ export function registerAccountRoutes(app: FastifyInstance, ctx: GatewayContext)
   app.post(`${ACCOUNT}/recovery-codes`, async (request, reply) => {
     const session = await sessionOrLogin(request, reply);
     if (!session || !(await freshFactor(reply, session))) return reply;
-    const user = userKey(session.data.identity.sub);
-    const doc = await ctx.factors.load(user);
-    const { codes, hashes } = await generateRecoveryCodes();
-    doc.recovery = { hashes, createdAt: ctx.now() };
-    await ctx.factors.save(user, doc);
-    await ctx.deps.store.set(`mfa:show-codes:${session.hash}`, JSON.stringify(codes), 10 * 60_000);
-    ctx.auditQuietly(request, session, { type: 'mfa.enrolled', outcome: 'success', details: { method: 'recovery-codes', count: codes.length } });
-    return reply.redirect(`/_roomguard/mfa/recovery-codes?${new URLSearchParams({ returnTo: ACCOUNT })}`, 303);
+    const doc = await ctx.factors.load(userKey(session.data.identity.sub));
+    const issued = await ctx.issueRecoveryCodes(session, doc, ACCOUNT);
+    ctx.auditQuietly(request, session, { type: 'mfa.enrolled', outcome: 'success', details: { method: 'recovery-codes', count: issued.count } });
+    return reply.redirect(issued.page, 303);
   });
 }

@@ -9,7 +9,8 @@ import type { LivePolicies } from '../policy/load.js';
 import type { OidcRelyingParty } from '../identity/oidc.js';
 import { Sessions, type LoadedSession } from '../session/sessions.js';
 import type { Store } from '../store/store.js';
-import { FactorStore } from '../mfa/factors.js';
+import { FactorStore, userKey, type UserFactors } from '../mfa/factors.js';
+import { generateRecoveryCodes } from '../mfa/recovery.js';
 import { AttemptLimiter } from '../mfa/limiter.js';
 import { WebAuthnCeremonies } from '../mfa/webauthn.js';
 import { chooseLang, type Lang } from '../ui/i18n.js';
@@ -44,6 +45,9 @@ export interface CookieNames {
   binding: string;
   lang: string;
 }
+
+/** New recovery codes can be fetched for display this long, once. */
+const SHOW_CODES_TTL_MS = 10 * 60_000;
 
 const WS_STATUS_TEXT: Record<number, string> = { 400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 429: 'Too Many Requests', 502: 'Bad Gateway', 503: 'Service Unavailable' };
 
@@ -144,6 +148,24 @@ export class GatewayContext {
     const expected = Buffer.from(this.csrfToken(session));
     const given = Buffer.from(token);
     return expected.length === given.length && timingSafeEqual(expected, given);
+  }
+
+  /** Whether the session's second factor (not the IdP's) is recent enough to change factors (mfa.freshFactor). */
+  factorIsFresh(session: LoadedSession): boolean {
+    const mfa = session.data.mfa;
+    return Boolean(mfa && mfa.method !== 'idp' && this.now() - mfa.at <= this.config.mfa.freshFactor);
+  }
+
+  /**
+   * Replaces the person's recovery codes, saves the factor document, and keeps the new codes for one
+   * showing; returns the page that shows them and then continues to `returnTo`.
+   */
+  async issueRecoveryCodes(session: LoadedSession, doc: UserFactors, returnTo: string): Promise<{ page: string; count: number }> {
+    const { codes, hashes } = await generateRecoveryCodes();
+    doc.recovery = { hashes, createdAt: this.now() };
+    await this.factors.save(userKey(session.data.identity.sub), doc);
+    await this.deps.store.set(`mfa:show-codes:${session.hash}`, JSON.stringify(codes), SHOW_CODES_TTL_MS);
+    return { page: `/_roomguard/mfa/recovery-codes?${new URLSearchParams({ returnTo })}`, count: codes.length };
   }
 
   loginHref(returnTo: string, fresh = false): string {

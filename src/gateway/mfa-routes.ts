@@ -12,7 +12,7 @@ import type { MfaMethod, Subject } from '../policy/types.js';
 import type { LoadedSession } from '../session/sessions.js';
 import { MAX_FACTORS_PER_PERSON, newFactorId, userKey, type TotpFactor, type UserFactors } from '../mfa/factors.js';
 import { checkTotp, newTotpSecret, totpUri } from '../mfa/totp.js';
-import { generateRecoveryCodes, matchRecoveryCode } from '../mfa/recovery.js';
+import { matchRecoveryCode } from '../mfa/recovery.js';
 import type { LockState } from '../mfa/limiter.js';
 import { MFA_TEXT } from '../ui/i18n.js';
 import { enrolChoicePage, idpOnlyPage, recoveryCodesPage, recoveryPage, totpSetupPage, verifyPage, webauthnSetupPage } from '../ui/mfa-pages.js';
@@ -31,7 +31,6 @@ interface StepInput {
   room: string;
 }
 
-const SHOW_CODES_TTL_MS = 10 * 60_000;
 /** A used recovery code stays claimed as long as a factor document can live. */
 const RECOVERY_CLAIM_TTL_MS = 400 * 86_400_000;
 
@@ -124,8 +123,7 @@ export function registerMfaRoutes(app: FastifyInstance, ctx: GatewayContext): vo
       await reply.redirect(ctx.loginHref(here, true), 302);
       return false;
     }
-    const mfa = input.session.data.mfa;
-    if (mfa && mfa.method !== 'idp' && now() - mfa.at <= config.mfa.freshFactor) return true;
+    if (ctx.factorIsFresh(input.session)) return true;
     if (json) throw new RoomguardError('RG_MFA_REQUIRED');
     await reply.redirect(`/_roomguard/mfa?${new URLSearchParams({ returnTo: here })}`, 302);
     return false;
@@ -134,11 +132,7 @@ export function registerMfaRoutes(app: FastifyInstance, ctx: GatewayContext): vo
   /** After saving a new factor: the first one also brings recovery codes, shown once on the next page. */
   async function afterEnrolment(session: LoadedSession, doc: UserFactors, returnTo: string): Promise<string> {
     if (doc.recovery) return returnTo;
-    const { codes, hashes } = await generateRecoveryCodes();
-    doc.recovery = { hashes, createdAt: now() };
-    await ctx.factors.save(userKey(session.data.identity.sub), doc);
-    await ctx.deps.store.set(`mfa:show-codes:${session.hash}`, JSON.stringify(codes), SHOW_CODES_TTL_MS);
-    return `/_roomguard/mfa/recovery-codes?${new URLSearchParams({ returnTo })}`;
+    return (await ctx.issueRecoveryCodes(session, doc, returnTo)).page;
   }
 
   function defaultName(request: FastifyRequest, kind: 'totp' | 'webauthn', doc: UserFactors): string {
