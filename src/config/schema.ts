@@ -69,6 +69,7 @@ export const CONFIG_SCHEMA = object('roomguard.yaml', {
     idleTimeout: { kind: 'duration', default: '30m', min: '1m', max: '1h', doc: 'A session unused this long ends (NIST SP 800-63B AAL2: at most 1h).' },
     absoluteTimeout: { kind: 'duration', default: '12h', min: '5m', max: '24h', doc: 'A session ends this long after login, however active (AAL2: at most 24h).' },
     cookieName: { kind: 'string', default: 'roomguard_session', doc: 'Cookie name; gets the `__Host-` prefix when `publicUrl` is https.' },
+    localCache: { kind: 'duration', default: '1s', max: '1s', doc: 'How long an instance may reuse a session it read from the store for the sub-resource requests of a page (assets, API calls; never page loads, WebSocket opens or any refusal). Ending a session anywhere removes every copy at once through the store\'s publish/subscribe; while that channel is down nothing is cached. `0s` turns the cache off.' },
   }),
   policies: object('Room policy files.', {
     dir: { kind: 'string', default: './policies', doc: 'Directory of `*.yaml` / `*.yml` policy files (relative paths are resolved against the config file).' },

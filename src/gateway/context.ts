@@ -19,6 +19,7 @@ import type { AssertionSigner } from './assertion.js';
 import type { AuditSink, GatewayAuditEvent } from './audit-sink.js';
 import { securityHeaders } from './security-headers.js';
 import type { GatewayMetrics } from './metrics.js';
+import type { SessionBus } from '../store/bus.js';
 
 export interface GatewayDeps {
   config: Config;
@@ -36,6 +37,8 @@ export interface GatewayDeps {
   logger?: boolean | object;
   now?: () => number;
   metrics: GatewayMetrics;
+  /** Session ended/changed events between instances (pub/sub); without it nothing is cached and WebSockets are polled. */
+  bus?: SessionBus;
   /** Send GET/HEAD requests for another Host to publicUrl, so cookies land where the login expects them. */
   redirectToPublicHost?: boolean;
 }
@@ -75,7 +78,10 @@ export class GatewayContext {
     const name = deps.config.session.cookieName;
     this.cookies = { session: `${prefix}${name}`, binding: `${prefix}${name}_login`, lang: `${prefix}${name}_lang` };
     this.cookieBase = { path: '/', httpOnly: true, secure: this.https, sameSite: 'lax' };
-    this.sessions = new Sessions(deps.store, { idleMs: deps.config.session.idleTimeout, absoluteMs: deps.config.session.absoluteTimeout }, this.now);
+    this.sessions = new Sessions(deps.store, { idleMs: deps.config.session.idleTimeout, absoluteMs: deps.config.session.absoluteTimeout }, this.now, {
+      ...(deps.bus ? { bus: deps.bus } : {}),
+      cacheMs: deps.config.session.localCache,
+    });
     this.#csrfKey = derive(deps.encryptionKey, 'roomguard csrf v1');
     this.factors = new FactorStore(deps.store);
     const mfa = deps.config.mfa;
@@ -128,8 +134,9 @@ export class GatewayContext {
     return this.page(request, reply, (frame) => errorPage(frame, { code, requestId: request.id, ...options }), status);
   }
 
-  async loadSession(request: FastifyRequest): Promise<LoadedSession | undefined> {
-    return this.sessions.load(request.cookies[this.cookies.session]);
+  /** The request's session; `cached` lets a sub-resource request reuse a copy read within session.localCache. */
+  async loadSession(request: FastifyRequest, options: { cached?: boolean } = {}): Promise<LoadedSession | undefined> {
+    return this.sessions.load(request.cookies[this.cookies.session], options);
   }
 
   setSessionCookie(reply: FastifyReply, session: LoadedSession): void {

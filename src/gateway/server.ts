@@ -20,6 +20,7 @@ import { AuditWriter, auditSinkOf } from '../audit/writer.js';
 import { auditWriterOptions } from '../audit/config.js';
 import { scheduleDailyPurge } from '../audit/purge.js';
 import { GatewayMetrics } from './metrics.js';
+import { openSessionBus } from '../store/bus.js';
 
 export interface Gateway {
   app: FastifyInstance;
@@ -52,6 +53,7 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
   const policies = LivePolicies.open(options.policiesDir ?? policiesDirOf(config), backend.reservedRooms);
 
   const store = await openStore(config);
+  const bus = await openSessionBus(store, `${config.store.keyPrefix}session-events`);
   const oidc = new OidcRelyingParty({
     issuer: config.oidc.issuer,
     clientId: config.oidc.clientId,
@@ -71,7 +73,7 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
   const writer = options.audit ? undefined : await AuditWriter.open(auditWriterOptions(config, { ...(options.now ? { now: options.now } : {}) }));
   const audit: AuditSink = options.audit ?? auditSinkOf(writer!);
   const metrics = new GatewayMetrics();
-  const app = await buildGateway({ config, store, policies, backend, oidc, assertion, audit, metrics, encryptionKey: key, ...(logo ? { logo } : {}), ...(options.logger !== undefined ? { logger: options.logger } : {}), ...(options.redirectToPublicHost ? { redirectToPublicHost: true } : {}), ...(options.now ? { now: options.now } : {}) });
+  const app = await buildGateway({ config, store, bus, policies, backend, oidc, assertion, audit, metrics, encryptionKey: key, ...(logo ? { logo } : {}), ...(options.logger !== undefined ? { logger: options.logger } : {}), ...(options.redirectToPublicHost ? { redirectToPublicHost: true } : {}), ...(options.now ? { now: options.now } : {}) });
 
   const record = (event: GatewayAuditEvent) => audit.append(event).catch((err: unknown) => app.log.error({ err: (err as Error).message, event: event.type }, 'audit append failed'));
   const policyFiles = (files: Array<{ file: string; sha256: string }>) => ({ files: files.map((f) => f.file).slice(0, 64), sha256: files.map((f) => f.sha256).slice(0, 64) });
@@ -118,6 +120,7 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
       await metricsServer?.close();
       await app.close();
       await writer?.close();
+      await bus.close();
       await store.close();
     },
   };

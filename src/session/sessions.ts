@@ -6,6 +6,7 @@ import type { Store } from '../store/store.js';
 import type { FactorMethod, Identity } from '../policy/types.js';
 import { userKey } from '../identity/user-key.js';
 import { RoomguardError } from '../errors.js';
+import type { SessionBus } from '../store/bus.js';
 
 export interface SessionData {
   v: 1;
@@ -41,6 +42,16 @@ export interface SessionTimeouts {
   absoluteMs: number;
 }
 
+export interface SessionOptions {
+  /** Tells other instances (and this one) when a session ends or changes. */
+  bus?: SessionBus;
+  /** How long a session read from the store may be reused for requests that ask for it (0: never; at most 1 s). */
+  cacheMs?: number;
+}
+
+/** Sessions kept in the local cache at most (oldest dropped first). */
+const CACHE_ENTRIES = 10_000;
+
 const SESSION_ID = /^[A-Za-z0-9_-]{43}$/;
 /** Writing lastSeenAt on every request would double store traffic; a few seconds of slack is harmless. */
 const TOUCH_INTERVAL_MS = 15_000;
@@ -53,11 +64,62 @@ export class Sessions {
   readonly #store: Store;
   readonly #timeouts: SessionTimeouts;
   readonly #now: () => number;
+  readonly #bus: SessionBus | undefined;
+  readonly #cacheMs: number;
+  /** hash → session data and when it was read from the store; emptied on any gap in the bus. */
+  readonly #cache = new Map<string, { data: SessionData; readAt: number }>();
+  /** Sessions that ended or changed lately (hash → when): a store read already under way must not cache them. */
+  readonly #recent = new Map<string, number>();
 
-  constructor(store: Store, timeouts: SessionTimeouts, now: () => number = Date.now) {
+  constructor(store: Store, timeouts: SessionTimeouts, now: () => number = Date.now, options: SessionOptions = {}) {
     this.#store = store;
     this.#timeouts = timeouts;
     this.#now = now;
+    this.#bus = options.bus;
+    this.#cacheMs = Math.min(Math.max(options.cacheMs ?? 0, 0), 1000);
+    if (this.#bus && this.#cacheMs > 0) {
+      this.#bus.subscribe((event) => this.#forget(event.hash));
+      this.#bus.onGap(() => this.#cache.clear());
+    }
+  }
+
+  /** Session ended or changed: every instance drops its cached copy, and ended ones close their WebSockets. */
+  async #announce(kind: 'ended' | 'changed', hash: string): Promise<void> {
+    this.#forget(hash);
+    await this.#bus?.publish({ kind, hash });
+  }
+
+  #forget(hash: string): void {
+    if (this.#cacheMs === 0) return;
+    this.#cache.delete(hash);
+    const now = Date.now();
+    this.#recent.delete(hash);
+    this.#recent.set(hash, now);
+    for (const [old, at] of this.#recent) {
+      if (now - at < 2 * this.#cacheMs && this.#recent.size <= CACHE_ENTRIES) break;
+      this.#recent.delete(old);
+    }
+  }
+
+  /** Keeps what a store read returned, unless the session ended or changed while that read was under way. */
+  #remember(hash: string, data: SessionData, readStartedAt: number): void {
+    if (this.#cacheMs === 0 || !this.#bus?.live) return;
+    const touched = this.#recent.get(hash);
+    if (touched !== undefined && touched >= readStartedAt) return;
+    this.#cache.delete(hash);
+    this.#cache.set(hash, { data, readAt: Date.now() });
+    if (this.#cache.size > CACHE_ENTRIES) this.#cache.delete(this.#cache.keys().next().value!);
+  }
+
+  /** A cached copy young enough to trust, or undefined (read the store). */
+  #cached(hash: string): SessionData | undefined {
+    const entry = this.#cache.get(hash);
+    if (!entry) return undefined;
+    if (!this.#bus?.live || Date.now() - entry.readAt >= this.#cacheMs) {
+      this.#cache.delete(hash);
+      return undefined;
+    }
+    return entry.data;
   }
 
   #key(hash: string): string {
@@ -93,10 +155,22 @@ export class Sessions {
     return { id, hash, data, idleFor: 0 };
   }
 
-  /** The live session for a cookie value, or undefined when it is unknown, malformed or timed out. */
-  async load(id: string | undefined): Promise<LoadedSession | undefined> {
+  /**
+   * The live session for a cookie value, or undefined when it is unknown, malformed or timed out.
+   * With `cached`, a copy read from the store less than `cacheMs` ago may answer (sub-resource requests);
+   * the bus removes it at once when the session ends anywhere, and it is never used while the bus is down.
+   */
+  async load(id: string | undefined, options: { cached?: boolean } = {}): Promise<LoadedSession | undefined> {
     if (!id || !SESSION_ID.test(id)) return undefined;
     const hash = sessionHash(id);
+    if (options.cached) {
+      const data = this.#cached(hash);
+      const now = this.#now();
+      if (data && now - data.lastSeenAt < TOUCH_INTERVAL_MS && now - data.createdAt < this.#timeouts.absoluteMs) {
+        return { id, hash, data, idleFor: Math.max(0, now - data.lastSeenAt) };
+      }
+    }
+    const readStartedAt = Date.now();
     const raw = await this.#store.get(this.#key(hash));
     if (raw === null) return undefined;
     let data: SessionData;
@@ -117,6 +191,7 @@ export class Sessions {
       // Only if it still exists: a request in flight must not bring back a session that was just ended.
       if (!(await this.#store.replace(this.#key(hash), JSON.stringify(data), this.#ttl(data, now)))) return undefined;
     }
+    this.#remember(hash, data, readStartedAt);
     return { id, hash, data, idleFor };
   }
 
@@ -126,6 +201,7 @@ export class Sessions {
     const data: SessionData = { ...session.data, ...changes, lastSeenAt: now };
     // Never recreate a session that was ended (logout, revocation) while this request was under way.
     if (!(await this.#store.replace(this.#key(session.hash), JSON.stringify(data), this.#ttl(data, now)))) throw new RoomguardError('RG_LOGIN_REQUIRED', 'the session ended');
+    await this.#announce('changed', session.hash);
     return { ...session, data };
   }
 
@@ -145,6 +221,7 @@ export class Sessions {
 
   async destroy(session: Pick<LoadedSession, 'hash' | 'data'>): Promise<void> {
     await this.#store.delete(this.#key(session.hash));
+    await this.#announce('ended', session.hash);
     await this.#store.removeMember(this.#indexKey(session.data.identity.sub), session.hash);
     if (session.data.sid) await this.#store.removeMember(this.#sidKey(session.data.sid), session.hash);
   }
@@ -172,6 +249,18 @@ export class Sessions {
   /** Whether a session (by hash) still exists: open WebSockets of ended sessions are closed. */
   async exists(hash: string): Promise<boolean> {
     return (await this.#store.get(this.#key(hash))) !== null;
+  }
+
+  /** Calls back with the hash of every session that ends, on any instance sharing the bus. */
+  onEnded(listener: (hash: string) => void): () => void {
+    return this.#bus?.subscribe((event) => {
+      if (event.kind === 'ended') listener(event.hash);
+    }) ?? (() => undefined);
+  }
+
+  /** Whether ended sessions are reported by the bus right now (else callers must poll the store). */
+  get endsAreReported(): boolean {
+    return this.#bus?.live ?? false;
   }
 
   /** A person's live sessions (by hash), newest first; stale index entries are dropped on the way. */

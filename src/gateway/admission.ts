@@ -1,0 +1,264 @@
+// The admission judge shared by proxy mode and forward-auth mode: which room (backend) → who (session)
+// → decide() → a verdict: pass (with the session and decision), a redirect to a step (login, second
+// factor, notice, a backend-signed entry), or a refusal. An allowed join is written to the audit log
+// before the verdict is given (DESIGN invariant 4). Transport (proxying, status codes) is the caller's.
+import type { FastifyRequest } from 'fastify';
+import { decide, policyFor } from '../policy/decide.js';
+import type { Decision, Policy, Subject } from '../policy/types.js';
+import type { LoadedSession } from '../session/sessions.js';
+import { identityHeaders } from './identity-headers.js';
+import { decodeUnreserved, isCleanPath } from './path-hygiene.js';
+import { noticeKey } from './auth-routes.js';
+import type { GatewayContext } from './context.js';
+import { JitsiBackend } from '../backends/jitsi.js';
+import { BbbBackend, joinKey } from '../backends/bbb.js';
+import { canonicalRoom } from '../backends/room-name.js';
+import type { ErrorCode } from '../errors.js';
+
+/** A room entry recorded this recently covers further non-page requests of the same session and room. */
+const ENTRY_RECORD_WINDOW_MS = 5 * 60_000;
+
+export interface Admission {
+  session?: LoadedSession;
+  decision?: Decision;
+}
+
+/** The request being judged: the client's own in proxy mode, the one a proxy describes in forward-auth mode. */
+export interface RequestView {
+  method: string;
+  /** Path and query exactly as the client sent them. */
+  rawUrl: string;
+  /** A WebSocket upgrade. */
+  ws: boolean;
+  /** A top-level page load: where a person can be redirected to a step. */
+  navigation: boolean;
+}
+
+export type Verdict =
+  | { kind: 'pass'; admission: Admission }
+  /** `sensitive`: the location carries a backend entry token (no caching, no referrer). */
+  | { kind: 'redirect'; location: string; sensitive?: boolean }
+  | { kind: 'refuse'; code: ErrorCode };
+
+/** A top-level page load (as opposed to an asset or API call), from the headers browsers send. */
+export function isNavigation(method: string, headers: FastifyRequest['headers']): boolean {
+  if (method !== 'GET' && method !== 'HEAD') return false;
+  const dest = headers['sec-fetch-dest'];
+  if (dest !== undefined) return dest === 'document';
+  return String(headers.accept ?? '').includes('text/html');
+}
+
+export type Judge = (request: FastifyRequest, view: RequestView) => Promise<Verdict>;
+
+export function createJudge(ctx: GatewayContext): Judge {
+  const { config } = ctx;
+  const { backend, policies } = ctx.deps;
+  const jitsi = backend instanceof JitsiBackend ? backend : undefined;
+  const bbb = backend instanceof BbbBackend ? backend : undefined;
+  const publicPaths = config.backend.public;
+  const isPublic = (path: string) => publicPaths.some((p) => (p.endsWith('*') ? path.startsWith(p.slice(0, -1)) : path === p));
+
+  /**
+   * Judges once. `cached`: the session may come from the local cache (sub-resource requests only); such
+   * a judgement is tentative unless it passes — a refusal or step is judged again from the store, so the
+   * cache can never refuse someone, and audits nothing until then.
+   */
+  async function judgeOnce(request: FastifyRequest, view: RequestView, cached: boolean): Promise<Verdict & { tentative?: boolean }> {
+    const { rawUrl, ws, navigation } = view;
+    const queryAt = rawUrl.indexOf('?');
+    const path = queryAt === -1 ? rawUrl : rawUrl.slice(0, queryAt);
+    const query = queryAt === -1 ? '' : rawUrl.slice(queryAt + 1);
+    const readOnly = view.method === 'GET' || view.method === 'HEAD';
+    if (!isCleanPath(path)) return { kind: 'refuse', code: 'RG_REQUEST_BAD_PATH' };
+    // `/r%6foms/x` is `/rooms/x` to most upstreams: judge only the plain spelling (redirect page loads to it).
+    const plain = decodeUnreserved(path);
+    if (plain !== path) {
+      if (ws || !readOnly || !isCleanPath(plain)) return { kind: 'refuse', code: 'RG_REQUEST_BAD_PATH' };
+      return { kind: 'redirect', location: plain + (queryAt === -1 ? '' : rawUrl.slice(queryAt)) };
+    }
+    const lookup = backend.roomOf(path);
+    if (lookup.kind === 'invalid') return { kind: 'refuse', code: 'RG_ROOM_INVALID' };
+    if (lookup.kind === 'room' && lookup.canonicalPath !== undefined) {
+      if (ws || !readOnly) return { kind: 'refuse', code: 'RG_ROOM_INVALID' };
+      return { kind: 'redirect', location: lookup.canonicalPath + (queryAt === -1 ? '' : rawUrl.slice(queryAt)) };
+    }
+    if (lookup.kind === 'public' || (lookup.kind === 'none' && isPublic(path))) return { kind: 'pass', admission: {} };
+
+    const useCache = cached && !ws && !navigation;
+    const session = await ctx.loadSession(request, { cached: useCache });
+    const tentative = useCache && session !== undefined;
+    // Refusals of a tentative judgement are not audited: the judgement is repeated from the store.
+    const note: GatewayContext['auditQuietly'] = (...args) => {
+      if (!tentative) ctx.auditQuietly(...args);
+    };
+    const refuse = (code: ErrorCode) => ({ kind: 'refuse' as const, code, tentative });
+    const returnTo = rawUrl.length <= 2048 ? rawUrl : path;
+    const needLogin = (): Verdict & { tentative?: boolean } => (ws || !readOnly ? refuse('RG_LOGIN_REQUIRED') : { kind: 'redirect', location: ctx.loginHref(returnTo), tentative });
+
+    if (lookup.kind === 'none') return session ? { kind: 'pass', admission: { session } } : needLogin();
+    if (lookup.kind === 'refused') {
+      note(request, session, { type: 'room.decision', outcome: 'deny', reason: 'RG_BACKEND_API_REFUSED', details: { path: path.slice(0, 100) } });
+      return refuse('RG_BACKEND_API_REFUSED');
+    }
+    if (lookup.kind === 'signed-join') {
+      if (!session) return needLogin();
+      // Only a join URL roomguard signed for this session, once, within its lifetime.
+      const raw = await ctx.deps.store.take(joinKey(query));
+      const minted = raw ? (JSON.parse(raw) as { session: string; exp: number }) : undefined;
+      if (!minted || minted.session !== session.hash || minted.exp <= ctx.now()) {
+        ctx.auditQuietly(request, session, { type: 'room.decision', outcome: 'deny', reason: 'RG_BBB_JOIN_INVALID' });
+        return { kind: 'refuse', code: 'RG_BBB_JOIN_INVALID' };
+      }
+      return { kind: 'pass', admission: { session } };
+    }
+    if (lookup.kind === 'signalling') {
+      if (!session) return needLogin();
+      // The XMPP connection (WebSocket or BOSH) must carry its room token; conference requests carry none.
+      const tokenRequired = !path.endsWith('/conference-request/v1');
+      const refusal = await signallingRefusal(session, lookup.tenant, new URLSearchParams(query), tokenRequired);
+      if (refusal) {
+        if (!tentative) request.log.info({ event: 'signalling.refused', code: refusal, session: session.hash.slice(0, 16) }, 'signalling refused');
+        note(request, session, { type: 'room.decision', outcome: 'deny', reason: refusal, details: { path: path.slice(0, 100) } });
+        return refuse(refusal);
+      }
+      return { kind: 'pass', admission: { session } };
+    }
+
+    const set = policies.current;
+    const room = lookup.room;
+    const policy = policyFor(room, set).policy;
+    const subject: Subject = {};
+    // A risk: high room refuses sessions idle longer than its own limit (15 min), on top of the gateway's.
+    if (session && !(policy?.sessionIdleTimeout !== undefined && session.idleFor > policy.sessionIdleTimeout)) {
+      subject.identity = session.data.identity;
+      if (session.data.mfa) subject.mfa = session.data.mfa;
+    }
+    const decision = decide(subject, room, set, ctx.now());
+    const join = ws || navigation;
+    if (decision.outcome !== 'allow' && tentative) return refuse(decision.reasons[0] ?? 'RG_POLICY_NOT_ALLOWED');
+    request.log.info({
+      event: 'decision', room, outcome: decision.outcome, reasons: decision.reasons, policy: decision.policy?.file,
+      rule: decision.rule ? `${decision.rule.kind}[${decision.rule.index}]` : undefined, session: session?.hash.slice(0, 16),
+    }, 'room decision');
+
+    switch (decision.outcome) {
+      case 'login':
+        return needLogin();
+      case 'mfa':
+        if (join) ctx.auditQuietly(request, session, { type: 'room.decision', outcome: 'mfa', decision, reason: decision.reasons[0] ?? 'RG_MFA_REQUIRED' });
+        if (!ws && navigation) return { kind: 'redirect', location: `/_roomguard/mfa?${new URLSearchParams({ returnTo, room })}` };
+        return { kind: 'refuse', code: decision.reasons[0] ?? 'RG_MFA_REQUIRED' };
+      case 'deny':
+        ctx.auditQuietly(request, session, { type: 'room.decision', outcome: 'deny', decision, reason: decision.reasons[0] ?? 'RG_POLICY_NOT_ALLOWED' });
+        return { kind: 'refuse', code: decision.reasons[0] ?? 'RG_POLICY_NOT_ALLOWED' };
+      case 'allow': {
+        if (policy?.notice && session && !ws && navigation && !(session.data.noticesSeen ?? []).includes(noticeKey(room, policy.sha256))) {
+          return { kind: 'redirect', location: `/_roomguard/notice?${new URLSearchParams({ returnTo, room })}` };
+        }
+        if (bbb && session && !ws && navigation) return bbbAdmission(request, session, decision, policy);
+        if (jitsi && session && !ws && navigation) {
+          const params = new URLSearchParams(query);
+          const given = params.get('jwt');
+          const jti = given ? await jitsi.tokenFor(given, room, ctx.now()) : undefined;
+          // A ?jwt= from the browser counts only if roomguard minted it for this session and room.
+          if (jti && (session.data.admissions?.[room] ?? []).includes(jti)) {
+            if (!(await recordJoin(request, session, decision, { tokenId: jti, reused: true }))) return { kind: 'refuse', code: 'RG_AUDIT_UNAVAILABLE' };
+            return { kind: 'pass', admission: { session, decision } };
+          }
+          return jitsiAdmission(request, session, decision, path, params);
+        }
+        // No join without an audit record: every page load and WebSocket into a room is recorded, and so
+        // is any other request unless this session's entry to the room was recorded in the last minutes
+        // (a client cannot skip the record by dressing a page load as an asset request).
+        const enteredKey = session ? `audit:entered:${session.hash}:${room}` : undefined;
+        if (join || (enteredKey && (await ctx.deps.store.get(enteredKey)) === null)) {
+          if (!(await recordJoin(request, session, decision))) return { kind: 'refuse', code: 'RG_AUDIT_UNAVAILABLE' };
+          if (enteredKey) await ctx.deps.store.set(enteredKey, '1', ENTRY_RECORD_WINDOW_MS);
+        }
+        return { kind: 'pass', admission: { ...(session ? { session } : {}), decision } };
+      }
+    }
+  }
+
+  /** Writes the allow record of a join (durably); false when it could not be written and the join must be refused. */
+  async function recordJoin(request: FastifyRequest, session: LoadedSession | undefined, decision: Decision, details?: Record<string, string | boolean>): Promise<boolean> {
+    try {
+      await ctx.audit(request, session, { type: 'room.decision', outcome: 'allow', decision, ...(details ? { details } : {}) });
+      return true;
+    } catch (err) {
+      request.log.error({ err: (err as Error).message, room: decision.room }, 'audit append failed; join refused');
+      return false;
+    }
+  }
+
+  /** Why a signalling request may not pass, or undefined: the session must hold a token for the room it names. */
+  async function signallingRefusal(session: LoadedSession, tenant: string | undefined, params: URLSearchParams, tokenRequired: boolean): Promise<ErrorCode | undefined> {
+    // Exactly one room and at most one token: a second value might be the one the backend reads.
+    if (params.getAll('room').length !== 1 || params.getAll('token').length > 1) return 'RG_JITSI_NOT_ADMITTED';
+    const raw = params.get('room');
+    const room = raw ? canonicalRoom(raw) : undefined;
+    if (!room || !jitsi) return 'RG_JITSI_NOT_ADMITTED';
+    const judged = tenant ? `${tenant}/${room}` : room;
+    const admitted = session.data.admissions?.[judged] ?? [];
+    if (admitted.length === 0) return 'RG_JITSI_NOT_ADMITTED';
+    const token = params.get('token');
+    // Without a token the backend might admit the connection anonymously (guests, JWT_ALLOW_EMPTY).
+    if (token === null && tokenRequired) return 'RG_JITSI_TOKEN_INVALID';
+    if (token !== null) {
+      const jti = await jitsi.tokenFor(token, judged, ctx.now());
+      if (!jti || !admitted.includes(jti)) return 'RG_JITSI_TOKEN_INVALID';
+    }
+    return undefined;
+  }
+
+  /** Creates the BBB meeting, records the join, and sends the browser to a signed single-use join URL. */
+  async function bbbAdmission(request: FastifyRequest, session: LoadedSession, decision: Decision, policy: Policy | undefined): Promise<Verdict> {
+    let createTime: string;
+    try {
+      createTime = await bbb!.create(decision.room, policy?.title, (decision.features ?? []).includes('recording'), decision.policy?.file ?? '');
+    } catch (err) {
+      request.log.warn({ err: (err as Error).message, room: decision.room }, 'BBB create failed');
+      return { kind: 'refuse', code: 'RG_UPSTREAM_UNAVAILABLE' };
+    }
+    const query = bbb!.joinQuery({ room: decision.room, identity: session.data.identity, role: decision.role ?? 'participant', createTime });
+    if (!(await recordJoin(request, session, decision, { meetingID: bbb!.meetingId(decision.room) }))) return { kind: 'refuse', code: 'RG_AUDIT_UNAVAILABLE' };
+    const ttl = bbb!.settings.joinTtlMs;
+    await ctx.deps.store.set(joinKey(query), JSON.stringify({ session: session.hash, exp: ctx.now() + ttl }), ttl);
+    return { kind: 'redirect', location: `/bigbluebutton/api/join?${query}`, sensitive: true };
+  }
+
+  /** Records the join, mints the room token, remembers it in the session and sends the browser to the room with it. */
+  async function jitsiAdmission(request: FastifyRequest, session: LoadedSession, decision: Decision, path: string, params: URLSearchParams): Promise<Verdict> {
+    const minted = await jitsi!.mint({ judgedRoom: decision.room, identity: session.data.identity, role: decision.role ?? 'participant', features: decision.features ?? [], now: ctx.now() });
+    // No join without an audit record: if it cannot be written, no token is handed out.
+    if (!(await recordJoin(request, session, decision, { tokenId: minted.jti, tokenExpires: new Date(minted.exp).toISOString() }))) return { kind: 'refuse', code: 'RG_AUDIT_UNAVAILABLE' };
+    const admissions = { ...(session.data.admissions ?? {}) };
+    admissions[decision.room] = [...(admissions[decision.room] ?? []), minted.jti].slice(-5);
+    const rooms = Object.keys(admissions);
+    for (const stale of rooms.slice(0, Math.max(0, rooms.length - 50))) delete admissions[stale];
+    await ctx.sessions.update(session, { admissions });
+    params.set('jwt', minted.token);
+    return { kind: 'redirect', location: `${path}?${params}`, sensitive: true };
+  }
+
+  return async (request, view) => {
+    const first = await judgeOnce(request, view, true);
+    if (first.kind === 'pass' || !first.tentative) return first;
+    return judgeOnce(request, view, false);
+  };
+}
+
+/** The identity headers for an admitted request (with a fresh signed assertion), or none for anonymous ones. */
+export async function admittedIdentityHeaders(ctx: GatewayContext, admission: Admission | undefined): Promise<Record<string, string>> {
+  const identity = admission?.session?.data.identity;
+  if (!identity) return {};
+  const room = admission?.decision?.room;
+  const role = admission?.decision?.role;
+  const facts = {
+    sub: identity.sub, groups: identity.groups,
+    ...(identity.email ? { email: identity.email } : {}), ...(identity.name ? { name: identity.name } : {}),
+    ...(room ? { room } : {}), ...(role ? { role } : {}),
+  };
+  const assertion = await ctx.deps.assertion.sign({ ...facts, iss: identity.iss }, ctx.now());
+  return identityHeaders({ ...facts, assertion });
+}
