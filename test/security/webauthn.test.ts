@@ -1,0 +1,212 @@
+// Forged and replayed WebAuthn ceremonies against src/mfa/webauthn.ts: a software authenticator
+// (an ES256 key pair from node:crypto, CBOR by a small encoder below) signs registrations and assertions
+// the way a real security key does, then an attacker bends one field at a time. Invariant 8.
+import { beforeEach, describe, expect, it } from 'vitest';
+import { createHash, generateKeyPairSync, randomBytes, sign, type KeyObject } from 'node:crypto';
+import { MemoryStore } from '../../src/store/memory.js';
+import { WebAuthnCeremonies } from '../../src/mfa/webauthn.js';
+import type { UserFactors, WebAuthnFactor } from '../../src/mfa/factors.js';
+
+const RP = { id: 'meet.example.org', name: 'Example', origin: 'https://meet.example.org' };
+const FLAG_UP = 0x01;
+const FLAG_UV = 0x04;
+const FLAG_AT = 0x40;
+
+/** Just enough CBOR (RFC 8949) for attestation objects and COSE keys: integers, byte and text strings, maps. */
+function cbor(value: unknown): Buffer {
+  const head = (major: number, n: number): Buffer => {
+    if (n < 24) return Buffer.from([(major << 5) | n]);
+    if (n < 0x100) return Buffer.from([(major << 5) | 24, n]);
+    if (n < 0x10000) return Buffer.from([(major << 5) | 25, n >> 8, n & 0xff]);
+    const b = Buffer.alloc(5);
+    b[0] = (major << 5) | 26;
+    b.writeUInt32BE(n, 1);
+    return b;
+  };
+  if (typeof value === 'number') return value >= 0 ? head(0, value) : head(1, -1 - value);
+  if (Buffer.isBuffer(value)) return Buffer.concat([head(2, value.length), value]);
+  if (typeof value === 'string') return Buffer.concat([head(3, Buffer.byteLength(value)), Buffer.from(value)]);
+  if (value instanceof Map) return Buffer.concat([head(5, value.size), ...[...value].flatMap(([k, v]) => [cbor(k), cbor(v)])]);
+  throw new Error(`cbor: unsupported ${typeof value}`);
+}
+
+const b64u = (b: Buffer) => b.toString('base64url');
+const sha256 = (b: Buffer | string) => createHash('sha256').update(b).digest();
+
+/** A security key in software: one ES256 credential, a signature counter, and flags it sets. */
+class SoftwareAuthenticator {
+  readonly id = randomBytes(32);
+  readonly #key: KeyObject;
+  readonly #cose: Buffer;
+  counter = 0;
+
+  constructor() {
+    const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+    this.#key = privateKey;
+    const jwk = publicKey.export({ format: 'jwk' });
+    this.#cose = cbor(new Map<number, unknown>([[1, 2], [3, -7], [-1, 1], [-2, Buffer.from(jwk.x!, 'base64url')], [-3, Buffer.from(jwk.y!, 'base64url')]]));
+  }
+
+  #authData(rpId: string, flags: number, counter: number, attested: boolean): Buffer {
+    const count = Buffer.alloc(4);
+    count.writeUInt32BE(counter);
+    const parts = [sha256(rpId), Buffer.from([flags | (attested ? FLAG_AT : 0)]), count];
+    if (attested) {
+      const len = Buffer.alloc(2);
+      len.writeUInt16BE(this.id.length);
+      parts.push(Buffer.alloc(16), len, this.id, this.#cose);
+    }
+    return Buffer.concat(parts);
+  }
+
+  register(challenge: string, opts: { origin?: string; rpId?: string; flags?: number } = {}) {
+    const clientData = Buffer.from(JSON.stringify({ type: 'webauthn.create', challenge, origin: opts.origin ?? RP.origin, crossOrigin: false }));
+    const authData = this.#authData(opts.rpId ?? RP.id, opts.flags ?? FLAG_UP | FLAG_UV, this.counter, true);
+    const attestationObject = cbor(new Map<string, unknown>([['fmt', 'none'], ['attStmt', new Map()], ['authData', authData]]));
+    return {
+      id: b64u(this.id), rawId: b64u(this.id), type: 'public-key' as const, clientExtensionResults: {},
+      response: { clientDataJSON: b64u(clientData), attestationObject: b64u(attestationObject), transports: ['usb' as const] },
+    };
+  }
+
+  assert(challenge: string, opts: { origin?: string; rpId?: string; flags?: number; counter?: number; type?: string } = {}) {
+    if (opts.counter === undefined) this.counter += 1;
+    const clientData = Buffer.from(JSON.stringify({ type: opts.type ?? 'webauthn.get', challenge, origin: opts.origin ?? RP.origin, crossOrigin: false }));
+    const authData = this.#authData(opts.rpId ?? RP.id, opts.flags ?? FLAG_UP | FLAG_UV, opts.counter ?? this.counter, false);
+    const signature = sign('sha256', Buffer.concat([authData, sha256(clientData)]), this.#key);
+    return {
+      id: b64u(this.id), rawId: b64u(this.id), type: 'public-key' as const, clientExtensionResults: {},
+      response: { clientDataJSON: b64u(clientData), authenticatorData: b64u(authData), signature: b64u(signature) },
+    };
+  }
+}
+
+let store: MemoryStore;
+let ceremonies: WebAuthnCeremonies;
+let key: SoftwareAuthenticator;
+let doc: UserFactors;
+const SESSION = 'a'.repeat(64);
+
+/** Registers `key` for the person through a real ceremony and returns the stored factor. */
+async function enrol(): Promise<WebAuthnFactor> {
+  const options = await ceremonies.registrationOptions(SESSION, doc, 'alice', 'Alice', 'preferred');
+  const result = await ceremonies.register(SESSION, key.register(options.challenge), 'key', 0);
+  expect(result).toBeDefined();
+  doc.factors.push(result!.factor);
+  return result!.factor;
+}
+
+async function challenge(userVerification: 'required' | 'preferred' = 'preferred', session = SESSION): Promise<string> {
+  return (await ceremonies.authenticationOptions(session, doc, userVerification)).challenge;
+}
+
+beforeEach(() => {
+  store = new MemoryStore();
+  ceremonies = new WebAuthnCeremonies(store, RP, 60_000);
+  key = new SoftwareAuthenticator();
+  doc = { v: 1, factors: [], userHandle: b64u(randomBytes(32)) };
+});
+
+describe('WebAuthn registration', () => {
+  it('accepts a well-formed registration (control for the refusals below)', async () => {
+    const factor = await enrol();
+    expect(factor.id).toBe(b64u(key.id));
+  });
+
+  it.each([
+    ['another origin', { origin: 'https://evil.example' }],
+    ['a look-alike origin', { origin: 'https://meet.example.org.evil.example' }],
+    ['another RP ID', { rpId: 'evil.example' }],
+    ['no user presence', { flags: FLAG_UV }],
+  ])('refuses a registration from %s', async (_what, bend) => {
+    const options = await ceremonies.registrationOptions(SESSION, doc, 'alice', 'Alice', 'preferred');
+    expect(await ceremonies.register(SESSION, key.register(options.challenge, bend), 'key', 0)).toBeUndefined();
+  });
+
+  it('refuses a registration without user verification where it is required, and takes one with it', async () => {
+    let options = await ceremonies.registrationOptions(SESSION, doc, 'alice', 'Alice', 'required');
+    expect(await ceremonies.register(SESSION, key.register(options.challenge, { flags: FLAG_UP }), 'key', 0)).toBeUndefined();
+    options = await ceremonies.registrationOptions(SESSION, doc, 'alice', 'Alice', 'required');
+    expect(await ceremonies.register(SESSION, key.register(options.challenge, { flags: FLAG_UP | FLAG_UV }), 'key', 0)).toBeDefined();
+  });
+
+  it('refuses a registration for a challenge it never issued, and a replayed one', async () => {
+    expect(await ceremonies.register(SESSION, key.register(b64u(randomBytes(32))), 'key', 0)).toBeUndefined();
+    const options = await ceremonies.registrationOptions(SESSION, doc, 'alice', 'Alice', 'preferred');
+    const response = key.register(options.challenge);
+    expect(await ceremonies.register(SESSION, response, 'key', 0)).toBeDefined();
+    expect(await ceremonies.register(SESSION, response, 'key', 0)).toBeUndefined();
+  });
+});
+
+describe('WebAuthn assertions', () => {
+  beforeEach(async () => {
+    await enrol();
+  });
+
+  it('accepts a genuine assertion and reports the grown counter (control)', async () => {
+    const result = await ceremonies.authenticate(SESSION, doc, key.assert(await challenge()));
+    expect(result).toMatchObject({ ok: true, newCounter: 1, userVerified: true });
+  });
+
+  it.each([
+    ['another origin', { origin: 'https://evil.example' }],
+    ['the http origin of the same host', { origin: 'http://meet.example.org' }],
+    ['another RP ID', { rpId: 'evil.example' }],
+    ['a parent-domain RP ID', { rpId: 'example.org' }],
+    ['a registration-type client data', { type: 'webauthn.create' }],
+    ['no user presence', { flags: FLAG_UV }],
+  ])('refuses an assertion with %s', async (_what, bend) => {
+    expect(await ceremonies.authenticate(SESSION, doc, key.assert(await challenge(), bend))).toEqual({ ok: false, reason: 'invalid' });
+  });
+
+  it('refuses an assertion whose signature does not cover what it claims', async () => {
+    const response = key.assert(await challenge(), { flags: FLAG_UP });
+    const authData = Buffer.from(response.response.authenticatorData, 'base64url');
+    authData[32] |= FLAG_UV; // claim user verification after signing
+    response.response.authenticatorData = b64u(authData);
+    expect((await ceremonies.authenticate(SESSION, doc, response)).ok).toBe(false);
+  });
+
+  it('uses a challenge once: the same assertion again is refused, also after a new challenge was issued', async () => {
+    const response = key.assert(await challenge());
+    expect((await ceremonies.authenticate(SESSION, doc, response)).ok).toBe(true);
+    expect(await ceremonies.authenticate(SESSION, doc, response)).toEqual({ ok: false, reason: 'challenge' });
+    await challenge();
+    expect((await ceremonies.authenticate(SESSION, doc, response)).ok).toBe(false);
+  });
+
+  it('binds the challenge to the session that asked for it', async () => {
+    const other = 'b'.repeat(64);
+    const response = key.assert(await challenge('preferred', SESSION));
+    expect(await ceremonies.authenticate(other, doc, response)).toEqual({ ok: false, reason: 'challenge' });
+  });
+
+  it('refuses an assertion without user verification where it is required, and takes one with it', async () => {
+    expect(await ceremonies.authenticate(SESSION, doc, key.assert(await challenge('required'), { flags: FLAG_UP }))).toEqual({ ok: false, reason: 'invalid' });
+    expect((await ceremonies.authenticate(SESSION, doc, key.assert(await challenge('required'), { flags: FLAG_UP | FLAG_UV }))).ok).toBe(true);
+  });
+
+  it('reports an assertion without user verification as unverified where it is only preferred', async () => {
+    expect(await ceremonies.authenticate(SESSION, doc, key.assert(await challenge('preferred'), { flags: FLAG_UP }))).toMatchObject({ ok: true, userVerified: false });
+  });
+
+  it('refuses a counter that went back or stood still (a cloned key), and accepts one that grew', async () => {
+    (doc.factors[0] as WebAuthnFactor).counter = 10;
+    expect(await ceremonies.authenticate(SESSION, doc, key.assert(await challenge(), { counter: 5 }))).toEqual({ ok: false, reason: 'counter' });
+    expect(await ceremonies.authenticate(SESSION, doc, key.assert(await challenge(), { counter: 10 }))).toEqual({ ok: false, reason: 'counter' });
+    expect(await ceremonies.authenticate(SESSION, doc, key.assert(await challenge(), { counter: 11 }))).toMatchObject({ ok: true, newCounter: 11 });
+  });
+
+  it('refuses a credential that is not one of this person\'s', async () => {
+    const stranger = new SoftwareAuthenticator();
+    expect(await ceremonies.authenticate(SESSION, doc, stranger.assert(await challenge()))).toEqual({ ok: false, reason: 'unknown-credential' });
+  });
+
+  it('refuses an assertion signed by another key under this person\'s credential id', async () => {
+    const stranger = new SoftwareAuthenticator();
+    const forged = stranger.assert(await challenge());
+    forged.id = forged.rawId = b64u(key.id);
+    expect(await ceremonies.authenticate(SESSION, doc, forged)).toEqual({ ok: false, reason: 'invalid' });
+  });
+});
