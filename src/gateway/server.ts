@@ -20,6 +20,8 @@ import { AuditWriter, auditSinkOf } from '../audit/writer.js';
 import { auditWriterOptions } from '../audit/config.js';
 import { scheduleDailyPurge } from '../audit/purge.js';
 import { GatewayMetrics } from './metrics.js';
+import { TimedStore } from '../store/timed.js';
+import { keyCensus } from '../store/key-census.js';
 import { openSessionBus } from '../store/bus.js';
 
 export interface Gateway {
@@ -52,7 +54,12 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
   const backend = backendFor(config);
   const policies = LivePolicies.open(options.policiesDir ?? policiesDirOf(config), backend.reservedRooms);
 
-  const store = await openStore(config);
+  const metrics = new GatewayMetrics();
+  // Every store operation is timed (roomguard_store_operation_seconds); the bus and census look through the wrapper.
+  const store = new TimedStore(await openStore(config), metrics.storeLatency);
+  // Active sessions are the live `session:` records of the shared store, so every instance reports the same number.
+  const sessionCensus = keyCensus(store, 'session:');
+  if (sessionCensus) metrics.countSessionsWith(sessionCensus);
   const bus = await openSessionBus(store, `${config.store.keyPrefix}session-events`);
   const oidc = new OidcRelyingParty({
     issuer: config.oidc.issuer,
@@ -71,8 +78,7 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
   const logo = config.ui.logo ? readLogo(config.ui.logo) : undefined;
   // The audit log: the configured file chain, unless a test hands in its own sink.
   const writer = options.audit ? undefined : await AuditWriter.open(auditWriterOptions(config, { ...(options.now ? { now: options.now } : {}) }));
-  const audit: AuditSink = options.audit ?? auditSinkOf(writer!);
-  const metrics = new GatewayMetrics();
+  const audit: AuditSink = metrics.watchAudit(options.audit ?? auditSinkOf(writer!));
   const app = await buildGateway({ config, store, bus, policies, backend, oidc, assertion, audit, metrics, encryptionKey: key, ...(logo ? { logo } : {}), ...(options.logger !== undefined ? { logger: options.logger } : {}), ...(options.redirectToPublicHost ? { redirectToPublicHost: true } : {}), ...(options.now ? { now: options.now } : {}) });
 
   const record = (event: GatewayAuditEvent) => audit.append(event).catch((err: unknown) => app.log.error({ err: (err as Error).message, event: event.type }, 'audit append failed'));
