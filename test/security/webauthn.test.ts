@@ -50,7 +50,7 @@ class SoftwareAuthenticator {
   #authData(rpId: string, flags: number, counter: number, attested: boolean): Buffer {
     const count = Buffer.alloc(4);
     count.writeUInt32BE(counter);
-    const parts = [sha256(rpId), Buffer.from([flags | (attested ? FLAG_AT : 0)]), count];
+    const parts: Buffer[] = [sha256(rpId), Buffer.from([flags | (attested ? FLAG_AT : 0)]), count];
     if (attested) {
       const len = Buffer.alloc(2);
       len.writeUInt16BE(this.id.length);
@@ -163,7 +163,7 @@ describe('WebAuthn assertions', () => {
   it('refuses an assertion whose signature does not cover what it claims', async () => {
     const response = key.assert(await challenge(), { flags: FLAG_UP });
     const authData = Buffer.from(response.response.authenticatorData, 'base64url');
-    authData[32] |= FLAG_UV; // claim user verification after signing
+    authData[32] = authData[32]! | FLAG_UV; // claim user verification after signing
     response.response.authenticatorData = b64u(authData);
     expect((await ceremonies.authenticate(SESSION, doc, response)).ok).toBe(false);
   });
