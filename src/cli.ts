@@ -134,9 +134,12 @@ async function main(argv: string[]): Promise<number> {
     }
     const { openStore } = await import('./gateway/server.js');
     const { Sessions } = await import('./session/sessions.js');
+    const { openSessionBus } = await import('./store/bus.js');
     const store = await openStore(config);
+    // Revocations are announced to every running instance, which close the sessions' WebSockets at once.
+    const bus = await openSessionBus(store, `${config.store.keyPrefix}session-events`);
     try {
-      const sessions = new Sessions(store, { idleMs: config.session.idleTimeout, absoluteMs: config.session.absoluteTimeout });
+      const sessions = new Sessions(store, { idleMs: config.session.idleTimeout, absoluteMs: config.session.absoluteTimeout }, Date.now, { bus });
       const mine = values.user ? await sessions.listFor(values.user) : [];
       if (sub === 'list') {
         const rows = mine.map((s) => ({ session: s.hash.slice(0, 16), createdAt: new Date(s.data.createdAt).toISOString(), lastSeenAt: new Date(s.data.lastSeenAt).toISOString(), secondFactor: s.data.mfa?.method ?? null, userAgent: s.data.userAgent ?? null }));
@@ -158,9 +161,10 @@ async function main(argv: string[]): Promise<number> {
         await sessions.destroy(target);
         ended = 1;
       } else ended = await sessions.destroyAllFor(values.user!);
-      process.stdout.write(`ended ${ended} session(s); open WebSockets of them close within seconds\n`);
+      process.stdout.write(`ended ${ended} session(s) on every instance; their open WebSockets are closed\n`);
       return 0;
     } finally {
+      await bus.close();
       await store.close();
     }
   }
@@ -188,7 +192,12 @@ async function main(argv: string[]): Promise<number> {
         }
       } else if (sub === 'reset') {
         const removed = await admin.reset(values.user);
-        process.stdout.write(`${values.user}: removed ${removed} factor(s) and all recovery codes; they enrol anew after a fresh login\n`);
+        // A reset usually follows a lost or stolen device: sessions that passed with it end everywhere now.
+        const { Sessions } = await import('./session/sessions.js');
+        const { openSessionBus } = await import('./store/bus.js');
+        const bus = await openSessionBus(store, `${config.store.keyPrefix}session-events`);
+        const ended = await new Sessions(store, { idleMs: config.session.idleTimeout, absoluteMs: config.session.absoluteTimeout }, Date.now, { bus }).destroyAllFor(values.user).finally(() => bus.close());
+        process.stdout.write(`${values.user}: removed ${removed} factor(s) and all recovery codes, ended ${ended} session(s) on every instance; they enrol anew after a fresh login\n`);
       } else {
         await admin.unlock(values.user);
         process.stdout.write(`${values.user}: second-factor locks cleared\n`);

@@ -35,7 +35,7 @@ export function testKeys(): TestKeys {
   return { encryptionKey: generateEncryptionKey(), assertionKey: generateAssertionKeyPem(), auditSigningKey: generateAuditSigningKeyPem() };
 }
 
-export function testConfig(options: {
+export interface TestConfigOptions {
   port: number;
   publicUrl?: string;
   issuer: string;
@@ -48,8 +48,17 @@ export function testConfig(options: {
   /** Audit directory (default: a fresh temporary one per gateway). */
   auditDir?: string;
   extra?: Record<string, unknown>;
-}): Config {
-  const yaml = stringify({
+}
+
+export function testConfig(options: TestConfigOptions): Config {
+  const { config, problems } = loadConfigText('test.yaml', testConfigYaml(options), {});
+  if (!config) throw new Error(problems.map(formatProblem).join('\n'));
+  return config;
+}
+
+/** The YAML text of a test config (for `roomguard serve -c` in a child process). */
+export function testConfigYaml(options: TestConfigOptions): string {
+  return stringify({
     listen: `127.0.0.1:${options.port}`,
     publicUrl: options.publicUrl ?? `http://127.0.0.1:${options.port}`,
     oidc: { issuer: options.issuer, clientId: 'roomguard-test', clientSecret: options.clientSecret, scopes: ['openid', 'email', 'profile', 'groups'] },
@@ -60,7 +69,4 @@ export function testConfig(options: {
     secrets: options.keys,
     ...(options.extra ?? {}),
   });
-  const { config, problems } = loadConfigText('test.yaml', yaml, {});
-  if (!config) throw new Error(problems.map(formatProblem).join('\n'));
-  return config;
 }
