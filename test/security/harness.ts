@@ -1,0 +1,99 @@
+// One real gateway for the attack suites: the real demo OIDC provider, a real HTTP + WebSocket echo
+// upstream, the shipped example policies and a Redis store (private server from test/setup or one the
+// test started itself). Also a login helper and a raw socket client for byte-exact requests.
+import { mkdtempSync } from 'node:fs';
+import { connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startDemoIdp, type DemoIdp } from '../../src/demo/idp.js';
+import { createGateway, type Gateway, type GatewayOptions } from '../../src/gateway/server.js';
+import { ScriptedBrowser } from '../helpers/browser.js';
+import { startEchoUpstream, type EchoUpstream } from '../helpers/upstream.js';
+import { freePort, testConfig, testKeys, type TestKeys } from '../helpers/gateway.js';
+
+export const CLIENT_SECRET = 'security-suite-secret-0123456789abcdef';
+
+export interface Rig {
+  idp: DemoIdp;
+  upstream: EchoUpstream;
+  gateway: Gateway;
+  port: number;
+  origin: string;
+  keys: TestKeys;
+  keyPrefix: string;
+  auditDir: string;
+  close(): Promise<void>;
+}
+
+export async function startRig(options: { store: string; extra?: Record<string, unknown>; gateway?: GatewayOptions; auditDir?: string; auditIp?: 'full' | 'truncate'; idp?: DemoIdp; upstream?: EchoUpstream }): Promise<Rig> {
+  const port = await freePort();
+  const origin = `http://127.0.0.1:${port}`;
+  const upstream = options.upstream ?? (await startEchoUpstream());
+  const idp = options.idp ?? (await startDemoIdp({
+    clients: [{ clientId: 'roomguard-test', clientSecret: CLIENT_SECRET, redirectUris: [`${origin}/_roomguard/callback`], postLogoutRedirectUris: [`${origin}/_roomguard/logged-out`] }],
+  }));
+  const keys = testKeys();
+  const keyPrefix = `rgsec:${port}:`;
+  const auditDir = options.auditDir ?? mkdtempSync(join(tmpdir(), 'rg-sec-audit-'));
+  const gateway = await createGateway(testConfig({
+    port, issuer: idp.issuer, clientSecret: CLIENT_SECRET, upstream: upstream.url, store: options.store, keys, keyPrefix,
+    extra: { audit: { dir: auditDir, instance: `sec-${port}`, ip: options.auditIp ?? 'truncate' }, ...(options.extra ?? {}) },
+  }), options.gateway ?? {});
+  await gateway.listen();
+  return {
+    idp, upstream, gateway, port, origin, keys, keyPrefix, auditDir,
+    async close() {
+      await gateway.close();
+      if (!options.idp) await idp.close();
+      if (!options.upstream) await upstream.close();
+    },
+  };
+}
+
+/** Logs `user` in through the real IdP, starting at `path`; returns the browser and the last response. */
+export async function loginAs(origin: string, user: string, path = '/rooms/town-hall'): Promise<{ browser: ScriptedBrowser; final: Response }> {
+  const browser = new ScriptedBrowser();
+  const start = await browser.follow(`${origin}${path}`);
+  const done = await browser.submitLogin(start.final, user, 'demo');
+  return { browser, final: done.final };
+}
+
+export interface RawExchange {
+  /** Everything the server sent before it closed the connection or went quiet. */
+  text: string;
+  /** HTTP status codes of every response in `text`, in order. */
+  statuses: number[];
+}
+
+/**
+ * Writes `bytes` to the gateway on a fresh TCP connection and collects what comes back until the
+ * server closes the connection, or `quietMs` pass without data (for keep-alive answers).
+ */
+export function rawExchange(port: number, bytes: string | Buffer, quietMs = 300): Promise<RawExchange> {
+  return new Promise((resolve, reject) => {
+    const socket = connect(port, '127.0.0.1');
+    const chunks: Buffer[] = [];
+    let timer: NodeJS.Timeout | undefined;
+    const finish = () => {
+      clearTimeout(timer);
+      socket.destroy();
+      const text = Buffer.concat(chunks).toString('latin1');
+      resolve({ text, statuses: [...text.matchAll(/HTTP\/1\.1 (\d{3}) /g)].map((m) => Number(m[1])) });
+    };
+    const arm = () => {
+      clearTimeout(timer);
+      timer = setTimeout(finish, quietMs);
+    };
+    socket.on('connect', () => {
+      socket.write(bytes);
+      arm();
+    });
+    socket.on('data', (c: Buffer) => {
+      chunks.push(c);
+      arm();
+    });
+    socket.on('end', finish);
+    socket.on('close', finish);
+    socket.on('error', (err: NodeJS.ErrnoException) => (err.code === 'ECONNRESET' ? finish() : reject(err)));
+  });
+}
