@@ -41,6 +41,17 @@ export const ERRORS = {
   RG_AUDIT_FORBIDDEN: { status: 403, summary: 'only members of the audit.reviewers groups may read the audit log' },
   RG_AUDIT_UNAVAILABLE: { status: 503, summary: 'the audit log cannot be written, so nobody is let in' },
   RG_UPSTREAM_UNAVAILABLE: { status: 502, summary: 'the conferencing backend cannot be reached' },
+  RG_GUEST_INVITES_OFF: { status: 403, summary: "the room's policy does not admit guests by invitation (guests.invites)" },
+  RG_GUEST_WRONG_ROOM: { status: 403, summary: 'a guest (or an invitation) was bound to another room' },
+  RG_GUEST_EXPIRED: { status: 403, summary: "the guest's admission has run out; a new invitation is needed" },
+  RG_GUEST_NOT_ALLOWED: { status: 403, summary: 'guests may only enter their one room; this page is for people with an account' },
+  RG_GUEST_NOT_MODERATOR: { status: 403, summary: 'only moderators of the room (per its policy) may create, list or revoke invitations' },
+  RG_GUEST_INVITE_UNKNOWN: { status: 404, summary: 'the invitation link is not known (mistyped, or deleted long ago)' },
+  RG_GUEST_INVITE_EXPIRED: { status: 410, summary: 'the invitation has expired' },
+  RG_GUEST_INVITE_USED_UP: { status: 410, summary: 'the invitation has been used as often as it allows' },
+  RG_GUEST_INVITE_REVOKED: { status: 410, summary: 'a moderator revoked the invitation' },
+  RG_GUEST_NAME_INVALID: { status: 422, summary: 'the display name is missing or too long (this room requires one)' },
+  RG_GUEST_SIGNED_IN: { status: 409, summary: 'a signed-in person opened a guest invitation; they enter with their account instead' },
   RG_INTERNAL: { status: 500, summary: 'unexpected internal error' },
 } as const satisfies Record<string, ErrorSpec>;
 

@@ -11,6 +11,7 @@ export const AUDIT_RECORD_TYPES = [
   'login.success', 'login.failure',
   'mfa.success', 'mfa.failure', 'mfa.lock', 'mfa.replay', 'mfa.enrolled', 'mfa.removed', 'mfa.recovery_used',
   'room.decision', 'logout', 'session.revoked',
+  'guest.invite_created', 'guest.invite_revoked', 'guest.invite_used', 'guest.invite_refused',
   'policy.loaded', 'policy.rejected', 'config.loaded',
   'audit.purge', 'audit.checkpoint',
 ] as const;

@@ -48,12 +48,14 @@ export class BbbBackend implements Backend {
   }
 
   /** Creates the meeting (idempotent) and returns its createTime, which pins the join to this meeting instance. */
-  async create(room: string, title: string | undefined, recording: boolean, policyFile: string): Promise<string> {
+  async create(room: string, title: string | undefined, recording: boolean, policyFile: string, options: { guestLobby?: boolean } = {}): Promise<string> {
     const s = this.settings;
     const query = signedQuery('create', [
       ['name', (title ?? decodeURIComponent(room)).slice(0, 64).padEnd(2, '-')],
       ['meetingID', this.meetingId(room)],
       ['record', recording ? 'true' : 'false'],
+      // With a lobby, BBB holds joins marked guest=true until a moderator admits them; members pass.
+      ['guestPolicy', options.guestLobby ? 'ASK_MODERATOR' : 'ALWAYS_ACCEPT'],
       ['meta_roomguard-policy', policyFile],
     ], s.secret, s.checksum);
     const response = await fetch(new URL(`${API_PREFIX}create?${query}`, s.upstream), { signal: AbortSignal.timeout(10_000) });
@@ -70,10 +72,12 @@ export class BbbBackend implements Backend {
   /** The signed query of a join for this person, exactly as it will be sent. */
   joinQuery(input: { room: string; identity: Identity; role: Role; createTime: string }): string {
     const s = this.settings;
+    // A guest is a VIEWER marked guest=true: the meeting's guestPolicy decides whether they wait to be admitted.
     return signedQuery('join', [
       ['fullName', (input.identity.name ?? input.identity.email ?? 'Participant').slice(0, 64)],
       ['meetingID', this.meetingId(input.room)],
       ['role', input.role === 'moderator' ? 'MODERATOR' : 'VIEWER'],
+      ...(input.role === 'guest' ? [['guest', 'true'] as [string, string]] : []),
       ['userID', this.userId(input.identity)],
       ['createTime', input.createTime],
       ['redirect', 'true'],

@@ -103,10 +103,15 @@ export class JitsiBackend implements Backend {
     const iat = Math.floor(input.now / 1000);
     const exp = iat + Math.floor(s.tokenTtlMs / 1000);
     const jti = randomBytes(16).toString('base64url');
+    const guest = input.role === 'guest';
     const user: Record<string, string | boolean> = { id: this.userId(input.identity), moderator: input.role === 'moderator' };
-    if (s.userFields.includes('name')) user.name = input.identity.name ?? input.identity.email ?? 'Participant';
-    if (s.userFields.includes('email') && input.identity.email) user.email = input.identity.email;
-    const features = Object.fromEntries(JITSI_FEATURES.map((f) => [f, s.features.includes(f) && input.features.includes(f)]));
+    // A guest's name is the one they chose (a pseudonym) and the only thing the others learn about them.
+    if (s.userFields.includes('name') || guest) user.name = input.identity.name ?? input.identity.email ?? 'Participant';
+    if (s.userFields.includes('email') && input.identity.email && !guest) user.email = input.identity.email;
+    if (guest) user.guest = 'true';
+    const features: Record<string, boolean> = Object.fromEntries(JITSI_FEATURES.map((f) => [f, !guest && s.features.includes(f) && input.features.includes(f)]));
+    // Members the policy let in skip the lobby a moderator switched on; guests wait there to be admitted.
+    features.lobby_bypass = !guest;
     const token = await new SignJWT({
       room,
       context: { user, features, ...(tenant ? { tenant } : {}) },

@@ -1,15 +1,19 @@
 // What the gateway tells the audit log. The gateway awaits `append` for join decisions before it
 // admits anyone (DESIGN invariant 4); other events are appended too but never block a refusal.
-import type { Decision } from '../policy/types.js';
+import type { Decision, Role } from '../policy/types.js';
 
 export interface GatewayAuditEvent {
   type:
     | 'login.success' | 'login.failure' | 'logout'
     | 'mfa.success' | 'mfa.failure' | 'mfa.lock' | 'mfa.replay' | 'mfa.enrolled' | 'mfa.removed' | 'mfa.recovery_used'
-    | 'room.decision' | 'session.revoked' | 'policy.loaded' | 'policy.rejected' | 'config.loaded';
+    | 'room.decision' | 'session.revoked' | 'policy.loaded' | 'policy.rejected' | 'config.loaded'
+    | 'guest.invite_created' | 'guest.invite_revoked' | 'guest.invite_used' | 'guest.invite_refused';
   outcome: 'success' | 'failure' | 'allow' | 'deny' | 'login' | 'mfa';
   actor?: { sub: string; iss: string; email?: string; name?: string };
   decision?: Decision;
+  /** Room and role of an event without a decision (guest invitations). */
+  room?: string;
+  role?: Role;
   /** Second factor in force: method and age in seconds. */
   auth?: { methods: string[]; mfaAgeSeconds?: number };
   client?: { ip?: string; userAgent?: string };

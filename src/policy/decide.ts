@@ -1,6 +1,6 @@
 // decide(): the one decision function. Pure: from (subject, room, policy set, now) to a Decision that
 // carries the outcome, the policy file and rule, the role and the reasons. No I/O, no clock of its own.
-import type { Decision, Identity, Matcher, Policy, PolicySet, RuleRef, Subject } from './types.js';
+import type { Decision, GuestGrant, Identity, Matcher, Policy, PolicySet, RuleRef, Subject } from './types.js';
 import { patternMatches, specificity } from './rooms.js';
 
 export interface PolicyMatch {
@@ -66,6 +66,7 @@ export function decide(subject: Subject, room: string, set: PolicySet, now: numb
   if (!match.policy) return { outcome: 'deny', room, reasons: ['RG_POLICY_NO_MATCH'] };
   if (match.ties.length > 0) return { outcome: 'deny', room, reasons: ['RG_POLICY_AMBIGUOUS'], ...policyRef(match) };
   const policy = match.policy;
+  if (who.guest) return decideGuest(who.guest, room, policy, match, now);
 
   const denyRule = firstMatch('deny', policy.deny, who);
   if (denyRule) return { outcome: 'deny', room, rule: denyRule, reasons: ['RG_POLICY_DENY_RULE'], ...policyRef(match) };
@@ -86,6 +87,19 @@ export function decide(subject: Subject, room: string, set: PolicySet, now: numb
     }
   }
   return { outcome: 'allow', room, rule: allowRule, role, reasons: [], ...policyRef(match), ...(policy.features.length > 0 ? { features: policy.features } : {}) };
+}
+
+/**
+ * A guest (admitted by invitation, no account) enters exactly the room of the invitation, only while its
+ * policy still invites guests and the grant lasts, as role guest. No allow, deny or moderators rule applies
+ * to a guest, and no second factor is asked: the policy's `guests:` field is the admin's consent to that.
+ */
+function decideGuest(grant: GuestGrant, room: string, policy: Policy, match: PolicyMatch, now: number): Decision {
+  const ref = policyRef(match);
+  if (grant.room !== room) return { outcome: 'deny', room, reasons: ['RG_GUEST_WRONG_ROOM'], ...ref };
+  if (!policy.guests?.invites) return { outcome: 'deny', room, reasons: ['RG_GUEST_INVITES_OFF'], ...ref };
+  if (!(now < grant.expiresAt)) return { outcome: 'deny', room, reasons: ['RG_GUEST_EXPIRED'], ...ref };
+  return { outcome: 'allow', room, rule: { kind: 'guests', index: 0, line: policy.guests.line }, role: 'guest', reasons: [], ...ref };
 }
 
 function policyRef(match: PolicyMatch): Pick<Decision, 'policy'> {

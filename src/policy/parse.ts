@@ -4,12 +4,13 @@ import { isMap, isScalar, isSeq, type Node, type Pair, type YAMLMap, type YAMLSe
 import { parseDuration } from '../config/duration.js';
 import { parseYamlSource, type Problem, type YamlSource } from '../config/yaml-source.js';
 import { canonicalPattern, patternMatches, isGlob } from './rooms.js';
-import { JITSI_FEATURES, MFA_METHODS, type Matcher, type MfaMethod, type MfaRequirement, type Policy, type Risk } from './types.js';
+import { JITSI_FEATURES, MFA_METHODS, type GuestPolicy, type Matcher, type MfaMethod, type MfaRequirement, type Policy, type Risk } from './types.js';
 
 /** Names the gateway routes itself; no room pattern may name them. */
 export const RESERVED_ROOM_NAMES = ['_roomguard', 'healthz', 'readyz'] as const;
 
-const TOP_KEYS = ['rooms', 'risk', 'allow', 'deny', 'moderators', 'mfa', 'notice', 'title', 'features'] as const;
+const TOP_KEYS = ['rooms', 'risk', 'allow', 'deny', 'moderators', 'mfa', 'notice', 'title', 'features', 'guests'] as const;
+const GUEST_KEYS = ['invites', 'ttl', 'maxUses', 'lobby', 'requireName'] as const;
 const MATCHER_KEYS = ['groups', 'emails', 'domains', 'anyone'] as const;
 const MFA_KEYS = ['required', 'methods', 'maxAge', 'userVerification'] as const;
 const HIGH_RISK_IDLE_MS = 15 * 60_000;
@@ -103,6 +104,9 @@ export function parsePolicyText(file: string, text: string, extraReserved: reado
     features = stringList(src, featuresNode, 'features', problems, (v) => (JITSI_FEATURES.includes(v) ? undefined : `"${v}" is not a feature; use ${JITSI_FEATURES.join(', ')}`));
   }
 
+  const guestsNode = fields.get('guests')?.value as Node | undefined;
+  const guests = fields.has('guests') ? guestPolicy(src, guestsNode ?? (fields.get('guests')!.key as Node), mfa, problems) : undefined;
+
   if (problems.length > 0) return { problems };
   const policy: Policy = {
     file,
@@ -118,6 +122,7 @@ export function parsePolicyText(file: string, text: string, extraReserved: reado
     ...(notice ? { notice } : {}),
     ...(title ? { title } : {}),
     features: [...new Set(features)],
+    ...(guests ? { guests } : {}),
   };
   return { policy, problems };
 }
@@ -239,6 +244,41 @@ function mfaRequirement(src: YamlSource, node: Node | undefined, risk: Risk, pro
   if (risk === 'high' && !result.required) {
     problems.push({ file: src.file, line: src.lineOf(pairs.get('required')?.value as Node ?? node), field: 'mfa.required', message: 'risk: high rooms always require a second factor; lower the risk instead' });
   }
+  return result;
+}
+
+const GUEST_TTL_LIMITS = { min: 5 * 60_000, max: 90 * 86_400_000 };
+const GUEST_MAX_USES_LIMIT = 1000;
+
+/** The `guests:` field: invitations for people without an account (docs/guests.md). */
+function guestPolicy(src: YamlSource, node: Node, mfa: MfaRequirement, problems: Problem[]): GuestPolicy | undefined {
+  const add = (at: Node | null | undefined, field: string, message: string) => problems.push({ file: src.file, line: src.lineOf(at ?? node), field, message });
+  if (!isMap(node)) {
+    add(node, 'guests', 'must be a mapping, e.g. { invites: true, ttl: 7d, maxUses: 30, lobby: true, requireName: true }');
+    return undefined;
+  }
+  const result: GuestPolicy = { invites: false, ttl: 7 * 86_400_000, maxUses: 30, lobby: true, requireName: true, line: src.lineOf(node) };
+  const pairs = pairsOf(src, node, GUEST_KEYS, 'guests', problems);
+  if (!pairs.has('invites')) add(node, 'guests.invites', 'required: true lets moderators invite guests, false keeps the settings but admits none');
+  for (const [key, pair] of pairs) {
+    const value = pair.value as Node | null;
+    const f = `guests.${key}`;
+    const at = value ?? (pair.key as Node);
+    if (key === 'invites' || key === 'lobby' || key === 'requireName') {
+      if (!isScalar(value) || typeof value.value !== 'boolean') add(at, f, 'must be true or false');
+      else result[key] = value.value;
+    } else if (key === 'ttl') {
+      const ms = isScalar(value) && typeof value.value === 'string' ? parseDuration(value.value) : undefined;
+      if (ms === undefined || ms < GUEST_TTL_LIMITS.min || ms > GUEST_TTL_LIMITS.max) add(at, f, 'must be a duration between 5m and 90d (e.g. 2d, 7d)');
+      else result.ttl = ms;
+    } else if (key === 'maxUses') {
+      const n = isScalar(value) ? value.value : undefined;
+      if (typeof n !== 'number' || !Number.isInteger(n) || n < 1 || n > GUEST_MAX_USES_LIMIT) add(at, f, `must be a whole number from 1 to ${GUEST_MAX_USES_LIMIT}`);
+      else result.maxUses = n;
+    }
+  }
+  // A guest has no account and so no second factor: a room that demands one cannot also admit guests.
+  if (result.invites && mfa.required) add(pairs.get('invites')?.value as Node, 'guests.invites', 'this room requires a second factor, which guests cannot have; lower the risk and mfa.required, or leave guests out');
   return result;
 }
 

@@ -43,6 +43,24 @@ export interface Policy {
   title?: string;
   /** Backend features this room may use (e.g. Jitsi recording); off unless listed. */
   features: string[];
+  /** Guests without an account, by invitation; absent means off. */
+  guests?: GuestPolicy;
+}
+
+/** The `guests:` field: who may invite people without an account, and on what terms. */
+export interface GuestPolicy {
+  /** Moderators may create invitations; false keeps the settings but admits no guest. */
+  invites: boolean;
+  /** Default and longest lifetime of an invitation (ms). */
+  ttl: number;
+  /** Default and largest number of uses of one invitation. */
+  maxUses: number;
+  /** Guests wait in the backend's lobby until a moderator admits them (BBB guestPolicy, Jitsi lobby). */
+  lobby: boolean;
+  /** Guests must enter a display name (a pseudonym is fine); otherwise a neutral one is given. */
+  requireName: boolean;
+  /** Line of the `guests` field, for explanations. */
+  line: number;
 }
 
 /** Features a room policy may switch on for Jitsi (`context.features`). */
@@ -63,6 +81,16 @@ export interface Identity {
   emailVerified: boolean;
   name?: string;
   groups: string[];
+  /** Set only for a guest admitted by invitation: the one room the guest may enter, and until when. */
+  guest?: GuestGrant;
+}
+
+/** What an invitation gave a guest: one canonical room, until `expiresAt` (ms), from one invitation. */
+export interface GuestGrant {
+  room: string;
+  /** Short id of the invitation (not its token). */
+  invitation: string;
+  expiresAt: number;
 }
 
 export interface Subject {
@@ -73,10 +101,10 @@ export interface Subject {
 }
 
 export type Outcome = 'allow' | 'login' | 'mfa' | 'deny';
-export type Role = 'moderator' | 'participant';
+export type Role = 'moderator' | 'participant' | 'guest';
 
 export interface RuleRef {
-  kind: 'allow' | 'deny' | 'moderators';
+  kind: 'allow' | 'deny' | 'moderators' | 'guests';
   index: number;
   line: number;
 }

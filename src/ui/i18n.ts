@@ -161,6 +161,50 @@ export const ERROR_TEXT: Record<ErrorCode, Record<Lang, ErrorText>> = {
     en: { title: 'The meeting service is not answering', text: 'You were let in, but the conferencing server behind the gateway does not answer.', next: 'Wait a minute and reload the page. If it persists, tell your administrator the request id below.' },
     de: { title: 'Der Konferenzdienst antwortet nicht', text: 'Sie wurden eingelassen, aber der Konferenzserver hinter dem Gateway antwortet nicht.', next: 'Warten Sie eine Minute und laden Sie die Seite neu. Wenn es so bleibt, nennen Sie Ihrer Administration die Anfrage-Kennung unten.' },
   },
+  RG_GUEST_INVITES_OFF: {
+    en: { title: 'No guests in this room', text: 'This room does not admit guests by invitation.', next: 'Ask the person who invited you for a current link, or sign in with an account if you have one.' },
+    de: { title: 'Keine Gäste in diesem Raum', text: 'Dieser Raum lässt keine Gäste per Einladung zu.', next: 'Bitten Sie die einladende Person um einen aktuellen Link oder melden Sie sich mit einem Konto an, falls Sie eines haben.' },
+  },
+  RG_GUEST_WRONG_ROOM: {
+    en: { title: 'Your invitation is for another room', text: 'As a guest you may enter only the room your invitation was made for.', next: 'Open the link from your invitation again; for another meeting ask for a new invitation.' },
+    de: { title: 'Ihre Einladung gilt für einen anderen Raum', text: 'Als Gast dürfen Sie nur den Raum betreten, für den Ihre Einladung ausgestellt wurde.', next: 'Öffnen Sie den Link aus Ihrer Einladung erneut; für ein anderes Meeting bitten Sie um eine neue Einladung.' },
+  },
+  RG_GUEST_EXPIRED: {
+    en: { title: 'Your guest access has ended', text: 'Guest access lasts only a few hours.', next: 'Open the invitation link again, or ask the person who invited you for a new one.' },
+    de: { title: 'Ihr Gastzugang ist abgelaufen', text: 'Ein Gastzugang gilt nur einige Stunden.', next: 'Öffnen Sie den Einladungslink erneut oder bitten Sie die einladende Person um einen neuen.' },
+  },
+  RG_GUEST_NOT_ALLOWED: {
+    en: { title: 'Not available for guests', text: 'As a guest you can only take part in the meeting you were invited to.', next: 'Go back to your meeting. To use this page, sign out and sign in with an account.' },
+    de: { title: 'Für Gäste nicht verfügbar', text: 'Als Gast können Sie nur an dem Meeting teilnehmen, zu dem Sie eingeladen wurden.', next: 'Kehren Sie zu Ihrem Meeting zurück. Für diese Seite melden Sie sich ab und mit einem Konto an.' },
+  },
+  RG_GUEST_NOT_MODERATOR: {
+    en: { title: 'Only moderators can invite', text: 'Invitations to this room are managed by its moderators.', next: 'Ask a moderator of the room to invite the guest.' },
+    de: { title: 'Nur Moderierende können einladen', text: 'Einladungen in diesen Raum verwalten seine Moderierenden.', next: 'Bitten Sie eine moderierende Person des Raums, den Gast einzuladen.' },
+  },
+  RG_GUEST_INVITE_UNKNOWN: {
+    en: { title: 'Invitation not found', text: 'This invitation link is not known. It may be incomplete or mistyped.', next: 'Copy the whole link from your invitation, or ask for a new one.' },
+    de: { title: 'Einladung nicht gefunden', text: 'Dieser Einladungslink ist unbekannt. Vielleicht ist er unvollständig oder vertippt.', next: 'Kopieren Sie den vollständigen Link aus Ihrer Einladung oder bitten Sie um einen neuen.' },
+  },
+  RG_GUEST_INVITE_EXPIRED: {
+    en: { title: 'Invitation expired', text: 'This invitation is no longer valid.', next: 'Ask the person who invited you for a new invitation.' },
+    de: { title: 'Einladung abgelaufen', text: 'Diese Einladung ist nicht mehr gültig.', next: 'Bitten Sie die einladende Person um eine neue Einladung.' },
+  },
+  RG_GUEST_INVITE_USED_UP: {
+    en: { title: 'Invitation used up', text: 'This invitation has been used as often as it allows.', next: 'Ask the person who invited you for a new invitation.' },
+    de: { title: 'Einladung aufgebraucht', text: 'Diese Einladung wurde so oft verwendet, wie sie erlaubt.', next: 'Bitten Sie die einladende Person um eine neue Einladung.' },
+  },
+  RG_GUEST_INVITE_REVOKED: {
+    en: { title: 'Invitation withdrawn', text: 'A moderator of the meeting has withdrawn this invitation.', next: 'If you should still take part, ask the person who invited you for a new invitation.' },
+    de: { title: 'Einladung zurückgezogen', text: 'Eine moderierende Person des Meetings hat diese Einladung zurückgezogen.', next: 'Sollen Sie weiterhin teilnehmen, bitten Sie die einladende Person um eine neue Einladung.' },
+  },
+  RG_GUEST_NAME_INVALID: {
+    en: { title: 'Please enter a name', text: 'This meeting needs a name to show to the others (a first name or a pseudonym is fine), of at most 60 characters.', next: 'Go back and enter a name.' },
+    de: { title: 'Bitte geben Sie einen Namen ein', text: 'Dieses Meeting braucht einen Namen, der den anderen angezeigt wird (ein Vorname oder ein Pseudonym genügt), mit höchstens 60 Zeichen.', next: 'Gehen Sie zurück und geben Sie einen Namen ein.' },
+  },
+  RG_GUEST_SIGNED_IN: {
+    en: { title: 'You are signed in', text: 'You opened a guest invitation while signed in with an account.', next: 'Enter the room with your account using the button below, or sign out first to join as a guest.' },
+    de: { title: 'Sie sind angemeldet', text: 'Sie haben eine Gasteinladung geöffnet, während Sie mit einem Konto angemeldet sind.', next: 'Betreten Sie den Raum mit Ihrem Konto über die Schaltfläche unten oder melden Sie sich zuerst ab, um als Gast teilzunehmen.' },
+  },
   RG_INTERNAL: {
     en: { title: 'Something went wrong', text: 'The gateway hit an unexpected error.', next: 'Reload the page. If it persists, tell your administrator the request id below.' },
     de: { title: 'Etwas ist schiefgegangen', text: 'Im Gateway ist ein unerwarteter Fehler aufgetreten.', next: 'Laden Sie die Seite neu. Wenn es so bleibt, nennen Sie Ihrer Administration die Anfrage-Kennung unten.' },
@@ -239,5 +283,43 @@ export const MFA_TEXT = {
     rename: 'Umbenennen', remove: 'Entfernen', addKey: 'Passkey oder Sicherheitsschlüssel hinzufügen', addApp: 'Authenticator-App hinzufügen',
     recoveryLeft: 'Verbleibende Wiederherstellungscodes', newCodes: 'Neue Wiederherstellungscodes erzeugen', sessionsTitle: 'Ihre Sitzungen', thisSession: 'diese Sitzung', endOthers: 'Alle anderen Sitzungen beenden',
     saved: 'Gespeichert.', removed: 'Entfernt.', othersEnded: 'Ihre anderen Sitzungen wurden beendet.', jsNeeded: 'Dafür braucht Ihr Browser JavaScript.',
+  },
+} as const satisfies Record<Lang, Record<string, string>>;
+
+/** Words of the guest pages: the invitation link (notice and name) and the moderator's invitations page. */
+export const GUEST_TEXT = {
+  en: {
+    joinTitle: 'Join as a guest', joinIntro: 'You have been invited to a meeting. You take part as a guest, without an account.',
+    room: 'Room', validUntil: 'Invitation valid until', noticeHeading: 'Please read before you join',
+    name: 'Your name as the others will see it', nameHint: 'A first name or a pseudonym is fine. At most 60 characters.',
+    nameOptionalHint: 'Optional: a first name or a pseudonym. Leave it empty to appear as “Guest”.',
+    joinButton: 'Join the meeting', joinButtonNotice: 'I have read the notice: join the meeting',
+    lobbyHint: 'A moderator will let you in; please wait in the lobby after joining.', guestName: 'Guest',
+    invitesTitle: 'Guest invitations', invitesIntro: 'Invite people without an account into this room. Each link opens only this room.',
+    createHeading: 'New invitation', validFor: 'Valid for', validForHint: 'A duration such as 2h, 2d or 7d; at most', uses: 'Number of uses', usesHint: 'How many people may use the link; at most',
+    note: 'Note (for moderators, e.g. whom it is for)', create: 'Create invitation',
+    createdHeading: 'Invitation created', createdText: 'Copy this link now and send it to your guests. It is shown only once.', link: 'Invitation link',
+    listHeading: 'Invitations', none: 'No invitations yet.', colNote: 'Note', colCreated: 'Created', colExpires: 'Expires', colUses: 'Uses left', colState: 'State', colUsedBy: 'Used by', colAction: 'Action',
+    revoke: 'Revoke', revoked: 'The invitation has been revoked; guests who used it were signed out.',
+    stateActive: 'active', stateExpired: 'expired', stateUsedUp: 'used up', stateRevoked: 'revoked',
+    waitingHeading: 'Guests admitted recently', waitingIntro: 'Guests who used an invitation in the last hours. With a lobby they wait there until a moderator in the meeting lets them in.', noGuests: 'No guests yet.',
+    openRoom: 'Open the room', badTtl: 'The duration must be like 2h or 7d and no longer than the room allows.', badUses: 'The number of uses must be a whole number within the room’s limit.',
+  },
+  de: {
+    joinTitle: 'Als Gast teilnehmen', joinIntro: 'Sie wurden zu einem Meeting eingeladen. Sie nehmen als Gast teil, ohne Konto.',
+    room: 'Raum', validUntil: 'Einladung gültig bis', noticeHeading: 'Bitte vor der Teilnahme lesen',
+    name: 'Ihr Name, wie die anderen ihn sehen', nameHint: 'Ein Vorname oder ein Pseudonym genügt. Höchstens 60 Zeichen.',
+    nameOptionalHint: 'Freiwillig: ein Vorname oder ein Pseudonym. Leer lassen, um als „Gast“ zu erscheinen.',
+    joinButton: 'Am Meeting teilnehmen', joinButtonNotice: 'Ich habe den Hinweis gelesen: am Meeting teilnehmen',
+    lobbyHint: 'Eine moderierende Person lässt Sie herein; bitte warten Sie nach dem Beitreten in der Lobby.', guestName: 'Gast',
+    invitesTitle: 'Gasteinladungen', invitesIntro: 'Laden Sie Personen ohne Konto in diesen Raum ein. Jeder Link öffnet nur diesen Raum.',
+    createHeading: 'Neue Einladung', validFor: 'Gültig für', validForHint: 'Eine Dauer wie 2h, 2d oder 7d; höchstens', uses: 'Anzahl der Verwendungen', usesHint: 'Wie viele Personen den Link verwenden dürfen; höchstens',
+    note: 'Notiz (für Moderierende, z. B. für wen)', create: 'Einladung erstellen',
+    createdHeading: 'Einladung erstellt', createdText: 'Kopieren Sie diesen Link jetzt und senden Sie ihn Ihren Gästen. Er wird nur einmal angezeigt.', link: 'Einladungslink',
+    listHeading: 'Einladungen', none: 'Noch keine Einladungen.', colNote: 'Notiz', colCreated: 'Erstellt', colExpires: 'Läuft ab', colUses: 'Verbleibend', colState: 'Status', colUsedBy: 'Verwendet von', colAction: 'Aktion',
+    revoke: 'Zurückziehen', revoked: 'Die Einladung wurde zurückgezogen; Gäste, die sie verwendet haben, wurden abgemeldet.',
+    stateActive: 'gültig', stateExpired: 'abgelaufen', stateUsedUp: 'aufgebraucht', stateRevoked: 'zurückgezogen',
+    waitingHeading: 'Kürzlich eingelassene Gäste', waitingIntro: 'Gäste, die in den letzten Stunden eine Einladung verwendet haben. Mit Lobby warten sie dort, bis eine moderierende Person im Meeting sie hereinlässt.', noGuests: 'Noch keine Gäste.',
+    openRoom: 'Raum öffnen', badTtl: 'Die Dauer muss wie 2h oder 7d angegeben sein und darf nicht länger sein, als der Raum erlaubt.', badUses: 'Die Anzahl muss eine ganze Zahl innerhalb der Grenze des Raums sein.',
   },
 } as const satisfies Record<Lang, Record<string, string>>;
