@@ -100,6 +100,10 @@ export const CONFIG_SCHEMA = object('roomguard.yaml', {
       features: { kind: 'list', default: [], example: '[recording, transcription]', doc: 'Which `context.features` a room policy may switch on (`recording`, `livestreaming`, `transcription`, `outbound-call`, `sip-outbound-call`); every other feature is sent as false.' },
     }),
   }),
+  forwardAuth: object('Forward-auth mode: an existing nginx (`auth_request`), Traefik (`forwardAuth`) or Caddy (`forward_auth`) asks roomguard about each request and proxies it itself (docs/forward-auth.md).', {
+    enabled: { kind: 'boolean', default: false, doc: 'Answer `/_roomguard/verify`. Off: the endpoint does not exist and roomguard is the proxy itself.' },
+    remoteHeaders: { kind: 'boolean', default: true, doc: 'Also answer with `Remote-User`, `Remote-Email`, `Remote-Name` and `Remote-Groups` (for upstreams that read those) besides the `X-Roomguard-*` headers.' },
+  }),
   audit: object('The tamper-evident audit log of every login and join decision (docs/audit.md).', {
     dir: { kind: 'string', default: './audit', doc: 'Directory of the audit chain (one JSON Lines segment per UTC day and instance) and its checkpoint files. Relative paths are resolved against the config file. Must be on a durable local file system.' },
     instance: { kind: 'string', doc: 'Name of this instance in records and file names (default: the host name). Each instance writes its own chain.' },

@@ -11,6 +11,7 @@ import { registerAuthRoutes } from './auth-routes.js';
 import { registerMfaRoutes } from './mfa-routes.js';
 import { registerAccountRoutes } from './account-routes.js';
 import { registerAuditRoutes } from './audit-routes.js';
+import { registerForwardAuth } from './forward-auth.js';
 import { registerProxy } from './proxy.js';
 import { securityHeaders } from './security-headers.js';
 
@@ -96,6 +97,7 @@ export async function buildGateway(deps: GatewayDeps): Promise<FastifyInstance> 
     registerMfaRoutes(own, ctx);
     registerAccountRoutes(own, ctx);
     registerAuditRoutes(own, ctx);
+    registerForwardAuth(own, ctx);
     own.all('/_roomguard/*', async (request, reply) => ctx.fail(request, reply, 'RG_NOT_FOUND'));
   });
 

@@ -1,0 +1,119 @@
+// Forward-auth mode: an nginx (`auth_request`), Traefik (`forwardAuth`) or Caddy (`forward_auth`) in
+// front of the backend asks `/_roomguard/verify` about each request and proxies it itself. The request
+// is judged exactly as in proxy mode (policies, second factors, notices, Jitsi/BBB admission, audit);
+// only the answer differs: 200 with identity headers, a step the proxy sends the browser to, or a refusal.
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { ERRORS, type ErrorCode } from '../errors.js';
+import { admittedIdentityHeaders, createJudge, isNavigation, type RequestView, type Verdict } from './admission.js';
+import type { GatewayContext } from './context.js';
+import { headerSafe } from './identity-headers.js';
+
+export const VERIFY_PATH = '/_roomguard/verify';
+export const REFUSED_PATH = '/_roomguard/refused';
+
+/** The longest original URI accepted from a proxy (anything longer is not a request a browser makes). */
+const MAX_URI = 8192;
+const METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']);
+
+type Style = 'nginx' | 'forwarded';
+
+function header(request: FastifyRequest, name: string): string | undefined {
+  const value = request.headers[name];
+  return typeof value === 'string' ? value : undefined;
+}
+
+/**
+ * The original request as the proxy describes it. nginx's `auth_request` passes `X-Original-URI` and
+ * `X-Original-Method` (set in our snippet) and can only act on 2xx/401/403; Traefik and Caddy pass
+ * `X-Forwarded-Method/Proto/Host/Uri` and hand any non-2xx answer to the browser as it is.
+ */
+function describe(request: FastifyRequest, publicHost: string): { style: Style; view: RequestView } | { error: string } {
+  const original = header(request, 'x-original-uri');
+  const forwarded = header(request, 'x-forwarded-uri');
+  const style: Style = original !== undefined ? 'nginx' : 'forwarded';
+  const rawUrl = original ?? forwarded;
+  if (rawUrl === undefined) return { error: 'neither X-Original-URI (nginx) nor X-Forwarded-Uri (Traefik, Caddy) was sent' };
+  if (!rawUrl.startsWith('/') || rawUrl.length > MAX_URI) return { error: 'the original URI must be a path of at most 8192 characters' };
+  const method = (header(request, style === 'nginx' ? 'x-original-method' : 'x-forwarded-method') ?? 'GET').toUpperCase();
+  if (!METHODS.has(method)) return { error: `unsupported original method ${method.slice(0, 20)}` };
+  // The proxy asks about requests for the meeting host only: cookies and returnTo belong to it.
+  const host = header(request, 'x-forwarded-host');
+  if (host !== undefined && host.toLowerCase() !== publicHost) return { error: 'X-Forwarded-Host is not the host of publicUrl' };
+  const ws = request.headers.upgrade?.toLowerCase() === 'websocket';
+  return { style, view: { method, rawUrl, ws, navigation: !ws && isNavigation(method, request.headers) } };
+}
+
+export function registerForwardAuth(app: FastifyInstance, ctx: GatewayContext): void {
+  const settings = ctx.config.forwardAuth;
+  if (!settings.enabled) return;
+  const judge = createJudge(ctx);
+  const publicHost = ctx.publicUrl.host.toLowerCase();
+
+  const answer = async (request: FastifyRequest, reply: FastifyReply) => {
+    reply.header('cache-control', 'no-store');
+    const described = describe(request, publicHost);
+    if ('error' in described) {
+      request.log.warn({ event: 'verify.malformed', detail: described.error }, 'forward-auth request malformed');
+      return ctx.fail(request, reply, 'RG_REQUEST_INVALID', { detail: described.error });
+    }
+    const { style, view } = described;
+    const verdict = await judge(request, view);
+    return style === 'nginx' ? answerNginx(request, reply, verdict) : answerForwarded(request, reply, verdict);
+  };
+
+  /** Traefik and Caddy pass non-2xx answers to the browser: send the step or the refusal page itself. */
+  const answerForwarded = async (request: FastifyRequest, reply: FastifyReply, verdict: Verdict) => {
+    switch (verdict.kind) {
+      case 'pass':
+        return pass(request, reply, verdict);
+      case 'redirect':
+        if (verdict.sensitive) reply.header('referrer-policy', 'no-referrer');
+        return reply.redirect(verdict.location, 302);
+      case 'refuse':
+        return ctx.fail(request, reply, verdict.code);
+    }
+  };
+
+  /**
+   * nginx's auth_request accepts only 2xx, 401 and 403. Steps are 401 with `X-Roomguard-Location` (the
+   * snippet redirects there); refusals are 403 with `X-Roomguard-Error` (the snippet shows our refusal
+   * page for that code, with its real status).
+   */
+  const answerNginx = async (request: FastifyRequest, reply: FastifyReply, verdict: Verdict) => {
+    switch (verdict.kind) {
+      case 'pass':
+        return pass(request, reply, verdict);
+      case 'redirect':
+        return reply.code(401).header('x-roomguard-location', verdict.location).send();
+      case 'refuse':
+        if (ERRORS[verdict.code].status === 401) return reply.code(401).header('x-roomguard-location', ctx.loginHref(returnToOf(request))).send();
+        return reply.code(403).header('x-roomguard-error', verdict.code).send();
+    }
+  };
+
+  const returnToOf = (request: FastifyRequest) => {
+    const uri = header(request, 'x-original-uri') ?? '/';
+    return uri.length <= 2048 ? uri : uri.slice(0, uri.indexOf('?') === -1 ? 2048 : uri.indexOf('?'));
+  };
+
+  const pass = async (request: FastifyRequest, reply: FastifyReply, verdict: Extract<Verdict, { kind: 'pass' }>) => {
+    const headers = await admittedIdentityHeaders(ctx, verdict.admission);
+    const identity = verdict.admission.session?.data.identity;
+    if (identity && settings.remoteHeaders) {
+      headers['remote-user'] = headerSafe(identity.sub);
+      headers['remote-groups'] = identity.groups.map(headerSafe).join(',');
+      if (identity.email) headers['remote-email'] = headerSafe(identity.email);
+      if (identity.name) headers['remote-name'] = headerSafe(identity.name);
+    }
+    return reply.code(200).headers(headers).send();
+  };
+
+  app.route({ method: [...METHODS], url: VERIFY_PATH, handler: answer });
+
+  // The page nginx shows for a refusal (error_page 403 → here): the catalogued text, in the person's language.
+  app.get(REFUSED_PATH, async (request, reply) => {
+    const code = (request.query as Record<string, unknown>).code;
+    const known: ErrorCode = typeof code === 'string' && Object.hasOwn(ERRORS, code) ? (code as ErrorCode) : 'RG_NOT_FOUND';
+    return ctx.fail(request, reply, known);
+  });
+}

@@ -1,0 +1,69 @@
+// Real nginx (Debian's package) in a private prefix on a loopback port, for the forward-auth snippets
+// in deploy/nginx. No root, no system config: everything lives in a temporary directory.
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+export const NGINX = ['/usr/sbin/nginx', '/usr/bin/nginx'].find((p) => existsSync(p));
+
+export interface Nginx {
+  dir: string;
+  errorLog(): string;
+  stop(): Promise<void>;
+}
+
+/** Starts nginx with `httpBlock` as the body of `http { }`; resolves once it answers on `port`. */
+export async function startNginx(httpBlock: string, port: number): Promise<Nginx> {
+  if (!NGINX) throw new Error('nginx is not installed: the forward-auth tests need Debian\'s package `nginx-light` (apt-get install nginx-light); .ci/run installs it');
+  const dir = mkdtempSync(join(tmpdir(), 'rg-nginx-'));
+  const conf = join(dir, 'nginx.conf');
+  writeFileSync(conf, `daemon off;
+worker_processes 1;
+pid ${dir}/nginx.pid;
+error_log ${dir}/error.log warn;
+events { worker_connections 256; }
+http {
+  access_log off;
+  client_body_temp_path ${dir}/body;
+  proxy_temp_path ${dir}/proxy;
+  fastcgi_temp_path ${dir}/fastcgi;
+  uwsgi_temp_path ${dir}/uwsgi;
+  scgi_temp_path ${dir}/scgi;
+${httpBlock}
+}
+`);
+  const check = spawnSync(NGINX, ['-t', '-p', dir, '-c', conf], { encoding: 'utf8' });
+  if (check.status !== 0) throw new Error(`nginx -t refused the configuration:\n${check.stderr}`);
+  const child: ChildProcess = spawn(NGINX, ['-p', dir, '-c', conf], { stdio: 'ignore' });
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    try {
+      await fetch(`http://127.0.0.1:${port}/`, { redirect: 'manual' });
+      break;
+    } catch {
+      if (child.exitCode !== null || Date.now() > deadline) throw new Error(`nginx did not start: ${safeRead(join(dir, 'error.log'))}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+  return {
+    dir,
+    errorLog: () => safeRead(join(dir, 'error.log')),
+    async stop() {
+      if (child.exitCode === null) {
+        child.kill('SIGQUIT');
+        await Promise.race([exited, new Promise((r) => setTimeout(r, 3000))]);
+        if (child.exitCode === null) child.kill('SIGKILL');
+      }
+    },
+  };
+}
+
+function safeRead(path: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch {
+    return '';
+  }
+}

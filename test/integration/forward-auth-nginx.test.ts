@@ -1,0 +1,185 @@
+// Forward-auth with real nginx (Debian package) running the shipped snippets from deploy/nginx in front
+// of a real HTTP + WebSocket upstream, with roomguard answering `auth_request` on real Redis and the
+// real oidc-provider: allowed, login-needed and denied paths, identity headers, spoofing, audit.
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { fileURLToPath } from 'node:url';
+import { createRemoteJWKSet, jwtVerify } from 'jose';
+import WebSocket from 'ws';
+import { startDemoIdp, type DemoIdp } from '../../src/demo/idp.js';
+import { createGateway, type Gateway } from '../../src/gateway/server.js';
+import { queryAudit } from '../../src/audit/query.js';
+import { ScriptedBrowser } from '../helpers/browser.js';
+import { startEchoUpstream, type Arrived, type EchoUpstream } from '../helpers/upstream.js';
+import { freePort, testConfig, testKeys } from '../helpers/gateway.js';
+import { startNginx, type Nginx } from '../helpers/nginx.js';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+const SNIPPETS = fileURLToPath(new URL('../../deploy/nginx/', import.meta.url));
+const CLIENT_SECRET = 'nginx-test-secret-0123456789abcdef';
+
+let idp: DemoIdp;
+let upstream: EchoUpstream;
+let gateway: Gateway;
+let nginx: Nginx;
+let origin: string;
+let auditDir: string;
+
+beforeAll(async () => {
+  const [nginxPort, gatewayPort] = [await freePort(), await freePort()];
+  origin = `http://127.0.0.1:${nginxPort}`;
+  upstream = await startEchoUpstream();
+  idp = await startDemoIdp({ clients: [{ clientId: 'roomguard-test', clientSecret: CLIENT_SECRET, redirectUris: [`${origin}/_roomguard/callback`], postLogoutRedirectUris: [`${origin}/_roomguard/logged-out`] }] });
+  auditDir = mkdtempSync(join(tmpdir(), 'rg-audit-nginx-'));
+  gateway = await createGateway(testConfig({
+    port: gatewayPort, publicUrl: origin, issuer: idp.issuer, clientSecret: CLIENT_SECRET, upstream: upstream.url,
+    store: inject('redisUrl'), keys: testKeys(), keyPrefix: `rgnginx:${gatewayPort}:`, auditDir,
+    extra: { trustProxy: ['127.0.0.1'], forwardAuth: { enabled: true } },
+  }));
+  await gateway.listen();
+  const app = new URL(upstream.url);
+  nginx = await startNginx(`
+  include ${SNIPPETS}roomguard-http.conf;
+  upstream roomguard { server 127.0.0.1:${gatewayPort}; keepalive 4; }
+  upstream app { server ${app.host}; }
+  map $http_upgrade $connection_upgrade { default upgrade; '' close; }
+  server {
+    listen 127.0.0.1:${nginxPort};
+    server_name 127.0.0.1;
+    include ${SNIPPETS}roomguard-server.conf;
+    location /public/ {
+      proxy_pass http://app;
+    }
+    location / {
+      include ${SNIPPETS}roomguard-auth.conf;
+      proxy_pass http://app;
+      proxy_http_version 1.1;
+      proxy_set_header Host $host;
+      proxy_set_header Upgrade $http_upgrade;
+      proxy_set_header Connection $connection_upgrade;
+    }
+  }`, nginxPort);
+}, 60_000);
+
+afterAll(async () => {
+  await nginx?.stop();
+  await gateway?.close();
+  await Promise.all([idp?.close(), upstream?.close()]);
+});
+
+async function loginAs(user: string, path = '/rooms/town-hall') {
+  const browser = new ScriptedBrowser();
+  const start = await browser.follow(`${origin}${path}`);
+  const done = await browser.submitLogin(start.final, user, 'demo');
+  // Only roomguard's cookie: the IdP's cookies share the host name (cookies ignore ports).
+  return { browser, final: done.final, cookie: () => `roomguard_session=${browser.jar.get('roomguard_session')!.value}` };
+}
+
+const upstreamSaw = (path: string) => upstream.arrived.filter((a) => a.url === path).length;
+
+describe('nginx auth_request with the shipped snippets', () => {
+  it('sends a person without a session to roomguard\'s login, and the backend sees nothing', async () => {
+    const before = upstream.arrived.length;
+    const res = await fetch(`${origin}/rooms/town-hall?lang=de`, { redirect: 'manual', headers: { accept: 'text/html' } });
+    expect(res.status).toBe(302);
+    expect(new URL(res.headers.get('location')!, origin).pathname + new URL(res.headers.get('location')!, origin).search)
+      .toBe(`/_roomguard/login?returnTo=${encodeURIComponent('/rooms/town-hall?lang=de')}`);
+    expect(res.headers.get('cache-control')).toBe('no-store');
+    expect(upstream.arrived.length).toBe(before);
+  });
+
+  it('logs alice in through nginx and passes her to the room with signed identity headers and no roomguard cookie', async () => {
+    const { final, cookie } = await loginAs('alice');
+    expect(final.status).toBe(200);
+    const seen = (await final.json()) as Arrived;
+    expect(seen.url).toBe('/rooms/town-hall');
+    expect(seen.headers['x-roomguard-user']).toBe('alice');
+    expect(seen.headers['x-roomguard-room']).toBe('town-hall');
+    expect(seen.headers['x-roomguard-role']).toBe('moderator');
+    expect(seen.headers['remote-user']).toBe('alice');
+    expect(seen.headers['remote-email']).toBe('alice@example.org');
+    expect(seen.headers['remote-groups']).toBe('board,board-chair,staff');
+    const jwks = createRemoteJWKSet(new URL(`${origin}/_roomguard/jwks.json`));
+    const { payload } = await jwtVerify(String(seen.headers['x-roomguard-assertion']), jwks, { issuer: origin, audience: upstream.url });
+    expect(payload).toMatchObject({ sub: 'alice', room: 'town-hall' });
+    expect(String(seen.headers.cookie ?? '')).not.toContain('roomguard_session');
+    // Another cookie of the site still reaches the backend.
+    const withOther = await fetch(`${origin}/rooms/town-hall/app.js`, { headers: { cookie: `site=1; ${cookie()}; theme=dark`, 'sec-fetch-dest': 'script' } });
+    const other = (await withOther.json()) as Arrived;
+    expect(other.headers.cookie).toBe('site=1; theme=dark');
+  });
+
+  it('writes the join to the audit log before nginx lets it through', async () => {
+    await loginAs('bob', '/rooms/staff-weekly');
+    const records = await queryAudit(auditDir, { room: 'staff-weekly', type: 'room.decision' });
+    expect(records.some((r) => r.outcome === 'allow' && (r.actor as { sub?: string } | undefined)?.sub === 'bob')).toBe(true);
+  });
+
+  it('refuses carol at a room she may not enter with roomguard\'s page, status 403, and the backend sees nothing', async () => {
+    const { cookie } = await loginAs('carol');
+    const before = upstreamSaw('/rooms/staff-weekly');
+    const res = await fetch(`${origin}/rooms/staff-weekly`, { headers: { cookie: cookie(), accept: 'text/html', 'accept-language': 'de' }, redirect: 'manual' });
+    expect(res.status).toBe(403);
+    const page = await res.text();
+    expect(page).toContain('RG_POLICY_NOT_ALLOWED');
+    expect(page).toContain('lang="de"');
+    expect(upstreamSaw('/rooms/staff-weekly')).toBe(before);
+    const records = await queryAudit(auditDir, { room: 'staff-weekly', type: 'room.decision' });
+    expect(records.some((r) => r.outcome === 'deny' && (r.actor as { sub?: string } | undefined)?.sub === 'carol')).toBe(true);
+  });
+
+  it('replaces identity headers a client sends, on protected and on public paths', async () => {
+    const { cookie } = await loginAs('carol');
+    const spoof = { 'x-roomguard-user': 'alice', 'x-roomguard-role': 'moderator', 'remote-user': 'alice', 'x-forwarded-user': 'alice', 'x-roomguard-groups': 'board' };
+    const res = await fetch(`${origin}/rooms/town-hall/app.js`, { headers: { ...spoof, cookie: cookie(), 'sec-fetch-dest': 'script' } });
+    const seen = (await res.json()) as Arrived;
+    expect(seen.headers['x-roomguard-user']).toBe('carol');
+    expect(seen.headers['remote-user']).toBe('carol');
+    expect(seen.headers['x-roomguard-role']).toBe('participant');
+    // carol has no groups: roomguard sends an empty value, so nginx drops the client's header entirely.
+    expect(seen.headers['x-roomguard-groups']).toBeUndefined();
+    expect(seen.headers['x-forwarded-user']).toBeUndefined();
+    // A path roomguard lets through without a session carries no identity at all.
+    const anonymous = await fetch(`${origin}/rooms/town-hall/app.js`, { headers: { ...spoof, 'sec-fetch-dest': 'script' }, redirect: 'manual' });
+    expect(anonymous.status).toBe(302);
+  });
+
+  it('keeps /_roomguard/verify internal: a browser cannot call it', async () => {
+    const res = await fetch(`${origin}/_roomguard/verify`, { headers: { 'x-original-uri': '/rooms/town-hall' } });
+    expect(res.status).toBe(404);
+  });
+
+  it('relays an allowed WebSocket and refuses one without a session before the backend sees it', async () => {
+    const { cookie } = await loginAs('alice');
+    const ws = new WebSocket(`${origin.replace('http', 'ws')}/rooms/town-hall/ws`, { headers: { cookie: cookie() } });
+    const first = await new Promise<string>((resolve, reject) => {
+      ws.once('message', (d) => resolve(d.toString()));
+      ws.once('error', reject);
+      ws.once('unexpected-response', (_q, r) => reject(new Error(`refused ${r.statusCode}`)));
+    });
+    ws.close();
+    const handshake = JSON.parse(first) as Arrived;
+    expect(handshake.headers['x-roomguard-user']).toBe('alice');
+    expect(String(handshake.headers.cookie ?? '')).not.toContain('roomguard_session');
+
+    const wsBefore = upstream.arrived.filter((a) => a.method === 'WS').length;
+    const refused = new WebSocket(`${origin.replace('http', 'ws')}/rooms/town-hall/ws`);
+    const status = await new Promise<number>((resolve) => {
+      refused.once('open', () => resolve(101));
+      refused.once('unexpected-response', (_q, r) => resolve(r.statusCode ?? 0));
+      refused.once('error', () => resolve(-1));
+    });
+    expect(status).not.toBe(101);
+    expect(upstream.arrived.filter((a) => a.method === 'WS').length).toBe(wsBefore);
+  });
+
+  it('refuses a room path spelled with encoded characters before the backend sees it', async () => {
+    const { cookie } = await loginAs('carol');
+    const res = await fetch(`${origin}/rooms/staff%2Dweekly`, { headers: { cookie: cookie(), accept: 'text/html' }, redirect: 'manual' });
+    // nginx passes $request_uri unchanged; roomguard sends the browser to the plain spelling first.
+    expect(res.status).toBe(302);
+    expect(new URL(res.headers.get('location')!, origin).pathname).toBe('/rooms/staff-weekly');
+    expect(nginx.errorLog()).not.toMatch(/\[(emerg|alert|crit)\]/);
+  });
+});
