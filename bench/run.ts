@@ -1,85 +1,80 @@
-// Benchmarks that print ratios against a baseline measured in the same run (absolute times on shared
-// machines mean little). Run: npm run bench
-//   1. decide() over 1000 policy files vs. over 10 (how the decision scales with the policy set).
-//   2. An allowed room request through the gateway (session in Redis-compatible memory store, signed
-//      identity headers) vs. the same request straight to the upstream: the gateway's cost per request.
+// The benchmark suite (issue 8; docs/performance.md). Starts its own Redis, IdP, upstream, gateways and
+// baselines on loopback, runs each scenario against a baseline measured in the same run, prints a table
+// and writes bench/results.json. Every figure is a ratio or difference of medians of alternating runs.
+//   npm run bench                       full run (several minutes)
+//   npm run bench -- --quick            under two minutes
+//   npm run bench -- --only http,decide only these scenarios (results.json is written by complete runs only)
+//   npm run bench -- --profile          also CPU-profile the gateway and print its hottest functions
+import { mkdtempSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { loadavg, tmpdir } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
 import { performance } from 'node:perf_hooks';
-import { parsePolicyText } from '../src/policy/parse.js';
-import { decide } from '../src/policy/decide.js';
-import type { Policy, PolicySet } from '../src/policy/types.js';
-import { startDemoIdp } from '../src/demo/idp.js';
-import { createGateway } from '../src/gateway/server.js';
-import { ScriptedBrowser } from '../test/helpers/browser.js';
-import { freePort, testConfig, testKeys } from '../test/helpers/gateway.js';
-import { startEchoUpstream } from '../test/helpers/upstream.js';
+import { startEnvironment } from './environment.js';
+import { machine, table, writeResults, type Row } from './report.js';
+import { printSummary } from './profile-summary.js';
+import { Accounts, type Scenario, type Settings } from './scenarios/scenario.js';
+import { httpScenario } from './scenarios/http.js';
+import { forwardAuthScenario } from './scenarios/forward-auth.js';
+import { websocketScenario } from './scenarios/websocket.js';
+import { joinStormScenario } from './scenarios/join-storm.js';
+import { auditScenario } from './scenarios/audit.js';
+import { decideScenario } from './scenarios/decide.js';
 
-function policySet(count: number): PolicySet {
-  const policies: Policy[] = [];
-  for (let i = 0; i < count; i++) {
-    const text = `rooms: [team-${i}, "dept-${i}-*"]\nallow:\n  - groups: [g${i}]\n  - domains: [example.org]\ndeny:\n  - groups: [blocked]\nmoderators:\n  - groups: [chair-${i}]\n`;
-    policies.push(parsePolicyText(`p${i}.yaml`, text).policy!);
-  }
-  return { policies, version: String(count) };
+const SCENARIOS: Scenario[] = [httpScenario, forwardAuthScenario, websocketScenario, joinStormScenario, auditScenario, decideScenario];
+const BENCH_DIR = fileURLToPath(new URL('.', import.meta.url));
+
+const { values } = parseArgs({
+  options: { quick: { type: 'boolean', default: false }, only: { type: 'string' }, profile: { type: 'boolean', default: false } },
+  strict: true,
+});
+const chosen = values.only ? values.only.split(',').map((s) => s.trim()) : SCENARIOS.map((s) => s.name);
+const unknown = chosen.filter((name) => !SCENARIOS.some((s) => s.name === name));
+if (unknown.length > 0) {
+  console.error(`unknown scenario ${unknown.join(', ')}; known: ${SCENARIOS.map((s) => s.name).join(', ')}`);
+  process.exit(2);
 }
 
-function opsPerSecond(fn: () => void, minMs = 500): number {
-  for (let i = 0; i < 1000; i++) fn();
-  let ops = 0;
-  const start = performance.now();
-  while (performance.now() - start < minMs) {
-    for (let i = 0; i < 100; i++) fn();
-    ops += 100;
-  }
-  return ops / ((performance.now() - start) / 1000);
-}
+const settings: Settings = values.quick
+  ? { quick: true, reps: 3, seconds: 2, stormPeople: 50, idleSockets: 1_000, decideMs: 100 }
+  : { quick: false, reps: 5, seconds: 5, stormPeople: 200, idleSockets: 5_000, decideMs: 300 };
+// Every sign-in uses its own account: a few per scenario, plus fresh people for each join storm.
+const accounts = new Accounts(20 + settings.reps * settings.stormPeople);
+const profileDir = values.profile ? mkdtempSync(join(tmpdir(), 'rg-bench-profile-')) : undefined;
 
-async function throughput(url: string, cookie: string | undefined, total: number, concurrency: number): Promise<number> {
-  let sent = 0;
-  const headers: Record<string, string> = cookie ? { cookie } : {};
-  const worker = async () => {
-    while (sent < total) {
-      sent++;
-      const res = await fetch(url, { headers });
-      if (res.status !== 200) throw new Error(`unexpected ${res.status} from ${url}`);
-      await res.arrayBuffer();
+const started = performance.now();
+const host = machine();
+console.log(`roomguard benchmarks (${settings.quick ? 'quick' : 'full'}): ${host.cores} cores, ${host.cpuModel}, Node ${host.node}, load ${host.loadAverage.start.toFixed(2)}, commit ${host.gitCommit}`);
+const env = await startEnvironment({ users: accounts.total, ...(profileDir ? { profileDir } : {}) });
+const rows: Row[] = [];
+let failed = false;
+try {
+  for (const scenario of SCENARIOS.filter((s) => chosen.includes(s.name))) {
+    const t0 = performance.now();
+    process.stdout.write(`- ${scenario.name} … `);
+    try {
+      const got = await scenario.run(env, settings, accounts);
+      rows.push(...got);
+      console.log(`${((performance.now() - t0) / 1000).toFixed(0)} s`);
+    } catch (err) {
+      // One broken scenario must not hide the others' figures; the run still exits non-zero.
+      failed = true;
+      console.log('failed');
+      console.error((err as Error).stack ?? err);
+      rows.push({ scenario: scenario.name, metric: 'scenario failed', unit: '-', goal: '-', pass: false, note: (err as Error).message.slice(0, 200) });
     }
-  };
-  const start = performance.now();
-  await Promise.all(Array.from({ length: concurrency }, worker));
-  return total / ((performance.now() - start) / 1000);
-}
-
-async function main() {
-  const subject = { identity: { sub: 'u', iss: 'i', email: 'u@example.org', emailVerified: true, groups: ['g5', 'staff'] } };
-  const small = policySet(10);
-  const large = policySet(1000);
-  const now = Date.now();
-  const smallOps = opsPerSecond(() => decide(subject, 'dept-5-weekly', small, now));
-  const largeOps = opsPerSecond(() => decide(subject, 'dept-5-weekly', large, now));
-  console.log(`decide(): 1000 policies vs 10 policies: ${(smallOps / largeOps).toFixed(1)}x slower (${Math.round(largeOps)} vs ${Math.round(smallOps)} decisions/s)`);
-
-  const upstream = await startEchoUpstream();
-  const port = await freePort();
-  const origin = `http://127.0.0.1:${port}`;
-  const idp = await startDemoIdp({ clients: [{ clientId: 'roomguard-test', clientSecret: 'bench-secret-0123456789', redirectUris: [`${origin}/_roomguard/callback`] }] });
-  const gateway = await createGateway(testConfig({ port, issuer: idp.issuer, clientSecret: 'bench-secret-0123456789', upstream: upstream.url, store: 'memory', keys: testKeys() }));
-  await gateway.listen();
-  try {
-    const browser = new ScriptedBrowser();
-    const start = await browser.follow(`${origin}/rooms/staff-weekly`);
-    await browser.submitLogin(start.final, 'bob', 'demo');
-    const cookie = browser.jar.header(new URL(origin));
-    const total = 3000;
-    await throughput(`${upstream.url}/rooms/staff-weekly`, undefined, 300, 16);
-    await throughput(`${origin}/rooms/staff-weekly`, cookie, 300, 16);
-    const direct = await throughput(`${upstream.url}/rooms/staff-weekly`, undefined, total, 16);
-    const guarded = await throughput(`${origin}/rooms/staff-weekly`, cookie, total, 16);
-    console.log(`allowed room request through the gateway vs direct to the upstream: ${(direct / guarded).toFixed(2)}x the cost (${Math.round(guarded)} vs ${Math.round(direct)} requests/s, 16 concurrent)`);
-  } finally {
-    await gateway.close();
-    await idp.close();
-    await upstream.close();
   }
+} finally {
+  await env.close();
 }
-
-await main();
+host.loadAverage.end = loadavg()[0]!;
+const seconds = (performance.now() - started) / 1000;
+console.log(`\n${table(rows)}\n\n${rows.filter((r) => r.pass === false).length} missed, ${seconds.toFixed(0)} s, load average ${host.loadAverage.start.toFixed(2)} → ${host.loadAverage.end.toFixed(2)}`);
+if (!values.only) {
+  const resultsFile = join(BENCH_DIR, 'results.json');
+  writeResults(resultsFile, { mode: settings.quick ? 'quick' : 'full', machine: host, seconds: Math.round(seconds), rows });
+  console.log(`written ${resultsFile}`);
+}
+if (profileDir) for (const file of readdirSync(profileDir)) printSummary(join(profileDir, file));
+process.exit(failed ? 1 : 0);

@@ -1,0 +1,77 @@
+// Everything a benchmark run talks to, started on loopback and stopped afterwards: a private Redis, the
+// upstream, the real oidc-provider with bench accounts, two roomguard gateways (audit log on and off),
+// and the baselines (bare proxy, bare route, bare relying party). Each server is its own process.
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { freePort } from '../test/helpers/gateway.js';
+import { startPrivateRedis, type PrivateRedis } from './redis.js';
+import { startServer, type ServerProcess } from './processes.js';
+
+/** The room anyone signed in may enter, and the high-risk room that asks for a TOTP code. */
+export const OPEN_ROOM = 'hall';
+export const HIGH_RISK_ROOM = 'vault';
+
+const POLICIES: Record<string, string> = {
+  'hall.yaml': `rooms: [${OPEN_ROOM}, "team-*"]\nallow:\n  - anyone: true\n`,
+  'vault.yaml': `rooms: [${HIGH_RISK_ROOM}]\nrisk: high\nallow:\n  - groups: [bench]\nmfa:\n  required: true\n  methods: [totp]\n  maxAge: 1h\n`,
+};
+
+const CLIENT_SECRET = 'bench-client-secret-0123456789abcdef';
+
+export interface Environment {
+  redis: PrivateRedis;
+  upstream: ServerProcess;
+  idp: ServerProcess;
+  /** roomguard as configured in production: audit log with fsync (group commit). */
+  gateway: ServerProcess;
+  /** The same gateway with the audit sink off (baseline of the audit scenario only). */
+  gatewayNoAudit: ServerProcess;
+  bareProxy: ServerProcess;
+  bareRoute: ServerProcess;
+  bareRp: ServerProcess;
+  close(): Promise<void>;
+}
+
+/** `users`: how many bench accounts the IdP knows (bench-0 …). `profileDir`: CPU-profile the main gateway. */
+export async function startEnvironment(options: { users: number; profileDir?: string }): Promise<Environment> {
+  const scratch = mkdtempSync(join(tmpdir(), 'rg-bench-'));
+  const policiesDir = join(scratch, 'policies');
+  const started: Array<{ close(): Promise<void> }> = [];
+  const keep = <T extends { close(): Promise<void> }>(server: T): T => (started.push(server), server);
+  try {
+    mkdirSync(policiesDir);
+    for (const [name, text] of Object.entries(POLICIES)) writeFileSync(join(policiesDir, name), text);
+    const redis = keep(await startPrivateRedis());
+    const upstream = keep(await startServer({ role: 'upstream' }));
+    const [gwPort, gwNoAuditPort, rpPort, idpPort] = await Promise.all([freePort(), freePort(), freePort(), freePort()]);
+    const idp = keep(await startServer({
+      role: 'idp', port: idpPort, users: options.users,
+      clients: [
+        { clientId: 'roomguard-test', clientSecret: CLIENT_SECRET, redirectUris: [gwPort, gwNoAuditPort].map((p) => `http://127.0.0.1:${p}/_roomguard/callback`) },
+        { clientId: 'bare-rp', clientSecret: CLIENT_SECRET, redirectUris: [`http://127.0.0.1:${rpPort}/callback`] },
+      ],
+    }));
+    const gatewaySpec = (port: number, audit: 'on' | 'off') => ({
+      role: 'gateway' as const, port, issuer: idp.url, clientSecret: CLIENT_SECRET, upstream: upstream.url, redisUrl: redis.url,
+      keyPrefix: `rgbench:${port}:`, policiesDir, auditDir: join(scratch, `audit-${port}`), audit,
+    });
+    const gateway = keep(await startServer(gatewaySpec(gwPort, 'on'), options.profileDir));
+    const gatewayNoAudit = keep(await startServer(gatewaySpec(gwNoAuditPort, 'off')));
+    const bareProxy = keep(await startServer({ role: 'bare-proxy', upstream: upstream.url }));
+    const bareRoute = keep(await startServer({ role: 'bare-route' }));
+    const bareRp = keep(await startServer({ role: 'bare-rp', port: rpPort, issuer: idp.url, clientId: 'bare-rp', clientSecret: CLIENT_SECRET }));
+    return {
+      redis, upstream, idp, gateway, gatewayNoAudit, bareProxy, bareRoute, bareRp,
+      async close() {
+        // Gateways first (they hold Redis connections), Redis last.
+        for (const server of started.reverse()) await server.close();
+        rmSync(scratch, { recursive: true, force: true });
+      },
+    };
+  } catch (err) {
+    for (const server of started.reverse()) await server.close().catch(() => undefined);
+    rmSync(scratch, { recursive: true, force: true });
+    throw err;
+  }
+}

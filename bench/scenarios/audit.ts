@@ -1,0 +1,33 @@
+// Scenario 5: joins (page loads of a room, each written to the audit log before admission) through the
+// gateway whose audit log fsyncs with group commit vs. the same gateway build with the audit sink off.
+import { saturate, type HttpTarget } from '../load.js';
+import { ratioRow, type Row } from '../report.js';
+import { alternate, median } from '../stats.js';
+import { OPEN_ROOM } from '../environment.js';
+import { cookieFor, participantBrowser, signIn } from '../participants.js';
+import type { Scenario } from './scenario.js';
+
+async function joinTarget(origin: string, user: string): Promise<HttpTarget> {
+  const browser = participantBrowser();
+  const page = await signIn(browser, origin, `/rooms/${OPEN_ROOM}`, user);
+  if (page.status !== 200) throw new Error(`sign-in for the audit scenario ended with ${page.status}`);
+  // sec-fetch-dest: document makes every request a page load of the room, i.e. a join with a record.
+  return { url: `${origin}/rooms/${OPEN_ROOM}`, headers: { cookie: cookieFor(browser, origin), 'sec-fetch-dest': 'document', accept: 'text/html' } };
+}
+
+export const auditScenario: Scenario = {
+  name: 'audit',
+  async run(env, settings, accounts) {
+    const [a, b] = accounts.take(2);
+    const withAudit = await joinTarget(env.gateway.url, a!);
+    const withoutAudit = await joinTarget(env.gatewayNoAudit.url, b!);
+    await saturate(withoutAudit, 1);
+    await saturate(withAudit, 1);
+    const runs = await alternate(settings.reps, () => saturate(withoutAudit, settings.seconds), () => saturate(withAudit, settings.seconds));
+    const rows: Row[] = [ratioRow({
+      scenario: 'join with audit fsync vs audit sink off', metric: 'joins at saturation', unit: 'joins/s',
+      baseline: median(runs.baseline.map((r) => r.rps)), roomguard: median(runs.contender.map((r) => r.rps)), goal: '≥ 0.80×',
+    }, 0.8)];
+    return rows;
+  },
+};

@@ -1,0 +1,36 @@
+// Scenario 2: forward-auth (`/_roomguard/verify`, asked by nginx/Traefik/Caddy before they proxy) vs. a
+// bare fastify route answering 200. Reported as not available while the gateway has no such endpoint.
+import { saturate, type HttpTarget } from '../load.js';
+import { ratioRow, type Row } from '../report.js';
+import { alternate, median } from '../stats.js';
+import { cookieFor, participantBrowser, signIn } from '../participants.js';
+import { OPEN_ROOM } from '../environment.js';
+import type { Scenario } from './scenario.js';
+
+const SCENARIO = 'forward-auth verify vs bare 200 route';
+const GOAL = '≥ 0.80×';
+
+export const forwardAuthScenario: Scenario = {
+  name: 'forward-auth',
+  async run(env, settings, accounts) {
+    const [user] = accounts.take(1);
+    const browser = participantBrowser();
+    await signIn(browser, env.gateway.url, `/rooms/${OPEN_ROOM}`, user!);
+    const verify: HttpTarget = {
+      url: `${env.gateway.url}/_roomguard/verify`,
+      headers: { cookie: cookieFor(browser, env.gateway.url), 'x-original-uri': `/rooms/${OPEN_ROOM}`, 'x-original-method': 'GET' },
+    };
+    const probe = await fetch(verify.url, { headers: verify.headers! });
+    await probe.arrayBuffer();
+    if (probe.status === 404) {
+      return [{ scenario: SCENARIO, metric: 'throughput at saturation', unit: 'req/s', goal: GOAL, note: 'not available: the gateway has no /_roomguard/verify yet' }];
+    }
+    if (probe.status < 200 || probe.status > 299) throw new Error(`/_roomguard/verify answered ${probe.status} for an allowed room`);
+    const bare: HttpTarget = { url: `${env.bareRoute.url}/verify` };
+    await saturate(bare, 1);
+    await saturate(verify, 1);
+    const runs = await alternate(settings.reps, () => saturate(bare, settings.seconds), () => saturate(verify, settings.seconds));
+    const rows: Row[] = [ratioRow({ scenario: SCENARIO, metric: 'throughput at saturation', unit: 'req/s', baseline: median(runs.baseline.map((r) => r.rps)), roomguard: median(runs.contender.map((r) => r.rps)), goal: GOAL }, 0.8)];
+    return rows;
+  },
+};

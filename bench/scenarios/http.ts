@@ -1,0 +1,36 @@
+// Scenario 1: an authenticated request to an allowed room path through roomguard vs. a bare
+// @fastify/http-proxy to the same upstream, at saturation (throughput) and at a fixed 2,000 req/s
+// (added median and p99 latency).
+import { atRate, saturate, type HttpRun, type HttpTarget } from '../load.js';
+import { differenceRow, ratioRow, type Row } from '../report.js';
+import { median, alternate } from '../stats.js';
+import { OPEN_ROOM } from '../environment.js';
+import { cookieFor, participantBrowser, signIn } from '../participants.js';
+import type { Scenario } from './scenario.js';
+
+const FIXED_RATE = 2000;
+
+export const httpScenario: Scenario = {
+  name: 'http',
+  async run(env, settings, accounts) {
+    const [user] = accounts.take(1);
+    const browser = participantBrowser();
+    const page = await signIn(browser, env.gateway.url, `/rooms/${OPEN_ROOM}`, user!);
+    if (page.status !== 200) throw new Error(`sign-in for the HTTP scenario ended with ${page.status}`);
+    // Not a page load (no Accept: text/html): what a conference app's own requests look like.
+    const roomguard: HttpTarget = { url: `${env.gateway.url}/rooms/${OPEN_ROOM}/app.js`, headers: { cookie: cookieFor(browser, env.gateway.url) } };
+    const bare: HttpTarget = { url: `${env.bareProxy.url}/rooms/${OPEN_ROOM}/app.js` };
+    await saturate(bare, 1);
+    await saturate(roomguard, 1);
+
+    const full = await alternate(settings.reps, () => saturate(bare, settings.seconds), () => saturate(roomguard, settings.seconds));
+    const fixed = await alternate(settings.reps, () => atRate(bare, settings.seconds, FIXED_RATE), () => atRate(roomguard, settings.seconds, FIXED_RATE));
+    const m = (runs: HttpRun[], key: keyof HttpRun) => median(runs.map((r) => r[key]));
+    const scenario = 'authenticated room request vs bare proxy';
+    return [
+      ratioRow({ scenario, metric: 'throughput at saturation', unit: 'req/s', baseline: m(full.baseline, 'rps'), roomguard: m(full.contender, 'rps'), goal: '≥ 0.90×' }, 0.9),
+      differenceRow({ scenario, metric: `median latency at ${FIXED_RATE} req/s`, unit: 'ms', baseline: m(fixed.baseline, 'p50'), roomguard: m(fixed.contender, 'p50'), goal: '≤ +1 ms' }, 1),
+      differenceRow({ scenario, metric: `p99 latency at ${FIXED_RATE} req/s`, unit: 'ms', baseline: m(fixed.baseline, 'p99'), roomguard: m(fixed.contender, 'p99'), goal: '≤ +3 ms' }, 3),
+    ];
+  },
+};

@@ -1,0 +1,77 @@
+// Scenario 4: a join storm. N people, 50 at a time, each sign in at the real IdP through roomguard,
+// type a TOTP code and open a high-risk room; the baseline is the same people signing in at the same
+// IdP through a bare relying party (code flow and token exchange, nothing else).
+import { performance } from 'node:perf_hooks';
+import { ratioRow, type Row } from '../report.js';
+import { median, percentile } from '../stats.js';
+import { HIGH_RISK_ROOM } from '../environment.js';
+import { enrolAuthenticator, idpOnlyLogin, joinWithTotp, participantBrowser, signIn } from '../participants.js';
+import type { Scenario } from './scenario.js';
+
+const AT_A_TIME = 50;
+
+/** A made-up client address per person, so each has their own attempt limit as in real life. */
+const addressOf = (user: string) => {
+  const n = Number(user.slice(user.lastIndexOf('-') + 1));
+  return `10.${(n >> 16) & 255}.${(n >> 8) & 255}.${n & 255}`;
+};
+
+interface Storm {
+  seconds: number;
+  /** Each person's time from first request to the room page (or the bare RP's signed-in page), in ms. */
+  latencies: number[];
+}
+
+async function storm(people: string[], one: (user: string) => Promise<void>): Promise<Storm> {
+  const queue = [...people];
+  const latencies: number[] = [];
+  const start = performance.now();
+  await Promise.all(Array.from({ length: Math.min(AT_A_TIME, people.length) }, async () => {
+    for (let user = queue.shift(); user !== undefined; user = queue.shift()) {
+      const t0 = performance.now();
+      await one(user);
+      latencies.push(performance.now() - t0);
+    }
+  }));
+  return { seconds: (performance.now() - start) / 1000, latencies };
+}
+
+/** Enrols an authenticator app for each person (not timed); returns their secrets. */
+async function enrol(origin: string, people: string[]): Promise<Map<string, string>> {
+  const secrets = new Map<string, string>();
+  const queue = [...people];
+  await Promise.all(Array.from({ length: 10 }, async () => {
+    for (let user = queue.shift(); user !== undefined; user = queue.shift()) {
+      const browser = participantBrowser(addressOf(user));
+      const page = await signIn(browser, origin, `/rooms/${HIGH_RISK_ROOM}`, user);
+      await page.arrayBuffer();
+      secrets.set(user, await enrolAuthenticator(browser, origin, HIGH_RISK_ROOM));
+    }
+  }));
+  return secrets;
+}
+
+export const joinStormScenario: Scenario = {
+  name: 'join-storm',
+  async run(env, settings, accounts) {
+    const roomguard: Storm[] = [];
+    const idpOnly: Storm[] = [];
+    const n = settings.stormPeople;
+    for (let rep = 0; rep < settings.reps; rep++) {
+      // Fresh people each time: a TOTP code is accepted once per account and time step.
+      const people = accounts.take(n);
+      const secrets = await enrol(env.gateway.url, people);
+      idpOnly.push(await storm(people, (user) => idpOnlyLogin(participantBrowser(addressOf(user)), env.bareRp.url, user)));
+      roomguard.push(await storm(people, (user) => joinWithTotp(participantBrowser(addressOf(user)), env.gateway.url, HIGH_RISK_ROOM, user, secrets.get(user)!)));
+    }
+    const scenario = `join storm, ${n} people, ${Math.min(AT_A_TIME, n)} at a time`;
+    const seconds = (runs: Storm[]) => median(runs.map((r) => r.seconds));
+    const rate = (runs: Storm[]) => median(runs.map((r) => n / r.seconds));
+    const p99 = (runs: Storm[]) => median(runs.map((r) => percentile(r.latencies, 99)));
+    return [
+      ratioRow({ scenario, metric: 'time for everyone (login+TOTP+join vs IdP login)', unit: 's', baseline: seconds(idpOnly), roomguard: seconds(roomguard), goal: '≤ 1.25× (adds ≤ 25%)' }, undefined, 1.25),
+      ratioRow({ scenario, metric: 'joins per second (vs IdP logins per second)', unit: '1/s', baseline: rate(idpOnly), roomguard: rate(roomguard), goal: 'report' }),
+      ratioRow({ scenario, metric: 'p99 join latency (vs p99 IdP login)', unit: 'ms', baseline: p99(idpOnly), roomguard: p99(roomguard), goal: 'report' }),
+    ] satisfies Row[];
+  },
+};
