@@ -25,7 +25,7 @@ export interface Rig {
   close(): Promise<void>;
 }
 
-export async function startRig(options: { store: string; extra?: Record<string, unknown>; gateway?: GatewayOptions; auditDir?: string; auditIp?: 'full' | 'truncate'; idp?: DemoIdp; upstream?: EchoUpstream }): Promise<Rig> {
+export async function startRig(options: { store: string; extra?: Record<string, unknown>; gateway?: GatewayOptions; auditDir?: string; auditIp?: 'full' | 'truncate'; auditReviewers?: string[]; idp?: DemoIdp; upstream?: EchoUpstream }): Promise<Rig> {
   const port = await freePort();
   const origin = `http://127.0.0.1:${port}`;
   const upstream = options.upstream ?? (await startEchoUpstream());
@@ -37,7 +37,7 @@ export async function startRig(options: { store: string; extra?: Record<string, 
   const auditDir = options.auditDir ?? mkdtempSync(join(tmpdir(), 'rg-sec-audit-'));
   const gateway = await createGateway(testConfig({
     port, issuer: idp.issuer, clientSecret: CLIENT_SECRET, upstream: upstream.url, store: options.store, keys, keyPrefix,
-    extra: { audit: { dir: auditDir, instance: `sec-${port}`, ip: options.auditIp ?? 'truncate' }, ...(options.extra ?? {}) },
+    extra: { audit: { dir: auditDir, instance: `sec-${port}`, ip: options.auditIp ?? 'truncate', ...(options.auditReviewers ? { reviewers: options.auditReviewers } : {}) }, ...(options.extra ?? {}) },
   }), options.gateway ?? {});
   await gateway.listen();
   return {
