@@ -1,25 +1,48 @@
-# roomguard container image: build the TypeScript, then run as an unprivileged user with only the
-# runtime dependencies. The root filesystem can be read-only; the audit log needs a writable volume.
-FROM node:20-bookworm-slim AS build
-WORKDIR /app
+# roomguard container image. Three stages: compile the TypeScript with every dependency, install the
+# production dependencies alone, then a runtime image that holds only dist/, those dependencies and the
+# example policies (for `roomguard demo`). It runs as a numeric non-root user and works with a read-only
+# root filesystem: the only writable paths are the audit volume and /tmp. No secret is baked in; the
+# config, policies and keys are mounted at run time (docs/deployment.md).
+#
+# Build:  docker build -t roomguard .
+# Run:    see deploy/compose/ (or deploy/kubernetes/) — config at /etc/roomguard/roomguard.yaml.
+
+# The Node line the project is built and tested with; pin a digest too in your own registry mirror.
+ARG NODE_IMAGE=node:20.20.2-bookworm-slim
+
+FROM ${NODE_IMAGE} AS build
+WORKDIR /src
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
-RUN npm run build && npm prune --omit=dev
+RUN npm run build
 
-FROM node:20-bookworm-slim
+FROM ${NODE_IMAGE} AS deps
+WORKDIR /src
+COPY package.json package-lock.json ./
+# Install scripts are not needed by any runtime dependency; refusing them keeps the build reproducible.
+RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund && npm cache clean --force
+
+FROM ${NODE_IMAGE} AS runtime
 ENV NODE_ENV=production
 WORKDIR /app
-COPY --from=build /app/node_modules ./node_modules
-COPY --from=build /app/dist ./dist
-COPY package.json ./
-COPY bin ./bin
-COPY policies ./policies
-RUN mkdir -p /var/lib/roomguard/audit && chown -R node:node /var/lib/roomguard
-USER node
-EXPOSE 8080
+COPY --from=deps --chown=0:0 /src/node_modules ./node_modules
+COPY --from=build --chown=0:0 /src/dist ./dist
+COPY --chown=0:0 package.json ./
+COPY --chown=0:0 policies ./policies
+# The audit chain is the one thing roomguard writes; it belongs on a volume owned by the runtime user.
+RUN mkdir -p /var/lib/roomguard/audit /etc/roomguard \
+ && chown 10001:10001 /var/lib/roomguard/audit \
+ && chmod 0700 /var/lib/roomguard/audit
+# Numeric, so Kubernetes' runAsNonRoot can verify it without a passwd lookup; owns none of the code.
+USER 10001:10001
+EXPOSE 8080 9464
 VOLUME ["/var/lib/roomguard/audit"]
-HEALTHCHECK --interval=30s --timeout=3s CMD node -e "fetch('http://127.0.0.1:8080/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"
-ENTRYPOINT ["node", "bin/roomguard.js"]
+# /healthz answers without a session; Node's own fetch, because the slim image has no curl.
+ENV ROOMGUARD_HEALTHCHECK_URL=http://127.0.0.1:8080/healthz
+HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
+  CMD ["node", "-e", "fetch(process.env.ROOMGUARD_HEALTHCHECK_URL).then((r)=>process.exit(r.ok?0:1),()=>process.exit(1))"]
+STOPSIGNAL SIGTERM
+ENTRYPOINT ["node", "dist/cli.js"]
 CMD ["serve", "--config", "/etc/roomguard/roomguard.yaml"]
