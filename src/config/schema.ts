@@ -71,6 +71,10 @@ export const CONFIG_SCHEMA = object('roomguard.yaml', {
     cookieName: { kind: 'string', default: 'roomguard_session', doc: 'Cookie name; gets the `__Host-` prefix when `publicUrl` is https.' },
     localCache: { kind: 'duration', default: '1s', max: '1s', doc: 'How long an instance may reuse a session it read from the store for the sub-resource requests of a page (assets, API calls; never page loads, WebSocket opens or any refusal). Ending a session anywhere removes every copy at once through the store\'s publish/subscribe; while that channel is down nothing is cached. `0s` turns the cache off.' },
   }),
+  guests: object('Guest sessions of people without an account, admitted by invitation where a room policy has `guests:` (docs/guests.md).', {
+    idleTimeout: { kind: 'duration', default: '15m', min: '1m', max: '30m', doc: 'A guest session unused this long ends (shorter than `session.idleTimeout`: a guest cannot log in again, only reuse the invitation).' },
+    absoluteTimeout: { kind: 'duration', default: '4h', min: '5m', max: '12h', doc: 'A guest is admitted for at most this long after using the invitation (never beyond the invitation\'s own expiry), however active.' },
+  }),
   policies: object('Room policy files.', {
     dir: { kind: 'string', default: './policies', doc: 'Directory of `*.yaml` / `*.yml` policy files (relative paths are resolved against the config file).' },
     watch: { kind: 'boolean', default: true, doc: 'Reload policies when files in the directory change. A broken set is rejected whole; the previous set keeps serving.' },

@@ -3,7 +3,7 @@
 // variants, schemes) is refused rather than repaired.
 
 const MAX_RETURN_TO = 2048;
-const RETURNABLE_OWN_PATHS = ['/_roomguard/account', '/_roomguard/mfa', '/_roomguard/notice', '/_roomguard/audit'];
+const RETURNABLE_OWN_PATHS = ['/_roomguard/account', '/_roomguard/mfa', '/_roomguard/notice', '/_roomguard/audit', '/_roomguard/rooms'];
 
 function decodeRepeatedly(text: string): string | undefined {
   let current = text;

@@ -1,0 +1,209 @@
+// Guest invitations in the shared store: a ≥128-bit random token goes into the link, only its SHA-256 is
+// stored; each invitation is bound to one canonical room, expires, and counts its uses with the store's
+// atomic increment, so two guests racing for the last use cannot both get in, on any number of instances.
+import { createHash, randomBytes } from 'node:crypto';
+import type { Store } from '../store/store.js';
+import type { ErrorCode } from '../errors.js';
+
+/** After expiry (or revocation) a record is kept this long, so a late guest learns why, and moderators see the history. */
+export const INVITATION_HISTORY_MS = 7 * 86_400_000;
+/** Admissions remembered per invitation for the moderator's page (the audit log keeps them all). */
+const ADMISSIONS_SHOWN = 50;
+const TOKEN_BYTES = 24;
+const TOKEN = /^[A-Za-z0-9_-]{32}$/;
+
+export interface Invitation {
+  /** Short public id (start of the token's hash): shown to moderators, used to revoke; it does not open anything. */
+  id: string;
+  room: string;
+  note: string;
+  createdAt: number;
+  expiresAt: number;
+  maxUses: number;
+  /** Who created it (account name or `cli`). */
+  createdBy: string;
+  revokedAt?: number;
+  revokedBy?: string;
+}
+
+export interface GuestAdmission {
+  at: number;
+  name: string;
+}
+
+export type InvitationState = 'active' | 'expired' | 'used-up' | 'revoked';
+
+export interface InvitationView extends Invitation {
+  used: number;
+  usesLeft: number;
+  state: InvitationState;
+  admissions: GuestAdmission[];
+}
+
+export type Redemption =
+  | { ok: true; invitation: Invitation; use: number }
+  | { ok: false; code: Extract<ErrorCode, `RG_GUEST_${string}`>; invitation?: Invitation };
+
+export function tokenHash(token: string): string {
+  return createHash('sha256').update(token).digest('hex');
+}
+
+/** Whether a string has the shape of an invitation token (checked before any store lookup). */
+export function isInvitationToken(token: unknown): token is string {
+  return typeof token === 'string' && TOKEN.test(token);
+}
+
+export class Invitations {
+  readonly #store: Store;
+  readonly #now: () => number;
+
+  constructor(store: Store, now: () => number = Date.now) {
+    this.#store = store;
+    this.#now = now;
+  }
+
+  #record(hash: string) {
+    return `guest:invite:${hash}`;
+  }
+  #uses(hash: string) {
+    return `guest:uses:${hash}`;
+  }
+  #admission(hash: string, use: number) {
+    return `guest:admission:${hash}:${use}`;
+  }
+  #room(room: string) {
+    return `guest:room:${createHash('sha256').update(room).digest('hex')}`;
+  }
+  #sessions(hash: string) {
+    return `guest:sessions:${hash}`;
+  }
+
+  #keep(invitation: Invitation): number {
+    return Math.max(1, invitation.expiresAt + INVITATION_HISTORY_MS - this.#now());
+  }
+
+  async create(input: { room: string; ttlMs: number; maxUses: number; note: string; createdBy: string }): Promise<{ token: string; invitation: Invitation }> {
+    const token = randomBytes(TOKEN_BYTES).toString('base64url');
+    const hash = tokenHash(token);
+    const now = this.#now();
+    const invitation: Invitation = {
+      id: hash.slice(0, 16), room: input.room, note: input.note, createdAt: now, expiresAt: now + input.ttlMs, maxUses: input.maxUses, createdBy: input.createdBy,
+    };
+    await this.#store.set(this.#record(hash), JSON.stringify(invitation), this.#keep(invitation));
+    await this.#store.addMember(this.#room(input.room), hash, input.ttlMs + INVITATION_HISTORY_MS);
+    return { token, invitation };
+  }
+
+  async #load(hash: string): Promise<Invitation | undefined> {
+    const raw = await this.#store.get(this.#record(hash));
+    return raw ? (JSON.parse(raw) as Invitation) : undefined;
+  }
+
+  /**
+   * How many uses were claimed. The claim counter itself is a plain number the sealed store cannot read
+   * back, so this finds the highest use whose admission record exists (uses are claimed 1, 2, 3 …): a
+   * binary search of at most log2(maxUses) reads. Only for display and the early check; redeem() decides.
+   */
+  async #used(hash: string, maxUses: number): Promise<number> {
+    let low = 0;
+    let high = maxUses;
+    while (low < high) {
+      const mid = Math.ceil((low + high) / 2);
+      if ((await this.#store.get(this.#admission(hash, mid))) !== null) low = mid;
+      else high = mid - 1;
+    }
+    return low;
+  }
+
+  #state(invitation: Invitation, used: number): InvitationState {
+    if (invitation.revokedAt !== undefined) return 'revoked';
+    if (this.#now() >= invitation.expiresAt) return 'expired';
+    return used >= invitation.maxUses ? 'used-up' : 'active';
+  }
+
+  /** What a link would meet, without using it up (the page before the name form). */
+  async check(token: string, room: string): Promise<Redemption> {
+    const hash = tokenHash(token);
+    const invitation = await this.#load(hash);
+    const refusal = invitation ? this.#refusal(invitation, room) : 'RG_GUEST_INVITE_UNKNOWN';
+    if (refusal) return { ok: false, code: refusal, ...(invitation ? { invitation } : {}) };
+    if ((await this.#used(hash, invitation!.maxUses)) >= invitation!.maxUses) return { ok: false, code: 'RG_GUEST_INVITE_USED_UP', invitation: invitation! };
+    return { ok: true, invitation: invitation!, use: 0 };
+  }
+
+  #refusal(invitation: Invitation, room: string): Extract<ErrorCode, `RG_GUEST_${string}`> | undefined {
+    if (invitation.room !== room) return 'RG_GUEST_WRONG_ROOM';
+    if (invitation.revokedAt !== undefined) return 'RG_GUEST_INVITE_REVOKED';
+    if (this.#now() >= invitation.expiresAt) return 'RG_GUEST_INVITE_EXPIRED';
+    return undefined;
+  }
+
+  /**
+   * Uses the invitation once for `room`, or says why not, and records the admission under the use number.
+   * The use is claimed with the store's atomic increment, so of two guests racing for the last use exactly
+   * one sees a number within maxUses, on any number of instances.
+   */
+  async redeem(token: string, room: string, admission: GuestAdmission): Promise<Redemption> {
+    const hash = tokenHash(token);
+    const invitation = await this.#load(hash);
+    if (!invitation) return { ok: false, code: 'RG_GUEST_INVITE_UNKNOWN' };
+    const refusal = this.#refusal(invitation, room);
+    if (refusal) return { ok: false, code: refusal, invitation };
+    const use = await this.#store.increment(this.#uses(hash), this.#keep(invitation));
+    if (use > invitation.maxUses) return { ok: false, code: 'RG_GUEST_INVITE_USED_UP', invitation };
+    // Read again after claiming: a revocation written meanwhile (on any instance) wins.
+    const current = await this.#load(hash);
+    const late = current ? this.#refusal(current, room) : 'RG_GUEST_INVITE_REVOKED';
+    if (late) return { ok: false, code: late, invitation: current ?? invitation };
+    await this.#store.set(this.#admission(hash, use), JSON.stringify(admission), this.#keep(current!));
+    return { ok: true, invitation: current!, use };
+  }
+
+  /** Remembers the guest session an invitation opened, so that revoking it ends that session too. */
+  async linkSession(invitation: Invitation, sessionHash: string, sessionTtlMs: number): Promise<void> {
+    const hash = await this.#hashOf(invitation);
+    if (hash) await this.#store.addMember(this.#sessions(hash), sessionHash, sessionTtlMs);
+  }
+
+  async #hashOf(invitation: Pick<Invitation, 'id' | 'room'>): Promise<string | undefined> {
+    return (await this.#store.members(this.#room(invitation.room))).find((h) => h.startsWith(invitation.id));
+  }
+
+  /** The room's invitations, newest first, with uses and recent admissions; forgotten ones drop out of the index. */
+  async list(room: string): Promise<InvitationView[]> {
+    const out: InvitationView[] = [];
+    for (const hash of await this.#store.members(this.#room(room))) {
+      const invitation = await this.#load(hash);
+      if (!invitation) {
+        await this.#store.removeMember(this.#room(room), hash);
+        continue;
+      }
+      const used = await this.#used(hash, invitation.maxUses);
+      const admissions: GuestAdmission[] = [];
+      for (let use = used; use >= 1 && admissions.length < ADMISSIONS_SHOWN; use--) {
+        const entry = await this.#store.get(this.#admission(hash, use));
+        if (entry) admissions.push(JSON.parse(entry) as GuestAdmission);
+      }
+      out.push({ ...invitation, used, usesLeft: Math.max(0, invitation.maxUses - used), state: this.#state(invitation, used), admissions });
+    }
+    return out.sort((a, b) => b.createdAt - a.createdAt);
+  }
+
+  /**
+   * Revokes an invitation of `room` by its id (or a unique prefix of at least 6 characters). Returns it and
+   * the hashes of the guest sessions it opened, which the caller ends; undefined when there is no such invitation.
+   */
+  async revoke(room: string, id: string, by: string): Promise<{ invitation: Invitation; sessions: string[] } | undefined> {
+    if (!/^[0-9a-f]{6,64}$/.test(id)) return undefined;
+    const matches = (await this.#store.members(this.#room(room))).filter((h) => h.startsWith(id));
+    if (matches.length !== 1) return undefined;
+    const hash = matches[0]!;
+    const invitation = await this.#load(hash);
+    if (!invitation) return undefined;
+    const revoked: Invitation = { ...invitation, revokedAt: invitation.revokedAt ?? this.#now(), revokedBy: invitation.revokedBy ?? by };
+    if (!(await this.#store.replace(this.#record(hash), JSON.stringify(revoked), this.#keep(revoked)))) return undefined;
+    const sessions = await this.#store.members(this.#sessions(hash));
+    await this.#store.delete(this.#sessions(hash));
+    return { invitation: revoked, sessions };
+  }
+}
