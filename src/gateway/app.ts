@@ -97,6 +97,7 @@ export async function buildGateway(deps: GatewayDeps): Promise<FastifyInstance> 
     registerMfaRoutes(own, ctx);
     registerAccountRoutes(own, ctx);
     registerAuditRoutes(own, ctx);
+    (await import('./guest-routes.js')).registerGuestRoutes(own, ctx);
     registerForwardAuth(own, ctx);
     own.all('/_roomguard/*', async (request, reply) => ctx.fail(request, reply, 'RG_NOT_FOUND'));
   });
