@@ -13,6 +13,11 @@ export const REFUSED_PATH = '/_roomguard/refused';
 
 /** The longest original URI accepted from a proxy (anything longer is not a request a browser makes). */
 const MAX_URI = 8192;
+/** Every header a pass may carry (the proxy snippets copy exactly these). */
+export const IDENTITY_HEADER_NAMES = [
+  'x-roomguard-user', 'x-roomguard-email', 'x-roomguard-name', 'x-roomguard-groups', 'x-roomguard-room', 'x-roomguard-role', 'x-roomguard-assertion',
+  'remote-user', 'remote-email', 'remote-name', 'remote-groups',
+] as const;
 const METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']);
 
 type Style = 'nginx' | 'forwarded';
@@ -65,7 +70,7 @@ export function registerForwardAuth(app: FastifyInstance, ctx: GatewayContext): 
   const answerForwarded = async (request: FastifyRequest, reply: FastifyReply, verdict: Verdict) => {
     switch (verdict.kind) {
       case 'pass':
-        return pass(request, reply, verdict);
+        return pass(request, reply, verdict, 'forwarded');
       case 'redirect':
         if (verdict.sensitive) reply.header('referrer-policy', 'no-referrer');
         return reply.redirect(verdict.location, 302);
@@ -82,7 +87,7 @@ export function registerForwardAuth(app: FastifyInstance, ctx: GatewayContext): 
   const answerNginx = async (request: FastifyRequest, reply: FastifyReply, verdict: Verdict) => {
     switch (verdict.kind) {
       case 'pass':
-        return pass(request, reply, verdict);
+        return pass(request, reply, verdict, 'nginx');
       case 'redirect':
         return reply.code(401).header('x-roomguard-location', verdict.location).send();
       case 'refuse':
@@ -96,8 +101,11 @@ export function registerForwardAuth(app: FastifyInstance, ctx: GatewayContext): 
     return uri.length <= 2048 ? uri : uri.slice(0, uri.indexOf('?') === -1 ? 2048 : uri.indexOf('?'));
   };
 
-  const pass = async (request: FastifyRequest, reply: FastifyReply, verdict: Extract<Verdict, { kind: 'pass' }>) => {
-    const headers = await admittedIdentityHeaders(ctx, verdict.admission);
+  const pass = async (request: FastifyRequest, reply: FastifyReply, verdict: Extract<Verdict, { kind: 'pass' }>, style: Style) => {
+    // Every name, empty where there is nothing to say: proxies that copy named headers (Caddy 2.6's
+    // copy_headers) would otherwise pass an unexpanded placeholder for an absent one.
+    const headers: Record<string, string> = style === 'forwarded' ? Object.fromEntries(IDENTITY_HEADER_NAMES.map((name) => [name, ''])) : {};
+    Object.assign(headers, await admittedIdentityHeaders(ctx, verdict.admission));
     const identity = verdict.admission.session?.data.identity;
     if (identity && settings.remoteHeaders) {
       headers['remote-user'] = headerSafe(identity.sub);

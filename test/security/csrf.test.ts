@@ -2,9 +2,8 @@
 // POST route under /_roomguard/ that forgets the token or the Origin check fails this test without
 // anyone remembering to add a case. Real gateway, real IdP, real Redis.
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { generate } from 'otplib';
 import { ScriptedBrowser } from '../helpers/browser.js';
-import { loginAs, startRig, type Rig } from './harness.js';
+import { enrolTotp, loginAs, startRig, type Rig } from './harness.js';
 
 let rig: Rig;
 
@@ -38,15 +37,7 @@ let reviewer: { browser: ScriptedBrowser; csrf: string };
 beforeAll(async () => {
   rig = await startRig({ store: inject('redisUrl'), auditReviewers: ['board'] });
   const { browser } = await loginAs(rig.origin, 'alice');
-  const returnTo = '/_roomguard/account';
-  const setup = await (await browser.request(`${rig.origin}/_roomguard/mfa/totp/setup?${new URLSearchParams({ returnTo, room: '' })}`)).text();
-  const secret = /<code class="secret"[^>]*>([^<]+)<\/code>/.exec(setup)![1]!.replace(/\s+/g, '');
-  const csrf = /name="csrf" value="([^"]+)"/.exec(setup)![1]!;
-  const done = await browser.request(`${rig.origin}/_roomguard/mfa/totp/setup`, {
-    method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' },
-    body: new URLSearchParams({ csrf, returnTo, room: '', code: await generate({ secret }), name: 'Phone' }).toString(),
-  });
-  expect(done.status).toBe(303);
+  await enrolTotp(rig.origin, browser, '/_roomguard/account', '');
   const page = await (await browser.request(`${rig.origin}/_roomguard/logout`)).text();
   reviewer = { browser, csrf: /name="csrf" value="([^"]+)"/.exec(page)![1]! };
   expect((await browser.request(`${rig.origin}/_roomguard/audit`)).status).toBe(200);

@@ -3,6 +3,7 @@
 // test started itself). Also a login helper and a raw socket client for byte-exact requests.
 import { mkdtempSync } from 'node:fs';
 import { connect } from 'node:net';
+import { generate } from 'otplib';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startDemoIdp, type DemoIdp } from '../../src/demo/idp.js';
@@ -25,15 +26,15 @@ export interface Rig {
   close(): Promise<void>;
 }
 
-export async function startRig(options: { store: string; extra?: Record<string, unknown>; gateway?: GatewayOptions; auditDir?: string; auditIp?: 'full' | 'truncate'; auditReviewers?: string[]; idp?: DemoIdp; upstream?: EchoUpstream }): Promise<Rig> {
+export async function startRig(options: { store: string; /** Share keys, store prefix, IdP and upstream with this rig (a second instance). */ sameAs?: Rig; extra?: Record<string, unknown>; gateway?: GatewayOptions; auditDir?: string; auditIp?: 'full' | 'truncate'; auditReviewers?: string[]; idp?: DemoIdp; upstream?: EchoUpstream }): Promise<Rig> {
   const port = await freePort();
   const origin = `http://127.0.0.1:${port}`;
-  const upstream = options.upstream ?? (await startEchoUpstream());
-  const idp = options.idp ?? (await startDemoIdp({
+  const upstream = options.upstream ?? options.sameAs?.upstream ?? (await startEchoUpstream());
+  const idp = options.idp ?? options.sameAs?.idp ?? (await startDemoIdp({
     clients: [{ clientId: 'roomguard-test', clientSecret: CLIENT_SECRET, redirectUris: [`${origin}/_roomguard/callback`], postLogoutRedirectUris: [`${origin}/_roomguard/logged-out`] }],
   }));
-  const keys = testKeys();
-  const keyPrefix = `rgsec:${port}:`;
+  const keys = options.sameAs?.keys ?? testKeys();
+  const keyPrefix = options.sameAs?.keyPrefix ?? `rgsec:${port}:`;
   const auditDir = options.auditDir ?? mkdtempSync(join(tmpdir(), 'rg-sec-audit-'));
   const gateway = await createGateway(testConfig({
     port, issuer: idp.issuer, clientSecret: CLIENT_SECRET, upstream: upstream.url, store: options.store, keys, keyPrefix,
@@ -44,8 +45,8 @@ export async function startRig(options: { store: string; extra?: Record<string, 
     idp, upstream, gateway, port, origin, keys, keyPrefix, auditDir,
     async close() {
       await gateway.close();
-      if (!options.idp) await idp.close();
-      if (!options.upstream) await upstream.close();
+      if (!options.idp && !options.sameAs) await idp.close();
+      if (!options.upstream && !options.sameAs) await upstream.close();
     },
   };
 }
@@ -96,4 +97,18 @@ export function rawExchange(port: number, bytes: string | Buffer, quietMs = 300)
     socket.on('close', finish);
     socket.on('error', (err: NodeJS.ErrnoException) => (err.code === 'ECONNRESET' ? finish() : reject(err)));
   });
+}
+
+/** Enrols an authenticator app for the browser's person (first factor, right after login); returns its secret. */
+export async function enrolTotp(origin: string, browser: ScriptedBrowser, returnTo: string, room: string): Promise<string> {
+  const setup = await (await browser.request(`${origin}/_roomguard/mfa/totp/setup?${new URLSearchParams({ returnTo, room })}`)).text();
+  const secret = /<code class="secret"[^>]*>([^<]+)<\/code>/.exec(setup)?.[1]?.replace(/\s+/g, '');
+  const csrf = /name="csrf" value="([^"]+)"/.exec(setup)?.[1];
+  if (!secret || !csrf) throw new Error(`no enrolment form in page:\n${setup.slice(0, 500)}`);
+  const done = await browser.request(`${origin}/_roomguard/mfa/totp/setup`, {
+    method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({ csrf, returnTo, room, code: await generate({ secret }), name: 'Phone' }).toString(),
+  });
+  if (done.status !== 303) throw new Error(`enrolment answered ${done.status}`);
+  return secret;
 }

@@ -1,0 +1,154 @@
+// Forward-auth with real Caddy (Debian package) running the shipped deploy/caddy/Caddyfile in front of a
+// real upstream, roomguard answering `forward_auth` on real Redis with the real oidc-provider; and the
+// same contract as Traefik's `forwardAuth` sends it (X-Forwarded-Method/Proto/Host/Uri), which cannot
+// run here (no Traefik package), checked against roomguard directly.
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { startDemoIdp, type DemoIdp } from '../../src/demo/idp.js';
+import { createGateway, type Gateway } from '../../src/gateway/server.js';
+import { ScriptedBrowser } from '../helpers/browser.js';
+import { startEchoUpstream, type Arrived, type EchoUpstream } from '../helpers/upstream.js';
+import { freePort, testConfig, testKeys } from '../helpers/gateway.js';
+
+const CADDYFILE = fileURLToPath(new URL('../../deploy/caddy/Caddyfile', import.meta.url));
+const CADDY = ['/usr/bin/caddy', '/usr/local/bin/caddy'].find((p) => existsSync(p));
+const CLIENT_SECRET = 'caddy-test-secret-0123456789abcdef';
+
+let idp: DemoIdp;
+let upstream: EchoUpstream;
+let gateway: Gateway;
+let gatewayOrigin: string;
+let caddy: ChildProcess;
+let origin: string;
+
+beforeAll(async () => {
+  if (!CADDY) throw new Error('caddy is not installed: the forward-auth tests need Debian\'s package `caddy` (apt-get install caddy); .ci/run installs it');
+  const [caddyPort, gatewayPort] = [await freePort(), await freePort()];
+  origin = `http://127.0.0.1:${caddyPort}`;
+  gatewayOrigin = `http://127.0.0.1:${gatewayPort}`;
+  upstream = await startEchoUpstream();
+  idp = await startDemoIdp({ clients: [{ clientId: 'roomguard-test', clientSecret: CLIENT_SECRET, redirectUris: [`${origin}/_roomguard/callback`] }] });
+  gateway = await createGateway(testConfig({
+    port: gatewayPort, publicUrl: origin, issuer: idp.issuer, clientSecret: CLIENT_SECRET, upstream: upstream.url,
+    store: inject('redisUrl'), keys: testKeys(), keyPrefix: `rgcaddy:${gatewayPort}:`,
+    extra: { trustProxy: ['127.0.0.1'], forwardAuth: { enabled: true } },
+  }));
+  await gateway.listen();
+  // The shipped Caddyfile as it is, with Caddy's admin API off so parallel runs cannot collide.
+  const dir = mkdtempSync(join(tmpdir(), 'rg-caddy-'));
+  const wrapper = join(dir, 'Caddyfile');
+  writeFileSync(wrapper, `{\n\tadmin off\n}\nimport ${CADDYFILE}\n`);
+  caddy = spawn(CADDY, ['run', '--config', wrapper, '--adapter', 'caddyfile'], {
+    env: { ...process.env, HOME: dir, XDG_DATA_HOME: dir, XDG_CONFIG_HOME: dir, ROOMGUARD_SITE: origin, ROOMGUARD_ADDRESS: `127.0.0.1:${gatewayPort}`, BACKEND_ADDRESS: new URL(upstream.url).host },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let stderr = '';
+  caddy.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+  const deadline = Date.now() + 15_000;
+  for (;;) {
+    try {
+      await fetch(`${origin}/public/ping`, { redirect: 'manual' });
+      break;
+    } catch {
+      if (caddy.exitCode !== null || Date.now() > deadline) throw new Error(`caddy did not start: ${stderr}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+}, 60_000);
+
+afterAll(async () => {
+  caddy?.kill('SIGTERM');
+  await gateway?.close();
+  await Promise.all([idp?.close(), upstream?.close()]);
+});
+
+async function loginAs(user: string, path = '/rooms/town-hall') {
+  const browser = new ScriptedBrowser();
+  const start = await browser.follow(`${origin}${path}`);
+  const done = await browser.submitLogin(start.final, user, 'demo');
+  return { final: done.final, cookie: `roomguard_session=${browser.jar.get('roomguard_session')!.value}` };
+}
+
+describe('Caddy forward_auth with the shipped Caddyfile', () => {
+  it('sends a person without a session to the login (Caddy hands roomguard\'s redirect to the browser)', async () => {
+    const before = upstream.arrived.length;
+    const res = await fetch(`${origin}/rooms/town-hall`, { redirect: 'manual', headers: { accept: 'text/html' } });
+    expect(res.status).toBe(302);
+    expect(res.headers.get('location')).toBe(`/_roomguard/login?returnTo=${encodeURIComponent('/rooms/town-hall')}`);
+    expect(upstream.arrived.length).toBe(before);
+  });
+
+  it('admits alice with roomguard\'s identity headers, drops spoofed ones and roomguard\'s cookie', async () => {
+    const { final, cookie } = await loginAs('alice');
+    expect(final.status).toBe(200);
+    expect(((await final.json()) as Arrived).headers['x-roomguard-user']).toBe('alice');
+    const res = await fetch(`${origin}/rooms/town-hall/app.js`, {
+      headers: { cookie: `site=1; ${cookie}; theme=dark`, 'sec-fetch-dest': 'script', 'x-roomguard-role': 'moderator', 'remote-user': 'mallory', 'x-forwarded-user': 'mallory', 'x-roomguard-name': 'Mallory' },
+    });
+    const seen = (await res.json()) as Arrived;
+    expect(seen.headers['x-roomguard-user']).toBe('alice');
+    expect(seen.headers['remote-user']).toBe('alice');
+    expect(seen.headers['x-roomguard-role']).toBe('moderator'); // alice is a moderator of town-hall by policy
+    expect(seen.headers['x-roomguard-name']).toBe('Alice Example');
+    expect(seen.headers['x-forwarded-user']).toBeUndefined();
+    const names = String(seen.headers.cookie).split(';').map((c) => c.trim().split('=')[0]).filter(Boolean);
+    expect(names).toEqual(['site', 'theme']);
+  });
+
+  it('refuses carol at a room she may not enter with roomguard\'s page and status', async () => {
+    const { cookie } = await loginAs('carol');
+    const before = upstream.arrived.filter((a) => a.url === '/rooms/staff-weekly').length;
+    const res = await fetch(`${origin}/rooms/staff-weekly`, { headers: { cookie, accept: 'text/html' }, redirect: 'manual' });
+    expect(res.status).toBe(403);
+    expect(await res.text()).toContain('RG_POLICY_NOT_ALLOWED');
+    expect(upstream.arrived.filter((a) => a.url === '/rooms/staff-weekly').length).toBe(before);
+  });
+
+  it('gives a request without a session no identity even if the client sends some', async () => {
+    const res = await fetch(`${origin}/public/logo.svg`, { headers: { 'x-roomguard-user': 'alice', 'remote-user': 'alice' } });
+    const seen = (await res.json()) as Arrived;
+    // Absent, or present and empty (Caddy 2.6 sets what roomguard answered, and it answered nothing).
+    for (const name of ['x-roomguard-user', 'x-roomguard-assertion', 'remote-user', 'x-roomguard-groups']) expect(seen.headers[name] ?? '').toBe('');
+  });
+
+  it('removes every roomguard cookie, wherever it stands in the Cookie header', async () => {
+    const res = await fetch(`${origin}/public/x`, { headers: { cookie: 'roomguard_session=a; roomguard_session_lang=de; a=1; xroomguard_session=keep; __Host-roomguard_session_login=b' } });
+    const names = String(((await res.json()) as Arrived).headers.cookie).split(';').map((c) => c.trim().split('=')[0]).filter(Boolean);
+    expect(names).toEqual(['a', 'xroomguard_session']);
+  });
+});
+
+describe('the Traefik forwardAuth contract (X-Forwarded-*), against roomguard directly', () => {
+  const verify = (headers: Record<string, string>) => fetch(`${gatewayOrigin}/_roomguard/verify`, { headers: { 'x-forwarded-proto': 'http', 'x-forwarded-host': new URL(origin).host, ...headers }, redirect: 'manual' });
+
+  it('answers 200 with identity headers for an admitted request', async () => {
+    const { cookie } = await loginAs('bob', '/rooms/staff-weekly');
+    const res = await verify({ 'x-forwarded-method': 'GET', 'x-forwarded-uri': '/rooms/staff-weekly/app.js', cookie, 'sec-fetch-dest': 'script' });
+    expect(res.status).toBe(200);
+    expect(res.headers.get('x-roomguard-user')).toBe('bob');
+    expect(res.headers.get('x-roomguard-room')).toBe('staff-weekly');
+    expect(res.headers.get('remote-groups')).toBe('staff');
+  });
+
+  it('answers a login redirect, a refusal, and a malformed description with the right status', async () => {
+    const login = await verify({ 'x-forwarded-method': 'GET', 'x-forwarded-uri': '/rooms/town-hall', accept: 'text/html' });
+    expect(login.status).toBe(302);
+    expect(login.headers.get('location')).toMatch(/^\/_roomguard\/login\?returnTo=/);
+    const { cookie } = await loginAs('carol');
+    const denied = await verify({ 'x-forwarded-method': 'GET', 'x-forwarded-uri': '/rooms/staff-weekly', cookie, accept: 'text/html' });
+    expect(denied.status).toBe(403);
+    expect(denied.headers.get('x-roomguard-user')).toBeNull();
+    const post = await verify({ 'x-forwarded-method': 'POST', 'x-forwarded-uri': '/rooms/town-hall' });
+    expect(post.status).toBe(401);
+    const noUri = await verify({ 'x-forwarded-method': 'GET' });
+    expect(noUri.status).toBe(400);
+    const otherHost = await verify({ 'x-forwarded-method': 'GET', 'x-forwarded-uri': '/rooms/town-hall', 'x-forwarded-host': 'evil.example', cookie });
+    expect(otherHost.status).toBe(400);
+    const absolute = await verify({ 'x-forwarded-method': 'GET', 'x-forwarded-uri': 'http://evil.example/rooms/town-hall', cookie });
+    expect(absolute.status).toBe(400);
+  });
+});
