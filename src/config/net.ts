@@ -15,3 +15,13 @@ export function parseCidr(text: string): { address: string; prefix: number } | u
   if (!/^\d{1,3}$/.test(prefixText) || Number(prefixText) > max) return undefined;
   return { address, prefix: Number(prefixText) };
 }
+
+/** `host:port` as written in node lists (`redis.internal:6379`, `[::1]:26379`); undefined when malformed. */
+export function parseHostPort(text: string): { host: string; port: number } | undefined {
+  const match = /^(?:\[([0-9a-fA-F:.]+)\]|([A-Za-z0-9._-]+)):(\d{1,5})$/.exec(text);
+  const port = Number(match?.[3]);
+  if (!match || port < 1 || port > 65535) return undefined;
+  const host = match[1] ?? match[2]!;
+  if (match[1] !== undefined && isIP(host) !== 6) return undefined;
+  return { host, port };
+}

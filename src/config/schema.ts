@@ -59,11 +59,28 @@ export const CONFIG_SCHEMA = object('roomguard.yaml', {
     logo: { kind: 'string', example: '/etc/roomguard/logo.svg', doc: 'Path to an SVG or PNG logo (at most 256 KiB), served by roomguard itself.' },
     primaryColor: { kind: 'string', default: '#0b57d0', doc: 'Accent colour of buttons and links, as #rrggbb. Choose one with enough contrast to white text.' },
   }),
-  store: object('Where sessions and pending logins live.', {
-    url: { kind: 'string', default: 'redis://127.0.0.1:6379', example: 'rediss://:pass@redis.internal:6380/2', doc: 'A `redis://` or `rediss://` URL, or `memory` (single instance only; refused by `serve` unless `allowMemory` is true).' },
-    password: { kind: 'secret', doc: 'Redis password, if not in the URL (`env:NAME` or `file:/path`).' },
-    keyPrefix: { kind: 'string', default: 'roomguard:', doc: 'Prefix of every key roomguard writes.' },
+  store: object('Where sessions and pending logins live: one Redis server, a Sentinel-managed primary, or a Cluster (docs/operations.md).', {
+    url: { kind: 'string', default: 'redis://127.0.0.1:6379', example: 'rediss://redis.internal:6380/2', doc: 'One Redis server: a `redis://` or `rediss://` (TLS) URL with an optional database number, or `memory` (single instance only; refused by `serve` unless `allowMemory` is true). Leave it unset with `store.sentinel` or `store.cluster`. No query string.' },
+    username: { kind: 'string', example: 'roomguard', doc: 'ACL user (Redis 6 or newer) for the Redis servers, if not in the URL. Unset: the `default` user.' },
+    password: { kind: 'secret', doc: 'Password of the Redis servers (`env:NAME` or `file:/path`), if not in the URL.' },
+    keyPrefix: { kind: 'string', default: 'roomguard:', doc: 'Prefix of every key roomguard writes (docs/operations.md lists them all; each has a TTL).' },
     allowMemory: { kind: 'boolean', default: false, doc: 'Let `serve` use the in-memory store (sessions are lost on restart and not shared between instances).' },
+    tls: object('TLS to Redis. The server certificate is always verified; there is no switch to turn that off.', {
+      enabled: { kind: 'boolean', default: false, doc: 'TLS to the sentinels and the primary (`store.sentinel`) or to every Cluster node (`store.cluster`). With `store.url`, write `rediss://` instead.' },
+      ca: { kind: 'string', example: '/etc/roomguard/redis-ca.pem', doc: 'PEM file of the CA(s) that signed the Redis server certificates. Unset: the system\'s trusted CAs.' },
+      cert: { kind: 'string', example: '/etc/roomguard/redis-client.pem', doc: 'PEM client certificate, for servers that require one (`tls-auth-clients yes`). Needs `store.tls.key`.' },
+      key: { kind: 'string', example: '/etc/roomguard/redis-client.key', doc: 'PEM private key of `store.tls.cert` (readable only by roomguard).' },
+      servername: { kind: 'string', example: 'redis.internal', doc: 'Name expected in the server certificate (and sent as SNI) when it differs from the host connected to, e.g. when connecting by IP address.' },
+    }),
+    sentinel: object('Redis Sentinel: roomguard asks the sentinels for the current primary and follows failovers.', {
+      name: { kind: 'string', example: 'mymaster', doc: 'Name of the primary as the sentinels know it (`sentinel monitor <name> …`). Required with `store.sentinel.nodes`.' },
+      nodes: { kind: 'list', default: [], example: '[10.0.0.1:26379, 10.0.0.2:26379, 10.0.0.3:26379]', doc: 'Sentinels as `host:port` (IPv6 as `[::1]:26379`); list several, any one that answers will do. Non-empty switches Sentinel mode on.' },
+      username: { kind: 'string', doc: 'ACL user of the sentinels, if they have `requirepass`/ACLs of their own.' },
+      password: { kind: 'secret', doc: 'Password of the sentinels themselves (`sentinel requirepass`), if any; `store.password` is the data nodes\' password.' },
+    }),
+    cluster: object('Redis Cluster: every key roomguard writes names one slot, so all operations work on a Cluster.', {
+      nodes: { kind: 'list', default: [], example: '[10.0.0.1:6379, 10.0.0.2:6379, 10.0.0.3:6379]', doc: 'Some Cluster nodes as `host:port` (the others are discovered). Non-empty switches Cluster mode on.' },
+    }),
   }),
   session: object('Session lifetime (enforced server-side; the cookie carries no expiry).', {
     idleTimeout: { kind: 'duration', default: '30m', min: '1m', max: '1h', doc: 'A session unused this long ends (NIST SP 800-63B AAL2: at most 1h).' },

@@ -1,12 +1,14 @@
 // Turns roomguard.yaml plus ROOMGUARD_* environment variables into a typed Config, or into the list
 // of *every* problem found (file:line: field: message). Environment values override the file.
-import { createPrivateKey } from 'node:crypto';
+import { createPrivateKey, X509Certificate } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { dirname, isAbsolute, resolve } from 'node:path';
 import { isMap, isScalar, isSeq, type Node, type Pair, type YAMLMap } from 'yaml';
 import { parseDuration, formatDuration } from './duration.js';
 import { CONFIG_SCHEMA, envNameFor, type Config, type Field, type ObjectField } from './schema.js';
 import { resolveSecret, Secret } from './secret.js';
 import { parseYamlSource, type Problem, type YamlSource } from './yaml-source.js';
-import { isLoopbackHost, parseCidr } from './net.js';
+import { isLoopbackHost, parseCidr, parseHostPort } from './net.js';
 import { JITSI_FEATURES } from '../policy/types.js';
 
 interface Location { file: string; line?: number }
@@ -169,8 +171,12 @@ function crossChecks(ctx: Ctx, config: Partial2<Config>): void {
   const lineOf = (path: string[]): Location => {
     const envName = envNameFor(path);
     if (ctx.env[envName] !== undefined) return { file: `$${envName}` };
-    const node = ctx.source?.doc.getIn(path, true) as Node | undefined;
-    return { file: ctx.file, line: node ? ctx.source!.lineOf(node) : 1 };
+    // A missing key is reported at the nearest section that is there (store.sentinel for its name).
+    for (let depth = path.length; depth > 0; depth--) {
+      const node = ctx.source?.doc.getIn(path.slice(0, depth), true) as Node | undefined;
+      if (node) return { file: ctx.file, line: ctx.source!.lineOf(node) };
+    }
+    return { file: ctx.file, line: 1 };
   };
   const problem = (path: string[], message: string) => ctx.problems.push({ ...lineOf(path), field: path.join('.'), message });
   const { publicUrl: pub, oidc, store, session, backend, secrets, audit, ui, mfa } = config;
@@ -187,7 +193,7 @@ function crossChecks(ctx: Ctx, config: Partial2<Config>): void {
   for (const entry of config.trustProxy ?? []) {
     if (!parseCidr(entry)) problem(['trustProxy'], `"${entry}" is not an IP address or CIDR range`);
   }
-  if (store?.url !== undefined && store.url !== 'memory' && !/^rediss?:\/\//.test(store.url)) problem(['store', 'url'], 'must be redis://…, rediss://… or memory');
+  if (store) storeChecks(ctx, store, problem);
   if (session?.idleTimeout !== undefined && session.absoluteTimeout !== undefined && session.idleTimeout > session.absoluteTimeout) problem(['session', 'idleTimeout'], 'must not be longer than session.absoluteTimeout');
   if (session?.cookieName !== undefined && !/^[A-Za-z0-9_-]+$/.test(session.cookieName)) problem(['session', 'cookieName'], 'may contain only letters, digits, _ and -');
   if (backend?.roomPath !== undefined) {
@@ -240,6 +246,80 @@ function crossChecks(ctx: Ctx, config: Partial2<Config>): void {
   if (config.metrics?.listen !== undefined && !/^(\[[0-9a-fA-F:.]+\]|[^:[\]]+):\d{1,5}$/.test(config.metrics.listen)) problem(['metrics', 'listen'], `"${config.metrics.listen}" is not host:port`);
   if (audit?.syslog !== undefined && !/^(udp|tcp):\/\/[^/:]+:\d{1,5}$/.test(audit.syslog)) problem(['audit', 'syslog'], 'must be udp://host:port or tcp://host:port');
   if (audit?.instance !== undefined && !/^[A-Za-z0-9._-]{1,64}$/.test(audit.instance)) problem(['audit', 'instance'], 'may contain only letters, digits, . _ - (at most 64)');
+}
+
+/** The Redis topology: exactly one of URL, Sentinel and Cluster, TLS only where it takes effect, readable PEM files. */
+function storeChecks(ctx: Ctx, store: NonNullable<Partial2<Config>['store']>, problem: (path: string[], message: string) => void): void {
+  // store.url has a default, so "set by the admin" is asked of the file and the environment.
+  const urlGiven = ctx.env[envNameFor(['store', 'url'])] !== undefined || ctx.source?.doc.hasIn(['store', 'url']) === true;
+  const sentinel = (store.sentinel?.nodes ?? []).length > 0 || store.sentinel?.name !== undefined;
+  const cluster = (store.cluster?.nodes ?? []).length > 0;
+  const url = store.url;
+  if (sentinel && cluster) problem(['store', 'cluster', 'nodes'], 'store.sentinel and store.cluster exclude each other: choose one topology');
+  if (urlGiven && (sentinel || cluster)) problem(['store', 'url'], `must not be set together with store.${sentinel ? 'sentinel' : 'cluster'} (the ${sentinel ? 'sentinels name the primary' : 'Cluster nodes are listed there'})`);
+  const standalone = !sentinel && !cluster;
+  let rediss = false;
+  if (standalone && url !== undefined && url !== 'memory') {
+    let parsed: URL | undefined;
+    try {
+      parsed = new URL(url);
+    } catch {
+      problem(['store', 'url'], `"${url.replace(/\/\/[^@/]*@/, '//…@')}" is not a valid URL`);
+    }
+    if (parsed) {
+      rediss = parsed.protocol === 'rediss:';
+      if (parsed.protocol !== 'redis:' && !rediss) problem(['store', 'url'], 'must be redis://…, rediss://… or memory');
+      else if (!parsed.hostname) problem(['store', 'url'], 'needs a host (redis://host:6379)');
+      // ioredis would read connection options from a query string, past this validation.
+      if (parsed.search || parsed.hash) problem(['store', 'url'], 'must not have a query string or fragment; use the store.* keys');
+      if (parsed.pathname !== '' && parsed.pathname !== '/' && !/^\/\d{1,2}$/.test(parsed.pathname)) problem(['store', 'url'], 'the path must be a database number (redis://host:6379/2)');
+      if (parsed.password && store.password) problem(['store', 'password'], 'the URL already carries a password: keep only one');
+      if (parsed.username && store.username !== undefined) problem(['store', 'username'], 'the URL already carries a user name: keep only one');
+    }
+  }
+  if (sentinel) {
+    if (store.sentinel?.name === undefined) problem(['store', 'sentinel', 'name'], 'required with store.sentinel.nodes: the primary\'s name from `sentinel monitor <name> …`');
+    else if (!/^[A-Za-z0-9._-]+$/.test(store.sentinel.name)) problem(['store', 'sentinel', 'name'], 'may contain only letters, digits, . _ -');
+    if ((store.sentinel?.nodes ?? []).length === 0) problem(['store', 'sentinel', 'nodes'], 'list at least one sentinel as host:port');
+  }
+  for (const [path, nodes] of [[['store', 'sentinel', 'nodes'], store.sentinel?.nodes], [['store', 'cluster', 'nodes'], store.cluster?.nodes]] as const) {
+    for (const node of nodes ?? []) if (!parseHostPort(node)) problem([...path], `"${node}" is not host:port (IPv6 as [::1]:6379)`);
+  }
+  const tls = store.tls ?? {};
+  const tlsOn = standalone ? rediss : tls.enabled === true;
+  if (standalone && tls.enabled) problem(['store', 'tls', 'enabled'], 'is for store.sentinel and store.cluster; with store.url write rediss:// instead');
+  else {
+    // TLS settings that would be ignored mean the admin believes in TLS that is not there.
+    for (const field of ['ca', 'cert', 'key', 'servername'] as const) {
+      if (tls[field] !== undefined && !tlsOn) problem(['store', 'tls', field], standalone ? 'has no effect: store.url is not rediss://' : 'has no effect: store.tls.enabled is false');
+    }
+  }
+  if ((tls.cert === undefined) !== (tls.key === undefined)) problem(['store', 'tls', tls.cert === undefined ? 'cert' : 'key'], `required with store.tls.${tls.cert === undefined ? 'key' : 'cert'} (a client certificate needs its key)`);
+  const pem = (field: 'ca' | 'cert' | 'key', check: (text: string) => void, what: string) => {
+    const file = tls[field];
+    if (file === undefined) return;
+    let text: string;
+    try {
+      text = readFileSync(configRelativePath(ctx.file, file), 'utf8');
+    } catch (err) {
+      problem(['store', 'tls', field], `cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+      return;
+    }
+    try {
+      check(text);
+    } catch {
+      problem(['store', 'tls', field], `${file} does not hold ${what}`);
+    }
+  };
+  pem('ca', (text) => void new X509Certificate(text), 'a PEM certificate');
+  pem('cert', (text) => void new X509Certificate(text), 'a PEM certificate');
+  pem('key', (text) => void createPrivateKey(text), 'a PEM private key');
+}
+
+/** A path from the config, relative to the config file's folder (as `configRelative` does once loaded). */
+function configRelativePath(configFile: string, path: string): string {
+  if (isAbsolute(path) || configFile.startsWith('(') || configFile.startsWith('$')) return path;
+  return resolve(dirname(resolve(configFile)), path);
 }
 
 /** Decodes the 32-byte encryption key from base64 or hex. */

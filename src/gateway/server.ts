@@ -9,6 +9,7 @@ import { backendFor } from '../backends/from-config.js';
 import { OidcRelyingParty } from '../identity/oidc.js';
 import { MemoryStore } from '../store/memory.js';
 import { RedisStore } from '../store/redis.js';
+import { redisStoreOptions } from '../store/redis-settings.js';
 import { SealedStore } from '../store/sealed.js';
 import type { Store } from '../store/store.js';
 import { AssertionSigner } from './assertion.js';
@@ -146,8 +147,14 @@ export async function openStore(config: Config): Promise<SealedStore> {
   let rawStore: Store;
   if (config.store.url === 'memory') rawStore = new MemoryStore();
   else {
-    const redis = new RedisStore({ url: config.store.url, keyPrefix: config.store.keyPrefix, ...(config.store.password ? { password: config.store.password.reveal() } : {}) });
-    await redis.connect();
+    const redis = new RedisStore(redisStoreOptions(config));
+    try {
+      await redis.connect();
+    } catch (err) {
+      // Stop its reconnect loop: the caller gives up (serve exits, a CLI command reports the error).
+      await redis.close();
+      throw err;
+    }
     rawStore = redis;
   }
   const previous = config.secrets.previousEncryptionKey ? decodeKey(config.secrets.previousEncryptionKey.reveal()) : undefined;

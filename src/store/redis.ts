@@ -1,35 +1,114 @@
-// Redis Store through ioredis. Commands fail fast (one retry, 2 s timeout) while Redis is away, so a
+// Redis Store through ioredis, for a standalone server (redis:// or rediss://), a Sentinel-managed
+// primary, or a Cluster. Commands fail fast (one retry, a 2 s deadline) while Redis is away, so a
 // participant gets a 503 page instead of a hanging request; ioredis reconnects on its own.
-import { Redis } from 'ioredis';
+import { Cluster, Redis, type ClusterOptions, type RedisOptions } from 'ioredis';
+import type { ConnectionOptions } from 'node:tls';
 import { RoomguardError } from '../errors.js';
 import type { Store } from './store.js';
 
+// One key per script and per MULTI, so both run unchanged on a Cluster (everything hashes to one slot).
 const INCREMENT_WITH_TTL = "local v = redis.call('INCR', KEYS[1]) if v == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end return v";
 
+export interface RedisNode {
+  host: string;
+  port: number;
+}
+
+/** TLS material as PEM text (the caller reads the files). The server's certificate is always verified. */
+export interface RedisTls {
+  ca?: string;
+  cert?: string;
+  key?: string;
+  /** Name expected in the server certificate when it differs from the host connected to. */
+  servername?: string;
+}
+
 export interface RedisStoreOptions {
-  url: string;
+  /** Standalone: `redis://` or `rediss://` (TLS), optionally with credentials and a database number. */
+  url?: string;
+  /** Sentinel: the primary's name as the sentinels know it, and some of the sentinels. */
+  sentinel?: { name: string; nodes: RedisNode[]; username?: string; password?: string };
+  /** Cluster: some of its nodes; the others are discovered. */
+  cluster?: { nodes: RedisNode[] };
+  /** For a `rediss://` URL; for Sentinel and Cluster, its presence switches TLS on (sentinels included). */
+  tls?: RedisTls;
+  /** ACL user (Redis 6+); the URL's user wins for standalone. */
+  username?: string;
   password?: string;
   keyPrefix: string;
   commandTimeoutMs?: number;
 }
 
+export type RedisTopology = 'standalone' | 'sentinel' | 'cluster';
+
 export class RedisStore implements Store {
   readonly kind = 'redis' as const;
-  readonly client: Redis;
+  readonly topology: RedisTopology;
+  /** The command connection; `duplicate()` gives a sibling with the same settings (pub/sub). */
+  readonly client: Redis | Cluster;
+  readonly #deadlineMs: number;
+  #connectionError: string | undefined;
 
   constructor(options: RedisStoreOptions) {
-    this.client = new Redis(options.url, {
-      keyPrefix: options.keyPrefix,
-      ...(options.password ? { password: options.password } : {}),
-      lazyConnect: true,
+    const given = [options.url, options.sentinel, options.cluster].filter((t) => t !== undefined).length;
+    if (given !== 1) throw new RangeError('give exactly one of url, sentinel or cluster');
+    const commandTimeout = options.commandTimeoutMs ?? 2000;
+    // ioredis queues commands while (re)connecting; this deadline bounds the wait for every topology.
+    this.#deadlineMs = commandTimeout + 500;
+    // What every connection to a Redis server gets, whichever topology found the server.
+    const connection: RedisOptions = {
       maxRetriesPerRequest: 1,
-      commandTimeout: options.commandTimeoutMs ?? 2000,
+      commandTimeout,
       connectTimeout: 5000,
+      // A write that reaches a demoted primary (after a failover) reconnects and is sent again.
+      reconnectOnError: (err: Error) => (err.message.startsWith('READONLY') ? 2 : false),
+      ...(options.username ? { username: options.username } : {}),
+      ...(options.password ? { password: options.password } : {}),
+    };
+    const common: RedisOptions = {
+      ...connection,
+      lazyConnect: true,
       enableOfflineQueue: true,
       retryStrategy: (attempt: number) => Math.min(attempt * 200, 2000),
-    });
+    };
+    if (options.cluster) {
+      this.topology = 'cluster';
+      const clusterOptions: ClusterOptions = {
+        keyPrefix: options.keyPrefix,
+        lazyConnect: true,
+        enableOfflineQueue: true,
+        clusterRetryStrategy: (attempt: number) => Math.min(attempt * 200, 2000),
+        // The key prefix belongs to the Cluster object (it computes slots from prefixed keys), not to its nodes.
+        redisOptions: { ...connection, ...(options.tls ? { tls: tlsOptions(options.tls) } : {}) },
+      };
+      this.client = new Cluster(options.cluster.nodes, clusterOptions);
+    } else if (options.sentinel) {
+      this.topology = 'sentinel';
+      const tls = options.tls ? tlsOptions(options.tls) : undefined;
+      this.client = new Redis({
+        ...common,
+        keyPrefix: options.keyPrefix,
+        name: options.sentinel.name,
+        sentinels: options.sentinel.nodes,
+        ...(options.sentinel.username ? { sentinelUsername: options.sentinel.username } : {}),
+        ...(options.sentinel.password ? { sentinelPassword: options.sentinel.password } : {}),
+        // Learn of a failover from the sentinels at once instead of waiting for the old primary to drop us.
+        failoverDetector: true,
+        ...(tls ? { tls, sentinelTLS: tls, enableTLSForSentinelMode: true } : {}),
+      });
+    } else {
+      this.topology = 'standalone';
+      this.client = new Redis({ ...common, ...standaloneTarget(options.url!, options.tls), keyPrefix: options.keyPrefix });
+    }
     // Connection errors are reported per command (as RG_STORE_UNAVAILABLE) and by /readyz; do not crash.
-    this.client.on('error', () => undefined);
+    // The last one is kept: ioredis rejects commands with "Connection is closed", which hides the
+    // reason an admin needs (a certificate the CA did not sign, a refused password, a wrong host).
+    this.client.on('error', (err: Error) => {
+      this.#connectionError = err.message.trim();
+    });
+    this.client.on('ready', () => {
+      this.#connectionError = undefined;
+    });
   }
 
   /** Connects once at start-up; rejects with RG_STORE_UNAVAILABLE if Redis does not answer. */
@@ -37,14 +116,29 @@ export class RedisStore implements Store {
     await this.#run(async () => {
       if (this.client.status === 'wait') await this.client.connect();
       await this.client.ping();
-    });
+    }, 10_000);
   }
 
-  async #run<T>(op: () => Promise<T>): Promise<T> {
+  /**
+   * The connections a key scan must visit: the one connection, or every Cluster primary (SCAN sees
+   * one node only). Their key prefix is not applied to SCAN patterns.
+   */
+  scanTargets(): Redis[] {
+    return this.client instanceof Cluster ? this.client.nodes('master') : [this.client];
+  }
+
+  async #run<T>(op: () => Promise<T>, deadlineMs = this.#deadlineMs): Promise<T> {
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`no answer from Redis (${this.topology}) within ${deadlineMs} ms`)), deadlineMs);
+    });
     try {
-      return await op();
+      return await Promise.race([op(), deadline]);
     } catch (err) {
-      throw new RoomguardError('RG_STORE_UNAVAILABLE', (err as Error).message, { cause: err });
+      const reason = this.#connectionError ? ` (last connection error: ${this.#connectionError})` : '';
+      throw new RoomguardError('RG_STORE_UNAVAILABLE', `Redis (${this.topology}): ${(err as Error).message}${reason}`, { cause: err });
+    } finally {
+      clearTimeout(timer);
     }
   }
 
@@ -84,7 +178,13 @@ export class RedisStore implements Store {
 
   async addMember(key: string, member: string, ttlMs: number): Promise<void> {
     if (!(ttlMs > 0)) throw new RangeError(`ttl must be positive, got ${ttlMs}`);
-    await this.#run(() => this.client.multi().sadd(key, member).pexpire(key, Math.ceil(ttlMs)).exec());
+    await this.#run(async () => {
+      const results = await this.client.multi().sadd(key, member).pexpire(key, Math.ceil(ttlMs)).exec();
+      // exec() reports per-command failures in its result instead of rejecting.
+      const failed = results?.find(([err]) => err !== null)?.[0];
+      if (failed) throw failed;
+      if (!results) throw new Error('the transaction was discarded');
+    });
   }
 
   async removeMember(key: string, member: string): Promise<void> {
@@ -102,4 +202,32 @@ export class RedisStore implements Store {
   async close(): Promise<void> {
     this.client.disconnect();
   }
+}
+
+/** Host, port, database and credentials of a standalone URL; TLS for `rediss://`. Query strings are refused (ioredis would read options from them). */
+function standaloneTarget(url: string, tls: RedisTls | undefined): RedisOptions {
+  const parsed = new URL(url);
+  if (parsed.protocol !== 'redis:' && parsed.protocol !== 'rediss:') throw new RangeError('the Redis URL must start with redis:// or rediss://');
+  if (parsed.search || parsed.hash) throw new RangeError('the Redis URL must not have a query or fragment');
+  if (tls && parsed.protocol !== 'rediss:') throw new RangeError('TLS settings need a rediss:// URL');
+  const db = parsed.pathname.replace(/^\//, '');
+  if (db !== '' && !/^\d{1,2}$/.test(db)) throw new RangeError('the Redis URL path must be a database number');
+  return {
+    host: parsed.hostname.replace(/^\[|\]$/g, '') || '127.0.0.1',
+    port: parsed.port ? Number(parsed.port) : 6379,
+    ...(db ? { db: Number(db) } : {}),
+    ...(parsed.username ? { username: decodeURIComponent(parsed.username) } : {}),
+    ...(parsed.password ? { password: decodeURIComponent(parsed.password) } : {}),
+    ...(parsed.protocol === 'rediss:' ? { tls: tlsOptions(tls ?? {}) } : {}),
+  };
+}
+
+function tlsOptions(tls: RedisTls): ConnectionOptions {
+  // rejectUnauthorized stays Node's default (true): there is deliberately no way to switch it off.
+  return {
+    ...(tls.ca ? { ca: tls.ca } : {}),
+    ...(tls.cert ? { cert: tls.cert } : {}),
+    ...(tls.key ? { key: tls.key } : {}),
+    ...(tls.servername ? { servername: tls.servername } : {}),
+  };
 }

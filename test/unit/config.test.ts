@@ -417,3 +417,80 @@ describe('loadConfigText: secrets stay secret', () => {
     expect(problems.map(formatProblem).join('\n')).not.toContain(shortKey);
   });
 });
+
+describe('loadConfigText: Redis topologies (store.*)', () => {
+  const fixtures = join(import.meta.dirname, '../fixtures/redis-tls');
+  const ca = join(fixtures, 'ca.pem');
+
+  it('accepts Sentinel: the primary\'s name, sentinels as host:port, their own password', () => {
+    const c = config({ append: ['store:', '  sentinel:', '    name: mymaster', '    nodes: [10.0.0.1:26379, "[::1]:26380"]', '    password: env:RG_SENTINEL_PW'], env: { RG_SENTINEL_PW: 'sentinel-pw-0815' } }).config!;
+    expect(c.store.sentinel.name).toBe('mymaster');
+    expect(c.store.sentinel.nodes).toEqual(['10.0.0.1:26379', '[::1]:26380']);
+    expect(c.store.sentinel.password!.reveal()).toBe('sentinel-pw-0815');
+    expect(JSON.stringify(c)).not.toContain('sentinel-pw-0815');
+  });
+
+  it('accepts a Cluster with TLS, a CA file, a client certificate and an ACL user', () => {
+    const c = config({ append: ['store:', '  username: roomguard', '  cluster:', '    nodes: [redis-1:6379, redis-2:6379]', '  tls:', '    enabled: true', `    ca: ${ca}`, `    cert: ${join(fixtures, 'client.pem')}`, `    key: ${join(fixtures, 'client.key')}`] }).config!;
+    expect(c.store.cluster.nodes).toEqual(['redis-1:6379', 'redis-2:6379']);
+    expect(c.store.tls.enabled).toBe(true);
+    expect(c.store.username).toBe('roomguard');
+  });
+
+  it('accepts rediss:// with a CA file and a server name', () => {
+    expect(config({ append: ['store:', '  url: rediss://redis.internal:6380/2', '  tls:', `    ca: ${ca}`, '    servername: redis.internal'] }).problems).toEqual([]);
+  });
+
+  it('refuses store.url together with store.sentinel, at the url line', () => {
+    const problems = problemsOf(config({ append: ['store:', '  url: redis://10.0.0.1:6379', '  sentinel:', '    name: mymaster', '    nodes: [10.0.0.1:26379]'] }));
+    expectProblem(problems, { line: 12, field: 'store.url', message: /store\.sentinel/ });
+  });
+
+  it('refuses store.url set in the environment together with store.cluster', () => {
+    const problems = problemsOf(config({ append: ['store:', '  cluster:', '    nodes: [10.0.0.1:6379]'], env: { ROOMGUARD_STORE_URL: 'redis://10.0.0.1:6379' } }));
+    expectProblem(problems, { file: '$ROOMGUARD_STORE_URL', field: 'store.url', message: /store\.cluster/ });
+  });
+
+  it('refuses Sentinel and Cluster at once', () => {
+    const problems = problemsOf(config({ append: ['store:', '  sentinel:', '    name: mymaster', '    nodes: [10.0.0.1:26379]', '  cluster:', '    nodes: [10.0.0.1:6379]'] }));
+    expectProblem(problems, { line: 16, field: 'store.cluster.nodes', message: /exclude each other/ });
+  });
+
+  it('refuses sentinels without the primary\'s name, pointing at the sentinel section', () => {
+    const problems = problemsOf(config({ append: ['store:', '  sentinel:', '    nodes: [10.0.0.1:26379]'] }));
+    expectProblem(problems, { line: 13, field: 'store.sentinel.name', message: /required/ });
+  });
+
+  it('refuses a node that is not host:port', () => {
+    const problems = problemsOf(config({ append: ['store:', '  cluster:', '    nodes: [10.0.0.1:6379, redis-2, "::1:6379", "10.0.0.3:70000"]'] }));
+    for (const node of ['redis-2', '::1:6379', '10.0.0.3:70000']) expectProblem(problems, { line: 13, field: 'store.cluster.nodes', message: new RegExp(`"${node.replace(/[.:]/g, '\\$&')}" is not host:port`) });
+    expect(problems).toHaveLength(3);
+  });
+
+  it('refuses a query string in store.url (ioredis would take options from it) and a path that is no database', () => {
+    expectProblem(problemsOf(config({ append: ['store:', '  url: "rediss://redis.internal:6380/?rejectUnauthorized=false"'] })), { line: 12, field: 'store.url', message: /query/ });
+    expectProblem(problemsOf(config({ append: ['store:', '  url: redis://redis.internal:6379/sessions'] })), { line: 12, field: 'store.url', message: /database number/ });
+  });
+
+  it('refuses TLS settings that would be ignored: a CA with redis://, a CA without store.tls.enabled', () => {
+    expectProblem(problemsOf(config({ append: ['store:', '  url: redis://redis.internal:6379', '  tls:', `    ca: ${ca}`] })), { line: 14, field: 'store.tls.ca', message: /not rediss/ });
+    expectProblem(problemsOf(config({ append: ['store:', '  cluster:', '    nodes: [10.0.0.1:6379]', '  tls:', `    ca: ${ca}`] })), { line: 15, field: 'store.tls.ca', message: /enabled is false/ });
+    expectProblem(problemsOf(config({ append: ['store:', '  url: redis://redis.internal:6379', '  tls:', '    enabled: true'] })), { line: 14, field: 'store.tls.enabled', message: /rediss/ });
+  });
+
+  it('refuses a CA file that cannot be read or holds no certificate, and a certificate without its key', () => {
+    const notPem = join(tmp, 'not-a-cert.pem');
+    writeFileSync(notPem, 'hello\n');
+    const problems = problemsOf(config({ append: ['store:', '  url: rediss://redis.internal:6380', '  tls:', `    ca: ${join(tmp, 'missing.pem')}`, `    cert: ${notPem}`] }));
+    expectProblem(problems, { line: 14, field: 'store.tls.ca', message: /cannot read .*ENOENT/ });
+    expectProblem(problems, { line: 15, field: 'store.tls.cert', message: /does not hold a PEM certificate/ });
+    // A missing key is reported at its section (the section's first line).
+    expectProblem(problems, { line: 14, field: 'store.tls.key', message: /required with store\.tls\.cert/ });
+  });
+
+  it('refuses a password both in the URL and in store.password, without quoting it', () => {
+    const problems = problemsOf(config({ append: ['store:', '  url: "redis://:url-pw-4711@redis.internal:6379"', '  password: other-pw-0815'] }));
+    expectProblem(problems, { line: 13, field: 'store.password', message: /already carries a password/ });
+    expect(problems.map(formatProblem).join('\n')).not.toMatch(/url-pw-4711|other-pw-0815/);
+  });
+});
