@@ -1,0 +1,199 @@
+// Real redis-server processes for topology tests: a TLS server with its own CA, a Sentinel set (primary,
+// replica, sentinel) and a three-primary Cluster, each on free loopback ports in a temporary directory.
+// Every start waits until the server answers; stop() kills what it started. Needs redis-server,
+// redis-cli and openssl (Debian packages redis-server, redis-tools, openssl) and says so if one is missing.
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { freePort } from './gateway.js';
+
+const PACKAGES: Record<string, string> = { 'redis-server': 'redis-server', 'redis-cli': 'redis-tools', openssl: 'openssl' };
+
+/** Fails with the Debian package to install when a program the topology tests run is missing. */
+export function requirePrograms(...programs: Array<keyof typeof PACKAGES>): void {
+  for (const program of programs) {
+    if (spawnSync(program, ['--version'], { encoding: 'utf8' }).error) {
+      throw new Error(`${program} is not installed: the Redis topology tests need it (Debian package "${PACKAGES[program]}": apt-get install ${PACKAGES[program]})`);
+    }
+  }
+}
+
+export interface RedisProcess {
+  port: number;
+  process: ChildProcess;
+  /** SIGKILL, resolved once the process is gone. */
+  kill(): Promise<void>;
+}
+
+export function redisCli(port: number, args: string[], tlsArgs: string[] = []): string {
+  const result = spawnSync('redis-cli', ['-h', '127.0.0.1', '-p', String(port), ...tlsArgs, ...args], { encoding: 'utf8', timeout: 10_000 });
+  return `${result.stdout ?? ''}${result.stderr ?? ''}`.trim();
+}
+
+export async function waitFor(what: string, check: () => boolean, timeoutMs = 15_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** Starts redis-server with a config file in `dir`; answers PING (on `pingArgs`) before it resolves. */
+export async function startRedisProcess(dir: string, name: string, port: number, config: string[], options: { sentinel?: boolean; pingArgs?: string[] } = {}): Promise<RedisProcess> {
+  const file = join(dir, `${name}.conf`);
+  // A later `port 0` (TLS-only servers) overrides the plain port.
+  writeFileSync(file, [`port ${port}`, `bind 127.0.0.1`, `dir ${dir}`, `save ""`, `appendonly no`, `loglevel warning`, `logfile ${join(dir, `${name}.log`)}`, ...config, ''].join('\n'));
+  const child = spawn('redis-server', options.sentinel ? [file, '--sentinel'] : [file], { stdio: 'ignore' });
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  await waitFor(`${name} on port ${port}`, () => redisCli(port, ['ping'], options.pingArgs) === 'PONG');
+  return {
+    port,
+    process: child,
+    kill: async () => {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+      await exited;
+    },
+  };
+}
+
+export interface TlsMaterial {
+  dir: string;
+  ca: string;
+  /** A CA that signed nothing here: a client trusting only it must refuse the server. */
+  otherCa: string;
+  serverCert: string;
+  serverKey: string;
+  clientCert: string;
+  clientKey: string;
+}
+
+/** A CA, a server certificate for 127.0.0.1/localhost, a client certificate and an unrelated CA, made with openssl. */
+export function makeTlsMaterial(dir: string): TlsMaterial {
+  const run = (args: string[]) => {
+    const result = spawnSync('openssl', args, { cwd: dir, encoding: 'utf8' });
+    if (result.status !== 0) throw new Error(`openssl ${args.join(' ')} failed: ${result.stderr}`);
+  };
+  const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes'];
+  run(['req', '-x509', ...ec, '-keyout', 'ca.key', '-out', 'ca.crt', '-subj', '/CN=roomguard test CA', '-days', '2']);
+  run(['req', '-x509', ...ec, '-keyout', 'other-ca.key', '-out', 'other-ca.crt', '-subj', '/CN=unrelated CA', '-days', '2']);
+  writeFileSync(join(dir, 'server.ext'), 'subjectAltName=IP:127.0.0.1,DNS:localhost,DNS:redis.test\n');
+  writeFileSync(join(dir, 'client.ext'), 'extendedKeyUsage=clientAuth\n');
+  for (const [name, subject, ext] of [['server', '/CN=redis.test', 'server.ext'], ['client', '/CN=roomguard', 'client.ext']] as const) {
+    run(['req', ...ec, '-keyout', `${name}.key`, '-out', `${name}.csr`, '-subj', subject]);
+    run(['x509', '-req', '-in', `${name}.csr`, '-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAcreateserial', '-out', `${name}.crt`, '-days', '2', '-extfile', ext]);
+  }
+  return {
+    dir,
+    ca: join(dir, 'ca.crt'),
+    otherCa: join(dir, 'other-ca.crt'),
+    serverCert: join(dir, 'server.crt'),
+    serverKey: join(dir, 'server.key'),
+    clientCert: join(dir, 'client.crt'),
+    clientKey: join(dir, 'client.key'),
+  };
+}
+
+export interface TlsRedis extends RedisProcess {
+  tls: TlsMaterial;
+  /** redis-cli arguments that connect with the client certificate. */
+  cliArgs: string[];
+}
+
+/** redis-server on a TLS port only (no plain port); `requireClientCert` demands a client certificate. */
+export async function startTlsRedis(dir: string, requireClientCert: boolean): Promise<TlsRedis> {
+  const tls = makeTlsMaterial(dir);
+  const port = await freePort();
+  const cliArgs = ['--tls', '--cacert', tls.ca, '--cert', tls.clientCert, '--key', tls.clientKey];
+  const server = await startRedisProcess(dir, `tls-${port}`, port, [
+    'port 0', `tls-port ${port}`, `tls-cert-file ${tls.serverCert}`, `tls-key-file ${tls.serverKey}`, `tls-ca-cert-file ${tls.ca}`,
+    `tls-auth-clients ${requireClientCert ? 'yes' : 'no'}`,
+  ], { pingArgs: cliArgs });
+  return { ...server, tls, cliArgs };
+}
+
+export interface SentinelSet {
+  name: string;
+  primary: RedisProcess;
+  replica: RedisProcess;
+  sentinels: RedisProcess[];
+  /** host:port of the current primary, as the sentinels report it. */
+  primaryAddress(): string;
+  stop(): Promise<void>;
+}
+
+/** A primary, one replica and `sentinelCount` sentinels (quorum 1) watching them as `name`. */
+export async function startSentinelSet(dir: string, name = 'rgprimary', sentinelCount = 1): Promise<SentinelSet> {
+  const started: RedisProcess[] = [];
+  try {
+    const primary = await startRedisProcess(dir, 'primary', await freePort(), []).then((p) => (started.push(p), p));
+    const replicaPort = await freePort();
+    const replica = await startRedisProcess(dir, 'replica', replicaPort, [`replicaof 127.0.0.1 ${primary.port}`]).then((p) => (started.push(p), p));
+    await waitFor('the replica to sync', () => redisCli(replica.port, ['info', 'replication']).includes('master_link_status:up'));
+    const sentinels: RedisProcess[] = [];
+    for (let i = 0; i < sentinelCount; i++) {
+      const port = await freePort();
+      sentinels.push(await startRedisProcess(dir, `sentinel-${i}`, port, [
+        `sentinel monitor ${name} 127.0.0.1 ${primary.port} 1`,
+        `sentinel down-after-milliseconds ${name} 1000`,
+        `sentinel failover-timeout ${name} 5000`,
+      ], { sentinel: true }).then((p) => (started.push(p), p)));
+    }
+    const primaryAddress = () => redisCli(sentinels[0]!.port, ['sentinel', 'get-master-addr-by-name', name]).split('\n').join(':');
+    // A manual failover needs a replica the sentinel has seen and judged healthy.
+    await waitFor('the sentinel to know the replica', () => redisCli(sentinels[0]!.port, ['sentinel', 'replicas', name]).includes(String(replica.port)));
+    return { name, primary, replica, sentinels, primaryAddress, stop: () => killAll(started) };
+  } catch (err) {
+    await killAll(started);
+    throw err;
+  }
+}
+
+/** Asks the first sentinel to fail over and waits until both it and the new primary agree on the switch. */
+export async function failOver(set: SentinelSet): Promise<void> {
+  const before = set.primaryAddress();
+  // The replica must hold everything written so far before it is promoted.
+  await waitFor('the replica to catch up', () => Number(redisCli(set.primary.port, ['wait', '1', '1000'])) >= 1);
+  const answer = redisCli(set.sentinels[0]!.port, ['sentinel', 'failover', set.name]);
+  if (answer !== 'OK') throw new Error(`SENTINEL FAILOVER answered ${answer}`);
+  await waitFor('the failover', () => set.primaryAddress() !== before);
+  const [, port] = set.primaryAddress().split(':');
+  await waitFor('the new primary to take writes', () => redisCli(Number(port), ['info', 'replication']).includes('role:master'));
+}
+
+export interface RedisCluster {
+  nodes: RedisProcess[];
+  stop(): Promise<void>;
+}
+
+/** Three primaries (no replicas) joined with `redis-cli --cluster create`, waiting for cluster_state:ok. */
+export async function startCluster(dir: string, size = 3): Promise<RedisCluster> {
+  const nodes: RedisProcess[] = [];
+  try {
+    for (let i = 0; i < size; i++) {
+      const port = await freePort();
+      // The cluster bus gets its own free port (the default port+10000 may be taken or out of range).
+      const busPort = await freePort();
+      nodes.push(await startRedisProcess(dir, `cluster-${i}`, port, [
+        'cluster-enabled yes', `cluster-config-file nodes-${port}.conf`, `cluster-port ${busPort}`, 'cluster-node-timeout 2000',
+      ]));
+    }
+    const create = spawnSync('redis-cli', ['--cluster', 'create', ...nodes.map((n) => `127.0.0.1:${n.port}`), '--cluster-replicas', '0', '--cluster-yes'], { encoding: 'utf8', timeout: 30_000 });
+    if (create.status !== 0) throw new Error(`redis-cli --cluster create failed: ${create.stdout}${create.stderr}`);
+    for (const node of nodes) await waitFor(`cluster_state:ok on ${node.port}`, () => redisCli(node.port, ['cluster', 'info']).includes('cluster_state:ok'));
+    return { nodes, stop: () => killAll(nodes) };
+  } catch (err) {
+    await killAll(nodes);
+    throw err;
+  }
+}
+
+async function killAll(processes: RedisProcess[]): Promise<void> {
+  await Promise.all(processes.map((p) => p.kill()));
+}
+
+/** A temporary directory for server files, removed by the returned function. */
+export function redisTempDir(label: string): { dir: string; remove(): void } {
+  const dir = mkdtempSync(join(tmpdir(), `rg-${label}-`));
+  return { dir, remove: () => rmSync(dir, { recursive: true, force: true }) };
+}
