@@ -47,15 +47,19 @@ export class BbbBackend implements Backend {
     return `${this.settings.meetingIdPrefix}${room}`;
   }
 
-  /** Creates the meeting (idempotent) and returns its createTime, which pins the join to this meeting instance. */
+  /**
+   * Creates the meeting (idempotent) and returns its createTime, which pins the join to this meeting instance.
+   * `guestLobby`: the room policy's guests.lobby (undefined where the policy admits no guests).
+   */
   async create(room: string, title: string | undefined, recording: boolean, policyFile: string, options: { guestLobby?: boolean } = {}): Promise<string> {
     const s = this.settings;
     const query = signedQuery('create', [
       ['name', (title ?? decodeURIComponent(room)).slice(0, 64).padEnd(2, '-')],
       ['meetingID', this.meetingId(room)],
       ['record', recording ? 'true' : 'false'],
-      // With a lobby, BBB holds joins marked guest=true until a moderator admits them; members pass.
-      ['guestPolicy', options.guestLobby ? 'ASK_MODERATOR' : 'ALWAYS_ACCEPT'],
+      // With a lobby, BBB holds joins marked guest=true until a moderator admits them; members pass. Rooms
+      // without guests leave bbb-web's own default (defaultGuestPolicy) alone.
+      ...(options.guestLobby === undefined ? [] : [['guestPolicy', options.guestLobby ? 'ASK_MODERATOR' : 'ALWAYS_ACCEPT'] as [string, string]]),
       ['meta_roomguard-policy', policyFile],
     ], s.secret, s.checksum);
     const response = await fetch(new URL(`${API_PREFIX}create?${query}`, s.upstream), { signal: AbortSignal.timeout(10_000) });
