@@ -4,7 +4,10 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePort } from '../test/helpers/gateway.js';
+import { freePort, testConfig, testKeys } from '../test/helpers/gateway.js';
+import { openStore } from '../src/gateway/server.js';
+import { FactorStore, newFactorId, userKey } from '../src/mfa/factors.js';
+import { newTotpSecret } from '../src/mfa/totp.js';
 import { startPrivateRedis, type PrivateRedis } from './redis.js';
 import { startServer, type ServerProcess } from './processes.js';
 
@@ -30,6 +33,11 @@ export interface Environment {
   bareProxy: ServerProcess;
   bareRoute: ServerProcess;
   bareRp: ServerProcess;
+  /**
+   * Gives each person an authenticator app in the main gateway's store, as enrolment would (setup, not
+   * measured); returns the TOTP secrets. Written through the gateway's own sealed FactorStore.
+   */
+  enrolAuthenticators(people: string[]): Promise<Map<string, string>>;
   close(): Promise<void>;
 }
 
@@ -52,17 +60,31 @@ export async function startEnvironment(options: { users: number; profileDir?: st
         { clientId: 'bare-rp', clientSecret: CLIENT_SECRET, redirectUris: [`http://127.0.0.1:${rpPort}/callback`] },
       ],
     }));
+    const keys = testKeys();
     const gatewaySpec = (port: number, audit: 'on' | 'off') => ({
       role: 'gateway' as const, port, issuer: idp.url, clientSecret: CLIENT_SECRET, upstream: upstream.url, redisUrl: redis.url,
-      keyPrefix: `rgbench:${port}:`, policiesDir, auditDir: join(scratch, `audit-${port}`), audit,
+      keyPrefix: `rgbench:${port}:`, policiesDir, auditDir: join(scratch, `audit-${port}`), audit, keys,
     });
     const gateway = keep(await startServer(gatewaySpec(gwPort, 'on'), options.profileDir));
     const gatewayNoAudit = keep(await startServer(gatewaySpec(gwNoAuditPort, 'off')));
     const bareProxy = keep(await startServer({ role: 'bare-proxy', upstream: upstream.url }));
     const bareRoute = keep(await startServer({ role: 'bare-route' }));
     const bareRp = keep(await startServer({ role: 'bare-rp', port: rpPort, issuer: idp.url, clientId: 'bare-rp', clientSecret: CLIENT_SECRET }));
+    const store = keep(await openStore(testConfig({ port: gwPort, issuer: idp.url, clientSecret: CLIENT_SECRET, upstream: upstream.url, store: redis.url, keyPrefix: `rgbench:${gwPort}:`, policiesDir, keys })));
+    const factors = new FactorStore(store);
     return {
       redis, upstream, idp, gateway, gatewayNoAudit, bareProxy, bareRoute, bareRp,
+      async enrolAuthenticators(people) {
+        const secrets = new Map<string, string>();
+        for (const sub of people) {
+          const secret = newTotpSecret();
+          const doc = await factors.load(userKey(sub));
+          doc.factors.push({ kind: 'totp', id: newFactorId(), name: 'Bench phone', secret, lastTimeStep: 0, createdAt: Date.now() });
+          await factors.save(userKey(sub), doc);
+          secrets.set(sub, secret);
+        }
+        return secrets;
+      },
       async close() {
         // Gateways first (they hold Redis connections), Redis last.
         for (const server of started.reverse()) await server.close();

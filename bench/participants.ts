@@ -1,6 +1,6 @@
-// What a participant does, scripted over real HTTP: sign in at the real IdP through roomguard, enrol an
-// authenticator app, join a high-risk room with a TOTP code, or (the baseline) sign in at a bare
-// relying party. The same form-filling the integration tests do, without assertions, failing loudly.
+// What a participant does, scripted over real HTTP: sign in at the real IdP through roomguard, join a
+// high-risk room with a TOTP code, or (the baseline) sign in at a bare relying party. The same
+// form-filling the integration tests do, without assertions, failing loudly.
 import { generate } from 'otplib';
 import { ScriptedBrowser } from '../test/helpers/browser.js';
 
@@ -39,22 +39,6 @@ export function cookieFor(browser: ScriptedBrowser, origin: string): string {
   const cookie = browser.jar.header(new URL(origin));
   if (!cookie) throw new Error(`no session cookie for ${origin}`);
   return cookie;
-}
-
-/**
- * Enrols an authenticator app for a signed-in person and returns its secret. The enrolment code is the
- * previous time step's (accepted as clock drift), so a join right after can use the current one.
- */
-export async function enrolAuthenticator(browser: ScriptedBrowser, origin: string, room: string): Promise<string> {
-  const returnTo = `/rooms/${room}`;
-  const setup = await browser.request(`${origin}/_roomguard/mfa/totp/setup?${new URLSearchParams({ returnTo, room })}`);
-  expectStatus(setup, 200, 'authenticator setup page');
-  const html = await setup.text();
-  const secret = field(html, /<code class="secret"[^>]*>([^<]+)<\/code>/, 'TOTP secret').replace(/\s+/g, '');
-  const code = await generate({ secret, epoch: Math.floor(Date.now() / 1000) - 30 });
-  const done = await browser.request(`${origin}/_roomguard/mfa/totp/setup`, form({ csrf: csrfOf(html), returnTo, room, code, name: 'Bench phone' }));
-  expectStatus(done, 303, 'authenticator enrolment');
-  return secret;
 }
 
 /** One join of a high-risk room from nothing: OIDC login, TOTP code, the room page. */

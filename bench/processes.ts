@@ -10,6 +10,8 @@ export type ServerSpec =
   | {
     role: 'gateway'; port: number; issuer: string; clientSecret: string; upstream: string; redisUrl: string;
     keyPrefix: string; policiesDir: string; auditDir: string; audit: 'on' | 'off';
+    /** Secrets from the parent, so it can open the same sealed store to enrol authenticators. */
+    keys: { encryptionKey: string; assertionKey: string; auditSigningKey: string };
   }
   /** A bare @fastify/http-proxy (HTTP + WebSocket) to the upstream: the baseline of the proxy scenarios. */
   | { role: 'bare-proxy'; upstream: string }

@@ -13,7 +13,7 @@ import { parseArgs } from 'node:util';
 import { performance } from 'node:perf_hooks';
 import { startEnvironment } from './environment.js';
 import { machine, table, writeResults, type Row } from './report.js';
-import { printSummary } from './profile-summary.js';
+import { busiestProfile, printSummary } from './profile-summary.js';
 import { Accounts, type Scenario, type Settings } from './scenarios/scenario.js';
 import { httpScenario } from './scenarios/http.js';
 import { forwardAuthScenario } from './scenarios/forward-auth.js';
@@ -40,7 +40,7 @@ const settings: Settings = values.quick
   ? { quick: true, reps: 3, seconds: 2, stormPeople: 50, idleSockets: 1_000, decideMs: 100 }
   : { quick: false, reps: 5, seconds: 5, stormPeople: 200, idleSockets: 5_000, decideMs: 300 };
 // Every sign-in uses its own account: a few per scenario, plus fresh people for each join storm.
-const accounts = new Accounts(20 + settings.reps * settings.stormPeople);
+const accounts = new Accounts(40 + settings.reps * settings.stormPeople);
 const profileDir = values.profile ? mkdtempSync(join(tmpdir(), 'rg-bench-profile-')) : undefined;
 
 const started = performance.now();
@@ -76,5 +76,8 @@ if (!values.only) {
   writeResults(resultsFile, { mode: settings.quick ? 'quick' : 'full', machine: host, seconds: Math.round(seconds), rows });
   console.log(`written ${resultsFile}`);
 }
-if (profileDir) for (const file of readdirSync(profileDir)) printSummary(join(profileDir, file));
+if (profileDir) {
+  const main = busiestProfile(readdirSync(profileDir).map((file) => join(profileDir, file)));
+  if (main) printSummary(main, 40);
+}
 process.exit(failed ? 1 : 0);

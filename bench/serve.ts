@@ -6,7 +6,7 @@ import * as client from 'openid-client';
 import { startDemoIdp, type DemoUser } from '../src/demo/idp.js';
 import { createGateway } from '../src/gateway/server.js';
 import { NO_AUDIT } from '../src/gateway/audit-sink.js';
-import { testConfig, testKeys } from '../test/helpers/gateway.js';
+import { testConfig } from '../test/helpers/gateway.js';
 import { startBenchUpstream } from './upstream.js';
 import type { ChildMessage, ParentMessage, ServerSpec } from './processes.js';
 
@@ -74,7 +74,7 @@ async function start(spec: ServerSpec): Promise<{ url: string; close(): Promise<
     case 'gateway': {
       const config = testConfig({
         port: spec.port, issuer: spec.issuer, clientSecret: spec.clientSecret, upstream: spec.upstream, store: spec.redisUrl,
-        keyPrefix: spec.keyPrefix, policiesDir: spec.policiesDir, auditDir: spec.auditDir, keys: testKeys(),
+        keyPrefix: spec.keyPrefix, policiesDir: spec.policiesDir, auditDir: spec.auditDir, keys: spec.keys,
         // Join-storm participants each come from their own address (X-Forwarded-For), as behind a real
         // reverse proxy; otherwise 50 people on one address would share one second-factor attempt limit.
         extra: { trustProxy: ['127.0.0.1'] },
