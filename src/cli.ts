@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// roomguard's command line: serve, demo, config check, policy check/explain, keys generate.
+// roomguard's command line: serve, demo, config check, policy check/explain, sessions, mfa, invite, keys, audit.
 // Flags are parsed strictly (unknown flags are errors); problems print as file:line: field: message.
 import { parseFlags, UsageError } from './cli-args.js';
 import { resolve } from 'node:path';
@@ -13,6 +13,7 @@ import { explainJson, explainText } from './policy/explain.js';
 import { MFA_METHODS, type MfaMethod, type Subject } from './policy/types.js';
 import { canonicalRoom } from './backends/room-name.js';
 import { AUDIT_USAGE } from './audit/commands.js';
+import { INVITE_USAGE } from './guests/commands.js';
 
 const USAGE = `usage: roomguard <command> [options]
 
@@ -30,6 +31,7 @@ const USAGE = `usage: roomguard <command> [options]
                                   list or end a person's sessions (on every instance at once)
   mfa list|reset|unlock --user SUB --config FILE [--json]
                                   show, remove or unlock a person's second factors
+${INVITE_USAGE}
   keys generate                   print new secrets.encryptionKey, assertionKey and auditSigningKey
   audit … [--config FILE]         the audit log (directory and keys from the config; see below)
 ${AUDIT_USAGE}
@@ -206,6 +208,10 @@ async function main(argv: string[]): Promise<number> {
       await store.close();
     }
     return 0;
+  }
+  if (command === 'invite') {
+    const { runInviteCommand } = await import('./guests/commands.js');
+    return runInviteCommand(sub, rest, { out: (t) => process.stdout.write(t), err: (t) => process.stderr.write(t) });
   }
   if (command === 'audit') {
     // --config belongs to roomguard; the rest goes to the audit commands.

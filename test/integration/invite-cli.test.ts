@@ -1,0 +1,122 @@
+// `roomguard invite create|list|revoke` as admins run it: real processes against the real Redis a real
+// gateway uses, so an invitation made at the shell opens the room for a guest, shows its use in `list`,
+// and `revoke` ends the guest's session at once; every problem is a clear message with an exit code.
+import { spawnSync } from 'node:child_process';
+import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { stringify } from 'yaml';
+import { generateAssertionKeyPem, generateAuditSigningKeyPem, generateEncryptionKey } from '../../src/config/keys.js';
+import { loadConfigText } from '../../src/config/validate.js';
+import { createGateway, type Gateway } from '../../src/gateway/server.js';
+import { queryAudit } from '../../src/audit/query.js';
+import { freePort } from '../helpers/gateway.js';
+import { startEchoUpstream, type EchoUpstream } from '../helpers/upstream.js';
+import { joinAsGuest, openInvitation } from '../helpers/guests.js';
+
+const ROOT = new URL('../..', import.meta.url).pathname;
+const POLICIES = fileURLToPath(new URL('../fixtures/policies-guests', import.meta.url));
+
+function roomguard(args: string[]) {
+  const result = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli.ts', ...args], { cwd: ROOT, encoding: 'utf8', env: process.env, timeout: 30_000 });
+  return { code: result.status, stdout: result.stdout, stderr: result.stderr };
+}
+
+let file: string;
+let auditDir: string;
+let origin: string;
+let gateway: Gateway;
+let upstream: EchoUpstream;
+
+beforeAll(async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'rg-invite-cli-'));
+  const port = await freePort();
+  origin = `http://127.0.0.1:${port}`;
+  upstream = await startEchoUpstream();
+  const policies = join(dir, 'policies');
+  cpSync(POLICIES, policies, { recursive: true });
+  auditDir = join(dir, 'audit');
+  file = join(dir, 'roomguard.yaml');
+  writeFileSync(file, stringify({
+    listen: `127.0.0.1:${port}`,
+    publicUrl: origin,
+    oidc: { issuer: 'http://127.0.0.1:9', clientId: 'x', clientSecret: 'y' },
+    store: { url: inject('redisUrl'), keyPrefix: `rginvitecli:${process.pid}:` },
+    policies: { dir: policies, watch: false },
+    backend: { upstream: upstream.url },
+    audit: { dir: auditDir, instance: 'gw' },
+    secrets: { encryptionKey: generateEncryptionKey(), assertionKey: generateAssertionKeyPem(), auditSigningKey: generateAuditSigningKeyPem() },
+  }));
+  // The gateway the invitations are for (the guest path needs no IdP).
+  gateway = await createGateway(loadConfigText(file, readFileSync(file, 'utf8'), {}).config!);
+  await gateway.listen();
+});
+
+afterAll(async () => {
+  await gateway?.close();
+  await upstream?.close();
+});
+
+describe('roomguard invite', () => {
+  it('creates an invitation a guest can use, lists its use, and revoking it signs the guest out at once', async () => {
+    const created = roomguard(['invite', 'create', '--room', 'Town-Hall', '--ttl', '2d', '--uses', '2', '--note', 'Auditor visit', '--config', file]);
+    expect(created.stderr).toBe('');
+    expect(created.code).toBe(0);
+    const link = created.stdout.split('\n')[0]!;
+    expect(link).toMatch(new RegExp(`^${origin}/_roomguard/guest/town-hall\\?invite=[A-Za-z0-9_-]{32}$`));
+    const id = /invitation ([0-9a-f]{16}) for town-hall: 2 use\(s\)/.exec(created.stdout)?.[1];
+    expect(id).toBeDefined();
+
+    const guest = await joinAsGuest(link, 'Ines');
+    expect(guest.final.status).toBe(200);
+    expect(guest.hops[0]).toMatchObject({ status: 303, location: '/rooms/town-hall' });
+
+    const listed = JSON.parse(roomguard(['invite', 'list', '--room', 'town-hall', '--config', file, '--json']).stdout) as Array<Record<string, unknown>>;
+    expect(listed.find((i) => i.id === id)).toMatchObject({ note: 'Auditor visit', state: 'active', maxUses: 2, used: 1, usesLeft: 1, createdBy: expect.stringMatching(/^cli:/), admissions: [{ name: 'Ines' }] });
+    expect(roomguard(['invite', 'list', '--room', 'town-hall', '--config', file]).stdout).toMatch(new RegExp(`${id}\\s+active\\s+1/2 left[\\s\\S]*used .* by Ines`));
+
+    const revoked = roomguard(['invite', 'revoke', '--room', 'town-hall', '--id', id!.slice(0, 8), '--config', file]);
+    expect(revoked.code).toBe(0);
+    expect(revoked.stdout).toContain(`revoked invitation ${id} of town-hall; ended 1 guest session(s)`);
+    // The gateway closes the ended session's open connections; a browser opens a new one.
+    const back = await guest.browser.request(`${origin}/rooms/town-hall`).catch(() => guest.browser.request(`${origin}/rooms/town-hall`));
+    expect(back.status).toBe(302);
+    expect(back.headers.get('location')).toMatch(/^\/_roomguard\/login/);
+    expect((await openInvitation(link)).page.status).toBe(410);
+    expect(JSON.parse(roomguard(['invite', 'list', '--room', 'town-hall', '--config', file, '--json']).stdout).find((i: { id: string }) => i.id === id)).toMatchObject({ state: 'revoked', revokedBy: expect.stringMatching(/^cli:/) });
+
+    // The shell's actions are in the audit log (a chain of the CLI's own), the guest's in the gateway's.
+    const records = await queryAudit(auditDir, {});
+    expect(records.some((r) => r.type === 'guest.invite_created' && r.instance === 'gw-cli' && r.details?.invitation === id && r.room === 'town-hall')).toBe(true);
+    expect(records.some((r) => r.type === 'guest.invite_revoked' && r.details?.invitation === id && r.details?.guestSessionsEnded === 1)).toBe(true);
+    expect(records.some((r) => r.type === 'guest.invite_used' && r.details?.invitation === id && r.instance === 'gw')).toBe(true);
+  });
+
+  it('keeps to the room policy: limits, rooms without guests, unknown ids, bad usage', () => {
+    const over = roomguard(['invite', 'create', '--room', 'town-hall', '--uses', '11', '--config', file]);
+    expect(over.code).toBe(2);
+    expect(over.stderr).toContain("--uses: a whole number from 1 to 10 (the room's guests.maxUses)");
+    const long = roomguard(['invite', 'create', '--room', 'town-hall', '--ttl', '3d', '--config', file]);
+    expect(long.code).toBe(2);
+    expect(long.stderr).toContain('--ttl: a duration from 5m to 2d');
+    const off = roomguard(['invite', 'create', '--room', 'closed', '--config', file]);
+    expect(off.code).toBe(1);
+    expect(off.stderr).toContain('does not set guests.invites: true (RG_GUEST_INVITES_OFF)');
+    expect(roomguard(['invite', 'list', '--room', 'nowhere', '--config', file]).stderr).toContain('no policy matches this room');
+    const unknown = roomguard(['invite', 'revoke', '--room', 'town-hall', '--id', 'abcdef12', '--config', file]);
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toContain('town-hall has no invitation abcdef12');
+    expect(roomguard(['invite', 'create', '--config', file]).code).toBe(2);
+    expect(roomguard(['invite', 'revoke', '--room', 'town-hall', '--config', file]).code).toBe(2);
+    expect(roomguard(['invite', 'open', '--room', 'town-hall', '--config', file]).code).toBe(2);
+    expect(roomguard(['invite', 'create', '--room', 'a/b/c', '--config', file]).stderr).toContain('is not a room of this generic backend');
+    // Defaults: the policy's ttl, and 5 uses.
+    const plain = roomguard(['invite', 'create', '--room', 'town-hall', '--config', file, '--json']);
+    expect(plain.code).toBe(0);
+    const json = JSON.parse(plain.stdout) as { link: string; maxUses: number; expiresAt: string };
+    expect(json.maxUses).toBe(5);
+    expect(Date.parse(json.expiresAt) - Date.now()).toBeGreaterThan(47 * 3_600_000);
+  });
+});
