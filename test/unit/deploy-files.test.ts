@@ -274,7 +274,7 @@ describe('deploy/systemd', () => {
       expect(settings(key), key).toEqual([value]);
     }
     expect(settings('SystemCallFilter')).toContain('@system-service');
-    expect(settings('RestrictAddressFamilies')).toEqual(['AF_INET AF_INET6 AF_UNIX']);
+    expect(settings('RestrictAddressFamilies')).toEqual(['AF_INET AF_INET6 AF_UNIX AF_NETLINK']);
     expect(settings('ReadWritePaths')).toEqual(['/var/lib/roomguard/audit']);
     expect(settings('User')).toEqual(['roomguard']);
     // V8's JIT needs writable+executable pages: with MemoryDenyWriteExecute Node cannot start.
