@@ -37,6 +37,8 @@ export interface RedisStoreOptions {
   password?: string;
   keyPrefix: string;
   commandTimeoutMs?: number;
+  /** How long connect() waits for a first answer (ioredis would retry unreachable sentinels forever). */
+  connectDeadlineMs?: number;
 }
 
 export type RedisTopology = 'standalone' | 'sentinel' | 'cluster';
@@ -47,6 +49,7 @@ export class RedisStore implements Store {
   /** The command connection; `duplicate()` gives a sibling with the same settings (pub/sub). */
   readonly client: Redis | Cluster;
   readonly #deadlineMs: number;
+  readonly #connectDeadlineMs: number;
   #connectionError: string | undefined;
 
   constructor(options: RedisStoreOptions) {
@@ -55,6 +58,7 @@ export class RedisStore implements Store {
     const commandTimeout = options.commandTimeoutMs ?? 2000;
     // ioredis queues commands while (re)connecting; this deadline bounds the wait for every topology.
     this.#deadlineMs = commandTimeout + 500;
+    this.#connectDeadlineMs = options.connectDeadlineMs ?? 10_000;
     // What every connection to a Redis server gets, whichever topology found the server.
     const connection: RedisOptions = {
       maxRetriesPerRequest: 1,
@@ -116,7 +120,7 @@ export class RedisStore implements Store {
     await this.#run(async () => {
       if (this.client.status === 'wait') await this.client.connect();
       await this.client.ping();
-    }, 10_000);
+    }, this.#connectDeadlineMs);
   }
 
   /**

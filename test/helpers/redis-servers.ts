@@ -21,9 +21,11 @@ export function requirePrograms(...programs: Array<keyof typeof PACKAGES>): void
 
 export interface RedisProcess {
   port: number;
-  process: ChildProcess;
+  readonly process: ChildProcess;
   /** SIGKILL, resolved once the process is gone. */
   kill(): Promise<void>;
+  /** Starts it again from the same config file (a Cluster node rejoins with its nodes.conf). */
+  restart(): Promise<void>;
 }
 
 export function redisCli(port: number, args: string[], tlsArgs: string[] = []): string {
@@ -44,16 +46,24 @@ export async function startRedisProcess(dir: string, name: string, port: number,
   const file = join(dir, `${name}.conf`);
   // A later `port 0` (TLS-only servers) overrides the plain port.
   writeFileSync(file, [`port ${port}`, `bind 127.0.0.1`, `dir ${dir}`, `save ""`, `appendonly no`, `loglevel warning`, `logfile ${join(dir, `${name}.log`)}`, ...config, ''].join('\n'));
-  const child = spawn('redis-server', options.sentinel ? [file, '--sentinel'] : [file], { stdio: 'ignore' });
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  await waitFor(`${name} on port ${port}`, () => redisCli(port, ['ping'], options.pingArgs) === 'PONG');
+  let child: ChildProcess;
+  let exited: Promise<void>;
+  const start = async () => {
+    child = spawn('redis-server', options.sentinel ? [file, '--sentinel'] : [file], { stdio: 'ignore' });
+    exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    await waitFor(`${name} on port ${port}`, () => redisCli(port, ['ping'], options.pingArgs) === 'PONG');
+  };
+  await start();
   return {
     port,
-    process: child,
+    get process() {
+      return child;
+    },
     kill: async () => {
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
       await exited;
     },
+    restart: start,
   };
 }
 

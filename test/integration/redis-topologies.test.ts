@@ -127,6 +127,15 @@ describe('Sentinel', () => {
     expect(afterFailover.length).toBeGreaterThanOrEqual(2);
     for (const { pttl } of afterFailover) expect(pttl).toBeGreaterThan(0);
   });
+
+  it('names the reason when the sentinels know no primary of that name (a wrong store.sentinel.name)', async () => {
+    const store = new RedisStore({ sentinel: { name: 'not-ours', nodes: set.sentinels.map((s) => ({ host: '127.0.0.1', port: s.port })) }, keyPrefix: 'x:', connectDeadlineMs: 1500 });
+    try {
+      await expect(store.connect()).rejects.toMatchObject({ code: 'RG_STORE_UNAVAILABLE', message: expect.stringMatching(/No such master with that name/) });
+    } finally {
+      await store.close();
+    }
+  });
 });
 
 describe('Cluster', () => {
@@ -195,4 +204,37 @@ describe('Cluster', () => {
     const stranger = await new ScriptedBrowser({ accept: 'text/html' }).request(`${gw.origin}/rooms/open`);
     expect(stranger.status).toBe(302);
   });
+
+  it('fails fast with RG_STORE_UNAVAILABLE while a primary is down, and recovers when it rejoins', async () => {
+    const node = cluster.nodes[1]!;
+    const slotOwner = (key: string) => Number(redisCli(node.port, ['cluster', 'keyslot', `rgcluster:${key}`]));
+    // A key whose slot this node serves: its commands cannot go anywhere else.
+    const shards = redisCli(node.port, ['cluster', 'slots']).split('\n');
+    let key = '';
+    for (let i = 0; i < 200 && !key; i++) {
+      const slot = slotOwner(`outage:${i}`);
+      if (ownsSlot(shards, slot, node.port)) key = `outage:${i}`;
+    }
+    expect(key).not.toBe('');
+    await store.set(key, 'before', 60_000);
+
+    await node.kill();
+    await expect(store.get(key)).rejects.toMatchObject({ code: 'RG_STORE_UNAVAILABLE' });
+    await expect(store.set(key, 'during', 60_000)).rejects.toMatchObject({ code: 'RG_STORE_UNAVAILABLE' });
+
+    await node.restart();
+    // The test servers keep nothing on disk, so the value is gone; what matters is that the store answers again.
+    await expect.poll(() => store.get(key).then(() => 'answers', (err: { code?: string }) => err.code), { timeout: 20_000, interval: 250 }).toBe('answers');
+    await store.set(key, 'after', 60_000);
+    expect(await store.get(key)).toBe('after');
+  });
 });
+
+/** Whether `port` serves `slot`, from the flat `redis-cli cluster slots` output (start, end, host, port, id, …). */
+function ownsSlot(lines: string[], slot: number, port: number): boolean {
+  for (let i = 0; i + 3 < lines.length; i++) {
+    const [start, end, host, owner] = [Number(lines[i]), Number(lines[i + 1]), lines[i + 2], Number(lines[i + 3])];
+    if (host === '127.0.0.1' && owner === port && Number.isInteger(start) && Number.isInteger(end) && slot >= start && slot <= end) return true;
+  }
+  return false;
+}
