@@ -36,17 +36,26 @@ export async function startRig(options: { store: string; /** Share keys, store p
   const keys = options.sameAs?.keys ?? testKeys();
   const keyPrefix = options.sameAs?.keyPrefix ?? `rgsec:${port}:`;
   const auditDir = options.auditDir ?? mkdtempSync(join(tmpdir(), 'rg-sec-audit-'));
-  const gateway = await createGateway(testConfig({
-    port, issuer: idp.issuer, clientSecret: CLIENT_SECRET, upstream: upstream.url, store: options.store, keys, keyPrefix,
-    extra: { audit: { dir: auditDir, instance: `sec-${port}`, ip: options.auditIp ?? 'truncate', ...(options.auditReviewers ? { reviewers: options.auditReviewers } : {}) }, ...(options.extra ?? {}) },
-  }), options.gateway ?? {});
-  await gateway.listen();
+  const ownIdp = !options.idp && !options.sameAs;
+  const ownUpstream = !options.upstream && !options.sameAs;
+  let gateway: Gateway;
+  try {
+    gateway = await createGateway(testConfig({
+      port, issuer: idp.issuer, clientSecret: CLIENT_SECRET, upstream: upstream.url, store: options.store, keys, keyPrefix,
+      extra: { audit: { dir: auditDir, instance: `sec-${port}`, ip: options.auditIp ?? 'truncate', ...(options.auditReviewers ? { reviewers: options.auditReviewers } : {}) }, ...(options.extra ?? {}) },
+    }), options.gateway ?? {});
+    await gateway.listen();
+  } catch (err) {
+    if (ownIdp) await idp.close();
+    if (ownUpstream) await upstream.close();
+    throw err;
+  }
   return {
     idp, upstream, gateway, port, origin, keys, keyPrefix, auditDir,
     async close() {
       await gateway.close();
-      if (!options.idp && !options.sameAs) await idp.close();
-      if (!options.upstream && !options.sameAs) await upstream.close();
+      if (ownIdp) await idp.close();
+      if (ownUpstream) await upstream.close();
     },
   };
 }
