@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startDemoIdp, type DemoIdp } from '../../src/demo/idp.js';
 import { createGateway, openStore, type Gateway } from '../../src/gateway/server.js';
+import { openSessionBus } from '../../src/store/bus.js';
 import { RedisStore } from '../../src/store/redis.js';
 import { ScriptedBrowser } from '../helpers/browser.js';
 import { freePort, testConfig, testKeys, type TestKeys } from '../helpers/gateway.js';
@@ -203,6 +204,19 @@ describe('Cluster', () => {
     // Without the cookie the same room asks for a login: the 200 above came from the stored session.
     const stranger = await new ScriptedBrowser({ accept: 'text/html' }).request(`${gw.origin}/rooms/open`);
     expect(stranger.status).toBe(302);
+  });
+
+  it('carries session events between instances over Cluster pub/sub (the bus subscribes on store.client.duplicate())', async () => {
+    const publisher = await openSessionBus(store, 'rgcluster:session-events');
+    const listener = await openSessionBus(store, 'rgcluster:session-events');
+    try {
+      const received = new Promise((resolve) => listener.subscribe(resolve));
+      const event = { kind: 'ended' as const, hash: 'a'.repeat(64) };
+      await publisher.publish(event);
+      expect(await received).toEqual(event);
+    } finally {
+      await Promise.all([publisher.close(), listener.close()]);
+    }
   });
 
   it('fails fast with RG_STORE_UNAVAILABLE while a primary is down, and recovers when it rejoins', async () => {
