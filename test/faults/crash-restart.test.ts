@@ -1,0 +1,110 @@
+// kill -9 under load, then a restart of the same deployment (same port, keys, Redis and audit directory):
+// every join admitted before the crash has its audit record, the chain verifies apart from at most a torn
+// last line, and every session is either still valid or cleanly gone (a login redirect, never a 5xx).
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { startDemoIdp, type DemoIdp } from '../../src/demo/idp.js';
+import { queryAudit } from '../../src/audit/query.js';
+import { verifyAuditDir } from '../../src/audit/verify.js';
+import { ScriptedBrowser } from '../helpers/browser.js';
+import { freePort, testKeys } from '../helpers/gateway.js';
+import { startEchoUpstream, type EchoUpstream } from '../helpers/upstream.js';
+import { CLIENT_SECRET, loginAs } from '../security/harness.js';
+
+let idp: DemoIdp;
+let upstream: EchoUpstream;
+let env: NodeJS.ProcessEnv;
+let origin: string;
+const children: ChildProcess[] = [];
+
+/** Starts the deployment's gateway process; resolves once it listens. */
+async function startChild(): Promise<ChildProcess> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'test/faults/child-gateway.ts'], {
+    cwd: new URL('../..', import.meta.url).pathname, env, stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  children.push(child);
+  await new Promise<string>((resolve, reject) => {
+    createInterface({ input: child.stdout! }).once('line', resolve);
+    child.once('exit', (code) => reject(new Error(`child gateway exited early (${code})`)));
+  });
+  return child;
+}
+
+beforeAll(async () => {
+  const port = await freePort();
+  origin = `http://127.0.0.1:${port}`;
+  upstream = await startEchoUpstream();
+  idp = await startDemoIdp({ clients: [{ clientId: 'roomguard-test', clientSecret: CLIENT_SECRET, redirectUris: [`${origin}/_roomguard/callback`] }] });
+  env = {
+    ...process.env,
+    RG_CHILD_PORT: String(port), RG_CHILD_ISSUER: idp.issuer, RG_CHILD_CLIENT_SECRET: CLIENT_SECRET, RG_CHILD_UPSTREAM: upstream.url,
+    RG_CHILD_REDIS: inject('redisUrl'), RG_CHILD_KEYS: JSON.stringify(testKeys()), RG_CHILD_KEY_PREFIX: `rgcrash:${port}:`,
+    RG_CHILD_AUDIT: mkdtempSync(join(tmpdir(), 'rg-crash-restart-')),
+  };
+});
+
+afterAll(async () => {
+  for (const child of children) child.kill('SIGKILL');
+  await Promise.all([idp?.close(), upstream?.close()]);
+});
+
+describe('kill -9 under load, then restart', () => {
+  it('loses no audit record of an admitted join, and leaves every session valid or cleanly gone', async () => {
+    const first = await startChild();
+    const exited = new Promise<void>((resolve) => first.once('exit', () => resolve()));
+    const people = await Promise.all(['bob', 'alice', 'bob', 'carol'].map(async (user) => (await loginAs(origin, user, user === 'carol' ? '/rooms/town-hall' : '/rooms/staff-weekly')).browser));
+    const admitted: string[] = [];
+    let stop = false;
+    const worker = async (browser: ScriptedBrowser, path: string) => {
+      while (!stop) {
+        try {
+          const res = await browser.request(`${origin}${path}`, { headers: { accept: 'text/html' } });
+          if (res.status === 200) admitted.push(res.headers.get('x-request-id')!);
+          await res.arrayBuffer();
+        } catch {
+          return; // the process is gone
+        }
+      }
+    };
+    // Page loads (each audited before admission) and logins in flight when the process dies.
+    const load = [
+      ...people.slice(0, 3).flatMap((b) => [worker(b, '/rooms/staff-weekly'), worker(b, '/rooms/staff-weekly')]),
+      ...Array.from({ length: 4 }, async () => {
+        while (!stop) await loginAs(origin, 'bob', '/rooms/staff-weekly').catch(() => undefined);
+      }),
+    ];
+    await new Promise((r) => setTimeout(r, 500));
+    first.kill('SIGKILL');
+    stop = true;
+    await Promise.all(load);
+    await exited;
+    expect(admitted.length).toBeGreaterThan(10);
+
+    await startChild();
+    const recorded = new Set((await queryAudit(env.RG_CHILD_AUDIT!, { type: 'room.decision' })).map((r) => r.requestId));
+    expect(admitted.filter((id) => !recorded.has(id))).toEqual([]);
+    const report = await verifyAuditDir(env.RG_CHILD_AUDIT!, {});
+    expect(report.problems.filter((p) => p.kind !== 'torn-tail')).toEqual([]);
+
+    let valid = 0;
+    for (const browser of people) {
+      const res = await browser.request(`${origin}/rooms/town-hall/api`);
+      if (res.status === 200) valid += 1;
+      else {
+        expect(res.status).toBe(302);
+        expect(res.headers.get('location')).toMatch(/^\/_roomguard\/login\?/);
+      }
+      await res.arrayBuffer();
+    }
+    // Sessions live in Redis, not in the process: the crash ends none of them.
+    expect(valid).toBe(people.length);
+    // And the restarted process keeps auditing and admitting.
+    const after = await people[0]!.request(`${origin}/rooms/staff-weekly`, { headers: { accept: 'text/html' } });
+    expect(after.status).toBe(200);
+    expect((await queryAudit(env.RG_CHILD_AUDIT!, { type: 'room.decision' })).some((r) => r.requestId === after.headers.get('x-request-id'))).toBe(true);
+  }, 60_000);
+});
