@@ -24,7 +24,8 @@ const USAGE = `usage: roomguard <command> [options]
   policy check [DIR] [--config FILE]
                                   validate a policy directory; prints every problem
   policy explain --room NAME [--dir DIR | --config FILE] [--email E] [--sub S]
-                 [--groups a,b] [--unverified-email] [--mfa METHOD --mfa-age AGE] [--json]
+                 [--groups a,b] [--unverified-email] [--mfa METHOD --mfa-age AGE]
+                 [--guest ROOM] [--json]
                                   show the decision for one person and room
   sessions list --user SUB --config FILE [--json]
   sessions revoke (--user SUB [--session HASH-PREFIX] | --session HASH) --config FILE
@@ -92,7 +93,7 @@ async function main(argv: string[]): Promise<number> {
     }
     const { values } = parseFlags(rest, {
       ...common, room: { type: 'string' }, email: { type: 'string' }, sub: { type: 'string' }, groups: { type: 'string' },
-      'unverified-email': { type: 'boolean' }, mfa: { type: 'string' }, 'mfa-age': { type: 'string' }, json: { type: 'boolean' },
+      'unverified-email': { type: 'boolean' }, mfa: { type: 'string' }, 'mfa-age': { type: 'string' }, json: { type: 'boolean' }, guest: { type: 'string' },
     });
     if (!values.room) throw new UsageError('policy explain needs --room NAME');
     const room = canonicalRoom(values.room);
@@ -108,6 +109,13 @@ async function main(argv: string[]): Promise<number> {
       };
     }
     const now = Date.now();
+    if (values.guest !== undefined) {
+      // A guest admitted by an invitation to ROOM (for an hour from now), instead of a person with an account.
+      if (subject.identity) throw new UsageError('--guest stands for a person without an account: leave out --email, --sub and --groups');
+      const invitedTo = canonicalRoom(values.guest);
+      if (!invitedTo) throw new UsageError(`--guest: "${values.guest}" is not a valid room name`);
+      subject.identity = { sub: 'guest:cli', iss: 'roomguard-cli/guest', emailVerified: false, groups: [], guest: { room: invitedTo, invitation: 'cli', expiresAt: now + 3_600_000 } };
+    }
     if (values.mfa !== undefined) {
       if (!(MFA_METHODS as readonly string[]).includes(values.mfa)) throw new UsageError(`--mfa: use one of ${MFA_METHODS.join(', ')}`);
       const age = parseDuration(values['mfa-age'] ?? '0s');

@@ -105,7 +105,8 @@ export function parsePolicyText(file: string, text: string, extraReserved: reado
   }
 
   const guestsNode = fields.get('guests')?.value as Node | undefined;
-  const guests = fields.has('guests') ? guestPolicy(src, guestsNode ?? (fields.get('guests')!.key as Node), mfa, problems) : undefined;
+  const guestsKey = fields.get('guests')?.key as Node | undefined;
+  const guests = guestsKey ? guestPolicy(src, guestsNode ?? guestsKey, src.lineOf(guestsKey), mfa, problems) : undefined;
 
   if (problems.length > 0) return { problems };
   const policy: Policy = {
@@ -251,13 +252,13 @@ const GUEST_TTL_LIMITS = { min: 5 * 60_000, max: 90 * 86_400_000 };
 const GUEST_MAX_USES_LIMIT = 1000;
 
 /** The `guests:` field: invitations for people without an account (docs/guests.md). */
-function guestPolicy(src: YamlSource, node: Node, mfa: MfaRequirement, problems: Problem[]): GuestPolicy | undefined {
+function guestPolicy(src: YamlSource, node: Node, line: number, mfa: MfaRequirement, problems: Problem[]): GuestPolicy | undefined {
   const add = (at: Node | null | undefined, field: string, message: string) => problems.push({ file: src.file, line: src.lineOf(at ?? node), field, message });
   if (!isMap(node)) {
     add(node, 'guests', 'must be a mapping, e.g. { invites: true, ttl: 7d, maxUses: 30, lobby: true, requireName: true }');
     return undefined;
   }
-  const result: GuestPolicy = { invites: false, ttl: 7 * 86_400_000, maxUses: 30, lobby: true, requireName: true, line: src.lineOf(node) };
+  const result: GuestPolicy = { invites: false, ttl: 7 * 86_400_000, maxUses: 30, lobby: true, requireName: true, line };
   const pairs = pairsOf(src, node, GUEST_KEYS, 'guests', problems);
   if (!pairs.has('invites')) add(node, 'guests.invites', 'required: true lets moderators invite guests, false keeps the settings but admits none');
   for (const [key, pair] of pairs) {

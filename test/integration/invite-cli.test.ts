@@ -119,4 +119,16 @@ describe('roomguard invite', () => {
     expect(json.maxUses).toBe(5);
     expect(Date.parse(json.expiresAt) - Date.now()).toBeGreaterThan(47 * 3_600_000);
   });
+
+  it('policy explain --guest shows what a guest invited to a room may enter', () => {
+    const dir = ['--dir', join(ROOT, 'test/fixtures/policies-guests')];
+    const own = roomguard(['policy', 'explain', '--room', 'town-hall', '--guest', 'town-hall', ...dir]);
+    expect(own.code).toBe(0);
+    expect(own.stdout).toMatch(/decision:\s+allow/);
+    expect(own.stdout).toMatch(/rule:\s+guests\[0\] at .*town-hall\.yaml:10/);
+    expect(own.stdout).toMatch(/role:\s+guest/);
+    expect(roomguard(['policy', 'explain', '--room', 'open-day', '--guest', 'town-hall', ...dir]).stdout).toContain('RG_GUEST_WRONG_ROOM');
+    expect(roomguard(['policy', 'explain', '--room', 'closed', '--guest', 'closed', ...dir]).stdout).toContain('RG_GUEST_INVITES_OFF');
+    expect(roomguard(['policy', 'explain', '--room', 'town-hall', '--guest', 'town-hall', '--email', 'a@example.org', ...dir]).code).toBe(2);
+  });
 });
