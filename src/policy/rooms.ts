@@ -20,15 +20,29 @@ export function canonicalPattern(pattern: string): string {
     .join('/');
 }
 
+/** A glob as a whole-name regular expression (* any run, ? one character, everything else literal). */
+function compileGlob(pattern: string): RegExp {
+  const body = pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.');
+  return new RegExp(`^${body}$`, 's');
+}
+
+/** Literal characters before the first wildcard: a room without them cannot match. */
+function literalPrefix(pattern: string): string {
+  return pattern.slice(0, pattern.search(/[*?]/));
+}
+
+// Bounded, but far above what a policy set holds: a cache smaller than the set's globs would be emptied
+// and refilled on every scan (at 10,000 files that made one scan 10 ms; bench/scenarios/decide.ts).
+const GLOB_CACHE_LIMIT = 100_000;
 const globCache = new Map<string, { prefix: string; re: RegExp }>();
 
 export function patternMatches(pattern: string, room: string): boolean {
   if (!isGlob(pattern)) return pattern === room;
   let glob = globCache.get(pattern);
   if (!glob) {
-    const body = pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.');
-    glob = { prefix: pattern.slice(0, pattern.search(/[*?]/)), re: new RegExp(`^${body}$`, 's') };
-    if (globCache.size > 10_000) globCache.clear();
+    glob = { prefix: literalPrefix(pattern), re: compileGlob(pattern) };
+    // Forget the oldest entry only, never the whole cache.
+    if (globCache.size >= GLOB_CACHE_LIMIT) globCache.delete(globCache.keys().next().value!);
     globCache.set(pattern, glob);
   }
   // The literal prefix rules out most globs before the regular expression runs.
@@ -82,6 +96,8 @@ interface IndexedPattern {
   slot: number;
   pattern: string;
   rank: number;
+  /** The compiled glob (absent for exact names), kept with the index so lookups never recompile. */
+  re?: RegExp;
 }
 
 /** A character trie; each node holds the globs whose literal prefix (or reversed suffix) ends there. */
@@ -129,15 +145,16 @@ export class RoomIndex {
     this.#policies = policies;
     policies.forEach((policy, order) => {
       policy.rooms.forEach((pattern, slot) => {
-        const entry = { order, slot, pattern, rank: specificity(pattern) };
+        const entry: IndexedPattern = { order, slot, pattern, rank: specificity(pattern) };
         if (!isGlob(pattern)) {
           const list = this.#exact.get(pattern);
           if (list) list.push(entry);
           else this.#exact.set(pattern, [entry]);
           return;
         }
-        const prefix = pattern.slice(0, pattern.search(/[*?]/));
+        const prefix = literalPrefix(pattern);
         const suffix = pattern.slice(Math.max(pattern.lastIndexOf('*'), pattern.lastIndexOf('?')) + 1);
+        entry.re = compileGlob(pattern);
         if (prefix !== '') this.#byPrefix.add(prefix, entry);
         else if (suffix !== '') this.#bySuffix.add([...suffix].reverse().join(''), entry);
         else this.#unanchored.push(entry);
@@ -153,7 +170,8 @@ export class RoomIndex {
     const candidates: IndexedPattern[] = [...this.#unanchored];
     this.#byPrefix.collect(room, 0, 1, candidates);
     this.#bySuffix.collect(room, room.length - 1, -1, candidates);
-    return this.#best(candidates.filter((c) => patternMatches(c.pattern, room)));
+    // Candidates come from the tries, so their literal prefix or suffix already fits; test the rest.
+    return this.#best(candidates.filter((c) => c.re!.test(room)));
   }
 
   #best(matching: IndexedPattern[]): RoomMatch {
