@@ -50,8 +50,8 @@ export async function startEnvironment(options: { users: number; profileDir?: st
   try {
     mkdirSync(policiesDir);
     for (const [name, text] of Object.entries(POLICIES)) writeFileSync(join(policiesDir, name), text);
-    const redis = keep(await startPrivateRedis());
-    const upstream = keep(await startServer({ role: 'upstream' }));
+    // Independent servers start side by side: on a busy two-core machine each start takes seconds.
+    const [redis, upstream] = await Promise.all([startPrivateRedis().then(keep), startServer({ role: 'upstream' }).then(keep)]);
     const [gwPort, gwNoAuditPort, rpPort, idpPort] = await Promise.all([freePort(), freePort(), freePort(), freePort()]);
     const idp = keep(await startServer({
       role: 'idp', port: idpPort, users: options.users,
@@ -65,11 +65,13 @@ export async function startEnvironment(options: { users: number; profileDir?: st
       role: 'gateway' as const, port, issuer: idp.url, clientSecret: CLIENT_SECRET, upstream: upstream.url, redisUrl: redis.url,
       keyPrefix: `rgbench:${port}:`, policiesDir, auditDir: join(scratch, `audit-${port}`), audit, keys,
     });
-    const gateway = keep(await startServer(gatewaySpec(gwPort, 'on'), options.profileDir));
-    const gatewayNoAudit = keep(await startServer(gatewaySpec(gwNoAuditPort, 'off')));
-    const bareProxy = keep(await startServer({ role: 'bare-proxy', upstream: upstream.url }));
-    const bareRoute = keep(await startServer({ role: 'bare-route' }));
-    const bareRp = keep(await startServer({ role: 'bare-rp', port: rpPort, issuer: idp.url, clientId: 'bare-rp', clientSecret: CLIENT_SECRET }));
+    const [gateway, gatewayNoAudit, bareProxy, bareRoute, bareRp] = await Promise.all([
+      startServer(gatewaySpec(gwPort, 'on'), options.profileDir).then(keep),
+      startServer(gatewaySpec(gwNoAuditPort, 'off')).then(keep),
+      startServer({ role: 'bare-proxy', upstream: upstream.url }).then(keep),
+      startServer({ role: 'bare-route' }).then(keep),
+      startServer({ role: 'bare-rp', port: rpPort, issuer: idp.url, clientId: 'bare-rp', clientSecret: CLIENT_SECRET }).then(keep),
+    ]);
     const store = keep(await openStore(testConfig({ port: gwPort, issuer: idp.url, clientSecret: CLIENT_SECRET, upstream: upstream.url, store: redis.url, keyPrefix: `rgbench:${gwPort}:`, policiesDir, keys })));
     const factors = new FactorStore(store);
     return {
