@@ -14,19 +14,22 @@ export interface KeyCensusOptions {
 export function keyCensus(store: Store, prefix: string, options: KeyCensusOptions = {}): (() => Promise<number>) | undefined {
   const raw = backingStoreOf(store);
   if (!(raw instanceof RedisStore)) return undefined;
-  const client = raw.client;
-  const pattern = `${globEscape(client.options.keyPrefix ?? '')}${globEscape(prefix)}*`;
+  // SCAN with MATCH: ioredis does not add keyPrefix to patterns (and a Cluster's nodes do not even know
+  // it), hence the explicit prefix. A Cluster is scanned primary by primary; replicas would count twice.
+  const pattern = `${globEscape(raw.client.options.keyPrefix ?? '')}${globEscape(prefix)}*`;
   const maxRoundTrips = options.maxRoundTrips ?? 1000;
   const batch = String(options.batch ?? 1000);
   return async () => {
     let count = 0;
-    let cursor = '0';
-    for (let trip = 0; trip < maxRoundTrips; trip++) {
-      // SCAN with MATCH: ioredis does not add keyPrefix to patterns, hence the explicit prefix above.
-      const [next, keys] = await client.scan(cursor, 'MATCH', pattern, 'COUNT', batch);
-      count += keys.length;
-      cursor = next;
-      if (cursor === '0') break;
+    let trips = 0;
+    for (const node of raw.scanTargets()) {
+      let cursor = '0';
+      do {
+        const [next, keys] = await node.scan(cursor, 'MATCH', pattern, 'COUNT', batch);
+        count += keys.length;
+        cursor = next;
+      } while (cursor !== '0' && ++trips < maxRoundTrips);
+      if (trips >= maxRoundTrips) break;
     }
     return count;
   };

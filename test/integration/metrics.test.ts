@@ -16,6 +16,7 @@ import { createGateway, type Gateway } from '../../src/gateway/server.js';
 import { ScriptedBrowser } from '../helpers/browser.js';
 import { EXAMPLE_POLICIES, freePort, testConfig, testKeys } from '../helpers/gateway.js';
 import { startEchoUpstream, type EchoUpstream } from '../helpers/upstream.js';
+import { redisCli, redisTempDir, startCluster } from '../helpers/redis-servers.js';
 
 const SECRET = 'metrics-test-client-secret-012345';
 let idp: DemoIdp;
@@ -152,6 +153,26 @@ describe('store metrics', () => {
       expect(await keyCensus(redis, 'session:', { batch: 1, maxRoundTrips: 1 })!()).toBeLessThan(50);
     } finally {
       await redis.close();
+    }
+  });
+
+  it('count the sessions of a Redis Cluster on every primary, not just the node a SCAN happens to reach', async () => {
+    const temp = redisTempDir('census-cluster');
+    const cluster = await startCluster(temp.dir);
+    const store = new RedisStore({ cluster: { nodes: [{ host: '127.0.0.1', port: cluster.nodes[0]!.port }] }, keyPrefix: 'rgcensus:' });
+    try {
+      await store.connect();
+      for (let i = 0; i < 30; i++) await store.set(`session:${i}`, 'x', 60_000);
+      await store.set('login:state', 'x', 60_000);
+      const perNode = cluster.nodes.map((n) => Number(redisCli(n.port, ['eval', "return #redis.call('keys', ARGV[1])", '0', 'rgcensus:session:*'])));
+      // The keys really are spread, so counting one node would be short.
+      expect(perNode.filter((n) => n > 0).length).toBeGreaterThan(1);
+      expect(perNode.reduce((a, b) => a + b, 0)).toBe(30);
+      expect(await keyCensus(store, 'session:')!()).toBe(30);
+    } finally {
+      await store.close();
+      await cluster.stop();
+      temp.remove();
     }
   });
 
