@@ -77,7 +77,8 @@ async function start(spec: ServerSpec): Promise<{ url: string; close(): Promise<
         keyPrefix: spec.keyPrefix, policiesDir: spec.policiesDir, auditDir: spec.auditDir, keys: spec.keys,
         // Join-storm participants each come from their own address (X-Forwarded-For), as behind a real
         // reverse proxy; otherwise 50 people on one address would share one second-factor attempt limit.
-        extra: { trustProxy: ['127.0.0.1'] },
+        // Forward-auth only adds /_roomguard/verify; proxy mode works as before.
+        extra: { trustProxy: ['127.0.0.1'], forwardAuth: { enabled: true } },
       });
       const gateway = await createGateway(config, { logger: false, ...(spec.audit === 'off' ? { audit: NO_AUDIT } : {}) });
       await gateway.listen();

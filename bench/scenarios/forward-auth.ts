@@ -23,7 +23,7 @@ export const forwardAuthScenario: Scenario = {
     const probe = await fetch(verify.url, { headers: verify.headers! });
     await probe.arrayBuffer();
     if (probe.status === 404) {
-      return [{ scenario: SCENARIO, metric: 'throughput at saturation', unit: 'req/s', goal: GOAL, note: 'not available: the gateway has no /_roomguard/verify yet' }];
+      return [{ scenario: SCENARIO, metric: 'throughput at saturation', unit: 'req/s', goal: GOAL, note: 'not available: this gateway build has no /_roomguard/verify' }];
     }
     if (probe.status < 200 || probe.status > 299) throw new Error(`/_roomguard/verify answered ${probe.status} for an allowed room`);
     const bare: HttpTarget = { url: `${env.bareRoute.url}/verify` };
