@@ -1,11 +1,13 @@
 #!/bin/sh
-# Creates ./secrets/ for compose.yaml with fresh keys (roomguard keys generate, from the image itself).
-# Existing files are kept. Fill in oidc_client_secret with the secret your identity provider issued.
+# Creates ./secrets/ for compose.yaml with fresh keys (roomguard keys generate, from the image itself:
+# run `docker compose build` first). Existing files are kept. Fill in oidc_client_secret with the secret
+# your identity provider issued.
 set -eu
 cd "$(dirname "$0")"
 umask 077
 mkdir -p secrets
-keys=$(docker compose run --rm --no-deps -T roomguard keys generate)
+# Plain `docker run`: `compose run` would want the secret files this script is about to create.
+keys=$(docker run --rm --network none roomguard:local keys generate)
 section() { printf '%s\n' "$keys" | awk -v want="$1" '/^# /{on=index($0, want)>0; next} on && NF'; }
 [ -s secrets/encryption_key ] || section 'secrets.encryptionKey' > secrets/encryption_key
 [ -s secrets/assertion_key.pem ] || section 'secrets.assertionKey' > secrets/assertion_key.pem

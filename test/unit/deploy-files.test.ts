@@ -4,7 +4,7 @@
 // validate; probe paths are real gateway routes; the systemd unit passes `systemd-analyze verify`; the
 // Grafana dashboard queries only metrics the gateway exports. The image build itself: deploy-image.test.ts.
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -135,6 +135,29 @@ describe('deploy/compose', () => {
     const policies = loadPolicyDir(join(root, 'deploy/compose/policies'));
     expect(policies.problems.map(formatProblem)).toEqual([]);
     expect(policies.files.length).toBeGreaterThan(0);
+  });
+
+  it('make-secrets.sh writes keys that make roomguard.yaml valid, keeps them on a second run, and keeps the folder private', () => {
+    const copy = mkdtempSync(join(tmpdir(), 'rg-compose-'));
+    cpSync(join(root, 'deploy/compose'), copy, { recursive: true });
+    // `docker run … roomguard:local keys generate` with the CLI from the sources instead of the image.
+    const bin = mkdtempSync(join(tmpdir(), 'rg-fake-docker-'));
+    writeFileSync(join(bin, 'docker'), `#!/bin/sh\n[ "$*" = "run --rm --network none roomguard:local keys generate" ] || { echo "unexpected: docker $*" >&2; exit 99; }\nexec "${process.execPath}" "${join(root, 'node_modules/tsx/dist/cli.mjs')}" "${join(root, 'src/cli.ts')}" keys generate\n`, { mode: 0o755 });
+    const run = () => spawnSync('sh', [join(copy, 'make-secrets.sh')], { encoding: 'utf8', env: { ...process.env, PATH: `${bin}:${process.env.PATH}` }, timeout: 60_000 });
+    const first = run();
+    expect(first.stderr).toBe('');
+    expect(first.status).toBe(0);
+    expect(statSync(join(copy, 'secrets')).mode & 0o777).toBe(0o700);
+    writeFileSync(join(copy, 'secrets/oidc_client_secret'), 'the-secret-the-idp-issued');
+    const files = Object.fromEntries(Object.entries(compose.secrets as Record<string, Doc>).map(([name, s]) => [name, join(copy, s.file)]));
+    const contents = () => Object.values(files).map((f) => readFileSync(f, 'utf8'));
+    const before = contents();
+    const text = read('deploy/compose/roomguard.yaml').replace(/file:\/run\/secrets\/([\w.-]+)/g, (_m, name: string) => `file:${files[name]}`);
+    const result = loadConfigText('deploy/compose/roomguard.yaml', text, {});
+    expect(result.problems.map(formatProblem)).toEqual([]);
+    expect(result.config!.store.password!.reveal()).toMatch(/^[0-9a-f]{64}$/);
+    expect(run().status).toBe(0);
+    expect(contents()).toEqual(before);
   });
 
   it('publishes the metrics listener on the host loopback only', () => {
