@@ -26,6 +26,11 @@ export class BbbBackend implements Backend {
   readonly settings: BbbSettings;
   readonly #rooms = new GenericBackend('^/rooms/(?<room>[^/]+)/?$');
   readonly #pseudonymKey: Buffer;
+  /**
+   * The room policy's guests.lobby for a room (undefined where the policy admits no guests), consulted by
+   * create() when its caller does not say; set by the gateway's guest routes, which see the live policies.
+   */
+  guestLobbyFor: ((room: string) => boolean | undefined) | undefined;
 
   constructor(settings: BbbSettings) {
     this.settings = settings;
@@ -53,13 +58,14 @@ export class BbbBackend implements Backend {
    */
   async create(room: string, title: string | undefined, recording: boolean, policyFile: string, options: { guestLobby?: boolean } = {}): Promise<string> {
     const s = this.settings;
+    const guestLobby = options.guestLobby ?? this.guestLobbyFor?.(room);
     const query = signedQuery('create', [
       ['name', (title ?? decodeURIComponent(room)).slice(0, 64).padEnd(2, '-')],
       ['meetingID', this.meetingId(room)],
       ['record', recording ? 'true' : 'false'],
       // With a lobby, BBB holds joins marked guest=true until a moderator admits them; members pass. Rooms
       // without guests leave bbb-web's own default (defaultGuestPolicy) alone.
-      ...(options.guestLobby === undefined ? [] : [['guestPolicy', options.guestLobby ? 'ASK_MODERATOR' : 'ALWAYS_ACCEPT'] as [string, string]]),
+      ...(guestLobby === undefined ? [] : [['guestPolicy', guestLobby ? 'ASK_MODERATOR' : 'ALWAYS_ACCEPT'] as [string, string]]),
       ['meta_roomguard-policy', policyFile],
     ], s.secret, s.checksum);
     const response = await fetch(new URL(`${API_PREFIX}create?${query}`, s.upstream), { signal: AbortSignal.timeout(10_000) });

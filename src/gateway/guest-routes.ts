@@ -14,6 +14,7 @@ import { roomFromSegments, roomPathOf } from '../guests/room-path.js';
 import { GUEST_TEXT } from '../ui/i18n.js';
 import { guestJoinPage, invitesPage } from '../ui/guest-pages.js';
 import { noticeKey } from './auth-routes.js';
+import { BbbBackend } from '../backends/bbb.js';
 import type { GatewayContext } from './context.js';
 
 const GUEST_PREFIX = '/_roomguard/guest/';
@@ -47,6 +48,15 @@ export function registerGuestRoutes(app: FastifyInstance, ctx: GatewayContext): 
   // Before a guest has a session the name form is protected by a double-submit cookie, sent only to guest pages.
   const formCookie = `${ctx.https ? '__Secure-' : ''}${ctx.config.session.cookieName}_guest`;
   const formCookieOptions = { path: GUEST_PREFIX, httpOnly: true, secure: ctx.https, sameSite: 'lax' as const };
+
+  // BBB fixes a meeting's guest policy when the meeting is created: tell the backend each room's lobby.
+  const backend = ctx.deps.backend;
+  if (backend instanceof BbbBackend) {
+    backend.guestLobbyFor = (room) => {
+      const guests = policyFor(room, ctx.deps.policies.current).policy?.guests;
+      return guests?.invites ? guests.lobby : undefined;
+    };
+  }
 
   app.addHook('onRequest', async (request, reply) => {
     if (!ACCOUNT_ONLY.test(request.routeOptions.url ?? '')) return;

@@ -149,6 +149,9 @@ describe('BigBlueButton', () => {
     expect(joins[0]!.params.get('guest')).toBe('true');
     expect(joins[0]!.params.get('fullName')).toBe('Kim');
     expect(joins[0]!.params.get('meetingID')).toBe('rg-town-hall');
+    // town-hall has guests.lobby: true, so its meeting was created with BBB's waiting room on.
+    const create = bbb.calls.filter((c) => c.call === 'create' && c.params.get('meetingID') === 'rg-town-hall').at(-1)!;
+    expect(create.params.get('guestPolicy')).toBe('ASK_MODERATOR');
     const other = await guest.browser.request(`${bbbOrigin}/rooms/open-day`);
     expect(other.status).toBe(403);
     expect(bbb.calls.filter((c) => c.call === 'join').length).toBe(joinsBefore + 1);
