@@ -42,7 +42,9 @@ const ENTRY = fileURLToPath(new URL('./serve.ts', import.meta.url));
 /** Starts one server role in a child process; `profileDir` makes it write a V8 CPU profile there on close. */
 export async function startServer(spec: ServerSpec, profileDir?: string): Promise<ServerProcess> {
   const execArgv = ['--import', 'tsx', '--expose-gc', ...(profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [])];
-  const child: ChildProcess = fork(ENTRY, [JSON.stringify(spec)], { execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  // A gateway logs every request on stdout as in production; the run discards it (errors go to stderr).
+  const stdout = spec.role === 'gateway' ? 'ignore' : 'inherit';
+  const child: ChildProcess = fork(ENTRY, [JSON.stringify(spec)], { execArgv, stdio: ['ignore', stdout, 'inherit', 'ipc'] });
   const url = await new Promise<string>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`${spec.role} did not start within 30 s`)), 30_000);
     child.once('exit', (code) => reject(new Error(`${spec.role} exited with ${code} before it listened`)));

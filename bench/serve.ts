@@ -6,6 +6,7 @@ import * as client from 'openid-client';
 import { startDemoIdp, type DemoUser } from '../src/demo/idp.js';
 import { createGateway } from '../src/gateway/server.js';
 import { NO_AUDIT } from '../src/gateway/audit-sink.js';
+import { loggerOptions } from '../src/gateway/logger.js';
 import { testConfig } from '../test/helpers/gateway.js';
 import { startBenchUpstream } from './upstream.js';
 import type { ChildMessage, ParentMessage, ServerSpec } from './processes.js';
@@ -80,7 +81,8 @@ async function start(spec: ServerSpec): Promise<{ url: string; close(): Promise<
         // Forward-auth only adds /_roomguard/verify; proxy mode works as before.
         extra: { trustProxy: ['127.0.0.1'], forwardAuth: { enabled: true } },
       });
-      const gateway = await createGateway(config, { logger: false, ...(spec.audit === 'off' ? { audit: NO_AUDIT } : {}) });
+      // Logging as `roomguard serve` does (JSON lines at the configured level; the parent discards stdout).
+      const gateway = await createGateway(config, { logger: loggerOptions(config.log.level), ...(spec.audit === 'off' ? { audit: NO_AUDIT } : {}) });
       await gateway.listen();
       return { url: `http://127.0.0.1:${spec.port}`, close: () => gateway.close() };
     }
