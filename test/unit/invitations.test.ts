@@ -1,0 +1,88 @@
+// Invitations over the store interface (the in-memory store with a clock of its own; the same class runs
+// on real Redis in test/integration/guests*.test.ts): only the token's hash is kept, each refusal has its
+// code, uses are claimed once each even when many claim at once, revocation by id or unique prefix.
+import { describe, expect, it } from 'vitest';
+import { MemoryStore } from '../../src/store/memory.js';
+import { Invitations, isInvitationToken, tokenHash } from '../../src/guests/invitations.js';
+
+const HOUR = 3_600_000;
+
+function setup() {
+  let now = Date.UTC(2026, 0, 15, 12);
+  const clock = () => now;
+  const store = new MemoryStore(clock);
+  return { store, invitations: new Invitations(store, clock), advance: (ms: number) => (now += ms) };
+}
+
+const pat = (at = 0) => ({ at, name: 'Pat' });
+
+describe('invitations', () => {
+  it('puts ≥128 random bits in the token and keeps only its SHA-256 in the store', async () => {
+    const { store, invitations } = setup();
+    const { token, invitation } = await invitations.create({ room: 'town-hall', ttlMs: HOUR, maxUses: 2, note: 'n', createdBy: 'alice' });
+    expect(isInvitationToken(token)).toBe(true);
+    expect(Buffer.from(token, 'base64url').length * 8).toBeGreaterThanOrEqual(128);
+    expect(invitation.id).toBe(tokenHash(token).slice(0, 16));
+    expect(await store.get(`guest:invite:${tokenHash(token)}`)).toContain('"room":"town-hall"');
+    expect(await store.get(`guest:invite:${token}`)).toBeNull();
+    expect(isInvitationToken('x'.repeat(31))).toBe(false);
+    expect(isInvitationToken('x'.repeat(31) + '/')).toBe(false);
+  });
+
+  it('admits up to maxUses, then refuses as used up; many claims at once never exceed the limit', async () => {
+    const { invitations } = setup();
+    const { token } = await invitations.create({ room: 'r', ttlMs: HOUR, maxUses: 3, note: '', createdBy: 'a' });
+    const results = await Promise.all(Array.from({ length: 10 }, () => invitations.redeem(token, 'r', pat())));
+    expect(results.filter((r) => r.ok)).toHaveLength(3);
+    expect(results.filter((r) => !r.ok).map((r) => !r.ok && r.code)).toEqual(Array(7).fill('RG_GUEST_INVITE_USED_UP'));
+    expect((await invitations.check(token, 'r')).ok).toBe(false);
+    const [view] = await invitations.list('r');
+    expect(view).toMatchObject({ used: 3, usesLeft: 0, state: 'used-up' });
+    expect(view!.admissions).toHaveLength(3);
+  });
+
+  it('refuses another room, after expiry, after revocation, and an unknown token, each with its code', async () => {
+    const { invitations, advance } = setup();
+    const { token, invitation } = await invitations.create({ room: 'r', ttlMs: HOUR, maxUses: 5, note: '', createdBy: 'a' });
+    expect(await invitations.redeem(token, 'other', pat())).toMatchObject({ ok: false, code: 'RG_GUEST_WRONG_ROOM' });
+    expect(await invitations.redeem('A'.repeat(32), 'r', pat())).toMatchObject({ ok: false, code: 'RG_GUEST_INVITE_UNKNOWN' });
+    expect(await invitations.redeem(token, 'r', pat())).toMatchObject({ ok: true, use: 1 });
+    advance(HOUR - 1);
+    expect(await invitations.check(token, 'r')).toMatchObject({ ok: true });
+    advance(1);
+    expect(await invitations.redeem(token, 'r', pat())).toMatchObject({ ok: false, code: 'RG_GUEST_INVITE_EXPIRED' });
+    expect((await invitations.list('r'))[0]).toMatchObject({ state: 'expired', used: 1 });
+
+    const second = await invitations.create({ room: 'r', ttlMs: HOUR, maxUses: 5, note: '', createdBy: 'a' });
+    const revoked = await invitations.revoke('r', second.invitation.id.slice(0, 6), 'alice');
+    expect(revoked?.invitation).toMatchObject({ id: second.invitation.id, revokedBy: 'alice' });
+    expect(await invitations.redeem(second.token, 'r', pat())).toMatchObject({ ok: false, code: 'RG_GUEST_INVITE_REVOKED' });
+    expect(invitation.id).not.toBe(second.invitation.id);
+  });
+
+  it('revokes only by a unique id prefix of the same room, and hands back the guest sessions to end', async () => {
+    const { invitations } = setup();
+    const { token, invitation } = await invitations.create({ room: 'r', ttlMs: HOUR, maxUses: 5, note: '', createdBy: 'a' });
+    const used = await invitations.redeem(token, 'r', pat());
+    if (!used.ok) throw new Error(used.code);
+    await invitations.linkSession(used.invitation, 'f'.repeat(64), HOUR);
+    expect(await invitations.revoke('other-room', invitation.id, 'x')).toBeUndefined();
+    expect(await invitations.revoke('r', invitation.id.slice(0, 5), 'x')).toBeUndefined();
+    expect(await invitations.revoke('r', 'not-hex!', 'x')).toBeUndefined();
+    expect((await invitations.revoke('r', invitation.id, 'x'))?.sessions).toEqual(['f'.repeat(64)]);
+  });
+
+  it('lists a room\'s invitations newest first with the names that used them', async () => {
+    const { invitations, advance } = setup();
+    const first = await invitations.create({ room: 'r', ttlMs: HOUR, maxUses: 5, note: 'first', createdBy: 'a' });
+    advance(1000);
+    await invitations.create({ room: 'r', ttlMs: HOUR, maxUses: 5, note: 'second', createdBy: 'a' });
+    await invitations.create({ room: 'elsewhere', ttlMs: HOUR, maxUses: 5, note: 'x', createdBy: 'a' });
+    await invitations.redeem(first.token, 'r', { at: 5, name: 'Kim' });
+    await invitations.redeem(first.token, 'r', { at: 6, name: 'Lee' });
+    const list = await invitations.list('r');
+    expect(list.map((i) => i.note)).toEqual(['second', 'first']);
+    expect(list[1]!.admissions.map((a) => a.name)).toEqual(['Lee', 'Kim']);
+    expect(list[1]).toMatchObject({ used: 2, usesLeft: 3, state: 'active' });
+  });
+});
