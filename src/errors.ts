@@ -10,6 +10,7 @@ export interface ErrorSpec {
 
 export const ERRORS = {
   RG_LOGIN_REQUIRED: { status: 401, summary: 'no valid session; the person must log in first' },
+  RG_CONFIG_INVALID: { status: 500, summary: 'a reloaded configuration file has problems and was rejected; the running configuration keeps serving' },
   RG_POLICY_INVALID: { status: 500, summary: 'a changed policy set has problems and was rejected; the previous set keeps serving' },
   RG_POLICY_NO_MATCH: { status: 403, summary: 'no policy file matches this room (deny by default)' },
   RG_POLICY_AMBIGUOUS: { status: 403, summary: 'two policy files match this room equally' },

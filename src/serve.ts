@@ -1,5 +1,5 @@
-// `roomguard serve`: validate the config, refuse unsafe choices, start the gateway, reload policies
-// on SIGHUP, stop cleanly on SIGTERM/SIGINT.
+// `roomguard serve`: validate the config, refuse unsafe choices, start the gateway, reload the config
+// and policies on SIGHUP, drain and stop cleanly on SIGTERM/SIGINT.
 import { loadConfigFile } from './config/load.js';
 import { formatProblem } from './config/yaml-source.js';
 import { createGateway } from './gateway/server.js';
@@ -32,8 +32,27 @@ export async function serve(configFile: string | undefined): Promise<number> {
   if (config.store.url === 'memory') gateway.app.log.warn('store.url is "memory": sessions are lost on restart and not shared between instances');
   const address = await gateway.listen();
   gateway.app.log.info({ event: 'started', address, publicUrl: config.publicUrl.origin, policies: gateway.policies.current.version.slice(0, 12) }, 'roomguard listening');
-  process.on('SIGHUP', () => void gateway.policies.reload());
-  const stop = () => void gateway.close().then(() => process.exit(0));
+  // SIGHUP: the config file and the policies again; whatever is wrong is rejected whole and logged.
+  let reloading = Promise.resolve();
+  process.on('SIGHUP', () => {
+    reloading = reloading.then(async () => {
+      const { config: next, problems: found } = loadConfigFile(config.sourceFile);
+      if (!next) return gateway.rejectReload(found.map(formatProblem));
+      await gateway.reload(next);
+    }).catch((err: unknown) => gateway.rejectReload([(err as Error).message]));
+  });
+  // SIGTERM/SIGINT: drain, then flush the audit log and exit; a second signal exits at once.
+  const stop = () => {
+    process.once('SIGTERM', () => process.exit(1));
+    process.once('SIGINT', () => process.exit(1));
+    void reloading.then(() => gateway.shutdown()).then(
+      () => process.exit(0),
+      (err: unknown) => {
+        process.stderr.write(`roomguard: shutdown failed: ${(err as Error).message}\n`);
+        process.exit(1);
+      },
+    );
+  };
   process.once('SIGTERM', stop);
   process.once('SIGINT', stop);
   return -1;

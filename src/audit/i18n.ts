@@ -58,6 +58,7 @@ export const TYPE_TEXT: Record<AuditRecordType, Record<Lang, string>> = {
   'policy.loaded': { en: 'policies loaded', de: 'Richtlinien geladen' },
   'policy.rejected': { en: 'policies rejected', de: 'Richtlinien abgelehnt' },
   'config.loaded': { en: 'configuration loaded', de: 'Konfiguration geladen' },
+  'config.rejected': { en: 'configuration reload rejected', de: 'Neuladen der Konfiguration abgelehnt' },
   'audit.purge': { en: 'old records deleted', de: 'alte Einträge gelöscht' },
   'audit.checkpoint': { en: 'signed checkpoint', de: 'signierter Prüfpunkt' },
 };

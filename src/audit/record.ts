@@ -12,7 +12,7 @@ export const AUDIT_RECORD_TYPES = [
   'mfa.success', 'mfa.failure', 'mfa.lock', 'mfa.replay', 'mfa.enrolled', 'mfa.removed', 'mfa.recovery_used',
   'room.decision', 'logout', 'session.revoked',
   'guest.invite_created', 'guest.invite_revoked', 'guest.invite_used', 'guest.invite_refused',
-  'policy.loaded', 'policy.rejected', 'config.loaded',
+  'policy.loaded', 'policy.rejected', 'config.loaded', 'config.rejected',
   'audit.purge', 'audit.checkpoint',
 ] as const;
 export type AuditRecordType = (typeof AUDIT_RECORD_TYPES)[number];

@@ -125,6 +125,10 @@ export const CONFIG_SCHEMA = object('roomguard.yaml', {
     enabled: { kind: 'boolean', default: false, doc: 'Answer `/_roomguard/verify`. Off: the endpoint does not exist and roomguard is the proxy itself.' },
     remoteHeaders: { kind: 'boolean', default: true, doc: 'Also answer with `Remote-User`, `Remote-Email`, `Remote-Name` and `Remote-Groups` (for upstreams that read those) besides the `X-Roomguard-*` headers.' },
   }),
+  shutdown: object('Graceful stop on SIGTERM/SIGINT: stop accepting, let requests finish, then close WebSockets and flush the audit log.', {
+    drainTimeout: { kind: 'duration', default: '10s', max: '5m', doc: 'How long requests under way may take to finish after SIGTERM. Keep the orchestrator\'s grace period (Kubernetes `terminationGracePeriodSeconds`, systemd `TimeoutStopSec`) above `drainTimeout` + `websocketGrace`.' },
+    websocketGrace: { kind: 'duration', default: '5s', max: '5m', doc: 'How long open WebSockets are left to close on their own after the requests drained; then they are closed (clients such as Jitsi reconnect, through the load balancer, to another instance).' },
+  }),
   audit: object('The tamper-evident audit log of every login and join decision (docs/audit.md).', {
     dir: { kind: 'string', default: './audit', doc: 'Directory of the audit chain (one JSON Lines segment per UTC day and instance) and its checkpoint files. Relative paths are resolved against the config file. Must be on a durable local file system.' },
     instance: { kind: 'string', doc: 'Name of this instance in records and file names (default: the host name). Each instance writes its own chain.' },

@@ -27,8 +27,14 @@ export async function buildGateway(deps: GatewayDeps): Promise<FastifyInstance> 
     genReqId: () => randomBytes(8).toString('hex'),
     requestIdHeader: false,
     bodyLimit: 1024 * 1024,
+    // Slow clients: a whole request within 30 s, headers within 10 s (fastify's default 0 would let a
+    // body trickling in byte by byte hold a connection for ever); idle keep-alive connections for 5 s.
+    requestTimeout: 30_000,
+    keepAliveTimeout: 5_000,
+    ...(deps.serverFactory ? { serverFactory: deps.serverFactory } : {}),
     routerOptions: { maxParamLength: 500 },
   });
+  app.server.headersTimeout = 10_000;
   await app.register(fastifyCookie);
 
   app.addHook('onSend', async (request, reply) => {
@@ -79,7 +85,9 @@ export async function buildGateway(deps: GatewayDeps): Promise<FastifyInstance> 
     } catch (err) {
       checks.idp = { ok: false, detail: isRoomguardError(err) ? err.code : 'error' };
     }
-    checks.policies = { ok: true, detail: deps.policies.current.version.slice(0, 12) };
+    const rejected = deps.status?.policiesRejected;
+    checks.policies = { ok: true, detail: `${deps.policies.current.version.slice(0, 12)}${rejected ? `; last reload rejected: ${rejected}` : ''}` };
+    if (deps.status?.config) checks.config = { ok: true, detail: deps.status.config };
     checks.audit = deps.audit.healthy ? { ok: true } : { ok: false, detail: 'RG_AUDIT_UNAVAILABLE' };
     const ok = Object.values(checks).every((c) => c.ok);
     return reply.code(ok ? 200 : 503).header('cache-control', 'no-store').send({ status: ok ? 'ready' : 'not ready', checks });

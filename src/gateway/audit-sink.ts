@@ -6,7 +6,7 @@ export interface GatewayAuditEvent {
   type:
     | 'login.success' | 'login.failure' | 'logout'
     | 'mfa.success' | 'mfa.failure' | 'mfa.lock' | 'mfa.replay' | 'mfa.enrolled' | 'mfa.removed' | 'mfa.recovery_used'
-    | 'room.decision' | 'session.revoked' | 'policy.loaded' | 'policy.rejected' | 'config.loaded'
+    | 'room.decision' | 'session.revoked' | 'policy.loaded' | 'policy.rejected' | 'config.loaded' | 'config.rejected'
     | 'guest.invite_created' | 'guest.invite_revoked' | 'guest.invite_used' | 'guest.invite_refused';
   outcome: 'success' | 'failure' | 'allow' | 'deny' | 'login' | 'mfa';
   actor?: { sub: string; iss: string; email?: string; name?: string };

@@ -2,6 +2,7 @@
 // the helpers that render pages (language, branding, CSP nonce) and refusals.
 import { createHmac, hkdfSync, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Config } from '../config/schema.js';
 import { ERRORS, type ErrorCode } from '../errors.js';
 import type { Backend } from '../backends/backend.js';
@@ -39,8 +40,19 @@ export interface GatewayDeps {
   metrics: GatewayMetrics;
   /** Session ended/changed events between instances (pub/sub); without it nothing is cached and WebSockets are polled. */
   bus?: SessionBus;
+  /** Builds the app on a server of its own (generations after a config reload; see handover.ts). */
+  serverFactory?: (handler: (req: IncomingMessage, res: ServerResponse) => void) => Server;
+  /** What /readyz reports about reloads (shared by every generation of the app). */
+  status?: GatewayStatus;
   /** Send GET/HEAD requests for another Host to publicUrl, so cookies land where the login expects them. */
   redirectToPublicHost?: boolean;
+}
+
+export interface GatewayStatus {
+  /** The running configuration and, after a rejected reload, why it was rejected. */
+  config?: string;
+  /** Why the last policy reload was rejected (the previous set keeps serving), if it was. */
+  policiesRejected?: string;
 }
 
 export interface CookieNames {

@@ -21,6 +21,8 @@ const SOCKET_RECHECK_MS = 15_000;
  */
 export class SocketTracker {
   readonly #sockets = new Map<string, Set<Socket>>();
+  /** WebSockets of public paths (no session): counted and closed at shutdown only. */
+  readonly #anonymous = new Set<Socket>();
   readonly #checkedAt = new Map<string, number>();
   readonly #timer: NodeJS.Timeout;
   readonly #ctx: GatewayContext;
@@ -50,9 +52,30 @@ export class SocketTracker {
     });
   }
 
-  /** Every open socket, for a graceful shutdown. */
-  all(): Socket[] {
-    return [...this.#sockets.values()].flatMap((set) => [...set]);
+  trackAnonymous(socket: Socket): void {
+    this.#anonymous.add(socket);
+    this.#ctx.deps.metrics.websockets.inc();
+    socket.once('close', () => {
+      this.#ctx.deps.metrics.websockets.dec();
+      this.#anonymous.delete(socket);
+    });
+  }
+
+  /** Shutdown: tells every client "going away" (close code 1001) so it reconnects elsewhere, then ends the connection. */
+  closeAll(): void {
+    const goingAway = Buffer.from([0x88, 0x02, 0x03, 0xe9]); // FIN + close frame, status 1001, unmasked (server to client)
+    for (const socket of [...this.#anonymous, ...[...this.#sockets.values()].flatMap((set) => [...set])]) {
+      if (socket.destroyed) continue;
+      socket.end(goingAway);
+      setTimeout(() => socket.destroy(), 1000).unref();
+    }
+  }
+
+  /** How many proxied WebSockets are open (graceful shutdown, retiring an app generation). */
+  count(): number {
+    let n = this.#anonymous.size;
+    for (const set of this.#sockets.values()) n += set.size;
+    return n;
   }
 
   #close(hash: string): void {
@@ -99,6 +122,8 @@ export async function registerProxy(app: FastifyInstance, ctx: GatewayContext): 
   const { config, publicUrl } = ctx;
   const tracker = new SocketTracker(ctx);
   app.addHook('onClose', async () => tracker.stop());
+  app.decorate('roomguardSockets', () => tracker.count());
+  app.decorate('roomguardCloseSockets', () => tracker.closeAll());
   const judge = createJudge(ctx);
 
   const guard = async (request: FastifyRequest, reply: FastifyReply) => {
@@ -113,6 +138,7 @@ export async function registerProxy(app: FastifyInstance, ctx: GatewayContext): 
       case 'pass':
         request.admission = verdict.admission;
         if (ws && verdict.admission.session) tracker.track(verdict.admission.session.hash, request.raw.socket);
+        else if (ws) tracker.trackAnonymous(request.raw.socket);
     }
   };
 

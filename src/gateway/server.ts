@@ -24,17 +24,39 @@ import { GatewayMetrics } from './metrics.js';
 import { TimedStore } from '../store/timed.js';
 import { keyCensus } from '../store/key-census.js';
 import { openSessionBus } from '../store/bus.js';
+import { createServer } from 'node:http';
+import { Handover } from './handover.js';
+import { PolicySetError, type PolicyReloadEvent } from '../policy/load.js';
+import type { GatewayDeps, GatewayStatus } from './context.js';
 
 export interface Gateway {
-  app: FastifyInstance;
-  policies: LivePolicies;
+  /** The app answering new requests (a config reload replaces it). */
+  readonly app: FastifyInstance;
+  readonly policies: LivePolicies;
   store: Store;
   /** The audit writer (absent when a test supplied its own sink). */
   audit?: AuditWriter;
   metrics: GatewayMetrics;
   /** Starts listening; resolves to the bound address (host:port). */
   listen(): Promise<string>;
+  /**
+   * Applies a new configuration (SIGHUP) without dropping a connection: a new app is built and takes
+   * every new request. Settings that need a restart are reported and keep their running values; a
+   * policy set with problems rejects the whole reload (the running app keeps serving).
+   */
+  reload(next: Config): Promise<ReloadResult>;
+  /** Records a reload whose config file did not validate: logs, metrics, audit and /readyz say so. */
+  rejectReload(problems: string[]): void;
+  /** SIGTERM: stop accepting, let requests finish, give WebSockets their grace, then close everything. */
+  shutdown(): Promise<void>;
   close(): Promise<void>;
+}
+
+export interface ReloadResult {
+  ok: boolean;
+  /** Changed settings that take effect only after a restart (kept at their running values). */
+  restartNeeded: string[];
+  problems: string[];
 }
 
 export interface GatewayOptions {
@@ -49,11 +71,23 @@ export interface GatewayOptions {
   now?: () => number;
 }
 
+/** Settings a running process cannot change: the listener, the store, keys, the metrics listener, the audit writer. */
+const RESTART_ONLY = ['listen', 'store', 'secrets', 'metrics', 'audit.dir', 'audit.instance', 'audit.ip', 'audit.identity', 'audit.names', 'audit.retentionDays', 'audit.checkpointEvery', 'audit.checkpointInterval', 'audit.stdout', 'audit.syslog'] as const;
+
+function settingOf(config: Config, path: string): string {
+  let value: unknown = config;
+  for (const part of path.split('.')) value = (value as Record<string, unknown> | undefined)?.[part];
+  // Secrets compare by value (they print as [redacted]).
+  return JSON.stringify(value, (_key, v: unknown) => (v && typeof v === 'object' && 'reveal' in v && typeof (v as { reveal: unknown }).reveal === 'function' ? (v as { reveal(): string }).reveal() : v));
+}
+
 export async function createGateway(config: Config, options: GatewayOptions = {}): Promise<Gateway> {
   const key = decodeKey(config.secrets.encryptionKey.reveal());
   if (!key) throw new Error('secrets.encryptionKey is not a 32-byte key');
-  const backend = backendFor(config);
-  const policies = LivePolicies.open(options.policiesDir ?? policiesDirOf(config), backend.reservedRooms);
+  let running = config;
+  let backend = backendFor(config);
+  const policiesDir = (c: Config) => options.policiesDir ?? policiesDirOf(c);
+  let policies = LivePolicies.open(policiesDir(config), backend.reservedRooms);
 
   const metrics = new GatewayMetrics();
   // Every store operation is timed (roomguard_store_operation_seconds); the bus and census look through the wrapper.
@@ -62,53 +96,94 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
   const sessionCensus = keyCensus(store, 'session:');
   if (sessionCensus) metrics.countSessionsWith(sessionCensus);
   const bus = await openSessionBus(store, `${config.store.keyPrefix}session-events`);
-  const oidc = new OidcRelyingParty({
-    issuer: config.oidc.issuer,
-    clientId: config.oidc.clientId,
-    clientSecret: config.oidc.clientSecret.reveal(),
-    scopes: config.oidc.scopes,
-    claims: config.oidc.claims,
-    userinfo: config.oidc.userinfo,
-    loginTimeoutMs: config.oidc.loginTimeout,
-    redirectUri: new URL('/_roomguard/callback', config.publicUrl).href,
-    postLogoutRedirectUri: new URL('/_roomguard/logged-out', config.publicUrl).href,
-  }, store);
-  // Discover early so the first participant does not wait; failures are retried on demand.
-  oidc.metadata().catch(() => undefined);
-  const assertion = await AssertionSigner.create(config.secrets.assertionKey.reveal(), config.publicUrl.origin, config.backend.upstream.origin);
-  const logo = config.ui.logo ? readLogo(config.ui.logo) : undefined;
   // The audit log: the configured file chain, unless a test hands in its own sink.
   const writer = options.audit ? undefined : await AuditWriter.open(auditWriterOptions(config, { ...(options.now ? { now: options.now } : {}) }));
   const audit: AuditSink = metrics.watchAudit(options.audit ?? auditSinkOf(writer!));
-  const app = await buildGateway({ config, store, bus, policies, backend, oidc, assertion, audit, metrics, encryptionKey: key, ...(logo ? { logo } : {}), ...(options.logger !== undefined ? { logger: options.logger } : {}), ...(options.redirectToPublicHost ? { redirectToPublicHost: true } : {}), ...(options.now ? { now: options.now } : {}) });
+  const status: GatewayStatus = { config: `${config.sourceFile} loaded ${new Date().toISOString()}` };
 
-  const record = (event: GatewayAuditEvent) => audit.append(event).catch((err: unknown) => app.log.error({ err: (err as Error).message, event: event.type }, 'audit append failed'));
+  /** One generation of the app for a configuration: everything that may change on reload is built here. */
+  const buildApp = async (c: Config, serverFactory?: GatewayDeps['serverFactory']) => {
+    const oidc = new OidcRelyingParty({
+      issuer: c.oidc.issuer,
+      clientId: c.oidc.clientId,
+      clientSecret: c.oidc.clientSecret.reveal(),
+      scopes: c.oidc.scopes,
+      claims: c.oidc.claims,
+      userinfo: c.oidc.userinfo,
+      loginTimeoutMs: c.oidc.loginTimeout,
+      redirectUri: new URL('/_roomguard/callback', c.publicUrl).href,
+      postLogoutRedirectUri: new URL('/_roomguard/logged-out', c.publicUrl).href,
+    }, store);
+    // Discover early so the first participant does not wait; failures are retried on demand.
+    oidc.metadata().catch(() => undefined);
+    const assertion = await AssertionSigner.create(c.secrets.assertionKey.reveal(), c.publicUrl.origin, c.backend.upstream.origin);
+    const logo = c.ui.logo ? readLogo(c.ui.logo) : undefined;
+    return buildGateway({
+      config: c, store, bus, policies, backend, oidc, assertion, audit, metrics, encryptionKey: key, status,
+      ...(serverFactory ? { serverFactory } : {}),
+      ...(logo ? { logo } : {}), ...(options.logger !== undefined ? { logger: options.logger } : {}),
+      ...(options.redirectToPublicHost ? { redirectToPublicHost: true } : {}), ...(options.now ? { now: options.now } : {}),
+    });
+  };
+
+  const first = await buildApp(config);
+  let handover: Handover | undefined;
+  /** Earlier generations, kept until their WebSockets have closed (they own them). */
+  const retired: FastifyInstance[] = [];
+  const current = () => handover?.app ?? first;
+
+  const record = (event: GatewayAuditEvent) => audit.append(event).catch((err: unknown) => current().log.error({ err: (err as Error).message, event: event.type }, 'audit append failed'));
   const policyFiles = (files: Array<{ file: string; sha256: string }>) => ({ files: files.map((f) => f.file).slice(0, 64), sha256: files.map((f) => f.sha256).slice(0, 64) });
-  await record({ type: 'config.loaded', outcome: 'success', details: { file: config.sourceFile, publicUrl: config.publicUrl.origin, backend: config.backend.type, store: config.store.url === 'memory' ? 'memory' : 'redis' } });
+  const configDetails = (c: Config) => ({ file: c.sourceFile, publicUrl: c.publicUrl.origin, backend: c.backend.type, store: c.store.url === 'memory' ? 'memory' : 'redis' });
+  await record({ type: 'config.loaded', outcome: 'success', details: configDetails(config) });
   await record({ type: 'policy.loaded', outcome: 'success', details: { version: policies.current.version, ...policyFiles(policies.current.policies.map((p) => ({ file: p.file, sha256: p.sha256 }))) } });
-  policies.on('reload', (event) => {
+  const onPolicyReload = (event: PolicyReloadEvent) => {
     metrics.policyReloads.inc({ result: event.ok ? 'loaded' : 'rejected' });
     if (event.ok) {
-      app.log.info({ event: 'policies.loaded', version: event.version, files: event.files }, 'policy set loaded');
+      delete status.policiesRejected;
+      current().log.info({ event: 'policies.loaded', version: event.version, files: event.files }, 'policy set loaded');
       void record({ type: 'policy.loaded', outcome: 'success', details: { version: event.version ?? '', ...policyFiles(event.files) } });
     } else {
       const problems = event.problems.map(formatProblem);
-      app.log.error({ event: 'policies.rejected', problems }, 'policy set rejected; the previous set keeps serving');
+      status.policiesRejected = `${new Date().toISOString()}: ${problems[0] ?? 'problems'}${problems.length > 1 ? ` (+${problems.length - 1} more)` : ''}`;
+      current().log.error({ event: 'policies.rejected', problems }, 'policy set rejected; the previous set keeps serving');
       void record({ type: 'policy.rejected', outcome: 'failure', reason: 'RG_POLICY_INVALID', details: { problems: problems.slice(0, 20).map((p) => p.slice(0, 500)), ...policyFiles(event.files) } });
     }
-  });
+  };
+  policies.on('reload', onPolicyReload);
   if (config.policies.watch) policies.watch();
   let metricsServer: { address: string; close(): Promise<void> } | undefined;
   const stopPurge = writer
     ? scheduleDailyPurge(writer, config.audit.retentionDays, {
-      onResult: (result) => app.log.info({ event: 'audit.purge', result }, 'audit retention purge'),
-      onError: (err) => app.log.error({ err: err.message }, 'audit purge failed'),
+      onResult: (result) => current().log.info({ event: 'audit.purge', result }, 'audit retention purge'),
+      onError: (err) => current().log.error({ err: err.message }, 'audit purge failed'),
     })
     : () => undefined;
+  const retireTimer = setInterval(() => void closeRetired(), 10_000);
+  retireTimer.unref();
+  /** Closes earlier generations once their WebSockets are gone; the first owns the listening socket and goes last. */
+  const closeRetired = async () => {
+    for (const app of [...retired]) {
+      if (app === first || openWebSockets(app) > 0) continue;
+      retired.splice(retired.indexOf(app), 1);
+      await app.close().catch(() => undefined);
+    }
+  };
 
-  return {
-    app,
-    policies,
+  const rejectReload = (problems: string[]) => {
+    metrics.configReloads.inc({ result: 'rejected' });
+    status.config = `${running.sourceFile} loaded; reload rejected ${new Date().toISOString()}: ${problems[0] ?? 'problems'}${problems.length > 1 ? ` (+${problems.length - 1} more)` : ''}`;
+    current().log.error({ event: 'config.rejected', problems }, 'configuration reload rejected; the running configuration keeps serving');
+    void record({ type: 'config.rejected', outcome: 'failure', reason: 'RG_CONFIG_INVALID', details: { file: running.sourceFile, problems: problems.slice(0, 20).map((p) => p.slice(0, 500)) } });
+  };
+
+  const gateway: Gateway = {
+    get app() {
+      return current();
+    },
+    get policies() {
+      return policies;
+    },
     store,
     ...(writer ? { audit: writer } : {}),
     metrics,
@@ -117,20 +192,101 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
       const at = config.listen.lastIndexOf(':');
       const host = config.listen.slice(0, at).replace(/^\[|\]$/g, '');
       const port = Number(config.listen.slice(at + 1));
-      await app.listen({ host, port });
-      const address = app.server.address();
+      await first.listen({ host, port });
+      handover = new Handover(first);
+      const address = first.server.address();
       return typeof address === 'object' && address ? `${address.address.includes(':') ? `[${address.address}]` : address.address}:${address.port}` : config.listen;
     },
+    async reload(next) {
+      const restartNeeded = RESTART_ONLY.filter((path) => settingOf(next, path) !== settingOf(running, path));
+      // Keep what cannot change: the new app runs with the running values of those settings.
+      const effective: Config = { ...next, listen: running.listen, store: running.store, secrets: running.secrets, metrics: running.metrics, audit: { ...running.audit, reviewers: next.audit.reviewers } };
+      const nextBackend = backendFor(effective);
+      let nextPolicies = policies;
+      if (policiesDir(effective) !== policiesDir(running) || nextBackend.reservedRooms.join() !== backend.reservedRooms.join()) {
+        try {
+          nextPolicies = LivePolicies.open(policiesDir(effective), nextBackend.reservedRooms);
+        } catch (err) {
+          const problems = err instanceof PolicySetError ? err.problems.map(formatProblem) : [(err as Error).message];
+          rejectReload(problems);
+          return { ok: false, restartNeeded, problems };
+        }
+      } else {
+        const event = policies.reload();
+        if (!event.ok) {
+          const problems = event.problems.map(formatProblem);
+          rejectReload(problems);
+          return { ok: false, restartNeeded, problems };
+        }
+      }
+      let app: FastifyInstance;
+      const previous = { backend, policies };
+      try {
+        backend = nextBackend;
+        policies = nextPolicies;
+        app = await buildApp(effective, (handler) => createServer(handler));
+        await app.ready();
+      } catch (err) {
+        if (nextPolicies !== previous.policies) nextPolicies.close();
+        backend = previous.backend;
+        policies = previous.policies;
+        rejectReload([(err as Error).message]);
+        return { ok: false, restartNeeded, problems: [(err as Error).message] };
+      }
+      if (nextPolicies !== previous.policies) {
+        previous.policies.close();
+        nextPolicies.on('reload', onPolicyReload);
+        if (effective.policies.watch) nextPolicies.watch();
+      }
+      if (handover) retired.push(handover.switchTo(app));
+      else retired.push(first);
+      running = effective;
+      metrics.configReloads.inc({ result: 'loaded' });
+      status.config = `${next.sourceFile} reloaded ${new Date().toISOString()}${restartNeeded.length ? `; restart needed for: ${restartNeeded.join(', ')}` : ''}`;
+      app.log.info({ event: 'config.reloaded', restartNeeded, policies: policies.current.version.slice(0, 12) }, 'configuration reloaded');
+      if (restartNeeded.length) app.log.warn({ event: 'config.restart_needed', settings: restartNeeded }, 'some changed settings take effect only after a restart');
+      void record({ type: 'config.loaded', outcome: 'success', details: { ...configDetails(effective), reload: true, ...(restartNeeded.length ? { restartNeeded } : {}) } });
+      return { ok: true, restartNeeded, problems: [] };
+    },
+    rejectReload,
+    async shutdown() {
+      const settings = running.shutdown;
+      const log = current().log;
+      log.info({ event: 'shutdown.begin', drainTimeout: settings.drainTimeout, websocketGrace: settings.websocketGrace }, 'stopping: no new connections, draining');
+      const left = handover ? await handover.drain(settings.drainTimeout) : 0;
+      if (left > 0) log.warn({ event: 'shutdown.requests_cut', requests: left }, 'requests still running after the drain timeout are cut');
+      const apps = [current(), ...retired];
+      const sockets = () => apps.reduce((n, app) => n + openWebSockets(app), 0);
+      const deadline = Date.now() + settings.websocketGrace;
+      while (sockets() > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+      log.info({ event: 'shutdown.websockets', closing: sockets() }, 'closing the remaining WebSockets');
+      for (const app of apps) (app as FastifyInstance & { roomguardCloseSockets?: () => void }).roomguardCloseSockets?.();
+      const closed = Date.now() + 1500;
+      while (sockets() > 0 && Date.now() < closed) await new Promise((r) => setTimeout(r, 50));
+      await gateway.close();
+    },
     async close() {
+      clearInterval(retireTimer);
       policies.close();
       stopPurge();
       await metricsServer?.close();
-      await app.close();
+      for (const app of new Set([current(), ...retired])) if (app !== first) await app.close().catch(() => undefined);
+      // After a drain the listening socket is already closed; fastify then reports "not running".
+      await first.close().catch((err: unknown) => {
+        if ((err as { code?: string }).code !== 'ERR_SERVER_NOT_RUNNING') throw err;
+      });
+      // Flushes the group-committed audit records before the process ends.
       await writer?.close();
       await bus.close();
       await store.close();
     },
   };
+  return gateway;
+}
+
+/** Proxied WebSockets an app generation holds open (metrics-free count from its socket tracker). */
+function openWebSockets(app: FastifyInstance): number {
+  return (app as FastifyInstance & { roomguardSockets?: () => number }).roomguardSockets?.() ?? 0;
 }
 
 const MAX_LOGO_BYTES = 256 * 1024;

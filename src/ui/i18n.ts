@@ -37,6 +37,10 @@ export const ERROR_TEXT: Record<ErrorCode, Record<Lang, ErrorText>> = {
     en: { title: 'Please sign in', text: 'This page is only for people who have signed in.', next: 'Sign in with your organisation account.' },
     de: { title: 'Bitte melden Sie sich an', text: 'Diese Seite ist nur für angemeldete Personen.', next: 'Melden Sie sich mit dem Konto Ihrer Organisation an.' },
   },
+  RG_CONFIG_INVALID: {
+    en: { title: 'Configuration problem', text: 'The configuration of this gateway has a problem.', next: 'Tell your administrator the request id below.' },
+    de: { title: 'Konfigurationsproblem', text: 'Die Konfiguration dieses Gateways hat ein Problem.', next: 'Nennen Sie Ihrer Administration die Anfrage-Kennung unten.' },
+  },
   RG_POLICY_INVALID: {
     en: { title: 'Configuration problem', text: 'The room rules on this gateway have a problem.', next: 'Tell your administrator the request id below.' },
     de: { title: 'Konfigurationsproblem', text: 'Die Raumregeln dieses Gateways haben ein Problem.', next: 'Nennen Sie Ihrer Administration die Anfrage-Kennung unten.' },

@@ -18,6 +18,8 @@ export interface ServeProcess {
   /** Resolves with the first log line matching, or rejects after timeoutMs. */
   waitForLog(match: (line: Record<string, unknown>) => boolean, timeoutMs?: number): Promise<Record<string, unknown>>;
   exited: Promise<number | null>;
+  /** What the process wrote to stderr so far. */
+  stderr(): string;
   stop(): Promise<void>;
 }
 
@@ -68,6 +70,7 @@ export async function startServeProcess(yaml: string, port: number): Promise<Ser
     child,
     logs,
     exited,
+    stderr: () => stderr,
     waitForLog(match, timeoutMs = 10_000) {
       const found = logs.find(match);
       if (found) return Promise.resolve(found);
