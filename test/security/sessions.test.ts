@@ -26,6 +26,13 @@ async function userOf(value: string): Promise<string | undefined> {
   return String(((await res.json()) as Arrived).headers['x-roomguard-user']);
 }
 
+/** A browser that already carries `value` as its session cookie (set by an attacker, e.g. via a sibling host). */
+function browserWith(value: string): ScriptedBrowser {
+  const browser = new ScriptedBrowser();
+  browser.jar.cookies.set('roomguard_session;/', { name: 'roomguard_session', value, path: '/', attributes: new Map() });
+  return browser;
+}
+
 /** Runs the IdP login in `browser` from the login page, whatever session cookie it carries. */
 async function logInHere(browser: ScriptedBrowser, user: string): Promise<void> {
   const start = await browser.follow(`${rig.origin}/_roomguard/login?returnTo=%2Frooms%2Ftown-hall`);
@@ -36,8 +43,7 @@ async function logInHere(browser: ScriptedBrowser, user: string): Promise<void> 
 describe('session fixation', () => {
   it('replaces an id planted before login; the planted id never becomes a session', async () => {
     const planted = randomBytes(32).toString('base64url');
-    const browser = new ScriptedBrowser();
-    browser.jar.cookies.set('roomguard_session;/', { name: 'roomguard_session', value: planted, path: '/', attributes: new Map() });
+    const browser = browserWith(planted);
     await logInHere(browser, 'bob');
     expect(sessionOf(browser)).not.toBe(planted);
     expect(await userOf(sessionOf(browser)!)).toBe('bob');
@@ -46,8 +52,7 @@ describe('session fixation', () => {
 
   it('replaces an attacker\'s own live session planted in the victim\'s browser: the victim gets a new id, the planted one is ended', async () => {
     const attackerId = sessionOf((await loginAs(rig.origin, 'carol')).browser)!;
-    const victim = new ScriptedBrowser();
-    victim.jar.cookies.set('roomguard_session;/', { name: 'roomguard_session', value: attackerId, path: '/', attributes: new Map() });
+    const victim = browserWith(attackerId);
     await logInHere(victim, 'alice');
     expect(sessionOf(victim)).not.toBe(attackerId);
     expect(await userOf(sessionOf(victim)!)).toBe('alice');
