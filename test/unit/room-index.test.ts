@@ -1,10 +1,10 @@
 // The room index (src/policy/rooms.ts, issue 8 "compile policy globs into an index"): finds the policy
-// that judges a room without scanning every file, and must agree with the plain scan in policyFor()
-// on every room, precedence and tie. Each finding is paired with the room it must not find.
+// that judges a room without scanning every file, and must agree with a plain scan of every pattern on
+// every room, precedence and tie. Each finding is paired with the room it must not find.
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { policyFor } from '../../src/policy/decide.js';
-import { RoomIndex, roomIndexOf } from '../../src/policy/rooms.js';
+import { RoomIndex, roomIndexOf, patternMatches, specificity, type RoomMatch } from '../../src/policy/rooms.js';
 import type { Policy, PolicySet } from '../../src/policy/types.js';
 
 function policy(file: string, rooms: string[]): Policy {
@@ -15,6 +15,24 @@ function policy(file: string, rooms: string[]): Policy {
 }
 
 const indexOf = (...policies: Policy[]) => new RoomIndex(policies);
+
+/** The rule written out as a scan of every pattern of every file (the first of equals wins, later equals tie). */
+function scan(room: string, policies: Policy[]): RoomMatch {
+  let best: { policy: Policy; pattern: string; rank: number } | undefined;
+  let ties: Policy[] = [];
+  for (const p of policies) {
+    let own: { pattern: string; rank: number } | undefined;
+    for (const pattern of p.rooms) {
+      if (patternMatches(pattern, room) && (!own || specificity(pattern) > own.rank)) own = { pattern, rank: specificity(pattern) };
+    }
+    if (!own) continue;
+    if (!best || own.rank > best.rank) {
+      best = { policy: p, ...own };
+      ties = [];
+    } else if (own.rank === best.rank) ties.push(p);
+  }
+  return best ? { policy: best.policy, pattern: best.pattern, ties } : { ties };
+}
 const fileFor = (index: RoomIndex, room: string) => index.match(room).policy?.file;
 
 describe('RoomIndex: which policy judges a room', () => {
@@ -110,7 +128,7 @@ describe('roomIndexOf', () => {
   });
 });
 
-describe('RoomIndex agrees with the plain scan of policyFor()', () => {
+describe('RoomIndex agrees with a plain scan, and with policyFor()', () => {
   // A small alphabet makes shared prefixes, suffixes and overlapping globs common.
   const letter = fc.constantFrom('a', 'b', '-');
   const room = fc.array(letter, { maxLength: 6 }).map((cs) => cs.join(''));
@@ -122,11 +140,12 @@ describe('RoomIndex agrees with the plain scan of policyFor()', () => {
     fc.assert(fc.property(policies, fc.array(room, { minLength: 1, maxLength: 8 }), (list, rooms) => {
       const index = new RoomIndex(list);
       for (const r of rooms) {
-        const plain = policyFor(r, { policies: list, version: 'x' });
         const indexed = index.match(r);
-        expect(indexed.policy?.file).toBe(plain.policy?.file);
-        expect(indexed.pattern).toBe(plain.pattern);
-        expect(indexed.ties.map((p) => p.file)).toEqual(plain.ties.map((p) => p.file));
+        for (const plain of [scan(r, list), policyFor(r, { policies: list, version: 'x' })]) {
+          expect(indexed.policy?.file).toBe(plain.policy?.file);
+          expect(indexed.pattern).toBe(plain.pattern);
+          expect(indexed.ties.map((p) => p.file)).toEqual(plain.ties.map((p) => p.file));
+        }
       }
     }), { numRuns: 500 });
   });
