@@ -153,10 +153,16 @@ export function registerGuestRoutes(app: FastifyInstance, ctx: GatewayContext): 
     // The notice was on the name form: the room does not ask again.
     if (policy.notice) session = await guestSessions.update(session, { noticesSeen: [noticeKey(room, policy.sha256)] });
     await invitations.linkSession(invitation, session.hash, limits.absoluteTimeout);
-    await ctx.audit(request, session, {
-      type: 'guest.invite_used', outcome: 'success', room, role: 'guest',
-      details: { invitation: invitation.id, use, usesLeft: invitation.maxUses - use, guestUntil: new Date(grant.expiresAt).toISOString() },
-    });
+    try {
+      await ctx.audit(request, session, {
+        type: 'guest.invite_used', outcome: 'success', room, role: 'guest',
+        details: { invitation: invitation.id, use, usesLeft: invitation.maxUses - use, guestUntil: new Date(grant.expiresAt).toISOString() },
+      });
+    } catch (err) {
+      // No guest without a record of the invitation that let them in (the use stays spent).
+      await ctx.sessions.destroy(session);
+      throw err;
+    }
     ctx.setSessionCookie(reply, session);
     reply.clearCookie(formCookie, formCookieOptions);
     reply.header('cache-control', 'no-store').header('referrer-policy', 'no-referrer');

@@ -11,6 +11,8 @@ import { startDemoIdp, type DemoIdp } from '../../src/demo/idp.js';
 import { createGateway, type Gateway } from '../../src/gateway/server.js';
 import { queryAudit } from '../../src/audit/query.js';
 import type { AuditRecord } from '../../src/audit/record.js';
+import type { AuditSink } from '../../src/gateway/audit-sink.js';
+import { RoomguardError } from '../../src/errors.js';
 import { ScriptedBrowser } from '../helpers/browser.js';
 import { freePort, testConfig, testKeys } from '../helpers/gateway.js';
 import { startEchoUpstream, type EchoUpstream, type Arrived } from '../helpers/upstream.js';
@@ -25,6 +27,9 @@ let upstream: EchoUpstream;
 /** Two instances on one Redis; the second runs `skew` ms ahead (expiry without waiting). */
 let gwA: Gateway;
 let gwB: Gateway;
+/** A third instance whose audit log refuses guest admissions (a full disk, say). */
+let gwC: Gateway;
+let c: string;
 let a: string;
 let b: string;
 let skew = 0;
@@ -46,13 +51,19 @@ beforeAll(async () => {
   auditB = mkdtempSync(join(tmpdir(), 'rg-guest-audit-b-'));
   gwA = await createGateway(testConfig({ port: portA, issuer: idp.issuer, clientSecret: SECRET, upstream: upstream.url, store, keys, keyPrefix, policiesDir, auditDir: auditA, extra: { audit: { dir: auditA, instance: 'gw-a', reviewers: ['board'] } } }));
   gwB = await createGateway(testConfig({ port: portB, issuer: idp.issuer, clientSecret: SECRET, upstream: upstream.url, store, keys, keyPrefix, policiesDir, auditDir: auditB, extra: { audit: { dir: auditB, instance: 'gw-b', reviewers: ['board'] } } }), { now: () => Date.now() + skew });
+  const portC = await freePort();
+  c = `http://127.0.0.1:${portC}`;
+  const failing: AuditSink = { healthy: true, append: async (event) => { if (event.type === 'guest.invite_used') throw new RoomguardError('RG_AUDIT_UNAVAILABLE', 'disk full'); } };
+  gwC = await createGateway(testConfig({ port: portC, issuer: idp.issuer, clientSecret: SECRET, upstream: upstream.url, store, keys, keyPrefix, policiesDir }), { audit: failing });
   await gwA.listen();
   await gwB.listen();
+  await gwC.listen();
 });
 
 afterAll(async () => {
   await gwA?.close();
   await gwB?.close();
+  await gwC?.close();
   await Promise.all([idp?.close(), upstream?.close()]);
 });
 
@@ -155,6 +166,18 @@ describe('the guest path', () => {
     const anon = await joinAsGuest(open, '');
     expect(anon.final.status).toBe(200);
     expect(String(arrivedSince(before)[0]!.headers['x-roomguard-name'])).toMatch(/^Guest \d{4}$/);
+  });
+
+  it('no guest without an audit record: when it cannot be written the guest gets no session', async () => {
+    const link = (await invite('town-hall', { uses: '2' })).replace(a, c);
+    const before = upstream.arrived.length;
+    const joined = await joinAsGuest(link, 'Noor');
+    expect(joined.final.status).toBe(503);
+    expect(await joined.final.text()).toContain('RG_AUDIT_UNAVAILABLE');
+    const room = await joined.browser.request(`${c}/rooms/town-hall`);
+    expect(room.status).toBe(302);
+    expect(room.headers.get('location')).toMatch(/^\/_roomguard\/login/);
+    expect(arrivedSince(before)).toHaveLength(0);
   });
 
   it('a signed-in person who opens a guest link is sent in with their account instead', async () => {
