@@ -121,7 +121,7 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
     return buildGateway({
       config: c, store, bus, policies, backend, oidc, assertion, audit, metrics, encryptionKey: key, status,
       ...(serverFactory ? { serverFactory } : {}),
-      ...(logo ? { logo } : {}), ...(options.logger !== undefined ? { logger: options.logger } : {}),
+      ...(logo ? { logo } : {}), ...(options.logger !== undefined ? { logger: withLevel(options.logger, c.log.level) } : {}),
       ...(options.redirectToPublicHost ? { redirectToPublicHost: true } : {}), ...(options.now ? { now: options.now } : {}),
     });
   };
@@ -282,6 +282,11 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
     },
   };
   return gateway;
+}
+
+/** The logger settings with the level of this configuration (log.level applies on reload). */
+function withLevel(logger: boolean | object, level: string): boolean | object {
+  return typeof logger === 'object' && logger !== null && 'level' in logger ? { ...logger, level } : logger;
 }
 
 /** Proxied WebSockets an app generation holds open (metrics-free count from its socket tracker). */
