@@ -217,7 +217,10 @@ describe('deploy/kubernetes', () => {
     expect(container.readinessProbe.httpGet.path).toBe('/readyz');
     const preStop = container.lifecycle.preStop.exec.command as string[];
     expect(preStop[0]).toBe('sleep');
-    expect(pod.terminationGracePeriodSeconds).toBeGreaterThan(Number(preStop[1]) + 30);
+    // preStop, then roomguard's own drain and WebSocket grace (shutdown.*), then the audit flush.
+    const configMap = find('ConfigMap', 'roomguard-config')[0]!;
+    const { shutdown } = validates(`${dir}/configmap.yaml`, configMap.data['roomguard.yaml'], '/etc/roomguard/secrets').config!;
+    expect(pod.terminationGracePeriodSeconds).toBeGreaterThanOrEqual(Number(preStop[1]) + (shutdown.drainTimeout + shutdown.websocketGrace) / 1000 + 10);
     // One drain budget everywhere: Kubernetes, compose and systemd.
     expect(`${pod.terminationGracePeriodSeconds}s`).toBe((parse(read('deploy/compose/compose.yaml')) as Doc).services.roomguard.stop_grace_period);
     expect(read('deploy/systemd/roomguard.service')).toMatch(new RegExp(`^TimeoutStopSec=${pod.terminationGracePeriodSeconds}$`, 'm'));
