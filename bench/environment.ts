@@ -22,6 +22,14 @@ const POLICIES: Record<string, string> = {
 
 const CLIENT_SECRET = 'bench-client-secret-0123456789abcdef';
 
+/** Like Promise.all, but waits for every start to settle, so none is still starting when a failure closes the rest. */
+async function allStarted<T extends unknown[]>(starts: { [K in keyof T]: Promise<T[K]> }): Promise<T> {
+  const settled = await Promise.allSettled(starts);
+  const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
+  if (failed) throw failed.reason;
+  return settled.map((s) => (s as PromiseFulfilledResult<unknown>).value) as T;
+}
+
 export interface Environment {
   redis: PrivateRedis;
   upstream: ServerProcess;
@@ -51,7 +59,7 @@ export async function startEnvironment(options: { users: number; profileDir?: st
     mkdirSync(policiesDir);
     for (const [name, text] of Object.entries(POLICIES)) writeFileSync(join(policiesDir, name), text);
     // Independent servers start side by side: on a busy two-core machine each start takes seconds.
-    const [redis, upstream] = await Promise.all([startPrivateRedis().then(keep), startServer({ role: 'upstream' }).then(keep)]);
+    const [redis, upstream] = await allStarted([startPrivateRedis().then(keep), startServer({ role: 'upstream' }).then(keep)]);
     const [gwPort, gwNoAuditPort, rpPort, idpPort] = await Promise.all([freePort(), freePort(), freePort(), freePort()]);
     const idp = keep(await startServer({
       role: 'idp', port: idpPort, users: options.users,
@@ -65,7 +73,7 @@ export async function startEnvironment(options: { users: number; profileDir?: st
       role: 'gateway' as const, port, issuer: idp.url, clientSecret: CLIENT_SECRET, upstream: upstream.url, redisUrl: redis.url,
       keyPrefix: `rgbench:${port}:`, policiesDir, auditDir: join(scratch, `audit-${port}`), audit, keys,
     });
-    const [gateway, gatewayNoAudit, bareProxy, bareRoute, bareRp] = await Promise.all([
+    const [gateway, gatewayNoAudit, bareProxy, bareRoute, bareRp] = await allStarted([
       startServer(gatewaySpec(gwPort, 'on'), options.profileDir).then(keep),
       startServer(gatewaySpec(gwNoAuditPort, 'off')).then(keep),
       startServer({ role: 'bare-proxy', upstream: upstream.url }).then(keep),

@@ -44,7 +44,9 @@ export async function startServer(spec: ServerSpec, profileDir?: string): Promis
   const execArgv = ['--import', 'tsx', '--expose-gc', ...(profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [])];
   // A gateway logs every request on stdout as in production; the run discards it (errors go to stderr).
   const stdout = spec.role === 'gateway' ? 'ignore' : 'inherit';
-  const child: ChildProcess = fork(ENTRY, [JSON.stringify(spec)], { execArgv, stdio: ['ignore', stdout, 'inherit', 'ipc'] });
+  // The spec (with the bench keys) goes by environment, not argv, which every user of the machine can read.
+  const env = { ...process.env, ROOMGUARD_BENCH_SPEC: JSON.stringify(spec) };
+  const child: ChildProcess = fork(ENTRY, [spec.role], { execArgv, env, stdio: ['ignore', stdout, 'inherit', 'ipc'] });
   const url = await new Promise<string>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`${spec.role} did not start within 30 s`)), 30_000);
     child.once('exit', (code) => reject(new Error(`${spec.role} exited with ${code} before it listened`)));

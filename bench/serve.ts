@@ -98,7 +98,10 @@ async function start(spec: ServerSpec): Promise<{ url: string; close(): Promise<
 const send = (message: ChildMessage) => process.send?.(message);
 
 try {
-  const spec = JSON.parse(process.argv[2] ?? '') as ServerSpec;
+  const spec = JSON.parse(process.env.ROOMGUARD_BENCH_SPEC ?? '') as ServerSpec;
+  delete process.env.ROOMGUARD_BENCH_SPEC;
+  // A benchmark that dies must not leave its servers running: they go when the parent's channel closes.
+  process.once('disconnect', () => process.exit(0));
   const server = await start(spec);
   process.on('message', async (message: ParentMessage) => {
     if (message.type === 'memory') {
