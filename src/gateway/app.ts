@@ -28,9 +28,8 @@ export async function buildGateway(deps: GatewayDeps): Promise<FastifyInstance> 
     requestIdHeader: false,
     bodyLimit: 1024 * 1024,
     // Slow clients: a whole request within 30 s, headers within 10 s (fastify's default 0 would let a
-    // body trickling in byte by byte hold a connection for ever); idle keep-alive connections for 5 s.
+    // body trickling in byte by byte hold a connection for ever).
     requestTimeout: 30_000,
-    keepAliveTimeout: 5_000,
     ...(deps.serverFactory ? { serverFactory: deps.serverFactory } : {}),
     routerOptions: { maxParamLength: 500 },
   });
