@@ -88,8 +88,11 @@ export async function buildGateway(deps: GatewayDeps): Promise<FastifyInstance> 
     checks.policies = { ok: true, detail: `${deps.policies.current.version.slice(0, 12)}${rejected ? `; last reload rejected: ${rejected}` : ''}` };
     if (deps.status?.config) checks.config = { ok: true, detail: deps.status.config };
     checks.audit = deps.audit.healthy ? { ok: true } : { ok: false, detail: 'RG_AUDIT_UNAVAILABLE' };
-    const ok = Object.values(checks).every((c) => c.ok);
-    return reply.code(ok ? 200 : 503).header('cache-control', 'no-store').send({ status: ok ? 'ready' : 'not ready', checks });
+    // The IdP is needed for new logins only: people already signed in keep their meetings (and the load
+    // balancer keeps sending them here) while it is away, so its failure degrades readiness, never ends it.
+    const ok = Object.entries(checks).every(([name, c]) => c.ok || name === 'idp');
+    const status = !ok ? 'not ready' : checks.idp!.ok ? 'ready' : 'degraded';
+    return reply.code(ok ? 200 : 503).header('cache-control', 'no-store').send({ status, checks });
   });
 
   // roomguard's own pages, with their own body parsers (the proxy passes bodies through untouched).

@@ -5,6 +5,7 @@ import { EventEmitter } from 'node:events';
 import type { Store } from './store.js';
 import { MemoryStore } from './memory.js';
 import { RedisStore } from './redis.js';
+import { backingStoreOf } from './key-census.js';
 
 export interface SessionEvent {
   kind: 'ended' | 'changed';
@@ -36,18 +37,11 @@ function parseEvent(message: string): SessionEvent | undefined {
 
 /** The bus of a store: Redis pub/sub on `channel` for Redis, a shared in-process emitter for the memory store. */
 export async function openSessionBus(store: Store, channel: string): Promise<SessionBus> {
-  const raw = rawStoreOf(store);
+  const raw = backingStoreOf(store);
   if (raw instanceof RedisStore) return RedisSessionBus.open(raw, channel);
   if (raw instanceof MemoryStore) return new LocalSessionBus(localEmitterOf(raw));
   // A store without pub/sub: nothing arrives from elsewhere; `live` stays false so nothing is cached.
   return new LocalSessionBus(new EventEmitter(), false);
-}
-
-/** Follows wrappers (sealing, timing) down to the store that talks to the backend. */
-function rawStoreOf(store: Store): Store {
-  let current: Store = store;
-  for (let depth = 0; depth < 8 && 'inner' in current; depth++) current = (current as Store & { inner: Store }).inner;
-  return current;
 }
 
 const emitters = new WeakMap<MemoryStore, EventEmitter>();
