@@ -35,8 +35,7 @@ export function keyCensus(store: Store, prefix: string, options: KeyCensusOption
   };
 }
 
-/** Follows wrappers (sealing, timing) down to the store that talks to Redis. */
-/** Follows wrappers (sealing, timing) down to the store that talks to the backend. */
+/** Follows wrappers (sealing, timing) down to the store that talks to Redis (or memory). */
 export function backingStoreOf(store: Store): Store {
   let current: Store = store;
   for (let depth = 0; depth < 8 && 'inner' in current; depth++) current = (current as Store & { inner: Store }).inner;
