@@ -64,8 +64,6 @@ export class RedisStore implements Store {
       maxRetriesPerRequest: 1,
       commandTimeout,
       connectTimeout: 5000,
-      // A write that reaches a demoted primary (after a failover) reconnects and is sent again.
-      reconnectOnError: (err: Error) => (err.message.startsWith('READONLY') ? 2 : false),
       ...(options.username ? { username: options.username } : {}),
       ...(options.password ? { password: options.password } : {}),
     };
@@ -96,8 +94,11 @@ export class RedisStore implements Store {
         sentinels: options.sentinel.nodes,
         ...(options.sentinel.username ? { sentinelUsername: options.sentinel.username } : {}),
         ...(options.sentinel.password ? { sentinelPassword: options.sentinel.password } : {}),
-        // Learn of a failover from the sentinels at once instead of waiting for the old primary to drop us.
+        // Learn of a failover from the sentinels at once instead of waiting for the old primary to drop us,
+        // and send a write that still reached the demoted primary (READONLY) again after asking them anew.
+        // Only here: a standalone URL naming a replica should fail with its READONLY, not reconnect in a loop.
         failoverDetector: true,
+        reconnectOnError: (err: Error) => (err.message.startsWith('READONLY') ? 2 : false),
         ...(tls ? { tls, sentinelTLS: tls, enableTLSForSentinelMode: true } : {}),
       });
     } else {
