@@ -99,10 +99,12 @@ describe('malformed cookies', () => {
 });
 
 describe('server timeouts against slow clients', () => {
-  it('bounds the time to receive request headers', () => {
+  it('bounds the time to receive request headers and whole requests (slow headers, slow bodies)', () => {
     const server = rig.gateway.app.server;
     expect(server.headersTimeout).toBeGreaterThan(0);
-    expect(server.headersTimeout).toBeLessThanOrEqual(60_000);
+    expect(server.requestTimeout).toBeGreaterThan(0);
+    expect(server.requestTimeout).toBeLessThanOrEqual(120_000);
+    expect(server.headersTimeout).toBeLessThanOrEqual(server.requestTimeout);
   });
 
   it('closes a connection that sent half a request line when the client gives up, without disturbing others', async () => {
