@@ -2,7 +2,7 @@
 // primary, or a Cluster. Commands fail fast (one retry, a 2 s deadline) while Redis is away, so a
 // participant gets a 503 page instead of a hanging request; ioredis reconnects on its own.
 import { Cluster, Redis, type ClusterOptions, type RedisOptions } from 'ioredis';
-import type { ConnectionOptions } from 'node:tls';
+import { connect as tlsConnect, type ConnectionOptions } from 'node:tls';
 import { RoomguardError } from '../errors.js';
 import type { Store } from './store.js';
 
@@ -51,6 +51,8 @@ export class RedisStore implements Store {
   readonly #deadlineMs: number;
   readonly #connectDeadlineMs: number;
   #connectionError: string | undefined;
+  /** Where a TLS handshake can be tried by hand when the client hides why connecting failed. */
+  readonly #tlsProbe: { node: RedisNode; tls: ConnectionOptions } | undefined;
 
   constructor(options: RedisStoreOptions) {
     const given = [options.url, options.sentinel, options.cluster].filter((t) => t !== undefined).length;
@@ -101,6 +103,7 @@ export class RedisStore implements Store {
         reconnectOnError: (err: Error) => (err.message.startsWith('READONLY') ? 2 : false),
         ...(tls ? { tls, sentinelTLS: tls, enableTLSForSentinelMode: true } : {}),
       });
+      if (tls) this.#tlsProbe = { node: options.sentinel.nodes[0]!, tls };
     } else {
       this.topology = 'standalone';
       this.client = new Redis({ ...common, ...standaloneTarget(options.url!, options.tls), keyPrefix: options.keyPrefix });
@@ -118,10 +121,18 @@ export class RedisStore implements Store {
 
   /** Connects once at start-up; rejects with RG_STORE_UNAVAILABLE if Redis does not answer. */
   async connect(): Promise<void> {
-    await this.#run(async () => {
-      if (this.client.status === 'wait') await this.client.connect();
-      await this.client.ping();
-    }, this.#connectDeadlineMs);
+    try {
+      await this.#run(async () => {
+        if (this.client.status === 'wait') await this.client.connect();
+        await this.client.ping();
+      }, this.#connectDeadlineMs);
+    } catch (err) {
+      // ioredis reports a sentinel it could not reach over TLS only as "Connection is closed"; a handshake
+      // of our own names the reason (an untrusted certificate, a wrong name).
+      const handshake = this.#tlsProbe ? await tlsHandshakeError(this.#tlsProbe.node, this.#tlsProbe.tls) : undefined;
+      if (!handshake) throw err;
+      throw new RoomguardError('RG_STORE_UNAVAILABLE', `Redis (${this.topology}): TLS to sentinel ${this.#tlsProbe!.node.host}:${this.#tlsProbe!.node.port} failed: ${handshake}`, { cause: err });
+    }
   }
 
   /**
@@ -225,6 +236,21 @@ function standaloneTarget(url: string, tls: RedisTls | undefined): RedisOptions 
     ...(parsed.password ? { password: decodeURIComponent(parsed.password) } : {}),
     ...(parsed.protocol === 'rediss:' ? { tls: tlsOptions(tls ?? {}) } : {}),
   };
+}
+
+/** The error of a TLS handshake with `node`, or undefined when it succeeds (or does not finish within 2 s). */
+function tlsHandshakeError(node: RedisNode, tls: ConnectionOptions): Promise<string | undefined> {
+  return new Promise((resolve) => {
+    const socket = tlsConnect({ ...tls, host: node.host, port: node.port });
+    const done = (result: string | undefined) => {
+      clearTimeout(timer);
+      socket.destroy();
+      resolve(result);
+    };
+    const timer = setTimeout(() => done(undefined), 2000);
+    socket.once('secureConnect', () => done(undefined));
+    socket.once('error', (err: Error) => done(err.message));
+  });
 }
 
 function tlsOptions(tls: RedisTls): ConnectionOptions {

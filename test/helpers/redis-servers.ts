@@ -127,32 +127,49 @@ export interface SentinelSet {
   primary: RedisProcess;
   replica: RedisProcess;
   sentinels: RedisProcess[];
+  /** redis-cli against a member of the set (with TLS arguments when the set speaks TLS). */
+  cli(port: number, args: string[]): string;
   /** host:port of the current primary, as the sentinels report it. */
   primaryAddress(): string;
   stop(): Promise<void>;
 }
 
-/** A primary, one replica and `sentinelCount` sentinels (quorum 1) watching them as `name`. */
-export async function startSentinelSet(dir: string, name = 'rgprimary', sentinelCount = 1): Promise<SentinelSet> {
+/** Config lines that make a server (or sentinel) speak TLS only, replication and sentinel links included. */
+function tlsOnly(tls: TlsMaterial, port: number): string[] {
+  return ['port 0', `tls-port ${port}`, `tls-cert-file ${tls.serverCert}`, `tls-key-file ${tls.serverKey}`, `tls-ca-cert-file ${tls.ca}`, 'tls-auth-clients no', 'tls-replication yes'];
+}
+
+/**
+ * A primary, one replica and `sentinelCount` sentinels (quorum 1) watching them as `name`. With `tls`,
+ * every member listens on TLS only and replication and the sentinels' links use TLS too.
+ */
+export async function startSentinelSet(dir: string, options: { name?: string; sentinelCount?: number; tls?: TlsMaterial } = {}): Promise<SentinelSet> {
+  const { name = 'rgprimary', sentinelCount = 1, tls } = options;
+  const tlsArgs = tls ? ['--tls', '--cacert', tls.ca] : [];
+  const cli = (port: number, args: string[]) => redisCli(port, args, tlsArgs);
+  const start = async (label: string, lines: string[], sentinel = false) => {
+    const port = await freePort();
+    const server = await startRedisProcess(dir, label, port, [...(tls ? tlsOnly(tls, port) : []), ...lines], { sentinel, pingArgs: tlsArgs });
+    started.push(server);
+    return server;
+  };
   const started: RedisProcess[] = [];
   try {
-    const primary = await startRedisProcess(dir, 'primary', await freePort(), []).then((p) => (started.push(p), p));
-    const replicaPort = await freePort();
-    const replica = await startRedisProcess(dir, 'replica', replicaPort, [`replicaof 127.0.0.1 ${primary.port}`]).then((p) => (started.push(p), p));
-    await waitFor('the replica to sync', () => redisCli(replica.port, ['info', 'replication']).includes('master_link_status:up'));
+    const primary = await start('primary', []);
+    const replica = await start('replica', [`replicaof 127.0.0.1 ${primary.port}`]);
+    await waitFor('the replica to sync', () => cli(replica.port, ['info', 'replication']).includes('master_link_status:up'));
     const sentinels: RedisProcess[] = [];
     for (let i = 0; i < sentinelCount; i++) {
-      const port = await freePort();
-      sentinels.push(await startRedisProcess(dir, `sentinel-${i}`, port, [
+      sentinels.push(await start(`sentinel-${i}`, [
         `sentinel monitor ${name} 127.0.0.1 ${primary.port} 1`,
         `sentinel down-after-milliseconds ${name} 1000`,
         `sentinel failover-timeout ${name} 5000`,
-      ], { sentinel: true }).then((p) => (started.push(p), p)));
+      ], true));
     }
-    const primaryAddress = () => redisCli(sentinels[0]!.port, ['sentinel', 'get-master-addr-by-name', name]).split('\n').join(':');
+    const primaryAddress = () => cli(sentinels[0]!.port, ['sentinel', 'get-master-addr-by-name', name]).split('\n').join(':');
     // A manual failover needs a replica the sentinel has seen and judged healthy.
-    await waitFor('the sentinel to know the replica', () => redisCli(sentinels[0]!.port, ['sentinel', 'replicas', name]).includes(String(replica.port)));
-    return { name, primary, replica, sentinels, primaryAddress, stop: () => killAll(started) };
+    await waitFor('the sentinel to know the replica', () => cli(sentinels[0]!.port, ['sentinel', 'replicas', name]).includes(String(replica.port)));
+    return { name, primary, replica, sentinels, cli, primaryAddress, stop: () => killAll(started) };
   } catch (err) {
     await killAll(started);
     throw err;
@@ -163,12 +180,12 @@ export async function startSentinelSet(dir: string, name = 'rgprimary', sentinel
 export async function failOver(set: SentinelSet): Promise<void> {
   const before = set.primaryAddress();
   // The replica must hold everything written so far before it is promoted.
-  await waitFor('the replica to catch up', () => Number(redisCli(set.primary.port, ['wait', '1', '1000'])) >= 1);
-  const answer = redisCli(set.sentinels[0]!.port, ['sentinel', 'failover', set.name]);
+  await waitFor('the replica to catch up', () => Number(set.cli(set.primary.port, ['wait', '1', '1000'])) >= 1);
+  const answer = set.cli(set.sentinels[0]!.port, ['sentinel', 'failover', set.name]);
   if (answer !== 'OK') throw new Error(`SENTINEL FAILOVER answered ${answer}`);
   await waitFor('the failover', () => set.primaryAddress() !== before);
   const [, port] = set.primaryAddress().split(':');
-  await waitFor('the new primary to take writes', () => redisCli(Number(port), ['info', 'replication']).includes('role:master'));
+  await waitFor('the new primary to take writes', () => set.cli(Number(port), ['info', 'replication']).includes('role:master'));
 }
 
 export interface RedisCluster {

@@ -12,8 +12,8 @@ import { ScriptedBrowser } from '../helpers/browser.js';
 import { freePort, testConfig, testKeys, type TestKeys } from '../helpers/gateway.js';
 import { startEchoUpstream, type EchoUpstream } from '../helpers/upstream.js';
 import {
-  failOver, redisCli, redisTempDir, requirePrograms, startCluster, startRedisProcess, startSentinelSet, startTlsRedis,
-  type RedisCluster, type RedisProcess, type SentinelSet, type TlsRedis,
+  failOver, makeTlsMaterial, redisCli, redisTempDir, requirePrograms, startCluster, startRedisProcess, startSentinelSet, startTlsRedis,
+  type RedisCluster, type RedisProcess, type SentinelSet, type TlsMaterial, type TlsRedis,
 } from '../helpers/redis-servers.js';
 
 requirePrograms('redis-server', 'redis-cli', 'openssl');
@@ -194,6 +194,40 @@ describe('Sentinel', () => {
       await expect(store.connect()).rejects.toMatchObject({ code: 'RG_STORE_UNAVAILABLE', message: expect.stringMatching(/No such master with that name/) });
     } finally {
       await store.close();
+    }
+  });
+});
+
+describe('Sentinel over TLS (store.tls.enabled)', () => {
+  const temp = redisTempDir('sentinel-tls');
+  let set: SentinelSet;
+  let tls: TlsMaterial;
+
+  beforeAll(async () => {
+    tls = makeTlsMaterial(temp.dir);
+    set = await startSentinelSet(temp.dir, { name: 'rgtlsprimary', tls });
+  });
+  afterAll(async () => {
+    await set?.stop();
+    temp.remove();
+  });
+
+  it('asks the sentinels and writes to the primary over TLS, verified against store.tls.ca', async () => {
+    const sentinel = { name: set.name, nodes: set.sentinels.map((s) => `127.0.0.1:${s.port}`) };
+    const store = await openStore(configWith({ keyPrefix: 'rgstls:', sentinel, tls: { enabled: true, ca: tls.ca } }));
+    try {
+      await store.set('probe', 'over tls', 60_000);
+      expect(await store.get('probe')).toBe('over tls');
+      expect(set.cli(set.primary.port, ['get', 'rgstls:probe'])).toMatch(/^v1\./);
+    } finally {
+      await store.close();
+    }
+    // The same sentinels with a CA that signed none of them: the reason is the certificate, said so.
+    const untrusted = new RedisStore({ keyPrefix: 'rgstls:', sentinel: { name: set.name, nodes: set.sentinels.map((s) => ({ host: '127.0.0.1', port: s.port })) }, tls: { ca: readFileSync(tls.otherCa, 'utf8') }, connectDeadlineMs: 1500 });
+    try {
+      await expect(untrusted.connect()).rejects.toMatchObject({ code: 'RG_STORE_UNAVAILABLE', message: expect.stringMatching(/TLS to sentinel .* failed: .*certificate/i) });
+    } finally {
+      await untrusted.close();
     }
   });
 });
