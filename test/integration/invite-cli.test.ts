@@ -15,6 +15,8 @@ import { queryAudit } from '../../src/audit/query.js';
 import { freePort } from '../helpers/gateway.js';
 import { startEchoUpstream, type EchoUpstream } from '../helpers/upstream.js';
 import { joinAsGuest, openInvitation } from '../helpers/guests.js';
+import { runInviteCommand } from '../../src/guests/commands.js';
+import { UsageError } from '../../src/cli-args.js';
 
 const ROOT = new URL('../..', import.meta.url).pathname;
 const POLICIES = fileURLToPath(new URL('../fixtures/policies-guests', import.meta.url));
@@ -92,33 +94,43 @@ describe('roomguard invite', () => {
     expect(records.some((r) => r.type === 'guest.invite_created' && r.instance === 'gw-cli' && r.details?.invitation === id && r.room === 'town-hall')).toBe(true);
     expect(records.some((r) => r.type === 'guest.invite_revoked' && r.details?.invitation === id && r.details?.guestSessionsEnded === 1)).toBe(true);
     expect(records.some((r) => r.type === 'guest.invite_used' && r.details?.invitation === id && r.instance === 'gw')).toBe(true);
-  });
+  }, 180_000);
 
-  it('keeps to the room policy: limits, rooms without guests, unknown ids, bad usage', () => {
-    const over = roomguard(['invite', 'create', '--room', 'town-hall', '--uses', '11', '--config', file]);
-    expect(over.code).toBe(2);
-    expect(over.stderr).toContain("--uses: a whole number from 1 to 10 (the room's guests.maxUses)");
-    const long = roomguard(['invite', 'create', '--room', 'town-hall', '--ttl', '3d', '--config', file]);
-    expect(long.code).toBe(2);
-    expect(long.stderr).toContain('--ttl: a duration from 5m to 2d');
-    const off = roomguard(['invite', 'create', '--room', 'closed', '--config', file]);
+  it('keeps to the room policy: limits, rooms without guests, unknown ids, bad usage', async () => {
+    // The same command function the CLI runs, in this process (each spawned CLI costs seconds).
+    const run = async (...args: string[]) => {
+      const io = { out: '', err: '' };
+      const code = await runInviteCommand(args[0], [...args.slice(1), '--config', file], { out: (t) => (io.out += t), err: (t) => (io.err += t) });
+      return { code, ...io };
+    };
+    await expect(run('create', '--room', 'town-hall', '--uses', '11')).rejects.toThrow("--uses: a whole number from 1 to 10 (the room's guests.maxUses)");
+    await expect(run('create', '--room', 'town-hall', '--uses', '0')).rejects.toThrow(UsageError);
+    await expect(run('create', '--room', 'town-hall', '--ttl', '3d')).rejects.toThrow('--ttl: a duration from 5m to 2d');
+    await expect(run('create', '--room', 'town-hall', '--ttl', 'soon')).rejects.toThrow(UsageError);
+    await expect(run('create', '--room', 'town-hall', '--note', 'x'.repeat(201))).rejects.toThrow('--note: at most 200 characters');
+    const off = await run('create', '--room', 'closed');
     expect(off.code).toBe(1);
-    expect(off.stderr).toContain('does not set guests.invites: true (RG_GUEST_INVITES_OFF)');
-    expect(roomguard(['invite', 'list', '--room', 'nowhere', '--config', file]).stderr).toContain('no policy matches this room');
-    const unknown = roomguard(['invite', 'revoke', '--room', 'town-hall', '--id', 'abcdef12', '--config', file]);
+    expect(off.err).toContain('does not set guests.invites: true (RG_GUEST_INVITES_OFF)');
+    expect((await run('list', '--room', 'nowhere')).err).toContain('no policy matches this room');
+    const unknown = await run('revoke', '--room', 'town-hall', '--id', 'abcdef12');
     expect(unknown.code).toBe(1);
-    expect(unknown.stderr).toContain('town-hall has no invitation abcdef12');
-    expect(roomguard(['invite', 'create', '--config', file]).code).toBe(2);
-    expect(roomguard(['invite', 'revoke', '--room', 'town-hall', '--config', file]).code).toBe(2);
-    expect(roomguard(['invite', 'open', '--room', 'town-hall', '--config', file]).code).toBe(2);
-    expect(roomguard(['invite', 'create', '--room', 'a/b/c', '--config', file]).stderr).toContain('is not a room of this generic backend');
+    expect(unknown.err).toContain('town-hall has no invitation abcdef12');
+    await expect(run('create')).rejects.toThrow('invite create needs --room NAME');
+    await expect(run('revoke', '--room', 'town-hall')).rejects.toThrow('invite revoke needs --id ID');
+    await expect(run('open', '--room', 'town-hall')).rejects.toThrow('unknown command: invite open');
+    await expect(run('create', '--room', 'a/b/c')).rejects.toThrow('is not a room of this generic backend');
+    await expect(run('create', '--room', 'town-hall', '--colour', 'red')).rejects.toThrow(UsageError);
     // Defaults: the policy's ttl, and 5 uses.
-    const plain = roomguard(['invite', 'create', '--room', 'town-hall', '--config', file, '--json']);
+    const plain = await run('create', '--room', 'town-hall', '--json');
     expect(plain.code).toBe(0);
-    const json = JSON.parse(plain.stdout) as { link: string; maxUses: number; expiresAt: string };
+    const json = JSON.parse(plain.out) as { link: string; maxUses: number; expiresAt: string };
     expect(json.maxUses).toBe(5);
     expect(Date.parse(json.expiresAt) - Date.now()).toBeGreaterThan(47 * 3_600_000);
-  });
+    // Wrong usage reaches the admin as exit code 2 with the usage text.
+    const spawned = roomguard(['invite', 'create', '--room', 'town-hall', '--uses', '11', '--config', file]);
+    expect(spawned.code).toBe(2);
+    expect(spawned.stderr).toContain('usage: roomguard');
+  }, 60_000);
 
   it('policy explain --guest shows what a guest invited to a room may enter', () => {
     const dir = ['--dir', join(ROOT, 'test/fixtures/policies-guests')];
@@ -127,8 +139,7 @@ describe('roomguard invite', () => {
     expect(own.stdout).toMatch(/decision:\s+allow/);
     expect(own.stdout).toMatch(/rule:\s+guests\[0\] at .*town-hall\.yaml:10/);
     expect(own.stdout).toMatch(/role:\s+guest/);
-    expect(roomguard(['policy', 'explain', '--room', 'open-day', '--guest', 'town-hall', ...dir]).stdout).toContain('RG_GUEST_WRONG_ROOM');
-    expect(roomguard(['policy', 'explain', '--room', 'closed', '--guest', 'closed', ...dir]).stdout).toContain('RG_GUEST_INVITES_OFF');
-    expect(roomguard(['policy', 'explain', '--room', 'town-hall', '--guest', 'town-hall', '--email', 'a@example.org', ...dir]).code).toBe(2);
-  });
+    const other = roomguard(['policy', 'explain', '--room', 'open-day', '--guest', 'town-hall', ...dir, '--json']);
+    expect(JSON.parse(other.stdout)).toMatchObject({ outcome: 'deny', reasons: ['RG_GUEST_WRONG_ROOM'] });
+  }, 120_000);
 });
