@@ -86,6 +86,7 @@ export class RedisStore implements Store {
         redisOptions: { ...connection, ...(options.tls ? { tls: tlsOptions(options.tls) } : {}) },
       };
       this.client = new Cluster(options.cluster.nodes, clusterOptions);
+      if (options.tls) this.#tlsProbe = { node: options.cluster.nodes[0]!, tls: tlsOptions(options.tls) };
     } else if (options.sentinel) {
       this.topology = 'sentinel';
       const tls = options.tls ? tlsOptions(options.tls) : undefined;
@@ -117,6 +118,7 @@ export class RedisStore implements Store {
     this.client.on('ready', () => {
       this.#connectionError = undefined;
     });
+
   }
 
   /** Connects once at start-up; rejects with RG_STORE_UNAVAILABLE if Redis does not answer. */
@@ -127,11 +129,11 @@ export class RedisStore implements Store {
         await this.client.ping();
       }, this.#connectDeadlineMs);
     } catch (err) {
-      // ioredis reports a sentinel it could not reach over TLS only as "Connection is closed"; a handshake
-      // of our own names the reason (an untrusted certificate, a wrong name).
+      // ioredis reports a sentinel or Cluster node it could not reach over TLS only as "Connection is
+      // closed"; a handshake of our own names the reason (an untrusted certificate, a wrong name).
       const handshake = this.#tlsProbe ? await tlsHandshakeError(this.#tlsProbe.node, this.#tlsProbe.tls) : undefined;
       if (!handshake) throw err;
-      throw new RoomguardError('RG_STORE_UNAVAILABLE', `Redis (${this.topology}): TLS to sentinel ${this.#tlsProbe!.node.host}:${this.#tlsProbe!.node.port} failed: ${handshake}`, { cause: err });
+      throw new RoomguardError('RG_STORE_UNAVAILABLE', `Redis (${this.topology}): TLS to ${this.topology === 'sentinel' ? 'sentinel' : 'node'} ${this.#tlsProbe!.node.host}:${this.#tlsProbe!.node.port} failed: ${handshake}`, { cause: err });
     }
   }
 

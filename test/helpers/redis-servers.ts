@@ -193,8 +193,13 @@ export interface RedisCluster {
   stop(): Promise<void>;
 }
 
-/** Three primaries (no replicas) joined with `redis-cli --cluster create`, waiting for cluster_state:ok. */
-export async function startCluster(dir: string, size = 3): Promise<RedisCluster> {
+/**
+ * Three primaries (no replicas) joined with `redis-cli --cluster create`, waiting for cluster_state:ok.
+ * With `tls`, the nodes listen on TLS only and the cluster bus uses TLS too.
+ */
+export async function startCluster(dir: string, options: { size?: number; tls?: TlsMaterial } = {}): Promise<RedisCluster> {
+  const { size = 3, tls } = options;
+  const tlsArgs = tls ? ['--tls', '--cacert', tls.ca] : [];
   const nodes: RedisProcess[] = [];
   try {
     for (let i = 0; i < size; i++) {
@@ -202,12 +207,13 @@ export async function startCluster(dir: string, size = 3): Promise<RedisCluster>
       // The cluster bus gets its own free port (the default port+10000 may be taken or out of range).
       const busPort = await freePort();
       nodes.push(await startRedisProcess(dir, `cluster-${i}`, port, [
+        ...(tls ? [...tlsOnly(tls, port), 'tls-cluster yes'] : []),
         'cluster-enabled yes', `cluster-config-file nodes-${port}.conf`, `cluster-port ${busPort}`, 'cluster-node-timeout 2000',
-      ]));
+      ], { pingArgs: tlsArgs }));
     }
-    const create = spawnSync('redis-cli', ['--cluster', 'create', ...nodes.map((n) => `127.0.0.1:${n.port}`), '--cluster-replicas', '0', '--cluster-yes'], { encoding: 'utf8', timeout: 30_000 });
+    const create = spawnSync('redis-cli', [...tlsArgs, '--cluster', 'create', ...nodes.map((n) => `127.0.0.1:${n.port}`), '--cluster-replicas', '0', '--cluster-yes'], { encoding: 'utf8', timeout: 30_000 });
     if (create.status !== 0) throw new Error(`redis-cli --cluster create failed: ${create.stdout}${create.stderr}`);
-    for (const node of nodes) await waitFor(`cluster_state:ok on ${node.port}`, () => redisCli(node.port, ['cluster', 'info']).includes('cluster_state:ok'));
+    for (const node of nodes) await waitFor(`cluster_state:ok on ${node.port}`, () => redisCli(node.port, ['cluster', 'info'], tlsArgs).includes('cluster_state:ok'));
     return { nodes, stop: () => killAll(nodes) };
   } catch (err) {
     await killAll(nodes);

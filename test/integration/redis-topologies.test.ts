@@ -232,6 +232,36 @@ describe('Sentinel over TLS (store.tls.enabled)', () => {
   });
 });
 
+describe('Cluster over TLS (store.tls.enabled)', () => {
+  const temp = redisTempDir('cluster-tls');
+  let cluster: RedisCluster;
+  let tls: TlsMaterial;
+
+  beforeAll(async () => {
+    tls = makeTlsMaterial(temp.dir);
+    cluster = await startCluster(temp.dir, { tls });
+  });
+  afterAll(async () => {
+    await cluster?.stop();
+    temp.remove();
+  });
+
+  it('reaches every primary over TLS, verified against store.tls.ca, and refuses an untrusted one', async () => {
+    const nodes = cluster.nodes.map((n) => `127.0.0.1:${n.port}`);
+    const store = await openStore(configWith({ keyPrefix: 'rgctls:', cluster: { nodes }, tls: { enabled: true, ca: tls.ca } }));
+    try {
+      for (let i = 0; i < 12; i++) await store.set(`k${i}`, String(i), 60_000);
+      for (let i = 0; i < 12; i++) expect(await store.get(`k${i}`)).toBe(String(i));
+      const tlsArgs = ['--tls', '--cacert', tls.ca];
+      // The keys landed on every node, each reached over TLS.
+      for (const node of cluster.nodes) expect(redisCli(node.port, ['dbsize'], tlsArgs)).not.toBe('0');
+    } finally {
+      await store.close();
+    }
+    await expect(openStore(configWith({ keyPrefix: 'rgctls:', cluster: { nodes }, tls: { enabled: true, ca: tls.otherCa } }))).rejects.toMatchObject({ code: 'RG_STORE_UNAVAILABLE', message: expect.stringMatching(/TLS to node 127.0.0.1:\d+ failed: .*certificate/i) });
+  });
+});
+
 describe('Cluster', () => {
   const temp = redisTempDir('cluster');
   let cluster: RedisCluster;
