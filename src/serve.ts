@@ -34,7 +34,9 @@ export async function serve(configFile: string | undefined): Promise<number> {
   gateway.app.log.info({ event: 'started', address, publicUrl: config.publicUrl.origin, policies: gateway.policies.current.version.slice(0, 12) }, 'roomguard listening');
   // SIGHUP: the config file and the policies again; whatever is wrong is rejected whole and logged.
   let reloading = Promise.resolve();
+  let stopping = false;
   process.on('SIGHUP', () => {
+    if (stopping) return;
     reloading = reloading.then(async () => {
       const { config: next, problems: found } = loadConfigFile(config.sourceFile);
       if (!next) return gateway.rejectReload(found.map(formatProblem));
@@ -43,6 +45,7 @@ export async function serve(configFile: string | undefined): Promise<number> {
   });
   // SIGTERM/SIGINT: drain, then flush the audit log and exit; a second signal exits at once.
   const stop = () => {
+    stopping = true;
     process.once('SIGTERM', () => process.exit(1));
     process.once('SIGINT', () => process.exit(1));
     void reloading.then(() => gateway.shutdown()).then(

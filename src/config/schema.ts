@@ -123,6 +123,7 @@ export const CONFIG_SCHEMA = object('roomguard.yaml', {
   }),
   forwardAuth: object('Forward-auth mode: an existing nginx (`auth_request`), Traefik (`forwardAuth`) or Caddy (`forward_auth`) asks roomguard about each request and proxies it itself (docs/forward-auth.md).', {
     enabled: { kind: 'boolean', default: false, doc: 'Answer `/_roomguard/verify`. Off: the endpoint does not exist and roomguard is the proxy itself.' },
+    proxy: { kind: 'string', example: 'nginx', doc: 'Which web server asks: `nginx`, `caddy` or `traefik` (required with `enabled`). roomguard reads the original request only from the headers that server sets itself — `X-Original-URI`/`X-Original-Method` for nginx (set by the shipped snippet), `X-Forwarded-Uri`/`X-Forwarded-Method` for Caddy and Traefik — never from headers a client could send through another kind of proxy.' },
     remoteHeaders: { kind: 'boolean', default: true, doc: 'Also answer with `Remote-User`, `Remote-Email`, `Remote-Name` and `Remote-Groups` (for upstreams that read those) besides the `X-Roomguard-*` headers.' },
   }),
   shutdown: object('Graceful stop on SIGTERM/SIGINT: stop accepting, let requests finish, then close WebSockets and flush the audit log.', {

@@ -84,7 +84,8 @@ export function createJudge(ctx: GatewayContext): Judge {
     }
     if (lookup.kind === 'public' || (lookup.kind === 'none' && isPublic(path))) return { kind: 'pass', admission: {} };
 
-    const useCache = cached && !ws && !navigation;
+    // A signed BBB join is taken from the store once: never judged tentatively.
+    const useCache = cached && !ws && !navigation && lookup.kind !== 'signed-join';
     const session = await ctx.loadSession(request, { cached: useCache });
     const tentative = useCache && session !== undefined;
     // Refusals of a tentative judgement are not audited: the judgement is repeated from the store.
@@ -128,8 +129,10 @@ export function createJudge(ctx: GatewayContext): Judge {
     const room = lookup.room;
     const policy = policyFor(room, set).policy;
     const subject: Subject = {};
-    // A risk: high room refuses sessions idle longer than its own limit (15 min), on top of the gateway's.
-    if (session && !(policy?.sessionIdleTimeout !== undefined && session.idleFor > policy.sessionIdleTimeout)) {
+    // A risk: high room refuses sessions that were ever idle longer than its own limit (15 min) since
+    // login, on top of the gateway's limit: the refused request itself must not count as renewed activity.
+    const longestIdle = session ? Math.max(session.idleFor, session.data.maxIdleMs ?? 0) : 0;
+    if (session && !(policy?.sessionIdleTimeout !== undefined && longestIdle > policy.sessionIdleTimeout)) {
       subject.identity = session.data.identity;
       if (session.data.mfa) subject.mfa = session.data.mfa;
     }
@@ -143,6 +146,10 @@ export function createJudge(ctx: GatewayContext): Judge {
 
     switch (decision.outcome) {
       case 'login':
+        // After a pause longer than the room allows, only a login at the IdP itself (max_age=0) will do.
+        if (session && !ws && readOnly && policy?.sessionIdleTimeout !== undefined && longestIdle > policy.sessionIdleTimeout) {
+          return { kind: 'redirect', location: ctx.loginHref(returnTo, true) };
+        }
         return needLogin();
       case 'mfa':
         if (join) ctx.auditQuietly(request, session, { type: 'room.decision', outcome: 'mfa', decision, reason: decision.reasons[0] ?? 'RG_MFA_REQUIRED' });

@@ -112,6 +112,7 @@ export async function buildGateway(deps: GatewayDeps): Promise<FastifyInstance> 
     own.all('/_roomguard/*', async (request, reply) => ctx.fail(request, reply, 'RG_NOT_FOUND'));
   });
 
+  app.addHook('onClose', async () => ctx.sessions.close());
   await registerProxy(app, ctx);
   return app;
 }

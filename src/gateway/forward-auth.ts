@@ -6,7 +6,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ERRORS, type ErrorCode } from '../errors.js';
 import { admittedIdentityHeaders, createJudge, isNavigation, type RequestView, type Verdict } from './admission.js';
 import type { GatewayContext } from './context.js';
-import { headerSafe } from './identity-headers.js';
+import { headerSafe, stripOwnCookies } from './identity-headers.js';
 
 export const VERIFY_PATH = '/_roomguard/verify';
 export const REFUSED_PATH = '/_roomguard/refused';
@@ -18,6 +18,8 @@ export const IDENTITY_HEADER_NAMES = [
   'x-roomguard-user', 'x-roomguard-email', 'x-roomguard-name', 'x-roomguard-groups', 'x-roomguard-room', 'x-roomguard-role', 'x-roomguard-assertion',
   'remote-user', 'remote-email', 'remote-name', 'remote-groups',
 ] as const;
+/** nginx only: the Cookie header for the backend, without roomguard's cookies. */
+export const UPSTREAM_COOKIE_HEADER = 'x-roomguard-upstream-cookie';
 const METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']);
 
 type Style = 'nginx' | 'forwarded';
@@ -28,24 +30,24 @@ function header(request: FastifyRequest, name: string): string | undefined {
 }
 
 /**
- * The original request as the proxy describes it. nginx's `auth_request` passes `X-Original-URI` and
- * `X-Original-Method` (set in our snippet) and can only act on 2xx/401/403; Traefik and Caddy pass
- * `X-Forwarded-Method/Proto/Host/Uri` and hand any non-2xx answer to the browser as it is.
+ * The original request as the configured proxy describes it, from the headers that proxy sets itself
+ * (overwriting any a client sent): nginx's `auth_request` gets `X-Original-URI`/`X-Original-Method` from
+ * the shipped snippet and can act only on 2xx/401/403; Caddy and Traefik set `X-Forwarded-Method/Uri`
+ * and hand any non-2xx answer to the browser as it is. Never guessed from which headers are present:
+ * Caddy and Traefik pass a client's own `X-Original-URI` along.
  */
-function describe(request: FastifyRequest, publicHost: string): { style: Style; view: RequestView } | { error: string } {
-  const original = header(request, 'x-original-uri');
-  const forwarded = header(request, 'x-forwarded-uri');
-  const style: Style = original !== undefined ? 'nginx' : 'forwarded';
-  const rawUrl = original ?? forwarded;
-  if (rawUrl === undefined) return { error: 'neither X-Original-URI (nginx) nor X-Forwarded-Uri (Traefik, Caddy) was sent' };
+function describe(request: FastifyRequest, style: Style, publicHost: string): RequestView | { error: string } {
+  const rawUrl = header(request, style === 'nginx' ? 'x-original-uri' : 'x-forwarded-uri');
+  if (rawUrl === undefined) return { error: style === 'nginx' ? 'X-Original-URI was not sent (see deploy/nginx/roomguard-server.conf)' : 'X-Forwarded-Uri was not sent' };
   if (!rawUrl.startsWith('/') || rawUrl.length > MAX_URI) return { error: 'the original URI must be a path of at most 8192 characters' };
   const method = (header(request, style === 'nginx' ? 'x-original-method' : 'x-forwarded-method') ?? 'GET').toUpperCase();
   if (!METHODS.has(method)) return { error: `unsupported original method ${method.slice(0, 20)}` };
   // The proxy asks about requests for the meeting host only: cookies and returnTo belong to it.
   const host = header(request, 'x-forwarded-host');
-  if (host !== undefined && host.toLowerCase() !== publicHost) return { error: 'X-Forwarded-Host is not the host of publicUrl' };
-  const ws = request.headers.upgrade?.toLowerCase() === 'websocket';
-  return { style, view: { method, rawUrl, ws, navigation: !ws && isNavigation(method, request.headers) } };
+  if (style === 'forwarded' && host !== undefined && host.toLowerCase() !== publicHost) return { error: 'X-Forwarded-Host is not the host of publicUrl' };
+  // Traefik drops Upgrade from the auth request; the WebSocket handshake's own headers remain.
+  const ws = request.headers.upgrade?.toLowerCase() === 'websocket' || request.headers['sec-websocket-key'] !== undefined || request.headers['sec-fetch-dest'] === 'websocket';
+  return { method, rawUrl, ws, navigation: !ws && isNavigation(method, request.headers) };
 }
 
 export function registerForwardAuth(app: FastifyInstance, ctx: GatewayContext): void {
@@ -53,15 +55,17 @@ export function registerForwardAuth(app: FastifyInstance, ctx: GatewayContext): 
   if (!settings.enabled) return;
   const judge = createJudge(ctx);
   const publicHost = ctx.publicUrl.host.toLowerCase();
+  const style: Style = settings.proxy === 'nginx' ? 'nginx' : 'forwarded';
 
   const answer = async (request: FastifyRequest, reply: FastifyReply) => {
     reply.header('cache-control', 'no-store');
-    const described = describe(request, publicHost);
-    if ('error' in described) {
-      request.log.warn({ event: 'verify.malformed', detail: described.error }, 'forward-auth request malformed');
-      return ctx.fail(request, reply, 'RG_REQUEST_INVALID', { detail: described.error });
+    const view = describe(request, style, publicHost);
+    if ('error' in view) {
+      request.log.warn({ event: 'verify.malformed', detail: view.error }, 'forward-auth request malformed');
+      // nginx turns anything but 2xx/401/403 into a bare 500: say it with a 403 and the code.
+      if (style === 'nginx') return reply.code(403).header('x-roomguard-error', 'RG_REQUEST_INVALID').send();
+      return ctx.fail(request, reply, 'RG_REQUEST_INVALID', { detail: view.error });
     }
-    const { style, view } = described;
     const verdict = await judge(request, view);
     return style === 'nginx' ? answerNginx(request, reply, verdict) : answerForwarded(request, reply, verdict);
   };
@@ -106,6 +110,11 @@ export function registerForwardAuth(app: FastifyInstance, ctx: GatewayContext): 
     // copy_headers) would otherwise pass an unexpanded placeholder for an absent one.
     const headers: Record<string, string> = style === 'forwarded' ? Object.fromEntries(IDENTITY_HEADER_NAMES.map((name) => [name, ''])) : {};
     Object.assign(headers, await admittedIdentityHeaders(ctx, verdict.admission));
+    if (style === 'nginx') {
+      // nginx cannot reliably cut cookies out of a header; roomguard hands it the Cookie header for the backend.
+      const cookie = stripOwnCookies(header(request, 'cookie'), [ctx.cookies.session, ctx.cookies.binding, ctx.cookies.lang]);
+      if (cookie) headers[UPSTREAM_COOKIE_HEADER] = cookie;
+    }
     const identity = verdict.admission.session?.data.identity;
     if (identity && settings.remoteHeaders) {
       headers['remote-user'] = headerSafe(identity.sub);

@@ -28,6 +28,7 @@ import { createServer } from 'node:http';
 import { Handover } from './handover.js';
 import { PolicySetError, type PolicyReloadEvent } from '../policy/load.js';
 import type { GatewayDeps, GatewayStatus } from './context.js';
+import type { Backend } from '../backends/backend.js';
 
 export interface Gateway {
   /** The app answering new requests (a config reload replaces it). */
@@ -198,48 +199,44 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
       return typeof address === 'object' && address ? `${address.address.includes(':') ? `[${address.address}]` : address.address}:${address.port}` : config.listen;
     },
     async reload(next) {
+      if (!handover) throw new Error('reload() before listen()');
       const restartNeeded = RESTART_ONLY.filter((path) => settingOf(next, path) !== settingOf(running, path));
       // Keep what cannot change: the new app runs with the running values of those settings.
       const effective: Config = { ...next, listen: running.listen, store: running.store, secrets: running.secrets, metrics: running.metrics, audit: { ...running.audit, reviewers: next.audit.reviewers } };
-      const nextBackend = backendFor(effective);
-      let nextPolicies = policies;
-      if (policiesDir(effective) !== policiesDir(running) || nextBackend.reservedRooms.join() !== backend.reservedRooms.join()) {
-        try {
-          nextPolicies = LivePolicies.open(policiesDir(effective), nextBackend.reservedRooms);
-        } catch (err) {
-          const problems = err instanceof PolicySetError ? err.problems.map(formatProblem) : [(err as Error).message];
-          rejectReload(problems);
-          return { ok: false, restartNeeded, problems };
-        }
-      } else {
-        const event = policies.reload();
-        if (!event.ok) {
-          const problems = event.problems.map(formatProblem);
-          rejectReload(problems);
-          return { ok: false, restartNeeded, problems };
-        }
+      // Everything is built on the side and switched in only when all of it stands: a reload with any
+      // problem leaves the running config and policy set untouched.
+      let nextBackend: Backend;
+      let nextPolicies: LivePolicies;
+      try {
+        nextBackend = backendFor(effective);
+        nextPolicies = LivePolicies.open(policiesDir(effective), nextBackend.reservedRooms);
+      } catch (err) {
+        const problems = err instanceof PolicySetError ? err.problems.map(formatProblem) : [(err as Error).message];
+        if (err instanceof PolicySetError) onPolicyReload({ ok: false, problems: err.problems, files: [] });
+        rejectReload(problems);
+        return { ok: false, restartNeeded, problems };
       }
-      let app: FastifyInstance;
       const previous = { backend, policies };
+      let app: FastifyInstance;
       try {
         backend = nextBackend;
         policies = nextPolicies;
         app = await buildApp(effective, (handler) => createServer(handler));
         await app.ready();
       } catch (err) {
-        if (nextPolicies !== previous.policies) nextPolicies.close();
+        nextPolicies.close();
         backend = previous.backend;
         policies = previous.policies;
         rejectReload([(err as Error).message]);
         return { ok: false, restartNeeded, problems: [(err as Error).message] };
       }
-      if (nextPolicies !== previous.policies) {
-        previous.policies.close();
-        nextPolicies.on('reload', onPolicyReload);
-        if (effective.policies.watch) nextPolicies.watch();
+      previous.policies.close();
+      nextPolicies.on('reload', onPolicyReload);
+      if (effective.policies.watch) nextPolicies.watch();
+      if (nextPolicies.current.version !== previous.policies.current.version) {
+        onPolicyReload({ ok: true, problems: [], version: nextPolicies.current.version, files: nextPolicies.current.policies.map((p) => ({ file: p.file, sha256: p.sha256 })) });
       }
-      if (handover) retired.push(handover.switchTo(app));
-      else retired.push(first);
+      retired.push(handover.switchTo(app));
       running = effective;
       metrics.configReloads.inc({ result: 'loaded' });
       status.config = `${next.sourceFile} reloaded ${new Date().toISOString()}${restartNeeded.length ? `; restart needed for: ${restartNeeded.join(', ')}` : ''}`;

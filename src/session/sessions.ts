@@ -17,6 +17,12 @@ export interface SessionData {
   idToken?: string;
   createdAt: number;
   lastSeenAt: number;
+  /**
+   * The longest pause between two requests since login (ms). A room with a shorter idle limit than the
+   * gateway (risk: high) refuses the session after such a pause until a fresh login, even though the
+   * refused request itself counted as activity.
+   */
+  maxIdleMs?: number;
   /** When the person last authenticated at the IdP (ms; from `auth_time`, else the login time). */
   authTime: number;
   mfa?: { method: FactorMethod; at: number; uv?: boolean };
@@ -70,6 +76,7 @@ export class Sessions {
   readonly #cache = new Map<string, { data: SessionData; readAt: number }>();
   /** Sessions that ended or changed lately (hash → when): a store read already under way must not cache them. */
   readonly #recent = new Map<string, number>();
+  readonly #unsubscribe: Array<() => void> = [];
 
   constructor(store: Store, timeouts: SessionTimeouts, now: () => number = Date.now, options: SessionOptions = {}) {
     this.#store = store;
@@ -78,9 +85,14 @@ export class Sessions {
     this.#bus = options.bus;
     this.#cacheMs = Math.min(Math.max(options.cacheMs ?? 0, 0), 1000);
     if (this.#bus && this.#cacheMs > 0) {
-      this.#bus.subscribe((event) => this.#forget(event.hash));
-      this.#bus.onGap(() => this.#cache.clear());
+      this.#unsubscribe.push(this.#bus.subscribe((event) => this.#forget(event.hash)), this.#bus.onGap(() => this.#cache.clear()));
     }
+  }
+
+  /** Stops listening to the bus (an app generation retired after a reload). */
+  close(): void {
+    for (const unsubscribe of this.#unsubscribe.splice(0)) unsubscribe();
+    this.#cache.clear();
   }
 
   /** Session ended or changed: every instance drops its cached copy, and ended ones close their WebSockets. */
@@ -107,7 +119,7 @@ export class Sessions {
     const touched = this.#recent.get(hash);
     if (touched !== undefined && touched >= readStartedAt) return;
     this.#cache.delete(hash);
-    this.#cache.set(hash, { data, readAt: Date.now() });
+    this.#cache.set(hash, { data, readAt: readStartedAt });
     if (this.#cache.size > CACHE_ENTRIES) this.#cache.delete(this.#cache.keys().next().value!);
   }
 
@@ -187,7 +199,7 @@ export class Sessions {
       return undefined;
     }
     if (idleFor >= TOUCH_INTERVAL_MS) {
-      data = { ...data, lastSeenAt: now };
+      data = { ...data, lastSeenAt: now, ...(idleFor > (data.maxIdleMs ?? 0) ? { maxIdleMs: idleFor } : {}) };
       // Only if it still exists: a request in flight must not bring back a session that was just ended.
       if (!(await this.#store.replace(this.#key(hash), JSON.stringify(data), this.#ttl(data, now)))) return undefined;
     }

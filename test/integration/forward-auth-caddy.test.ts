@@ -35,7 +35,7 @@ beforeAll(async () => {
   gateway = await createGateway(testConfig({
     port: gatewayPort, publicUrl: origin, issuer: idp.issuer, clientSecret: CLIENT_SECRET, upstream: upstream.url,
     store: inject('redisUrl'), keys: testKeys(), keyPrefix: `rgcaddy:${gatewayPort}:`,
-    extra: { trustProxy: ['127.0.0.1'], forwardAuth: { enabled: true } },
+    extra: { trustProxy: ['127.0.0.1'], forwardAuth: { enabled: true, proxy: 'caddy' } },
   }));
   await gateway.listen();
   // The shipped Caddyfile as it is, with Caddy's admin API off so parallel runs cannot collide.
@@ -119,6 +119,30 @@ describe('Caddy forward_auth with the shipped Caddyfile', () => {
     const res = await fetch(`${origin}/public/x`, { headers: { cookie: 'roomguard_session=a; roomguard_session_lang=de; a=1; xroomguard_session=keep; __Host-roomguard_session_login=b' } });
     const names = String(((await res.json()) as Arrived).headers.cookie).split(';').map((c) => c.trim().split('=')[0]).filter(Boolean);
     expect(names).toEqual(['a', 'xroomguard_session']);
+  });
+});
+
+describe('Caddy: a client cannot choose what roomguard judges or what the backend believes', () => {
+  it('ignores an X-Original-URI a client sends (roomguard judges the path Caddy proxies)', async () => {
+    const before = upstream.arrived.filter((a) => a.url.startsWith('/rooms/staff-weekly')).length;
+    const anonymous = await fetch(`${origin}/rooms/staff-weekly`, { headers: { 'x-original-uri': '/public/x', 'x-original-method': 'GET', accept: 'text/html' }, redirect: 'manual' });
+    expect(anonymous.status).toBe(302);
+    expect(anonymous.headers.get('location')).toMatch(/^\/_roomguard\/login/);
+    const { cookie } = await loginAs('carol');
+    const carol = await fetch(`${origin}/rooms/staff-weekly`, { headers: { cookie, 'sec-fetch-dest': 'script', 'x-original-uri': '/rooms/town-hall/app.js' }, redirect: 'manual' });
+    expect(carol.status).toBe(403);
+    expect(upstream.arrived.filter((a) => a.url.startsWith('/rooms/staff-weekly')).length).toBe(before);
+  });
+
+  it('drops identity headers in their "_" spellings and the other proxies\' user headers', async () => {
+    const res = await fetch(`${origin}/public/y`, { headers: { x_roomguard_user: 'mallory', remote_user: 'mallory', 'x-forwarded-email': 'm@evil.example', 'x-remote-user': 'mallory', 'x-rewrite-url': '/admin', x_forwarded_user: 'mallory' } });
+    const seen = (await res.json()) as Arrived;
+    for (const name of ['x_roomguard_user', 'remote_user', 'x-forwarded-email', 'x-remote-user', 'x-rewrite-url', 'x_forwarded_user']) expect(seen.headers[name], name).toBeUndefined();
+  });
+
+  it('does not let browsers call /_roomguard/verify', async () => {
+    const res = await fetch(`${origin}/_roomguard/verify`, { headers: { 'x-forwarded-uri': '/rooms/town-hall' } });
+    expect(res.status).toBe(404);
   });
 });
 

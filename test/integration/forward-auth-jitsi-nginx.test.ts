@@ -37,7 +37,7 @@ beforeAll(async () => {
     port: gatewayPort, publicUrl: origin, issuer: idp.issuer, clientSecret: CLIENT_SECRET, upstream: backend.url,
     store: inject('redisUrl'), keys: testKeys(), keyPrefix: `rgjnginx:${gatewayPort}:`,
     extra: {
-      trustProxy: ['127.0.0.1'], forwardAuth: { enabled: true },
+      trustProxy: ['127.0.0.1'], forwardAuth: { enabled: true, proxy: 'nginx' },
       backend: { type: 'jitsi', upstream: backend.url, jitsi: { appId: 'roomguard', appSecret: JWT_SECRET, audience: 'jitsi', domain: 'meet.jitsi', tenants: false, tokenTtl: '10m' } },
     },
   }));
@@ -58,7 +58,6 @@ beforeAll(async () => {
     .replaceAll('127.0.0.1:8888', backendHost)
     .replaceAll('127.0.0.1:9090', backendHost);
   nginx = await startNginx(`
-  include ${SNIPPETS}roomguard-http.conf;
   upstream roomguard { server 127.0.0.1:${gatewayPort}; keepalive 4; }
   server {
     listen 127.0.0.1:${nginxPort};

@@ -35,12 +35,11 @@ beforeAll(async () => {
   gateway = await createGateway(testConfig({
     port: gatewayPort, publicUrl: origin, issuer: idp.issuer, clientSecret: CLIENT_SECRET, upstream: upstream.url,
     store: inject('redisUrl'), keys: testKeys(), keyPrefix: `rgnginx:${gatewayPort}:`, auditDir,
-    extra: { trustProxy: ['127.0.0.1'], forwardAuth: { enabled: true } },
+    extra: { trustProxy: ['127.0.0.1'], forwardAuth: { enabled: true, proxy: 'nginx' } },
   }));
   await gateway.listen();
   const app = new URL(upstream.url);
   nginx = await startNginx(`
-  include ${SNIPPETS}roomguard-http.conf;
   upstream roomguard { server 127.0.0.1:${gatewayPort}; keepalive 4; }
   upstream app { server ${app.host}; }
   map $http_upgrade $connection_upgrade { default upgrade; '' close; }
@@ -143,6 +142,23 @@ describe('nginx auth_request with the shipped snippets', () => {
     // A path roomguard lets through without a session carries no identity at all.
     const anonymous = await fetch(`${origin}/rooms/town-hall/app.js`, { headers: { ...spoof, 'sec-fetch-dest': 'script' }, redirect: 'manual' });
     expect(anonymous.status).toBe(302);
+  });
+
+  it('ignores an X-Forwarded-Uri a client sends: nginx\'s own X-Original-URI is what roomguard judges', async () => {
+    const before = upstream.arrived.length;
+    const res = await fetch(`${origin}/rooms/staff-weekly`, { headers: { 'x-forwarded-uri': '/public/x', 'x-forwarded-method': 'GET', 'x-original-uri': '/public/x', accept: 'text/html' }, redirect: 'manual' });
+    expect(res.status).toBe(302);
+    expect(res.headers.get('location')).toContain('/_roomguard/login');
+    expect(upstream.arrived.length).toBe(before);
+  });
+
+  it('passes the backend no roomguard cookie, however many a client stacks up', async () => {
+    const { cookie } = await loginAs('alice');
+    const stacked = `a=1; roomguard_session_lang=t1; ${cookie()}; roomguard_session_login=t2; roomguard_session_lang=t3; roomguard_session_login=t4; b=2`;
+    const res = await fetch(`${origin}/rooms/town-hall/app.js`, { headers: { cookie: stacked, 'sec-fetch-dest': 'script' } });
+    const seen = (await res.json()) as Arrived;
+    expect(seen.headers['x-roomguard-user']).toBe('alice');
+    expect(seen.headers.cookie).toBe('a=1; b=2');
   });
 
   it('keeps /_roomguard/verify internal: a browser cannot call it', async () => {

@@ -3,7 +3,7 @@
 // in logs, metrics and /readyz); SIGTERM stops accepting, lets a request under way finish, closes
 // WebSockets after their grace period, flushes the audit log and exits 0.
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -113,6 +113,24 @@ describe('SIGHUP', () => {
     expect(res.status).toBe(302);
     const records = await queryAudit(auditDir, { type: 'config.rejected' });
     expect(records.length).toBeGreaterThanOrEqual(2);
+  });
+});
+
+describe('SIGHUP, all or nothing', () => {
+  it('keeps the running policy set when anything else in the reload fails (a missing logo)', async () => {
+    const good = readFileSync(gw.configFile, 'utf8');
+    rmSync(join(policiesDir, 'zz-broken.yaml'), { force: true });
+    writeFileSync(join(policiesDir, 'zz-new.yaml'), 'rooms: [brand-new]\nrisk: low\nallow: [{ anyone: true }]\n');
+    const before = (await readyz()).checks.policies!.detail!.slice(0, 12);
+    writeFileSync(gw.configFile, yamlWith({ ui: { orgName: 'After Reload', logo: join(policiesDir, 'no-such-logo.svg') } }));
+    gw.child.kill('SIGHUP');
+    await gw.waitForLog((l) => l.event === 'config.rejected' && JSON.stringify(l.problems).includes('no-such-logo'));
+    expect((await readyz()).checks.policies!.detail!.slice(0, 12)).toBe(before);
+    // With a good file again the new policy arrives too.
+    writeFileSync(gw.configFile, good);
+    gw.child.kill('SIGHUP');
+    await expect.poll(async () => (await readyz()).checks.policies!.detail!.slice(0, 12), { timeout: 10_000 }).not.toBe(before);
+    rmSync(join(policiesDir, 'zz-new.yaml'));
   });
 });
 

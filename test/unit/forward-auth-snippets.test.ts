@@ -3,7 +3,10 @@
 import { describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { parse } from 'yaml';
-import { IDENTITY_HEADER_NAMES, VERIFY_PATH } from '../../src/gateway/forward-auth.js';
+import { IDENTITY_HEADER_NAMES, UPSTREAM_COOKIE_HEADER, VERIFY_PATH } from '../../src/gateway/forward-auth.js';
+
+/** Headers that describe a request or a user in some other proxy's scheme: a client must never set them. */
+const FOREIGN = ['x-original-uri', 'x-original-method', 'x-forwarded-user', 'x-forwarded-email', 'x-remote-user', 'x-original-url', 'x-rewrite-url'];
 
 const read = (path: string) => readFileSync(new URL(`../../deploy/${path}`, import.meta.url), 'utf8');
 
@@ -16,6 +19,10 @@ describe('forward-auth snippets', () => {
       expect(auth.toLowerCase()).toMatch(new RegExp(`proxy_set_header ${name} \\$\\S+;`));
     }
     expect(auth).toContain(`auth_request ${VERIFY_PATH};`);
+    // The backend's Cookie header is the one roomguard computed (without its own cookies).
+    expect(auth).toMatch(new RegExp(`auth_request_set \\$(\\S+) \\$upstream_http_${UPSTREAM_COOKIE_HEADER.replace(/-/g, '_')};[\\s\\S]*proxy_set_header Cookie \\$\\1;`));
+    // nginx sets the original URI and method itself on the question it asks.
+    expect(read('nginx/roomguard-server.conf')).toMatch(/proxy_set_header X-Original-URI \$request_uri;/);
     expect(read('nginx/roomguard-server.conf')).toMatch(new RegExp(`location = ${VERIFY_PATH} \\{\\s+internal;`));
   });
 
@@ -24,7 +31,10 @@ describe('forward-auth snippets', () => {
     const copied = /copy_headers ([^\n]+)/.exec(caddyfile)![1]!.toLowerCase().split(/\s+/);
     expect(copied.sort()).toEqual([...IDENTITY_HEADER_NAMES].sort());
     for (const name of IDENTITY_HEADER_NAMES) expect(caddyfile.toLowerCase()).toContain(`request_header -${name}\n`);
+    for (const name of FOREIGN) expect(caddyfile.toLowerCase()).toContain(`request_header -${name}\n`);
+    for (const pattern of ['x_roomguard_*', 'remote_*']) expect(caddyfile.toLowerCase()).toContain(`request_header -${pattern}\n`);
     expect(caddyfile).toContain(`uri ${VERIFY_PATH}`);
+    expect(caddyfile).toMatch(new RegExp(`handle ${VERIFY_PATH} \\{\\s+respond 404`));
   });
 
   it('Traefik: the middleware asks the verify endpoint and copies exactly the identity headers', () => {
@@ -33,6 +43,10 @@ describe('forward-auth snippets', () => {
     expect(new URL(forwardAuth.address).pathname).toBe(VERIFY_PATH);
     expect(forwardAuth.trustForwardHeader).toBe(false);
     expect(forwardAuth.authResponseHeaders.map((h) => h.toLowerCase()).sort()).toEqual([...IDENTITY_HEADER_NAMES].sort());
-    expect(config.http.routers.meeting!.middlewares).toContain('roomguard');
+    expect(config.http.routers.meeting!.middlewares).toEqual(['roomguard-strip', 'roomguard']);
+    const blanked = Object.keys((config.http.middlewares as unknown as Record<string, { headers?: { customRequestHeaders: Record<string, string> } }>)['roomguard-strip']!.headers!.customRequestHeaders).map((h) => h.toLowerCase());
+    for (const name of FOREIGN) expect(blanked).toContain(name);
+    for (const name of IDENTITY_HEADER_NAMES) expect(blanked).toContain(name.replace(/-/g, '_'));
+    expect((config.http.routers as unknown as Record<string, { rule: string }>)['roomguard-pages']!.rule).toContain(`!Path(\`${VERIFY_PATH}\`)`);
   });
 });

@@ -103,6 +103,17 @@ describe('session cache', () => {
     expect(await sessions.load(created.id, { cached: true })).toBeUndefined();
   });
 
+  it('close() stops listening to the bus (a retired app generation keeps no subscription)', async () => {
+    const store = new MemoryStore();
+    const bus = await openSessionBus(store, 'events');
+    let listeners = 0;
+    const counting = { ...bus, live: true, subscribe: (l: Parameters<typeof bus.subscribe>[0]) => (listeners++, ((off) => () => (listeners--, off()))(bus.subscribe(l))), onGap: (l: () => void) => (listeners++, ((off) => () => (listeners--, off()))(bus.onGap(l))) };
+    const sessions = new Sessions(store, timeouts, Date.now, { bus: counting, cacheMs: 1000 });
+    expect(listeners).toBe(2);
+    sessions.close();
+    expect(listeners).toBe(0);
+  });
+
   it('with cacheMs 0 every load reads the store', async () => {
     const { store, one } = await twoInstances(0);
     const created = await one.create(identity);
