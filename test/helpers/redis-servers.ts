@@ -225,8 +225,13 @@ async function killAll(processes: RedisProcess[]): Promise<void> {
   await Promise.all(processes.map((p) => p.kill()));
 }
 
-/** A temporary directory for server files, removed by the returned function. */
-export function redisTempDir(label: string): { dir: string; remove(): void } {
+export interface TempDir {
+  dir: string;
+  remove(): void;
+}
+
+/** A temporary directory for server files, removed by `remove()` (make it in beforeAll, so a filtered-out suite leaves none). */
+export function redisTempDir(label: string): TempDir {
   const dir = mkdtempSync(join(tmpdir(), `rg-${label}-`));
   return { dir, remove: () => rmSync(dir, { recursive: true, force: true }) };
 }

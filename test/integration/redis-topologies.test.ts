@@ -13,7 +13,7 @@ import { freePort, testConfig, testKeys, type TestKeys } from '../helpers/gatewa
 import { startEchoUpstream, type EchoUpstream } from '../helpers/upstream.js';
 import {
   failOver, makeTlsMaterial, redisCli, redisTempDir, requirePrograms, startCluster, startRedisProcess, startSentinelSet, startTlsRedis,
-  type RedisCluster, type RedisProcess, type SentinelSet, type TlsMaterial, type TlsRedis,
+  type RedisCluster, type RedisProcess, type SentinelSet, type TempDir, type TlsMaterial, type TlsRedis,
 } from '../helpers/redis-servers.js';
 
 requirePrograms('redis-server', 'redis-cli', 'openssl');
@@ -51,17 +51,18 @@ function configWith(store: Record<string, unknown>, keys: TestKeys = testKeys())
 }
 
 describe('TLS (rediss://)', () => {
-  const temp = redisTempDir('tls');
+  let temp: TempDir;
   let server: TlsRedis;
   let url: string;
 
   beforeAll(async () => {
+    temp = redisTempDir('tls');
     server = await startTlsRedis(temp.dir, true);
     url = `rediss://127.0.0.1:${server.port}`;
   });
   afterAll(async () => {
     await server?.kill();
-    temp.remove();
+    temp?.remove();
   });
 
   it('connects through roomguard.yaml with store.tls.ca and a client certificate, and stores sealed values with a TTL', async () => {
@@ -99,11 +100,12 @@ describe('TLS (rediss://)', () => {
 });
 
 describe('ACL user (store.username)', () => {
-  const temp = redisTempDir('acl');
+  let temp: TempDir;
   let server: RedisProcess;
   const password = 'acl-password-0815-not-default';
 
   beforeAll(async () => {
+    temp = redisTempDir('acl');
     server = await startRedisProcess(temp.dir, 'acl', await freePort(), []);
     // The commands docs/operations.md tells admins to allow, read from the document itself.
     const doc = readFileSync(fileURLToPath(new URL('../../docs/operations.md', import.meta.url)), 'utf8');
@@ -114,7 +116,7 @@ describe('ACL user (store.username)', () => {
   });
   afterAll(async () => {
     await server?.kill();
-    temp.remove();
+    temp?.remove();
   });
 
   it('runs the store and the session bus as the documented least-privilege user', async () => {
@@ -155,18 +157,19 @@ describe('ACL user (store.username)', () => {
 });
 
 describe('Sentinel', () => {
-  const temp = redisTempDir('sentinel');
+  let temp: TempDir;
   let set: SentinelSet;
   let gw: Awaited<ReturnType<typeof gatewayWith>>;
 
   beforeAll(async () => {
+    temp = redisTempDir('sentinel');
     set = await startSentinelSet(temp.dir);
     gw = await gatewayWith({ keyPrefix: 'rgsentinel:', sentinel: { name: set.name, nodes: set.sentinels.map((s) => `127.0.0.1:${s.port}`) } });
   });
   afterAll(async () => {
     await gw?.close();
     await set?.stop();
-    temp.remove();
+    temp?.remove();
   });
 
   it('keeps a session across a failover, and new logins write to the new primary', async () => {
@@ -199,17 +202,18 @@ describe('Sentinel', () => {
 });
 
 describe('Sentinel over TLS (store.tls.enabled)', () => {
-  const temp = redisTempDir('sentinel-tls');
+  let temp: TempDir;
   let set: SentinelSet;
   let tls: TlsMaterial;
 
   beforeAll(async () => {
+    temp = redisTempDir('sentinel-tls');
     tls = makeTlsMaterial(temp.dir);
     set = await startSentinelSet(temp.dir, { name: 'rgtlsprimary', tls });
   });
   afterAll(async () => {
     await set?.stop();
-    temp.remove();
+    temp?.remove();
   });
 
   it('asks the sentinels and writes to the primary over TLS, verified against store.tls.ca', async () => {
@@ -233,17 +237,18 @@ describe('Sentinel over TLS (store.tls.enabled)', () => {
 });
 
 describe('Cluster over TLS (store.tls.enabled)', () => {
-  const temp = redisTempDir('cluster-tls');
+  let temp: TempDir;
   let cluster: RedisCluster;
   let tls: TlsMaterial;
 
   beforeAll(async () => {
+    temp = redisTempDir('cluster-tls');
     tls = makeTlsMaterial(temp.dir);
     cluster = await startCluster(temp.dir, { tls });
   });
   afterAll(async () => {
     await cluster?.stop();
-    temp.remove();
+    temp?.remove();
   });
 
   it('reaches every primary over TLS, verified against store.tls.ca, and refuses an untrusted one', async () => {
@@ -263,13 +268,14 @@ describe('Cluster over TLS (store.tls.enabled)', () => {
 });
 
 describe('Cluster', () => {
-  const temp = redisTempDir('cluster');
+  let temp: TempDir;
   let cluster: RedisCluster;
   let store: RedisStore;
   let gw: Awaited<ReturnType<typeof gatewayWith>>;
   const nodes = () => cluster.nodes.map((n) => `127.0.0.1:${n.port}`);
 
   beforeAll(async () => {
+    temp = redisTempDir('cluster');
     cluster = await startCluster(temp.dir);
     store = new RedisStore({ cluster: { nodes: cluster.nodes.slice(0, 1).map((n) => ({ host: '127.0.0.1', port: n.port })) }, keyPrefix: 'rgcluster:' });
     await store.connect();
@@ -279,7 +285,7 @@ describe('Cluster', () => {
     await gw?.close();
     await store?.close();
     await cluster?.stop();
-    temp.remove();
+    temp?.remove();
   });
 
   it('runs every store operation under the key prefix on keys spread over all primaries', async () => {
