@@ -1,5 +1,5 @@
 // Reads roomguard.yaml from disk and validates it (see validate.ts).
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { resolve, dirname, isAbsolute } from 'node:path';
 import { loadConfigText, type ConfigResult } from './validate.js';
 import type { Config } from './schema.js';
@@ -8,6 +8,8 @@ export function loadConfigFile(file: string | undefined, env: NodeJS.ProcessEnv 
   if (file === undefined) return loadConfigText('(no config file)', '', env);
   let text: string;
   try {
+    const stat = statSync(file);
+    if (!stat.isFile() && !stat.isDirectory()) return { problems: [{ file, line: undefined, field: '', message: 'cannot read config file: not a regular file' }] };
     text = readFileSync(file, 'utf8');
   } catch (err) {
     return { problems: [{ file, line: undefined, field: '', message: `cannot read config file: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}` }] };

@@ -1,6 +1,9 @@
 // A secret value from the config. Written as `env:NAME`, `file:/path` or (discouraged) literally;
 // it prints as [redacted] in logs, JSON and util.inspect, so only `reveal()` can leak it.
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
+
+/** Keys and passwords are small; anything bigger is the wrong file. */
+const MAX_SECRET_FILE_BYTES = 64 * 1024;
 import { inspect } from 'node:util';
 
 export class Secret {
@@ -37,6 +40,10 @@ export function resolveSecret(ref: string, env: NodeJS.ProcessEnv): Secret | { e
   if (ref.startsWith('file:')) {
     const path = ref.slice(5);
     try {
+      // Only regular files (a FIFO would block start-up for ever; a device could be endless).
+      const stat = statSync(path);
+      if (!stat.isFile()) return { error: `secret file ${path} is not a regular file` };
+      if (stat.size > MAX_SECRET_FILE_BYTES) return { error: `secret file ${path} is larger than ${MAX_SECRET_FILE_BYTES} bytes` };
       const value = readFileSync(path, 'utf8').replace(/\r?\n$/, '');
       if (value === '') return { error: `secret file ${path} is empty` };
       return new Secret(value, ref);

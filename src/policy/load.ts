@@ -40,7 +40,13 @@ export function loadPolicyDir(dir: string, extraReserved: readonly string[] = []
     const file = display(path);
     let text: string;
     try {
-      if (statSync(path).size > MAX_YAML_BYTES) {
+      const stat = statSync(path);
+      // A FIFO or device named *.yaml would block the read (and with it every request) for ever.
+      if (!stat.isFile() && !stat.isDirectory()) {
+        problems.push({ file, line: 1, field: '', message: 'not a regular file' });
+        continue;
+      }
+      if (stat.size > MAX_YAML_BYTES) {
         problems.push({ file, line: 1, field: '', message: `file is larger than ${MAX_YAML_BYTES} bytes` });
         continue;
       }
