@@ -116,6 +116,9 @@ describe('deploy/compose', () => {
     const redis = services.redis!;
     expect(redis.secrets).toEqual(['redis_password']);
     expect(redis.command.join(' ')).toMatch(/requirepass .*\/run\/secrets\/redis_password/);
+    // Second factors live only in Redis: persistent, never evicted.
+    expect(redis.command.join(' ')).toMatch(/appendonly yes.*maxmemory-policy noeviction/);
+    expect(redis.volumes).toEqual(['redis-data:/data']);
     expect(redis.ports).toBeUndefined();
     const c = config();
     expect(c.store.password).toBeDefined();

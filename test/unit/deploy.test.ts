@@ -13,11 +13,16 @@ const root = new URL('../../', import.meta.url);
 const read = (path: string) => readFileSync(new URL(path, root), 'utf8');
 
 describe('deploy/jitsi', () => {
-  const compose = parse(read('deploy/jitsi/docker-compose.yml')) as { services: Record<string, { environment?: Record<string, string>; ports?: string[] }> };
+  const compose = parse(read('deploy/jitsi/docker-compose.yml')) as { services: Record<string, { environment?: Record<string, string>; ports?: string[]; command?: string[]; volumes?: string[] }> };
 
   it('publishes only roomguard and the videobridge media port', () => {
     const published = Object.entries(compose.services).filter(([, s]) => s.ports?.length).map(([name]) => name).sort();
     expect(published).toEqual(['jvb', 'roomguard']);
+  });
+
+  it('keeps Redis (where second factors live) persistent and never evicting', () => {
+    expect(compose.services.redis!.command!.join(' ')).toMatch(/--appendonly yes.*--maxmemory-policy noeviction/);
+    expect(compose.services.redis!.volumes).toEqual(['redis-data:/data']);
   });
 
   it('makes Prosody enforce room-scoped tokens and refuse tokenless guests', () => {
