@@ -74,7 +74,8 @@ function figure(value: number | undefined): string {
 
 function compared(row: Row): string {
   if (!row.compared) return '–';
-  if (row.compared.kind === 'ratio') return `${row.compared.value.toFixed(2)}×`;
+  // Two significant digits below 0.1, so a 1/5,000 speed-up does not print as 0.00×.
+  if (row.compared.kind === 'ratio') return `${row.compared.value < 0.1 ? row.compared.value.toPrecision(2) : row.compared.value.toFixed(2)}×`;
   return `${row.compared.value >= 0 ? '+' : ''}${figure(row.compared.value)} ${row.unit}`;
 }
 
