@@ -89,7 +89,7 @@ export const CONFIG_SCHEMA = object('roomguard.yaml', {
     localCache: { kind: 'duration', default: '1s', max: '1s', doc: 'How long an instance may reuse a session it read from the store for the sub-resource requests of a page (assets, API calls; never page loads, WebSocket opens or any refusal). Ending a session anywhere removes every copy at once through the store\'s publish/subscribe; while that channel is down nothing is cached. `0s` turns the cache off.' },
   }),
   guests: object('Guest sessions of people without an account, admitted by invitation where a room policy has `guests:` (docs/guests.md).', {
-    idleTimeout: { kind: 'duration', default: '15m', min: '1m', max: '30m', doc: 'A guest session not used this long after the guest sent the name form ends; once the guest is in the meeting, `session.idleTimeout` applies as for everyone (docs/guests.md).' },
+    idleTimeout: { kind: 'duration', default: '15m', min: '1m', max: '30m', doc: 'A guest session not used this long ends (never longer than `session.idleTimeout`; docs/guests.md).' },
     absoluteTimeout: { kind: 'duration', default: '4h', min: '5m', max: '12h', doc: 'A guest is admitted for at most this long after using the invitation (never beyond the invitation\'s own expiry), however active.' },
   }),
   policies: object('Room policy files.', {

@@ -7,7 +7,7 @@ import { RoomguardError, type ErrorCode } from '../errors.js';
 import { decide, policyFor } from '../policy/decide.js';
 import type { Policy } from '../policy/types.js';
 import { parseDuration } from '../config/duration.js';
-import { Sessions, type LoadedSession } from '../session/sessions.js';
+import type { LoadedSession } from '../session/sessions.js';
 import { Invitations, isInvitationToken, type Invitation } from '../guests/invitations.js';
 import { guestDisplayName, guestIdentity } from '../guests/guest-identity.js';
 import { roomFromSegments, roomPathOf } from '../guests/room-path.js';
@@ -43,8 +43,8 @@ function body(request: FastifyRequest): Record<string, unknown> {
 export function registerGuestRoutes(app: FastifyInstance, ctx: GatewayContext): void {
   const invitations = new Invitations(ctx.deps.store, ctx.now);
   const limits = ctx.config.guests;
-  // Guest sessions are ordinary sessions (same cookie, same store) with much shorter lifetimes.
-  const guestSessions = new Sessions(ctx.deps.store, { idleMs: limits.idleTimeout, absoluteMs: limits.absoluteTimeout }, ctx.now);
+  // Guest sessions are ordinary sessions (same cookie, same store) that carry much shorter lifetimes.
+  const guestLimits = { idleMs: limits.idleTimeout, absoluteMs: limits.absoluteTimeout };
   // Before a guest has a session the name form is protected by a double-submit cookie, sent only to guest pages.
   const formCookie = `${ctx.https ? '__Secure-' : ''}${ctx.config.session.cookieName}_guest`;
   const formCookieOptions = { path: GUEST_PREFIX, httpOnly: true, secure: ctx.https, sameSite: 'lax' as const };
@@ -147,11 +147,12 @@ export function registerGuestRoutes(app: FastifyInstance, ctx: GatewayContext): 
     const { invitation, use } = redemption;
     const grant = { room, invitation: invitation.id, expiresAt: Math.min(now + limits.absoluteTimeout, invitation.expiresAt) };
     if (existing) await ctx.sessions.destroy(existing);
-    let session = await guestSessions.create(guestIdentity(name, grant, ctx.publicUrl.origin), {
+    let session = await ctx.sessions.create(guestIdentity(name, grant, ctx.publicUrl.origin), {
+      limits: guestLimits,
       ...(request.headers['user-agent'] ? { userAgent: String(request.headers['user-agent']).slice(0, 200) } : {}),
     });
     // The notice was on the name form: the room does not ask again.
-    if (policy.notice) session = await guestSessions.update(session, { noticesSeen: [noticeKey(room, policy.sha256)] });
+    if (policy.notice) session = await ctx.sessions.update(session, { noticesSeen: [noticeKey(room, policy.sha256)] });
     await invitations.linkSession(invitation, session.hash, limits.absoluteTimeout);
     try {
       await ctx.audit(request, session, {

@@ -28,6 +28,8 @@ export interface SessionData {
   mfa?: { method: FactorMethod; at: number; uv?: boolean };
   /** Rooms (with the policy hash) whose notice the person has acknowledged in this session. */
   noticesSeen?: string[];
+  /** Shorter lifetimes than the gateway's (a guest's session); absent: session.idleTimeout/absoluteTimeout. */
+  limits?: SessionTimeouts;
   /** Browser description, shown on the account page's session list. */
   userAgent?: string;
   /** Rooms this session was admitted to with a backend token: judged room → token ids (Jitsi signalling gate). */
@@ -149,15 +151,22 @@ export class Sessions {
   }
 
   async #index(data: SessionData, hash: string): Promise<void> {
-    await this.#store.addMember(this.#indexKey(data.identity.sub), hash, this.#timeouts.absoluteMs);
-    if (data.sid) await this.#store.addMember(this.#sidKey(data.sid), hash, this.#timeouts.absoluteMs);
+    await this.#store.addMember(this.#indexKey(data.identity.sub), hash, this.#limitsOf(data).absoluteMs);
+    if (data.sid) await this.#store.addMember(this.#sidKey(data.sid), hash, this.#limitsOf(data).absoluteMs);
   }
 
   #ttl(data: SessionData, now: number): number {
-    return Math.min(data.lastSeenAt + this.#timeouts.idleMs, data.createdAt + this.#timeouts.absoluteMs) - now;
+    const limits = this.#limitsOf(data);
+    return Math.min(data.lastSeenAt + limits.idleMs, data.createdAt + limits.absoluteMs) - now;
   }
 
-  async create(identity: Identity, extras: Partial<Pick<SessionData, 'sid' | 'idToken' | 'mfa' | 'authTime' | 'userAgent'>> = {}): Promise<LoadedSession> {
+  /** A session's own lifetimes, never longer than the gateway's. */
+  #limitsOf(data: SessionData): SessionTimeouts {
+    if (!data.limits) return this.#timeouts;
+    return { idleMs: Math.min(data.limits.idleMs, this.#timeouts.idleMs), absoluteMs: Math.min(data.limits.absoluteMs, this.#timeouts.absoluteMs) };
+  }
+
+  async create(identity: Identity, extras: Partial<Pick<SessionData, 'sid' | 'idToken' | 'mfa' | 'authTime' | 'userAgent' | 'limits'>> = {}): Promise<LoadedSession> {
     const now = this.#now();
     const id = randomBytes(32).toString('base64url');
     const hash = sessionHash(id);
@@ -178,7 +187,7 @@ export class Sessions {
     if (options.cached) {
       const data = this.#cached(hash);
       const now = this.#now();
-      if (data && now - data.lastSeenAt < TOUCH_INTERVAL_MS && now - data.createdAt < this.#timeouts.absoluteMs) {
+      if (data && now - data.lastSeenAt < TOUCH_INTERVAL_MS && now - data.createdAt < this.#limitsOf(data).absoluteMs) {
         return { id, hash, data, idleFor: Math.max(0, now - data.lastSeenAt) };
       }
     }
@@ -194,7 +203,8 @@ export class Sessions {
     if (data.v !== 1) return undefined;
     const now = this.#now();
     const idleFor = Math.max(0, now - data.lastSeenAt);
-    if (idleFor >= this.#timeouts.idleMs || now - data.createdAt >= this.#timeouts.absoluteMs) {
+    const limits = this.#limitsOf(data);
+    if (idleFor >= limits.idleMs || now - data.createdAt >= limits.absoluteMs) {
       await this.destroy({ hash, data });
       return undefined;
     }
@@ -282,7 +292,7 @@ export class Sessions {
     for (const hash of await this.#store.members(this.#indexKey(sub))) {
       const raw = await this.#store.get(this.#key(hash));
       const data = raw ? (JSON.parse(raw) as SessionData) : undefined;
-      if (!data || data.v !== 1 || now - data.lastSeenAt >= this.#timeouts.idleMs || now - data.createdAt >= this.#timeouts.absoluteMs) {
+      if (!data || data.v !== 1 || now - data.lastSeenAt >= this.#limitsOf(data).idleMs || now - data.createdAt >= this.#limitsOf(data).absoluteMs) {
         await this.#store.removeMember(this.#indexKey(sub), hash);
         continue;
       }
