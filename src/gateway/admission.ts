@@ -13,6 +13,7 @@ import type { GatewayContext } from './context.js';
 import { JitsiBackend } from '../backends/jitsi.js';
 import { BbbBackend, joinKey } from '../backends/bbb.js';
 import { canonicalRoom } from '../backends/room-name.js';
+import { GenericBackend } from '../backends/generic.js';
 import type { ErrorCode } from '../errors.js';
 
 /** A room entry recorded this recently covers further non-page requests of the same session and room. */
@@ -96,7 +97,16 @@ export function createJudge(ctx: GatewayContext): Judge {
     const returnTo = rawUrl.length <= 2048 ? rawUrl : path;
     const needLogin = (): Verdict & { tentative?: boolean } => (ws || !readOnly ? refuse('RG_LOGIN_REQUIRED') : { kind: 'redirect', location: ctx.loginHref(returnTo), tentative });
 
-    if (lookup.kind === 'none') return session ? { kind: 'pass', admission: { session } } : needLogin();
+    if (lookup.kind === 'none') {
+      if (!session) return needLogin();
+      // A guest's admission is one room. Jitsi's and BBB's own paths are part of being in a room there;
+      // a generic app's pages outside its rooms (and backend.public) are for people with an account.
+      if (session.data.identity.guest && backend instanceof GenericBackend) {
+        note(request, session, { type: 'room.decision', outcome: 'deny', reason: 'RG_GUEST_NOT_ALLOWED', details: { path: path.slice(0, 100) } });
+        return refuse('RG_GUEST_NOT_ALLOWED');
+      }
+      return { kind: 'pass', admission: { session } };
+    }
     if (lookup.kind === 'refused') {
       note(request, session, { type: 'room.decision', outcome: 'deny', reason: 'RG_BACKEND_API_REFUSED', details: { path: path.slice(0, 100) } });
       return refuse('RG_BACKEND_API_REFUSED');

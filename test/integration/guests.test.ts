@@ -137,6 +137,8 @@ describe('the guest path', () => {
       ['/rooms/open-day', 'RG_GUEST_WRONG_ROOM'], ['/rooms/staff-weekly', 'RG_GUEST_WRONG_ROOM'], ['/rooms/closed', 'RG_GUEST_WRONG_ROOM'],
       ['/_roomguard/account', 'RG_GUEST_NOT_ALLOWED'], ['/_roomguard/mfa?returnTo=%2F', 'RG_GUEST_NOT_ALLOWED'], ['/_roomguard/mfa/totp/setup', 'RG_GUEST_NOT_ALLOWED'],
       ['/_roomguard/audit', 'RG_GUEST_NOT_ALLOWED'], ['/_roomguard/rooms/town-hall/invites', 'RG_GUEST_NOT_ALLOWED'],
+      // The generic app's pages outside its rooms are for people with an account.
+      ['/admin', 'RG_GUEST_NOT_ALLOWED'], ['/anything/private', 'RG_GUEST_NOT_ALLOWED'],
     ] as const) {
       const res = await browser.request(`${a}${path}`);
       expect(res.status, path).toBe(403);
