@@ -1,0 +1,82 @@
+// Debian's nginx on loopback for the forward-auth scenario: one server proxies straight to the upstream,
+// the other asks roomguard's /_roomguard/verify first (auth_request), as a forward-auth deployment does.
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { freePort } from '../test/helpers/gateway.js';
+
+export const NGINX = '/usr/sbin/nginx';
+
+export interface BenchNginx {
+  /** nginx → upstream. */
+  plainUrl: string;
+  /** nginx → auth_request to roomguard → upstream. */
+  guardedUrl: string;
+  close(): Promise<void>;
+}
+
+export function nginxInstalled(): boolean {
+  return !spawnSync(NGINX, ['-v']).error;
+}
+
+export async function startNginx(upstream: string, gateway: string): Promise<BenchNginx> {
+  const dir = mkdtempSync(join(tmpdir(), 'rg-bench-nginx-'));
+  const [plain, guarded] = await Promise.all([freePort(), freePort()]);
+  const up = new URL(upstream).host;
+  const rg = new URL(gateway).host;
+  const proxied = 'proxy_http_version 1.1; proxy_set_header Connection "";';
+  // One worker, like the single-process gateway; keep-alive to both backends, no access log.
+  writeFileSync(join(dir, 'nginx.conf'), `
+worker_processes 1;
+daemon off;
+pid ${dir}/nginx.pid;
+error_log stderr error;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  client_body_temp_path ${dir}/body; proxy_temp_path ${dir}/proxy; fastcgi_temp_path ${dir}/fastcgi;
+  uwsgi_temp_path ${dir}/uwsgi; scgi_temp_path ${dir}/scgi;
+  upstream conference { server ${up}; keepalive 64; }
+  upstream roomguard { server ${rg}; keepalive 64; }
+  server {
+    listen 127.0.0.1:${plain};
+    location / { proxy_pass http://conference; ${proxied} }
+  }
+  server {
+    listen 127.0.0.1:${guarded};
+    location / { auth_request /_roomguard_verify; proxy_pass http://conference; ${proxied} }
+    location = /_roomguard_verify {
+      internal;
+      proxy_pass http://roomguard/_roomguard/verify;
+      proxy_pass_request_body off;
+      proxy_set_header Content-Length "";
+      proxy_set_header X-Original-URI $request_uri;
+      proxy_set_header X-Original-Method $request_method;
+      ${proxied}
+    }
+  }
+}
+`);
+  const nginx = spawn(NGINX, ['-p', dir, '-c', join(dir, 'nginx.conf'), '-e', 'stderr'], { stdio: ['ignore', 'ignore', 'inherit'] });
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    const ok = await fetch(`http://127.0.0.1:${plain}/`).then((r) => r.arrayBuffer().then(() => true), () => false);
+    if (ok) break;
+    if (nginx.exitCode !== null || Date.now() > deadline) {
+      rmSync(dir, { recursive: true, force: true });
+      throw new Error(`nginx did not start (exit ${nginx.exitCode})`);
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return {
+    plainUrl: `http://127.0.0.1:${plain}`,
+    guardedUrl: `http://127.0.0.1:${guarded}`,
+    close: () => new Promise<void>((resolve) => {
+      const done = () => { rmSync(dir, { recursive: true, force: true }); resolve(); };
+      if (nginx.exitCode !== null) return done();
+      nginx.once('exit', done);
+      nginx.kill('SIGQUIT');
+    }),
+  };
+}
