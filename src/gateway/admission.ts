@@ -18,6 +18,30 @@ import type { ErrorCode } from '../errors.js';
 
 /** A room entry recorded this recently covers further non-page requests of the same session and room. */
 const ENTRY_RECORD_WINDOW_MS = 5 * 60_000;
+/** An entry record another instance wrote (seen in the store) is trusted locally for this long. */
+const ENTERED_READ_MEMO_MS = 30_000;
+
+/**
+ * Which `audit:entered` markers this instance wrote or saw, until when: saves a store read per
+ * sub-resource request. It only ever skips a record the store already says was written.
+ */
+class EnteredMemo {
+  readonly #until = new Map<string, number>();
+
+  has(key: string): boolean {
+    const until = this.#until.get(key);
+    if (until === undefined) return false;
+    if (until > Date.now()) return true;
+    this.#until.delete(key);
+    return false;
+  }
+
+  remember(key: string, ms: number): void {
+    this.#until.delete(key);
+    this.#until.set(key, Date.now() + ms);
+    if (this.#until.size > 50_000) this.#until.delete(this.#until.keys().next().value!);
+  }
+}
 
 export interface Admission {
   session?: LoadedSession;
@@ -58,6 +82,7 @@ export function createJudge(ctx: GatewayContext): Judge {
   const bbb = backend instanceof BbbBackend ? backend : undefined;
   const publicPaths = config.backend.public;
   const isPublic = (path: string) => publicPaths.some((p) => (p.endsWith('*') ? path.startsWith(p.slice(0, -1)) : path === p));
+  const entered = new EnteredMemo();
 
   /**
    * Judges once. `cached`: the session may come from the local cache (sub-resource requests only); such
@@ -149,7 +174,8 @@ export function createJudge(ctx: GatewayContext): Judge {
     const decision = decide(subject, room, set, ctx.now());
     const join = ws || navigation;
     if (decision.outcome !== 'allow' && tentative) return refuse(decision.reasons[0] ?? 'RG_POLICY_NOT_ALLOWED');
-    request.log.info({
+    // Every join and every refusal is logged; the allowed sub-resource requests inside a room only at debug.
+    request.log[join || decision.outcome !== 'allow' ? 'info' : 'debug']({
       event: 'decision', room, outcome: decision.outcome, reasons: decision.reasons, policy: decision.policy?.file,
       rule: decision.rule ? `${decision.rule.kind}[${decision.rule.index}]` : undefined, session: session?.hash.slice(0, 16),
     }, 'room decision');
@@ -188,10 +214,13 @@ export function createJudge(ctx: GatewayContext): Judge {
         // is any other request unless this session's entry to the room was recorded in the last minutes
         // (a client cannot skip the record by dressing a page load as an asset request).
         const enteredKey = session ? `audit:entered:${session.hash}:${room}` : undefined;
-        if (join || (enteredKey && (await ctx.deps.store.get(enteredKey)) === null)) {
+        if (join || (enteredKey && !entered.has(enteredKey) && (await ctx.deps.store.get(enteredKey)) === null)) {
           if (!(await recordJoin(request, session, decision))) return { kind: 'refuse', code: 'RG_AUDIT_UNAVAILABLE' };
-          if (enteredKey) await ctx.deps.store.set(enteredKey, '1', ENTRY_RECORD_WINDOW_MS);
-        }
+          if (enteredKey) {
+            await ctx.deps.store.set(enteredKey, '1', ENTRY_RECORD_WINDOW_MS);
+            entered.remember(enteredKey, ENTRY_RECORD_WINDOW_MS);
+          }
+        } else if (enteredKey && !entered.has(enteredKey)) entered.remember(enteredKey, ENTERED_READ_MEMO_MS);
         return { kind: 'pass', admission: { ...(session ? { session } : {}), decision } };
       }
     }

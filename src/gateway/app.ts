@@ -30,6 +30,8 @@ export async function buildGateway(deps: GatewayDeps): Promise<FastifyInstance> 
     // Slow clients: a whole request within 30 s, headers within 10 s (fastify's default 0 would let a
     // body trickling in byte by byte hold a connection for ever).
     requestTimeout: 30_000,
+    // One access line per request (below) instead of fastify's two.
+    disableRequestLogging: true,
     ...(deps.serverFactory ? { serverFactory: deps.serverFactory } : {}),
     routerOptions: { maxParamLength: 500 },
   });
@@ -40,6 +42,7 @@ export async function buildGateway(deps: GatewayDeps): Promise<FastifyInstance> 
     reply.header('x-request-id', request.id);
   });
   app.addHook('onResponse', async (request, reply) => {
+    request.log.info({ req: request, res: { statusCode: reply.statusCode }, responseTime: Math.round(reply.elapsedTime * 10) / 10 }, 'request completed');
     // The route pattern, not the URL: no room names or tokens in metric labels.
     deps.metrics.requests.inc({ route: request.routeOptions.url ?? 'unmatched', status: String(reply.statusCode) });
   });

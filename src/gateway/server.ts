@@ -122,7 +122,7 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
     return buildGateway({
       config: c, store, bus, policies, backend, oidc, assertion, audit, metrics, encryptionKey: key, status,
       ...(serverFactory ? { serverFactory } : {}),
-      ...(logo ? { logo } : {}), ...(options.logger !== undefined ? { logger: withLevel(options.logger, c.log.level) } : {}),
+      ...(logo ? { logo } : {}), ...(options.logger !== undefined ? { logger: serverFactory ? withLevel(options.logger, c.log.level) : options.logger } : {}),
       ...(options.redirectToPublicHost ? { redirectToPublicHost: true } : {}), ...(options.now ? { now: options.now } : {}),
     });
   };
