@@ -1,7 +1,7 @@
 // decide(): the one decision function. Pure: from (subject, room, policy set, now) to a Decision that
 // carries the outcome, the policy file and rule, the role and the reasons. No I/O, no clock of its own.
 import type { Decision, GuestGrant, Identity, Matcher, Policy, PolicySet, RuleRef, Subject } from './types.js';
-import { patternMatches, specificity } from './rooms.js';
+import { roomIndexOf } from './rooms.js';
 
 export interface PolicyMatch {
   policy?: Policy;
@@ -12,24 +12,9 @@ export interface PolicyMatch {
 
 /** The policy that judges a room: exact name beats glob, then the glob with most literal characters. */
 export function policyFor(room: string, set: PolicySet): PolicyMatch {
-  let best: { policy: Policy; pattern: string; rank: number } | undefined;
-  let ties: Policy[] = [];
-  for (const policy of set.policies) {
-    let own: { pattern: string; rank: number } | undefined;
-    for (const pattern of policy.rooms) {
-      if (!patternMatches(pattern, room)) continue;
-      const rank = specificity(pattern);
-      if (!own || rank > own.rank) own = { pattern, rank };
-    }
-    if (!own) continue;
-    if (!best || own.rank > best.rank) {
-      best = { policy, ...own };
-      ties = [];
-    } else if (own.rank === best.rank) {
-      ties.push(policy);
-    }
-  }
-  return best ? { policy: best.policy, pattern: best.pattern, ties } : { ties };
+  // The set's room index (exact names in a map, globs in prefix/suffix tries) instead of testing every
+  // pattern of every file: same answer (property-tested against a plain scan), logarithmic cost.
+  return roomIndexOf(set).match(room);
 }
 
 export function matcherMatches(m: Matcher, who: Identity): boolean {
