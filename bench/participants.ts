@@ -34,8 +34,12 @@ export async function signIn(browser: ScriptedBrowser, origin: string, path: str
   return done.final;
 }
 
-/** The session cookie header for requests to `origin` (what a load generator sends). */
-export function cookieFor(browser: ScriptedBrowser, origin: string): string {
+/** Signs a person in through roomguard into an open room; returns the session cookie a load generator sends. */
+export async function sessionCookie(origin: string, room: string, user: string): Promise<string> {
+  const browser = participantBrowser();
+  const page = await signIn(browser, origin, `/rooms/${room}`, user);
+  await page.arrayBuffer();
+  if (page.status !== 200) throw new Error(`${user}: sign-in into ${room} ended with ${page.status} at ${page.url}`);
   const cookie = browser.jar.header(new URL(origin));
   if (!cookie) throw new Error(`no session cookie for ${origin}`);
   return cookie;

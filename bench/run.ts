@@ -37,7 +37,7 @@ if (unknown.length > 0) {
 }
 
 const settings: Settings = values.quick
-  ? { quick: true, reps: 3, seconds: 1.5, stormPeople: 50, idleSockets: 1_000, decideMs: 100 }
+  ? { quick: true, reps: 3, seconds: 1.25, stormPeople: 50, idleSockets: 1_000, decideMs: 100 }
   : { quick: false, reps: 5, seconds: 5, stormPeople: 200, idleSockets: 5_000, decideMs: 300 };
 // Every sign-in uses its own account: a few per scenario, plus fresh people for each join storm.
 const accounts = new Accounts(40 + settings.reps * settings.stormPeople);

@@ -4,15 +4,13 @@ import { saturate, type HttpTarget } from '../load.js';
 import { ratioRow, type Row } from '../report.js';
 import { alternate, median } from '../stats.js';
 import { OPEN_ROOM } from '../environment.js';
-import { cookieFor, participantBrowser, signIn } from '../participants.js';
+import { sessionCookie } from '../participants.js';
 import type { Scenario } from './scenario.js';
 
 async function joinTarget(origin: string, user: string): Promise<HttpTarget> {
-  const browser = participantBrowser();
-  const page = await signIn(browser, origin, `/rooms/${OPEN_ROOM}`, user);
-  if (page.status !== 200) throw new Error(`sign-in for the audit scenario ended with ${page.status}`);
+  const cookie = await sessionCookie(origin, OPEN_ROOM, user);
   // sec-fetch-dest: document makes every request a page load of the room, i.e. a join with a record.
-  return { url: `${origin}/rooms/${OPEN_ROOM}`, headers: { cookie: cookieFor(browser, origin), 'sec-fetch-dest': 'document', accept: 'text/html' } };
+  return { url: `${origin}/rooms/${OPEN_ROOM}`, headers: { cookie, 'sec-fetch-dest': 'document', accept: 'text/html' } };
 }
 
 export const auditScenario: Scenario = {

@@ -4,7 +4,7 @@
 import { saturate, type HttpTarget } from '../load.js';
 import { ratioRow, type Row } from '../report.js';
 import { alternate, median } from '../stats.js';
-import { cookieFor, participantBrowser, signIn } from '../participants.js';
+import { sessionCookie } from '../participants.js';
 import { OPEN_ROOM } from '../environment.js';
 import { nginxInstalled, startNginx } from '../nginx.js';
 import type { Scenario } from './scenario.js';
@@ -16,11 +16,10 @@ export const forwardAuthScenario: Scenario = {
   name: 'forward-auth',
   async run(env, settings, accounts) {
     const [user] = accounts.take(1);
-    const browser = participantBrowser();
-    await signIn(browser, env.gateway.url, `/rooms/${OPEN_ROOM}`, user!);
+    const cookie = await sessionCookie(env.gateway.url, OPEN_ROOM, user!);
     const verify: HttpTarget = {
       url: `${env.gateway.url}/_roomguard/verify`,
-      headers: { cookie: cookieFor(browser, env.gateway.url), 'x-original-uri': `/rooms/${OPEN_ROOM}`, 'x-original-method': 'GET' },
+      headers: { cookie, 'x-original-uri': `/rooms/${OPEN_ROOM}`, 'x-original-method': 'GET' },
     };
     const probe = await fetch(verify.url, { headers: verify.headers! });
     await probe.arrayBuffer();
@@ -33,7 +32,7 @@ export const forwardAuthScenario: Scenario = {
     await saturate(verify, 1);
     const runs = await alternate(settings.reps, () => saturate(bare, settings.seconds), () => saturate(verify, settings.seconds));
     const rows: Row[] = [ratioRow({ scenario: SCENARIO, metric: 'throughput at saturation', unit: 'req/s', baseline: median(runs.baseline.map((r) => r.rps)), roomguard: median(runs.contender.map((r) => r.rps)), goal: GOAL }, 0.8)];
-    rows.push(await behindNginx(env.upstream.url, env.gateway.url, verify.headers!.cookie!, settings.reps, settings.seconds));
+    rows.push(await behindNginx(env.upstream.url, env.gateway.url, cookie, settings.reps, settings.seconds));
     return rows;
   },
 };

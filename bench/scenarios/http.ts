@@ -5,7 +5,7 @@ import { atRate, saturate, type HttpRun, type HttpTarget } from '../load.js';
 import { differenceRow, ratioRow, type Row } from '../report.js';
 import { median, alternate } from '../stats.js';
 import { OPEN_ROOM } from '../environment.js';
-import { cookieFor, participantBrowser, signIn } from '../participants.js';
+import { sessionCookie } from '../participants.js';
 import type { Scenario } from './scenario.js';
 
 const FIXED_RATE = 2000;
@@ -14,11 +14,9 @@ export const httpScenario: Scenario = {
   name: 'http',
   async run(env, settings, accounts) {
     const [user] = accounts.take(1);
-    const browser = participantBrowser();
-    const page = await signIn(browser, env.gateway.url, `/rooms/${OPEN_ROOM}`, user!);
-    if (page.status !== 200) throw new Error(`sign-in for the HTTP scenario ended with ${page.status}`);
+    const cookie = await sessionCookie(env.gateway.url, OPEN_ROOM, user!);
     // Not a page load (no Accept: text/html): what a conference app's own requests look like.
-    const roomguard: HttpTarget = { url: `${env.gateway.url}/rooms/${OPEN_ROOM}/app.js`, headers: { cookie: cookieFor(browser, env.gateway.url) } };
+    const roomguard: HttpTarget = { url: `${env.gateway.url}/rooms/${OPEN_ROOM}/app.js`, headers: { cookie } };
     const bare: HttpTarget = { url: `${env.bareProxy.url}/rooms/${OPEN_ROOM}/app.js` };
     await saturate(bare, 1);
     await saturate(roomguard, 1);

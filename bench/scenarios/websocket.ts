@@ -4,7 +4,7 @@ import { closeSockets, echoFrames, openSockets } from '../load.js';
 import { differenceRow, ratioRow, type Row } from '../report.js';
 import { alternate, median } from '../stats.js';
 import { OPEN_ROOM } from '../environment.js';
-import { cookieFor, participantBrowser, signIn } from '../participants.js';
+import { sessionCookie } from '../participants.js';
 import type { ServerProcess } from '../processes.js';
 import type { Scenario } from './scenario.js';
 
@@ -29,9 +29,7 @@ export const websocketScenario: Scenario = {
   name: 'websocket',
   async run(env, settings, accounts) {
     const [user] = accounts.take(1);
-    const browser = participantBrowser();
-    await signIn(browser, env.gateway.url, `/rooms/${OPEN_ROOM}`, user!);
-    const headers = { cookie: cookieFor(browser, env.gateway.url) };
+    const headers = { cookie: await sessionCookie(env.gateway.url, OPEN_ROOM, user!) };
     const guarded = await openSockets(wsUrl(env.gateway.url), BUSY_SOCKETS, headers);
     const bare = await openSockets(wsUrl(env.bareProxy.url), BUSY_SOCKETS, {});
     let frames: { baseline: number[]; contender: number[] };
