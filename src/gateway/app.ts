@@ -1,7 +1,7 @@
 // Assembles the gateway from its route groups: health, roomguard's own pages (login, second factor,
 // account), and the guarded HTTP + WebSocket proxy. Errors become pages with catalogue codes.
 import { randomBytes } from 'node:crypto';
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import fastifyCookie from '@fastify/cookie';
 import fastifyFormbody from '@fastify/formbody';
 import { isRoomguardError } from '../errors.js';
@@ -31,7 +31,7 @@ export async function buildGateway(deps: GatewayDeps): Promise<FastifyInstance> 
     // body trickling in byte by byte hold a connection for ever).
     requestTimeout: 30_000,
     // One access line per request (below) instead of fastify's two.
-    disableRequestLogging: true,
+    logController: new LogController({ disableRequestLogging: true }),
     ...(deps.serverFactory ? { serverFactory: deps.serverFactory } : {}),
     routerOptions: { maxParamLength: 500 },
   });
