@@ -35,10 +35,14 @@ error_log stderr error;
 events { worker_connections 4096; }
 http {
   access_log off;
+  # nginx closes a keep-alive connection after 1,000 requests by default; a load generator counts the
+  # request caught by that close as an error, so allow far more than a run sends.
+  keepalive_requests 10000000;
+  keepalive_timeout 300s;
   client_body_temp_path ${dir}/body; proxy_temp_path ${dir}/proxy; fastcgi_temp_path ${dir}/fastcgi;
   uwsgi_temp_path ${dir}/uwsgi; scgi_temp_path ${dir}/scgi;
-  upstream conference { server ${up}; keepalive 64; }
-  upstream roomguard { server ${rg}; keepalive 64; }
+  upstream conference { server ${up}; keepalive 64; keepalive_requests 10000000; }
+  upstream roomguard { server ${rg}; keepalive 64; keepalive_requests 10000000; }
   server {
     listen 127.0.0.1:${plain};
     location / { proxy_pass http://conference; ${proxied} }
