@@ -104,3 +104,15 @@ export class ScriptedBrowser {
     });
   }
 }
+
+/**
+ * Signs `user` in at the demo IdP, starting at `origin + path` (as a browser would, through whatever
+ * proxy serves `origin`); returns the final response and roomguard's session cookie alone (the IdP's
+ * cookies share the host name, as cookies ignore ports).
+ */
+export async function signInThrough(origin: string, user: string, path = '/rooms/town-hall', headers: Record<string, string> = {}): Promise<{ browser: ScriptedBrowser; final: Response; cookie: string }> {
+  const browser = new ScriptedBrowser(headers);
+  const start = await browser.follow(`${origin}${path}`);
+  const done = await browser.submitLogin(start.final, user, 'demo');
+  return { browser, final: done.final, cookie: `roomguard_session=${browser.jar.get('roomguard_session')!.value}` };
+}

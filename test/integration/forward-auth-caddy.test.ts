@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startDemoIdp, type DemoIdp } from '../../src/demo/idp.js';
 import { createGateway, type Gateway } from '../../src/gateway/server.js';
-import { ScriptedBrowser } from '../helpers/browser.js';
+import { signInThrough } from '../helpers/browser.js';
 import { startEchoUpstream, type Arrived, type EchoUpstream } from '../helpers/upstream.js';
 import { freePort, testConfig, testKeys } from '../helpers/gateway.js';
 
@@ -66,12 +66,7 @@ afterAll(async () => {
   await Promise.all([idp?.close(), upstream?.close()]);
 });
 
-async function loginAs(user: string, path = '/rooms/town-hall') {
-  const browser = new ScriptedBrowser();
-  const start = await browser.follow(`${origin}${path}`);
-  const done = await browser.submitLogin(start.final, user, 'demo');
-  return { final: done.final, cookie: `roomguard_session=${browser.jar.get('roomguard_session')!.value}` };
-}
+const loginAs = (user: string, path?: string) => signInThrough(origin, user, path);
 
 describe('Caddy forward_auth with the shipped Caddyfile', () => {
   it('sends a person without a session to the login (Caddy hands roomguard\'s redirect to the browser)', async () => {

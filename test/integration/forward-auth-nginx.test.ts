@@ -8,7 +8,7 @@ import WebSocket from 'ws';
 import { startDemoIdp, type DemoIdp } from '../../src/demo/idp.js';
 import { createGateway, type Gateway } from '../../src/gateway/server.js';
 import { queryAudit } from '../../src/audit/query.js';
-import { ScriptedBrowser } from '../helpers/browser.js';
+import { signInThrough } from '../helpers/browser.js';
 import { startEchoUpstream, type Arrived, type EchoUpstream } from '../helpers/upstream.js';
 import { freePort, testConfig, testKeys } from '../helpers/gateway.js';
 import { startNginx, type Nginx } from '../helpers/nginx.js';
@@ -67,13 +67,7 @@ afterAll(async () => {
   await Promise.all([idp?.close(), upstream?.close()]);
 });
 
-async function loginAs(user: string, path = '/rooms/town-hall') {
-  const browser = new ScriptedBrowser();
-  const start = await browser.follow(`${origin}${path}`);
-  const done = await browser.submitLogin(start.final, user, 'demo');
-  // Only roomguard's cookie: the IdP's cookies share the host name (cookies ignore ports).
-  return { browser, final: done.final, cookie: () => `roomguard_session=${browser.jar.get('roomguard_session')!.value}` };
-}
+const loginAs = (user: string, path?: string) => signInThrough(origin, user, path);
 
 const upstreamSaw = (path: string) => upstream.arrived.filter((a) => a.url === path).length;
 
@@ -104,7 +98,7 @@ describe('nginx auth_request with the shipped snippets', () => {
     expect(payload).toMatchObject({ sub: 'alice', room: 'town-hall' });
     expect(String(seen.headers.cookie ?? '')).not.toContain('roomguard_session');
     // Another cookie of the site still reaches the backend.
-    const withOther = await fetch(`${origin}/rooms/town-hall/app.js`, { headers: { cookie: `site=1; ${cookie()}; theme=dark`, 'sec-fetch-dest': 'script' } });
+    const withOther = await fetch(`${origin}/rooms/town-hall/app.js`, { headers: { cookie: `site=1; ${cookie}; theme=dark`, 'sec-fetch-dest': 'script' } });
     const other = (await withOther.json()) as Arrived;
     expect(other.headers.cookie).toBe('site=1; theme=dark');
   });
@@ -118,7 +112,7 @@ describe('nginx auth_request with the shipped snippets', () => {
   it('refuses carol at a room she may not enter with roomguard\'s page, status 403, and the backend sees nothing', async () => {
     const { cookie } = await loginAs('carol');
     const before = upstreamSaw('/rooms/staff-weekly');
-    const res = await fetch(`${origin}/rooms/staff-weekly`, { headers: { cookie: cookie(), accept: 'text/html', 'accept-language': 'de' }, redirect: 'manual' });
+    const res = await fetch(`${origin}/rooms/staff-weekly`, { headers: { cookie: cookie, accept: 'text/html', 'accept-language': 'de' }, redirect: 'manual' });
     expect(res.status).toBe(403);
     const page = await res.text();
     expect(page).toContain('RG_POLICY_NOT_ALLOWED');
@@ -131,7 +125,7 @@ describe('nginx auth_request with the shipped snippets', () => {
   it('replaces identity headers a client sends, on protected and on public paths', async () => {
     const { cookie } = await loginAs('carol');
     const spoof = { 'x-roomguard-user': 'alice', 'x-roomguard-role': 'moderator', 'remote-user': 'alice', 'x-forwarded-user': 'alice', 'x-roomguard-groups': 'board' };
-    const res = await fetch(`${origin}/rooms/town-hall/app.js`, { headers: { ...spoof, cookie: cookie(), 'sec-fetch-dest': 'script' } });
+    const res = await fetch(`${origin}/rooms/town-hall/app.js`, { headers: { ...spoof, cookie: cookie, 'sec-fetch-dest': 'script' } });
     const seen = (await res.json()) as Arrived;
     expect(seen.headers['x-roomguard-user']).toBe('carol');
     expect(seen.headers['remote-user']).toBe('carol');
@@ -154,7 +148,7 @@ describe('nginx auth_request with the shipped snippets', () => {
 
   it('passes the backend no roomguard cookie, however many a client stacks up', async () => {
     const { cookie } = await loginAs('alice');
-    const stacked = `a=1; roomguard_session_lang=t1; ${cookie()}; roomguard_session_login=t2; roomguard_session_lang=t3; roomguard_session_login=t4; b=2`;
+    const stacked = `a=1; roomguard_session_lang=t1; ${cookie}; roomguard_session_login=t2; roomguard_session_lang=t3; roomguard_session_login=t4; b=2`;
     const res = await fetch(`${origin}/rooms/town-hall/app.js`, { headers: { cookie: stacked, 'sec-fetch-dest': 'script' } });
     const seen = (await res.json()) as Arrived;
     expect(seen.headers['x-roomguard-user']).toBe('alice');
@@ -168,7 +162,7 @@ describe('nginx auth_request with the shipped snippets', () => {
 
   it('relays an allowed WebSocket and refuses one without a session before the backend sees it', async () => {
     const { cookie } = await loginAs('alice');
-    const ws = new WebSocket(`${origin.replace('http', 'ws')}/rooms/town-hall/ws`, { headers: { cookie: cookie() } });
+    const ws = new WebSocket(`${origin.replace('http', 'ws')}/rooms/town-hall/ws`, { headers: { cookie: cookie } });
     const first = await new Promise<string>((resolve, reject) => {
       ws.once('message', (d) => resolve(d.toString()));
       ws.once('error', reject);
@@ -192,7 +186,7 @@ describe('nginx auth_request with the shipped snippets', () => {
 
   it('refuses a room path spelled with encoded characters before the backend sees it', async () => {
     const { cookie } = await loginAs('carol');
-    const res = await fetch(`${origin}/rooms/staff%2Dweekly`, { headers: { cookie: cookie(), accept: 'text/html' }, redirect: 'manual' });
+    const res = await fetch(`${origin}/rooms/staff%2Dweekly`, { headers: { cookie: cookie, accept: 'text/html' }, redirect: 'manual' });
     // nginx passes $request_uri unchanged; roomguard sends the browser to the plain spelling first.
     expect(res.status).toBe(302);
     expect(new URL(res.headers.get('location')!, origin).pathname).toBe('/rooms/staff-weekly');
