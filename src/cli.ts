@@ -147,7 +147,7 @@ async function main(argv: string[]): Promise<number> {
     const { openSessionBus } = await import('./store/bus.js');
     const store = await openStore(config);
     // Revocations are announced to every running instance, which close the sessions' WebSockets at once.
-    const bus = await openSessionBus(store, `${config.store.keyPrefix}session-events`);
+    const bus = await openSessionBus(store, config.store.keyPrefix);
     try {
       const sessions = new Sessions(store, { idleMs: config.session.idleTimeout, absoluteMs: config.session.absoluteTimeout }, Date.now, { bus });
       const mine = values.user ? await sessions.listFor(values.user) : [];
@@ -205,7 +205,7 @@ async function main(argv: string[]): Promise<number> {
         // A reset usually follows a lost or stolen device: sessions that passed with it end everywhere now.
         const { Sessions } = await import('./session/sessions.js');
         const { openSessionBus } = await import('./store/bus.js');
-        const bus = await openSessionBus(store, `${config.store.keyPrefix}session-events`);
+        const bus = await openSessionBus(store, config.store.keyPrefix);
         const ended = await new Sessions(store, { idleMs: config.session.idleTimeout, absoluteMs: config.session.absoluteTimeout }, Date.now, { bus }).destroyAllFor(values.user).finally(() => bus.close());
         process.stdout.write(`${values.user}: removed ${removed} factor(s) and all recovery codes, ended ${ended} session(s) on every instance; they enrol anew after a fresh login\n`);
       } else {

@@ -96,7 +96,7 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
   // Active sessions are the live `session:` records of the shared store, so every instance reports the same number.
   const sessionCensus = keyCensus(store, 'session:');
   if (sessionCensus) metrics.countSessionsWith(sessionCensus);
-  const bus = await openSessionBus(store, `${config.store.keyPrefix}session-events`);
+  const bus = await openSessionBus(store, config.store.keyPrefix);
   // The audit log: the configured file chain, unless a test hands in its own sink.
   const writer = options.audit ? undefined : await AuditWriter.open(auditWriterOptions(config, { ...(options.now ? { now: options.now } : {}) }));
   const audit: AuditSink = metrics.watchAudit(options.audit ?? auditSinkOf(writer!));

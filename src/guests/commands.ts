@@ -138,7 +138,7 @@ async function endSessions(config: Config, store: import('../store/store.js').St
   const { Sessions } = await import('../session/sessions.js');
   const { openSessionBus } = await import('../store/bus.js');
   // Ended sessions are announced to every running instance, which close their WebSockets at once.
-  const bus = await openSessionBus(store, `${config.store.keyPrefix}session-events`);
+  const bus = await openSessionBus(store, config.store.keyPrefix);
   try {
     const sessions = new Sessions(store, { idleMs: config.session.idleTimeout, absoluteMs: config.session.absoluteTimeout }, Date.now, { bus });
     let ended = 0;

@@ -35,8 +35,13 @@ function parseEvent(message: string): SessionEvent | undefined {
   return { kind, hash };
 }
 
-/** The bus of a store: Redis pub/sub on `channel` for Redis, a shared in-process emitter for the memory store. */
-export async function openSessionBus(store: Store, channel: string): Promise<SessionBus> {
+/**
+ * The bus of a store: Redis pub/sub on the channel `<keyPrefix>session-events` for Redis, a shared
+ * in-process emitter for the memory store. Gateways and CLI commands derive the channel here only, so
+ * they cannot drift apart (a revocation from the CLI would then reach no running instance).
+ */
+export async function openSessionBus(store: Store, keyPrefix: string): Promise<SessionBus> {
+  const channel = `${keyPrefix}session-events`;
   const raw = backingStoreOf(store);
   if (raw instanceof RedisStore) return RedisSessionBus.open(raw, channel);
   if (raw instanceof MemoryStore) return new LocalSessionBus(localEmitterOf(raw));

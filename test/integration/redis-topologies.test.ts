@@ -121,8 +121,8 @@ describe('ACL user (store.username)', () => {
 
   it('runs the store and the session bus as the documented least-privilege user', async () => {
     const store = await openStore(configWith({ url: `redis://127.0.0.1:${server.port}`, keyPrefix: 'rgacl:', username: 'roomguard', password }));
-    const publisher = await openSessionBus(store, 'rgacl:session-events');
-    const listener = await openSessionBus(store, 'rgacl:session-events');
+    const publisher = await openSessionBus(store, 'rgacl:');
+    const listener = await openSessionBus(store, 'rgacl:');
     try {
       await store.set('a', '1', 60_000);
       expect(await store.get('a')).toBe('1');
@@ -336,8 +336,8 @@ describe('Cluster', () => {
   });
 
   it('carries session events between instances over Cluster pub/sub (the bus subscribes on store.client.duplicate())', async () => {
-    const publisher = await openSessionBus(store, 'rgcluster:session-events');
-    const listener = await openSessionBus(store, 'rgcluster:session-events');
+    const publisher = await openSessionBus(store, 'rgcluster:');
+    const listener = await openSessionBus(store, 'rgcluster:');
     try {
       const received = new Promise((resolve) => listener.subscribe(resolve));
       const event = { kind: 'ended' as const, hash: 'a'.repeat(64) };
