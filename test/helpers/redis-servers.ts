@@ -186,6 +186,17 @@ export async function failOver(set: SentinelSet): Promise<void> {
   await waitFor('the failover', () => set.primaryAddress() !== before);
   const [, port] = set.primaryAddress().split(':');
   await waitFor('the new primary to take writes', () => set.cli(Number(port), ['info', 'replication']).includes('role:master'));
+  // Until the old primary is a replica it still takes writes, and a client that has not yet heard of the
+  // switch would write there and lose them at the resync (Redis's own failover window). The sentinel turns
+  // it into a replica by itself only 8-18 s later (four publish periods, then its next INFO); do now what
+  // it would do then, and wait until it follows.
+  const [, oldPort] = before.split(':');
+  const [newHost] = set.primaryAddress().split(':');
+  if (set.cli(Number(oldPort), ['replicaof', newHost!, port!]) !== 'OK') throw new Error('REPLICAOF on the old primary failed');
+  await waitFor('the old primary to follow the new one', () => {
+    const info = set.cli(Number(oldPort), ['info', 'replication']);
+    return info.includes('role:slave') && info.includes('master_link_status:up') && info.includes(`master_port:${port}`);
+  });
 }
 
 export interface RedisCluster {
