@@ -10,6 +10,7 @@ import { FactorStore, newFactorId, userKey } from '../src/mfa/factors.js';
 import { newTotpSecret } from '../src/mfa/totp.js';
 import { startPrivateRedis, type PrivateRedis } from './redis.js';
 import { startServer, type ServerProcess } from './processes.js';
+import { compileServers } from './build.js';
 
 /** The room anyone signed in may enter, and the high-risk room that asks for a TOTP code. */
 export const OPEN_ROOM = 'hall';
@@ -51,6 +52,7 @@ export interface Environment {
 
 /** `users`: how many bench accounts the IdP knows (bench-0 …). `profileDir`: CPU-profile the main gateway. */
 export async function startEnvironment(options: { users: number; profileDir?: string }): Promise<Environment> {
+  compileServers();
   const scratch = mkdtempSync(join(tmpdir(), 'rg-bench-'));
   const policiesDir = join(scratch, 'policies');
   const started: Array<{ close(): Promise<void> }> = [];

@@ -2,7 +2,7 @@
 // never shares an event loop with it and its memory can be read alone. This is the parent's side: start a
 // role, wait until it listens, ask it for its heap/RSS, stop it.
 import { fork, type ChildProcess } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
+import { COMPILED_SERVE } from './build.js';
 
 export type ServerSpec =
   | { role: 'upstream' }
@@ -37,16 +37,16 @@ export interface ServerProcess {
 export type ChildMessage = { type: 'ready'; url: string } | { type: 'memory'; sample: MemorySample } | { type: 'failed'; message: string };
 export type ParentMessage = { type: 'memory' } | { type: 'close' };
 
-const ENTRY = fileURLToPath(new URL('./serve.ts', import.meta.url));
 
 /** Starts one server role in a child process; `profileDir` makes it write a V8 CPU profile there on close. */
 export async function startServer(spec: ServerSpec, profileDir?: string): Promise<ServerProcess> {
-  const execArgv = ['--import', 'tsx', '--expose-gc', ...(profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [])];
+  // Compiled JavaScript under plain node, as in production (bench/build.ts; run.ts compiles first).
+  const execArgv = ['--expose-gc', ...(profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [])];
   // A gateway logs every request on stdout as in production; the run discards it (errors go to stderr).
   const stdout = spec.role === 'gateway' ? 'ignore' : 'inherit';
   // The spec (with the bench keys) goes by environment, not argv, which every user of the machine can read.
   const env = { ...process.env, ROOMGUARD_BENCH_SPEC: JSON.stringify(spec) };
-  const child: ChildProcess = fork(ENTRY, [spec.role], { execArgv, env, stdio: ['ignore', stdout, 'inherit', 'ipc'] });
+  const child: ChildProcess = fork(COMPILED_SERVE, [spec.role], { execArgv, env, stdio: ['ignore', stdout, 'inherit', 'ipc'] });
   const url = await new Promise<string>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`${spec.role} did not start within 30 s`)), 30_000);
     child.once('exit', (code) => reject(new Error(`${spec.role} exited with ${code} before it listened`)));
