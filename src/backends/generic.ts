@@ -8,11 +8,14 @@ export class GenericBackend implements Backend {
   readonly type = 'generic';
   readonly reservedRooms: readonly string[] = [];
   readonly #roomPath: RegExp;
+  /** The same pattern with match indices (flag d, slower): only for rewriting a non-canonical spelling. */
+  readonly #roomPathIndices: RegExp;
   /** The same pattern without regard to case: a path it matches but roomPath does not is a case variant of a room path. */
   readonly #roomPathAnyCase: RegExp;
 
   constructor(roomPath: string) {
-    this.#roomPath = new RegExp(roomPath, 'd');
+    this.#roomPath = new RegExp(roomPath);
+    this.#roomPathIndices = new RegExp(roomPath, 'd');
     this.#roomPathAnyCase = new RegExp(roomPath, 'i');
     if (!this.#roomPath.source.includes('(?<room>')) throw new Error('roomPath needs a named group (?<room>…)');
   }
@@ -20,12 +23,13 @@ export class GenericBackend implements Backend {
   roomOf(rawPath: string): RoomLookup {
     const match = this.#roomPath.exec(rawPath);
     const raw = match?.groups?.room;
-    const span = match?.indices?.groups?.room;
     // `/ROOMS/board` must not slip past as "not a room" to an upstream that routes without regard to case.
-    if (!match || raw === undefined || !span) return this.#roomPathAnyCase.test(rawPath) ? { kind: 'invalid' } : { kind: 'none' };
+    if (!match || raw === undefined) return this.#roomPathAnyCase.test(rawPath) ? { kind: 'invalid' } : { kind: 'none' };
     const room = canonicalRoom(raw);
     if (room === undefined) return { kind: 'invalid' };
     if (room === raw) return { kind: 'room', room };
+    const span = this.#roomPathIndices.exec(rawPath)?.indices?.groups?.room;
+    if (!span) return { kind: 'invalid' };
     return { kind: 'room', room, canonicalPath: rawPath.slice(0, span[0]) + room + rawPath.slice(span[1]) };
   }
 }

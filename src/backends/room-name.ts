@@ -28,6 +28,21 @@ export function backendSafeRoomName(raw: string): string {
  * name a room: empty, a dot segment, control characters, an encoded slash or backslash, or too long.
  */
 export function canonicalRoom(rawSegment: string): string | undefined {
+  // Every request inside a room asks for the same few names: remember the answers (it is a pure function).
+  if (rawSegment.length > MEMO_MAX_LENGTH) return computeCanonicalRoom(rawSegment);
+  const known = memo.get(rawSegment);
+  if (known !== undefined || memo.has(rawSegment)) return known;
+  const room = computeCanonicalRoom(rawSegment);
+  memo.set(rawSegment, room);
+  if (memo.size > MEMO_ENTRIES) memo.delete(memo.keys().next().value!);
+  return room;
+}
+
+const MEMO_ENTRIES = 10_000;
+const MEMO_MAX_LENGTH = 256;
+const memo = new Map<string, string | undefined>();
+
+function computeCanonicalRoom(rawSegment: string): string | undefined {
   const decoded = safeDecode(rawSegment).normalize('NFKC');
   if (decoded === '' || decoded === '.' || decoded === '..') return undefined;
   // eslint-disable-next-line no-control-regex

@@ -15,6 +15,7 @@ import { BbbBackend, joinKey } from '../backends/bbb.js';
 import { canonicalRoom } from '../backends/room-name.js';
 import { GenericBackend } from '../backends/generic.js';
 import type { ErrorCode } from '../errors.js';
+import { isFresh, type AssertionSigner } from './assertion.js';
 
 /** A room entry recorded this recently covers further non-page requests of the same session and room. */
 const ENTRY_RECORD_WINDOW_MS = 5 * 60_000;
@@ -294,17 +295,43 @@ export function createJudge(ctx: GatewayContext): Judge {
   };
 }
 
-/** The identity headers for an admitted request (with a fresh signed assertion), or none for anonymous ones. */
-export async function admittedIdentityHeaders(ctx: GatewayContext, admission: Admission | undefined): Promise<Record<string, string>> {
+type IdentityHeaders = Readonly<Record<string, string>>;
+type Identity = NonNullable<Admission['session']>['data']['identity'];
+
+/**
+ * Identity headers per signer, per session identity (the object, so a session read anew from the store
+ * starts over) and per room and role: built once and handed out as long as the assertion inside them
+ * may be (ASSERTION_REUSE_S), instead of re-encoding the same facts and looking up the signature on
+ * every request of a meeting.
+ */
+const headerMemo = new WeakMap<AssertionSigner, WeakMap<Identity, Map<string, { iat: number; headers: Promise<IdentityHeaders> }>>>();
+
+/** The identity headers for an admitted request (with a signed assertion), or none for anonymous ones. Shared: do not change. */
+export function admittedIdentityHeaders(ctx: GatewayContext, admission: Admission | undefined): Promise<IdentityHeaders> {
   const identity = admission?.session?.data.identity;
-  if (!identity) return {};
+  if (!identity) return Promise.resolve({});
   const room = admission?.decision?.room;
   const role = admission?.decision?.role;
+  const signer = ctx.deps.assertion;
+  const now = ctx.now();
+  let bySigner = headerMemo.get(signer);
+  if (!bySigner) headerMemo.set(signer, (bySigner = new WeakMap()));
+  let byIdentity = bySigner.get(identity);
+  if (!byIdentity) bySigner.set(identity, (byIdentity = new Map()));
+  const key = `${room ?? ''}\n${role ?? ''}`;
+  const memo = byIdentity.get(key);
+  if (memo && isFresh(memo.iat, now)) return memo.headers;
   const facts = {
     sub: identity.sub, groups: identity.groups,
     ...(identity.email ? { email: identity.email } : {}), ...(identity.name ? { name: identity.name } : {}),
     ...(room ? { room } : {}), ...(role ? { role } : {}),
   };
-  const assertion = await ctx.deps.assertion.sign({ ...facts, iss: identity.iss }, ctx.now());
-  return identityHeaders({ ...facts, assertion });
+  const { token, iat } = signer.signed({ ...facts, iss: identity.iss }, now);
+  const entry = { iat, headers: token.then((assertion) => Object.freeze(identityHeaders({ ...facts, assertion }))) };
+  const memos = byIdentity;
+  memos.set(key, entry);
+  entry.headers.catch(() => {
+    if (memos.get(key) === entry) memos.delete(key);
+  });
+  return entry.headers;
 }

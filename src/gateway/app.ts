@@ -1,6 +1,5 @@
 // Assembles the gateway from its route groups: health, roomguard's own pages (login, second factor,
 // account), and the guarded HTTP + WebSocket proxy. Errors become pages with catalogue codes.
-import { randomBytes } from 'node:crypto';
 import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import fastifyCookie from '@fastify/cookie';
 import fastifyFormbody from '@fastify/formbody';
@@ -14,6 +13,7 @@ import { registerAuditRoutes } from './audit-routes.js';
 import { registerForwardAuth } from './forward-auth.js';
 import { registerProxy } from './proxy.js';
 import { securityHeaders } from './security-headers.js';
+import { requestIdSource } from './request-id.js';
 
 export type { GatewayDeps } from './context.js';
 
@@ -24,7 +24,7 @@ export async function buildGateway(deps: GatewayDeps): Promise<FastifyInstance> 
   const app = Fastify({
     logger: deps.logger ?? false,
     trustProxy: config.trustProxy.length > 0 ? config.trustProxy : false,
-    genReqId: () => randomBytes(8).toString('hex'),
+    genReqId: requestIdSource(),
     requestIdHeader: false,
     bodyLimit: 1024 * 1024,
     // Slow clients: a whole request within 30 s, headers within 10 s (fastify's default 0 would let a

