@@ -5,6 +5,7 @@ import { freePort } from '../test/helpers/gateway.js';
 
 export interface PrivateRedis {
   url: string;
+  pid: number;
   close(): Promise<void>;
 }
 
@@ -19,6 +20,7 @@ export async function startPrivateRedis(): Promise<PrivateRedis> {
   }
   return {
     url: `redis://127.0.0.1:${port}`,
+    pid: server.pid!,
     close: () => new Promise<void>((resolve) => {
       if (server.exitCode !== null) return resolve();
       server.once('exit', () => resolve());

@@ -2,11 +2,12 @@
 // type a TOTP code and open a high-risk room; the baseline is the same people signing in at the same
 // IdP through a bare relying party (code flow and token exchange, nothing else).
 import { performance } from 'node:perf_hooks';
-import { ratioRow, type Row } from '../report.js';
+import { differenceRow, ratioRow, type Row } from '../report.js';
 import { median, percentile } from '../stats.js';
 import { HIGH_RISK_ROOM } from '../environment.js';
 import { idpOnlyLogin, joinWithTotp, participantBrowser } from '../participants.js';
 import type { Scenario } from './scenario.js';
+import { cpuDuring } from '../cpu.js';
 
 const AT_A_TIME = 50;
 const WARM_UP_PEOPLE = 10;
@@ -19,22 +20,25 @@ const addressOf = (user: string) => {
 
 interface Storm {
   seconds: number;
+  /** CPU ms per person of each process involved (client = the load generator, this process). */
+  cpuPerJoin: Record<string, number>;
   /** Each person's time from first request to the room page (or the bare RP's signed-in page), in ms. */
   latencies: number[];
 }
 
-async function storm(people: string[], one: (user: string) => Promise<void>): Promise<Storm> {
+async function storm(people: string[], pids: Record<string, number>, one: (user: string) => Promise<void>): Promise<Storm> {
   const queue = [...people];
   const latencies: number[] = [];
   const start = performance.now();
-  await Promise.all(Array.from({ length: Math.min(AT_A_TIME, people.length) }, async () => {
+  const { cpu } = await cpuDuring(pids, () => Promise.all(Array.from({ length: Math.min(AT_A_TIME, people.length) }, async () => {
     for (let user = queue.shift(); user !== undefined; user = queue.shift()) {
       const t0 = performance.now();
       await one(user);
       latencies.push(performance.now() - t0);
     }
-  }));
-  return { seconds: (performance.now() - start) / 1000, latencies };
+  })));
+  const cpuPerJoin = Object.fromEntries(Object.entries(cpu).map(([name, ms]) => [name, ms / people.length]));
+  return { seconds: (performance.now() - start) / 1000, latencies, cpuPerJoin };
 }
 
 export const joinStormScenario: Scenario = {
@@ -45,8 +49,8 @@ export const joinStormScenario: Scenario = {
     const n = settings.stormPeople;
     const round = async (people: string[]) => {
       const secrets = await env.enrolAuthenticators(people);
-      const baseline = await storm(people, (user) => idpOnlyLogin(participantBrowser(addressOf(user)), env.bareRp.url, user));
-      const contender = await storm(people, (user) => joinWithTotp(participantBrowser(addressOf(user)), env.gateway.url, HIGH_RISK_ROOM, user, secrets.get(user)!));
+      const baseline = await storm(people, { client: process.pid, 'relying party': env.bareRp.pid, IdP: env.idp.pid, Redis: env.redis.pid }, (user) => idpOnlyLogin(participantBrowser(addressOf(user)), env.bareRp.url, user));
+      const contender = await storm(people, { client: process.pid, 'relying party': env.gateway.pid, IdP: env.idp.pid, Redis: env.redis.pid }, (user) => joinWithTotp(participantBrowser(addressOf(user)), env.gateway.url, HIGH_RISK_ROOM, user, secrets.get(user)!));
       return { baseline, contender };
     };
     // A small unmeasured storm first, so neither side is timed with cold code paths.
@@ -65,6 +69,11 @@ export const joinStormScenario: Scenario = {
       ratioRow({ scenario, metric: 'time for everyone (login+TOTP+join vs IdP login)', unit: 's', baseline: seconds(idpOnly), roomguard: seconds(roomguard), goal: '≤ 1.25× (adds ≤ 25%)' }, undefined, 1.25),
       ratioRow({ scenario, metric: 'joins per second (vs IdP logins per second)', unit: '1/s', baseline: rate(idpOnly), roomguard: rate(roomguard), goal: 'report' }),
       ratioRow({ scenario, metric: 'p99 join latency (vs p99 IdP login)', unit: 'ms', baseline: p99(idpOnly), roomguard: p99(roomguard), goal: 'report' }),
+      // Where the time goes: CPU per person of each process (the relying party is roomguard or the bare one).
+      ...['relying party', 'IdP', 'client', 'Redis'].map((name) => differenceRow({
+        scenario, metric: `CPU per join: ${name === 'client' ? 'client (load generator)' : name}`, unit: 'ms',
+        baseline: median(idpOnly.map((r) => r.cpuPerJoin[name] ?? Number.NaN)), roomguard: median(roomguard.map((r) => r.cpuPerJoin[name] ?? Number.NaN)), goal: 'report',
+      })),
     ] satisfies Row[];
   },
 };
