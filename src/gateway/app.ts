@@ -38,13 +38,17 @@ export async function buildGateway(deps: GatewayDeps): Promise<FastifyInstance> 
   app.server.headersTimeout = 10_000;
   await app.register(fastifyCookie);
 
-  app.addHook('onSend', async (request, reply) => {
+  // Every response, the upstream's included, carries our request id (set last, so an upstream's own
+  // X-Request-Id cannot replace it). Callback hooks: these run for every request, a promise each adds up.
+  app.addHook('onSend', (request, reply, payload, done) => {
     reply.header('x-request-id', request.id);
+    done(null, payload);
   });
-  app.addHook('onResponse', async (request, reply) => {
+  app.addHook('onResponse', (request, reply, done) => {
     request.log.info({ req: request, res: { statusCode: reply.statusCode }, responseTime: Math.round(reply.elapsedTime * 10) / 10 }, 'request completed');
     // The route pattern, not the URL: no room names or tokens in metric labels.
     deps.metrics.requests.inc({ route: request.routeOptions.url ?? 'unmatched', status: String(reply.statusCode) });
+    done();
   });
   if (deps.redirectToPublicHost) {
     app.addHook('onRequest', async (request, reply) => {

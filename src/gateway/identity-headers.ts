@@ -28,17 +28,15 @@ export function headerSafe(value: string): string {
 const PROXY_HEADERS = new Set(['x-original-url', 'x-rewrite-url', 'x-original-uri', 'x-real-ip', 'forwarded', 'remote-user', 'x-remote-user', 'x-forwarded-user', 'x-forwarded-email']);
 
 /**
- * Removes every header a client might use to impersonate roomguard or a proxy in front of the upstream:
- * X-Roomguard-* in any case and also with `_` for `-` (CGI/WSGI map both to the same variable), all
- * X-Forwarded-* (roomguard sets its own), and URL/address/user headers. Mutates and returns `headers`.
+ * Whether a client might use this request header to impersonate roomguard or a proxy in front of the
+ * upstream, so it never reaches the upstream: X-Roomguard-* in any case and also with `_` for `-`
+ * (CGI/WSGI map both to the same variable), all X-Forwarded-* (roomguard sets its own), and
+ * URL/address/user headers.
  */
-export function stripSpoofable<T extends Record<string, unknown>>(headers: T): T {
-  for (const name of Object.keys(headers)) {
-    const lower = name.toLowerCase();
-    const normal = lower.includes('_') ? lower.replace(/_/g, '-') : lower;
-    if (normal.startsWith(IDENTITY_HEADER_PREFIX) || normal.startsWith('x-forwarded-') || PROXY_HEADERS.has(normal)) delete headers[name];
-  }
-  return headers;
+export function isSpoofable(name: string): boolean {
+  const lower = name.toLowerCase();
+  const normal = lower.includes('_') ? lower.replace(/_/g, '-') : lower;
+  return normal.startsWith(IDENTITY_HEADER_PREFIX) || normal.startsWith('x-forwarded-') || PROXY_HEADERS.has(normal);
 }
 
 /** Removes roomguard's own cookies from a Cookie header so the upstream never sees the session id. */
