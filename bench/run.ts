@@ -21,8 +21,9 @@ import { websocketScenario } from './scenarios/websocket.js';
 import { joinStormScenario } from './scenarios/join-storm.js';
 import { auditScenario } from './scenarios/audit.js';
 import { decideScenario } from './scenarios/decide.js';
+import { logScenario } from './scenarios/log.js';
 
-const SCENARIOS: Scenario[] = [httpScenario, forwardAuthScenario, websocketScenario, joinStormScenario, auditScenario, decideScenario];
+const SCENARIOS: Scenario[] = [httpScenario, forwardAuthScenario, websocketScenario, joinStormScenario, auditScenario, decideScenario, logScenario];
 const BENCH_DIR = fileURLToPath(new URL('.', import.meta.url));
 
 const { values } = parseArgs({
