@@ -73,10 +73,6 @@ export class RedisStore implements Store {
       ...connection,
       lazyConnect: true,
       enableOfflineQueue: true,
-      // Commands issued in the same tick (concurrent requests) leave in one write instead of one each: a
-      // join makes about 45 commands and each write was a visible share of its CPU (docs/performance.md).
-      // Not for Cluster: there ioredis routes an auto-pipelined EVAL by its key count (ioredis#2109).
-      enableAutoPipelining: true,
       retryStrategy: (attempt: number) => Math.min(attempt * 200, 2000),
     };
     if (options.cluster) {
