@@ -2,6 +2,7 @@
 // and codes never reach the log. Request URLs are logged without their query string, which may carry
 // authorization codes or backend tokens.
 import type { FastifyServerOptions } from 'fastify';
+import { stdSerializers } from 'pino';
 
 export const CENSOR = '[redacted]';
 
@@ -9,15 +10,19 @@ export const CENSOR = '[redacted]';
 const SECRET_KEYS = new Set(['password', 'clientSecret', 'token', 'idToken', 'code']);
 /** `code` at the top level is roomguard's error code (`RG_…`), logged on purpose; nested, it may be an authorization code. */
 const TOP_LEVEL_ALLOWED = new Set(['code']);
-/** Redacted at the top level only: @fastify/http-proxy logs the WebSocket upstream URL (with Jitsi's ?token=) at debug level. */
-const TOP_LEVEL_SECRETS = new Set(['url']);
+/**
+ * Redacted at the top level only: @fastify/http-proxy logs the WebSocket upstream URL (with Jitsi's
+ * ?token=) at debug level; `source` is where @fastify/reply-from would log an upstream address.
+ */
+const TOP_LEVEL_SECRETS = new Set(['url', 'source']);
 /** Redacted in any `headers` object one level down (`{ req: { headers: { cookie } } }`). */
 const SECRET_HEADERS = ['cookie', 'authorization', 'x-roomguard-assertion', 'set-cookie'];
-/** Serialized by the serializers below into fixed, secret-free fields, so never searched. */
-const SERIALIZED_SAFELY = new Set(['req']);
+/** Left to the serializers below, which emit fixed fields (`req`) or censor what they emit (`err`). */
+const SERIALIZED_SAFELY = new Set(['req', 'err']);
 
 /** `obj` with `keys` replaced by the censor, copied only if one is present (logging must not mutate what it logs). */
-function censored<T extends object>(obj: T, keys: Iterable<string>): T {
+function censored<T>(obj: T, keys: Iterable<string>): T {
+  if (obj === null || typeof obj !== 'object') return obj;
   let out: T | undefined;
   for (const key of keys) {
     if (!Object.hasOwn(obj, key) || (obj as Record<string, unknown>)[key] === undefined) continue;
@@ -28,9 +33,10 @@ function censored<T extends object>(obj: T, keys: Iterable<string>): T {
 }
 
 function redactNested(value: object): object {
+  // An error is first serialized as pino would (type, message and stack with causes, and every enumerable
+  // property, inherited ones included), then censored like any object.
+  if (value instanceof Error) return censored(stdSerializers.err(value), SECRET_KEYS);
   let out = censored(value, SECRET_KEYS);
-  // A spread copy of an Error loses its message and stack (not enumerable): keep them by name.
-  if (out !== value && value instanceof Error) out = { type: value.name, message: value.message, stack: value.stack, ...out };
   const headers = (value as { headers?: unknown }).headers;
   if (Object.hasOwn(value, 'headers') && headers !== null && typeof headers === 'object') {
     const clean = censored(headers, SECRET_HEADERS);
@@ -40,7 +46,9 @@ function redactNested(value: object): object {
 }
 
 /**
- * The log record with every secret replaced, as pino's `formatters.log`. This replaces pino's `redact`
+ * The log record with every secret replaced, as pino's `formatters.log` (each line's object, before the
+ * serializers run). pino runs no formatter over a child logger's bindings: roomguard makes no child
+ * loggers of its own and fastify's bind only the request id, so never bind a secret. This replaces pino's `redact`
  * option (the same paths, and more), which cost about 9 µs per line — two thirds of a request's logging
  * and a tenth of a proxied request's CPU in the benchmarks (docs/performance.md). It checks a fixed set
  * of property names on the record and one level into each object, copying only what it changes;
@@ -66,6 +74,8 @@ export function loggerOptions(level: string): FastifyServerOptions['logger'] {
     level,
     formatters: { log: redactRecord },
     serializers: {
+      // pino's own error serializer (type, message and stack with causes, enumerable properties), censored.
+      err: (err: Error) => censored(stdSerializers.err(err), SECRET_KEYS),
       // The request as logged: no headers (cookies, authorization), no query string (codes, tokens).
       req(request: { id: string; method: string; url: string; ip?: string }) {
         const url = request.url ?? '';

@@ -44,13 +44,21 @@ describe('logs', () => {
     const sessionId = browser.jar.get('roomguard_session')!.value;
     const assertion = String(((await done.final.json()) as { headers: Record<string, string> }).headers['x-roomguard-assertion']);
     await browser.request(`${origin}/rooms/town-hall`, { headers: { authorization: 'Bearer top-secret-bearer' } });
+    // A backend token in a proxied request's query (as Jitsi's ?jwt=) is logged by nobody, not even the proxy library.
+    const proxied = await browser.request(`${origin}/rooms/town-hall/app.js?jwt=query-secret-jwt`);
+    expect(proxied.status).toBe(200);
 
     const log = lines.join('');
     const records = lines.map((l) => JSON.parse(l) as Record<string, unknown>);
     expect(records.some((r) => r.event === 'decision' && r.outcome === 'allow' && r.room === 'town-hall' && typeof r.reqId === 'string')).toBe(true);
     expect(code.length).toBeGreaterThan(10);
-    for (const secret of [sessionId, code, SECRET, assertion, 'top-secret-bearer', 'alice@example.org']) {
+    for (const secret of [sessionId, code, SECRET, assertion, 'top-secret-bearer', 'alice@example.org', 'query-secret-jwt']) {
       expect(log).not.toContain(secret);
     }
+    // One info line per proxied request (roomguard's access line), not the proxy library's two more.
+    const access = records.find((r) => r.msg === 'request completed' && (r.req as { path?: string } | undefined)?.path === '/rooms/town-hall/app.js');
+    expect(access).toBeDefined();
+    const infoLines = records.filter((r) => r.reqId === access!.reqId && Number(r.level) >= 30);
+    expect(infoLines.map((r) => r.msg)).toEqual(['request completed']);
   });
 });

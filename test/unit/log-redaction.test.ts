@@ -39,9 +39,36 @@ describe('redactRecord', () => {
 
   it('keeps an error\'s message and stack when it censors a secret property of it', () => {
     const err = Object.assign(new Error('token exchange failed'), { token: 'leaked', status: 400 });
-    const out = redactRecord({ err }) as { err: Record<string, unknown> };
-    expect(out.err).toMatchObject({ type: 'Error', message: 'token exchange failed', token: CENSOR, status: 400 });
-    expect(String(out.err.stack)).toContain('token exchange failed');
+    const out = redactRecord({ error: err }) as { error: Record<string, unknown> };
+    expect(out.error).toMatchObject({ type: 'Error', message: 'token exchange failed', token: CENSOR, status: 400 });
+    expect(String(out.error.stack)).toContain('token exchange failed');
+  });
+
+  it('censors what an error carries, its inherited enumerable properties too, and keeps type, message and causes', () => {
+    class TokenError extends Error {}
+    (TokenError.prototype as unknown as Record<string, unknown>).token = 'inherited-secret';
+    const lines: string[] = [];
+    const stream = new Writable({ write(chunk, _enc, done) { lines.push(String(chunk)); done(); } });
+    const log = pino(loggerOptions('info') as pino.LoggerOptions, stream);
+    log.error({ err: new TokenError('refused') }, 'a');
+    log.error({ err: Object.assign(new Error('outer', { cause: new Error('inner') }), { code: 'ECONNRESET', password: 'pw-1' }) }, 'b');
+    log.warn({ failure: Object.assign(new Error('elsewhere'), { idToken: 'id-token-2' }) }, 'c');
+    log.info({ err: null }, 'd');
+    const [a, b, c, d] = lines.map((l) => JSON.parse(l) as Record<string, any>);
+    expect(lines.join('')).not.toMatch(/inherited-secret|pw-1|id-token-2/);
+    expect(a!.err).toMatchObject({ type: 'TokenError', message: 'refused', token: CENSOR });
+    expect(b!.err).toMatchObject({ type: 'Error', message: 'outer: inner', code: CENSOR, password: CENSOR });
+    expect(String(b!.err.stack)).toContain('caused by: Error: inner');
+    expect(c!.failure).toMatchObject({ type: 'Error', message: 'elsewhere', idToken: CENSOR });
+    expect(d!.err).toBeNull();
+  });
+
+  it('censors the upstream path @fastify/reply-from logs as `source` (its query may carry a Jitsi ?jwt=)', () => {
+    const lines: string[] = [];
+    const stream = new Writable({ write(chunk, _enc, done) { lines.push(String(chunk)); done(); } });
+    pino(loggerOptions('info') as pino.LoggerOptions, stream).child({ reqId: 'r1' }).info({ source: '/rooms/board?jwt=eyJ.source' }, 'fetching from remote server');
+    expect(lines.join('')).not.toContain('eyJ.source');
+    expect(JSON.parse(lines.join(''))).toMatchObject({ reqId: 'r1', source: CENSOR });
   });
 
   it('is what the gateway\'s logger writes: a line through pino with the options of `roomguard serve`', () => {
