@@ -4,7 +4,7 @@
 // before the verdict is given (DESIGN invariant 4). Transport (proxying, status codes) is the caller's.
 import type { FastifyRequest } from 'fastify';
 import { decide, policyFor } from '../policy/decide.js';
-import type { Decision, Policy, Subject } from '../policy/types.js';
+import type { Decision, Identity, Policy, Subject } from '../policy/types.js';
 import type { LoadedSession } from '../session/sessions.js';
 import { identityHeaders } from './identity-headers.js';
 import { decodeUnreserved, isCleanPath } from './path-hygiene.js';
@@ -296,7 +296,6 @@ export function createJudge(ctx: GatewayContext): Judge {
 }
 
 type IdentityHeaders = Readonly<Record<string, string>>;
-type Identity = NonNullable<Admission['session']>['data']['identity'];
 
 /**
  * Identity headers per signer, per session identity (the object, so a session read anew from the store
