@@ -10,7 +10,7 @@ import { registerAuthRoutes } from './auth-routes.js';
 import { registerMfaRoutes } from './mfa-routes.js';
 import { registerAccountRoutes } from './account-routes.js';
 import { registerAuditRoutes } from './audit-routes.js';
-import { registerForwardAuth } from './forward-auth.js';
+import { registerForwardAuth, registerRefusedPage } from './forward-auth.js';
 import { registerProxy } from './proxy.js';
 import { securityHeaders } from './security-headers.js';
 import { requestIdSource } from './request-id.js';
@@ -103,9 +103,9 @@ export async function buildGateway(deps: GatewayDeps): Promise<FastifyInstance> 
   });
 
   // roomguard's own pages, with their own body parsers (the proxy passes bodies through untouched).
+  const ownHeaders = securityHeaders({ https: ctx.https, formActions: [deps.oidc.settings.issuer.origin] });
   await app.register(async (own) => {
     await own.register(fastifyFormbody, { bodyLimit: 16 * 1024 });
-    const ownHeaders = securityHeaders({ https: ctx.https, formActions: [deps.oidc.settings.issuer.origin] });
     own.addHook('onRequest', async (_request, reply) => {
       // Pages replace the CSP with one carrying their nonce; redirects and JSON keep this one.
       reply.headers(ownHeaders);
@@ -115,8 +115,14 @@ export async function buildGateway(deps: GatewayDeps): Promise<FastifyInstance> 
     registerAccountRoutes(own, ctx);
     registerAuditRoutes(own, ctx);
     (await import('./guest-routes.js')).registerGuestRoutes(own, ctx);
-    registerForwardAuth(own, ctx);
+    registerRefusedPage(own, ctx);
     own.all('/_roomguard/*', async (request, reply) => ctx.fail(request, reply, 'RG_NOT_FOUND'));
+  });
+
+  // Forward-auth's verify endpoint: no page headers on what only the web server reads (forward-auth.ts).
+  await app.register(async (verify) => {
+    await verify.register(fastifyFormbody, { bodyLimit: 16 * 1024 });
+    registerForwardAuth(verify, ctx, ownHeaders);
   });
 
   app.addHook('onClose', async () => ctx.sessions.close());

@@ -50,7 +50,13 @@ function describe(request: FastifyRequest, style: Style, publicHost: string): Re
   return { method, rawUrl, ws, navigation: !ws && isNavigation(method, request.headers) };
 }
 
-export function registerForwardAuth(app: FastifyInstance, ctx: GatewayContext): void {
+/**
+ * `/_roomguard/verify`, in a scope of its own: a pass goes to the web server, which copies the identity
+ * headers and drops the rest, so it carries no page headers (CSP, framing, …: each one costs the proxy
+ * and roomguard on every request); steps and refusals, which Caddy and Traefik show the browser as they
+ * are, get `pageHeaders`.
+ */
+export function registerForwardAuth(app: FastifyInstance, ctx: GatewayContext, pageHeaders: Record<string, string>): void {
   const settings = ctx.config.forwardAuth;
   if (!settings.enabled) return;
   const judge = createJudge(ctx);
@@ -61,12 +67,14 @@ export function registerForwardAuth(app: FastifyInstance, ctx: GatewayContext): 
     reply.header('cache-control', 'no-store');
     const view = describe(request, style, publicHost);
     if ('error' in view) {
+      reply.headers(pageHeaders);
       request.log.warn({ event: 'verify.malformed', detail: view.error }, 'forward-auth request malformed');
       // nginx turns anything but 2xx/401/403 into a bare 500: say it with a 403 and the code.
       if (style === 'nginx') return reply.code(403).header('x-roomguard-error', 'RG_REQUEST_INVALID').send();
       return ctx.fail(request, reply, 'RG_REQUEST_INVALID', { detail: view.error });
     }
     const verdict = await judge(request, view);
+    if (verdict.kind !== 'pass') reply.headers(pageHeaders);
     return style === 'nginx' ? answerNginx(request, reply, verdict) : answerForwarded(request, reply, verdict);
   };
 
@@ -126,7 +134,11 @@ export function registerForwardAuth(app: FastifyInstance, ctx: GatewayContext): 
   };
 
   app.route({ method: [...METHODS], url: VERIFY_PATH, handler: answer });
+}
 
+/** With forward-auth on, among roomguard's own pages (and their headers). */
+export function registerRefusedPage(app: FastifyInstance, ctx: GatewayContext): void {
+  if (!ctx.config.forwardAuth.enabled) return;
   // The page nginx shows for a refusal (error_page 403 → here): the catalogued text, in the person's language.
   app.get(REFUSED_PATH, async (request, reply) => {
     const code = (request.query as Record<string, unknown>).code;

@@ -151,20 +151,30 @@ describe('the Traefik forwardAuth contract (X-Forwarded-*), against roomguard di
     expect(res.headers.get('x-roomguard-user')).toBe('bob');
     expect(res.headers.get('x-roomguard-room')).toBe('staff-weekly');
     expect(res.headers.get('remote-groups')).toBe('staff');
+    // Read by the proxy, never shown to a browser: no page headers, but never cached either.
+    expect(res.headers.get('cache-control')).toBe('no-store');
+    expect(res.headers.get('content-security-policy')).toBeNull();
+    expect(res.headers.get('x-frame-options')).toBeNull();
   });
 
   it('answers a login redirect, a refusal, and a malformed description with the right status', async () => {
     const login = await verify({ 'x-forwarded-method': 'GET', 'x-forwarded-uri': '/rooms/town-hall', accept: 'text/html' });
     expect(login.status).toBe(302);
     expect(login.headers.get('location')).toMatch(/^\/_roomguard\/login\?returnTo=/);
+    // What Caddy and Traefik hand the browser carries roomguard's page headers.
+    expect(login.headers.get('x-frame-options')).toBe('DENY');
+    expect(login.headers.get('content-security-policy')).toContain("frame-ancestors 'none'");
     const { cookie } = await loginAs('carol');
     const denied = await verify({ 'x-forwarded-method': 'GET', 'x-forwarded-uri': '/rooms/staff-weekly', cookie, accept: 'text/html' });
     expect(denied.status).toBe(403);
     expect(denied.headers.get('x-roomguard-user')).toBeNull();
+    expect(denied.headers.get('x-frame-options')).toBe('DENY');
+    expect(denied.headers.get('content-security-policy')).toMatch(/script-src 'nonce-/);
     const post = await verify({ 'x-forwarded-method': 'POST', 'x-forwarded-uri': '/rooms/town-hall' });
     expect(post.status).toBe(401);
     const noUri = await verify({ 'x-forwarded-method': 'GET' });
     expect(noUri.status).toBe(400);
+    expect(noUri.headers.get('x-content-type-options')).toBe('nosniff');
     const otherHost = await verify({ 'x-forwarded-method': 'GET', 'x-forwarded-uri': '/rooms/town-hall', 'x-forwarded-host': 'evil.example', cookie });
     expect(otherHost.status).toBe(400);
     const absolute = await verify({ 'x-forwarded-method': 'GET', 'x-forwarded-uri': 'http://evil.example/rooms/town-hall', cookie });
