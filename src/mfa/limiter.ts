@@ -39,11 +39,13 @@ export class AttemptLimiter {
   }
 
   async state(user: string, ip: string): Promise<LockState> {
-    if ((await this.#store.get(`mfa:hardlock:${user}`)) !== null) return { locked: true, hard: true };
+    // One round trip for the three locks: this is read on every second-factor page and attempt.
+    const [hard, ...locks] = await this.#store.getMany([`mfa:hardlock:${user}`, `mfa:lock:acct:${user}`, `mfa:lock:ip:${this.#ip(ip)}`]);
+    if (hard !== null) return { locked: true, hard: true };
     const now = this.#now();
     let until = 0;
-    for (const key of [`mfa:lock:acct:${user}`, `mfa:lock:ip:${this.#ip(ip)}`]) {
-      const value = Number((await this.#store.get(key)) ?? 0);
+    for (const lock of locks) {
+      const value = Number(lock ?? 0);
       if (value > now) until = Math.max(until, value);
     }
     return until > 0 ? { locked: true, hard: false, until } : { locked: false };
@@ -87,13 +89,11 @@ export class AttemptLimiter {
 
   async succeed(user: string, ip: string): Promise<void> {
     const address = this.#ip(ip);
-    for (const key of [`mfa:fail:consecutive:${user}`, `mfa:fail:acct:${user}`, `mfa:fail:ip:${address}`, `mfa:tries:acct:${user}`, `mfa:tries:ip:${address}`]) await this.#store.delete(key);
+    await this.#store.deleteMany([`mfa:fail:consecutive:${user}`, `mfa:fail:acct:${user}`, `mfa:fail:ip:${address}`, `mfa:tries:acct:${user}`, `mfa:tries:ip:${address}`]);
   }
 
   /** Admin unlock (`roomguard mfa unlock`): clears hard and temporary locks of an account. */
   async unlock(user: string): Promise<void> {
-    for (const key of [`mfa:hardlock:${user}`, `mfa:lock:acct:${user}`, `mfa:locks:acct:${user}`, `mfa:fail:acct:${user}`, `mfa:fail:consecutive:${user}`, `mfa:tries:acct:${user}`]) {
-      await this.#store.delete(key);
-    }
+    await this.#store.deleteMany([`mfa:hardlock:${user}`, `mfa:lock:acct:${user}`, `mfa:locks:acct:${user}`, `mfa:fail:acct:${user}`, `mfa:fail:consecutive:${user}`, `mfa:tries:acct:${user}`]);
   }
 }

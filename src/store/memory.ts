@@ -47,6 +47,14 @@ export class MemoryStore implements Store {
     this.#entries.delete(key);
   }
 
+  async getMany(keys: string[]): Promise<Array<string | null>> {
+    return keys.map((key) => this.#live(key));
+  }
+
+  async deleteMany(keys: string[]): Promise<void> {
+    for (const key of keys) this.#entries.delete(key);
+  }
+
   async replace(key: string, value: string, ttlMs: number): Promise<boolean> {
     if (this.#live(key) === null) return false;
     await this.set(key, value, ttlMs);

@@ -177,6 +177,19 @@ export class RedisStore implements Store {
     await this.#run(() => this.client.del(key));
   }
 
+  /** One MGET; a Cluster refuses multi-key commands across slots (CROSSSLOT), so there one GET per key. */
+  getMany(keys: string[]): Promise<Array<string | null>> {
+    if (keys.length === 0) return Promise.resolve([]);
+    const client = this.client;
+    return this.#run(() => (client instanceof Cluster ? Promise.all(keys.map((key) => client.get(key))) : client.mget(...keys)));
+  }
+
+  async deleteMany(keys: string[]): Promise<void> {
+    if (keys.length === 0) return;
+    const client = this.client;
+    await this.#run<unknown>(() => (client instanceof Cluster ? Promise.all(keys.map((key) => client.del(key))) : client.del(...keys)));
+  }
+
   async replace(key: string, value: string, ttlMs: number): Promise<boolean> {
     if (!(ttlMs > 0)) throw new RangeError(`ttl must be positive, got ${ttlMs}`);
     return (await this.#run(() => this.client.set(key, value, 'PX', Math.ceil(ttlMs), 'XX'))) === 'OK';

@@ -73,6 +73,15 @@ export class SealedStore implements Store {
     return this.#inner.delete(key);
   }
 
+  async getMany(keys: string[]): Promise<Array<string | null>> {
+    const values = await this.#inner.getMany(keys);
+    return values.map((value, i) => (value === null ? null : this.open(keys[i]!, value)));
+  }
+
+  deleteMany(keys: string[]): Promise<void> {
+    return this.#inner.deleteMany(keys);
+  }
+
   replace(key: string, value: string, ttlMs: number): Promise<boolean> {
     return this.#inner.replace(key, this.seal(key, value), ttlMs);
   }

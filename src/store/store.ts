@@ -9,6 +9,13 @@ export interface Store {
   /** Reads and deletes atomically: a value can be taken once (single-use login state, codes). */
   take(key: string): Promise<string | null>;
   delete(key: string): Promise<void>;
+  /**
+   * Several keys in one round trip where the store can (MGET; a Redis Cluster reads key by key, as its
+   * keys may live on different nodes); values in the order of `keys`, null where absent.
+   */
+  getMany(keys: string[]): Promise<Array<string | null>>;
+  /** Deletes several keys, in one round trip where the store can (as getMany). */
+  deleteMany(keys: string[]): Promise<void>;
   /** Writes only when the key exists (and is live); false when it was gone — nothing is written then. */
   replace(key: string, value: string, ttlMs: number): Promise<boolean>;
   /** Writes only when the key is absent; true when this call wrote it (single-use markers, replay guards). */

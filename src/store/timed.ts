@@ -42,6 +42,8 @@ export class TimedStore implements Store {
   set(key: string, value: string, ttlMs: number) { return this.#timed('set', () => this.#inner.set(key, value, ttlMs)); }
   take(key: string) { return this.#timed('take', () => this.#inner.take(key)); }
   delete(key: string) { return this.#timed('delete', () => this.#inner.delete(key)); }
+  getMany(keys: string[]) { return this.#timed('getMany', () => this.#inner.getMany(keys)); }
+  deleteMany(keys: string[]) { return this.#timed('deleteMany', () => this.#inner.deleteMany(keys)); }
   replace(key: string, value: string, ttlMs: number) { return this.#timed('replace', () => this.#inner.replace(key, value, ttlMs)); }
   add(key: string, value: string, ttlMs: number) { return this.#timed('add', () => this.#inner.add(key, value, ttlMs)); }
   increment(key: string, ttlMs: number) { return this.#timed('increment', () => this.#inner.increment(key, ttlMs)); }

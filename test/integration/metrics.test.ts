@@ -209,6 +209,7 @@ describe('store metrics', () => {
     expect(await store.get('k')).toBe('v');
     expect(await store.take('k')).toBe('v');
     expect(await store.get('k')).toBeNull();
+    expect(await store.getMany(['k', 'l'])).toEqual([null, null]);
     // The memory store refuses a non-positive TTL: the error reaches the caller and is counted as one.
     await expect(store.set('k', 'v', 0)).rejects.toThrow(RangeError);
     const text = await metrics.registry.metrics();
@@ -216,6 +217,7 @@ describe('store metrics', () => {
     expect(value(text, 'roomguard_store_operation_seconds_count{operation="take",outcome="ok"}')).toBe(1);
     expect(value(text, 'roomguard_store_operation_seconds_count{operation="set",outcome="ok"}')).toBe(1);
     expect(value(text, 'roomguard_store_operation_seconds_count{operation="set",outcome="error"}')).toBe(1);
+    expect(value(text, 'roomguard_store_operation_seconds_count{operation="getMany",outcome="ok"}')).toBe(1);
     expect(text).not.toContain('operation="delete"');
   });
 });

@@ -309,12 +309,16 @@ describe('Cluster', () => {
     expect((await store.members('set:5')).sort()).toEqual(['b']);
     await store.delete('value:4');
     expect(await store.get('value:4')).toBeNull();
+    // Keys on different primaries: read and deleted key by key (a multi-key command would be CROSSSLOT).
+    expect(await store.getMany(['value:1', 'value:4', 'value:2', 'value:9'])).toEqual(['v1', null, 'v2', 'v9']);
+    await store.deleteMany(['value:1', 'value:2']);
+    expect(await store.getMany(['value:1', 'value:2'])).toEqual([null, null]);
 
     const perNode = cluster.nodes.map((n) => keysWithTtl(n.port, 'rgcluster:*'));
     // Hash slots put the keys on every primary; each key carries the prefix and a TTL.
     for (const keys of perNode) expect(keys.length).toBeGreaterThan(0);
     const all = perNode.flat();
-    expect(all).toHaveLength(24 * 3 - 2 + 1);
+    expect(all).toHaveLength(24 * 3 - 4 + 1);
     for (const { key, pttl } of all) {
       expect(key.startsWith('rgcluster:')).toBe(true);
       expect(pttl, key).toBeGreaterThan(0);

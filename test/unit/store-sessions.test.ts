@@ -76,6 +76,18 @@ describe('MemoryStore', () => {
     expect(await store.get('k')).toBeNull();
   });
 
+  it('reads several keys in order (expired ones as absent) and deletes several', async () => {
+    let now = 0;
+    const store = memory(() => now);
+    await store.set('a', '1', 60_000);
+    await store.set('b', '2', 10);
+    await store.set('c', '3', 60_000);
+    now = 20;
+    expect(await store.getMany(['c', 'b', 'x', 'a'])).toEqual(['3', null, null, '1']);
+    await store.deleteMany(['a', 'c']);
+    expect(await store.getMany(['a', 'c'])).toEqual([null, null]);
+  });
+
   it('keeps keys apart', async () => {
     const store = memory(() => 0);
     await store.set('a', '1', 60_000);
@@ -117,6 +129,17 @@ describe('SealedStore', () => {
     const first = await inner.get('a');
     await sealed.set('a', payload, 60_000);
     expect(await inner.get('a')).not.toBe(first);
+  });
+
+  it('opens each value of getMany under its own key; a value copied under another key reads as absent', async () => {
+    const inner = memory(() => 0);
+    const sealed = new SealedStore(inner, key);
+    await sealed.set('lock:a', '1', 60_000);
+    await sealed.set('lock:b', '2', 60_000);
+    await inner.set('lock:c', (await inner.get('lock:a'))!, 60_000);
+    expect(await sealed.getMany(['lock:b', 'lock:a', 'lock:c', 'lock:d'])).toEqual(['2', '1', null, null]);
+    await sealed.deleteMany(['lock:a', 'lock:b']);
+    expect(await inner.getMany(['lock:a', 'lock:b', 'lock:c'])).toEqual([null, null, expect.any(String)]);
   });
 
   it('does not decrypt a value copied under another key (returns null)', async () => {
