@@ -79,6 +79,8 @@ export class GatewayContext {
   readonly cookieBase: { path: string; httpOnly: boolean; secure: boolean; sameSite: 'lax' };
   readonly now: () => number;
   readonly #csrfKey: Buffer;
+  /** Sessions a hook read for the handler of the same request (loadSession's `keep`). */
+  readonly #kept = new WeakMap<FastifyRequest, { session: LoadedSession | undefined }>();
 
   constructor(deps: GatewayDeps) {
     this.deps = deps;
@@ -146,9 +148,21 @@ export class GatewayContext {
     return this.page(request, reply, (frame) => errorPage(frame, { code, requestId: request.id, ...options }), status);
   }
 
-  /** The request's session; `cached` lets a sub-resource request reuse a copy read within session.localCache. */
-  async loadSession(request: FastifyRequest, options: { cached?: boolean } = {}): Promise<LoadedSession | undefined> {
-    return this.sessions.load(request.cookies[this.cookies.session], options);
+  /**
+   * The request's session; `cached` lets a sub-resource request reuse a copy read within
+   * session.localCache. With `keep`, a hook that runs before the handler leaves what it read for the
+   * handler's own first call, which then costs no second store read a moment later; only that one call
+   * gets it, every later one reads the store (the request may have changed the session meanwhile).
+   */
+  async loadSession(request: FastifyRequest, options: { cached?: boolean; keep?: boolean } = {}): Promise<LoadedSession | undefined> {
+    const kept = this.#kept.get(request);
+    if (kept) {
+      this.#kept.delete(request);
+      return kept.session;
+    }
+    const session = await this.sessions.load(request.cookies[this.cookies.session], options.cached ? { cached: true } : {});
+    if (options.keep) this.#kept.set(request, { session });
+    return session;
   }
 
   setSessionCookie(reply: FastifyReply, session: LoadedSession): void {

@@ -60,7 +60,7 @@ export function registerGuestRoutes(app: FastifyInstance, ctx: GatewayContext): 
 
   app.addHook('onRequest', async (request, reply) => {
     if (!ACCOUNT_ONLY.test(request.routeOptions.url ?? '')) return;
-    const session = await ctx.loadSession(request);
+    const session = await ctx.loadSession(request, { keep: true });
     if (!session?.data.identity.guest) return;
     ctx.auditQuietly(request, session, { type: 'room.decision', outcome: 'deny', reason: 'RG_GUEST_NOT_ALLOWED', role: 'guest', details: { page: (request.routeOptions.url ?? '').slice(0, 100) } });
     return ctx.fail(request, reply, 'RG_GUEST_NOT_ALLOWED');

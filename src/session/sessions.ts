@@ -238,12 +238,17 @@ export class Sessions {
     const data: SessionData = { ...old.data, ...changes, lastSeenAt: now };
     await this.#store.set(this.#key(hash), JSON.stringify(data), this.#ttl(data, now));
     await this.#index(data, hash);
-    await this.destroy(old);
+    await this.#ended(old); // its record is gone already (taken above)
     return { id, hash, data, idleFor: 0 };
   }
 
   async destroy(session: Pick<LoadedSession, 'hash' | 'data'>): Promise<void> {
     await this.#store.delete(this.#key(session.hash));
+    await this.#ended(session);
+  }
+
+  /** A session whose record is gone: every instance is told, and the indexes drop it. */
+  async #ended(session: Pick<LoadedSession, 'hash' | 'data'>): Promise<void> {
     await this.#announce('ended', session.hash);
     await this.#store.removeMember(this.#indexKey(session.data.identity.sub), session.hash);
     if (session.data.sid) await this.#store.removeMember(this.#sidKey(session.data.sid), session.hash);

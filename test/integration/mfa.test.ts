@@ -115,6 +115,25 @@ describe('second factor step', () => {
     }
   });
 
+  it('reads the session from the store once for the second-factor page, though a hook looks at it before the page does', async () => {
+    const { browser, final } = await login('alice', '/rooms/vault');
+    expect(final.url).toContain('/_roomguard/mfa?');
+    const reads: string[] = [];
+    const get = a.store.get.bind(a.store);
+    a.store.get = (key: string) => (reads.push(key), get(key));
+    try {
+      const page = await browser.request(final.url);
+      expect(page.status).toBe(200);
+      await page.arrayBuffer();
+      expect(reads.filter((key) => key.startsWith('session:'))).toHaveLength(1);
+      // The next request reads it afresh.
+      await browser.request(final.url);
+      expect(reads.filter((key) => key.startsWith('session:'))).toHaveLength(2);
+    } finally {
+      a.store.get = get;
+    }
+  });
+
   it('asks again (step-up) once the second factor is older than the room\'s maxAge, without a new IdP login', async () => {
     const { browser } = await login('alice', '/rooms/open');
     offset = 90_000;
