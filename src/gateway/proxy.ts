@@ -142,6 +142,8 @@ export async function registerProxy(app: FastifyInstance, ctx: GatewayContext): 
         request.admission = verdict.admission;
         if (ws && verdict.admission.session) tracker.track(verdict.admission.session.hash, request.raw.socket);
         else if (ws) tracker.trackAnonymous(request.raw.socket);
+        // Identity headers are signed asynchronously: prepared here for the (synchronous) proxy rewrite.
+        request.admission = { ...verdict.admission, upstreamHeaders: await upstreamHeaders(request) };
     }
   };
 
@@ -173,10 +175,6 @@ export async function registerProxy(app: FastifyInstance, ctx: GatewayContext): 
 
   await app.register(async (proxied) => {
     proxied.addHook('onRequest', guard);
-    // Identity headers are signed asynchronously; prepare them before the (synchronous) proxy rewrite.
-    proxied.addHook('preHandler', async (request) => {
-      request.admission = { ...request.admission, upstreamHeaders: await upstreamHeaders(request) };
-    });
     await proxied.register(httpProxy, {
       upstream: config.backend.upstream.origin + config.backend.upstream.pathname.replace(/\/$/, ''),
       websocket: true,
@@ -189,7 +187,7 @@ export async function registerProxy(app: FastifyInstance, ctx: GatewayContext): 
           const ready = (request as FastifyRequest).admission?.upstreamHeaders;
           // Fail closed: without prepared headers nothing is forwarded (never the raw ones with our cookie).
           if (!ready) throw new RoomguardError('RG_INTERNAL', 'upstream headers were not prepared');
-          // Built for this request alone (preHandler), so completed in place. Host and length come from
+          // Built for this request alone (by the guard), so completed in place. Host and length come from
           // the proxy's own view of this request; hop-by-hop headers were never copied.
           const merged = ready;
           merged.host = headers.host as string;
