@@ -222,7 +222,7 @@ export function createJudge(ctx: GatewayContext): Judge {
             entered.remember(enteredKey, ENTRY_RECORD_WINDOW_MS);
           }
         } else if (enteredKey && !entered.has(enteredKey)) entered.remember(enteredKey, ENTERED_READ_MEMO_MS);
-        return { kind: 'pass', admission: { ...(session ? { session } : {}), decision } };
+        return { kind: 'pass', admission: session ? { session, decision } : { decision } };
       }
     }
   }
