@@ -3,10 +3,13 @@
 // a broken session or a refusal can never pass for a fast one.
 import autocannon from 'autocannon';
 import WebSocket from 'ws';
+import { cpuDuring } from './cpu.js';
 
 export interface HttpTarget {
   url: string;
   headers?: Record<string, string>;
+  /** The process that answers: its CPU time per request is measured too. */
+  pid?: number;
 }
 
 export interface HttpRun {
@@ -15,21 +18,31 @@ export interface HttpRun {
   /** Latency in milliseconds. */
   p50: number;
   p99: number;
+  /** CPU time (user + system) per answered request in µs: of the target's process (with `pid`) and of the load generator. */
+  serverCpuUs?: number;
+  clientCpuUs?: number;
 }
 
 async function cannon(target: HttpTarget, options: { seconds: number; connections: number; overallRate?: number }): Promise<HttpRun> {
-  const result = await autocannon({
+  const pids: Record<string, number> = { client: process.pid, ...(target.pid ? { server: target.pid } : {}) };
+  const { result, cpu } = await cpuDuring(pids, () => autocannon({
     url: target.url,
     headers: target.headers ?? {},
     connections: options.connections,
     duration: options.seconds,
     ...(options.overallRate ? { overallRate: options.overallRate } : {}),
-  });
+  }));
   if (result.non2xx > 0 || result.errors > 0) {
     const codes = Object.entries(result.statusCodeStats ?? {}).map(([code, s]) => `${code}×${s.count ?? 0}`).join(' ');
     throw new Error(`${target.url}: ${result.non2xx} non-2xx answers (${codes}), ${result.errors} errors; not a valid measurement`);
   }
-  return { rps: result['2xx'] / result.duration, p50: result.latency.p50, p99: result.latency.p99 };
+  const perRequest = (ms: number | undefined) => (ms === undefined || result['2xx'] === 0 ? undefined : (ms * 1000) / result['2xx']);
+  const serverCpuUs = perRequest(cpu.server);
+  const clientCpuUs = perRequest(cpu.client);
+  return {
+    rps: result['2xx'] / result.duration, p50: result.latency.p50, p99: result.latency.p99,
+    ...(serverCpuUs !== undefined ? { serverCpuUs } : {}), ...(clientCpuUs !== undefined ? { clientCpuUs } : {}),
+  };
 }
 
 /** As many requests as the target answers: enough connections to keep it busy on a small machine. */

@@ -8,6 +8,7 @@ import { sessionCookie } from '../participants.js';
 import { OPEN_ROOM } from '../environment.js';
 import { nginxInstalled, startNginx } from '../nginx.js';
 import type { Scenario } from './scenario.js';
+import { cpuRows } from './http.js';
 
 const SCENARIO = 'forward-auth verify vs bare 200 route';
 const GOAL = '≥ 0.80×';
@@ -17,21 +18,23 @@ export const forwardAuthScenario: Scenario = {
   async run(env, settings, accounts) {
     const [user] = accounts.take(1);
     const cookie = await sessionCookie(env.gateway.url, OPEN_ROOM, user!);
-    const verify: HttpTarget = {
-      url: `${env.gateway.url}/_roomguard/verify`,
-      headers: { cookie, 'x-original-uri': `/rooms/${OPEN_ROOM}`, 'x-original-method': 'GET' },
-    };
+    const headers = { cookie, 'x-original-uri': `/rooms/${OPEN_ROOM}`, 'x-original-method': 'GET' };
+    const verify: HttpTarget = { url: `${env.gateway.url}/_roomguard/verify`, headers, pid: env.gateway.pid };
     const probe = await fetch(verify.url, { headers: verify.headers! });
     await probe.arrayBuffer();
     if (probe.status === 404) {
       return [{ scenario: SCENARIO, metric: 'throughput at saturation', unit: 'req/s', goal: GOAL, note: 'not available: this gateway build has no /_roomguard/verify' }];
     }
     if (probe.status < 200 || probe.status > 299) throw new Error(`/_roomguard/verify answered ${probe.status} for an allowed room`);
-    const bare: HttpTarget = { url: `${env.bareRoute.url}/verify` };
+    // The same request as nginx's auth_request would send either of them.
+    const bare: HttpTarget = { url: `${env.bareRoute.url}/verify`, headers, pid: env.bareRoute.pid };
     await saturate(bare, 1);
     await saturate(verify, 1);
     const runs = await alternate(settings.reps, () => saturate(bare, settings.seconds), () => saturate(verify, settings.seconds));
-    const rows: Row[] = [ratioRow({ scenario: SCENARIO, metric: 'throughput at saturation', unit: 'req/s', baseline: median(runs.baseline.map((r) => r.rps)), roomguard: median(runs.contender.map((r) => r.rps)), goal: GOAL }, 0.8)];
+    const rows: Row[] = [
+      ratioRow({ scenario: SCENARIO, metric: 'throughput at saturation', unit: 'req/s', baseline: median(runs.baseline.map((r) => r.rps)), roomguard: median(runs.contender.map((r) => r.rps)), goal: GOAL }, 0.8),
+      ...cpuRows(SCENARIO, 'answering', runs),
+    ];
     // The deployment row must not take the verify row with it when nginx misbehaves.
     rows.push(await behindNginx(env.upstream.url, env.gateway.url, cookie, settings.reps, settings.seconds).catch((err: Error): Row => (
       { scenario: 'nginx + forward-auth vs nginx alone', metric: 'scenario failed', unit: '-', goal: 'report', pass: false, note: err.message.slice(0, 200) })));

@@ -10,25 +10,40 @@ import type { Scenario } from './scenario.js';
 
 const FIXED_RATE = 2000;
 
+/**
+ * Where the time of the saturation runs went: CPU (user + system, from /proc) per answered request of the
+ * process under test and of the load generator. Steadier than throughput on a shared machine, and it
+ * says what roomguard itself adds per request.
+ */
+export function cpuRows(scenario: string, what: string, runs: { baseline: HttpRun[]; contender: HttpRun[] }): Row[] {
+  const m = (list: HttpRun[], key: 'serverCpuUs' | 'clientCpuUs') => median(list.map((r) => r[key] ?? Number.NaN));
+  return [
+    differenceRow({ scenario, metric: `CPU per request: ${what} process`, unit: 'µs', baseline: m(runs.baseline, 'serverCpuUs'), roomguard: m(runs.contender, 'serverCpuUs'), goal: 'report' }),
+    differenceRow({ scenario, metric: 'CPU per request: load generator', unit: 'µs', baseline: m(runs.baseline, 'clientCpuUs'), roomguard: m(runs.contender, 'clientCpuUs'), goal: 'report' }),
+  ];
+}
+
 export const httpScenario: Scenario = {
   name: 'http',
   async run(env, settings, accounts) {
     const [user] = accounts.take(1);
     const cookie = await sessionCookie(env.gateway.url, OPEN_ROOM, user!);
-    // Not a page load (no Accept: text/html): what a conference app's own requests look like.
-    const roomguard: HttpTarget = { url: `${env.gateway.url}/rooms/${OPEN_ROOM}/app.js`, headers: { cookie } };
-    const bare: HttpTarget = { url: `${env.bareProxy.url}/rooms/${OPEN_ROOM}/app.js` };
+    // Not a page load (no Accept: text/html): what a conference app's own requests look like. The browser
+    // sends the same request whatever stands in front of the backend, cookies included.
+    const roomguard: HttpTarget = { url: `${env.gateway.url}/rooms/${OPEN_ROOM}/app.js`, headers: { cookie }, pid: env.gateway.pid };
+    const bare: HttpTarget = { url: `${env.bareProxy.url}/rooms/${OPEN_ROOM}/app.js`, headers: { cookie }, pid: env.bareProxy.pid };
     await saturate(bare, 1);
     await saturate(roomguard, 1);
 
     const full = await alternate(settings.reps, () => saturate(bare, settings.seconds), () => saturate(roomguard, settings.seconds));
     const fixed = await alternate(settings.reps, () => atRate(bare, settings.seconds, FIXED_RATE), () => atRate(roomguard, settings.seconds, FIXED_RATE));
-    const m = (runs: HttpRun[], key: keyof HttpRun) => median(runs.map((r) => r[key]));
+    const m = (runs: HttpRun[], key: 'rps' | 'p50' | 'p99') => median(runs.map((r) => r[key]));
     const scenario = 'authenticated room request vs bare proxy';
     return [
       ratioRow({ scenario, metric: 'throughput at saturation', unit: 'req/s', baseline: m(full.baseline, 'rps'), roomguard: m(full.contender, 'rps'), goal: '≥ 0.90×' }, 0.9),
       differenceRow({ scenario, metric: `median latency at ${FIXED_RATE} req/s`, unit: 'ms', baseline: m(fixed.baseline, 'p50'), roomguard: m(fixed.contender, 'p50'), goal: '≤ +1 ms' }, 1),
       differenceRow({ scenario, metric: `p99 latency at ${FIXED_RATE} req/s`, unit: 'ms', baseline: m(fixed.baseline, 'p99'), roomguard: m(fixed.contender, 'p99'), goal: '≤ +3 ms' }, 3),
+      ...cpuRows(scenario, 'proxy', full),
     ];
   },
 };

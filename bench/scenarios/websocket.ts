@@ -31,7 +31,8 @@ export const websocketScenario: Scenario = {
     const [user] = accounts.take(1);
     const headers = { cookie: await sessionCookie(env.gateway.url, OPEN_ROOM, user!) };
     const guarded = await openSockets(wsUrl(env.gateway.url), BUSY_SOCKETS, headers);
-    const bare = await openSockets(wsUrl(env.bareProxy.url), BUSY_SOCKETS, {});
+    // The browser sends the same handshake whatever stands in front of the backend, cookies included.
+    const bare = await openSockets(wsUrl(env.bareProxy.url), BUSY_SOCKETS, headers);
     let frames: { baseline: number[]; contender: number[] };
     try {
       await echoFrames(bare, 1);
@@ -42,7 +43,7 @@ export const websocketScenario: Scenario = {
     }
     const scenario = 'WebSocket relay vs bare proxy';
     const idle = settings.idleSockets;
-    const bareMemory = await perConnection(env.bareProxy, idle, {});
+    const bareMemory = await perConnection(env.bareProxy, idle, headers);
     const gatewayMemory = await perConnection(env.gateway, idle, headers);
     const kib = (bytes: number) => bytes / 1024;
     return [
