@@ -133,7 +133,9 @@ describe('ACL user (store.username)', () => {
       await store.addMember('s', 'm', 60_000);
       expect(await store.members('s')).toEqual(['m']);
       await store.removeMember('s', 'm');
-      await store.delete('b');
+      expect(await store.getMany(['b', 'missing'])).toEqual(['2', null]);
+      await store.deleteMany(['b', 'missing']);
+      expect(await store.get('b')).toBeNull();
       const received = new Promise((resolve) => listener.subscribe(resolve));
       await publisher.publish({ kind: 'changed', hash: 'b'.repeat(64) });
       expect(await received).toEqual({ kind: 'changed', hash: 'b'.repeat(64) });
