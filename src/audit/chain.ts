@@ -1,7 +1,7 @@
 // The hash chain of the audit log: canonical JSON, record hashes, and where segments live.
 // One chain per instance, one JSON Lines segment per UTC day: `<dir>/<instance>/<YYYY-MM-DD>.jsonl`;
 // a new day's segment continues the previous one's seq and hash. No I/O except listing folders.
-import { createHash } from 'node:crypto';
+import { hash as digest } from 'node:crypto';
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { AuditRecord } from './record.js';
@@ -28,21 +28,28 @@ export function canonicalJson(value: unknown): string {
       return JSON.stringify(value);
     case 'object': {
       if (Array.isArray(value)) return `[${value.map((item) => canonicalJson(item === undefined ? null : item)).join(',')}]`;
-      const proto = Object.getPrototypeOf(value) as unknown;
-      if (proto !== Object.prototype && proto !== null) throw new TypeError('canonical JSON encodes only plain objects');
-      const entries = Object.keys(value)
-        .filter((key) => (value as Record<string, unknown>)[key] !== undefined)
-        .sort((a, b) => (a < b ? -1 : a > b ? 1 : 0))
-        .map((key) => `${JSON.stringify(key)}:${canonicalJson((value as Record<string, unknown>)[key])}`);
-      return `{${entries.join(',')}}`;
+      return `{${canonicalMembers(value).map(([, member]) => member).join(',')}}`;
     }
     default:
       throw new TypeError(`canonical JSON cannot encode a ${typeof value}`);
   }
 }
 
+const byCodeUnits = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+
+/** An object's members as canonical JSON (`"key":value`), in canonical order, each with its key. */
+function canonicalMembers(value: object): Array<[string, string]> {
+  const proto = Object.getPrototypeOf(value) as unknown;
+  if (proto !== Object.prototype && proto !== null) throw new TypeError('canonical JSON encodes only plain objects');
+  return Object.keys(value)
+    .filter((key) => (value as Record<string, unknown>)[key] !== undefined)
+    .sort(byCodeUnits)
+    .map((key) => [key, `${JSON.stringify(key)}:${canonicalJson((value as Record<string, unknown>)[key])}`]);
+}
+
 export function sha256Hex(data: string | Buffer): string {
-  return createHash('sha256').update(data).digest('hex');
+  // The one-shot digest (Node ≥ 20.12): a quarter of createHash()'s cost, once or twice per record.
+  return digest('sha256', data, 'hex');
 }
 
 /** `sha256_hex(prev + "\n" + canonicalJSON(record without hash))`. */
@@ -58,6 +65,19 @@ export function sealRecord(body: Omit<AuditRecord, 'hash'>): AuditRecord {
 /** The line a record is stored as: its canonical JSON and a newline. */
 export function recordLine(record: AuditRecord): string {
   return `${canonicalJson(record)}\n`;
+}
+
+/**
+ * sealRecord and recordLine from one canonical encoding of the body: the record's line is the body's
+ * members with the hash member put in its sorted place (what the writer does for every record).
+ */
+export function sealRecordLine(body: Omit<AuditRecord, 'hash'>): { record: AuditRecord; line: string } {
+  if ((body as Partial<AuditRecord>).hash !== undefined) throw new TypeError('a record body has no hash yet');
+  const members = canonicalMembers(body);
+  const hash = sha256Hex(`${body.prev}\n{${members.map(([, member]) => member).join(',')}}`);
+  const at = members.findIndex(([key]) => byCodeUnits(key, 'hash') > 0);
+  members.splice(at === -1 ? members.length : at, 0, ['hash', `"hash":${JSON.stringify(hash)}`]);
+  return { record: { ...body, hash }, line: `{${members.map(([, member]) => member).join(',')}}\n` };
 }
 
 /** UTC day of a time, `YYYY-MM-DD`. */

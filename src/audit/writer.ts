@@ -6,7 +6,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdir, open, stat, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { RoomguardError } from '../errors.js';
-import { CHECKPOINT_FILE, GENESIS, canonicalJson, isValidInstance, listSegments, recordLine, sealRecord, segmentDay, segmentName, utcDay } from './chain.js';
+import { CHECKPOINT_FILE, GENESIS, canonicalJson, isValidInstance, listSegments, recordLine, sealRecordLine, segmentDay, segmentName, utcDay } from './chain.js';
 import { checkpointSigner, type CheckpointEntry, type CheckpointSigner } from './checkpoint.js';
 import { DailyIpKeys } from './ip-keys.js';
 import { acquireInstanceLock, type InstanceLock } from './lock.js';
@@ -358,12 +358,12 @@ export class AuditWriter {
     let seq = this.#seq;
     let hash = this.#hash;
     let since = this.#sinceCheckpoint;
-    const sealed: Array<{ record: AuditRecord; item?: Pending }> = [];
+    const sealed: Array<{ record: AuditRecord; line: string; item?: Pending }> = [];
     const seal = (body: AuditRecordBody, ts: number, item?: Pending): void => {
-      const record = sealRecord({ v: AUDIT_RECORD_VERSION, id: randomUUID(), ts: new Date(ts).toISOString(), seq: seq + 1, instance: this.instance, ...body, prev: hash });
+      const { record, line } = sealRecordLine({ v: AUDIT_RECORD_VERSION, id: randomUUID(), ts: new Date(ts).toISOString(), seq: seq + 1, instance: this.instance, ...body, prev: hash });
       seq = record.seq;
       hash = record.hash;
-      sealed.push({ record, ...(item ? { item } : {}) });
+      sealed.push({ record, line, ...(item ? { item } : {}) });
     };
     const checkpointDue = (ts: number) => since >= this.#options.checkpointEvery || (since > 0 && ts - this.#lastCheckpointAt >= this.#options.checkpointInterval);
     const unresolved: Pending[] = [];
@@ -393,7 +393,7 @@ export class AuditWriter {
     }
 
     if (sealed.length > 0) {
-      const data = Buffer.from(sealed.map((s) => recordLine(s.record)).join(''));
+      const data = Buffer.from(sealed.map((s) => s.line).join(''));
       try {
         await writeAll(handle, data);
         await handle.sync();

@@ -1,7 +1,8 @@
 // The audit record format without I/O: canonical JSON, hash linkage, and what the privacy settings let through.
 import { createHash, generateKeyPairSync } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { GENESIS, canonicalJson, recordHash, sealRecord } from '../../src/audit/chain.js';
+import fc from 'fast-check';
+import { GENESIS, canonicalJson, recordHash, recordLine, sealRecord, sealRecordLine } from '../../src/audit/chain.js';
 import { checkpointKeys, checkpointMessage, checkpointSigner, verifyCheckpointSignature } from '../../src/audit/checkpoint.js';
 import { pseudonymKey, pseudonymOf, truncateIp, hmacIp, canonicalIp, formatIp } from '../../src/audit/privacy.js';
 import { toRecordBody, validateEvent, type AuditEvent, type AuditRecord, type PrivacySettings } from '../../src/audit/record.js';
@@ -70,6 +71,21 @@ describe('hash chain', () => {
     const { hash: _h, ...changedBody } = changed;
     expect(recordHash(changedBody)).not.toBe(first.hash);
     expect(recordHash(changedBody)).not.toBe(second.prev);
+  });
+
+  it('writes the same record and line from one encoding as sealRecord + recordLine do, for any body', () => {
+    // Keys around "hash" in code-unit order ("h", "ha", "hasg", "hasi", "hash2", "Z", "é"…) and nested values.
+    const key = fc.oneof(fc.constantFrom('h', 'ha', 'has', 'hasg', 'hasi', 'hash2', 'hashes', 'H', 'Z', 'a', 'z', 'é', '~', 'id', 'prev'), fc.string({ maxLength: 6 }));
+    const value = fc.oneof(fc.string(), fc.integer(), fc.boolean(), fc.constant(null), fc.constant(undefined), fc.dictionary(fc.string({ maxLength: 4 }), fc.oneof(fc.string(), fc.integer())));
+    fc.assert(fc.property(fc.dictionary(key.filter((k) => k !== 'hash'), value), fc.string({ unit: fc.constantFrom(...'0123456789abcdef'), minLength: 64, maxLength: 64 }), (extra, prev) => {
+      const body = { ...extra, v: 1, seq: 7, prev } as unknown as Omit<AuditRecord, 'hash'>;
+      const { record, line } = sealRecordLine(body);
+      const reference = sealRecord(body);
+      expect(record).toEqual(reference);
+      expect(line).toBe(recordLine(reference));
+      expect(JSON.parse(line)).toEqual(JSON.parse(JSON.stringify(reference)));
+    }), { numRuns: 500 });
+    expect(() => sealRecordLine({ ...seal(toRecordBody(joinEvent, privacy(), undefined), 1, GENESIS) })).toThrow(TypeError);
   });
 
   it('fills room, role, policy and reason from a decision', () => {
