@@ -58,7 +58,10 @@ export function registerGuestRoutes(app: FastifyInstance, ctx: GatewayContext): 
     };
   }
 
-  app.addHook('onRequest', async (request, reply) => {
+  // After the body has arrived (preHandler, not onRequest): the session read here is the one the page
+  // acts on (loadSession's keep), so it must not be older than the request's last byte — a session
+  // revoked while a client held its POST body back must not enrol or remove a factor.
+  app.addHook('preHandler', async (request, reply) => {
     if (!ACCOUNT_ONLY.test(request.routeOptions.url ?? '')) return;
     const session = await ctx.loadSession(request, { keep: true });
     if (!session?.data.identity.guest) return;
