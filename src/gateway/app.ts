@@ -122,6 +122,12 @@ export async function buildGateway(deps: GatewayDeps): Promise<FastifyInstance> 
   // Forward-auth's verify endpoint: no page headers on what only the web server reads (forward-auth.ts).
   await app.register(async (verify) => {
     await verify.register(fastifyFormbody, { bodyLimit: 16 * 1024 });
+    // Errors (an unparsable body, the store away) become pages or JSON that Caddy and Traefik hand to
+    // the browser: they get the page headers, then the gateway's own error handler answers.
+    verify.setErrorHandler(async (error, _request, reply) => {
+      reply.headers(ownHeaders);
+      throw error;
+    });
     registerForwardAuth(verify, ctx, ownHeaders);
   });
 

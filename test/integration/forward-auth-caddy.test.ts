@@ -175,9 +175,18 @@ describe('the Traefik forwardAuth contract (X-Forwarded-*), against roomguard di
     const noUri = await verify({ 'x-forwarded-method': 'GET' });
     expect(noUri.status).toBe(400);
     expect(noUri.headers.get('x-content-type-options')).toBe('nosniff');
+    const noUriJson = await verify({ 'x-forwarded-method': 'GET', 'content-type': 'application/json' });
+    expect(noUriJson.status).toBe(400);
+    expect(noUriJson.headers.get('x-frame-options')).toBe('DENY');
     const otherHost = await verify({ 'x-forwarded-method': 'GET', 'x-forwarded-uri': '/rooms/town-hall', 'x-forwarded-host': 'evil.example', cookie });
     expect(otherHost.status).toBe(400);
     const absolute = await verify({ 'x-forwarded-method': 'GET', 'x-forwarded-uri': 'http://evil.example/rooms/town-hall', cookie });
     expect(absolute.status).toBe(400);
+    // An error the error handler answers (here an unparsable JSON body) carries the page headers too.
+    const broken = await fetch(`${gatewayOrigin}/_roomguard/verify`, { method: 'POST', headers: { 'x-forwarded-proto': 'http', 'x-forwarded-host': new URL(origin).host, 'x-forwarded-method': 'GET', 'x-forwarded-uri': '/rooms/town-hall', 'content-type': 'application/json' }, body: '{' });
+    expect(broken.status).toBe(400);
+    expect(await broken.json()).toMatchObject({ error: 'RG_REQUEST_INVALID' });
+    expect(broken.headers.get('x-frame-options')).toBe('DENY');
+    expect(broken.headers.get('x-content-type-options')).toBe('nosniff');
   });
 });
