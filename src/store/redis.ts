@@ -50,6 +50,7 @@ export class RedisStore implements Store {
   readonly client: Redis | Cluster;
   readonly #deadlineMs: number;
   readonly #connectDeadlineMs: number;
+  readonly #keyPrefix: string;
   #connectionError: string | undefined;
   /** Where a TLS handshake can be tried by hand when the client hides why connecting failed. */
   readonly #tlsProbe: { node: RedisNode; tls: ConnectionOptions } | undefined;
@@ -57,6 +58,7 @@ export class RedisStore implements Store {
   constructor(options: RedisStoreOptions) {
     const given = [options.url, options.sentinel, options.cluster].filter((t) => t !== undefined).length;
     if (given !== 1) throw new RangeError('give exactly one of url, sentinel or cluster');
+    this.#keyPrefix = options.keyPrefix;
     const commandTimeout = options.commandTimeoutMs ?? 2000;
     // ioredis queues commands while (re)connecting; this deadline bounds the wait for every topology.
     this.#deadlineMs = commandTimeout + 500;
@@ -134,6 +136,27 @@ export class RedisStore implements Store {
       const handshake = this.#tlsProbe ? await tlsHandshakeError(this.#tlsProbe.node, this.#tlsProbe.tls) : undefined;
       if (!handshake) throw err;
       throw new RoomguardError('RG_STORE_UNAVAILABLE', `Redis (${this.topology}): TLS to ${this.topology === 'sentinel' ? 'sentinel' : 'node'} ${this.#tlsProbe!.node.host}:${this.#tlsProbe!.node.port} failed: ${handshake}`, { cause: err });
+    }
+    await this.#checkPermissions();
+  }
+
+  /**
+   * An ACL user that may not use roomguard's keys, or was made from an older copy of the documented
+   * command list without MGET (the attempt limiter's one read of its locks), is named at start-up
+   * rather than found by a failing login or second-factor page later. One read of a key that does not
+   * exist, under the prefix; a Cluster reads key by key and needs no MGET.
+   */
+  async #checkPermissions(): Promise<void> {
+    if (this.client instanceof Cluster) return;
+    try {
+      await this.#run(() => this.client.mget('permission-check'));
+    } catch (err) {
+      const reason = ((err as Error).cause as Error | undefined)?.message ?? (err as Error).message;
+      if (!reason.startsWith('NOPERM')) throw err;
+      const fix = /'mget' command/i.test(reason)
+        ? 'allow it MGET (`+mget`, see the ACL line in docs/operations.md)'
+        : `allow it the keys under store.keyPrefix (\`~${this.#keyPrefix}*\` in its ACL)`;
+      throw new RoomguardError('RG_STORE_UNAVAILABLE', `Redis (${this.topology}) refuses roomguard's user: ${fix}. ${reason}`, { cause: err });
     }
   }
 
