@@ -55,6 +55,13 @@ describe('canonical JSON', () => {
   });
 });
 
+function independentCanonical(value: unknown): string {
+  if (value === null || typeof value !== 'object') return JSON.stringify(value);
+  if (Array.isArray(value)) return `[${value.map((item) => independentCanonical(item ?? null)).join(',')}]`;
+  const obj = value as Record<string, unknown>;
+  return `{${Object.keys(obj).filter((key) => obj[key] !== undefined).sort().map((key) => `${JSON.stringify(key)}:${independentCanonical(obj[key])}`).join(',')}}`;
+}
+
 describe('hash chain', () => {
   it('hashes sha256(prev + "\\n" + canonical JSON of the record without its hash)', () => {
     const record = seal(toRecordBody(joinEvent, privacy(), undefined), 1, GENESIS);
@@ -84,6 +91,8 @@ describe('hash chain', () => {
       expect(record).toEqual(reference);
       expect(line).toBe(recordLine(reference));
       expect(JSON.parse(line)).toEqual(JSON.parse(JSON.stringify(reference)));
+      // And against a serializer written independently here (Array#sort orders strings by UTF-16 code units).
+      expect(line).toBe(`${independentCanonical(record)}\n`);
     }), { numRuns: 500 });
     expect(() => sealRecordLine({ ...seal(toRecordBody(joinEvent, privacy(), undefined), 1, GENESIS) })).toThrow(TypeError);
   });
