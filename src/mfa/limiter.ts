@@ -79,8 +79,7 @@ export class AttemptLimiter {
         const lockUntil = this.#now() + duration;
         await this.#store.set(`mfa:lock:${scope}:${id}`, String(lockUntil), duration);
         // The lock takes over from the counters; after it, counting starts afresh.
-        await this.#store.delete(`mfa:fail:${scope}:${id}`);
-        await this.#store.delete(`mfa:tries:${scope}:${id}`);
+        await this.#store.deleteMany([`mfa:fail:${scope}:${id}`, `mfa:tries:${scope}:${id}`]);
         until = Math.max(until, lockUntil);
       }
     }
