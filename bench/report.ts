@@ -3,6 +3,8 @@
 import { execFileSync } from 'node:child_process';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { writeFileSync } from 'node:fs';
+import type { HttpRun } from './load.js';
+import { median } from './stats.js';
 
 export interface Row {
   scenario: string;
@@ -96,4 +98,17 @@ export function table(rows: Row[]): string {
 
 export function writeResults(path: string, run: { mode: 'quick' | 'full'; machine: Machine; seconds: number; rows: Row[] }): void {
   writeFileSync(path, `${JSON.stringify(run, null, 2)}\n`);
+}
+
+/**
+ * Where the time of the saturation runs went: CPU (user + system, from /proc) per answered request of the
+ * process under test and of the load generator. Steadier than throughput on a shared machine, and it
+ * says what roomguard itself adds per request.
+ */
+export function cpuRows(scenario: string, what: string, runs: { baseline: HttpRun[]; contender: HttpRun[] }): Row[] {
+  const m = (list: HttpRun[], key: 'serverCpuUs' | 'clientCpuUs') => median(list.map((r) => r[key] ?? Number.NaN));
+  return [
+    differenceRow({ scenario, metric: `CPU per request: ${what} process`, unit: 'µs', baseline: m(runs.baseline, 'serverCpuUs'), roomguard: m(runs.contender, 'serverCpuUs'), goal: 'report' }),
+    differenceRow({ scenario, metric: 'CPU per request: load generator', unit: 'µs', baseline: m(runs.baseline, 'clientCpuUs'), roomguard: m(runs.contender, 'clientCpuUs'), goal: 'report' }),
+  ];
 }

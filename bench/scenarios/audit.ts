@@ -1,12 +1,11 @@
 // Scenario 5: joins (page loads of a room, each written to the audit log before admission) through the
 // gateway whose audit log fsyncs with group commit vs. the same gateway build with the audit sink off.
 import { saturate, type HttpTarget } from '../load.js';
-import { ratioRow, type Row } from '../report.js';
+import { cpuRows, ratioRow, type Row } from '../report.js';
 import { alternate, median } from '../stats.js';
 import { OPEN_ROOM } from '../environment.js';
 import { sessionCookie } from '../participants.js';
 import type { Scenario } from './scenario.js';
-import { cpuRows } from './http.js';
 
 async function joinTarget(gateway: { url: string; pid: number }, user: string): Promise<HttpTarget> {
   const cookie = await sessionCookie(gateway.url, OPEN_ROOM, user);

@@ -2,13 +2,12 @@
 // bare fastify route answering 200; and, as deployed, Debian's nginx with auth_request to roomguard vs.
 // the same nginx proxying alone. Reported as not available while the gateway has no such endpoint.
 import { saturate, type HttpTarget } from '../load.js';
-import { ratioRow, type Row } from '../report.js';
+import { cpuRows, ratioRow, type Row } from '../report.js';
 import { alternate, median } from '../stats.js';
 import { sessionCookie } from '../participants.js';
 import { OPEN_ROOM } from '../environment.js';
 import { nginxInstalled, startNginx } from '../nginx.js';
 import type { Scenario } from './scenario.js';
-import { cpuRows } from './http.js';
 
 const SCENARIO = 'forward-auth verify vs bare 200 route';
 const GOAL = '≥ 0.80×';

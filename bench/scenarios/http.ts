@@ -2,26 +2,13 @@
 // @fastify/http-proxy to the same upstream, at saturation (throughput) and at a fixed 2,000 req/s
 // (added median and p99 latency).
 import { atRate, saturate, type HttpRun, type HttpTarget } from '../load.js';
-import { differenceRow, ratioRow, type Row } from '../report.js';
+import { cpuRows, differenceRow, ratioRow, type Row } from '../report.js';
 import { median, alternate } from '../stats.js';
 import { OPEN_ROOM } from '../environment.js';
 import { sessionCookie } from '../participants.js';
 import type { Scenario } from './scenario.js';
 
 const FIXED_RATE = 2000;
-
-/**
- * Where the time of the saturation runs went: CPU (user + system, from /proc) per answered request of the
- * process under test and of the load generator. Steadier than throughput on a shared machine, and it
- * says what roomguard itself adds per request.
- */
-export function cpuRows(scenario: string, what: string, runs: { baseline: HttpRun[]; contender: HttpRun[] }): Row[] {
-  const m = (list: HttpRun[], key: 'serverCpuUs' | 'clientCpuUs') => median(list.map((r) => r[key] ?? Number.NaN));
-  return [
-    differenceRow({ scenario, metric: `CPU per request: ${what} process`, unit: 'µs', baseline: m(runs.baseline, 'serverCpuUs'), roomguard: m(runs.contender, 'serverCpuUs'), goal: 'report' }),
-    differenceRow({ scenario, metric: 'CPU per request: load generator', unit: 'µs', baseline: m(runs.baseline, 'clientCpuUs'), roomguard: m(runs.contender, 'clientCpuUs'), goal: 'report' }),
-  ];
-}
 
 export const httpScenario: Scenario = {
   name: 'http',
