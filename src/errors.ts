@@ -24,7 +24,7 @@ export const ERRORS = {
   RG_MFA_LOCKED: { status: 429, summary: 'too many failed second-factor attempts; locked for a while (or until an admin unlocks)' },
   RG_MFA_FRESH_LOGIN: { status: 403, summary: 'enrolling the first second factor needs a recent login at the identity provider' },
   RG_ROOM_INVALID: { status: 400, summary: 'the room name is not a valid room name' },
-  RG_REQUEST_BAD_PATH: { status: 400, summary: 'the request path contains empty, dot or encoded-slash segments' },
+  RG_REQUEST_BAD_PATH: { status: 400, summary: 'the request path holds something an upstream could read as another path (a ; path parameter, an empty or dot segment, an escaped slash or control character, a malformed escape or invalid UTF-8)' },
   RG_REQUEST_INVALID: { status: 400, summary: 'the request is malformed' },
   RG_RETURN_TO_INVALID: { status: 400, summary: 'returnTo is not a same-origin relative path' },
   RG_LOGIN_STATE_UNKNOWN: { status: 400, summary: 'the login callback does not belong to a pending login (expired, reused or forged)' },

@@ -1,6 +1,8 @@
 // What the gateway asks of a conferencing backend: which room does this request path target, in the
-// backend's own canonical form? (Admission of the person — tokens, signed joins — comes with the
-// Jitsi and BBB adapters.)
+// backend's own canonical form? The path comes read by the one path model (request-path.ts), so every
+// backend judges the spelling every upstream reads. (Admission of the person — tokens, signed joins —
+// comes with the Jitsi and BBB adapters.)
+import type { RequestPath } from './request-path.js';
 
 export type RoomLookup =
   /** Not a room: needs a session (unless listed in backend.public). */
@@ -21,5 +23,5 @@ export interface Backend {
   readonly type: string;
   /** Room names the backend uses for itself; policy lint refuses patterns that match them. */
   readonly reservedRooms: readonly string[];
-  roomOf(rawPath: string): RoomLookup;
+  roomOf(path: RequestPath): RoomLookup;
 }

@@ -4,6 +4,7 @@
 // Every other /bigbluebutton/api/* call from a browser is refused, so the server API stays private.
 import { createHash, createHmac, hkdfSync } from 'node:crypto';
 import type { Backend, RoomLookup } from './backend.js';
+import type { RequestPath } from './request-path.js';
 import { GenericBackend } from './generic.js';
 import { signedQuery, type ChecksumAlgorithm } from './bbb-api.js';
 import type { Identity, Role } from '../policy/types.js';
@@ -11,6 +12,15 @@ import type { Identity, Role } from '../policy/types.js';
 /** API calls the HTML5 client itself makes with its session token: they need a session, not a checksum. */
 const CLIENT_API_CALLS = new Set(['enter', 'stuns', 'signOut', 'guestWait']);
 const API_PREFIX = '/bigbluebutton/api/';
+
+/** A segment as a lenient router might compare it: decoded, compatibility-folded, lower case. */
+function looseName(rawSegment: string): string {
+  try {
+    return decodeURIComponent(rawSegment).normalize('NFKC').toLowerCase();
+  } catch {
+    return rawSegment.toLowerCase();
+  }
+}
 
 export interface BbbSettings {
   upstream: URL;
@@ -37,15 +47,17 @@ export class BbbBackend implements Backend {
     this.#pseudonymKey = Buffer.from(hkdfSync('sha256', Buffer.from(settings.secret), Buffer.alloc(0), 'roomguard bbb user id v1', 32));
   }
 
-  roomOf(rawPath: string): RoomLookup {
-    // bbb-web matches its paths without regard to case: any other spelling of the API prefix is refused.
-    if (!rawPath.startsWith(API_PREFIX) && rawPath.toLowerCase().startsWith(API_PREFIX)) return { kind: 'refused' };
-    if (rawPath.startsWith(API_PREFIX)) {
-      const call = rawPath.slice(API_PREFIX.length);
+  roomOf(path: RequestPath): RoomLookup {
+    // The server API is everything bbb-web might route under /bigbluebutton/api, in any spelling a lenient
+    // router could fold (case, full-width letters): only the exact client calls and the exact signed join
+    // pass; every other spelling, a deeper path or the bare prefix is refused.
+    const [first = '', second] = path.segments;
+    if (second !== undefined && looseName(first) === 'bigbluebutton' && looseName(second) === 'api') {
+      const call = path.raw.startsWith(API_PREFIX) && path.segments.length === 3 ? path.segments[2] : undefined;
       if (call === 'join') return { kind: 'signed-join' };
-      return CLIENT_API_CALLS.has(call) ? { kind: 'none' } : { kind: 'refused' };
+      return call !== undefined && CLIENT_API_CALLS.has(call) ? { kind: 'none' } : { kind: 'refused' };
     }
-    return this.#rooms.roomOf(rawPath);
+    return this.#rooms.roomOf(path);
   }
 
   meetingId(room: string): string {

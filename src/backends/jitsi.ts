@@ -5,6 +5,7 @@
 import { createHmac, hkdfSync, randomBytes } from 'node:crypto';
 import { SignJWT, jwtVerify } from 'jose';
 import type { Backend, RoomLookup } from './backend.js';
+import type { RequestPath } from './request-path.js';
 import { canonicalRoom } from './room-name.js';
 import type { Identity, Role } from '../policy/types.js';
 import { JITSI_FEATURES } from '../policy/types.js';
@@ -59,9 +60,10 @@ export class JitsiBackend implements Backend {
     this.#pseudonymKey = Buffer.from(hkdfSync('sha256', Buffer.from(settings.appSecret), Buffer.alloc(0), 'roomguard jitsi user id v1', 32));
   }
 
-  roomOf(rawPath: string): RoomLookup {
+  roomOf(path: RequestPath): RoomLookup {
+    const rawPath = path.raw;
     if (rawPath === '/') return { kind: 'none' };
-    const segments = rawPath.slice(1).split('/');
+    const { segments } = path;
     // Jitsi's nginx matches case-sensitively: /LIBS is not /libs (it would serve the app page for room "libs").
     const first = segments[0]!;
     const own = (name: string): RoomLookup | undefined =>

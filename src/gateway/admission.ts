@@ -7,7 +7,7 @@ import { decide, policyFor } from '../policy/decide.js';
 import type { Decision, Identity, Policy, Subject } from '../policy/types.js';
 import type { LoadedSession } from '../session/sessions.js';
 import { identityHeaders } from './identity-headers.js';
-import { decodeUnreserved, isCleanPath } from './path-hygiene.js';
+import { readRequestPath } from '../backends/request-path.js';
 import { noticeKey } from './auth-routes.js';
 import type { GatewayContext } from './context.js';
 import { JitsiBackend } from '../backends/jitsi.js';
@@ -96,18 +96,20 @@ export function createJudge(ctx: GatewayContext): Judge {
     const path = queryAt === -1 ? rawUrl : rawUrl.slice(0, queryAt);
     const query = queryAt === -1 ? '' : rawUrl.slice(queryAt + 1);
     const readOnly = view.method === 'GET' || view.method === 'HEAD';
-    if (!isCleanPath(path)) return { kind: 'refuse', code: 'RG_REQUEST_BAD_PATH' };
-    // `/r%6foms/x` is `/rooms/x` to most upstreams: judge only the plain spelling (redirect page loads to it).
-    const plain = decodeUnreserved(path);
-    if (plain !== path) {
-      if (ws || !readOnly || !isCleanPath(plain)) return { kind: 'refuse', code: 'RG_REQUEST_BAD_PATH' };
-      return { kind: 'redirect', location: plain + (queryAt === -1 ? '' : rawUrl.slice(queryAt)) };
+    // One reading of the path for every lookup (DESIGN invariant 2): what an upstream would read otherwise is refused.
+    const reading = readRequestPath(path);
+    if (reading.kind === 'refused') {
+      request.log.info({ event: 'path.refused', why: reading.why }, 'request path refused');
+      return { kind: 'refuse', code: 'RG_REQUEST_BAD_PATH' };
     }
-    const lookup = backend.roomOf(path);
+    const lookup = backend.roomOf(reading.path);
     if (lookup.kind === 'invalid') return { kind: 'refuse', code: 'RG_ROOM_INVALID' };
-    if (lookup.kind === 'room' && lookup.canonicalPath !== undefined) {
-      if (ws || !readOnly) return { kind: 'refuse', code: 'RG_ROOM_INVALID' };
-      return { kind: 'redirect', location: lookup.canonicalPath + (queryAt === -1 ? '' : rawUrl.slice(queryAt)) };
+    // `/r%6foms/Board` is `/rooms/Board` to every upstream, and the room is `board`: page loads are sent
+    // to the one plain, canonical spelling in one step; anything else must use it already.
+    const canonical = lookup.kind === 'room' && lookup.canonicalPath !== undefined ? lookup.canonicalPath : reading.kind === 'respelled' ? reading.path.raw : undefined;
+    if (canonical !== undefined) {
+      if (ws || !readOnly) return { kind: 'refuse', code: reading.kind === 'respelled' ? 'RG_REQUEST_BAD_PATH' : 'RG_ROOM_INVALID' };
+      return { kind: 'redirect', location: canonical + (queryAt === -1 ? '' : rawUrl.slice(queryAt)) };
     }
     if (lookup.kind === 'public' || (lookup.kind === 'none' && isPublic(path))) return { kind: 'pass', admission: {} };
 

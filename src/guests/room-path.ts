@@ -3,6 +3,7 @@
 // the very room the invitation names (DESIGN invariant 2).
 import type { Backend } from '../backends/backend.js';
 import { canonicalRoom } from '../backends/room-name.js';
+import { readRequestPath } from '../backends/request-path.js';
 
 /** The canonical room for the segments of a page URL (`room` or `tenant/room`), or undefined. */
 export function roomFromSegments(segments: readonly string[]): string | undefined {
@@ -20,7 +21,9 @@ export function roomFromSegments(segments: readonly string[]): string | undefine
 export function roomPathOf(backend: Backend, room: string, roomPathPattern: string): string | undefined {
   const candidates = backend.type === 'jitsi' ? [`/${room}`] : backend.type === 'bbb' ? [`/rooms/${room}`] : genericCandidates(roomPathPattern, room);
   for (const path of candidates) {
-    const lookup = backend.roomOf(path);
+    const reading = readRequestPath(path);
+    if (reading.kind !== 'path') continue;
+    const lookup = backend.roomOf(reading.path);
     if (lookup.kind === 'room' && lookup.room === room && lookup.canonicalPath === undefined) return path;
   }
   return undefined;

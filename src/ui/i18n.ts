@@ -94,8 +94,8 @@ export const ERROR_TEXT: Record<ErrorCode, Record<Lang, ErrorText>> = {
     de: { title: 'Kein gültiger Raumname', text: 'Der Raumname in der Adresse enthält Zeichen, die in Raumnamen nicht vorkommen dürfen.', next: 'Prüfen Sie den Raum-Link in Ihrer Einladung.' },
   },
   RG_REQUEST_BAD_PATH: {
-    en: { title: 'This address is not allowed', text: 'The address contains parts (such as // or ..) that the gateway does not forward.', next: 'Check the link, or start again from the home page.' },
-    de: { title: 'Diese Adresse ist nicht erlaubt', text: 'Die Adresse enthält Teile (etwa // oder ..), die das Gateway nicht weiterleitet.', next: 'Prüfen Sie den Link oder beginnen Sie erneut auf der Startseite.' },
+    en: { title: 'This address is not allowed', text: 'The address contains parts (such as ;, // or ..) that the gateway does not forward.', next: 'Check the link, or start again from the home page.' },
+    de: { title: 'Diese Adresse ist nicht erlaubt', text: 'Die Adresse enthält Teile (etwa ;, // oder ..), die das Gateway nicht weiterleitet.', next: 'Prüfen Sie den Link oder beginnen Sie erneut auf der Startseite.' },
   },
   RG_REQUEST_INVALID: {
     en: { title: 'The request could not be understood', text: 'Something in the request was malformed.', next: 'Go back and try again.' },

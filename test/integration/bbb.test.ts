@@ -9,6 +9,7 @@ import { startDemoIdp, type DemoIdp } from '../../src/demo/idp.js';
 import { createGateway, type Gateway } from '../../src/gateway/server.js';
 import { queryAudit } from '../../src/audit/query.js';
 import { ScriptedBrowser } from '../helpers/browser.js';
+import { rawExchange } from '../helpers/raw-http.js';
 import { freePort, testConfig, testKeys } from '../helpers/gateway.js';
 import { startFakeBbb, type FakeBbb } from '../helpers/bbb-server.js';
 
@@ -104,6 +105,34 @@ describe('BBB admission', () => {
     } finally {
       offset = 0;
     }
+  });
+
+  it('refuses another session (a guest-less stranger) every servlet spelling of a leaked join URL, and it stays single-use', async () => {
+    const browser = new ScriptedBrowser(HTML);
+    await admission('bob', 'staff-weekly', browser);
+    const fresh = await browser.request(`${origin}/rooms/staff-weekly`);
+    const signed = new URL(fresh.headers.get('location')!, origin);
+    const query = signed.search;
+    const stranger = await admission('carol', 'town-hall');
+    const before = bbb.calls.length;
+    // What bbb-web's servlet container would route to /bigbluebutton/api/join: path parameters in any
+    // segment, case and full-width variants, trailing slash or suffix, doubled slashes, dot segments.
+    for (const path of [
+      '/bigbluebutton;x/api/join', '/bigbluebutton/api;x/join', '/bigbluebutton/api/join;x', '/bigbluebutton;/api;/join', '/bigbluebutton%3bx/api/join',
+      '/BigBlueButton/api/join', '/bigbluebutton/API/join', '/bigbluebutton/api/JOIN', '/bigbluebutton/api/join/', '/bigbluebutton/api/join.json',
+      '/bigbluebutton//api/join', '/bigbluebutton/./api/join', '/x/../bigbluebutton/api/join', '/%EF%BD%82igbluebutton/api/join',
+    ]) {
+      // Byte for byte: fetch would resolve the dot segments before sending.
+      const res = await rawExchange(Number(new URL(origin).port), `${path}${query}`, { cookie: `roomguard_session=${stranger.browser.jar.get('roomguard_session')!.value}` });
+      expect(res.status, path).toBeGreaterThanOrEqual(400);
+      expect(res.status, path).toBeLessThan(500);
+    }
+    expect(bbb.calls.length).toBe(before);
+    // Bob's own plain join still works once: none of the attempts spent it, and BBB accepts it.
+    const used = await browser.request(signed);
+    expect(used.status).toBe(302);
+    expect(bbb.calls.length).toBe(before + 1);
+    expect((await browser.request(signed)).status).toBe(403);
   });
 
   it('never contacts BBB for a denied room', async () => {
