@@ -14,6 +14,7 @@ import { registerForwardAuth, registerRefusedPage } from './forward-auth.js';
 import { registerProxy } from './proxy.js';
 import { securityHeaders } from './security-headers.js';
 import { requestIdSource } from './request-id.js';
+import { clientErrorAnswer } from './client-errors.js';
 
 export type { GatewayDeps } from './context.js';
 
@@ -21,10 +22,12 @@ export async function buildGateway(deps: GatewayDeps): Promise<FastifyInstance> 
   const ctx = new GatewayContext(deps);
   const { config } = deps;
 
+  const newRequestId = requestIdSource();
+  let log: FastifyInstance['log'] | undefined;
   const app = Fastify({
     logger: deps.logger ?? false,
     trustProxy: config.trustProxy.length > 0 ? config.trustProxy : false,
-    genReqId: requestIdSource(),
+    genReqId: newRequestId,
     requestIdHeader: false,
     bodyLimit: 1024 * 1024,
     // Slow clients: a whole request within 30 s, headers within 10 s (fastify's default 0 would let a
@@ -34,7 +37,22 @@ export async function buildGateway(deps: GatewayDeps): Promise<FastifyInstance> 
     logController: new LogController({ disableRequestLogging: true }),
     ...(deps.serverFactory ? { serverFactory: deps.serverFactory } : {}),
     routerOptions: { maxParamLength: 500 },
+    // A URL the router cannot decode (`%c3` alone, `%zz`) gets the same page as a path roomguard refuses.
+    frameworkErrors: (error, request, reply) => {
+      request.log.info({ event: 'request.unroutable', code: error.code }, 'request refused by the router');
+      try {
+        // The app's hooks (request id, cookies) have not run for a request the router refused.
+        reply.header('x-request-id', request.id);
+        void ctx.fail(request, reply, error.code === 'FST_ERR_BAD_URL' ? 'RG_REQUEST_BAD_PATH' : 'RG_REQUEST_INVALID');
+      } catch (err) {
+        // Nothing here may throw past fastify: it would end the process.
+        request.log.error({ err }, 'refusal page failed');
+        if (!reply.sent) reply.raw.writeHead(400).end();
+      }
+    },
+    clientErrorHandler: clientErrorAnswer({ orgName: config.ui.orgName, hasLogo: Boolean(deps.logo), https: ctx.https, newRequestId, log: () => log }),
   });
+  log = app.log;
   app.server.headersTimeout = 10_000;
   await app.register(fastifyCookie);
 

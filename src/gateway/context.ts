@@ -107,7 +107,8 @@ export class GatewayContext {
 
   lang(request: FastifyRequest): Lang {
     const query = request.query as Record<string, unknown> | undefined;
-    return chooseLang(query?.lang, request.cookies[this.cookies.lang], request.headers['accept-language']);
+    // `cookies` is missing on a request the router refused before @fastify/cookie's hook ran.
+    return chooseLang(query?.lang, request.cookies?.[this.cookies.lang], request.headers['accept-language']);
   }
 
   /** Sets the page's security headers (with a fresh CSP nonce) and returns the frame to render it in. */

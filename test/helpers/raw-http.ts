@@ -19,7 +19,7 @@ export function rawRequest(port: number, path: string, headers: Record<string, s
  * (raw controls, spaces, non-ASCII characters): the request target is sent as UTF-8. Resolves with the status
  * (0 when the server closed without an answer), headers and body once the response is complete.
  */
-export function rawExchange(port: number, target: string, headers: Record<string, string> = {}, method = 'GET'): Promise<{ status: number; headers: Record<string, string>; body: string }> {
+export function rawTargetRequest(port: number, target: string, headers: Record<string, string> = {}, method = 'GET'): Promise<{ status: number; headers: Record<string, string>; body: string }> {
   return new Promise((resolve, reject) => {
     const socket = connect({ host: '127.0.0.1', port });
     let received = Buffer.alloc(0);

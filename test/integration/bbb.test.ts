@@ -9,7 +9,7 @@ import { startDemoIdp, type DemoIdp } from '../../src/demo/idp.js';
 import { createGateway, type Gateway } from '../../src/gateway/server.js';
 import { queryAudit } from '../../src/audit/query.js';
 import { ScriptedBrowser } from '../helpers/browser.js';
-import { rawExchange } from '../helpers/raw-http.js';
+import { rawTargetRequest } from '../helpers/raw-http.js';
 import { freePort, testConfig, testKeys } from '../helpers/gateway.js';
 import { startFakeBbb, type FakeBbb } from '../helpers/bbb-server.js';
 
@@ -123,7 +123,7 @@ describe('BBB admission', () => {
       '/bigbluebutton//api/join', '/bigbluebutton/./api/join', '/x/../bigbluebutton/api/join', '/%EF%BD%82igbluebutton/api/join',
     ]) {
       // Byte for byte: fetch would resolve the dot segments before sending.
-      const res = await rawExchange(Number(new URL(origin).port), `${path}${query}`, { cookie: `roomguard_session=${stranger.browser.jar.get('roomguard_session')!.value}` });
+      const res = await rawTargetRequest(Number(new URL(origin).port), `${path}${query}`, { cookie: `roomguard_session=${stranger.browser.jar.get('roomguard_session')!.value}` });
       expect(res.status, path).toBeGreaterThanOrEqual(400);
       expect(res.status, path).toBeLessThan(500);
     }

@@ -24,7 +24,7 @@ import { readRequestPath } from '../../src/backends/request-path.js';
 import { signInThrough } from '../helpers/browser.js';
 import { freePort, testConfig, testKeys } from '../helpers/gateway.js';
 import { startNginx, type Nginx } from '../helpers/nginx.js';
-import { rawExchange } from '../helpers/raw-http.js';
+import { rawTargetRequest } from '../helpers/raw-http.js';
 import { startTomcat, tomcatReading, type Tomcat, type TomcatReading } from '../helpers/tomcat.js';
 import { lookupPath } from '../helpers/paths.js';
 
@@ -141,7 +141,7 @@ const hostilePath = fc.oneof(
 /** Sends `path` the way a browser's page load or sub-resource request would. */
 async function send(stack: keyof typeof stacks, path: string, navigation: boolean) {
   const { port, cookie } = stacks[stack];
-  return rawExchange(port, path, { cookie, accept: navigation ? 'text/html' : '*/*', 'sec-fetch-dest': navigation ? 'document' : 'empty' });
+  return rawTargetRequest(port, path, { cookie, accept: navigation ? 'text/html' : '*/*', 'sec-fetch-dest': navigation ? 'document' : 'empty' });
 }
 
 /** A redirect roomguard gave must lead to a path it would pass unchanged (or to one of its own pages). */
@@ -235,7 +235,7 @@ describe('path parameters in any segment (the reported spellings)', () => {
     });
 
   it('refuses a WebSocket upgrade on /rooms;x/board before anything reaches the upstream', async () => {
-    const res = await rawExchange(stacks.proxy.port, '/rooms;x/board', {
+    const res = await rawTargetRequest(stacks.proxy.port, '/rooms;x/board', {
       cookie: stacks.proxy.cookie, upgrade: 'websocket', connection: 'Upgrade', 'sec-websocket-version': '13', 'sec-websocket-key': 'dGhlIHNhbXBsZSBub25jZQ==',
     });
     expect(res.status).toBe(400);

@@ -51,6 +51,25 @@ describe('request framing', () => {
   });
 });
 
+describe('requests the parser or the router cannot read', () => {
+  it.each([
+    ['a raw non-ASCII byte in the path', Buffer.from(`GET /rooms/b\u00e4rd HTTP/1.1\r\n{host}\r\n`, 'utf8'), 400, 'RG_REQUEST_INVALID'],
+    ['a raw space in the request target', Buffer.from('GET /rooms/a b HTTP/1.1\r\n{host}\r\n'), 400, 'RG_REQUEST_INVALID'],
+    ['an escape the router cannot decode', Buffer.from('GET /rooms/%c3 HTTP/1.1\r\n{host}\r\n'), 400, 'RG_REQUEST_BAD_PATH'],
+    ['a malformed escape', Buffer.from('GET /rooms/%zz/x HTTP/1.1\r\n{host}\r\n'), 400, 'RG_REQUEST_BAD_PATH'],
+  ])('answers %s with roomguard\'s page and a request id, not a framework\'s JSON', async (_what, bytes, status, code) => {
+    const before = rig.upstream.arrived.length;
+    const res = await rawExchange(rig.port, Buffer.from(bytes.toString('latin1').replaceAll('{host}', host()), 'latin1'));
+    expect(res.statuses[0]).toBe(status);
+    expect(res.text).toContain(code);
+    expect(res.text).toMatch(/x-request-id: [0-9a-f]{16}/i);
+    expect(res.text).toContain('content-security-policy');
+    expect(res.text).not.toContain('"statusCode"');
+    expect(rig.upstream.arrived.length).toBe(before);
+    await stillServing();
+  });
+});
+
 describe('sizes', () => {
   it('answers oversized request headers with 431 and keeps serving', async () => {
     const res = await rawExchange(rig.port, `GET /public/a HTTP/1.1\r\n${host()}X-Big: ${'a'.repeat(70_000)}\r\n\r\n`);
