@@ -5,8 +5,6 @@
 // (scripts/deploy-snippets.ts, with a drift test). Identity values are UTF-8 with every byte outside
 // printable ASCII (and % and ,) percent-encoded, so names and groups survive HTTP intact.
 
-export const IDENTITY_HEADER_PREFIX = 'x-roomguard-';
-
 export interface IdentityFacts {
   sub: string;
   email?: string;
@@ -37,15 +35,13 @@ export function headerSafe(value: string): string {
 export interface ProxyOnlyHeader {
   kind: 'family' | 'name';
   key: string;
-  /** What an upstream reads in it; `request` headers re-describe the URL or method rather than the person. */
-  meaning: 'identity' | 'request';
   /** Who sets or reads it: why it is here. */
   source: string;
   known?: readonly string[];
 }
 
-const family = (key: string, source: string, known: readonly string[] = []): ProxyOnlyHeader => ({ kind: 'family', key, meaning: 'identity', source, known });
-const names = (keys: readonly string[], source: string, meaning: ProxyOnlyHeader['meaning'] = 'identity'): ProxyOnlyHeader[] => keys.map((key) => ({ kind: 'name', key, meaning, source }));
+const family = (key: string, source: string, known: readonly string[] = []): ProxyOnlyHeader => ({ kind: 'family', key, source, known });
+const names = (keys: readonly string[], source: string): ProxyOnlyHeader[] => keys.map((key) => ({ kind: 'name', key, source }));
 
 /**
  * Every request header that only a trusted proxy may set. The principle: a header belongs here when some
@@ -91,14 +87,15 @@ export const PROXY_ONLY_HEADERS: readonly ProxyOnlyHeader[] = [
   ...names(['x-auth-userid', 'x-auth-username', 'x-auth-email', 'x-auth-subject', 'x-auth-groups', 'x-auth-roles', 'x-auth-audience', 'x-auth-expiresin'], 'Keycloak Gatekeeper / Louketo Proxy'),
   ...names(['x-jwt-payload', 'x-jwt-assertion'], 'Envoy JWT authentication, WSO2 API Manager'),
   ...names(['x-user', 'x-user-id', 'x-user-name', 'x-username', 'x-user-email', 'x-email', 'x-user-groups', 'x-user-roles'], 'Ory Oathkeeper header mutators and hand-written auth proxies'),
-  ...names(['x-original-url', 'x-rewrite-url'], 'IIS URL Rewrite, Symfony and Laminas: the URL really asked for', 'request'),
-  ...names(['x-original-uri', 'x-original-method'], 'nginx auth_request convention: the request really made', 'request'),
+  // Not who, but what: the URL or method really asked for, which these upstreams believe over the request line.
+  ...names(['x-original-url', 'x-rewrite-url'], 'IIS URL Rewrite, Symfony and Laminas'),
+  ...names(['x-original-uri', 'x-original-method'], 'the nginx auth_request convention'),
 ];
 
 /** What roomguard's own proxy sets itself from what it knows, so a client's never passes (proxy mode only). */
 const FORWARDING_HEADERS: readonly ProxyOnlyHeader[] = [
-  { kind: 'family', key: 'x-forwarded', meaning: 'request', source: 'X-Forwarded-For, -Proto, -Host, -Prefix …: roomguard sets its own' },
-  ...names(['forwarded', 'x-real-ip'], 'the client address: roomguard sets its own', 'request'),
+  family('x-forwarded', 'X-Forwarded-For, -Proto, -Host, -Prefix …: roomguard sets its own'),
+  ...names(['forwarded', 'x-real-ip'], 'the client address: roomguard sets its own'),
 ];
 
 /**
