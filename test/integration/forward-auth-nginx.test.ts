@@ -11,7 +11,8 @@ import { queryAudit } from '../../src/audit/query.js';
 import { signInThrough } from '../helpers/browser.js';
 import { startEchoUpstream, type Arrived, type EchoUpstream } from '../helpers/upstream.js';
 import { freePort, testConfig, testKeys } from '../helpers/gateway.js';
-import { startNginx, type Nginx } from '../helpers/nginx.js';
+import { NGINX, startNginx, type Nginx } from '../helpers/nginx.js';
+import { spawnSync } from 'node:child_process';
 import { getWithRawHeaders, HAND_PICKED, leaked, openWebSocket, spoofBatches } from '../helpers/spoofed-headers.js';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -169,6 +170,10 @@ describe('nginx auth_request with the shipped snippets', () => {
     const handshake = await openWebSocket(`${origin.replace('http', 'ws')}/rooms/town-hall/ws`, { ...Object.fromEntries(batches[0]!), cookie });
     expect(leaked(handshake.headers)).toEqual([]);
     expect(handshake.headers['x-roomguard-user']).toBe('alice');
+    // The snippet's many header lines fit nginx's table of header names (it warns when it loads them otherwise).
+    const check = spawnSync(NGINX!, ['-t', '-p', nginx.dir, '-c', join(nginx.dir, 'nginx.conf')], { encoding: 'utf8' });
+    expect(check.status).toBe(0);
+    expect(check.stderr).not.toMatch(/\[(warn|emerg|alert|crit)\]/);
     // On a path nginx proxies without asking roomguard, its own defaults still drop every "_" spelling.
     const unguarded = await getWithRawHeaders(port, '/public/x', [['Remote_Groups', 'mallory-spoofed'], ['X_Roomguard_User', 'mallory-spoofed'], ['Remote.Name', 'mallory-spoofed']]);
     expect(leaked((JSON.parse(unguarded.body) as Arrived).headers)).toEqual([]);
