@@ -13,7 +13,7 @@ export const REFUSED_PATH = '/_roomguard/refused';
 
 /** The longest original URI accepted from a proxy (anything longer is not a request a browser makes). */
 const MAX_URI = 8192;
-/** Every header a pass may carry (the proxy snippets copy exactly these). */
+/** Every header a pass may carry: the snippets in deploy/ copy exactly these (generated, src/gateway/header-snippets.ts). */
 export const IDENTITY_HEADER_NAMES = [
   'x-roomguard-user', 'x-roomguard-email', 'x-roomguard-name', 'x-roomguard-groups', 'x-roomguard-room', 'x-roomguard-role', 'x-roomguard-assertion',
   'remote-user', 'remote-email', 'remote-name', 'remote-groups',

@@ -13,6 +13,7 @@ import { createGateway, type Gateway } from '../../src/gateway/server.js';
 import { signInThrough } from '../helpers/browser.js';
 import { startEchoUpstream, type Arrived, type EchoUpstream } from '../helpers/upstream.js';
 import { freePort, testConfig, testKeys } from '../helpers/gateway.js';
+import { getWithRawHeaders, HAND_PICKED, leaked, openWebSocket, spoofBatches } from '../helpers/spoofed-headers.js';
 
 const CADDYFILE = fileURLToPath(new URL('../../deploy/caddy/Caddyfile', import.meta.url));
 const CADDY = ['/usr/bin/caddy', '/usr/local/bin/caddy'].find((p) => existsSync(p));
@@ -133,6 +134,36 @@ describe('Caddy: a client cannot choose what roomguard judges or what the backen
     const res = await fetch(`${origin}/public/y`, { headers: { x_roomguard_user: 'mallory', remote_user: 'mallory', 'x-forwarded-email': 'm@evil.example', 'x-remote-user': 'mallory', 'x-rewrite-url': '/admin', x_forwarded_user: 'mallory' } });
     const seen = (await res.json()) as Arrived;
     for (const name of ['x_roomguard_user', 'remote_user', 'x-forwarded-email', 'x-remote-user', 'x-rewrite-url', 'x_forwarded_user']) expect(seen.headers[name], name).toBeUndefined();
+  });
+
+  it('passes the backend none of Remote-Groups, Remote-Email, Remote-Name a client sends, only roomguard\'s values', async () => {
+    const { cookie } = await loginAs('alice');
+    const port = Number(new URL(origin).port);
+    const res = await getWithRawHeaders(port, '/rooms/town-hall/app.js', [['Remote-Groups', 'mallory-spoofed'], ['Remote-Email', 'mallory-spoofed@example.org'], ['Remote-Name', 'mallory-spoofed'], ['REMOTE_GROUPS', 'mallory-spoofed'], ['Remote.Name', 'mallory-spoofed']], { cookie, 'sec-fetch-dest': 'script' });
+    const seen = JSON.parse(res.body) as Arrived;
+    expect(leaked(seen.headers)).toEqual([]);
+    expect(seen.headers['remote-groups']).toBe('board,board-chair,staff');
+    expect(seen.headers['remote-email']).toBe('alice@example.org');
+    expect(seen.headers['remote-name']).toBe('Alice Example');
+  });
+
+  it('passes the backend no header of the rule a client sends, in any spelling, new family members included', async () => {
+    const { cookie } = await loginAs('alice');
+    const port = Number(new URL(origin).port);
+    const batches = spoofBatches({ newFamilyMembers: true });
+    expect(batches.flat().length).toBeGreaterThan(HAND_PICKED.length + 400);
+    for (const batch of batches) {
+      for (const path of ['/rooms/town-hall/app.js', '/public/x']) {
+        const res = await getWithRawHeaders(port, path, batch, { cookie, 'sec-fetch-dest': 'script' });
+        expect(res.status, path).toBe(200);
+        const seen = JSON.parse(res.body) as Arrived;
+        expect(leaked(seen.headers), `${path}: ${batch[0]![0]} …`).toEqual([]);
+        expect(seen.headers['x-roomguard-user'] ?? '').toBe(path === '/public/x' ? '' : 'alice');
+      }
+    }
+    const handshake = await openWebSocket(`${origin.replace('http', 'ws')}/rooms/town-hall/ws`, { ...Object.fromEntries(batches[0]!), cookie });
+    expect(leaked(handshake.headers)).toEqual([]);
+    expect(handshake.headers['x-roomguard-user']).toBe('alice');
   });
 
   it('does not let browsers call /_roomguard/verify', async () => {

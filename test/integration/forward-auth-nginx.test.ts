@@ -11,7 +11,9 @@ import { queryAudit } from '../../src/audit/query.js';
 import { signInThrough } from '../helpers/browser.js';
 import { startEchoUpstream, type Arrived, type EchoUpstream } from '../helpers/upstream.js';
 import { freePort, testConfig, testKeys } from '../helpers/gateway.js';
-import { startNginx, type Nginx } from '../helpers/nginx.js';
+import { NGINX, startNginx, type Nginx } from '../helpers/nginx.js';
+import { spawnSync } from 'node:child_process';
+import { getWithRawHeaders, HAND_PICKED, leaked, openWebSocket, spoofBatches } from '../helpers/spoofed-headers.js';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -136,6 +138,45 @@ describe('nginx auth_request with the shipped snippets', () => {
     // A path roomguard lets through without a session carries no identity at all.
     const anonymous = await fetch(`${origin}/rooms/town-hall/app.js`, { headers: { ...spoof, 'sec-fetch-dest': 'script' }, redirect: 'manual' });
     expect(anonymous.status).toBe(302);
+  });
+
+  it('passes the backend none of Remote-Groups, Remote-Email, Remote-Name a client sends, only roomguard\'s values', async () => {
+    const { cookie } = await loginAs('carol');
+    const port = Number(new URL(origin).port);
+    const res = await getWithRawHeaders(port, '/rooms/town-hall/app.js', [['Remote-Groups', 'mallory-spoofed'], ['Remote-Email', 'mallory-spoofed@example.org'], ['Remote-Name', 'mallory-spoofed'], ['remote_groups', 'mallory-spoofed'], ['Remote.Name', 'mallory-spoofed']], { cookie, 'sec-fetch-dest': 'script' });
+    const seen = JSON.parse(res.body) as Arrived;
+    expect(leaked(seen.headers)).toEqual([]);
+    expect(seen.headers['remote-user']).toBe('carol');
+    expect(seen.headers['remote-email']).toBe('carol@example.org');
+    // carol has no groups: roomguard answers an empty value, so nginx sends none rather than the client's.
+    expect(seen.headers['remote-groups']).toBeUndefined();
+  });
+
+  it('passes the backend no header of the rule a client sends, in any spelling, and roomguard\'s identity unchanged', async () => {
+    const { cookie } = await loginAs('alice');
+    const port = Number(new URL(origin).port);
+    const batches = spoofBatches({ newFamilyMembers: false });
+    expect(batches.flat().length).toBeGreaterThan(HAND_PICKED.length + 400);
+    for (const batch of batches) {
+      const res = await getWithRawHeaders(port, '/rooms/town-hall/app.js', batch, { cookie, 'sec-fetch-dest': 'script' });
+      expect(res.status).toBe(200);
+      const seen = JSON.parse(res.body) as Arrived;
+      expect(leaked(seen.headers), `${batch[0]![0]} …`).toEqual([]);
+      expect(seen.headers['x-roomguard-user']).toBe('alice');
+      expect(seen.headers['remote-user']).toBe('alice');
+      expect(seen.headers['remote-groups']).toBe('board,board-chair,staff');
+    }
+    // A WebSocket handshake goes through the same lines.
+    const handshake = await openWebSocket(`${origin.replace('http', 'ws')}/rooms/town-hall/ws`, { ...Object.fromEntries(batches[0]!), cookie });
+    expect(leaked(handshake.headers)).toEqual([]);
+    expect(handshake.headers['x-roomguard-user']).toBe('alice');
+    // The snippet's many header lines fit nginx's table of header names (it warns when it loads them otherwise).
+    const check = spawnSync(NGINX!, ['-t', '-p', nginx.dir, '-c', join(nginx.dir, 'nginx.conf')], { encoding: 'utf8' });
+    expect(check.status).toBe(0);
+    expect(check.stderr).not.toMatch(/\[(warn|emerg|alert|crit)\]/);
+    // On a path nginx proxies without asking roomguard, its own defaults still drop every "_" spelling.
+    const unguarded = await getWithRawHeaders(port, '/public/x', [['Remote_Groups', 'mallory-spoofed'], ['X_Roomguard_User', 'mallory-spoofed'], ['Remote.Name', 'mallory-spoofed']]);
+    expect(leaked((JSON.parse(unguarded.body) as Arrived).headers)).toEqual([]);
   });
 
   it('ignores an X-Forwarded-Uri a client sends: nginx\'s own X-Original-URI is what roomguard judges', async () => {

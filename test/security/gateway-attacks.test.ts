@@ -9,6 +9,7 @@ import { ScriptedBrowser } from '../helpers/browser.js';
 import { rawRequest } from '../helpers/raw-http.js';
 import type { Arrived } from '../helpers/upstream.js';
 import { loginAs, rawExchange, startRig, type Rig } from './harness.js';
+import { getWithRawHeaders, HAND_PICKED, leaked as spoofedNames, openWebSocket, spoofBatches } from '../helpers/spoofed-headers.js';
 
 let rig: Rig;
 let carol: string;
@@ -132,6 +133,44 @@ describe('identity and proxy headers from an untrusted peer', () => {
     expect(leaked(handshake).xff).not.toContain('203.0.113.9');
     expect(handshake.headers['x-roomguard-room']).toBe('town-hall');
     expect(handshake.headers['x-roomguard-user']).toBe('bob');
+  });
+
+  it('Remote-Groups, Remote-Email and Remote-Name (the attack\'s class) never reach the upstream; roomguard\'s own identity does', async () => {
+    const cookie = bob.jar.header(new URL(rig.origin))!;
+    const res = await getWithRawHeaders(rig.port, '/rooms/town-hall', [['Remote-Groups', 'mallory-spoofed board'], ['Remote-Email', 'mallory-spoofed@example.org'], ['Remote-Name', 'mallory-spoofed'], ['Remote-Groups', 'mallory-spoofed staff']], { cookie });
+    expect(res.status, res.body).toBe(200);
+    const seen = JSON.parse(res.body) as Arrived;
+    expect(Object.keys(seen.headers).filter((h) => h.startsWith('remote'))).toEqual([]);
+    expect(spoofedNames(seen.headers)).toEqual([]);
+    expect(seen.headers['x-roomguard-user']).toBe('bob');
+    expect(seen.headers['x-roomguard-groups']).toBe('staff');
+  });
+
+  it('no header of the rule reaches the upstream over HTTP, in any spelling, on a room and a public path', async () => {
+    const cookie = bob.jar.header(new URL(rig.origin))!;
+    const batches = spoofBatches({ newFamilyMembers: true });
+    expect(batches.flat().length).toBeGreaterThan(HAND_PICKED.length + 400);
+    for (const batch of batches) {
+      for (const path of ['/rooms/town-hall', '/public/x']) {
+        const res = await getWithRawHeaders(rig.port, path, batch, { cookie });
+        expect(res.status, path).toBe(200);
+        const seen = JSON.parse(res.body) as Arrived;
+        expect(spoofedNames(seen.headers), `${path}: ${batch[0]![0]} …`).toEqual([]);
+        // A public path carries no identity at all; a room carries roomguard's.
+        expect(seen.headers['x-roomguard-user']).toBe(path === '/public/x' ? undefined : 'bob');
+      }
+    }
+  });
+
+  it('no header of the rule reaches the upstream in a WebSocket handshake, in any spelling', async () => {
+    const cookie = bob.jar.header(new URL(rig.origin))!;
+    for (const batch of spoofBatches({ newFamilyMembers: true })) {
+      // A WebSocket client sends each name once: the spellings of one batch go in as an object.
+      const handshake = await openWebSocket(`ws://127.0.0.1:${rig.port}/rooms/town-hall/ws`, { ...Object.fromEntries(batch), cookie });
+      expect(spoofedNames(handshake.headers), `${batch[0]![0]} …`).toEqual([]);
+      expect(handshake.headers['x-roomguard-user']).toBe('bob');
+      expect(handshake.headers['x-roomguard-room']).toBe('town-hall');
+    }
   });
 
   it('X-Forwarded-For from an untrusted peer does not become the client address the audit log and limiter see', async () => {

@@ -1,7 +1,9 @@
 // Identity headers cannot be spoofed (DESIGN invariant 6), the upstream never sees roomguard's cookies,
 // header values survive HTTP intact; and participants get every message in German and English.
 import { describe, expect, it } from 'vitest';
-import { headerSafe, identityHeaders, isSpoofable, stripOwnCookies } from '../../src/gateway/identity-headers.js';
+import { headerNamePattern, headerSafe, identityHeaders, isProxyOnly, isSpoofable, PROXY_ONLY_HEADERS, stripOwnCookies } from '../../src/gateway/identity-headers.js';
+import { namesInUse } from '../../src/gateway/header-snippets.js';
+import { IDENTITY_HEADER_NAMES, UPSTREAM_COOKIE_HEADER } from '../../src/gateway/forward-auth.js';
 import { ERROR_TEXT, pickLang } from '../../src/ui/i18n.js';
 import { ERRORS, type ErrorCode } from '../../src/errors.js';
 
@@ -27,7 +29,7 @@ describe('isSpoofable', () => {
       cookie: 'a=1',
       'x-forwarded-for': '203.0.113.7',
       'x-roomguardian': 'not ours',
-      'x-roomguard': 'no suffix',
+      'x-roomguard': 'the stem itself',
       'x-roomguard-user': 'mallory',
     };
     // x-forwarded-for is dropped too: roomguard sets its own from the address it trusts.
@@ -35,7 +37,6 @@ describe('isSpoofable', () => {
       host: 'meet.example.org',
       cookie: 'a=1',
       'x-roomguardian': 'not ours',
-      'x-roomguard': 'no suffix',
     });
   });
 
@@ -50,6 +51,76 @@ describe('isSpoofable', () => {
   it('removes a spoofed header given as an array of values', () => {
     const headers: Record<string, unknown> = { 'x-roomguard-groups': ['board', 'staff'] };
     expect(kept(headers)).toEqual({});
+  });
+});
+
+/** A name in several spellings an upstream may read as the same: case, and `_`, `.` or `~` between words. */
+function spellings(name: string): string[] {
+  const words = name.split('-');
+  const title = words.map((w) => w.charAt(0).toUpperCase() + w.slice(1)).join('-');
+  const zigzag = Array.from(name, (ch, i) => (i % 2 ? ch.toUpperCase() : ch)).join('');
+  const mixed = words.map((w, i) => (i === 0 ? w : (i % 2 ? '_' : '-') + w)).join('');
+  return [name, name.toUpperCase(), title, zigzag, words.join('_'), words.join('_').toUpperCase(), words.join('.'), words.join('~'), mixed];
+}
+
+describe('the rule: headers only a proxy may set', () => {
+  it('strips Remote-Groups, Remote-Email and Remote-Name (the attack\'s class) in proxy mode, in any spelling', () => {
+    for (const name of ['Remote-Groups', 'Remote-Email', 'Remote-Name', 'remote-user', 'REMOTE_GROUPS', 'Remote_Email', 'remote.name', 'Remote~Groups', 'rEmOtE-gRoUpS']) {
+      expect(isSpoofable(name), name).toBe(true);
+      expect(isProxyOnly(name), name).toBe(true);
+    }
+  });
+
+  it('strips the identity headers other proxies and apps use, written out here by hand', () => {
+    const names = [
+      'X-Forwarded-User', 'X-Forwarded-Email', 'X-Forwarded-Groups', 'X-Forwarded-Preferred-Username', 'X-Forwarded-Access-Token',
+      'X-Auth-Request-User', 'X-Auth-Request-Email', 'X-Auth-Request-Groups', 'X-Auth-Request-Preferred-Username', 'X-Auth-Request-Access-Token',
+      'X-Remote-User', 'X-Remote-Group', 'X-Remote-Extra-Scopes', 'X-WEBAUTH-USER', 'X-Webauth-Email', 'X-Authenticated-User', 'X-Authenticated-Userid',
+      'X-Pomerium-Jwt-Assertion', 'Cf-Access-Authenticated-User-Email', 'X-Goog-Authenticated-User-Email', 'X-Amzn-Oidc-Identity', 'X-MS-CLIENT-PRINCIPAL-NAME',
+      'Shib-Identity-Provider', 'OIDC_CLAIM_email', 'MELLON_NAME_ID', 'Tailscale-User-Login', 'X-SSL-Client-S-DN', 'X-Forwarded-Client-Cert', 'X-Original-URL', 'X-Original-URI',
+    ];
+    for (const name of names) for (const spelt of spellings(name.toLowerCase())) expect(isProxyOnly(spelt), spelt).toBe(true);
+  });
+
+  it('covers every name in use of every entry in every spelling, and a family\'s members not listed yet', () => {
+    for (const name of namesInUse()) for (const spelt of spellings(name)) expect(isProxyOnly(spelt), spelt).toBe(true);
+    for (const entry of PROXY_ONLY_HEADERS.filter((h) => h.kind === 'family')) {
+      expect(isProxyOnly(`${entry.key}-something-new`), entry.key).toBe(true);
+      expect(isProxyOnly(`${entry.key.replace(/-/g, '_')}_Something_New`), entry.key).toBe(true);
+    }
+  });
+
+  it('covers every header roomguard itself emits, in proxy and in forward-auth mode', () => {
+    const emitted = Object.keys(identityHeaders({ sub: 's', email: 'e', name: 'n', groups: ['g'], room: 'r', role: 'moderator', assertion: 'jwt' }));
+    for (const name of [...emitted, ...IDENTITY_HEADER_NAMES, UPSTREAM_COOKIE_HEADER, 'x-roomguard-location', 'x-roomguard-error']) expect(isProxyOnly(name), name).toBe(true);
+  });
+
+  it('keeps ordinary headers, look-alikes that only share a stem\'s letters, and client credentials', () => {
+    const ordinary = [
+      'accept', 'user-agent', 'x-user-agent', 'x-requested-with', 'authorization', 'x-auth-token', 'x-api-key', 'cookie', 'x-roomguardian', 'remoteness', 'x-remotely',
+      'shibboleth', 'oidcx', 'x-users', 'x-emails', 'x-client-certificate', 'sec-websocket-key', 'x-forwarded-for', 'forwarded', 'x-csrf-token', 'x-request-id',
+    ];
+    for (const name of ordinary) expect(isProxyOnly(name), name).toBe(false);
+    // The forwarding headers are the proxy's own business: roomguard's proxy drops a client's (and sets its own).
+    for (const name of ['x-forwarded-for', 'X_Forwarded_Host', 'x-forwarded-prefix', 'forwarded', 'x-real-ip', 'X.Real.IP']) expect(isSpoofable(name), name).toBe(true);
+    for (const name of ordinary.filter((n) => n !== 'x-forwarded-for' && n !== 'forwarded')) expect(isSpoofable(name), name).toBe(false);
+  });
+
+  it('writes every key as lower-case words joined by single dashes, each once (the pattern is built from them)', () => {
+    const keys = PROXY_ONLY_HEADERS.map((h) => h.key);
+    for (const key of keys) expect(key).toMatch(/^[a-z0-9]+(?:-[a-z0-9]+)*$/);
+    for (const member of PROXY_ONLY_HEADERS.flatMap((h) => h.known ?? [])) expect(member).toMatch(/^[a-z0-9]+(?:-[a-z0-9]+)*$/);
+    expect(new Set(keys).size).toBe(keys.length);
+    // A name already covered by a family would be dead weight (and hide a family that lost its members).
+    const families = PROXY_ONLY_HEADERS.filter((h) => h.kind === 'family').map((h) => h.key);
+    for (const entry of PROXY_ONLY_HEADERS.filter((h) => h.kind === 'name')) {
+      expect(families.filter((f) => entry.key.startsWith(`${f}-`)), entry.key).toEqual([]);
+    }
+  });
+
+  it('builds a pattern from nothing but anchors, groups, alternatives and separator classes (shared by JavaScript and RE2)', () => {
+    const pattern = headerNamePattern(PROXY_ONLY_HEADERS);
+    expect(pattern.replace(/\[\^0-9a-z\]/g, '')).toMatch(/^\^\(\?:[a-z0-9|():?.*]+\)\$$/);
   });
 });
 
