@@ -21,8 +21,8 @@ export interface PolicyLoadResult {
   notices: Problem[];
 }
 
-/** How long a changed set must stand still before it is put in force, unless told otherwise (policies.settle). */
-export const DEFAULT_SETTLE_MS = 2000;
+/** How long a changed set must stand still before it is put in force when the caller does not say (the config default of policies.settle is the same). */
+const DEFAULT_SETTLE_MS = 2000;
 const DEFAULT_DEBOUNCE_MS = 200;
 /** The watcher misses a directory replaced behind a symbolic link, and events on some mounts; a cheap look catches both. */
 const DEFAULT_POLL_MS = 5000;
@@ -40,7 +40,7 @@ export function loadPolicyDir(dir: string, extraReserved: readonly string[] = []
 }
 
 /** Parses and lints what one read saw. */
-export function judgePolicyRead(read: PolicyDirRead, extraReserved: readonly string[] = []): PolicyLoadResult {
+function judgePolicyRead(read: PolicyDirRead, extraReserved: readonly string[] = []): PolicyLoadResult {
   const notices = noticesOf(read);
   if (read.problem) return { problems: [{ file: display(read.dir), field: '', message: read.problem }], files: [], notices };
   const problems: Problem[] = [];

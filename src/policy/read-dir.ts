@@ -93,7 +93,9 @@ export function readPolicyDir(dir: string, options: { withBytes?: boolean } = {}
   const policyNames = names.filter(isPolicyFileName).sort();
   const dirRead = { ...base, realDir, dirIdentity: `${dirStat.dev}:${dirStat.ino}`, changedAt: changedAtOf(dirStat), ignored: names.filter(looksLikePolicyFile).sort() };
   if (policyNames.length > MAX_POLICY_FILES) return sealed({ ...dirRead, problem: `more than ${MAX_POLICY_FILES} policy files` });
-  const files = policyNames.map((name) => readPolicyFile(realDir, name, join(dir, name), withBytes));
+  // One buffer for every file of this read: one byte more than the limit tells a file that grew past it.
+  const buffer = withBytes ? Buffer.allocUnsafe(MAX_YAML_BYTES + 1) : undefined;
+  const files = policyNames.map((name) => readPolicyFile(realDir, name, join(dir, name), buffer));
   return sealed({
     ...dirRead,
     files: files.map((f) => f.file),
@@ -102,7 +104,7 @@ export function readPolicyDir(dir: string, options: { withBytes?: boolean } = {}
   });
 }
 
-function readPolicyFile(realDir: string, name: string, path: string, withBytes: boolean): { file: PolicyFileRead; steady: boolean } {
+function readPolicyFile(realDir: string, name: string, path: string, buffer: Buffer | undefined): { file: PolicyFileRead; steady: boolean } {
   const refused = (problem: string, stat?: BigIntStats, problemLine?: 1) => ({
     file: { name, path, problem, ...(problemLine ? { problemLine } : {}), links: 1, identity: stat ? identityOf(stat) : `refused:${problem}`, changedAt: stat ? changedAtOf(stat) : 0 },
     steady: true,
@@ -122,15 +124,15 @@ function readPolicyFile(realDir: string, name: string, path: string, withBytes: 
     if (stat.isDirectory()) return refused('cannot read: EISDIR', stat);
     if (!stat.isFile()) return refused('not a regular file', stat, 1);
     if (stat.size > BigInt(MAX_YAML_BYTES)) return refused(`file is larger than ${MAX_YAML_BYTES} bytes`, stat, 1);
-    if (!withBytes) return { file: { name, path, links: Number(stat.nlink), identity: identityOf(stat), changedAt: changedAtOf(stat) }, steady: true };
-    return readSteadily(name, path, target);
+    if (!buffer) return { file: { name, path, links: Number(stat.nlink), identity: identityOf(stat), changedAt: changedAtOf(stat) }, steady: true };
+    return readSteadily(name, path, target, buffer);
   } catch (err) {
     return refused(`cannot read: ${errorCode(err)}`);
   }
 }
 
 /** Reads one regular file and tells whether it stood still while it was read (same stat before and after). */
-function readSteadily(name: string, path: string, target: string): { file: PolicyFileRead; steady: boolean } {
+function readSteadily(name: string, path: string, target: string, buffer: Buffer): { file: PolicyFileRead; steady: boolean } {
   // O_NONBLOCK: had the file been swapped for a FIFO since the stat, opening it must not hang.
   const fd = openSync(target, constants.O_RDONLY | constants.O_NONBLOCK);
   try {
@@ -138,8 +140,6 @@ function readSteadily(name: string, path: string, target: string): { file: Polic
     if (!before.isFile()) {
       return { file: { name, path, problem: 'not a regular file', problemLine: 1, links: 1, identity: identityOf(before), changedAt: changedAtOf(before) }, steady: false };
     }
-    // One byte more than the limit tells a file that grew past it since the stat.
-    const buffer = Buffer.alloc(MAX_YAML_BYTES + 1);
     let length = 0;
     for (let n = -1; n !== 0 && length < buffer.length;) {
       n = readSync(fd, buffer, length, buffer.length - length, length);

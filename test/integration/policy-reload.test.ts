@@ -113,10 +113,12 @@ describe('policy hot reload', () => {
   });
 });
 
+// The pauses below (at most 0.8 s) stay far below the settle period these tests use (2.5 s), so that a
+// slow machine cannot stretch a pause into a set that has legitimately stood still.
 describe('a set the admin did not mean is never put in force', () => {
   it('keeps the old set while a file rewritten in place pauses mid-write for longer than the quiet period, then loads only the whole file', async () => {
     const dir = policyDir({ 'board.yaml': BOARD });
-    const { live, events } = await watched(dir, 1500);
+    const { live, events } = await watched(dir, 2500);
     const old = live.current.version;
     expect(outcomeFor(live, mallory, 'board')).toBe('deny');
     expect(outcomeFor(live, bob, 'board')).toBe('allow');
@@ -138,7 +140,7 @@ describe('a set the admin did not mean is never put in force', () => {
       'a.yaml': 'rooms: [alpha]\nallow:\n  - groups: [staff]\n',
       'b.yaml': 'rooms: [beta]\nallow:\n  - groups: [staff]\n',
     });
-    const { live, events } = await watched(dir, 1500);
+    const { live, events } = await watched(dir, 2500);
     writeFileSync(join(dir, 'a.yaml'), 'rooms: [alpha]\nallow:\n  - groups: [staff]\ndeny:\n  - emails: [mallory@example.org]\n');
     await throughout(500, () => expect(outcomeFor(live, mallory, 'alpha')).toBe('allow'));
     writeFileSync(join(dir, 'b.yaml'), 'rooms: [beta]\nallow:\n  - groups: [staff]\ndeny:\n  - emails: [mallory@example.org]\n');
@@ -151,7 +153,7 @@ describe('a set the admin did not mean is never put in force', () => {
   it('does not put in force the gap between deleting a file and writing it anew', async () => {
     // Without board.yaml, the catch-all lets every staff member into board.
     const dir = policyDir({ 'board.yaml': BOARD, 'all.yaml': 'rooms: ["*"]\nallow:\n  - groups: [staff]\n' });
-    const { live, events } = await watched(dir, 1500);
+    const { live, events } = await watched(dir, 2500);
     unlinkSync(join(dir, 'board.yaml'));
     await throughout(600, () => expect(outcomeFor(live, mallory, 'board')).toBe('deny'));
     writeFileSync(join(dir, 'board.yaml'), BOARD_FIRST_HALF + BOARD_REST);
@@ -162,14 +164,14 @@ describe('a set the admin did not mean is never put in force', () => {
 
   it('makes an explicit reload (what SIGHUP and start-up do) wait for a file still being written instead of loading half of it', async () => {
     const dir = policyDir({ 'board.yaml': BOARD });
-    const live = await LivePolicies.open(dir, { settleMs: 1500 });
+    const live = await LivePolicies.open(dir, { settleMs: 2500 });
     opened.push(live);
     let reload: Promise<PolicyReloadEvent> | undefined;
     let opening: Promise<LivePolicies> | undefined;
     await rewriteInPlace(join(dir, 'board.yaml'), BOARD_FIRST_HALF, BOARD_REST, async () => {
       await sleep(100);
       reload = live.reload();
-      opening = LivePolicies.open(dir, { settleMs: 1500 });
+      opening = LivePolicies.open(dir, { settleMs: 2500 });
       await sleep(600);
     });
     const event = await reload!;
