@@ -4,7 +4,7 @@
 // as policy text: FIFOs and devices, oversized files, and symbolic links that leave the directory.
 import { createHash } from 'node:crypto';
 import { closeSync, constants, fstatSync, lstatSync, openSync, readdirSync, readSync, realpathSync, statSync, type BigIntStats } from 'node:fs';
-import { isAbsolute, join, relative, resolve, sep } from 'node:path';
+import { isAbsolute, join, relative, sep } from 'node:path';
 import { MAX_YAML_BYTES } from '../config/yaml-source.js';
 
 export const MAX_POLICY_FILES = 1000;
@@ -156,7 +156,7 @@ function readSteadily(name: string, path: string, target: string, buffer: Buffer
 }
 
 function sealed(read: Omit<PolicyDirRead, 'fingerprint' | 'statPrint'>): PolicyDirRead {
-  const stats = [read.realDir ? resolve(read.realDir) : '', read.dirIdentity, read.problem ?? '', ...read.files.map((f) => `${f.name}\0${f.identity}\0${f.problem ?? ''}`)];
+  const stats = [read.realDir ?? '', read.dirIdentity, read.problem ?? '', ...read.files.map((f) => `${f.name}\0${f.identity}\0${f.problem ?? ''}`)];
   const statPrint = createHash('sha256').update(stats.join('\n')).digest('hex');
   const texts = createHash('sha256').update(statPrint);
   for (const f of read.files) texts.update(`\n${f.name}\0`).update(f.bytes ?? '');
