@@ -84,6 +84,8 @@ async function main(argv: string[]): Promise<number> {
       const { values, positionals } = parseFlags(rest, common, 1);
       const dir = policyDir(positionals[0] ?? values.dir, values.config);
       const result = loadPolicyDir(dir, await reservedRoomsOf(values.config));
+      // Notes first: an ignored backup or a hard link is worth knowing about whether or not the set is ok.
+      for (const n of result.notices) process.stdout.write(`${n.file}: note: ${n.message}\n`);
       if (!result.set) {
         printProblems(result.problems);
         return 1;

@@ -95,6 +95,10 @@ export const CONFIG_SCHEMA = object('roomguard.yaml', {
   policies: object('Room policy files.', {
     dir: { kind: 'string', default: './policies', doc: 'Directory of `*.yaml` / `*.yml` policy files (relative paths are resolved against the config file).' },
     watch: { kind: 'boolean', default: true, doc: 'Reload policies when files in the directory change. A broken set is rejected whole; the previous set keeps serving.' },
+    settle: {
+      kind: 'duration', default: '2s', min: '100ms', max: '5m',
+      doc: 'A changed policy set is put in force only after it has stood still this long (same names, sizes, times and contents on two reads this far apart): a file rewritten in place is not loaded half-written while the writer pauses for less than this. Applies to the watcher, `SIGHUP` and start-up (an untouched directory loads at once). Replace files by rename to be safe from any pause (docs/policies.md).',
+    },
   }),
   backend: object('The conferencing backend roomguard protects.', {
     type: { kind: 'enum', values: ['generic', 'jitsi', 'bbb'], default: 'generic', doc: '`generic`: any HTTP/WebSocket app; rooms are found with `roomPath`. `jitsi`: Jitsi Meet; rooms are `/<room>` (or `/<tenant>/<room>`), each admission gets a room-scoped JWT, and the signalling paths are gated (docs/jitsi.md). `bbb`: BigBlueButton (or Scalelite); rooms are `/rooms/<room>`, each admission is a checksum-signed single-use join (docs/bbb.md).' },

@@ -88,7 +88,7 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
   let running = config;
   let backend = backendFor(config);
   const policiesDir = (c: Config) => options.policiesDir ?? policiesDirOf(c);
-  let policies = LivePolicies.open(policiesDir(config), backend.reservedRooms);
+  let policies = await LivePolicies.open(policiesDir(config), { reserved: backend.reservedRooms, settleMs: config.policies.settle });
 
   const metrics = new GatewayMetrics();
   // Every store operation is timed (roomguard_store_operation_seconds); the bus and census look through the wrapper.
@@ -209,7 +209,7 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
       let nextPolicies: LivePolicies;
       try {
         nextBackend = backendFor(effective);
-        nextPolicies = LivePolicies.open(policiesDir(effective), nextBackend.reservedRooms);
+        nextPolicies = await LivePolicies.open(policiesDir(effective), { reserved: nextBackend.reservedRooms, settleMs: effective.policies.settle });
       } catch (err) {
         const problems = err instanceof PolicySetError ? err.problems.map(formatProblem) : [(err as Error).message];
         if (err instanceof PolicySetError) onPolicyReload({ ok: false, problems: err.problems, files: [] });

@@ -1,61 +1,58 @@
 // Loads every policy file of a directory into a PolicySet (all or nothing), and keeps a live set that
-// reloads when the directory changes. A broken set is rejected whole; the previous set keeps serving.
+// reloads when the directory changes. Only a set that has stood still for the settle period is put in
+// force (settle.ts), so a file caught half-written never judges a room; a broken set is rejected whole;
+// either way the previous set keeps serving.
 import { createHash } from 'node:crypto';
-import { readdirSync, readFileSync, statSync, watch, type FSWatcher } from 'node:fs';
-import { join, relative } from 'node:path';
+import { statSync, watch, type FSWatcher } from 'node:fs';
+import { join, relative, resolve } from 'node:path';
 import { EventEmitter } from 'node:events';
 import type { Problem } from '../config/yaml-source.js';
-import { MAX_YAML_BYTES } from '../config/yaml-source.js';
 import { parsePolicyText } from './parse.js';
 import { lintPolicySet } from './lint.js';
+import { readPolicyDir, type PolicyDirRead } from './read-dir.js';
+import { earliestOfState, settleWait } from './settle.js';
 import type { Policy, PolicySet } from './types.js';
 
 export interface PolicyLoadResult {
   set?: PolicySet;
   problems: Problem[];
   files: Array<{ file: string; sha256: string }>;
+  /** Worth an admin's look, no reason to refuse: files that are ignored, hard links, a linked directory. */
+  notices: Problem[];
 }
 
-const MAX_POLICY_FILES = 1000;
+/** How long a changed set must stand still before it is put in force when the caller does not say (the config default of policies.settle is the same). */
+const DEFAULT_SETTLE_MS = 2000;
+const DEFAULT_DEBOUNCE_MS = 200;
+/** The watcher misses a directory replaced behind a symbolic link, and events on some mounts; a cheap look catches both. */
+const DEFAULT_POLL_MS = 5000;
+/** A directory that never stands still this long is given up on (SIGHUP and start-up must end). */
+const giveUpAfter = (settleMs: number) => Math.max(5000, 5 * settleMs);
 
+const display = (path: string) => {
+  const rel = relative(process.cwd(), path);
+  return rel.startsWith('..') ? path : rel;
+};
+
+/** Reads the directory once, as it is now, and judges it (`policy check`, `policy explain`, the guests CLI). */
 export function loadPolicyDir(dir: string, extraReserved: readonly string[] = []): PolicyLoadResult {
-  const display = (path: string) => {
-    const rel = relative(process.cwd(), path);
-    return rel.startsWith('..') ? path : rel;
-  };
-  let names: string[];
-  try {
-    names = readdirSync(dir).filter((n) => /\.ya?ml$/.test(n) && !n.startsWith('.')).sort();
-  } catch (err) {
-    return { problems: [{ file: display(dir), field: '', message: `cannot read policy directory: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}` }], files: [] };
-  }
-  if (names.length > MAX_POLICY_FILES) {
-    return { problems: [{ file: display(dir), field: '', message: `more than ${MAX_POLICY_FILES} policy files` }], files: [] };
-  }
+  return judgePolicyRead(readPolicyDir(dir), extraReserved);
+}
+
+/** Parses and lints what one read saw. */
+function judgePolicyRead(read: PolicyDirRead, extraReserved: readonly string[] = []): PolicyLoadResult {
+  const notices = noticesOf(read);
+  if (read.problem) return { problems: [{ file: display(read.dir), field: '', message: read.problem }], files: [], notices };
   const problems: Problem[] = [];
   const policies: Policy[] = [];
   const files: PolicyLoadResult['files'] = [];
-  for (const name of names) {
-    const path = join(dir, name);
-    const file = display(path);
-    let text: string;
-    try {
-      const stat = statSync(path);
-      // A FIFO or device named *.yaml would block the read (and with it every request) for ever.
-      if (!stat.isFile() && !stat.isDirectory()) {
-        problems.push({ file, line: 1, field: '', message: 'not a regular file' });
-        continue;
-      }
-      if (stat.size > MAX_YAML_BYTES) {
-        problems.push({ file, line: 1, field: '', message: `file is larger than ${MAX_YAML_BYTES} bytes` });
-        continue;
-      }
-      text = readFileSync(path, 'utf8');
-    } catch (err) {
-      problems.push({ file, field: '', message: `cannot read: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}` });
+  for (const entry of read.files) {
+    const file = display(entry.path);
+    if (entry.problem !== undefined || entry.bytes === undefined) {
+      problems.push({ file, ...(entry.problemLine ? { line: entry.problemLine } : {}), field: '', message: entry.problem ?? 'not read' });
       continue;
     }
-    const result = parsePolicyText(file, text, extraReserved);
+    const result = parsePolicyText(file, entry.bytes.toString('utf8'), extraReserved);
     problems.push(...result.problems);
     if (result.policy) {
       policies.push(result.policy);
@@ -63,9 +60,21 @@ export function loadPolicyDir(dir: string, extraReserved: readonly string[] = []
     }
   }
   if (problems.length === 0) problems.push(...lintPolicySet(policies));
-  if (problems.length > 0) return { problems, files };
+  if (problems.length > 0) return { problems, files, notices };
   const version = createHash('sha256').update(files.map((f) => `${f.file}\0${f.sha256}\n`).join('')).digest('hex');
-  return { set: { policies, version }, problems, files };
+  return { set: { policies, version }, problems, files, notices };
+}
+
+function noticesOf(read: PolicyDirRead): Problem[] {
+  const notices: Problem[] = [];
+  const note = (file: string, message: string) => notices.push({ file: display(file), field: '', message });
+  if (read.realDir !== undefined && read.realDir !== resolve(read.dir)) note(read.dir, `resolves to ${read.realDir}`);
+  if (!read.steady) note(read.dir, 'a file changed while it was being read; check again once it is written');
+  for (const f of read.files) {
+    if (f.links > 1) note(f.path, `has ${f.links} names (hard links): a change through any of them changes this policy`);
+  }
+  for (const name of read.ignored) note(join(read.dir, name), 'ignored: not a policy file name (NAME.yaml or NAME.yml, not starting with ".", "#" or "~")');
+  return notices;
 }
 
 export interface PolicyReloadEvent {
@@ -75,56 +84,169 @@ export interface PolicyReloadEvent {
   files: Array<{ file: string; sha256: string }>;
 }
 
-/** The policy set in force, reloaded on directory changes (debounced) or on demand. */
-export class LivePolicies extends EventEmitter<{ reload: [PolicyReloadEvent] }> {
-  #set: PolicySet;
-  #watcher?: FSWatcher;
-  #timer?: NodeJS.Timeout;
-  readonly dir: string;
-  readonly #reserved: readonly string[];
+export interface LivePoliciesOptions {
+  /** Room names the backend routes itself, which no policy may name. */
+  reserved?: readonly string[];
+  /** How long a changed set must stand still before it is put in force (policies.settle). */
+  settleMs?: number;
+}
 
-  private constructor(dir: string, set: PolicySet, reserved: readonly string[]) {
+export interface WatchOptions {
+  /** How soon after a file-system event the directory is looked at. */
+  debounceMs?: number;
+  /** How often the directory is looked at without an event. */
+  pollMs?: number;
+}
+
+/** The policy set in force, reloaded on directory changes once they have settled, or on demand. */
+export class LivePolicies extends EventEmitter<{ reload: [PolicyReloadEvent] }> {
+  readonly dir: string;
+  #set: PolicySet;
+  /** The last read that was judged (put in force or rejected). */
+  #seen: PolicyDirRead;
+  #lastOk = true;
+  /** The first read of a change still settling. */
+  #earlier?: PolicyDirRead;
+  readonly #reserved: readonly string[];
+  readonly #settleMs: number;
+  #debounceMs = DEFAULT_DEBOUNCE_MS;
+  #watcher?: FSWatcher;
+  /** dev:ino of the directory the watcher listens to. */
+  #watchedDir = '';
+  #timer?: NodeJS.Timeout;
+  #dueAt = 0;
+  #poll?: NodeJS.Timeout;
+  #closed = false;
+
+  private constructor(dir: string, set: PolicySet, read: PolicyDirRead, options: Required<LivePoliciesOptions>) {
     super();
     this.dir = dir;
     this.#set = set;
-    this.#reserved = reserved;
+    this.#seen = read;
+    this.#reserved = options.reserved;
+    this.#settleMs = options.settleMs;
   }
 
-  /** Loads the directory; throws with every problem listed when the initial set is broken. */
-  static open(dir: string, reserved: readonly string[] = []): LivePolicies {
-    const result = loadPolicyDir(dir, reserved);
+  /** Loads the directory once it has settled; throws with every problem listed when that set is broken. */
+  static async open(dir: string, options: LivePoliciesOptions = {}): Promise<LivePolicies> {
+    const settled = { reserved: options.reserved ?? [], settleMs: options.settleMs ?? DEFAULT_SETTLE_MS };
+    const read = await readSettled(dir, settled.settleMs);
+    const result = judgeSettled(read, settled.reserved, settled.settleMs);
     if (!result.set) throw new PolicySetError(result.problems);
-    return new LivePolicies(dir, result.set, reserved);
+    return new LivePolicies(dir, result.set, read.read, settled);
   }
 
   get current(): PolicySet {
     return this.#set;
   }
 
-  /** Re-reads the directory. Keeps the old set when the new one has any problem. */
-  reload(): PolicyReloadEvent {
-    const result = loadPolicyDir(this.dir, this.#reserved);
-    const event: PolicyReloadEvent = { ok: Boolean(result.set), problems: result.problems, files: result.files, ...(result.set ? { version: result.set.version } : {}) };
-    if (result.set) this.#set = result.set;
-    this.emit('reload', event);
-    return event;
+  /** Re-reads the directory once it has settled. Keeps the old set when the new one has any problem. */
+  async reload(): Promise<PolicyReloadEvent> {
+    const read = await readSettled(this.dir, this.#settleMs);
+    return this.#apply(read.read, judgeSettled(read, this.#reserved, this.#settleMs), { announceUnchanged: true });
   }
 
-  watch(debounceMs = 200): void {
-    if (this.#watcher) return;
-    this.#watcher = watch(this.dir, { persistent: false }, () => {
-      clearTimeout(this.#timer);
-      this.#timer = setTimeout(() => this.reload(), debounceMs);
-      this.#timer.unref();
-    });
-    this.#watcher.on('error', () => undefined);
+  watch(options: WatchOptions = {}): void {
+    if (this.#closed || this.#poll) return;
+    this.#debounceMs = options.debounceMs ?? DEFAULT_DEBOUNCE_MS;
+    this.#arm();
+    this.#poll = setInterval(() => this.#lookAgain(), options.pollMs ?? DEFAULT_POLL_MS);
+    this.#poll.unref();
   }
 
   close(): void {
+    this.#closed = true;
     clearTimeout(this.#timer);
+    clearInterval(this.#poll);
     this.#watcher?.close();
     this.#watcher = undefined;
   }
+
+  /** (Re)attaches the watcher to the directory now at `dir` (after a rename or a swapped link, a new one). */
+  #arm(): void {
+    this.#watcher?.close();
+    this.#watcher = undefined;
+    this.#watchedDir = '';
+    try {
+      const stat = statSync(this.dir, { bigint: true });
+      this.#watcher = watch(this.dir, { persistent: false }, () => this.#schedule(this.#debounceMs));
+      this.#watcher.on('error', () => {
+        this.#watchedDir = '';
+      });
+      this.#watchedDir = `${stat.dev}:${stat.ino}`;
+    } catch {
+      // No directory to watch right now; the poll looks again.
+    }
+  }
+
+  /** Looks at the directory soon; a look already due sooner stands, so a stream of events cannot starve it. */
+  #schedule(ms: number): void {
+    const due = Date.now() + ms;
+    if (this.#closed || (this.#timer && this.#dueAt <= due)) return;
+    clearTimeout(this.#timer);
+    this.#dueAt = due;
+    this.#timer = setTimeout(() => this.#check(), ms);
+    this.#timer.unref();
+  }
+
+  /** The poll: a stat-only look, and a full one when anything differs from what was judged last. */
+  #lookAgain(): void {
+    if (this.#timer) return;
+    const scan = readPolicyDir(this.dir, { withBytes: false });
+    if (scan.statPrint !== this.#seen.statPrint || scan.dirIdentity !== this.#watchedDir) this.#schedule(0);
+  }
+
+  #check(): void {
+    this.#timer = undefined;
+    if (this.#closed) return;
+    const read = readPolicyDir(this.dir);
+    if (read.dirIdentity !== '' && read.dirIdentity !== this.#watchedDir) this.#arm();
+    if (read.fingerprint === this.#seen.fingerprint) {
+      this.#earlier = undefined;
+      return;
+    }
+    const wait = settleWait(read, this.#earlier, this.#settleMs);
+    if (wait > 0) {
+      this.#earlier = earliestOfState(read, this.#earlier);
+      this.#schedule(wait);
+      return;
+    }
+    this.#earlier = undefined;
+    this.#apply(read, judgePolicyRead(read, this.#reserved), { announceUnchanged: false });
+  }
+
+  /** Puts a judged read in force (or records its rejection) and tells the listeners. */
+  #apply(read: PolicyDirRead, result: PolicyLoadResult, options: { announceUnchanged: boolean }): PolicyReloadEvent {
+    const event: PolicyReloadEvent = { ok: Boolean(result.set), problems: result.problems, files: result.files, ...(result.set ? { version: result.set.version } : {}) };
+    if (this.#closed) return event;
+    // A touched file, or one rewritten with the same text, changes nothing worth a record.
+    const unchanged = result.set !== undefined && result.set.version === this.#set.version && this.#lastOk;
+    this.#seen = read;
+    this.#lastOk = result.set !== undefined;
+    if (result.set) this.#set = result.set;
+    if (!unchanged || options.announceUnchanged) this.emit('reload', event);
+    return event;
+  }
+}
+
+/** Reads the directory until one read has settled, or gives up after a while of constant change. */
+async function readSettled(dir: string, settleMs: number): Promise<{ read: PolicyDirRead; settled: boolean }> {
+  const giveUpAt = Date.now() + giveUpAfter(settleMs);
+  let earlier: PolicyDirRead | undefined;
+  for (;;) {
+    const read = readPolicyDir(dir);
+    const wait = settleWait(read, earlier, settleMs);
+    if (wait === 0) return { read, settled: true };
+    if (read.readAt + wait > giveUpAt) return { read, settled: false };
+    earlier = earliestOfState(read, earlier);
+    await new Promise((resolve) => setTimeout(resolve, wait));
+  }
+}
+
+function judgeSettled(read: { read: PolicyDirRead; settled: boolean }, reserved: readonly string[], settleMs: number): PolicyLoadResult {
+  if (read.settled) return judgePolicyRead(read.read, reserved);
+  const message = `the policy files kept changing for longer than ${giveUpAfter(settleMs) / 1000} s (nothing stood still for policies.settle); the set was not loaded`;
+  return { problems: [{ file: display(read.read.dir), field: '', message }], files: [], notices: [] };
 }
 
 export class PolicySetError extends Error {

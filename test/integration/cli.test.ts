@@ -1,6 +1,6 @@
 // The command line as admins run it: real processes, real files, exit codes and file:line output.
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { linkSync, mkdtempSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
@@ -78,6 +78,27 @@ describe('roomguard policy check / explain', () => {
     const out = roomguard(['policy', 'check', dir]);
     expect(out.code).toBe(1);
     expect(out.stdout).toMatch(/b\.yaml:1: rooms\[0\]: "\*-team" and "team-\*" in .*a\.yaml match the same rooms equally/);
+  });
+
+  it('names a link out of the directory as a problem, and a linked directory, hard links and ignored look-alikes as notes', () => {
+    const root = mkdtempSync(join(tmpdir(), 'rg-pol-links-'));
+    mkdirSync(join(root, 'v1'));
+    writeFileSync(join(root, 'v1', 'a.yaml'), 'rooms: [a]\nallow:\n  - groups: [staff]\n');
+    writeFileSync(join(root, 'v1', 'a.yaml~'), 'rooms: [a]\nallow:\n  - anyone: true\n');
+    linkSync(join(root, 'v1', 'a.yaml'), join(root, 'a-elsewhere.txt'));
+    symlinkSync('v1', join(root, 'policies'));
+    const ok = roomguard(['policy', 'check', join(root, 'policies')]);
+    expect(ok.code).toBe(0);
+    expect(ok.stdout).toContain(`${join(root, 'policies')}: note: resolves to ${join(root, 'v1')}`);
+    expect(ok.stdout).toMatch(/a\.yaml: note: has 2 names \(hard links\)/);
+    expect(ok.stdout).toMatch(/a\.yaml~: note: ignored: not a policy file name/);
+    expect(ok.stdout).toMatch(/1 policy file ok/);
+
+    writeFileSync(join(root, 'outside.yaml'), 'rooms: [b]\nallow:\n  - anyone: true\n');
+    symlinkSync(join(root, 'outside.yaml'), join(root, 'v1', 'b.yaml'));
+    const refused = roomguard(['policy', 'check', join(root, 'policies')]);
+    expect(refused.code).toBe(1);
+    expect(refused.stdout).toContain(`b.yaml:1: (file): is a symbolic link to ${join(root, 'outside.yaml')}, outside the policy directory`);
   });
 
   it('explains an allow with policy file, rule and role', () => {

@@ -83,12 +83,12 @@ describe('metrics', () => {
   it('count policy reloads by result: a broken set is rejected, a repaired one loaded', async () => {
     const before = await scrape();
     writeFileSync(join(policiesDir, 'broken.yaml'), 'rooms: [unclosed\n');
-    expect(gateway.policies.reload().ok).toBe(false);
+    expect((await gateway.policies.reload()).ok).toBe(false);
     const rejected = await scrape();
     expect(value(rejected, 'roomguard_policy_reloads_total{result="rejected"}')).toBe((value(before, 'roomguard_policy_reloads_total{result="rejected"}') || 0) + 1);
     expect(rejected).not.toContain('roomguard_policy_reloads_total{result="loaded"}');
     rmSync(join(policiesDir, 'broken.yaml'));
-    expect(gateway.policies.reload().ok).toBe(true);
+    expect((await gateway.policies.reload()).ok).toBe(true);
     expect(value(await scrape(), 'roomguard_policy_reloads_total{result="loaded"}')).toBe(1);
   });
 

@@ -1,9 +1,9 @@
 // Hostile config and policy files: alias bombs, oversized documents, wrong types, and configured paths
 // that lead somewhere unexpected. Each gets a clear `file:line: field: message` problem, quickly; none
 // crashes or hangs the loader. (Type errors per field: test/unit/config.test.ts, policy-parse.test.ts.)
-import { mkdtempSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { linkSync, mkdtempSync, mkdirSync, realpathSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { loadConfigFile } from '../../src/config/load.js';
@@ -103,19 +103,70 @@ describe('policy directories', () => {
     expect(loadPolicyDir(file).problems.map(formatProblem)[0]).toMatch(/cannot read policy directory: ENOTDIR/);
   });
 
-  it('judges a symlinked file that leads outside the directory as policy text like any other (a non-policy file is refused, not half-read)', () => {
-    const dir = policyDir({});
+  it('refuses a symlinked file that leads outside the directory, naming where it leads (whoever can write there would change the policy)', () => {
+    const outside = policyDir({ 'board.yaml': 'rooms: [board]\nrisk: low\nallow:\n  - anyone: true\n' });
+    const dir = policyDir({ 'a.yaml': 'rooms: [a]\nallow:\n  - anyone: true\n' });
+    symlinkSync(join(outside, 'board.yaml'), join(dir, 'board.yaml'));
     symlinkSync('/etc/hostname', join(dir, 'escape.yaml'));
     const result = loadPolicyDir(dir);
     expect(result.set).toBeUndefined();
-    expect(result.problems.map(formatProblem).join('\n')).toMatch(/escape\.yaml:1: /);
+    const lines = result.problems.map(formatProblem);
+    expect(lines).toEqual([
+      expect.stringMatching(new RegExp(`board\\.yaml:1: \\(file\\): is a symbolic link to ${realpathSync(outside)}/board\\.yaml, outside the policy directory`)),
+      expect.stringMatching(/escape\.yaml:1: \(file\): is a symbolic link to \/etc\/hostname, outside the policy directory/),
+    ]);
   });
 
-  it('ignores hidden files (editor swap files cannot inject rules)', () => {
-    const dir = policyDir({ 'a.yaml': 'rooms: [a]\nallow:\n  - anyone: true\n', '.a.yaml.swp.yaml': 'rooms: [board]\nallow:\n  - anyone: true\n' });
+  it('refuses a link that leaves the directory through a chain of links, or by climbing out with ..', () => {
+    const outside = policyDir({ 'board.yaml': 'rooms: [board]\nrisk: low\nallow:\n  - anyone: true\n' });
+    const dir = policyDir({});
+    symlinkSync(outside, join(dir, 'elsewhere'));
+    symlinkSync('elsewhere/board.yaml', join(dir, 'chained.yaml'));
+    symlinkSync(`../${basename(outside)}/board.yaml`, join(dir, 'climbing.yaml'));
+    const result = loadPolicyDir(dir);
+    expect(result.set).toBeUndefined();
+    expect(result.problems.map(formatProblem)).toEqual([
+      expect.stringMatching(/chained\.yaml:1: .*outside the policy directory/),
+      expect.stringMatching(/climbing\.yaml:1: .*outside the policy directory/),
+    ]);
+  });
+
+  it('reads links that stay inside the directory (a Kubernetes ConfigMap: board.yaml -> ..data/board.yaml)', () => {
+    const dir = policyDir({});
+    mkdirSync(join(dir, '..2024_01_01_00_00_00.1'));
+    writeFileSync(join(dir, '..2024_01_01_00_00_00.1', 'board.yaml'), 'rooms: [board]\nallow:\n  - groups: [board]\n');
+    symlinkSync('..2024_01_01_00_00_00.1', join(dir, '..data'));
+    symlinkSync('..data/board.yaml', join(dir, 'board.yaml'));
+    const result = loadPolicyDir(dir);
+    expect(result.problems).toEqual([]);
+    expect(result.set?.policies.flatMap((p) => p.rooms)).toEqual(['board']);
+  });
+
+  it('reads a policy directory that is itself a symbolic link, and names where it resolves', () => {
+    const real = policyDir({ 'a.yaml': 'rooms: [a]\nallow:\n  - anyone: true\n' });
+    const link = join(policyDir({}), 'policies');
+    symlinkSync(real, link);
+    const result = loadPolicyDir(link);
+    expect(result.problems).toEqual([]);
+    expect(result.notices.map((n) => `${n.file}: ${n.message}`)).toEqual([`${link}: resolves to ${realpathSync(real)}`]);
+  });
+
+  it('names a policy file with more than one name (hard links cannot be told apart, only counted)', () => {
+    const dir = policyDir({ 'a.yaml': 'rooms: [a]\nallow:\n  - anyone: true\n' });
+    linkSync(join(dir, 'a.yaml'), join(policyDir({}), 'copy.txt'));
+    const result = loadPolicyDir(dir);
+    expect(result.problems).toEqual([]);
+    expect(result.notices.map((n) => n.message)).toEqual(['has 2 names (hard links): a change through any of them changes this policy']);
+  });
+
+  it('ignores hidden files and editor swap, backup, lock and temporary files, and names the look-alikes', () => {
+    const letEveryoneIn = 'rooms: [board]\nrisk: low\nallow:\n  - anyone: true\n';
+    const ignored = ['.a.yaml.swp.yaml', '.board.yaml.swp', 'board.yaml~', '#board.yaml#', '.#board.yaml', '~$board.yaml', 'board.yaml.bak', 'board.yml.orig', 'board.YAML'];
+    const dir = policyDir({ 'a.yaml': 'rooms: [a]\nallow:\n  - anyone: true\n', ...Object.fromEntries(ignored.map((name) => [name, letEveryoneIn])) });
     const result = loadPolicyDir(dir);
     expect(result.problems).toEqual([]);
     expect(result.set?.policies.flatMap((p) => p.rooms)).toEqual(['a']);
+    expect(result.notices.map((n) => basename(n.file)).sort()).toEqual([...ignored].sort());
   });
 
   it('refuses a directory named like a policy file with a problem naming it', () => {
