@@ -63,7 +63,9 @@ export function testConfigYaml(options: TestConfigOptions): string {
     publicUrl: options.publicUrl ?? `http://127.0.0.1:${options.port}`,
     oidc: { issuer: options.issuer, clientId: 'roomguard-test', clientSecret: options.clientSecret, scopes: ['openid', 'email', 'profile', 'groups'] },
     store: options.store === 'memory' ? { url: 'memory', allowMemory: true } : { url: options.store, keyPrefix: options.keyPrefix ?? 'rgtest:' },
-    policies: { dir: options.policiesDir ?? EXAMPLE_POLICIES, watch: false },
+    // A short settle period: tests write their policy directories a moment before the gateway starts.
+    // Tests of the settle rule itself pass their own `policies`.
+    policies: { dir: options.policiesDir ?? EXAMPLE_POLICIES, watch: false, settle: '100ms' },
     backend: { type: 'generic', upstream: options.upstream, public: ['/public/*', '/favicon.ico'] },
     audit: { dir: options.auditDir ?? mkdtempSync(join(tmpdir(), 'rg-audit-')), instance: `gw-${options.port}` },
     secrets: options.keys,
