@@ -6,7 +6,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ERRORS, type ErrorCode } from '../errors.js';
 import { admittedIdentityHeaders, createJudge, isNavigation, type RequestView, type Verdict } from './admission.js';
 import type { GatewayContext } from './context.js';
-import { headerSafe, stripOwnCookies } from './identity-headers.js';
+import { headerSafe, isProxyOnly, namesInUse, stripOwnCookies } from './identity-headers.js';
 
 export const VERIFY_PATH = '/_roomguard/verify';
 export const REFUSED_PATH = '/_roomguard/refused';
@@ -23,6 +23,19 @@ export const UPSTREAM_COOKIE_HEADER = 'x-roomguard-upstream-cookie';
 const METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']);
 
 type Style = 'nginx' | 'forwarded';
+
+/**
+ * The headers the shipped nginx snippet replaces or blanks. nginx cannot remove a header by prefix, so a
+ * client's header of the rule outside this list (a family member nobody listed yet, such as
+ * `X-Remote-Extra-Dept`) would reach the backend: its auth subrequest carries the client's headers, and
+ * roomguard refuses such a request instead.
+ */
+const NGINX_COVERED = new Set<string>([...IDENTITY_HEADER_NAMES, ...namesInUse()]);
+
+function uncoveredByNginx(request: FastifyRequest): string | undefined {
+  for (const name in request.headers) if (isProxyOnly(name) && !NGINX_COVERED.has(name)) return name;
+  return undefined;
+}
 
 function header(request: FastifyRequest, name: string): string | undefined {
   const value = request.headers[name];
@@ -42,6 +55,8 @@ function describe(request: FastifyRequest, style: Style, publicHost: string): Re
   if (!rawUrl.startsWith('/') || rawUrl.length > MAX_URI) return { error: 'the original URI must be a path of at most 8192 characters' };
   const method = (header(request, style === 'nginx' ? 'x-original-method' : 'x-forwarded-method') ?? 'GET').toUpperCase();
   if (!METHODS.has(method)) return { error: `unsupported original method ${method.slice(0, 20)}` };
+  const smuggled = style === 'nginx' ? uncoveredByNginx(request) : undefined;
+  if (smuggled !== undefined) return { error: `the request carries ${smuggled.slice(0, 60)}, a header only a proxy may set, which nginx cannot remove` };
   // The proxy asks about requests for the meeting host only: cookies and returnTo belong to it.
   const host = header(request, 'x-forwarded-host');
   if (style === 'forwarded' && host !== undefined && host.toLowerCase() !== publicHost) return { error: 'X-Forwarded-Host is not the host of publicUrl' };

@@ -3,16 +3,13 @@
 // them between the `# BEGIN generated <region>` and `# END generated <region>` lines of each file; a drift
 // test fails when a shipped file differs. Each web server gets the rule in the form it can express.
 import { IDENTITY_HEADER_NAMES } from './forward-auth.js';
-import { headerNamePattern, PROXY_ONLY_HEADERS, type ProxyOnlyHeader } from './identity-headers.js';
+import { headerNamePattern, namesInUse, PROXY_ONLY_HEADERS } from './identity-headers.js';
+
+export { namesInUse };
 
 /** `x-roomguard-user` → `X-Roomguard-User` (web servers match names in any case; this is for the reader). */
 export function displayName(key: string): string {
   return key.replace(/(^|-)([a-z])/g, (_m, sep: string, ch: string) => sep + ch.toUpperCase());
-}
-
-/** Every concrete name the rule covers: each name, each family's stem and its members in use today. */
-export function namesInUse(entries: readonly ProxyOnlyHeader[] = PROXY_ONLY_HEADERS): string[] {
-  return entries.flatMap((h) => (h.kind === 'name' ? [h.key] : [h.key, ...(h.known ?? []).map((member) => `${h.key}-${member}`)]));
 }
 
 /**

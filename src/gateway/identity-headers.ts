@@ -92,6 +92,11 @@ export const PROXY_ONLY_HEADERS: readonly ProxyOnlyHeader[] = [
   ...names(['x-original-uri', 'x-original-method'], 'the nginx auth_request convention'),
 ];
 
+/** Every concrete name the rule covers: each name, each family's stem and its members in use today. */
+export function namesInUse(entries: readonly ProxyOnlyHeader[] = PROXY_ONLY_HEADERS): string[] {
+  return entries.flatMap((h) => (h.kind === 'name' ? [h.key] : [h.key, ...(h.known ?? []).map((member) => `${h.key}-${member}`)]));
+}
+
 /** What roomguard's own proxy sets itself from what it knows, so a client's never passes (proxy mode only). */
 const FORWARDING_HEADERS: readonly ProxyOnlyHeader[] = [
   family('x-forwarded', 'X-Forwarded-For, -Proto, -Host, -Prefix …: roomguard sets its own'),

@@ -13,7 +13,7 @@ import { startEchoUpstream, type Arrived, type EchoUpstream } from '../helpers/u
 import { freePort, testConfig, testKeys } from '../helpers/gateway.js';
 import { NGINX, startNginx, type Nginx } from '../helpers/nginx.js';
 import { spawnSync } from 'node:child_process';
-import { getWithRawHeaders, HAND_PICKED, leaked, openWebSocket, spoofBatches } from '../helpers/spoofed-headers.js';
+import { getWithRawHeaders, HAND_PICKED, leaked, NEW_FAMILY_MEMBERS, openWebSocket, spoofBatches } from '../helpers/spoofed-headers.js';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -177,6 +177,18 @@ describe('nginx auth_request with the shipped snippets', () => {
     // On a path nginx proxies without asking roomguard, its own defaults still drop every "_" spelling.
     const unguarded = await getWithRawHeaders(port, '/public/x', [['Remote_Groups', 'mallory-spoofed'], ['X_Roomguard_User', 'mallory-spoofed'], ['Remote.Name', 'mallory-spoofed']]);
     expect(leaked((JSON.parse(unguarded.body) as Arrived).headers)).toEqual([]);
+  });
+
+  it.each(NEW_FAMILY_MEMBERS)('refuses a request carrying %s, a family member nginx cannot blank by name, before the backend sees it', async (name) => {
+    const { cookie } = await loginAs('alice');
+    const port = Number(new URL(origin).port);
+    const before = upstream.arrived.length;
+    const res = await getWithRawHeaders(port, '/rooms/town-hall/app.js', [[name, 'mallory-spoofed']], { cookie, 'sec-fetch-dest': 'script' });
+    expect(res.status).toBe(400);
+    expect(res.body).toContain('RG_REQUEST_INVALID');
+    expect(upstream.arrived.length).toBe(before);
+    // The same request without it passes.
+    expect((await getWithRawHeaders(port, '/rooms/town-hall/app.js', [], { cookie, 'sec-fetch-dest': 'script' })).status).toBe(200);
   });
 
   it('ignores an X-Forwarded-Uri a client sends: nginx\'s own X-Original-URI is what roomguard judges', async () => {
