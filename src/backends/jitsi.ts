@@ -21,6 +21,30 @@ const OWN = new Set([
   '_roomguard', 'healthz', 'readyz',
 ]);
 
+/** The largest conference-request body roomguard reads (the web client's is a few hundred bytes). */
+export const CONFERENCE_BODY_LIMIT = 16 * 1024;
+/** Jicofo's one HTTP conference-request path; Jitsi's web server maps the tenant forms onto it too. */
+export const CONFERENCE_REQUEST_PATH = '/conference-request/v1';
+
+/**
+ * The room a conference request names for Jicofo, which reads it from the JSON body (`room`: the MUC JID
+ * `room@<muc domain>`, or `[tenant]room@…` under a tenant), as a judged name (`room` or `tenant/room`);
+ * undefined for anything else. The local part must already be canonical (Prosody takes it literally, so
+ * `Board` or `b%61ard` would be another room than the one judged), one `@`, no resource.
+ */
+export function conferenceRequestRoom(body: unknown): string | undefined {
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) return undefined;
+  const jid = (body as Record<string, unknown>).room;
+  if (typeof jid !== 'string' || jid.length > 1024) return undefined;
+  const at = jid.indexOf('@');
+  if (at <= 0 || jid.indexOf('@', at + 1) !== -1 || jid.includes('/') || at === jid.length - 1) return undefined;
+  const local = jid.slice(0, at);
+  const tenanted = /^\[([^\]]+)\](.+)$/.exec(local);
+  const parts = tenanted ? [tenanted[1]!, tenanted[2]!] : [local];
+  if (parts.some((part) => canonicalRoom(part) !== part)) return undefined;
+  return parts.join('/');
+}
+
 /** Nothing a client sends can be older than this for Prosody, which checks nbf without leeway. */
 const NBF_BACKDATE_S = 30;
 

@@ -10,7 +10,7 @@ import { identityHeaders } from './identity-headers.js';
 import { readRequestPath } from '../backends/request-path.js';
 import { noticeKey } from './auth-routes.js';
 import type { GatewayContext } from './context.js';
-import { JitsiBackend } from '../backends/jitsi.js';
+import { CONFERENCE_BODY_LIMIT, CONFERENCE_REQUEST_PATH, conferenceRequestRoom, JitsiBackend } from '../backends/jitsi.js';
 import { BbbBackend, joinKey } from '../backends/bbb.js';
 import { canonicalRoom } from '../backends/room-name.js';
 import { GenericBackend } from '../backends/generic.js';
@@ -47,6 +47,18 @@ class EnteredMemo {
 export interface Admission {
   session?: LoadedSession;
   decision?: Decision;
+  /** Where the upstream gets the request, when not at the path the client asked for (the query stays as sent). */
+  upstreamPath?: string;
+  /** A request judged by its body too: read (bounded), parsed as JSON, judged, and forwarded re-encoded. */
+  body?: BodyRule;
+}
+
+/** How a request's JSON body is judged before it goes on. */
+export interface BodyRule {
+  /** The most bytes read; a longer body is refused. */
+  limit: number;
+  /** Undefined when the parsed body may go on; otherwise the refusal and the room it named (for the audit record). */
+  judge(body: unknown): { code: ErrorCode; room: string } | undefined;
 }
 
 /** The request being judged: the client's own in proxy mode, the one a proxy describes in forward-auth mode. */
@@ -153,14 +165,29 @@ export function createJudge(ctx: GatewayContext): Judge {
     if (lookup.kind === 'signalling') {
       if (!session) return needLogin();
       // The XMPP connection (WebSocket or BOSH) must carry its room token; conference requests carry none.
-      const tokenRequired = !path.endsWith('/conference-request/v1');
-      const refusal = await signallingRefusal(session, lookup.tenant, new URLSearchParams(query), tokenRequired);
+      const conference = path.endsWith(CONFERENCE_REQUEST_PATH);
+      const signalled = await signallingRoom(session, lookup.tenant, new URLSearchParams(query), !conference);
+      const refusal = 'refusal' in signalled ? signalled.refusal : conference && view.method !== 'POST' ? 'RG_REQUEST_INVALID' : undefined;
       if (refusal) {
         if (!tentative) request.log.info({ event: 'signalling.refused', code: refusal, session: session.hash.slice(0, 16) }, 'signalling refused');
         note(request, session, { type: 'room.decision', outcome: 'deny', reason: refusal, details: { path: path.slice(0, 100) } });
         return refuse(refusal);
       }
-      return { kind: 'pass', admission: { session } };
+      if (!conference || !('judged' in signalled)) return { kind: 'pass', admission: { session } };
+      // Jicofo reads the room from the JSON body, not from ?room=: the body must name the same room, and
+      // it goes on re-encoded from what was judged (one `room`, whatever the client's JSON spelling).
+      const judged = signalled.judged;
+      return {
+        kind: 'pass',
+        admission: {
+          session,
+          upstreamPath: CONFERENCE_REQUEST_PATH + (queryAt === -1 ? '' : rawUrl.slice(queryAt)),
+          body: {
+            limit: CONFERENCE_BODY_LIMIT,
+            judge: (body) => (conferenceRequestRoom(body) === judged ? undefined : { code: 'RG_JITSI_NOT_ADMITTED', room: conferenceRequestRoom(body) ?? '(unreadable)' }),
+          },
+        },
+      };
     }
 
     const set = policies.current;
@@ -240,24 +267,25 @@ export function createJudge(ctx: GatewayContext): Judge {
     }
   }
 
-  /** Why a signalling request may not pass, or undefined: the session must hold a token for the room it names. */
-  async function signallingRefusal(session: LoadedSession, tenant: string | undefined, params: URLSearchParams, tokenRequired: boolean): Promise<ErrorCode | undefined> {
+  /** The room a signalling request names, when the session holds a token for it; otherwise why not. */
+  async function signallingRoom(session: LoadedSession, tenant: string | undefined, params: URLSearchParams, tokenRequired: boolean): Promise<{ judged: string } | { refusal: ErrorCode }> {
+    const refused = (refusal: ErrorCode) => ({ refusal });
     // Exactly one room and at most one token: a second value might be the one the backend reads.
-    if (params.getAll('room').length !== 1 || params.getAll('token').length > 1) return 'RG_JITSI_NOT_ADMITTED';
+    if (params.getAll('room').length !== 1 || params.getAll('token').length > 1) return refused('RG_JITSI_NOT_ADMITTED');
     const raw = params.get('room');
     const room = raw ? canonicalRoom(raw) : undefined;
-    if (!room || !jitsi) return 'RG_JITSI_NOT_ADMITTED';
+    if (!room || !jitsi) return refused('RG_JITSI_NOT_ADMITTED');
     const judged = tenant ? `${tenant}/${room}` : room;
     const admitted = session.data.admissions?.[judged] ?? [];
-    if (admitted.length === 0) return 'RG_JITSI_NOT_ADMITTED';
+    if (admitted.length === 0) return refused('RG_JITSI_NOT_ADMITTED');
     const token = params.get('token');
     // Without a token the backend might admit the connection anonymously (guests, JWT_ALLOW_EMPTY).
-    if (token === null && tokenRequired) return 'RG_JITSI_TOKEN_INVALID';
+    if (token === null && tokenRequired) return refused('RG_JITSI_TOKEN_INVALID');
     if (token !== null) {
       const jti = await jitsi.tokenFor(token, judged, ctx.now());
-      if (!jti || !admitted.includes(jti)) return 'RG_JITSI_TOKEN_INVALID';
+      if (!jti || !admitted.includes(jti)) return refused('RG_JITSI_TOKEN_INVALID');
     }
-    return undefined;
+    return { judged };
   }
 
   /** Creates the BBB meeting, records the join, and sends the browser to a signed single-use join URL. */

@@ -88,7 +88,12 @@ export function registerForwardAuth(app: FastifyInstance, ctx: GatewayContext, p
       if (style === 'nginx') return reply.code(403).header('x-roomguard-error', 'RG_REQUEST_INVALID').send();
       return ctx.fail(request, reply, 'RG_REQUEST_INVALID', { detail: view.error });
     }
-    const verdict = await judge(request, view);
+    let verdict = await judge(request, view);
+    // A request judged by its body cannot be judged here: the web server's check carries none.
+    if (verdict.kind === 'pass' && verdict.admission.body) {
+      request.log.warn({ event: 'verify.body-needed', path: view.rawUrl.split('?')[0]!.slice(0, 100) }, 'this request must be sent to roomguard itself (see the conference-request location in deploy/nginx/jitsi-meet.conf)');
+      verdict = { kind: 'refuse', code: 'RG_FORWARD_AUTH_BODY' };
+    }
     if (verdict.kind !== 'pass') reply.headers(pageHeaders);
     return style === 'nginx' ? answerNginx(request, reply, verdict) : answerForwarded(request, reply, verdict);
   };

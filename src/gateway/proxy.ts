@@ -7,7 +7,8 @@ import { isSpoofable, stripOwnCookies } from './identity-headers.js';
 import type { GatewayContext } from './context.js';
 import { RoomguardError } from '../errors.js';
 import type { Socket } from 'node:net';
-import { admittedIdentityHeaders, createJudge, isNavigation, type Admission } from './admission.js';
+import { admittedIdentityHeaders, createJudge, isNavigation, type Admission, type BodyRule } from './admission.js';
+import type { ErrorCode } from '../errors.js';
 
 /** How often open WebSockets are checked against the store while the session bus is down. */
 const SOCKET_POLL_MS = 1000;
@@ -112,6 +113,33 @@ export class SocketTracker {
   }
 }
 
+/**
+ * Reads the request body (at most `rule.limit` bytes), parses it as JSON and lets the rule judge it; on a
+ * pass the parsed value replaces the body, so the upstream gets it re-encoded — exactly what was judged,
+ * never a second `room` or a spelling another parser reads differently. Undefined when it may go on.
+ */
+async function judgeBody(request: FastifyRequest, rule: BodyRule): Promise<{ code: ErrorCode; room?: string } | undefined> {
+  const type = request.headers['content-type']?.split(';')[0]?.trim().toLowerCase();
+  if (type !== 'application/json') return { code: 'RG_REQUEST_INVALID' };
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of request.raw as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > rule.limit) return { code: 'RG_REQUEST_INVALID' };
+    chunks.push(chunk);
+  }
+  let body: unknown;
+  try {
+    body = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(Buffer.concat(chunks)));
+  } catch {
+    return { code: 'RG_REQUEST_INVALID' };
+  }
+  const refusal = rule.judge(body);
+  if (refusal) return refusal;
+  request.body = body;
+  return undefined;
+}
+
 /** Request headers never copied to the upstream: hop-by-hop ones, and host and length (the proxy sets those) and the cookie (filtered). */
 const NOT_COPIED = new Set(['host', 'content-length', 'connection', 'transfer-encoding', 'upgrade', 'cookie']);
 
@@ -175,14 +203,31 @@ export async function registerProxy(app: FastifyInstance, ctx: GatewayContext): 
 
   await app.register(async (proxied) => {
     proxied.addHook('onRequest', guard);
+    // Requests the judge wants judged by their body too: only once the body has arrived.
+    proxied.addHook('preHandler', async (request, reply) => {
+      const rule = request.admission?.body;
+      if (!rule) return;
+      const refusal = await judgeBody(request, rule);
+      if (refusal === undefined) return;
+      request.log.info({ event: 'body.refused', code: refusal.code }, 'request body refused');
+      if (refusal.room !== undefined) ctx.auditQuietly(request, request.admission?.session, { type: 'room.decision', outcome: 'deny', reason: refusal.code, details: { path: request.url.split('?')[0]!.slice(0, 100), attempted: refusal.room.slice(0, 200) } });
+      return ctx.fail(request, reply, refusal.code);
+    });
     await proxied.register(httpProxy, {
       upstream: config.backend.upstream.origin + config.backend.upstream.pathname.replace(/\/$/, ''),
       websocket: true,
       proxyPayloads: true,
+      // Where the judge said the request goes (a backend's own path for it), else where it was asked.
+      handler: (request: FastifyRequest, reply: FastifyReply, dest: string, options: object) => reply.from(request.admission?.upstreamPath ?? dest, options),
       // @fastify/reply-from would log two more info lines per proxied request ("fetching from remote
       // server", "response received"): a third of the request's logging; roomguard writes its own access line.
       disableRequestLogging: true,
       replyOptions: {
+        // The query exactly as the client sent it, as judged: the proxy would otherwise parse it and write it anew.
+        queryString: (_search: string | undefined, rawUrl: string) => {
+          const at = rawUrl.indexOf('?');
+          return at === -1 ? '' : rawUrl.slice(at + 1);
+        },
         rewriteRequestHeaders: (request, headers) => {
           const ready = (request as FastifyRequest).admission?.upstreamHeaders;
           // Fail closed: without prepared headers nothing is forwarded (never the raw ones with our cookie).

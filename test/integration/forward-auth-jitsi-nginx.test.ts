@@ -24,12 +24,14 @@ const HTML = { accept: 'text/html' };
 
 let idp: DemoIdp;
 let backend: EchoUpstream;
+let nginxPort: number;
+let gatewayPort: number;
 let gateway: Gateway;
 let nginx: Nginx;
 let origin: string;
 
 beforeAll(async () => {
-  const [nginxPort, gatewayPort] = [await freePort(), await freePort()];
+  [nginxPort, gatewayPort] = [await freePort(), await freePort()];
   origin = `http://127.0.0.1:${nginxPort}`;
   backend = await startEchoUpstream();
   idp = await startDemoIdp({ clients: [{ clientId: 'roomguard-test', clientSecret: CLIENT_SECRET, redirectUris: [`${origin}/_roomguard/callback`] }] });
@@ -130,6 +132,35 @@ describe('stock Jitsi nginx locations with roomguard', () => {
     const other = await enter('alice', 'staff-weekly');
     expect((await xmpp(`room=staff-weekly&token=${token}`, other.cookie)).status).toBe(403);
     expect(backend.arrived.filter((a) => a.method === 'WS').length).toBe(seen);
+  });
+
+  it('sends the conference request to roomguard itself, which passes on only a body naming an admitted room', async () => {
+    const { cookie } = await enter('bob', 'staff-weekly');
+    const post = (query: string, room: string) => fetch(`${origin}/conference-request/v1?${query}`, {
+      method: 'POST', headers: { cookie, 'content-type': 'application/json' }, body: JSON.stringify({ room: `${room}@conference.meet.jitsi`, properties: {} }),
+    });
+    const before = backend.arrived.length;
+    const hop = await post('room=staff-weekly', 'board');
+    expect(hop.status).toBe(403);
+    expect(await hop.text()).toContain('RG_JITSI_NOT_ADMITTED');
+    expect(backend.arrived.length).toBe(before);
+    const ok = await post('room=staff-weekly', 'staff-weekly');
+    expect(ok.status).toBe(200);
+    const seen = backend.arrived.at(-1)!;
+    expect(seen.url).toBe('/conference-request/v1?room=staff-weekly');
+    expect(JSON.parse(seen.body)).toEqual({ room: 'staff-weekly@conference.meet.jitsi', properties: {} });
+    // Without a session nothing reaches Jicofo either.
+    expect((await fetch(`${origin}/conference-request/v1?room=staff-weekly`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' })).status).toBe(401);
+    expect(backend.arrived.length).toBe(before + 1);
+  });
+
+  it('refuses a conference request that only an auth_request check saw (an old snippet), naming the fix', async () => {
+    const { cookie } = await enter('bob', 'staff-weekly');
+    const res = await fetch(`http://127.0.0.1:${gatewayPort}/_roomguard/verify`, {
+      headers: { cookie, 'x-original-uri': '/conference-request/v1?room=staff-weekly', 'x-original-method': 'POST' },
+    });
+    expect(res.status).toBe(403);
+    expect(res.headers.get('x-roomguard-error')).toBe('RG_FORWARD_AUTH_BODY');
   });
 
   it('refuses carol at a room she may not enter, and she gets no token', async () => {

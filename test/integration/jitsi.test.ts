@@ -143,14 +143,69 @@ describe('signalling gate', () => {
 
     const bosh = await alice.browser.request(`${origin}/http-bind?room=board`, { method: 'POST', body: '<body/>', headers: { 'content-type': 'text/xml' } });
     expect(bosh.status).toBe(403);
-    const conf = await alice.browser.request(`${origin}/conference-request/v1?room=board`, { method: 'POST', body: '{}', headers: { 'content-type': 'application/json' } });
+    const conf = await alice.browser.request(`${origin}/conference-request/v1?room=board`, { method: 'POST', body: '{"room":"board@conference.meet.jitsi"}', headers: { 'content-type': 'application/json' } });
     expect(conf.status).toBe(403);
-    const confOk = await alice.browser.request(`${origin}/conference-request/v1?room=town-hall`, { method: 'POST', body: '{}', headers: { 'content-type': 'application/json' } });
+    const confOk = await alice.browser.request(`${origin}/conference-request/v1?room=town-hall`, { method: 'POST', body: '{"room":"town-hall@conference.meet.jitsi"}', headers: { 'content-type': 'application/json' } });
     expect(confOk.status).toBe(200);
 
     const reached = upstream.arrived.slice(before).map((a) => a.url);
     expect(reached.every((url) => !url.includes('room=board'))).toBe(true);
     expect(reached.some((url) => url.startsWith('/xmpp-websocket?room=town-hall'))).toBe(true);
+  });
+
+  describe('conference requests: Jicofo reads the room from the body', () => {
+    const post = (browser: ScriptedBrowser, query: string, body: string, type = 'application/json') =>
+      browser.request(`${origin}/conference-request/v1?${query}`, { method: 'POST', body, headers: { 'content-type': type } });
+
+    it.each([
+      ['another room in the body than in ?room=', '{"room":"board@conference.meet.jitsi"}'],
+      ['a case variant Prosody would take literally', '{"room":"Town-Hall@conference.meet.jitsi"}'],
+      ['an escaped spelling Prosody would take literally', '{"room":"town-h%61ll@conference.meet.jitsi"}'],
+      ['a second room key after the admitted one (JSON parsers keep the last)', '{"room":"town-hall@conference.meet.jitsi","room":"board@conference.meet.jitsi"}'],
+      ['the key spelled with a JSON escape', '{"r\\u006fom":"board@conference.meet.jitsi"}'],
+      ['a tenant prefix', '{"room":"[sales]town-hall@conference.meet.jitsi"}'],
+      ['a full JID with a resource', '{"room":"town-hall@conference.meet.jitsi/focus"}'],
+      ['two @', '{"room":"town-hall@board@conference.meet.jitsi"}'],
+      ['no room at all', '{"properties":{}}'],
+      ['a room that is not a string', '{"room":["town-hall@conference.meet.jitsi"]}'],
+    ])('refuses %s with ?room= of an admitted room, audits the attempt, and Jicofo never sees it', async (_what, body) => {
+      const alice = await enter('alice', 'town-hall');
+      const before = upstream.arrived.length;
+      const res = await post(alice.browser, 'room=town-hall', body);
+      expect(res.status).toBe(403);
+      expect(await res.text()).toContain('RG_JITSI_NOT_ADMITTED');
+      expect(upstream.arrived.length).toBe(before);
+      await expect.poll(async () => (await queryAudit(auditDir, { type: 'room.decision', outcome: 'deny' })).some((r) => r.reason === 'RG_JITSI_NOT_ADMITTED' && r.details?.attempted !== undefined)).toBe(true);
+    });
+
+    it.each([
+      ['a body over 16 KiB', `{"room":"town-hall@conference.meet.jitsi","pad":"${'x'.repeat(17 * 1024)}"}`, 'application/json'],
+      ['a body that is not JSON', '{"room":"town-hall@conf', 'application/json'],
+      ['a body that is not UTF-8', Buffer.concat([Buffer.from('{"room":"town-hall@conference.meet.jitsi","x":"'), Buffer.from([0xff]), Buffer.from('"}')]), 'application/json'],
+      ['another content type', '{"room":"town-hall@conference.meet.jitsi"}', 'text/plain'],
+    ])('refuses %s with a 400 page, and Jicofo never sees it', async (_what, body, type) => {
+      const alice = await enter('alice', 'town-hall');
+      const before = upstream.arrived.length;
+      const res = await alice.browser.request(`${origin}/conference-request/v1?room=town-hall`, { method: 'POST', body, headers: { 'content-type': type } });
+      expect(res.status).toBe(400);
+      expect(await res.text()).toContain('RG_REQUEST_INVALID');
+      expect(upstream.arrived.length).toBe(before);
+    });
+
+    it('refuses a conference request that is not a POST', async () => {
+      const alice = await enter('alice', 'town-hall');
+      const res = await alice.browser.request(`${origin}/conference-request/v1?room=town-hall`);
+      expect(res.status).toBe(400);
+    });
+
+    it('passes the admitted room\'s request on to Jicofo\'s path, re-encoded with exactly the judged room', async () => {
+      const alice = await enter('alice', 'town-hall');
+      const res = await post(alice.browser, 'room=town-hall', '{"room":"board@conference.meet.jitsi", "room" : "town-hall@conference.meet.jitsi", "properties":{"rtcstatsEnabled":true}}');
+      expect(res.status).toBe(200);
+      const seen = (await res.json()) as { url: string; body: string };
+      expect(seen.url).toBe('/conference-request/v1?room=town-hall');
+      expect(seen.body).toBe('{"room":"town-hall@conference.meet.jitsi","properties":{"rtcstatsEnabled":true}}');
+    });
   });
 
   it('refuses signalling without a session', async () => {

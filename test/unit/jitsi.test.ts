@@ -3,7 +3,7 @@
 // contract, independently of the minting code.
 import { createHmac } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { JitsiBackend } from '../../src/backends/jitsi.js';
+import { conferenceRequestRoom, JitsiBackend } from '../../src/backends/jitsi.js';
 import type { Identity } from '../../src/policy/types.js';
 import { prosodyAllowsJoin, type ProsodySettings } from '../helpers/prosody.js';
 import { lookupPath } from '../helpers/paths.js';
@@ -142,5 +142,36 @@ describe('room tokens under Prosody\'s contract', () => {
 
   it('refuses to mint a wildcard room', async () => {
     await expect(plain.mint({ judgedRoom: '*', identity: alice, role: 'participant', features: [], now })).rejects.toThrow(/exactly one room/);
+  });
+});
+
+describe('the room of a conference request (Jicofo reads the body)', () => {
+  it.each([
+    [{ room: 'board@conference.meet.jitsi' }, 'board'],
+    [{ room: 'team%20a@muc.meet.jitsi', properties: {} }, 'team%20a'],
+    [{ room: '[sales]weekly@conference.meet.jitsi' }, 'sales/weekly'],
+  ])('reads %j as %s', (body, room) => {
+    expect(conferenceRequestRoom(body)).toBe(room);
+  });
+
+  it.each([
+    ['a case variant (Prosody takes it literally)', { room: 'Board@conference.meet.jitsi' }],
+    ['an escaped letter', { room: 'b%61ard@conference.meet.jitsi' }],
+    ['an upper-case escape', { room: 'team%2Ea@conference.meet.jitsi' }],
+    ['a tenant that is not canonical', { room: '[Sales]weekly@conference.meet.jitsi' }],
+    ['an empty tenant', { room: '[]weekly@conference.meet.jitsi' }],
+    ['a resource', { room: 'board@conference.meet.jitsi/focus' }],
+    ['two @', { room: 'board@x@conference.meet.jitsi' }],
+    ['no domain', { room: 'board@' }],
+    ['no local part', { room: '@conference.meet.jitsi' }],
+    ['no @ at all', { room: 'board' }],
+    ['a character Jitsi strips', { room: 'bo:ard@conference.meet.jitsi' }],
+    ['a number', { room: 42 }],
+    ['an array', [{ room: 'board@conference.meet.jitsi' }]],
+    ['null', null],
+    ['a string', 'board@conference.meet.jitsi'],
+    ['a very long JID', { room: `${'a'.repeat(1100)}@conference.meet.jitsi` }],
+  ])('reads no room from %s', (_what, body) => {
+    expect(conferenceRequestRoom(body)).toBeUndefined();
   });
 });
