@@ -45,7 +45,8 @@ export const CONFIG_SCHEMA = object('roomguard.yaml', {
     trustAmr: { kind: 'list', default: [], example: '[otp, hwk, mfa]', doc: 'When the ID token\'s `amr` contains one of these values, the session counts the second-factor method `idp` (used only where a policy lists `idp` in `mfa.methods`). Empty: the IdP\'s MFA is never trusted.' },
   }),
   mfa: object('Second factors: TOTP, WebAuthn (passkeys, security keys), recovery codes (docs/mfa.md).', {
-    maxFailures: { kind: 'integer', default: 5, min: 1, max: 100, doc: 'Failed second-factor attempts allowed per account and per client address within `mfa.failureWindow` before a temporary lock.' },
+    maxFailures: { kind: 'integer', default: 5, min: 1, max: 100, doc: 'Failed second-factor attempts allowed per account (from any address) within `mfa.failureWindow` before a temporary lock of that account\'s second factor.' },
+    maxAccountsPerAddress: { kind: 'integer', default: 20, min: 2, max: 10000, doc: 'How many different accounts may be failing their second factor from one client address within `mfa.failureWindow` (a success takes an account off the count) before that address is locked for everyone: a ceiling against spraying codes across many accounts. One account counts once however often it fails, so it cannot lock out the others behind its address; raise it for a large network behind one NAT address (docs/mfa.md).' },
     failureWindow: { kind: 'duration', default: '5m', min: '1m', max: '24h', doc: 'Window in which failures are counted.' },
     lockout: { kind: 'duration', default: '5m', min: '30s', max: '1h', doc: 'First temporary lock; each further lock within a day doubles it, up to `mfa.maxLockout`.' },
     maxLockout: { kind: 'duration', default: '1h', min: '1m', max: '24h', doc: 'Longest temporary lock.' },

@@ -100,7 +100,7 @@ export class GatewayContext {
     this.factors = new FactorStore(deps.store);
     const mfa = deps.config.mfa;
     this.limiter = new AttemptLimiter(deps.store, {
-      maxFailures: mfa.maxFailures, windowMs: mfa.failureWindow, lockoutMs: mfa.lockout, maxLockoutMs: mfa.maxLockout, hardLockAfter: mfa.hardLockAfter,
+      maxFailures: mfa.maxFailures, windowMs: mfa.failureWindow, lockoutMs: mfa.lockout, maxLockoutMs: mfa.maxLockout, hardLockAfter: mfa.hardLockAfter, maxAccountsPerAddress: mfa.maxAccountsPerAddress,
     }, derive(deps.encryptionKey, 'roomguard address hash v1'), this.now);
     this.ceremonies = new WebAuthnCeremonies(deps.store, { id: this.publicUrl.hostname, name: deps.config.ui.orgName, origin: this.publicUrl.origin }, mfa.challengeTimeout);
   }

@@ -106,7 +106,7 @@ describe('key lifetimes in Redis', () => {
 
     const keys = await census(redis, prefix);
     // The flow above must have written each family (otherwise this test checks less than it claims).
-    for (const family of ['session', 'sessions:user', 'login', 'audit:entered', 'mfa:factors', 'mfa:show-codes', 'mfa:totp-step', 'mfa:challenge:register', 'mfa:tries:acct', 'mfa:tries:ip', 'mfa:fail:acct', 'mfa:fail:ip', 'mfa:fail:consecutive']) {
+    for (const family of ['session', 'sessions:user', 'login', 'audit:entered', 'mfa:factors', 'mfa:show-codes', 'mfa:totp-step', 'mfa:challenge:register', 'mfa:tries:acct', 'mfa:failing:ip', 'mfa:fail:acct', 'mfa:fail:consecutive']) {
       expect([...keys.keys()].some((key) => key.startsWith(`${family}:`)), `a ${family}:* key`).toBe(true);
     }
     const forever = [...keys].filter(([, pttl]) => !(pttl > 0));
