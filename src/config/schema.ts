@@ -87,6 +87,7 @@ export const CONFIG_SCHEMA = object('roomguard.yaml', {
     idleTimeout: { kind: 'duration', default: '30m', min: '1m', max: '1h', doc: 'A session unused this long ends (NIST SP 800-63B AAL2: at most 1h).' },
     absoluteTimeout: { kind: 'duration', default: '12h', min: '5m', max: '24h', doc: 'A session ends this long after login, however active (AAL2: at most 24h).' },
     cookieName: { kind: 'string', default: 'roomguard_session', doc: 'Cookie name; gets the `__Host-` prefix when `publicUrl` is https.' },
+    maxPerPerson: { kind: 'integer', default: 10, min: 1, max: 1000, doc: 'How many sessions one person may have at once (browsers and devices together). A new login ends the person\'s oldest sessions beyond it, on every instance, and the audit log records it (`session.revoked`, scope `session-limit`). Bounds what one account can make the store hold.' },
     localCache: { kind: 'duration', default: '1s', max: '1s', doc: 'How long an instance may reuse a session it read from the store for the sub-resource requests of a page (assets, API calls; never page loads, WebSocket opens or any refusal). Ending a session anywhere removes every copy at once through the store\'s publish/subscribe; while that channel is down nothing is cached. `0s` turns the cache off.' },
   }),
   guests: object('Guest sessions of people without an account, admitted by invitation where a room policy has `guests:` (docs/guests.md).', {

@@ -81,6 +81,11 @@ export function registerAuthRoutes(app: FastifyInstance, ctx: GatewayContext): v
     });
     request.log.info({ session: session.hash.slice(0, 16), event: 'login' }, 'login completed');
     ctx.auditQuietly(request, session, { type: 'login.success', outcome: 'success', details: { amr: login.amr.slice(0, 10), idpMfaTrusted: trusted } });
+    if (session.ended.length > 0) {
+      // The person's oldest sessions, ended to stay within session.maxPerPerson: recorded like any revocation.
+      request.log.info({ event: 'session-limit', ended: session.ended.length }, 'oldest sessions ended');
+      ctx.auditQuietly(request, session, { type: 'session.revoked', outcome: 'success', details: { scope: 'session-limit', count: session.ended.length, sessions: session.ended.map((s) => s.hash.slice(0, 16)) } });
+    }
     ctx.setSessionCookie(reply, session);
     reply.header('cache-control', 'no-store');
     return reply.redirect(login.returnTo, 302);

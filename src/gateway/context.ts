@@ -100,6 +100,7 @@ export class GatewayContext {
     this.sessions = new Sessions(deps.store, { idleMs: deps.config.session.idleTimeout, absoluteMs: deps.config.session.absoluteTimeout }, this.now, {
       ...(deps.bus ? { bus: deps.bus } : {}),
       cacheMs: deps.config.session.localCache,
+      maxPerPerson: deps.config.session.maxPerPerson,
     });
     this.#csrfKey = derive(deps.encryptionKey, 'roomguard csrf v1');
     this.factors = new FactorStore(deps.store);
