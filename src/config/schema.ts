@@ -30,6 +30,10 @@ export const CONFIG_SCHEMA = object('roomguard.yaml', {
     kind: 'list', default: [], example: '[10.0.0.0/8, 127.0.0.1]',
     doc: 'Addresses or CIDR ranges of reverse proxies in front of roomguard whose `X-Forwarded-For` is believed. Empty: the TCP peer is the client.',
   },
+  http: object('The HTTP listener: how long a client may take to send its request (slow clients cannot hold connections open).', {
+    headersTimeout: { kind: 'duration', default: '10s', min: '1s', max: '1m', doc: 'A client must have sent the request headers this long after it began, else the connection is closed (408). Node checks open connections every quarter of the shorter of the two timeouts (at most every second, at least every 250 ms), so a timeout bites within a quarter of itself more, not after Node\'s default 30 s check.' },
+    requestTimeout: { kind: 'duration', default: '30s', min: '1s', max: '10m', doc: 'A client must have sent the whole request (headers and body) this long after it began, else the connection is closed (408). Not longer responses and not WebSockets once open. At least `http.headersTimeout`.' },
+  }),
   oidc: object('The organisation\'s OpenID Connect identity provider (authorization-code flow with PKCE).', {
     issuer: { kind: 'url', protocols: ['https:', 'http:'], required: true, example: 'https://id.example.org/realms/staff', doc: 'Issuer URL; its `/.well-known/openid-configuration` is fetched at start. `http://` only for loopback issuers.' },
     clientId: { kind: 'string', required: true, example: 'roomguard', doc: 'Client id registered at the IdP. Redirect URI to register: `<publicUrl>/_roomguard/callback`; post-logout redirect: `<publicUrl>/_roomguard/logged-out`.' },
