@@ -2,13 +2,16 @@
 // attempt limiter and invitations share. Every route of the running app (enumerated from fastify, so a new
 // route is covered without anyone adding a case) gets anonymous requests — plain, with the cookies an
 // anonymous client can make for itself, with long parameters — and the store must hold exactly the keys
-// it held before. Real gateway, real IdP, real Redis (keys counted with SCAN under the gateway's prefix).
+// it held before; for the generic proxy, forward-auth (nginx), Jitsi and BBB deployments. Real gateways,
+// the real IdP, real Redis (keys counted with SCAN under each gateway's prefix).
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { Redis } from 'ioredis';
 import { startRig, type Rig } from './harness.js';
 
 let rig: Rig;
 let redis: Redis;
+/** The other kinds of deployment, with their own routes and room paths. */
+const others: Array<{ name: string; rig: Rig; samples: string[] }> = [];
 
 /** A returnTo as long as the reported attack's (about 1.8 KB of a 2 KB limit). */
 const LONG_RETURN_TO = `/rooms/town-hall?${'x'.repeat(1800)}`;
@@ -33,16 +36,16 @@ function allRoutes(tree: string): Array<[string, string[]]> {
 }
 
 /** Concrete paths for a route pattern. */
-function pathsOf(pattern: string): string[] {
-  if (pattern.endsWith('*')) return WILDCARD_SAMPLES.filter((p) => p.startsWith(pattern.slice(0, -1)));
+function pathsOf(pattern: string, samples = WILDCARD_SAMPLES): string[] {
+  if (pattern.endsWith('*')) return samples.filter((p) => p.startsWith(pattern.slice(0, -1)));
   return [pattern.replace(':name', 'style.css')];
 }
 
-async function keys(): Promise<string[]> {
+async function keys(of: Rig = rig): Promise<string[]> {
   const found: string[] = [];
   let cursor = '0';
   do {
-    const [next, batch] = await redis.scan(cursor, 'MATCH', `${rig.keyPrefix}*`, 'COUNT', 1000);
+    const [next, batch] = await redis.scan(cursor, 'MATCH', `${of.keyPrefix}*`, 'COUNT', 1000);
     cursor = next;
     found.push(...batch);
   } while (cursor !== '0');
@@ -53,10 +56,13 @@ async function keys(): Promise<string[]> {
 const QUERY = new URLSearchParams({ returnTo: LONG_RETURN_TO, state: 'S'.repeat(43), code: 'forged', invite: 'I'.repeat(43), room: 'town-hall', fresh: '1' }).toString();
 const FORM = new URLSearchParams({ returnTo: LONG_RETURN_TO, csrf: 'guest-form-token', code: '000000', invite: 'I'.repeat(43), name: 'Mallory', logout_token: 'eyJhbGciOiJub25lIn0.e30.', room: 'town-hall', id: 'abcdef', state: 'S'.repeat(43) }).toString();
 
-async function send(method: string, path: string, cookie?: string): Promise<number> {
-  const res = await fetch(`${rig.origin}${path}${method === 'GET' || method === 'HEAD' ? `?${QUERY}` : ''}`, {
+/** What a forward-auth web server adds (trusted from loopback in the forward-auth deployment; ignored elsewhere). */
+const FORWARDED = { 'x-original-uri': `/rooms/town-hall?${QUERY}`, 'x-original-method': 'GET' };
+
+async function send(method: string, path: string, cookie?: string, to: Rig = rig): Promise<number> {
+  const res = await fetch(`${to.origin}${path}${method === 'GET' || method === 'HEAD' ? `?${QUERY}` : ''}`, {
     method, redirect: 'manual',
-    headers: { accept: 'text/html', ...(cookie ? { cookie } : {}), ...(method === 'GET' || method === 'HEAD' ? {} : { 'content-type': 'application/x-www-form-urlencoded' }) },
+    headers: { accept: 'text/html', ...FORWARDED, ...(cookie ? { cookie } : {}), ...(method === 'GET' || method === 'HEAD' ? {} : { 'content-type': 'application/x-www-form-urlencoded' }) },
     ...(method === 'GET' || method === 'HEAD' ? {} : { body: FORM }),
   });
   await res.arrayBuffer();
@@ -73,10 +79,20 @@ async function ownPendingLogin(): Promise<{ cookie: string; state: string }> {
 beforeAll(async () => {
   rig = await startRig({ store: inject('redisUrl') });
   redis = new Redis(inject('redisUrl'));
+  const upstream = rig.upstream.url;
+  const jitsi = { appId: 'roomguard', appSecret: 'anonymous-writes-jitsi-secret-0123456789', audience: 'jitsi', domain: 'meet.jitsi' };
+  for (const [name, extra, samples] of [
+    ['forward-auth (nginx)', { trustProxy: ['127.0.0.1'], forwardAuth: { enabled: true, proxy: 'nginx' } }, WILDCARD_SAMPLES],
+    ['Jitsi', { backend: { type: 'jitsi', upstream, jitsi } }, ['/town-hall', '/town-hall/x', '/xmpp-websocket?room=town-hall', '/http-bind?room=town-hall', '/conference-request/v1', '/_roomguard/guest/town-hall', '/_roomguard/nope']],
+    ['BBB', { backend: { type: 'bbb', upstream, bbb: { secret: 'anonymous-writes-bbb-secret-0123456789' } } }, ['/rooms/town-hall', '/bigbluebutton/api/join?meetingID=rg-town-hall&checksum=x', '/bigbluebutton/api/create', '/html5client/join', '/_roomguard/guest/town-hall', '/_roomguard/nope']],
+  ] as const) {
+    others.push({ name, rig: await startRig({ store: inject('redisUrl'), idp: rig.idp, upstream: rig.upstream, extra }), samples: [...samples] });
+  }
 });
 
 afterAll(async () => {
   redis?.disconnect();
+  for (const other of others) await other.rig.close();
   await rig?.close();
 });
 
@@ -116,6 +132,27 @@ describe('anonymous requests leave the store as it was', () => {
     }
     expect(sent).toEqual(expect.arrayContaining(['GET /_roomguard/login', 'GET /_roomguard/callback', 'POST /_roomguard/backchannel-logout', 'POST /_roomguard/guest/town-hall', 'GET /rooms/town-hall']));
     expect(await keys()).toEqual(before);
+  });
+
+  it('the same holds for the forward-auth, Jitsi and BBB deployments (their own routes and room paths)', async () => {
+    expect(others.map((o) => o.name)).toEqual(['forward-auth (nginx)', 'Jitsi', 'BBB']);
+    for (const { name, rig: other, samples } of others) {
+      const before = await keys(other);
+      const sent: string[] = [];
+      for (const [pattern, methods] of allRoutes(other.gateway.app.printRoutes({ commonPrefix: false }))) {
+        for (const path of pathsOf(pattern, samples)) {
+          for (const method of methods.filter((m) => m !== 'OPTIONS')) {
+            for (const cookie of [undefined, `roomguard_session=${'A'.repeat(43)}`]) {
+              const status = await send(method, path, cookie, other);
+              expect({ name, method, path, status: status < 500 }).toEqual({ name, method, path, status: true });
+            }
+            sent.push(`${method} ${path}`);
+          }
+        }
+      }
+      if (name.startsWith('forward-auth')) expect(sent).toContain('GET /_roomguard/verify');
+      expect({ name, keys: await keys(other) }).toEqual({ name, keys: before });
+    }
   });
 
   it('a callback for a login this client started itself writes no key, whatever the IdP answers', async () => {
