@@ -2,9 +2,10 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply } from 'fastify';
 import { RoomguardError, isRoomguardError } from '../errors.js';
 import { BackchannelLogout } from '../identity/backchannel.js';
+import type { PendingLogin } from '../identity/pending-logins.js';
 import { safeReturnTo } from '../identity/return-to.js';
 import { noticePage, signOutPage, signedOutPage } from '../ui/pages.js';
 import type { GatewayContext } from './context.js';
@@ -29,6 +30,12 @@ export function registerAuthRoutes(app: FastifyInstance, ctx: GatewayContext): v
   const oidc = ctx.deps.oidc;
   const theme = `:root { --accent: ${config.ui.primaryColor}; }\n`;
 
+  /** Hands the browser its pending logins (sealed, newest first), or drops the cookie when none are left. */
+  async function keepPendingLogins(reply: FastifyReply, logins: PendingLogin[]): Promise<void> {
+    if (logins.length === 0) reply.clearCookie(cookies.binding, cookieBase);
+    else reply.setCookie(cookies.binding, await ctx.pendingLogins.seal(logins), { ...cookieBase, maxAge: Math.ceil(config.oidc.loginTimeout / 1000) });
+  }
+
   app.get('/_roomguard/assets/:name', async (request, reply) => {
     const name = (request.params as { name: string }).name;
     if (name === 'theme.css') return reply.header('cache-control', 'public, max-age=300').type('text/css; charset=utf-8').send(theme);
@@ -48,8 +55,7 @@ export function registerAuthRoutes(app: FastifyInstance, ctx: GatewayContext): v
     const fresh = query.fresh === '1';
     const { url, pending } = await oidc.begin(returnTo, fresh ? { maxAgeSeconds: Math.floor(config.mfa.freshLogin / 1000) } : {}, ctx.now());
     // The browser keeps its pending logins (this one first); the store is not written for a login start.
-    const earlier = await ctx.pendingLogins.open(request.cookies[cookies.binding]);
-    reply.setCookie(cookies.binding, await ctx.pendingLogins.seal([pending, ...earlier]), { ...cookieBase, maxAge: Math.ceil(config.oidc.loginTimeout / 1000) });
+    await keepPendingLogins(reply, [pending, ...(await ctx.pendingLogins.open(request.cookies[cookies.binding]))]);
     reply.headers({ 'cache-control': 'no-store', 'referrer-policy': 'same-origin' });
     return reply.redirect(url.href, 302);
   });
@@ -60,10 +66,7 @@ export function registerAuthRoutes(app: FastifyInstance, ctx: GatewayContext): v
     // This callback spends its pending login, whatever comes of it; the browser keeps the others.
     const state = callbackUrl.searchParams.get('state');
     const others = pending.filter((login) => login.state !== state);
-    if (others.length !== pending.length) {
-      if (others.length > 0) reply.setCookie(cookies.binding, await ctx.pendingLogins.seal(others), { ...cookieBase, maxAge: Math.ceil(config.oidc.loginTimeout / 1000) });
-      else reply.clearCookie(cookies.binding, cookieBase);
-    }
+    if (others.length !== pending.length) await keepPendingLogins(reply, others);
     let login;
     try {
       login = await oidc.complete(callbackUrl, pending, ctx.now());

@@ -24,7 +24,6 @@ export interface OidcSettings {
   postLogoutRedirectUri: string;
 }
 
-
 export interface CompletedLogin {
   identity: Identity;
   returnTo: string;
