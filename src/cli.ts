@@ -194,7 +194,7 @@ async function main(argv: string[]): Promise<number> {
     const store = await openStore(config);
     try {
       const m = config.mfa;
-      const admin = new MfaAdmin(store, { maxFailures: m.maxFailures, windowMs: m.failureWindow, lockoutMs: m.lockout, maxLockoutMs: m.maxLockout, hardLockAfter: m.hardLockAfter }, decodeKey(config.secrets.encryptionKey.reveal())!);
+      const admin = new MfaAdmin(store, { maxFailures: m.maxFailures, windowMs: m.failureWindow, lockoutMs: m.lockout, maxLockoutMs: m.maxLockout, hardLockAfter: m.hardLockAfter, maxAccountsPerAddress: m.maxAccountsPerAddress }, decodeKey(config.secrets.encryptionKey.reveal())!);
       if (sub === 'list') {
         const summary = await admin.list(values.user);
         if (values.json) process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);

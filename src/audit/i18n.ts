@@ -88,6 +88,7 @@ export const REASON_DE: Readonly<Record<string, string>> = {
   RG_MFA_REPLAY: 'ein Code der Authenticator-App wurde ein zweites Mal verwendet (abgewiesen)',
   RG_MFA_COUNTER: 'der Signaturzähler eines Sicherheitsschlüssels ging zurück (möglicherweise kopiert); abgewiesen',
   RG_MFA_LOCKED: 'zu viele Fehlversuche mit dem zweiten Faktor; vorübergehend gesperrt',
+  RG_MFA_NOT_ENROLLED: 'das Konto hat keinen zweiten Faktor der gesendeten Art; nichts wurde geprüft',
   RG_MFA_FRESH_LOGIN: 'die Einrichtung des ersten zweiten Faktors braucht eine frische Anmeldung',
   RG_ROOM_INVALID: 'der Raumname ist ungültig',
   RG_LOGIN_STATE_UNKNOWN: 'die Rückmeldung der Anmeldung gehört zu keiner laufenden Anmeldung (abgelaufen, wiederverwendet oder gefälscht)',

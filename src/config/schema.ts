@@ -30,6 +30,10 @@ export const CONFIG_SCHEMA = object('roomguard.yaml', {
     kind: 'list', default: [], example: '[10.0.0.0/8, 127.0.0.1]',
     doc: 'Addresses or CIDR ranges of reverse proxies in front of roomguard whose `X-Forwarded-For` is believed. Empty: the TCP peer is the client.',
   },
+  http: object('The HTTP listener: how long a client may take to send its request (slow clients cannot hold connections open).', {
+    headersTimeout: { kind: 'duration', default: '10s', min: '1s', max: '1m', doc: 'A client must have sent the request headers this long after it began, else the connection is closed (408). Node checks open connections every quarter of the shorter of the two timeouts (at most every second, at least every 250 ms), so a timeout bites within a quarter of itself more, not after Node\'s default 30 s check.' },
+    requestTimeout: { kind: 'duration', default: '30s', min: '1s', max: '10m', doc: 'A client must have sent the whole request (headers and body) this long after it began, else the connection is closed (408). Not longer responses and not WebSockets once open. At least `http.headersTimeout`.' },
+  }),
   oidc: object('The organisation\'s OpenID Connect identity provider (authorization-code flow with PKCE).', {
     issuer: { kind: 'url', protocols: ['https:', 'http:'], required: true, example: 'https://id.example.org/realms/staff', doc: 'Issuer URL; its `/.well-known/openid-configuration` is fetched at start. `http://` only for loopback issuers.' },
     clientId: { kind: 'string', required: true, example: 'roomguard', doc: 'Client id registered at the IdP. Redirect URI to register: `<publicUrl>/_roomguard/callback`; post-logout redirect: `<publicUrl>/_roomguard/logged-out`.' },
@@ -45,7 +49,8 @@ export const CONFIG_SCHEMA = object('roomguard.yaml', {
     trustAmr: { kind: 'list', default: [], example: '[otp, hwk, mfa]', doc: 'When the ID token\'s `amr` contains one of these values, the session counts the second-factor method `idp` (used only where a policy lists `idp` in `mfa.methods`). Empty: the IdP\'s MFA is never trusted.' },
   }),
   mfa: object('Second factors: TOTP, WebAuthn (passkeys, security keys), recovery codes (docs/mfa.md).', {
-    maxFailures: { kind: 'integer', default: 5, min: 1, max: 100, doc: 'Failed second-factor attempts allowed per account and per client address within `mfa.failureWindow` before a temporary lock.' },
+    maxFailures: { kind: 'integer', default: 5, min: 1, max: 100, doc: 'Failed second-factor attempts allowed per account (from any address) within `mfa.failureWindow` before a temporary lock of that account\'s second factor.' },
+    maxAccountsPerAddress: { kind: 'integer', default: 20, min: 2, max: 10000, doc: 'How many different accounts may be failing their second factor from one client address within `mfa.failureWindow` (a success takes an account off the count) before that address is locked for everyone: a ceiling against spraying codes across many accounts. One account counts once however often it fails, so it cannot lock out the others behind its address; raise it for a large network behind one NAT address (docs/mfa.md).' },
     failureWindow: { kind: 'duration', default: '5m', min: '1m', max: '24h', doc: 'Window in which failures are counted.' },
     lockout: { kind: 'duration', default: '5m', min: '30s', max: '1h', doc: 'First temporary lock; each further lock within a day doubles it, up to `mfa.maxLockout`.' },
     maxLockout: { kind: 'duration', default: '1h', min: '1m', max: '24h', doc: 'Longest temporary lock.' },
@@ -86,6 +91,7 @@ export const CONFIG_SCHEMA = object('roomguard.yaml', {
     idleTimeout: { kind: 'duration', default: '30m', min: '1m', max: '1h', doc: 'A session unused this long ends (NIST SP 800-63B AAL2: at most 1h).' },
     absoluteTimeout: { kind: 'duration', default: '12h', min: '5m', max: '24h', doc: 'A session ends this long after login, however active (AAL2: at most 24h).' },
     cookieName: { kind: 'string', default: 'roomguard_session', doc: 'Cookie name; gets the `__Host-` prefix when `publicUrl` is https.' },
+    maxPerPerson: { kind: 'integer', default: 10, min: 1, max: 1000, doc: 'How many sessions one person may have at once (browsers and devices together). A new login ends the person\'s oldest sessions beyond it, on every instance, and the audit log records it (`session.revoked`, scope `session-limit`). Bounds what one account can make the store hold.' },
     localCache: { kind: 'duration', default: '1s', max: '1s', doc: 'How long an instance may reuse a session it read from the store for the sub-resource requests of a page (assets, API calls; never page loads, WebSocket opens or any refusal). Ending a session anywhere removes every copy at once through the store\'s publish/subscribe; while that channel is down nothing is cached. `0s` turns the cache off.' },
   }),
   guests: object('Guest sessions of people without an account, admitted by invitation where a room policy has `guests:` (docs/guests.md).', {

@@ -198,6 +198,8 @@ function crossChecks(ctx: Ctx, config: Partial2<Config>): void {
   if (proxy !== undefined && !['nginx', 'caddy', 'traefik'].includes(proxy)) problem(['forwardAuth', 'proxy'], `"${proxy}" is not one of nginx, caddy, traefik`);
   else if (config.forwardAuth?.enabled && proxy === undefined) problem(['forwardAuth', 'proxy'], 'required when forwardAuth.enabled is true: nginx, caddy or traefik (the headers roomguard trusts depend on it)');
   if (session?.idleTimeout !== undefined && session.absoluteTimeout !== undefined && session.idleTimeout > session.absoluteTimeout) problem(['session', 'idleTimeout'], 'must not be longer than session.absoluteTimeout');
+  const http = config.http;
+  if (http?.headersTimeout !== undefined && http.requestTimeout !== undefined && http.headersTimeout > http.requestTimeout) problem(['http', 'headersTimeout'], 'must not be longer than http.requestTimeout');
   if (session?.cookieName !== undefined && !/^[A-Za-z0-9_-]+$/.test(session.cookieName)) problem(['session', 'cookieName'], 'may contain only letters, digits, _ and -');
   if (backend?.roomPath !== undefined) {
     try {

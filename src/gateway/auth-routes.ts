@@ -2,10 +2,10 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply } from 'fastify';
 import { RoomguardError, isRoomguardError } from '../errors.js';
-import { newBrowserBinding } from '../identity/oidc.js';
 import { BackchannelLogout } from '../identity/backchannel.js';
+import type { PendingLogin } from '../identity/pending-logins.js';
 import { safeReturnTo } from '../identity/return-to.js';
 import { noticePage, signOutPage, signedOutPage } from '../ui/pages.js';
 import type { GatewayContext } from './context.js';
@@ -30,6 +30,12 @@ export function registerAuthRoutes(app: FastifyInstance, ctx: GatewayContext): v
   const oidc = ctx.deps.oidc;
   const theme = `:root { --accent: ${config.ui.primaryColor}; }\n`;
 
+  /** Hands the browser its pending logins (sealed, newest first), or drops the cookie when none are left. */
+  async function keepPendingLogins(reply: FastifyReply, logins: PendingLogin[]): Promise<void> {
+    if (logins.length === 0) reply.clearCookie(cookies.binding, cookieBase);
+    else reply.setCookie(cookies.binding, await ctx.pendingLogins.seal(logins), { ...cookieBase, maxAge: Math.ceil(config.oidc.loginTimeout / 1000) });
+  }
+
   app.get('/_roomguard/assets/:name', async (request, reply) => {
     const name = (request.params as { name: string }).name;
     if (name === 'theme.css') return reply.header('cache-control', 'public, max-age=300').type('text/css; charset=utf-8').send(theme);
@@ -46,20 +52,24 @@ export function registerAuthRoutes(app: FastifyInstance, ctx: GatewayContext): v
     if (Array.isArray(query.returnTo)) throw new RoomguardError('RG_RETURN_TO_INVALID', 'returnTo given twice');
     const returnTo = query.returnTo === undefined ? '/' : safeReturnTo(query.returnTo, publicUrl);
     if (returnTo === undefined) throw new RoomguardError('RG_RETURN_TO_INVALID');
-    let binding = request.cookies[cookies.binding];
-    if (!binding || !/^[A-Za-z0-9_-]{43}$/.test(binding)) binding = newBrowserBinding();
     const fresh = query.fresh === '1';
-    const target = await oidc.begin(returnTo, binding, fresh ? { maxAgeSeconds: Math.floor(config.mfa.freshLogin / 1000) } : {});
-    reply.setCookie(cookies.binding, binding, { ...cookieBase, maxAge: Math.ceil(config.oidc.loginTimeout / 1000) });
+    const { url, pending } = await oidc.begin(returnTo, fresh ? { maxAgeSeconds: Math.floor(config.mfa.freshLogin / 1000) } : {}, ctx.now());
+    // The browser keeps its pending logins (this one first); the store is not written for a login start.
+    await keepPendingLogins(reply, [pending, ...(await ctx.pendingLogins.open(request.cookies[cookies.binding]))]);
     reply.headers({ 'cache-control': 'no-store', 'referrer-policy': 'same-origin' });
-    return reply.redirect(target.href, 302);
+    return reply.redirect(url.href, 302);
   });
 
   app.get('/_roomguard/callback', async (request, reply) => {
     const callbackUrl = new URL(request.url, publicUrl);
+    const pending = await ctx.pendingLogins.open(request.cookies[cookies.binding]);
+    // This callback spends its pending login, whatever comes of it; the browser keeps the others.
+    const state = callbackUrl.searchParams.get('state');
+    const others = pending.filter((login) => login.state !== state);
+    if (others.length !== pending.length) await keepPendingLogins(reply, others);
     let login;
     try {
-      login = await oidc.complete(callbackUrl, request.cookies[cookies.binding]);
+      login = await oidc.complete(callbackUrl, pending, ctx.now());
     } catch (err) {
       if (isRoomguardError(err)) ctx.auditQuietly(request, undefined, { type: 'login.failure', outcome: 'failure', reason: err.code });
       throw err;
@@ -74,8 +84,12 @@ export function registerAuthRoutes(app: FastifyInstance, ctx: GatewayContext): v
     });
     request.log.info({ session: session.hash.slice(0, 16), event: 'login' }, 'login completed');
     ctx.auditQuietly(request, session, { type: 'login.success', outcome: 'success', details: { amr: login.amr.slice(0, 10), idpMfaTrusted: trusted } });
+    if (session.ended.length > 0) {
+      // The person's oldest sessions, ended to stay within session.maxPerPerson: recorded like any revocation.
+      request.log.info({ event: 'session-limit', ended: session.ended.length }, 'oldest sessions ended');
+      ctx.auditQuietly(request, session, { type: 'session.revoked', outcome: 'success', details: { scope: 'session-limit', count: session.ended.length, sessions: session.ended.map((s) => s.hash.slice(0, 16)) } });
+    }
     ctx.setSessionCookie(reply, session);
-    reply.clearCookie(cookies.binding, cookieBase);
     reply.header('cache-control', 'no-store');
     return reply.redirect(login.returnTo, 302);
   });

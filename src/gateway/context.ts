@@ -13,6 +13,8 @@ import type { Store } from '../store/store.js';
 import { FactorStore, userKey, type UserFactors } from '../mfa/factors.js';
 import { generateRecoveryCodes } from '../mfa/recovery.js';
 import { AttemptLimiter } from '../mfa/limiter.js';
+import { PendingLoginSeal } from '../identity/pending-logins.js';
+import { decodeKey } from '../config/validate.js';
 import { WebAuthnCeremonies } from '../mfa/webauthn.js';
 import { chooseLang, type Lang } from '../ui/i18n.js';
 import { errorPage, type Frame } from '../ui/pages.js';
@@ -57,6 +59,7 @@ export interface GatewayStatus {
 
 export interface CookieNames {
   session: string;
+  /** The sealed pending logins of the browser (it binds a login to the browser that started it). */
   binding: string;
   lang: string;
 }
@@ -75,6 +78,8 @@ export class GatewayContext {
   readonly factors: FactorStore;
   readonly limiter: AttemptLimiter;
   readonly ceremonies: WebAuthnCeremonies;
+  /** Seals the pending logins a browser keeps in its login cookie until the callback. */
+  readonly pendingLogins: PendingLoginSeal;
   readonly cookies: CookieNames;
   readonly cookieBase: { path: string; httpOnly: boolean; secure: boolean; sameSite: 'lax' };
   readonly now: () => number;
@@ -95,13 +100,16 @@ export class GatewayContext {
     this.sessions = new Sessions(deps.store, { idleMs: deps.config.session.idleTimeout, absoluteMs: deps.config.session.absoluteTimeout }, this.now, {
       ...(deps.bus ? { bus: deps.bus } : {}),
       cacheMs: deps.config.session.localCache,
+      maxPerPerson: deps.config.session.maxPerPerson,
     });
     this.#csrfKey = derive(deps.encryptionKey, 'roomguard csrf v1');
     this.factors = new FactorStore(deps.store);
     const mfa = deps.config.mfa;
     this.limiter = new AttemptLimiter(deps.store, {
-      maxFailures: mfa.maxFailures, windowMs: mfa.failureWindow, lockoutMs: mfa.lockout, maxLockoutMs: mfa.maxLockout, hardLockAfter: mfa.hardLockAfter,
+      maxFailures: mfa.maxFailures, windowMs: mfa.failureWindow, lockoutMs: mfa.lockout, maxLockoutMs: mfa.maxLockout, hardLockAfter: mfa.hardLockAfter, maxAccountsPerAddress: mfa.maxAccountsPerAddress,
     }, derive(deps.encryptionKey, 'roomguard address hash v1'), this.now);
+    const previousKey = deps.config.secrets.previousEncryptionKey ? decodeKey(deps.config.secrets.previousEncryptionKey.reveal()) : undefined;
+    this.pendingLogins = new PendingLoginSeal(deps.encryptionKey, previousKey ? [previousKey] : [], this.now);
     this.ceremonies = new WebAuthnCeremonies(deps.store, { id: this.publicUrl.hostname, name: deps.config.ui.orgName, origin: this.publicUrl.origin }, mfa.challengeTimeout);
   }
 

@@ -83,7 +83,11 @@ export function registerMfaRoutes(app: FastifyInstance, ctx: GatewayContext): vo
     return lang === 'de' ? `Gesperrt bis ${at} UTC.` : `Locked until ${at} UTC.`;
   }
 
-  /** Refuses when locked; with `attempt`, also counts this attempt before it is checked (parallel guesses). */
+  /**
+   * Refuses when locked; with `attempt`, also counts this attempt before it is checked (parallel guesses).
+   * Callers pass `attempt` only for a real guess: one against a factor the account has (else there is
+   * nothing to guess, and counting it would only let an account push its address towards a lock).
+   */
   async function refuseIfLocked(request: FastifyRequest, reply: FastifyReply, user: string, attempt = false): Promise<boolean> {
     let lock = await ctx.limiter.state(user, request.ip);
     if (!lock.locked && attempt && !(await ctx.limiter.reserve(user, request.ip))) lock = { locked: true, hard: false, until: ctx.now() + config.mfa.failureWindow };
@@ -99,7 +103,7 @@ export function registerMfaRoutes(app: FastifyInstance, ctx: GatewayContext): vo
     ctx.auditQuietly(request, input.session, { type: kind, outcome: 'failure', reason, details: { method, ...(input.room ? { room: input.room } : {}) } });
     const lock = await ctx.limiter.fail(user, request.ip);
     if (!lock.locked) return false;
-    ctx.auditQuietly(request, input.session, { type: 'mfa.lock', outcome: 'failure', reason: 'RG_MFA_LOCKED', details: { hard: lock.hard } });
+    ctx.auditQuietly(request, input.session, { type: 'mfa.lock', outcome: 'failure', reason: 'RG_MFA_LOCKED', details: { hard: lock.hard, ...(lock.address ? { address: true } : {}) } });
     const detail = lockDetail(request, lock);
     await ctx.fail(request, reply, 'RG_MFA_LOCKED', detail ? { detail } : {});
     return true;
@@ -177,11 +181,13 @@ export function registerMfaRoutes(app: FastifyInstance, ctx: GatewayContext): vo
     if (!requirement) return reply.redirect(input.returnTo, 303);
     if (!requirement.methods.includes('totp')) throw new RoomguardError('RG_MFA_REQUIRED', 'this room does not accept authenticator codes');
     const user = userKey(input.session.data.identity.sub);
-    if (await refuseIfLocked(request, reply, user, true)) return reply;
     const doc = await ctx.factors.load(user);
+    const authenticators = doc.factors.filter((f): f is TotpFactor => f.kind === 'totp');
+    if (authenticators.length === 0) throw new RoomguardError('RG_MFA_NOT_ENROLLED', 'no authenticator app');
+    if (await refuseIfLocked(request, reply, user, true)) return reply;
     const code = typeof body.code === 'string' ? body.code : '';
     let replay = false;
-    for (const factor of doc.factors.filter((f): f is TotpFactor => f.kind === 'totp')) {
+    for (const factor of authenticators) {
       const check = await checkTotp(factor.secret, code, factor.lastTimeStep, now());
       if (!check.ok) {
         replay ||= check.replay;
@@ -263,10 +269,11 @@ export function registerMfaRoutes(app: FastifyInstance, ctx: GatewayContext): vo
     if (!step) return reply;
     const { body, input } = step;
     const user = userKey(input.session.data.identity.sub);
-    if (await refuseIfLocked(request, reply, user, true)) return reply;
     const doc = await ctx.factors.load(user);
-    const index = doc.recovery ? await matchRecoveryCode(typeof body.code === 'string' ? body.code : '', doc.recovery.hashes) : -1;
-    if (index === -1 || !doc.recovery) {
+    if (!doc.recovery?.hashes.length) throw new RoomguardError('RG_MFA_NOT_ENROLLED', 'no recovery codes left');
+    if (await refuseIfLocked(request, reply, user, true)) return reply;
+    const index = await matchRecoveryCode(typeof body.code === 'string' ? body.code : '', doc.recovery.hashes);
+    if (index === -1) {
       if (await failed(request, reply, input, 'recovery', 'mfa.failure', 'RG_MFA_INVALID')) return reply;
       return ctx.page(request, reply, (frame) => recoveryPage(frame, { csrf: ctx.csrfToken(input.session), returnTo: input.returnTo, room: input.room, error: MFA_TEXT[frame.lang].wrongRecovery }), 422);
     }
@@ -352,14 +359,16 @@ export function registerMfaRoutes(app: FastifyInstance, ctx: GatewayContext): vo
     if (!step) return reply;
     const { body, input } = step;
     const user = userKey(input.session.data.identity.sub);
+    const doc = await ctx.factors.load(user);
+    const credentialId = (body.response as { id?: unknown } | undefined)?.id;
+    if (!doc.factors.some((f) => f.kind === 'webauthn' && f.id === credentialId)) throw new RoomguardError('RG_MFA_NOT_ENROLLED', 'not a passkey of this account');
     const lock = await ctx.limiter.state(user, request.ip);
     if (lock.locked || !(await ctx.limiter.reserve(user, request.ip))) throw new RoomguardError('RG_MFA_LOCKED');
-    const doc = await ctx.factors.load(user);
     const result = await ctx.ceremonies.authenticate(input.session.hash, doc, body.response as never);
     if (!result.ok) {
       ctx.auditQuietly(request, input.session, { type: 'mfa.failure', outcome: 'failure', reason: result.reason === 'counter' ? 'RG_MFA_COUNTER' : 'RG_MFA_INVALID', details: { method: 'webauthn', why: result.reason } });
       const after = await ctx.limiter.fail(user, request.ip);
-      if (after.locked) ctx.auditQuietly(request, input.session, { type: 'mfa.lock', outcome: 'failure', reason: 'RG_MFA_LOCKED', details: { hard: after.hard } });
+      if (after.locked) ctx.auditQuietly(request, input.session, { type: 'mfa.lock', outcome: 'failure', reason: 'RG_MFA_LOCKED', details: { hard: after.hard, ...(after.address ? { address: true } : {}) } });
       return reply.code(after.locked ? 429 : 400).send({ error: after.locked ? 'RG_MFA_LOCKED' : result.reason });
     }
     result.factor.counter = result.newCounter;

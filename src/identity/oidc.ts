@@ -1,13 +1,16 @@
 // The OIDC relying party (openid-client v6): authorization-code flow with PKCE S256, state and nonce.
-// Pending logins live in the store (TTL = oidc.loginTimeout), so the callback may land on any instance;
-// each is bound to the browser that started it and can be completed once.
-import { createHash, randomBytes } from 'node:crypto';
+// A started login is handed back to the caller, which keeps it sealed in the browser that started it
+// (pending-logins.ts), so a login start writes nothing to the store and the callback may land on any
+// instance. A login completes once: after the IdP has exchanged its code, its state is claimed in the
+// store, so even an IdP that accepted a code twice could not make two sessions of one login.
+import { createHash } from 'node:crypto';
 import * as client from 'openid-client';
 import { RoomguardError } from '../errors.js';
 import type { Store } from '../store/store.js';
 import type { Identity } from '../policy/types.js';
 import { identityFromClaims, type ClaimPaths } from './claims.js';
 import { isLoopbackHost } from '../config/net.js';
+import type { PendingLogin } from './pending-logins.js';
 
 export interface OidcSettings {
   issuer: URL;
@@ -19,16 +22,6 @@ export interface OidcSettings {
   loginTimeoutMs: number;
   redirectUri: string;
   postLogoutRedirectUri: string;
-}
-
-interface PendingLogin {
-  codeVerifier: string;
-  nonce: string;
-  returnTo: string;
-  /** SHA-256 of the browser-binding cookie that started this login (login CSRF defence). */
-  binding: string;
-  /** OIDC max_age sent with this login, in seconds (fresh login for enrolment). */
-  maxAge?: number;
 }
 
 export interface CompletedLogin {
@@ -91,15 +84,17 @@ export class OidcRelyingParty {
     return this.#config !== undefined;
   }
 
-  /** Starts a login: stores the pending state and returns the IdP URL to redirect the browser to. */
-  async begin(returnTo: string, browserBinding: string, options: LoginOptions = {}): Promise<URL> {
+  /**
+   * Starts a login: returns the IdP URL to redirect the browser to, and the pending login for the caller
+   * to keep in that browser (sealed) until the callback. Nothing is written to the store.
+   */
+  async begin(returnTo: string, options: LoginOptions = {}, now = Date.now()): Promise<{ url: URL; pending: PendingLogin }> {
     const config = await this.metadata();
     const codeVerifier = client.randomPKCECodeVerifier();
     const state = client.randomState();
     const nonce = client.randomNonce();
-    const pending: PendingLogin = { codeVerifier, nonce, returnTo, binding: bindingHash(browserBinding), ...(options.maxAgeSeconds !== undefined ? { maxAge: options.maxAgeSeconds } : {}) };
-    await this.#store.set(`login:${state}`, JSON.stringify(pending), this.settings.loginTimeoutMs);
-    return client.buildAuthorizationUrl(config, {
+    const pending: PendingLogin = { state, codeVerifier, nonce, returnTo, ...(options.maxAgeSeconds !== undefined ? { maxAge: options.maxAgeSeconds } : {}), expiresAt: now + this.settings.loginTimeoutMs };
+    const url = client.buildAuthorizationUrl(config, {
       redirect_uri: this.settings.redirectUri,
       scope: this.settings.scopes.join(' '),
       response_type: 'code',
@@ -109,18 +104,20 @@ export class OidcRelyingParty {
       nonce,
       ...(options.maxAgeSeconds !== undefined ? { max_age: String(options.maxAgeSeconds) } : {}),
     });
+    return { url, pending };
   }
 
-  /** Completes a login from the callback URL. The pending state is taken (single use) before anything else. */
-  async complete(callbackUrl: URL, browserBinding: string | undefined): Promise<CompletedLogin> {
-    const state = callbackUrl.searchParams.get('state');
-    if (!state || state.length > 512) throw new RoomguardError('RG_LOGIN_STATE_UNKNOWN', 'no state');
-    const raw = await this.#store.take(`login:${state}`);
-    if (raw === null) throw new RoomguardError('RG_LOGIN_STATE_UNKNOWN', 'state not pending');
-    const pending = JSON.parse(raw) as PendingLogin;
-    if (!browserBinding || bindingHash(browserBinding) !== pending.binding) {
-      throw new RoomguardError('RG_LOGIN_STATE_UNKNOWN', 'callback arrived in a different browser than the login started in');
-    }
+  /**
+   * Completes a login from the callback URL, against the pending logins of the browser it arrived in
+   * (none there: it started elsewhere, or long ago). The caller drops the matching one from the browser
+   * whatever the outcome; the state is claimed in the store once the IdP has answered, so a callback
+   * replayed with a copy of the cookie fails.
+   */
+  async complete(callbackUrl: URL, pendingLogins: readonly PendingLogin[], now = Date.now()): Promise<CompletedLogin> {
+    const state = callbackUrl.searchParams.getAll('state');
+    if (state.length !== 1 || !state[0] || state[0].length > 512) throw new RoomguardError('RG_LOGIN_STATE_UNKNOWN', 'no state');
+    const pending = pendingLogins.find((login) => login.state === state[0]);
+    if (!pending || pending.expiresAt <= now) throw new RoomguardError('RG_LOGIN_STATE_UNKNOWN', 'no pending login for this state in this browser');
     const error = callbackUrl.searchParams.get('error');
     if (error) {
       throw new RoomguardError(error === 'access_denied' ? 'RG_LOGIN_DENIED_BY_IDP' : 'RG_LOGIN_FAILED', `IdP returned error=${error.slice(0, 100)}`);
@@ -130,7 +127,7 @@ export class OidcRelyingParty {
     try {
       tokens = await client.authorizationCodeGrant(config, callbackUrl, {
         pkceCodeVerifier: pending.codeVerifier,
-        expectedState: state,
+        expectedState: pending.state,
         expectedNonce: pending.nonce,
         idTokenExpected: true,
         // With max_age sent, openid-client requires auth_time and checks it is recent enough.
@@ -141,6 +138,9 @@ export class OidcRelyingParty {
     }
     const idClaims = tokens.claims();
     if (!idClaims) throw new RoomguardError('RG_LOGIN_FAILED', 'no ID token');
+    // Written only now, after the IdP vouched for a login: an anonymous callback never reaches the store.
+    const claimed = await this.#store.add(`login:done:${createHash('sha256').update(pending.state).digest('hex')}`, '1', Math.max(1000, pending.expiresAt - now));
+    if (!claimed) throw new RoomguardError('RG_LOGIN_STATE_UNKNOWN', 'this login was completed already');
     let claims: Record<string, unknown> = { ...idClaims };
     if (this.settings.userinfo && config.serverMetadata().userinfo_endpoint) {
       try {
@@ -173,10 +173,3 @@ export class OidcRelyingParty {
   }
 }
 
-export function newBrowserBinding(): string {
-  return randomBytes(32).toString('base64url');
-}
-
-function bindingHash(binding: string): string {
-  return createHash('sha256').update(binding).digest('hex');
-}

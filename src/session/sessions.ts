@@ -1,6 +1,8 @@
 // Server-side sessions. The browser holds only an opaque 256-bit random id; the store holds the session
 // under the SHA-256 of that id (sealed by SealedStore). Idle and absolute timeouts are enforced here, not
 // by cookie expiry. Logout deletes the record, so it ends on every instance sharing the store at once.
+// A person has at most `maxPerPerson` sessions: a new one ends the oldest beyond it, so no account can
+// make the store hold sessions without bound by logging in again and again.
 import { createHash, hash as digest, randomBytes } from 'node:crypto';
 import type { Store } from '../store/store.js';
 import type { FactorMethod, Identity } from '../policy/types.js';
@@ -45,6 +47,11 @@ export interface LoadedSession {
   idleFor: number;
 }
 
+/** A new session, and the person's oldest ones it ended to stay within maxPerPerson (oldest first). */
+export interface CreatedSession extends LoadedSession {
+  ended: Array<{ hash: string; data: SessionData }>;
+}
+
 export interface SessionTimeouts {
   idleMs: number;
   absoluteMs: number;
@@ -55,6 +62,8 @@ export interface SessionOptions {
   bus?: SessionBus;
   /** How long a session read from the store may be reused for requests that ask for it (0: never; at most 1 s). */
   cacheMs?: number;
+  /** Live sessions one person may have at once; a new one ends the oldest beyond it (absent: no limit). */
+  maxPerPerson?: number;
 }
 
 /** Sessions kept in the local cache at most (oldest dropped first). */
@@ -75,6 +84,7 @@ export class Sessions {
   readonly #now: () => number;
   readonly #bus: SessionBus | undefined;
   readonly #cacheMs: number;
+  readonly #maxPerPerson: number;
   /** hash → session data and when it was read from the store; emptied on any gap in the bus. */
   readonly #cache = new Map<string, { data: SessionData; readAt: number }>();
   /** Sessions that ended or changed lately (hash → when): a store read already under way must not cache them. */
@@ -87,6 +97,7 @@ export class Sessions {
     this.#now = now;
     this.#bus = options.bus;
     this.#cacheMs = Math.min(Math.max(options.cacheMs ?? 0, 0), 1000);
+    this.#maxPerPerson = Math.max(options.maxPerPerson ?? Infinity, 1);
     if (this.#bus && this.#cacheMs > 0) {
       this.#unsubscribe.push(this.#bus.subscribe((event) => this.#forget(event.hash)), this.#bus.onGap(() => this.#cache.clear()));
     }
@@ -167,14 +178,28 @@ export class Sessions {
     return { idleMs: Math.min(data.limits.idleMs, this.#timeouts.idleMs), absoluteMs: Math.min(data.limits.absoluteMs, this.#timeouts.absoluteMs) };
   }
 
-  async create(identity: Identity, extras: Partial<Pick<SessionData, 'sid' | 'idToken' | 'mfa' | 'authTime' | 'userAgent' | 'limits'>> = {}): Promise<LoadedSession> {
+  /** A new session for a person; ends their oldest sessions beyond maxPerPerson (on every instance). */
+  async create(identity: Identity, extras: Partial<Pick<SessionData, 'sid' | 'idToken' | 'mfa' | 'authTime' | 'userAgent' | 'limits'>> = {}): Promise<CreatedSession> {
     const now = this.#now();
     const id = randomBytes(32).toString('base64url');
     const hash = sessionHash(id);
     const data: SessionData = { v: 1, identity, createdAt: now, lastSeenAt: now, authTime: now, ...stripUndefined(extras) };
     await this.#store.set(this.#key(hash), JSON.stringify(data), this.#ttl(data, now));
     await this.#index(data, hash);
-    return { id, hash, data, idleFor: 0 };
+    return { id, hash, data, idleFor: 0, ended: await this.#endBeyondLimit(identity.sub, hash) };
+  }
+
+  /**
+   * Ends the person's oldest sessions (by login time; a step-up keeps it) so that with `keep` they have at
+   * most maxPerPerson. Two logins racing see the same list and end the same old ones; with a limit of 1
+   * they may end each other, and the person logs in once more.
+   */
+  async #endBeyondLimit(sub: string, keep: string): Promise<Array<{ hash: string; data: SessionData }>> {
+    if (!Number.isFinite(this.#maxPerPerson)) return [];
+    const others = (await this.listFor(sub)).filter((session) => session.hash !== keep);
+    const beyond = others.slice(this.#maxPerPerson - 1).reverse();
+    for (const session of beyond) await this.destroy(session);
+    return beyond;
   }
 
   /**
@@ -219,7 +244,7 @@ export class Sessions {
   }
 
   /** Changes session data in place (same id), e.g. an acknowledged notice. */
-  async update(session: LoadedSession, changes: Partial<Pick<SessionData, 'noticesSeen' | 'admissions'>>): Promise<LoadedSession> {
+  async update<S extends LoadedSession>(session: S, changes: Partial<Pick<SessionData, 'noticesSeen' | 'admissions'>>): Promise<S> {
     const now = this.#now();
     const data: SessionData = { ...session.data, ...changes, lastSeenAt: now };
     // Never recreate a session that was ended (logout, revocation) while this request was under way.

@@ -43,8 +43,10 @@ export class MemoryStore implements Store {
     return value;
   }
 
+  /** Deletes a value or a set under the key, like Redis DEL (which does not care about the key's type). */
   async delete(key: string): Promise<void> {
     this.#entries.delete(key);
+    this.#sets.delete(key);
   }
 
   async getMany(keys: string[]): Promise<Array<string | null>> {
@@ -52,7 +54,10 @@ export class MemoryStore implements Store {
   }
 
   async deleteMany(keys: string[]): Promise<void> {
-    for (const key of keys) this.#entries.delete(key);
+    for (const key of keys) {
+      this.#entries.delete(key);
+      this.#sets.delete(key);
+    }
   }
 
   async replace(key: string, value: string, ttlMs: number): Promise<boolean> {

@@ -85,6 +85,10 @@ export const ERROR_TEXT: Record<ErrorCode, Record<Lang, ErrorText>> = {
     en: { title: 'Too many attempts', text: 'Your second factor is locked after too many wrong attempts.', next: 'Wait until the time below and try again. If it says the lock is permanent, ask your administrator to unlock it.' },
     de: { title: 'Zu viele Versuche', text: 'Ihr zweiter Faktor ist nach zu vielen falschen Versuchen gesperrt.', next: 'Warten Sie bis zur unten genannten Zeit und versuchen Sie es erneut. Ist die Sperre dauerhaft, bitten Sie Ihre Administration um Entsperrung.' },
   },
+  RG_MFA_NOT_ENROLLED: {
+    en: { title: 'Not set up', text: 'Your account has no second factor of this kind.', next: 'Go back and choose a method you have set up.' },
+    de: { title: 'Nicht eingerichtet', text: 'Für Ihr Konto ist kein zweiter Faktor dieser Art eingerichtet.', next: 'Gehen Sie zurück und wählen Sie eine Methode, die Sie eingerichtet haben.' },
+  },
   RG_MFA_FRESH_LOGIN: {
     en: { title: 'Please sign in again', text: 'Setting up your first second factor needs a fresh sign-in at your identity provider.', next: 'Sign in again; you will come straight back here.' },
     de: { title: 'Bitte erneut anmelden', text: 'Für die Einrichtung Ihres ersten zweiten Faktors ist eine frische Anmeldung beim Identitätsdienst nötig.', next: 'Melden Sie sich erneut an; Sie kommen direkt hierher zurück.' },

@@ -98,7 +98,7 @@ describe('key lifetimes in Redis', () => {
     const wrong = await third.browser.request(`${origin}/_roomguard/mfa/totp`, form({ csrf: csrfOf(await third.final.text()), returnTo: '/rooms/vault', room: 'vault', code: '000000' }));
     expect(wrong.status).toBe(422);
 
-    // Bob joins an open room; carol starts a login and never finishes it.
+    // Bob joins an open room; carol starts a login and never finishes it (that writes nothing: it waits in her browser).
     const bob = await login('bob', '/rooms/open');
     expect(bob.final.status).toBe(200);
     const carol = await new ScriptedBrowser(HTML).request(`${origin}/_roomguard/login?returnTo=%2Frooms%2Fopen`);
@@ -106,7 +106,7 @@ describe('key lifetimes in Redis', () => {
 
     const keys = await census(redis, prefix);
     // The flow above must have written each family (otherwise this test checks less than it claims).
-    for (const family of ['session', 'sessions:user', 'login', 'audit:entered', 'mfa:factors', 'mfa:show-codes', 'mfa:totp-step', 'mfa:challenge:register', 'mfa:tries:acct', 'mfa:tries:ip', 'mfa:fail:acct', 'mfa:fail:ip', 'mfa:fail:consecutive']) {
+    for (const family of ['session', 'sessions:user', 'login', 'audit:entered', 'mfa:factors', 'mfa:show-codes', 'mfa:totp-step', 'mfa:challenge:register', 'mfa:tries:acct', 'mfa:failing:ip', 'mfa:fail:acct', 'mfa:fail:consecutive']) {
       expect([...keys.keys()].some((key) => key.startsWith(`${family}:`)), `a ${family}:* key`).toBe(true);
     }
     const forever = [...keys].filter(([, pttl]) => !(pttl > 0));

@@ -92,6 +92,30 @@ describe('OIDC state and callback tampering', () => {
     expect(browser.jar.get('roomguard_session')).toBeUndefined();
   });
 
+  it('refuses a callback replayed with a copy of the pending-login cookie, and makes no second session', async () => {
+    const browser = new ScriptedBrowser();
+    const callback = await callbackFor(browser, 'carol');
+    const copied = browser.jar.header(callback)!;
+    const first = await browser.request(callback);
+    expect(first.status).toBe(302);
+    // The browser was told to drop the pending login; a copy kept from before still fails.
+    expect(browser.jar.get('roomguard_session_login')).toBeUndefined();
+    const replay = await fetch(callback, { redirect: 'manual', headers: { cookie: copied.split('; ').filter((c) => c.startsWith('roomguard_session_login=')).join('; ') } });
+    expect([400, 502]).toContain(replay.status);
+    expect(replay.headers.getSetCookie().some((c) => c.startsWith('roomguard_session='))).toBe(false);
+  });
+
+  it('completes two logins started in one browser at once (two tabs), each returning where it started', async () => {
+    const browser = new ScriptedBrowser();
+    const tabA = await browser.follow(`${rig.origin}/_roomguard/login?returnTo=%2Frooms%2Ftown-hall`);
+    const tabB = await browser.follow(`${rig.origin}/_roomguard/login?returnTo=%2Frooms%2Fstaff-weekly`);
+    const doneB = await browser.submitLogin(tabB.final, 'bob', 'demo');
+    expect(doneB.hops.find((h) => h.url.pathname === '/_roomguard/callback')?.location).toBe('/rooms/staff-weekly');
+    const doneA = await browser.submitLogin(tabA.final, 'bob', 'demo');
+    expect(doneA.hops.find((h) => h.url.pathname === '/_roomguard/callback')?.location).toBe('/rooms/town-hall');
+    expect(browser.jar.get('roomguard_session_login')).toBeUndefined();
+  });
+
   it('sends the IdP the configured redirect URI whatever Host the request names', async () => {
     const res = await rawRequest(rig.port, '/_roomguard/login?returnTo=%2F', { host: 'evil.example' });
     expect(res.status).toBe(302);

@@ -193,6 +193,12 @@ describe('loadConfigText: problems', () => {
     expectProblem(problemsOf(config({ append: ['session:', '  idleTimeout: 30'] })), { line: 12, field: 'session.idleTimeout' });
   });
 
+  it('refuses an http.headersTimeout longer than http.requestTimeout, and takes the two as given otherwise', () => {
+    expectProblem(problemsOf(config({ append: ['http:', '  headersTimeout: 20s', '  requestTimeout: 10s'] })), { line: 12, field: 'http.headersTimeout', message: /http.requestTimeout/ });
+    const c = config({ append: ['http:', '  headersTimeout: 5s', '  requestTimeout: 1m'] }).config!;
+    expect([c.http.headersTimeout, c.http.requestTimeout]).toEqual([5000, 60_000]);
+  });
+
   it('refuses an idleTimeout above 1h', () => {
     expectProblem(problemsOf(config({ append: ['session:', '  idleTimeout: 61m'] })), { line: 12, field: 'session.idleTimeout', message: /1h/ });
   });

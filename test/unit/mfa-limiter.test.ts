@@ -1,8 +1,10 @@
 // Attempt limits for second factors (src/mfa/limiter.ts) against security-requirements.md E.36/E.37 and
-// issue 3: failures counted per account and per client address within a window; maxFailures lock for
-// `lockout`, each further lock within a day twice as long up to `maxLockout`; a success forgets earlier
-// failures of that account and address; `hardLockAfter` consecutive failures lock until an admin unlocks;
-// store keys carry no raw IP address (I.64).
+// issue 3: failures counted per account within a window; maxFailures lock for `lockout`, each further
+// lock within a day twice as long up to `maxLockout`; a success forgets earlier failures of that account;
+// `hardLockAfter` consecutive failures lock until an admin unlocks; store keys carry no raw IP address
+// (I.64). Per address (issue 15, class 6): a ceiling on how many different accounts are failing there,
+// so one account can never lock out the others behind its address, while spraying across accounts is
+// still stopped.
 import { randomBytes } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
 import { AttemptLimiter, type LimiterSettings } from '../../src/mfa/limiter.js';
@@ -15,7 +17,7 @@ const DAY = 24 * HOUR;
 const YEAR = 365 * DAY;
 
 // Issue 3 defaults: 5 failures in 5 min → 5 min lock with growing delays; 100 consecutive → hard lock.
-const SETTINGS: LimiterSettings = { maxFailures: 5, windowMs: 5 * MIN, lockoutMs: 5 * MIN, maxLockoutMs: 1 * HOUR, hardLockAfter: 100 };
+const SETTINGS: LimiterSettings = { maxFailures: 5, windowMs: 5 * MIN, lockoutMs: 5 * MIN, maxLockoutMs: 1 * HOUR, hardLockAfter: 100, maxAccountsPerAddress: 4 };
 
 const ALICE = 'a'.repeat(64); // callers pass userKey(sub), a hex hash
 const BOB = 'b'.repeat(64);
@@ -37,6 +39,11 @@ class RecordingStore extends MemoryStore {
   override async add(key: string, value: string, ttlMs: number): Promise<boolean> {
     this.keys.add(key);
     return super.add(key, value, ttlMs);
+  }
+  override async addMember(key: string, member: string, ttlMs: number): Promise<void> {
+    this.keys.add(key);
+    this.keys.add(member);
+    return super.addMember(key, member, ttlMs);
   }
 }
 
@@ -147,34 +154,24 @@ describe('AttemptLimiter: growing lock durations', () => {
   });
 });
 
-describe('AttemptLimiter: per account and per address', () => {
-  it('locks the address: another account tried from the same address is refused too', async () => {
-    const { limiter, failTimes } = setup();
-    await failTimes(SETTINGS.maxFailures, ALICE, IP1);
-    expect((await limiter.state(BOB, IP1)).locked).toBe(true);
-  });
+/** Distinct account keys, as the routes pass them (userKey(sub) is a hex hash). */
+function accounts(n: number, tag = 'u'): string[] {
+  return Array.from({ length: n }, (_, i) => `${tag}${i}`.padEnd(64, '0'));
+}
 
+describe('AttemptLimiter: per account', () => {
   it('locks the account: the same account from another address is refused too', async () => {
     const { limiter, failTimes } = setup();
     await failTimes(SETTINGS.maxFailures, ALICE, IP1);
     expect((await limiter.state(ALICE, IP2)).locked).toBe(true);
   });
 
-  it('leaves other accounts at other addresses alone', async () => {
+  it('leaves other accounts alone, at the same address and at others', async () => {
     const { limiter, failTimes } = setup();
     await failTimes(SETTINGS.maxFailures, ALICE, IP1);
+    expect(await limiter.state(BOB, IP1)).toEqual({ locked: false });
     expect(await limiter.state(BOB, IP2)).toEqual({ locked: false });
-  });
-
-  it('counts failures per address across accounts: one address trying many accounts gets locked', async () => {
-    const { limiter } = setup();
-    const users = Array.from({ length: SETTINGS.maxFailures }, (_, i) => String(i).repeat(64).slice(0, 64));
-    let last;
-    for (const user of users) last = await limiter.fail(user, IP1);
-    expect(last!.locked).toBe(true);
-    expect((await limiter.state('f'.repeat(64), IP1)).locked).toBe(true);
-    // None of those accounts reached maxFailures itself, so from elsewhere they are free.
-    for (const user of users) expect(await limiter.state(user, IP2)).toEqual({ locked: false });
+    expect(await limiter.reserve(BOB, IP1)).toBe(true);
   });
 
   it('counts failures per account across addresses: many addresses against one account lock it', async () => {
@@ -184,13 +181,131 @@ describe('AttemptLimiter: per account and per address', () => {
     for (const ip of ips) last = await limiter.fail(ALICE, ip);
     expect(last!.locked).toBe(true);
     expect((await limiter.state(ALICE, '192.0.2.200')).locked).toBe(true);
-    // None of those addresses reached maxFailures itself, so other accounts from them are free.
+    // None of those addresses had more than one account failing, so other accounts from them are free.
     for (const ip of ips) expect(await limiter.state(BOB, ip)).toEqual({ locked: false });
   });
 
+  it('reserve() refuses the attempt after maxFailures unchecked attempts of the account (parallel guesses)', async () => {
+    const { limiter } = setup();
+    for (let i = 0; i < SETTINGS.maxFailures; i++) expect(await limiter.reserve(ALICE, IP1)).toBe(true);
+    expect(await limiter.reserve(ALICE, IP1)).toBe(false);
+    expect(await limiter.reserve(ALICE, IP2)).toBe(false);
+    // Another account at the same address is not held back by them.
+    expect(await limiter.reserve(BOB, IP1)).toBe(true);
+  });
+});
+
+describe('AttemptLimiter: one account cannot lock out the others at its address', () => {
+  /** Fails `user` from `ip` `n` times, waiting out every lock of that account as a patient attacker would. */
+  async function failThroughLocks(ctx: ReturnType<typeof setup>, n: number, user: string, ip: string) {
+    for (let i = 0; i < n; i++) {
+      const state = await ctx.limiter.state(user, ip);
+      if (state.locked && state.until !== undefined) ctx.advance(state.until - ctx.now());
+      await ctx.limiter.reserve(user, ip);
+      await ctx.limiter.fail(user, ip);
+    }
+  }
+
+  it('an account failing again and again, through its own locks, never locks the address for another account', async () => {
+    const ctx = setup();
+    await failThroughLocks(ctx, 10 * SETTINGS.maxFailures, ALICE, IP1);
+    expect((await ctx.limiter.state(ALICE, IP1)).locked).toBe(true);
+    expect(await ctx.limiter.state(BOB, IP1)).toEqual({ locked: false });
+    expect(await ctx.limiter.reserve(BOB, IP1)).toBe(true);
+  });
+
+  it('failing and succeeding in turn (an account with a factor of its own) does not lock the address either', async () => {
+    const ctx = setup();
+    for (let round = 0; round < 20; round++) {
+      for (let i = 0; i < SETTINGS.maxFailures - 1; i++) {
+        expect(await ctx.limiter.reserve(ALICE, IP1)).toBe(true);
+        expect(await ctx.limiter.fail(ALICE, IP1)).toEqual({ locked: false });
+      }
+      expect(await ctx.limiter.reserve(ALICE, IP1)).toBe(true);
+      await ctx.limiter.succeed(ALICE, IP1);
+    }
+    expect(await ctx.limiter.state(BOB, IP1)).toEqual({ locked: false });
+  });
+
+  it('neither do maxAccountsPerAddress - 1 accounts failing together', async () => {
+    const ctx = setup();
+    for (const user of accounts(SETTINGS.maxAccountsPerAddress - 1)) await failThroughLocks(ctx, 3 * SETTINGS.maxFailures, user, IP1);
+    expect(await ctx.limiter.state(BOB, IP1)).toEqual({ locked: false });
+  });
+});
+
+describe('AttemptLimiter: a ceiling per address against spraying across accounts', () => {
+  it('locks the address for everyone once maxAccountsPerAddress different accounts are failing from it', async () => {
+    const { limiter, now } = setup();
+    const users = accounts(SETTINGS.maxAccountsPerAddress);
+    for (const user of users.slice(0, -1)) expect(await limiter.fail(user, IP1)).toEqual({ locked: false });
+    const at = now();
+    expect(await limiter.fail(users.at(-1)!, IP1)).toEqual({ locked: true, hard: false, until: at + SETTINGS.lockoutMs, address: true });
+    expect(await limiter.state(BOB, IP1)).toEqual({ locked: true, hard: false, until: at + SETTINGS.lockoutMs });
+    // Only that address: the accounts (one failure each) are free elsewhere, and so is everyone else.
+    for (const user of users) expect(await limiter.state(user, IP2)).toEqual({ locked: false });
+    expect(await limiter.state(BOB, IP2)).toEqual({ locked: false });
+  });
+
+  it('reserve() refuses one account more than the ceiling before its attempt is checked (parallel spraying)', async () => {
+    const { limiter } = setup();
+    const users = accounts(SETTINGS.maxAccountsPerAddress);
+    for (const user of users) expect(await limiter.reserve(user, IP1)).toBe(true);
+    expect(await limiter.reserve(BOB, IP1)).toBe(false);
+    // An account already counted is not one more.
+    expect(await limiter.reserve(users[0]!, IP1)).toBe(true);
+  });
+
+  it('an account that succeeds no longer counts as failing there', async () => {
+    const { limiter } = setup();
+    const users = accounts(SETTINGS.maxAccountsPerAddress - 1);
+    for (const user of users) await limiter.fail(user, IP1);
+    await limiter.succeed(users[0]!, IP1);
+    expect(await limiter.fail(BOB, IP1)).toEqual({ locked: false });
+    expect(await limiter.state(ALICE, IP1)).toEqual({ locked: false });
+  });
+
+  it('a success of another account does not wipe out the failures of the others at that address', async () => {
+    const { limiter } = setup();
+    for (const user of accounts(SETTINGS.maxAccountsPerAddress - 1)) await limiter.fail(user, IP1);
+    await limiter.succeed(ALICE, IP1);
+    expect((await limiter.fail(BOB, IP1)).locked).toBe(true);
+  });
+
+  it('forgets accounts that failed in an earlier window', async () => {
+    const { limiter, advance } = setup();
+    for (const user of accounts(SETTINGS.maxAccountsPerAddress - 1)) await limiter.fail(user, IP1);
+    advance(SETTINGS.windowMs);
+    expect(await limiter.fail(BOB, IP1)).toEqual({ locked: false });
+  });
+
+  it('after an address lock ends, it takes maxAccountsPerAddress failing accounts again to lock it', async () => {
+    // A lock shorter than the window: the accounts before it would still be in this window's count.
+    const { limiter, advance } = setup({ ...SETTINGS, lockoutMs: MIN });
+    for (const user of accounts(SETTINGS.maxAccountsPerAddress, 'a')) await limiter.fail(user, IP1);
+    advance(MIN);
+    expect(await limiter.state(BOB, IP1)).toEqual({ locked: false });
+    // The lock took over from the count: the accounts before it no longer count.
+    for (const user of accounts(SETTINGS.maxAccountsPerAddress - 1, 'b')) expect(await limiter.fail(user, IP1)).toEqual({ locked: false });
+  });
+
+  it('makes the next address lock within a day twice as long', async () => {
+    const { limiter, advance, now } = setup();
+    const first = await (async () => {
+      let last;
+      for (const user of accounts(SETTINGS.maxAccountsPerAddress, 'a')) last = await limiter.fail(user, IP1);
+      return last!;
+    })();
+    expect(first).toMatchObject({ until: now() + SETTINGS.lockoutMs });
+    advance(SETTINGS.lockoutMs);
+    let last;
+    for (const user of accounts(SETTINGS.maxAccountsPerAddress, 'b')) last = await limiter.fail(user, IP1);
+    expect(last).toMatchObject({ locked: true, until: now() + 2 * SETTINGS.lockoutMs, address: true });
+  });
+
   it('treats IPv6 addresses like IPv4 ones', async () => {
-    const { limiter, failTimes } = setup();
-    await failTimes(SETTINGS.maxFailures, ALICE, IP6);
+    const { limiter } = setup();
+    for (const user of accounts(SETTINGS.maxAccountsPerAddress)) await limiter.fail(user, IP6);
     expect((await limiter.state(BOB, IP6)).locked).toBe(true);
     expect(await limiter.state(BOB, IP1)).toEqual({ locked: false });
   });
@@ -211,33 +326,8 @@ describe('AttemptLimiter: success forgets earlier failures', () => {
     expect((await limiter.fail(ALICE, IP1)).locked).toBe(true);
   });
 
-  it('clears that address’s counter, so another account from that address starts fresh', async () => {
-    const { limiter, failTimes } = setup();
-    const charlie = 'c'.repeat(64);
-    await failTimes(SETTINGS.maxFailures - 1, BOB, IP1); // the address counter is now at max - 1
-    await limiter.succeed(ALICE, IP1);
-    // Had the address counter survived, this failure from IP1 would reach maxFailures for the address.
-    expect(await limiter.fail(charlie, IP1)).toEqual({ locked: false });
-    expect(await limiter.state(charlie, IP1)).toEqual({ locked: false });
-  });
-
-  it('without a success at that address, the next account’s failure there locks the address (control)', async () => {
-    const { limiter, failTimes } = setup();
-    const charlie = 'c'.repeat(64);
-    await failTimes(SETTINGS.maxFailures - 1, BOB, IP1);
-    expect((await limiter.fail(charlie, IP1)).locked).toBe(true);
-  });
-
-  it('a success elsewhere does not clear the failures counted for another address', async () => {
-    const { limiter, failTimes } = setup();
-    const charlie = 'c'.repeat(64);
-    await failTimes(SETTINGS.maxFailures - 1, BOB, IP1);
-    await limiter.succeed(ALICE, IP2);
-    expect((await limiter.fail(charlie, IP1)).locked).toBe(true);
-  });
-
   it('resets the consecutive count: hardLockAfter failures interrupted by a success do not hard-lock', async () => {
-    const settings: LimiterSettings = { maxFailures: 1000, windowMs: 5 * MIN, lockoutMs: 5 * MIN, maxLockoutMs: HOUR, hardLockAfter: 10 };
+    const settings: LimiterSettings = { maxFailures: 1000, windowMs: 5 * MIN, lockoutMs: 5 * MIN, maxLockoutMs: HOUR, hardLockAfter: 10, maxAccountsPerAddress: 4 };
     const { limiter, failTimes } = setup(settings);
     await failTimes(9);
     await limiter.succeed(ALICE, IP1);
@@ -246,7 +336,7 @@ describe('AttemptLimiter: success forgets earlier failures', () => {
   });
 
   it('does not lift a hard lock', async () => {
-    const settings: LimiterSettings = { maxFailures: 1000, windowMs: 5 * MIN, lockoutMs: 5 * MIN, maxLockoutMs: HOUR, hardLockAfter: 3 };
+    const settings: LimiterSettings = { maxFailures: 1000, windowMs: 5 * MIN, lockoutMs: 5 * MIN, maxLockoutMs: HOUR, hardLockAfter: 3, maxAccountsPerAddress: 4 };
     const { limiter, failTimes } = setup(settings);
     await failTimes(3);
     await limiter.succeed(ALICE, IP1);
@@ -276,7 +366,7 @@ describe('AttemptLimiter: hard lock after hardLockAfter consecutive failures', (
   });
 
   it('counts consecutive failures across addresses', async () => {
-    const settings: LimiterSettings = { maxFailures: 1000, windowMs: 5 * MIN, lockoutMs: 5 * MIN, maxLockoutMs: HOUR, hardLockAfter: 6 };
+    const settings: LimiterSettings = { maxFailures: 1000, windowMs: 5 * MIN, lockoutMs: 5 * MIN, maxLockoutMs: HOUR, hardLockAfter: 6, maxAccountsPerAddress: 4 };
     const { limiter } = setup(settings);
     for (let i = 1; i <= 5; i++) expect(await limiter.fail(ALICE, `192.0.2.${i}`)).toEqual({ locked: false });
     expect(await limiter.fail(ALICE, '192.0.2.6')).toEqual({ locked: true, hard: true });
@@ -317,7 +407,7 @@ describe('AttemptLimiter: hard lock after hardLockAfter consecutive failures', (
   });
 
   it('unlock() of one account leaves another account’s hard lock in place', async () => {
-    const settings: LimiterSettings = { maxFailures: 1000, windowMs: 5 * MIN, lockoutMs: 5 * MIN, maxLockoutMs: HOUR, hardLockAfter: 2 };
+    const settings: LimiterSettings = { maxFailures: 1000, windowMs: 5 * MIN, lockoutMs: 5 * MIN, maxLockoutMs: HOUR, hardLockAfter: 2, maxAccountsPerAddress: 4 };
     const { limiter, failTimes } = setup(settings);
     await failTimes(2, ALICE, IP1);
     await failTimes(2, BOB, IP2);
@@ -337,12 +427,23 @@ describe('AttemptLimiter: store keys', () => {
     for (const key of store.keys) for (const f of forbidden) expect(key).not.toContain(f);
   });
 
+  it('link no account key to an address: the address sets hold keyed hashes, not the account keys', async () => {
+    const { store, failTimes } = setup();
+    await failTimes(1, ALICE, IP1);
+    const addressKeys = [...store.keys].filter((k) => k.startsWith('mfa:failing:'));
+    expect(addressKeys).toHaveLength(1);
+    expect(store.keys.has(ALICE.slice(0, 32))).toBe(false);
+    for (const key of addressKeys) expect(await store.members(key)).not.toContain(ALICE);
+    expect((await store.members(addressKeys[0]!))[0]).toMatch(/^[0-9a-f]{32}$/);
+  });
+
   it('key addresses by a secret: two limiters with different address keys do not share address counters', async () => {
     const clock = { t: Date.UTC(2030, 0, 1) };
     const store = new RecordingStore(() => clock.t);
     opened.push(store);
     const a = new AttemptLimiter(store, SETTINGS, randomBytes(32), () => clock.t);
     const b = new AttemptLimiter(store, SETTINGS, randomBytes(32), () => clock.t);
+    for (const user of accounts(SETTINGS.maxAccountsPerAddress)) await a.fail(user, IP1);
     for (let i = 0; i < SETTINGS.maxFailures; i++) await a.fail(ALICE, IP1);
     // Different key → the address appears under a different name, so b does not see a's address lock…
     expect(await b.state(BOB, IP1)).toEqual({ locked: false });
@@ -357,7 +458,9 @@ describe('AttemptLimiter: store keys', () => {
     const key = randomBytes(32);
     const a = new AttemptLimiter(store, SETTINGS, key, () => clock.t);
     const b = new AttemptLimiter(store, SETTINGS, key, () => clock.t);
-    for (let i = 0; i < SETTINGS.maxFailures; i++) await a.fail(ALICE, IP1);
-    expect((await b.state(BOB, IP1)).locked).toBe(true);
+    for (const user of accounts(SETTINGS.maxAccountsPerAddress - 1)) await a.fail(user, IP1);
+    // The last account fails through the other instance: both count into one set.
+    expect((await b.fail(ALICE, IP1)).locked).toBe(true);
+    expect((await a.state(BOB, IP1)).locked).toBe(true);
   });
 });
