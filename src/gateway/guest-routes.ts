@@ -92,6 +92,20 @@ export function registerGuestRoutes(app: FastifyInstance, ctx: GatewayContext): 
     return ctx.fail(request, reply, code);
   }
 
+  /**
+   * The invitation was revoked (or ran out) after this guest's session was made but before it was handed
+   * out: the session ends and the guest is refused. Whoever ended the session counts it, so the record
+   * says which: `ended` here, or `already-ended` by the revocation (whose guestSessionsEnded counts it).
+   */
+  async function refuseLate(request: FastifyRequest, reply: FastifyReply, session: LoadedSession, code: GuestCode, room: string, invitation: Invitation) {
+    const endedHere = await ctx.sessions.destroy(session);
+    ctx.auditQuietly(request, session, {
+      type: 'guest.invite_refused', outcome: 'deny', reason: code, room, role: 'guest',
+      details: { invitation: invitation.id, invitationRoom: invitation.room, guestSession: endedHere ? 'ended' : 'already-ended' },
+    });
+    return ctx.fail(request, reply, code);
+  }
+
   /** A signed-in person opened a guest link: they go in with their account (or sign out first). */
   function signedIn(request: FastifyRequest, reply: FastifyReply, room: string) {
     const path = roomPathOf(ctx.deps.backend, room, ctx.config.backend.roomPath) ?? '/';
@@ -156,7 +170,10 @@ export function registerGuestRoutes(app: FastifyInstance, ctx: GatewayContext): 
     });
     // The notice was on the name form: the room does not ask again.
     if (policy.notice) session = await ctx.sessions.update(session, { noticesSeen: [noticeKey(room, policy.sha256)] });
-    await invitations.linkSession(invitation, session.hash, limits.absoluteTimeout);
+    // Linked before its cookie exists, then the invitation read again: a revocation at any moment up to
+    // here either finds this session or is seen here (the argument is at linkSession()).
+    const linked = await invitations.linkSession(token, room, session.hash, limits.absoluteTimeout);
+    if (!linked.ok) return refuseLate(request, reply, session, linked.code, room, linked.invitation ?? invitation);
     try {
       await ctx.audit(request, session, {
         type: 'guest.invite_used', outcome: 'success', room, role: 'guest',
@@ -290,10 +307,8 @@ export function registerGuestRoutes(app: FastifyInstance, ctx: GatewayContext): 
     let ended = 0;
     for (const hash of hashes) {
       const found = await ctx.sessions.byHash(hash);
-      if (found?.data.identity.guest) {
-        await ctx.sessions.destroy(found);
-        ended++;
-      }
+      // Counted only when this call ended it: a guest refused late may have ended its own session first.
+      if (found?.data.identity.guest && (await ctx.sessions.destroy(found))) ended++;
     }
     return ended;
   }

@@ -242,9 +242,15 @@ export class Sessions {
     return { id, hash, data, idleFor: 0 };
   }
 
-  async destroy(session: Pick<LoadedSession, 'hash' | 'data'>): Promise<void> {
-    await this.#store.delete(this.#key(session.hash));
+  /**
+   * Ends a session on every instance. True when this call ended it, false when it had ended already: the
+   * record is taken, not just deleted, so of two callers racing to end one session (a revocation and the
+   * request that made it) exactly one counts it, and audit counts add up.
+   */
+  async destroy(session: Pick<LoadedSession, 'hash' | 'data'>): Promise<boolean> {
+    const ended = (await this.#store.take(this.#key(session.hash))) !== null;
     await this.#ended(session);
+    return ended;
   }
 
   /** A session whose record is gone: every instance is told, and the indexes drop it. */
@@ -260,8 +266,7 @@ export class Sessions {
     for (const hash of await this.#store.members(this.#sidKey(sid))) {
       const raw = await this.#store.get(this.#key(hash));
       if (raw) {
-        await this.destroy({ hash, data: JSON.parse(raw) as SessionData });
-        ended++;
+        if (await this.destroy({ hash, data: JSON.parse(raw) as SessionData })) ended++;
       } else await this.#store.removeMember(this.#sidKey(sid), hash);
     }
     return ended;
@@ -312,8 +317,7 @@ export class Sessions {
     let ended = 0;
     for (const session of await this.listFor(sub)) {
       if (session.hash === keep) continue;
-      await this.destroy(session);
-      ended++;
+      if (await this.destroy(session)) ended++;
     }
     return ended;
   }
