@@ -42,4 +42,13 @@ describe('ended sessions stay ended', () => {
     await raced;
     expect(await sessions.load(created.id)).toBeUndefined();
   });
+
+  it('destroy() says whether this call ended the session: of callers racing to end one, exactly one counts it', async () => {
+    const { sessions } = setup();
+    const created = await sessions.create(identity);
+    const results = await Promise.all([sessions.destroy(created), sessions.destroy(created), sessions.destroy(created)]);
+    expect(results.filter(Boolean)).toHaveLength(1);
+    expect(await sessions.destroy(created)).toBe(false);
+    expect(await sessions.load(created.id)).toBeUndefined();
+  });
 });
