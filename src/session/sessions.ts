@@ -291,6 +291,20 @@ export class Sessions {
     }) ?? (() => undefined);
   }
 
+  /**
+   * Calls back when the bus may have missed events (it dropped, and again once it is subscribed anew):
+   * whoever relies on onEnded must look in the store then (exists / live) for what it may have missed.
+   */
+  onEventsMissed(listener: () => void): () => void {
+    return this.#bus?.onGap(listener) ?? (() => undefined);
+  }
+
+  /** Which of these sessions (by hash) still exist, in one store round trip where the store can. */
+  async live(hashes: string[]): Promise<Set<string>> {
+    const records = await this.#store.getMany(hashes.map((hash) => this.#key(hash)));
+    return new Set(hashes.filter((_, i) => records[i] !== null));
+  }
+
   /** Whether ended sessions are reported by the bus right now (else callers must poll the store). */
   get endsAreReported(): boolean {
     return this.#bus?.live ?? false;

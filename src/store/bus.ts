@@ -4,6 +4,7 @@
 import { EventEmitter } from 'node:events';
 import type { Store } from './store.js';
 import { MemoryStore } from './memory.js';
+import { Cluster } from 'ioredis';
 import { RedisStore } from './redis.js';
 import { backingStoreOf } from './key-census.js';
 
@@ -20,12 +21,18 @@ export interface SessionBus {
   subscribe(listener: (event: SessionEvent) => void): () => void;
   /** True while events from other instances are known to arrive (caches may be trusted only then). */
   readonly live: boolean;
-  /** Called when the bus (re)connects or drops: events may have been missed, caches must be emptied. */
+  /**
+   * Called when the bus drops and again once it is subscribed anew: events published in between are lost
+   * (pub/sub keeps nothing), so caches must be emptied and whatever the events would have ended must be
+   * looked up in the store. The second call comes only after the new subscription is confirmed.
+   */
   onGap(listener: () => void): () => void;
   close(): Promise<void>;
 }
 
 const HASH = /^[0-9a-f]{64}$/;
+/** How soon a subscription Redis refused on a live connection is tried again. */
+const RESUBSCRIBE_RETRY_MS = 1000;
 
 function parseEvent(message: string): SessionEvent | undefined {
   const at = message.indexOf(':');
@@ -101,32 +108,64 @@ class RedisSessionBus implements SessionBus {
   readonly #channel: string;
   readonly #local = new EventEmitter();
   #live = false;
+  /** Counts subscription attempts: one confirmed for an older attempt (an older connection) proves nothing. */
+  #attempt = 0;
+  #latest: Promise<void> = Promise.resolve();
+  #closed = false;
 
   private constructor(store: RedisStore, channel: string) {
     this.#store = store;
     this.#channel = channel;
     this.#local.setMaxListeners(0);
-    this.#subscriber = store.client.duplicate();
+    // A standalone or Sentinel subscriber resubscribes itself on 'ready' (below), so ioredis's own
+    // resubscription is off: it sends the same command without waiting for it, and a refusal of it would
+    // surface as an unhandled rejection. A Cluster's subscriber is managed by ioredis and kept as it is.
+    const client = store.client;
+    this.#subscriber = client instanceof Cluster ? client.duplicate() : client.duplicate({ autoResubscribe: false });
     this.#subscriber.on('error', () => undefined);
     this.#subscriber.on('message', (from: string, message: string) => {
       if (from !== this.#channel) return;
       const event = parseEvent(message);
       if (event) this.#local.emit('event', event);
     });
-    // ioredis resubscribes after a reconnect; whatever was published in between is lost: report a gap.
-    this.#subscriber.on('close', () => this.#setLive(false));
-    this.#subscriber.on('ready', () => this.#setLive(true));
+    // Any break in the subscriber's connection (a killed client, a restart, a network blip) loses what
+    // was published meanwhile: down at the first sign of it ...
+    for (const sign of ['close', 'end', 'reconnecting'] as const) this.#subscriber.on(sign, () => this.#setLive(false));
+    // ... and up again only once the channel is subscribed on the new connection. ioredis announces
+    // 'ready' before it sends its own resubscription, so an event published between the two would be
+    // lost after the gap listeners had already looked at the store: subscribe here and wait for the answer.
+    this.#subscriber.on('ready', () => void this.#subscribe());
   }
 
   static async open(store: RedisStore, channel: string): Promise<RedisSessionBus> {
     const bus = new RedisSessionBus(store, channel);
-    try {
-      await bus.#subscriber.subscribe(channel);
-      bus.#setLive(true);
-    } catch {
-      // Redis away at start-up: the bus comes up with the connection; until then nothing is cached.
-    }
+    // Redis away at start-up: the bus comes up with the connection ('ready'); until then nothing is cached.
+    await bus.#subscribe();
+    // Connecting fired 'ready', whose subscription (sent after this one) is the one that sets the bus live.
+    await bus.#latest;
     return bus;
+  }
+
+  #subscribe(): Promise<void> {
+    this.#latest = this.#subscribeOnce();
+    return this.#latest;
+  }
+
+  async #subscribeOnce(): Promise<void> {
+    const attempt = ++this.#attempt;
+    try {
+      await this.#subscriber.subscribe(this.#channel);
+    } catch {
+      // The connection dropped again (its next 'ready' tries anew), or Redis refused (an ACL without the
+      // channel): the bus stays down, so nothing is cached and sockets are polled, and tries again later.
+      if (this.#subscriber.status === 'ready') {
+        setTimeout(() => {
+          if (attempt === this.#attempt && !this.#closed) void this.#subscribe();
+        }, RESUBSCRIBE_RETRY_MS).unref();
+      }
+      return;
+    }
+    if (attempt === this.#attempt && this.#subscriber.status === 'ready') this.#setLive(true);
   }
 
   #setLive(live: boolean): void {
@@ -160,6 +199,7 @@ class RedisSessionBus implements SessionBus {
   }
 
   async close(): Promise<void> {
+    this.#closed = true;
     this.#local.removeAllListeners();
     this.#subscriber.disconnect();
   }
