@@ -4,7 +4,7 @@
 import { EventEmitter } from 'node:events';
 import type { Store } from './store.js';
 import { MemoryStore } from './memory.js';
-import { Cluster } from 'ioredis';
+import { Cluster, Redis } from 'ioredis';
 import { RedisStore } from './redis.js';
 import { backingStoreOf } from './key-census.js';
 
@@ -104,7 +104,7 @@ class LocalSessionBus implements SessionBus {
 
 class RedisSessionBus implements SessionBus {
   readonly #store: RedisStore;
-  readonly #subscriber: ReturnType<RedisStore['client']['duplicate']>;
+  #subscriber: Redis;
   readonly #channel: string;
   readonly #local = new EventEmitter();
   #live = false;
@@ -112,29 +112,62 @@ class RedisSessionBus implements SessionBus {
   #attempt = 0;
   #latest: Promise<void> = Promise.resolve();
   #closed = false;
+  /** Cluster only: which node the next subscriber connection goes to (they are taken in turn). */
+  #nextNode = 0;
 
   private constructor(store: RedisStore, channel: string) {
     this.#store = store;
     this.#channel = channel;
     this.#local.setMaxListeners(0);
-    // A standalone or Sentinel subscriber resubscribes itself on 'ready' (below), so ioredis's own
-    // resubscription is off: it sends the same command without waiting for it, and a refusal of it would
-    // surface as an unhandled rejection. A Cluster's subscriber is managed by ioredis and kept as it is.
-    const client = store.client;
-    this.#subscriber = client instanceof Cluster ? client.duplicate() : client.duplicate({ autoResubscribe: false });
-    this.#subscriber.on('error', () => undefined);
-    this.#subscriber.on('message', (from: string, message: string) => {
-      if (from !== this.#channel) return;
+    this.#subscriber = this.#attach(this.#newSubscriber());
+  }
+
+  /**
+   * A connection of our own for SUBSCRIBE, whose every break the bus can see. Standalone and Sentinel:
+   * a sibling of the command connection (same server, TLS and credentials; it reconnects by itself).
+   * Cluster: ioredis's own cluster subscriber moves between nodes without telling anyone, so the bus
+   * keeps a plain connection to one node instead (Cluster pub/sub reaches every node), and moves to the
+   * next node itself when that one stays away.
+   */
+  #newSubscriber(): Redis {
+    const client = this.#store.client;
+    // ioredis's own resubscription is off: the bus resubscribes on 'ready' (below) and waits for the
+    // answer; ioredis would send the same command without waiting, and a refusal of it would surface as
+    // an unhandled rejection.
+    if (!(client instanceof Cluster)) return client.duplicate({ autoResubscribe: false });
+    // The nodes the cluster knows now, else those it was given (it may be entirely away just now).
+    const known = client.nodes('all').map((node) => ({ host: node.options.host, port: node.options.port }));
+    const nodes = known.length > 0 ? known : this.#store.clusterNodes;
+    const node = nodes[this.#nextNode++ % nodes.length]!;
+    return new Redis({
+      ...client.options.redisOptions,
+      host: node.host, port: node.port, lazyConnect: true, autoResubscribe: false, keyPrefix: '',
+      // A few quick tries on the same node, then 'end': the next node is taken.
+      retryStrategy: (attempt: number) => (attempt > 3 ? null : attempt * 200),
+    });
+  }
+
+  #attach(subscriber: Redis): Redis {
+    subscriber.on('error', () => undefined);
+    subscriber.on('message', (from: string, message: string) => {
+      if (from !== this.#channel || subscriber !== this.#subscriber) return;
       const event = parseEvent(message);
       if (event) this.#local.emit('event', event);
     });
     // Any break in the subscriber's connection (a killed client, a restart, a network blip) loses what
     // was published meanwhile: down at the first sign of it ...
-    for (const sign of ['close', 'end', 'reconnecting'] as const) this.#subscriber.on(sign, () => this.#setLive(false));
+    for (const sign of ['close', 'end', 'reconnecting'] as const) subscriber.on(sign, () => this.#setLive(false));
     // ... and up again only once the channel is subscribed on the new connection. ioredis announces
-    // 'ready' before it sends its own resubscription, so an event published between the two would be
+    // 'ready' before it would send a resubscription, so an event published between the two would be
     // lost after the gap listeners had already looked at the store: subscribe here and wait for the answer.
-    this.#subscriber.on('ready', () => void this.#subscribe());
+    subscriber.on('ready', () => void this.#subscribe());
+    // A connection that gave up (Cluster: its node stays away) is replaced by one to another node.
+    subscriber.once('end', () => {
+      if (this.#closed || subscriber !== this.#subscriber) return;
+      this.#subscriber = this.#attach(this.#newSubscriber());
+      void this.#subscribe();
+    });
+    return subscriber;
   }
 
   static async open(store: RedisStore, channel: string): Promise<RedisSessionBus> {
@@ -153,19 +186,20 @@ class RedisSessionBus implements SessionBus {
 
   async #subscribeOnce(): Promise<void> {
     const attempt = ++this.#attempt;
+    const subscriber = this.#subscriber;
     try {
-      await this.#subscriber.subscribe(this.#channel);
+      await subscriber.subscribe(this.#channel);
     } catch {
       // The connection dropped again (its next 'ready' tries anew), or Redis refused (an ACL without the
       // channel): the bus stays down, so nothing is cached and sockets are polled, and tries again later.
-      if (this.#subscriber.status === 'ready') {
+      if (subscriber.status === 'ready') {
         setTimeout(() => {
           if (attempt === this.#attempt && !this.#closed) void this.#subscribe();
         }, RESUBSCRIBE_RETRY_MS).unref();
       }
       return;
     }
-    if (attempt === this.#attempt && this.#subscriber.status === 'ready') this.#setLive(true);
+    if (attempt === this.#attempt && subscriber === this.#subscriber && subscriber.status === 'ready') this.#setLive(true);
   }
 
   #setLive(live: boolean): void {
