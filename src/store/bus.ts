@@ -31,6 +31,9 @@ export interface SessionBus {
 }
 
 const HASH = /^[0-9a-f]{64}$/;
+/** An event Redis did not take is sent again after 250 ms, 500 ms, 1 s … (six tries, some 16 s in all). */
+const PUBLISH_RETRY_MS = 250;
+const PUBLISH_RETRIES = 6;
 /** How soon a subscription Redis refused on a live connection is tried again. */
 const RESUBSCRIBE_RETRY_MS = 1000;
 
@@ -215,11 +218,29 @@ class RedisSessionBus implements SessionBus {
   async publish(event: SessionEvent): Promise<void> {
     // This instance learns at once; the others through Redis (which also echoes it back here, harmlessly).
     this.#local.emit('event', event);
+    if (!(await this.#send(event))) this.#sendLater(event, 1);
+  }
+
+  async #send(event: SessionEvent): Promise<boolean> {
     try {
       await this.#store.client.publish(this.#channel, `${event.kind}:${event.hash}`);
+      return true;
     } catch {
-      // The store already holds the change; other instances' caches expire and their sweeps find it.
+      return false;
     }
+  }
+
+  /**
+   * An event Redis did not take (the command connection broke after the store change it reports) is
+   * sent again a few times in the background: the other instances' buses may be up and waiting for it,
+   * and would otherwise learn of an ended session only at their next 15 s re-check. The caller does not
+   * wait: the store already holds the change.
+   */
+  #sendLater(event: SessionEvent, attempt: number): void {
+    if (attempt > PUBLISH_RETRIES || this.#closed) return;
+    setTimeout(() => {
+      void this.#send(event).then((sent) => sent || this.#sendLater(event, attempt + 1));
+    }, PUBLISH_RETRY_MS * 2 ** (attempt - 1)).unref();
   }
 
   subscribe(listener: (event: SessionEvent) => void): () => void {

@@ -128,6 +128,27 @@ describe('a gap in the session bus', () => {
     }
   });
 
+  it('an event Redis did not take (the publisher\'s connection failed) is sent again and reaches the others', async () => {
+    const store = new RedisStore({ url: redisUrl, keyPrefix: 'rggap-pub:' });
+    await store.connect();
+    const [publisher, listener] = [await openSessionBus(store, 'rggap-pub:'), await openSessionBus(store, 'rggap-pub:')];
+    try {
+      // The command connection fails the first PUBLISH, as when it breaks right after the store change.
+      const client = store.client as Redis;
+      const publish = client.publish.bind(client);
+      let refused = 0;
+      client.publish = ((...args: Parameters<typeof publish>) => (refused++ === 0 ? Promise.reject(new Error('Connection is closed.')) : publish(...args))) as typeof client.publish;
+      const received = new Promise((resolve) => listener.subscribe(resolve));
+      const event = { kind: 'ended' as const, hash: 'f'.repeat(64) };
+      await publisher.publish(event);
+      expect(await received).toEqual(event);
+      expect(refused).toBe(2);
+    } finally {
+      await Promise.all([publisher.close(), listener.close()]);
+      await store.close();
+    }
+  });
+
   it('stays down while Redis refuses the new subscription, and comes back once it is confirmed', async () => {
     // A user that may subscribe, then loses the channel (Redis disconnects its subscriber for that):
     // the reconnected client is 'ready' but cannot subscribe, so no event could arrive.
