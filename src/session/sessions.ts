@@ -34,6 +34,8 @@ export interface SessionData {
   userAgent?: string;
   /** Rooms this session was admitted to with a backend token: judged room → token ids (Jitsi signalling gate). */
   admissions?: Record<string, string[]>;
+  /** The person's revocation fence when this session's login began (see #stillGranted); absent: none was set. */
+  fence?: string;
 }
 
 export interface LoadedSession {
@@ -151,6 +153,38 @@ export class Sessions {
     return `sessions:sid:${createHash('sha256').update(sid).digest('hex')}`;
   }
 
+  /** Written by every revocation of all of a person's sessions, before it reads their index. */
+  #fenceKey(sub: string): string {
+    return `sessions:fence:${userKey(sub)}`;
+  }
+
+  /** Written by a back-channel logout of one IdP session (`sid`), before it reads that session's index. */
+  #sidEndedKey(sid: string): string {
+    return `sessions:sid-ended:${createHash('sha256').update(sid).digest('hex')}`;
+  }
+
+  /**
+   * Whether a session just written and indexed may live, or a revocation ran while it was being made.
+   * A revocation (destroyAllFor, destroyBySid) first writes its mark (W), then reads the index (I); a new
+   * session is first indexed (X), then checked here (C). Store operations are atomic and each side waits
+   * for one before the next, so if C does not see W, then X < C < W < I and the revocation finds the
+   * session in the index; if C sees W, the session is ended here. For a person's revocations the mark is
+   * a fresh value, compared with the one the session (or the session it was rotated from) carried when
+   * its login began: a step-up that took its old session just before the revocation read the index
+   * cannot carry the old grant past it. A login that begins after the mark is a new login, and stays.
+   */
+  async #stillGranted(data: SessionData): Promise<boolean> {
+    const fence = await this.#store.get(this.#fenceKey(data.identity.sub));
+    if (fence !== null && fence !== data.fence) return false;
+    return !data.sid || (await this.#store.get(this.#sidEndedKey(data.sid))) === null;
+  }
+
+  /** Ends a session that #stillGranted refused, and tells the caller the login did not hold. */
+  async #revokedWhileMade(data: SessionData, hash: string): Promise<never> {
+    await this.destroy({ hash, data });
+    throw new RoomguardError('RG_LOGIN_REQUIRED', 'the person\'s sessions were revoked while this one was being made');
+  }
+
   async #index(data: SessionData, hash: string): Promise<void> {
     await this.#store.addMember(this.#indexKey(data.identity.sub), hash, this.#limitsOf(data).absoluteMs);
     if (data.sid) await this.#store.addMember(this.#sidKey(data.sid), hash, this.#limitsOf(data).absoluteMs);
@@ -168,12 +202,14 @@ export class Sessions {
   }
 
   async create(identity: Identity, extras: Partial<Pick<SessionData, 'sid' | 'idToken' | 'mfa' | 'authTime' | 'userAgent' | 'limits'>> = {}): Promise<LoadedSession> {
+    const fence = (await this.#store.get(this.#fenceKey(identity.sub))) ?? undefined;
     const now = this.#now();
     const id = randomBytes(32).toString('base64url');
     const hash = sessionHash(id);
-    const data: SessionData = { v: 1, identity, createdAt: now, lastSeenAt: now, authTime: now, ...stripUndefined(extras) };
+    const data: SessionData = { v: 1, identity, createdAt: now, lastSeenAt: now, authTime: now, ...stripUndefined(extras), ...(fence ? { fence } : {}) };
     await this.#store.set(this.#key(hash), JSON.stringify(data), this.#ttl(data, now));
     await this.#index(data, hash);
+    if (!(await this.#stillGranted(data))) await this.#revokedWhileMade(data, hash);
     return { id, hash, data, idleFor: 0 };
   }
 
@@ -239,6 +275,8 @@ export class Sessions {
     await this.#store.set(this.#key(hash), JSON.stringify(data), this.#ttl(data, now));
     await this.#index(data, hash);
     await this.#ended(old); // its record is gone already (taken above)
+    // The new session carries the old one's fence: a revocation since that login ends it here.
+    if (!(await this.#stillGranted(data))) await this.#revokedWhileMade(data, hash);
     return { id, hash, data, idleFor: 0 };
   }
 
@@ -262,6 +300,8 @@ export class Sessions {
 
   /** Ends every session that came from one IdP session (back-channel logout by `sid`). */
   async destroyBySid(sid: string): Promise<number> {
+    // The mark first (a session made with this sid from now on ends itself, see #stillGranted), then the index.
+    await this.#store.set(this.#sidEndedKey(sid), '1', this.#timeouts.absoluteMs);
     let ended = 0;
     for (const hash of await this.#store.members(this.#sidKey(sid))) {
       const raw = await this.#store.get(this.#key(hash));
@@ -328,9 +368,18 @@ export class Sessions {
 
   /** Ends every session of a person except `keep` (by hash); returns how many ended. */
   async destroyAllFor(sub: string, keep?: string): Promise<number> {
+    // A fresh fence first, then the index (see #stillGranted). Sessions made or rotated meanwhile end themselves.
+    const fence = randomBytes(16).toString('base64url');
+    await this.#store.set(this.#fenceKey(sub), fence, this.#timeouts.absoluteMs);
     let ended = 0;
     for (const session of await this.listFor(sub)) {
-      if (session.hash === keep) continue;
+      if (session.hash === keep) {
+        // The session kept (the person's own, on the account page) passes the new fence.
+        const data: SessionData = { ...session.data, fence };
+        const ttl = this.#ttl(data, this.#now());
+        if (ttl > 0 && (await this.#store.replace(this.#key(session.hash), JSON.stringify(data), ttl))) await this.#announce('changed', session.hash);
+        continue;
+      }
       if (await this.destroy(session)) ended++;
     }
     return ended;
