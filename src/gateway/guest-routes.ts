@@ -43,8 +43,6 @@ function body(request: FastifyRequest): Record<string, unknown> {
 export function registerGuestRoutes(app: FastifyInstance, ctx: GatewayContext): void {
   const invitations = new Invitations(ctx.deps.store, ctx.now);
   const limits = ctx.config.guests;
-  // Guest sessions are ordinary sessions (same cookie, same store) that carry much shorter lifetimes.
-  const guestLimits = { idleMs: limits.idleTimeout, absoluteMs: limits.absoluteTimeout };
   // Before a guest has a session the name form is protected by a double-submit cookie, sent only to guest pages.
   const formCookie = `${ctx.https ? '__Secure-' : ''}${ctx.config.session.cookieName}_guest`;
   const formCookieOptions = { path: GUEST_PREFIX, httpOnly: true, secure: ctx.https, sameSite: 'lax' as const };
@@ -165,7 +163,10 @@ export function registerGuestRoutes(app: FastifyInstance, ctx: GatewayContext): 
     const grant = { room, invitation: invitation.id, expiresAt: Math.min(now + limits.absoluteTimeout, invitation.expiresAt) };
     if (existing) await ctx.sessions.destroy(existing);
     let session = await ctx.sessions.create(guestIdentity(name, grant, ctx.publicUrl.origin), {
-      limits: guestLimits,
+      // An ordinary session (same cookie, same store) with short lifetimes. It ends with its grant (at the
+      // invitation's expiry, if sooner), so an open meeting connection closes then like that of any session
+      // that times out, not when guests.absoluteTimeout would end it hours later.
+      limits: { idleMs: limits.idleTimeout, absoluteMs: Math.max(1, grant.expiresAt - now) },
       ...(request.headers['user-agent'] ? { userAgent: String(request.headers['user-agent']).slice(0, 200) } : {}),
     });
     // The notice was on the name form: the room does not ask again.
