@@ -120,7 +120,7 @@ export class SocketTracker {
     const gaps = this.#gaps;
     let live: Set<string>;
     try {
-      live = await this.#ctx.sessions.live(due);
+      live = await this.#ctx.sessions.existing(due);
     } catch {
       return; // store unreachable: keep connections rather than cut every meeting
     }

@@ -182,7 +182,7 @@ export class Sessions {
   /** Ends a session that #stillGranted refused, and tells the caller the login did not hold. */
   async #revokedWhileMade(data: SessionData, hash: string): Promise<never> {
     await this.destroy({ hash, data });
-    throw new RoomguardError('RG_LOGIN_REQUIRED', 'the person\'s sessions were revoked while this one was being made');
+    throw new RoomguardError('RG_LOGIN_REQUIRED', 'a revocation ran while this session was being made');
   }
 
   async #index(data: SessionData, hash: string): Promise<void> {
@@ -333,14 +333,14 @@ export class Sessions {
 
   /**
    * Calls back when the bus may have missed events (it dropped, and again once it is subscribed anew):
-   * whoever relies on onEnded must look in the store then (exists / live) for what it may have missed.
+   * whoever relies on onEnded must look in the store then (existing) for what it may have missed.
    */
   onEventsMissed(listener: () => void): () => void {
     return this.#bus?.onGap(listener) ?? (() => undefined);
   }
 
   /** Which of these sessions (by hash) still exist, in one store round trip where the store can. */
-  async live(hashes: string[]): Promise<Set<string>> {
+  async existing(hashes: string[]): Promise<Set<string>> {
     const records = await this.#store.getMany(hashes.map((hash) => this.#key(hash)));
     return new Set(hashes.filter((_, i) => records[i] !== null));
   }

@@ -30,7 +30,7 @@ function fakeContext() {
     endsAreReported: true,
     onEnded: () => () => undefined,
     onEventsMissed: (listener: () => void) => (gapListeners.add(listener), () => gapListeners.delete(listener)),
-    live: (hashes: string[]) => new Promise<Set<string>>((answer) => reads.push({ hashes, answer })),
+    existing: (hashes: string[]) => new Promise<Set<string>>((answer) => reads.push({ hashes, answer })),
   };
   const ctx = { sessions, deps: { metrics: { websockets: { inc: () => undefined, dec: () => undefined } } } } as unknown as GatewayContext;
   return { ctx, reads, gap: () => gapListeners.forEach((listener) => listener()) };
