@@ -151,22 +151,24 @@ class RedisSessionBus implements SessionBus {
   }
 
   #attach(subscriber: Redis): Redis {
+    // A replaced connection (Cluster: its node stayed away) speaks for the bus no more.
+    const current = () => subscriber === this.#subscriber;
     subscriber.on('error', () => undefined);
     subscriber.on('message', (from: string, message: string) => {
-      if (from !== this.#channel || subscriber !== this.#subscriber) return;
+      if (from !== this.#channel || !current()) return;
       const event = parseEvent(message);
       if (event) this.#local.emit('event', event);
     });
     // Any break in the subscriber's connection (a killed client, a restart, a network blip) loses what
     // was published meanwhile: down at the first sign of it ...
-    for (const sign of ['close', 'end', 'reconnecting'] as const) subscriber.on(sign, () => this.#setLive(false));
+    for (const sign of ['close', 'end', 'reconnecting'] as const) subscriber.on(sign, () => current() && this.#setLive(false));
     // ... and up again only once the channel is subscribed on the new connection. ioredis announces
     // 'ready' before it would send a resubscription, so an event published between the two would be
     // lost after the gap listeners had already looked at the store: subscribe here and wait for the answer.
-    subscriber.on('ready', () => void this.#subscribe());
+    subscriber.on('ready', () => current() && void this.#subscribe());
     // A connection that gave up (Cluster: its node stays away) is replaced by one to another node.
     subscriber.once('end', () => {
-      if (this.#closed || subscriber !== this.#subscriber) return;
+      if (this.#closed || !current()) return;
       this.#subscriber = this.#attach(this.#newSubscriber());
       void this.#subscribe();
     });
