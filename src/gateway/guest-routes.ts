@@ -43,8 +43,6 @@ function body(request: FastifyRequest): Record<string, unknown> {
 export function registerGuestRoutes(app: FastifyInstance, ctx: GatewayContext): void {
   const invitations = new Invitations(ctx.deps.store, ctx.now);
   const limits = ctx.config.guests;
-  // Guest sessions are ordinary sessions (same cookie, same store) that carry much shorter lifetimes.
-  const guestLimits = { idleMs: limits.idleTimeout, absoluteMs: limits.absoluteTimeout };
   // Before a guest has a session the name form is protected by a double-submit cookie, sent only to guest pages.
   const formCookie = `${ctx.https ? '__Secure-' : ''}${ctx.config.session.cookieName}_guest`;
   const formCookieOptions = { path: GUEST_PREFIX, httpOnly: true, secure: ctx.https, sameSite: 'lax' as const };
@@ -88,6 +86,20 @@ export function registerGuestRoutes(app: FastifyInstance, ctx: GatewayContext): 
     ctx.auditQuietly(request, session, {
       type: 'guest.invite_refused', outcome: 'deny', reason: code, room, role: 'guest',
       ...(invitation ? { details: { invitation: invitation.id, invitationRoom: invitation.room } } : {}),
+    });
+    return ctx.fail(request, reply, code);
+  }
+
+  /**
+   * The invitation was revoked (or ran out) after this guest's session was made but before it was handed
+   * out: the session ends and the guest is refused. Whoever ended the session counts it, so the record
+   * says which: `ended` here, or `already-ended` by the revocation (whose guestSessionsEnded counts it).
+   */
+  async function refuseLate(request: FastifyRequest, reply: FastifyReply, session: LoadedSession, code: GuestCode, room: string, invitation: Invitation) {
+    const endedHere = await ctx.sessions.destroy(session);
+    ctx.auditQuietly(request, session, {
+      type: 'guest.invite_refused', outcome: 'deny', reason: code, room, role: 'guest',
+      details: { invitation: invitation.id, invitationRoom: invitation.room, guestSession: endedHere ? 'ended' : 'already-ended' },
     });
     return ctx.fail(request, reply, code);
   }
@@ -151,12 +163,18 @@ export function registerGuestRoutes(app: FastifyInstance, ctx: GatewayContext): 
     const grant = { room, invitation: invitation.id, expiresAt: Math.min(now + limits.absoluteTimeout, invitation.expiresAt) };
     if (existing) await ctx.sessions.destroy(existing);
     let session = await ctx.sessions.create(guestIdentity(name, grant, ctx.publicUrl.origin), {
-      limits: guestLimits,
+      // An ordinary session (same cookie, same store) with short lifetimes. It ends with its grant (at the
+      // invitation's expiry, if sooner), so an open meeting connection closes then like that of any session
+      // that times out, not when guests.absoluteTimeout would end it hours later.
+      limits: { idleMs: limits.idleTimeout, absoluteMs: Math.max(1, grant.expiresAt - now) },
       ...(request.headers['user-agent'] ? { userAgent: String(request.headers['user-agent']).slice(0, 200) } : {}),
     });
     // The notice was on the name form: the room does not ask again.
     if (policy.notice) session = await ctx.sessions.update(session, { noticesSeen: [noticeKey(room, policy.sha256)] });
-    await invitations.linkSession(invitation, session.hash, limits.absoluteTimeout);
+    // Linked before its cookie exists, then the invitation read again: a revocation at any moment up to
+    // here either finds this session or is seen here (the argument is at linkSession()).
+    const linked = await invitations.linkSession(token, room, session.hash, limits.absoluteTimeout);
+    if (!linked.ok) return refuseLate(request, reply, session, linked.code, room, linked.invitation ?? invitation);
     try {
       await ctx.audit(request, session, {
         type: 'guest.invite_used', outcome: 'success', room, role: 'guest',
@@ -290,10 +308,8 @@ export function registerGuestRoutes(app: FastifyInstance, ctx: GatewayContext): 
     let ended = 0;
     for (const hash of hashes) {
       const found = await ctx.sessions.byHash(hash);
-      if (found?.data.identity.guest) {
-        await ctx.sessions.destroy(found);
-        ended++;
-      }
+      // Counted only when this call ended it: a guest refused late may have ended its own session first.
+      if (found?.data.identity.guest && (await ctx.sessions.destroy(found))) ended++;
     }
     return ended;
   }

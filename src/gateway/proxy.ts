@@ -18,7 +18,9 @@ const SOCKET_RECHECK_MS = 15_000;
 /**
  * Open proxied WebSockets per session. A session ended on any instance (logout, revocation, back-channel
  * logout, factor removal) closes its sockets as soon as the session bus reports it; sessions that simply
- * time out, or end while the bus is down, are found by checking the store.
+ * time out, or end while the bus is down, are found by checking the store. Any gap in the bus (it
+ * dropped, or came back after a drop however short) may have swallowed an "ended" event, so every tracked
+ * session is checked in the store at once then, not at its next 15 s re-check.
  */
 export class SocketTracker {
   readonly #sockets = new Map<string, Set<Socket>>();
@@ -27,12 +29,16 @@ export class SocketTracker {
   readonly #checkedAt = new Map<string, number>();
   readonly #timer: NodeJS.Timeout;
   readonly #ctx: GatewayContext;
-  readonly #unsubscribe: () => void;
+  readonly #unsubscribe: Array<() => void>;
   #sweeping = false;
+  /** A gap was reported while a sweep was under way: that sweep may have read the store too early. */
+  #sweepAgain = false;
+  /** Counts gaps: a store read begun before the latest one must not mark its sessions as checked. */
+  #gaps = 0;
 
   constructor(ctx: GatewayContext) {
     this.#ctx = ctx;
-    this.#unsubscribe = ctx.sessions.onEnded((hash) => this.#close(hash));
+    this.#unsubscribe = [ctx.sessions.onEnded((hash) => this.#close(hash)), ctx.sessions.onEventsMissed(() => this.#recheckAll())];
     this.#timer = setInterval(() => void this.#sweep(), SOCKET_POLL_MS);
     this.#timer.unref();
   }
@@ -85,31 +91,51 @@ export class SocketTracker {
     for (const socket of sockets) socket.destroy();
   }
 
+  /** Every tracked session is due now (a gap in the bus): checked by a sweep started at once. */
+  #recheckAll(): void {
+    this.#gaps++;
+    this.#checkedAt.clear();
+    if (this.#sweeping) this.#sweepAgain = true;
+    else void this.#sweep();
+  }
+
   async #sweep(): Promise<void> {
     if (this.#sweeping) return;
     this.#sweeping = true;
     try {
-      const interval = this.#ctx.sessions.endsAreReported ? SOCKET_RECHECK_MS : SOCKET_POLL_MS;
-      const now = Date.now();
-      for (const hash of [...this.#sockets.keys()]) {
-        if (now - (this.#checkedAt.get(hash) ?? 0) < interval) continue;
-        let alive = true;
-        try {
-          alive = await this.#ctx.sessions.exists(hash);
-        } catch {
-          continue; // store unreachable: keep connections rather than cut every meeting
-        }
-        this.#checkedAt.set(hash, Date.now());
-        if (!alive) this.#close(hash);
-      }
+      do {
+        this.#sweepAgain = false;
+        await this.#checkDue();
+      } while (this.#sweepAgain);
     } finally {
       this.#sweeping = false;
     }
   }
 
+  /** Closes the sockets of due sessions that no longer exist: every session while the bus is down. */
+  async #checkDue(): Promise<void> {
+    const interval = this.#ctx.sessions.endsAreReported ? SOCKET_RECHECK_MS : SOCKET_POLL_MS;
+    const now = Date.now();
+    const due = [...this.#sockets.keys()].filter((hash) => now - (this.#checkedAt.get(hash) ?? 0) >= interval);
+    if (due.length === 0) return;
+    const gaps = this.#gaps;
+    let live: Set<string>;
+    try {
+      live = await this.#ctx.sessions.existing(due);
+    } catch {
+      return; // store unreachable: keep connections rather than cut every meeting
+    }
+    const checkedAt = Date.now();
+    for (const hash of due) {
+      // A socket that closed meanwhile left no entry: none is made for it.
+      if (this.#sockets.has(hash) && gaps === this.#gaps) this.#checkedAt.set(hash, checkedAt);
+      if (!live.has(hash)) this.#close(hash);
+    }
+  }
+
   stop(): void {
     clearInterval(this.#timer);
-    this.#unsubscribe();
+    for (const unsubscribe of this.#unsubscribe.splice(0)) unsubscribe();
   }
 }
 

@@ -40,9 +40,11 @@ export interface InvitationView extends Invitation {
   admissions: GuestAdmission[];
 }
 
+export type GuestRefusal = Extract<ErrorCode, `RG_GUEST_${string}`>;
+
 export type Redemption =
   | { ok: true; invitation: Invitation; use: number }
-  | { ok: false; code: Extract<ErrorCode, `RG_GUEST_${string}`>; invitation?: Invitation };
+  | { ok: false; code: GuestRefusal; invitation?: Invitation };
 
 export function tokenHash(token: string): string {
   return createHash('sha256').update(token).digest('hex');
@@ -131,7 +133,7 @@ export class Invitations {
     return { ok: true, invitation: invitation!, use: 0 };
   }
 
-  #refusal(invitation: Invitation, room: string): Extract<ErrorCode, `RG_GUEST_${string}`> | undefined {
+  #refusal(invitation: Invitation, room: string): GuestRefusal | undefined {
     if (invitation.room !== room) return 'RG_GUEST_WRONG_ROOM';
     if (invitation.revokedAt !== undefined) return 'RG_GUEST_INVITE_REVOKED';
     if (this.#now() >= invitation.expiresAt) return 'RG_GUEST_INVITE_EXPIRED';
@@ -159,14 +161,28 @@ export class Invitations {
     return { ok: true, invitation: current!, use };
   }
 
-  /** Remembers the guest session an invitation opened, so that revoking it ends that session too. */
-  async linkSession(invitation: Invitation, sessionHash: string, sessionTtlMs: number): Promise<void> {
-    const hash = await this.#hashOf(invitation);
-    if (hash) await this.#store.addMember(this.#sessions(hash), sessionHash, sessionTtlMs);
-  }
-
-  async #hashOf(invitation: Pick<Invitation, 'id' | 'room'>): Promise<string | undefined> {
-    return (await this.#store.members(this.#room(invitation.room))).find((h) => h.startsWith(invitation.id));
+  /**
+   * Remembers the guest session an invitation opened, so that revoking the invitation ends it too, and
+   * then reads the invitation again: `ok: false` when it was revoked (or expired) meanwhile, on any
+   * instance — the caller ends the session and refuses the guest.
+   *
+   * Why reading again after linking closes the race with revoke(), whatever the interleaving: revoke()
+   * (R1) writes the revoked record, then (R2) reads the linked sessions; this (L1) adds the session to
+   * that set, then (L2) reads the record. Every store operation is atomic, and each caller waits for one
+   * answer before the next step, so all four fall into one order that keeps R1 before R2 and L1 before
+   * L2. If L2 still reads the invitation unrevoked, L2 came before R1, hence L1 < L2 < R1 < R2 and R2
+   * sees this session: the revocation ends it. Otherwise L2 sees the revocation and the guest is refused
+   * here. There is no third case. (The argument needs no two keys in one place: it holds on a Cluster,
+   * where the record and the set may live on different nodes.) A session linked after R2 may be dropped
+   * by revoke()'s delete of the set, but its L2 comes after R1 and refuses it.
+   */
+  async linkSession(token: string, room: string, sessionHash: string, sessionTtlMs: number): Promise<{ ok: true } | { ok: false; code: GuestRefusal; invitation?: Invitation }> {
+    const hash = tokenHash(token);
+    await this.#store.addMember(this.#sessions(hash), sessionHash, sessionTtlMs);
+    const current = await this.#load(hash);
+    if (!current) return { ok: false, code: 'RG_GUEST_INVITE_REVOKED' };
+    const refusal = this.#refusal(current, room);
+    return refusal ? { ok: false, code: refusal, invitation: current } : { ok: true };
   }
 
   /** The room's invitations, newest first, with uses and recent admissions; forgotten ones drop out of the index. */
@@ -192,6 +208,7 @@ export class Invitations {
   /**
    * Revokes an invitation of `room` by its id (or a unique prefix of at least 6 characters). Returns it and
    * the hashes of the guest sessions it opened, which the caller ends; undefined when there is no such invitation.
+   * The revoked record is written before the linked sessions are read: linkSession() relies on that order.
    */
   async revoke(room: string, id: string, by: string): Promise<{ invitation: Invitation; sessions: string[] } | undefined> {
     if (!/^[0-9a-f]{6,64}$/.test(id)) return undefined;

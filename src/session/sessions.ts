@@ -36,6 +36,8 @@ export interface SessionData {
   userAgent?: string;
   /** Rooms this session was admitted to with a backend token: judged room → token ids (Jitsi signalling gate). */
   admissions?: Record<string, string[]>;
+  /** The person's revocation fence when this session's login began (see #stillGranted); absent: none was set. */
+  fence?: string;
 }
 
 export interface LoadedSession {
@@ -162,6 +164,38 @@ export class Sessions {
     return `sessions:sid:${createHash('sha256').update(sid).digest('hex')}`;
   }
 
+  /** Written by every revocation of all of a person's sessions, before it reads their index. */
+  #fenceKey(sub: string): string {
+    return `sessions:fence:${userKey(sub)}`;
+  }
+
+  /** Written by a back-channel logout of one IdP session (`sid`), before it reads that session's index. */
+  #sidEndedKey(sid: string): string {
+    return `sessions:sid-ended:${createHash('sha256').update(sid).digest('hex')}`;
+  }
+
+  /**
+   * Whether a session just written and indexed may live, or a revocation ran while it was being made.
+   * A revocation (destroyAllFor, destroyBySid) first writes its mark (W), then reads the index (I); a new
+   * session is first indexed (X), then checked here (C). Store operations are atomic and each side waits
+   * for one before the next, so if C does not see W, then X < C < W < I and the revocation finds the
+   * session in the index; if C sees W, the session is ended here. For a person's revocations the mark is
+   * a fresh value, compared with the one the session (or the session it was rotated from) carried when
+   * its login began: a step-up that took its old session just before the revocation read the index
+   * cannot carry the old grant past it. A login that begins after the mark is a new login, and stays.
+   */
+  async #stillGranted(data: SessionData): Promise<boolean> {
+    const fence = await this.#store.get(this.#fenceKey(data.identity.sub));
+    if (fence !== null && fence !== data.fence) return false;
+    return !data.sid || (await this.#store.get(this.#sidEndedKey(data.sid))) === null;
+  }
+
+  /** Ends a session that #stillGranted refused, and tells the caller the login did not hold. */
+  async #revokedWhileMade(data: SessionData, hash: string): Promise<never> {
+    await this.destroy({ hash, data });
+    throw new RoomguardError('RG_LOGIN_REQUIRED', 'a revocation ran while this session was being made');
+  }
+
   async #index(data: SessionData, hash: string): Promise<void> {
     await this.#store.addMember(this.#indexKey(data.identity.sub), hash, this.#limitsOf(data).absoluteMs);
     if (data.sid) await this.#store.addMember(this.#sidKey(data.sid), hash, this.#limitsOf(data).absoluteMs);
@@ -180,12 +214,14 @@ export class Sessions {
 
   /** A new session for a person; ends their oldest sessions beyond maxPerPerson (on every instance). */
   async create(identity: Identity, extras: Partial<Pick<SessionData, 'sid' | 'idToken' | 'mfa' | 'authTime' | 'userAgent' | 'limits'>> = {}): Promise<CreatedSession> {
+    const fence = (await this.#store.get(this.#fenceKey(identity.sub))) ?? undefined;
     const now = this.#now();
     const id = randomBytes(32).toString('base64url');
     const hash = sessionHash(id);
-    const data: SessionData = { v: 1, identity, createdAt: now, lastSeenAt: now, authTime: now, ...stripUndefined(extras) };
+    const data: SessionData = { v: 1, identity, createdAt: now, lastSeenAt: now, authTime: now, ...stripUndefined(extras), ...(fence ? { fence } : {}) };
     await this.#store.set(this.#key(hash), JSON.stringify(data), this.#ttl(data, now));
     await this.#index(data, hash);
+    if (!(await this.#stillGranted(data))) await this.#revokedWhileMade(data, hash);
     return { id, hash, data, idleFor: 0, ended: await this.#endBeyondLimit(identity.sub, hash) };
   }
 
@@ -264,12 +300,20 @@ export class Sessions {
     await this.#store.set(this.#key(hash), JSON.stringify(data), this.#ttl(data, now));
     await this.#index(data, hash);
     await this.#ended(old); // its record is gone already (taken above)
+    // The new session carries the old one's fence: a revocation since that login ends it here.
+    if (!(await this.#stillGranted(data))) await this.#revokedWhileMade(data, hash);
     return { id, hash, data, idleFor: 0 };
   }
 
-  async destroy(session: Pick<LoadedSession, 'hash' | 'data'>): Promise<void> {
-    await this.#store.delete(this.#key(session.hash));
+  /**
+   * Ends a session on every instance. True when this call ended it, false when it had ended already: the
+   * record is taken, not just deleted, so of two callers racing to end one session (a revocation and the
+   * request that made it) exactly one counts it, and audit counts add up.
+   */
+  async destroy(session: Pick<LoadedSession, 'hash' | 'data'>): Promise<boolean> {
+    const ended = (await this.#store.take(this.#key(session.hash))) !== null;
     await this.#ended(session);
+    return ended;
   }
 
   /** A session whose record is gone: every instance is told, and the indexes drop it. */
@@ -281,12 +325,13 @@ export class Sessions {
 
   /** Ends every session that came from one IdP session (back-channel logout by `sid`). */
   async destroyBySid(sid: string): Promise<number> {
+    // The mark first (a session made with this sid from now on ends itself, see #stillGranted), then the index.
+    await this.#store.set(this.#sidEndedKey(sid), '1', this.#timeouts.absoluteMs);
     let ended = 0;
     for (const hash of await this.#store.members(this.#sidKey(sid))) {
       const raw = await this.#store.get(this.#key(hash));
       if (raw) {
-        await this.destroy({ hash, data: JSON.parse(raw) as SessionData });
-        ended++;
+        if (await this.destroy({ hash, data: JSON.parse(raw) as SessionData })) ended++;
       } else await this.#store.removeMember(this.#sidKey(sid), hash);
     }
     return ended;
@@ -309,6 +354,20 @@ export class Sessions {
     return this.#bus?.subscribe((event) => {
       if (event.kind === 'ended') listener(event.hash);
     }) ?? (() => undefined);
+  }
+
+  /**
+   * Calls back when the bus may have missed events (it dropped, and again once it is subscribed anew):
+   * whoever relies on onEnded must look in the store then (existing) for what it may have missed.
+   */
+  onEventsMissed(listener: () => void): () => void {
+    return this.#bus?.onGap(listener) ?? (() => undefined);
+  }
+
+  /** Which of these sessions (by hash) still exist, in one store round trip where the store can. */
+  async existing(hashes: string[]): Promise<Set<string>> {
+    const records = await this.#store.getMany(hashes.map((hash) => this.#key(hash)));
+    return new Set(hashes.filter((_, i) => records[i] !== null));
   }
 
   /** Whether ended sessions are reported by the bus right now (else callers must poll the store). */
@@ -334,11 +393,19 @@ export class Sessions {
 
   /** Ends every session of a person except `keep` (by hash); returns how many ended. */
   async destroyAllFor(sub: string, keep?: string): Promise<number> {
+    // A fresh fence first, then the index (see #stillGranted). Sessions made or rotated meanwhile end themselves.
+    const fence = randomBytes(16).toString('base64url');
+    await this.#store.set(this.#fenceKey(sub), fence, this.#timeouts.absoluteMs);
     let ended = 0;
     for (const session of await this.listFor(sub)) {
-      if (session.hash === keep) continue;
-      await this.destroy(session);
-      ended++;
+      if (session.hash === keep) {
+        // The session kept (the person's own, on the account page) passes the new fence.
+        const data: SessionData = { ...session.data, fence };
+        const ttl = this.#ttl(data, this.#now());
+        if (ttl > 0 && (await this.#store.replace(this.#key(session.hash), JSON.stringify(data), ttl))) await this.#announce('changed', session.hash);
+        continue;
+      }
+      if (await this.destroy(session)) ended++;
     }
     return ended;
   }

@@ -4,6 +4,7 @@
 import { EventEmitter } from 'node:events';
 import type { Store } from './store.js';
 import { MemoryStore } from './memory.js';
+import { Cluster, Redis } from 'ioredis';
 import { RedisStore } from './redis.js';
 import { backingStoreOf } from './key-census.js';
 
@@ -20,12 +21,21 @@ export interface SessionBus {
   subscribe(listener: (event: SessionEvent) => void): () => void;
   /** True while events from other instances are known to arrive (caches may be trusted only then). */
   readonly live: boolean;
-  /** Called when the bus (re)connects or drops: events may have been missed, caches must be emptied. */
+  /**
+   * Called when the bus drops and again once it is subscribed anew: events published in between are lost
+   * (pub/sub keeps nothing), so caches must be emptied and whatever the events would have ended must be
+   * looked up in the store. The second call comes only after the new subscription is confirmed.
+   */
   onGap(listener: () => void): () => void;
   close(): Promise<void>;
 }
 
 const HASH = /^[0-9a-f]{64}$/;
+/** An event Redis did not take is sent again after 250 ms, 500 ms, 1 s … (six tries, some 16 s in all). */
+const PUBLISH_RETRY_MS = 250;
+const PUBLISH_RETRIES = 6;
+/** How soon a subscription Redis refused on a live connection is tried again. */
+const RESUBSCRIBE_RETRY_MS = 1000;
 
 function parseEvent(message: string): SessionEvent | undefined {
   const at = message.indexOf(':');
@@ -97,36 +107,104 @@ class LocalSessionBus implements SessionBus {
 
 class RedisSessionBus implements SessionBus {
   readonly #store: RedisStore;
-  readonly #subscriber: ReturnType<RedisStore['client']['duplicate']>;
+  #subscriber: Redis;
   readonly #channel: string;
   readonly #local = new EventEmitter();
   #live = false;
+  /** Counts subscription attempts: one confirmed for an older attempt (an older connection) proves nothing. */
+  #attempt = 0;
+  #latest: Promise<void> = Promise.resolve();
+  #closed = false;
+  /** Cluster only: which node the next subscriber connection goes to (they are taken in turn). */
+  #nextNode = 0;
 
   private constructor(store: RedisStore, channel: string) {
     this.#store = store;
     this.#channel = channel;
     this.#local.setMaxListeners(0);
-    this.#subscriber = store.client.duplicate();
-    this.#subscriber.on('error', () => undefined);
-    this.#subscriber.on('message', (from: string, message: string) => {
-      if (from !== this.#channel) return;
+    this.#subscriber = this.#attach(this.#newSubscriber());
+  }
+
+  /**
+   * A connection of our own for SUBSCRIBE, whose every break the bus can see. Standalone and Sentinel:
+   * a sibling of the command connection (same server, TLS and credentials; it reconnects by itself).
+   * Cluster: ioredis's own cluster subscriber moves between nodes without telling anyone, so the bus
+   * keeps a plain connection to one node instead (Cluster pub/sub reaches every node), and moves to the
+   * next node itself when that one stays away.
+   */
+  #newSubscriber(): Redis {
+    const client = this.#store.client;
+    // ioredis's own resubscription is off: the bus resubscribes on 'ready' (below) and waits for the
+    // answer; ioredis would send the same command without waiting, and a refusal of it would surface as
+    // an unhandled rejection.
+    if (!(client instanceof Cluster)) return client.duplicate({ autoResubscribe: false });
+    // The nodes the cluster knows now, else those it was given (it may be entirely away just now).
+    const known = client.nodes('all').map((node) => ({ host: node.options.host, port: node.options.port }));
+    const nodes = known.length > 0 ? known : this.#store.clusterNodes;
+    const node = nodes[this.#nextNode++ % nodes.length]!;
+    return new Redis({
+      ...client.options.redisOptions,
+      host: node.host, port: node.port, lazyConnect: true, autoResubscribe: false, keyPrefix: '',
+      // A few quick tries on the same node, then 'end': the next node is taken.
+      retryStrategy: (attempt: number) => (attempt > 3 ? null : attempt * 200),
+    });
+  }
+
+  #attach(subscriber: Redis): Redis {
+    // A replaced connection (Cluster: its node stayed away) speaks for the bus no more.
+    const current = () => subscriber === this.#subscriber;
+    subscriber.on('error', () => undefined);
+    subscriber.on('message', (from: string, message: string) => {
+      if (from !== this.#channel || !current()) return;
       const event = parseEvent(message);
       if (event) this.#local.emit('event', event);
     });
-    // ioredis resubscribes after a reconnect; whatever was published in between is lost: report a gap.
-    this.#subscriber.on('close', () => this.#setLive(false));
-    this.#subscriber.on('ready', () => this.#setLive(true));
+    // Any break in the subscriber's connection (a killed client, a restart, a network blip) loses what
+    // was published meanwhile: down at the first sign of it ...
+    for (const sign of ['close', 'end', 'reconnecting'] as const) subscriber.on(sign, () => current() && this.#setLive(false));
+    // ... and up again only once the channel is subscribed on the new connection. ioredis announces
+    // 'ready' before it would send a resubscription, so an event published between the two would be
+    // lost after the gap listeners had already looked at the store: subscribe here and wait for the answer.
+    subscriber.on('ready', () => current() && void this.#subscribe());
+    // A connection that gave up (Cluster: its node stays away) is replaced by one to another node.
+    subscriber.once('end', () => {
+      if (this.#closed || !current()) return;
+      this.#subscriber = this.#attach(this.#newSubscriber());
+      void this.#subscribe();
+    });
+    return subscriber;
   }
 
   static async open(store: RedisStore, channel: string): Promise<RedisSessionBus> {
     const bus = new RedisSessionBus(store, channel);
-    try {
-      await bus.#subscriber.subscribe(channel);
-      bus.#setLive(true);
-    } catch {
-      // Redis away at start-up: the bus comes up with the connection; until then nothing is cached.
-    }
+    // Redis away at start-up: the bus comes up with the connection ('ready'); until then nothing is cached.
+    await bus.#subscribe();
+    // Connecting fired 'ready', whose subscription (sent after this one) is the one that sets the bus live.
+    await bus.#latest;
     return bus;
+  }
+
+  #subscribe(): Promise<void> {
+    this.#latest = this.#subscribeOnce();
+    return this.#latest;
+  }
+
+  async #subscribeOnce(): Promise<void> {
+    const attempt = ++this.#attempt;
+    const subscriber = this.#subscriber;
+    try {
+      await subscriber.subscribe(this.#channel);
+    } catch {
+      // The connection dropped again (its next 'ready' tries anew), or Redis refused (an ACL without the
+      // channel): the bus stays down, so nothing is cached and sockets are polled, and tries again later.
+      if (subscriber.status === 'ready') {
+        setTimeout(() => {
+          if (attempt === this.#attempt && !this.#closed) void this.#subscribe();
+        }, RESUBSCRIBE_RETRY_MS).unref();
+      }
+      return;
+    }
+    if (attempt === this.#attempt && subscriber === this.#subscriber && subscriber.status === 'ready') this.#setLive(true);
   }
 
   #setLive(live: boolean): void {
@@ -142,11 +220,29 @@ class RedisSessionBus implements SessionBus {
   async publish(event: SessionEvent): Promise<void> {
     // This instance learns at once; the others through Redis (which also echoes it back here, harmlessly).
     this.#local.emit('event', event);
+    if (!(await this.#send(event))) this.#sendLater(event, 1);
+  }
+
+  async #send(event: SessionEvent): Promise<boolean> {
     try {
       await this.#store.client.publish(this.#channel, `${event.kind}:${event.hash}`);
+      return true;
     } catch {
-      // The store already holds the change; other instances' caches expire and their sweeps find it.
+      return false;
     }
+  }
+
+  /**
+   * An event Redis did not take (the command connection broke after the store change it reports) is
+   * sent again a few times in the background: the other instances' buses may be up and waiting for it,
+   * and would otherwise learn of an ended session only at their next 15 s re-check. The caller does not
+   * wait: the store already holds the change.
+   */
+  #sendLater(event: SessionEvent, attempt: number): void {
+    if (attempt > PUBLISH_RETRIES || this.#closed) return;
+    setTimeout(() => {
+      void this.#send(event).then((sent) => sent || this.#sendLater(event, attempt + 1));
+    }, PUBLISH_RETRY_MS * 2 ** (attempt - 1)).unref();
   }
 
   subscribe(listener: (event: SessionEvent) => void): () => void {
@@ -160,6 +256,7 @@ class RedisSessionBus implements SessionBus {
   }
 
   async close(): Promise<void> {
+    this.#closed = true;
     this.#local.removeAllListeners();
     this.#subscriber.disconnect();
   }

@@ -48,6 +48,8 @@ export class RedisStore implements Store {
   readonly topology: RedisTopology;
   /** The command connection; `duplicate()` gives a sibling with the same settings (pub/sub). */
   readonly client: Redis | Cluster;
+  /** Cluster: the nodes it was given (the session bus subscribes on one of them itself); else empty. */
+  readonly clusterNodes: readonly RedisNode[];
   readonly #deadlineMs: number;
   readonly #connectDeadlineMs: number;
   readonly #keyPrefix: string;
@@ -77,6 +79,7 @@ export class RedisStore implements Store {
       enableOfflineQueue: true,
       retryStrategy: (attempt: number) => Math.min(attempt * 200, 2000),
     };
+    this.clusterNodes = options.cluster?.nodes ?? [];
     if (options.cluster) {
       this.topology = 'cluster';
       const clusterOptions: ClusterOptions = {

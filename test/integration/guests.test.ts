@@ -13,6 +13,8 @@ import { queryAudit } from '../../src/audit/query.js';
 import type { AuditRecord } from '../../src/audit/record.js';
 import type { AuditSink } from '../../src/gateway/audit-sink.js';
 import { RoomguardError } from '../../src/errors.js';
+import { sessionHash } from '../../src/session/sessions.js';
+import { Redis } from 'ioredis';
 import { ScriptedBrowser } from '../helpers/browser.js';
 import { freePort, testConfig, testKeys } from '../helpers/gateway.js';
 import { startEchoUpstream, type EchoUpstream, type Arrived } from '../helpers/upstream.js';
@@ -35,6 +37,7 @@ let b: string;
 let skew = 0;
 let auditA: string;
 let auditB: string;
+let keyPrefix: string;
 
 beforeAll(async () => {
   const [portA, portB] = [await freePort(), await freePort()];
@@ -46,7 +49,7 @@ beforeAll(async () => {
   idp = await startDemoIdp({ clients: [{ clientId: 'roomguard-test', clientSecret: SECRET, redirectUris: [`${a}/_roomguard/callback`, `${b}/_roomguard/callback`], postLogoutRedirectUris: [`${a}/_roomguard/logged-out`] }] });
   const keys = testKeys();
   const store = inject('redisUrl');
-  const keyPrefix = `rgguests:${portA}:`;
+  keyPrefix = `rgguests:${portA}:`;
   auditA = mkdtempSync(join(tmpdir(), 'rg-guest-audit-a-'));
   auditB = mkdtempSync(join(tmpdir(), 'rg-guest-audit-b-'));
   gwA = await createGateway(testConfig({ port: portA, issuer: idp.issuer, clientSecret: SECRET, upstream: upstream.url, store, keys, keyPrefix, policiesDir, auditDir: auditA, extra: { audit: { dir: auditA, instance: 'gw-a', reviewers: ['board'] } } }));
@@ -219,6 +222,22 @@ describe('refused invitations (each audited)', () => {
       skew = 0;
     }
     await expect.poll(async () => (await audit('guest.invite_refused')).some((r) => r.reason === 'RG_GUEST_INVITE_EXPIRED' && r.room === 'town-hall'), { timeout: 5000 }).toBe(true);
+  });
+
+  it('a guest session ends with its invitation, not hours later: its lifetime in the store stops at the expiry', async () => {
+    const link = await invite('town-hall', { ttl: '10m' });
+    const guest = await joinAsGuest(link, 'Robin');
+    expect(guest.final.status).toBe(200);
+    const id = guest.browser.jar.get('roomguard_session')!.value;
+    const redis = new Redis(inject('redisUrl'));
+    try {
+      // guests.idleTimeout (15m) and guests.absoluteTimeout (4h) are both longer than the invitation's 10m.
+      const ttl = await redis.pttl(`${keyPrefix}session:${sessionHash(id)}`);
+      expect(ttl).toBeGreaterThan(0);
+      expect(ttl).toBeLessThanOrEqual(10 * 60_000);
+    } finally {
+      redis.disconnect();
+    }
   });
 
   it('after revocation, at once on the other instance, and the guests it admitted are signed out', async () => {

@@ -12,7 +12,7 @@ import { ScriptedBrowser } from '../helpers/browser.js';
 import { freePort, testConfig, testKeys, type TestKeys } from '../helpers/gateway.js';
 import { startEchoUpstream, type EchoUpstream } from '../helpers/upstream.js';
 import {
-  failOver, makeTlsMaterial, redisCli, redisTempDir, requirePrograms, startCluster, startRedisProcess, startSentinelSet, startTlsRedis,
+  failOver, makeTlsMaterial, redisCli, redisTempDir, requirePrograms, startCluster, startRedisProcess, startSentinelSet, startTlsRedis, waitFor,
   type RedisCluster, type RedisProcess, type SentinelSet, type TempDir, type TlsMaterial, type TlsRedis,
 } from '../helpers/redis-servers.js';
 
@@ -265,6 +265,13 @@ describe('Cluster over TLS (store.tls.enabled)', () => {
       const tlsArgs = ['--tls', '--cacert', tls.ca];
       // The keys landed on every node, each reached over TLS.
       for (const node of cluster.nodes) expect(redisCli(node.port, ['dbsize'], tlsArgs)).not.toBe('0');
+      // The session bus keeps a subscriber connection of its own to one node: over TLS too.
+      const bus = await openSessionBus(store, 'rgctls:');
+      try {
+        expect(bus.live).toBe(true);
+      } finally {
+        await bus.close();
+      }
     } finally {
       await store.close();
     }
@@ -354,6 +361,43 @@ describe('Cluster', () => {
       expect(await received).toEqual(event);
     } finally {
       await Promise.all([publisher.close(), listener.close()]);
+    }
+  });
+
+  it('reports a gap in Cluster pub/sub: a killed subscriber is down at once, up again once resubscribed, and hears what follows', async () => {
+    const publisher = await openSessionBus(store, 'rgcluster:');
+    const listener = await openSessionBus(store, 'rgcluster:');
+    try {
+      expect(listener.live).toBe(true);
+      const gaps: boolean[] = [];
+      listener.onGap(() => gaps.push(listener.live));
+      // The listener subscribes on one node of its choosing: cut every node's subscribers.
+      for (const node of cluster.nodes) redisCli(node.port, ['client', 'kill', 'type', 'pubsub']);
+      await expect.poll(() => gaps, { timeout: 10_000 }).toEqual([false, true]);
+      const received = new Promise((resolve) => listener.subscribe(resolve));
+      const event = { kind: 'ended' as const, hash: 'e'.repeat(64) };
+      await publisher.publish(event);
+      expect(await received).toEqual(event);
+    } finally {
+      await Promise.all([publisher.close(), listener.close()]);
+    }
+  });
+
+  it('moves its subscription to another node when the one it listens on stays away, and reports the gap', async () => {
+    const listener = await openSessionBus(store, 'rgcluster-move:');
+    const listenerNode = () => cluster.nodes.find((n) => /\bsub=1\b/.test(redisCli(n.port, ['client', 'list', 'type', 'pubsub'])));
+    const node = listenerNode()!;
+    expect(node).toBeDefined();
+    try {
+      const gaps: boolean[] = [];
+      listener.onGap(() => gaps.push(listener.live));
+      await node.kill();
+      await expect.poll(() => gaps, { timeout: 15_000 }).toEqual([false, true]);
+      expect(listenerNode()?.port).not.toBe(node.port);
+    } finally {
+      await listener.close();
+      await node.restart();
+      await waitFor('the node back in the cluster', () => redisCli(node.port, ['cluster', 'info']).includes('cluster_state:ok'));
     }
   });
 

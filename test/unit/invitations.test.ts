@@ -4,6 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import { MemoryStore } from '../../src/store/memory.js';
 import { Invitations, isInvitationToken, tokenHash } from '../../src/guests/invitations.js';
+import type { Store } from '../../src/store/store.js';
 
 const HOUR = 3_600_000;
 
@@ -65,11 +66,41 @@ describe('invitations', () => {
     const { token, invitation } = await invitations.create({ room: 'r', ttlMs: HOUR, maxUses: 5, note: '', createdBy: 'a' });
     const used = await invitations.redeem(token, 'r', pat());
     if (!used.ok) throw new Error(used.code);
-    await invitations.linkSession(used.invitation, 'f'.repeat(64), HOUR);
+    expect(await invitations.linkSession(token, 'r', 'f'.repeat(64), HOUR)).toEqual({ ok: true });
     expect(await invitations.revoke('other-room', invitation.id, 'x')).toBeUndefined();
     expect(await invitations.revoke('r', invitation.id.slice(0, 5), 'x')).toBeUndefined();
     expect(await invitations.revoke('r', 'not-hex!', 'x')).toBeUndefined();
     expect((await invitations.revoke('r', invitation.id, 'x'))?.sessions).toEqual(['f'.repeat(64)]);
+  });
+
+  it('a revocation between redeeming and linking the session is seen by the link, which refuses', async () => {
+    const { invitations } = setup();
+    const { token, invitation } = await invitations.create({ room: 'r', ttlMs: HOUR, maxUses: 5, note: '', createdBy: 'a' });
+    expect(await invitations.redeem(token, 'r', pat())).toMatchObject({ ok: true });
+    const revoked = await invitations.revoke('r', invitation.id, 'alice');
+    expect(revoked?.sessions).toEqual([]);
+    expect(await invitations.linkSession(token, 'r', 'e'.repeat(64), HOUR)).toMatchObject({ ok: false, code: 'RG_GUEST_INVITE_REVOKED', invitation: { id: invitation.id } });
+  });
+
+  it('every interleaving of the link and revoke steps either hands the session to the revocation or refuses it', async () => {
+    // revoke: R1 writes the revoked record, R2 reads the linked sessions; link: L1 adds the session, L2
+    // reads the record. Each order that keeps each side's own order is played on a store that holds
+    // these four operations until the test releases them one by one.
+    const orders = ['RRLL', 'RLRL', 'RLLR', 'LRRL', 'LRLR', 'LLRR'];
+    for (const order of orders) {
+      const { store } = setup();
+      const clock = () => Date.UTC(2026, 0, 15, 12);
+      const { token, invitation } = await new Invitations(store, clock).create({ room: 'r', ttlMs: HOUR, maxUses: 5, note: '', createdBy: 'a' });
+      const stepped = steppedStore(store);
+      const invitations = new Invitations(stepped.store, clock);
+      const session = 'd'.repeat(64);
+      const revoking = invitations.revoke('r', invitation.id, 'alice');
+      const linking = invitations.linkSession(token, 'r', session, HOUR);
+      await stepped.play(order, { R: revoking, L: linking });
+      const [revoked, linked] = await Promise.all([revoking, linking]);
+      const handled = revoked!.sessions.includes(session) || !linked.ok;
+      expect({ order, handled }).toEqual({ order, handled: true });
+    }
   });
 
   it('lists a room\'s invitations newest first with the names that used them', async () => {
@@ -86,3 +117,58 @@ describe('invitations', () => {
     expect(list[1]).toMatchObject({ used: 2, usesLeft: 3, state: 'active' });
   });
 });
+
+/**
+ * A store that holds the four steps of the link/revoke race until released: revoke's record write
+ * (replace) and its read of the linked set (R), the link's add to that set and its record read after it
+ * (L). Everything else passes straight through.
+ */
+function steppedStore(inner: Store) {
+  const held: Array<{ side: 'R' | 'L'; go: () => void; done: Promise<unknown> }> = [];
+  let linked = false;
+  function hold<T>(side: 'R' | 'L', run: () => Promise<T>): Promise<T> {
+    let go!: () => void;
+    const released = new Promise<void>((resolve) => (go = resolve));
+    const done = released.then(run);
+    held.push({ side, go, done });
+    return done;
+  }
+  const overrides: Partial<Store> = {
+    replace: (key: string, value: string, ttl: number) => hold('R', () => inner.replace(key, value, ttl)),
+    members: (key: string) => (key.startsWith('guest:sessions:') ? hold('R', () => inner.members(key)) : inner.members(key)),
+    addMember: (key: string, member: string, ttl: number) => hold('L', async () => {
+      await inner.addMember(key, member, ttl);
+      linked = true;
+    }),
+    get: (key: string) => (linked && key.startsWith('guest:invite:') ? hold('L', () => inner.get(key)) : inner.get(key)),
+  };
+  const store = new Proxy(inner, {
+    get: (target, name: keyof Store) => overrides[name] ?? (typeof target[name] === 'function' ? (target[name] as (...args: unknown[]) => unknown).bind(target) : target[name]),
+  });
+  return {
+    store,
+    /**
+     * Plays the held steps in `order` ('R'/'L' per step), each to its end before the next; a side that
+     * has finished (it skipped a step) is passed over, so a broken order shows as a wrong outcome.
+     */
+    async play(order: string, sides: Record<'R' | 'L', Promise<unknown>>): Promise<void> {
+      const finished = { R: false, L: false };
+      void sides.R.finally(() => (finished.R = true));
+      void sides.L.finally(() => (finished.L = true));
+      for (const side of order as Iterable<'R' | 'L'>) {
+        for (let i = 0; ; i++) {
+          const at = held.findIndex((h) => h.side === side);
+          if (at !== -1) {
+            const [step] = held.splice(at, 1);
+            step!.go();
+            await step!.done;
+            break;
+          }
+          if (finished[side]) break;
+          if (i > 1000) throw new Error(`side ${side} neither reached a held step nor finished`);
+          await new Promise((resolve) => setImmediate(resolve));
+        }
+      }
+    },
+  };
+}
