@@ -2,7 +2,8 @@
 // Callers pass structured fields only: the event type has no index signature, so headers, cookies or
 // tokens cannot be handed over wholesale; `details` is a small, bounded map of scalars and string lists.
 import { createHash } from 'node:crypto';
-import type { Decision, Role } from '../policy/types.js';
+import type { Decision } from '../policy/types.js';
+import type { Role } from '../identity/types.js';
 import { pseudonymOf, recordableIp, type IdentityMode, type IpMode } from './privacy.js';
 
 export const AUDIT_RECORD_VERSION = 1;

@@ -7,7 +7,7 @@ import type { Backend, RoomLookup } from './backend.js';
 import type { RequestPath } from './request-path.js';
 import { GenericBackend } from './generic.js';
 import { signedQuery, type ChecksumAlgorithm } from './bbb-api.js';
-import type { Identity, Role } from '../policy/types.js';
+import type { Identity, Role } from '../identity/types.js';
 
 /** API calls the HTML5 client itself makes with its session token: they need a session, not a checksum. */
 const CLIENT_API_CALLS = new Set(['enter', 'stuns', 'signOut', 'guestWait']);

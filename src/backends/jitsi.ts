@@ -7,8 +7,7 @@ import { SignJWT, jwtVerify } from 'jose';
 import type { Backend, RoomLookup } from './backend.js';
 import type { RequestPath } from './request-path.js';
 import { canonicalRoom } from './room-name.js';
-import type { Identity, Role } from '../policy/types.js';
-import { JITSI_FEATURES } from '../policy/types.js';
+import type { Identity, Role } from '../identity/types.js';
 
 /** First path segments that are Jitsi's own files, served without login. */
 const STATIC = new Set(['libs', 'css', 'static', 'images', 'sounds', 'lang', 'fonts', 'favicon.ico', 'robots.txt', 'manifest.json', 'pwa-worker.js']);
@@ -20,6 +19,9 @@ const OWN = new Set([
   'title.html', 'body.html', 'head.html', 'base.html', 'plugin.head.html', 'fonts.html',
   '_roomguard', 'healthz', 'readyz',
 ]);
+
+/** Features a room policy may switch on for Jitsi (`context.features`). */
+export const JITSI_FEATURES: readonly string[] = ['recording', 'livestreaming', 'transcription', 'outbound-call', 'sip-outbound-call'];
 
 /** The largest conference-request body roomguard reads (the web client's is a few hundred bytes). */
 export const CONFERENCE_BODY_LIMIT = 16 * 1024;

@@ -9,7 +9,7 @@ import { CONFIG_SCHEMA, envNameFor, type Config, type Field, type ObjectField } 
 import { resolveSecret, Secret } from './secret.js';
 import { parseYamlSource, type Problem, type YamlSource } from './yaml-source.js';
 import { isLoopbackHost, parseCidr, parseHostPort } from './net.js';
-import { JITSI_FEATURES } from '../policy/types.js';
+import { JITSI_FEATURES } from '../backends/jitsi.js';
 
 interface Location { file: string; line?: number }
 

@@ -4,7 +4,8 @@
 // before the verdict is given (DESIGN invariant 4). Transport (proxying, status codes) is the caller's.
 import type { FastifyRequest } from 'fastify';
 import { decide, policyFor } from '../policy/decide.js';
-import type { Decision, Identity, Policy, Subject } from '../policy/types.js';
+import type { Decision, Policy, Subject } from '../policy/types.js';
+import type { Identity } from '../identity/types.js';
 import type { LoadedSession } from '../session/sessions.js';
 import { identityHeaders } from './identity-headers.js';
 import { readRequestPath } from '../backends/request-path.js';

@@ -1,6 +1,7 @@
 // What the gateway tells the audit log. The gateway awaits `append` for join decisions before it
 // admits anyone (DESIGN invariant 4); other events are appended too but never block a refusal.
-import type { Decision, Role } from '../policy/types.js';
+import type { Decision } from '../policy/types.js';
+import type { Role } from '../identity/types.js';
 
 export interface GatewayAuditEvent {
   type:

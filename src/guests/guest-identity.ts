@@ -2,7 +2,7 @@
 // name they chose, no e-mail, no groups, and a grant for exactly one room until a fixed time. Pure apart
 // from the random subject; the name is cleaned here, once, at the edge.
 import { randomBytes, randomInt } from 'node:crypto';
-import type { GuestGrant, Identity } from '../policy/types.js';
+import type { GuestGrant, Identity } from '../identity/types.js';
 
 export const GUEST_NAME_MAX = 60;
 

@@ -1,5 +1,5 @@
 // Maps ID-token / userinfo claims to an Identity using the configured claim paths (e.g. realm_access.roles).
-import type { Identity } from '../policy/types.js';
+import type { Identity } from '../identity/types.js';
 
 export interface ClaimPaths {
   email: string;

@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import * as client from 'openid-client';
 import { RoomguardError } from '../errors.js';
 import type { Store } from '../store/store.js';
-import type { Identity } from '../policy/types.js';
+import type { Identity } from '../identity/types.js';
 import { identityFromClaims, type ClaimPaths } from './claims.js';
 import { isLoopbackHost } from '../config/net.js';
 import type { PendingLogin } from './pending-logins.js';

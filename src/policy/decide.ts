@@ -1,6 +1,7 @@
 // decide(): the one decision function. Pure: from (subject, room, policy set, now) to a Decision that
 // carries the outcome, the policy file and rule, the role and the reasons. No I/O, no clock of its own.
-import type { Decision, GuestGrant, Identity, Matcher, Policy, PolicySet, RuleRef, Subject } from './types.js';
+import type { Decision, Matcher, Policy, PolicySet, RuleRef, Subject } from './types.js';
+import type { GuestGrant, Identity } from '../identity/types.js';
 import { roomIndexOf } from './rooms.js';
 
 export interface PolicyMatch {

@@ -4,7 +4,8 @@ import { isMap, isScalar, isSeq, type Node, type Pair, type YAMLMap, type YAMLSe
 import { parseDuration } from '../config/duration.js';
 import { parseYamlSource, type Problem, type YamlSource } from '../config/yaml-source.js';
 import { canonicalPattern, patternMatches, isGlob } from './rooms.js';
-import { JITSI_FEATURES, MFA_METHODS, type GuestPolicy, type Matcher, type MfaMethod, type MfaRequirement, type Policy, type Risk } from './types.js';
+import { JITSI_FEATURES } from '../backends/jitsi.js';
+import { MFA_METHODS, type GuestPolicy, type Matcher, type MfaMethod, type MfaRequirement, type Policy, type Risk } from './types.js';
 
 /** Names the gateway routes itself; no room pattern may name them. */
 export const RESERVED_ROOM_NAMES = ['_roomguard', 'healthz', 'readyz'] as const;

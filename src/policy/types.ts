@@ -1,4 +1,5 @@
 // The typed shape of a room policy and of a decision. Shared by the parser, decide(), explain and the gateway.
+import type { Identity, Role } from '../identity/types.js';
 
 export type Risk = 'low' | 'normal' | 'high';
 export type MfaMethod = 'webauthn' | 'totp' | 'idp';
@@ -63,34 +64,11 @@ export interface GuestPolicy {
   line: number;
 }
 
-/** Features a room policy may switch on for Jitsi (`context.features`). */
-export const JITSI_FEATURES: readonly string[] = ['recording', 'livestreaming', 'transcription', 'outbound-call', 'sip-outbound-call'];
 
 export interface PolicySet {
   policies: Policy[];
   /** sha256 over the sorted file hashes: identifies the policy version in logs and audit records. */
   version: string;
-}
-
-/** Who is asking: nothing (no session), or a logged-in identity with an optional second factor. */
-export interface Identity {
-  sub: string;
-  iss: string;
-  email?: string;
-  /** False when the IdP says the address is unverified; e-mail and domain rules then never match. */
-  emailVerified: boolean;
-  name?: string;
-  groups: string[];
-  /** Set only for a guest admitted by invitation: the one room the guest may enter, and until when. */
-  guest?: GuestGrant;
-}
-
-/** What an invitation gave a guest: one canonical room, until `expiresAt` (ms), from one invitation. */
-export interface GuestGrant {
-  room: string;
-  /** Short id of the invitation (not its token). */
-  invitation: string;
-  expiresAt: number;
 }
 
 export interface Subject {
@@ -101,7 +79,6 @@ export interface Subject {
 }
 
 export type Outcome = 'allow' | 'login' | 'mfa' | 'deny';
-export type Role = 'moderator' | 'participant' | 'guest';
 
 export interface RuleRef {
   kind: 'allow' | 'deny' | 'moderators' | 'guests';

@@ -5,7 +5,8 @@
 // make the store hold sessions without bound by logging in again and again.
 import { createHash, hash as digest, randomBytes } from 'node:crypto';
 import type { Store } from '../store/store.js';
-import type { FactorMethod, Identity } from '../policy/types.js';
+import type { FactorMethod } from '../policy/types.js';
+import type { Identity } from '../identity/types.js';
 import { userKey } from '../identity/user-key.js';
 import { RoomguardError } from '../errors.js';
 import type { SessionBus } from '../store/bus.js';

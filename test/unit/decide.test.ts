@@ -4,7 +4,8 @@ import { describe, expect, it } from 'vitest';
 import { decide, matcherMatches, policyFor } from '../../src/policy/decide.js';
 import { parsePolicyText } from '../../src/policy/parse.js';
 import { formatProblem } from '../../src/config/yaml-source.js';
-import type { Identity, Policy, PolicySet, Subject } from '../../src/policy/types.js';
+import type { Policy, PolicySet, Subject } from '../../src/policy/types.js';
+import type { Identity } from '../../src/identity/types.js';
 
 const yaml = (...lines: string[]) => lines.join('\n') + '\n';
 

@@ -4,7 +4,7 @@
 import { createHmac } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { conferenceRequestRoom, JitsiBackend } from '../../src/backends/jitsi.js';
-import type { Identity } from '../../src/policy/types.js';
+import type { Identity } from '../../src/identity/types.js';
 import { prosodyAllowsJoin, type ProsodySettings } from '../helpers/prosody.js';
 import { lookupPath } from '../helpers/paths.js';
 

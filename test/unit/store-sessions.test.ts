@@ -6,7 +6,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { MemoryStore } from '../../src/store/memory.js';
 import { SealedStore } from '../../src/store/sealed.js';
 import { Sessions } from '../../src/session/sessions.js';
-import type { Identity } from '../../src/policy/types.js';
+import type { Identity } from '../../src/identity/types.js';
 
 const MIN = 60_000;
 
