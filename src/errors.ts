@@ -10,6 +10,7 @@ export interface ErrorSpec {
 
 export const ERRORS = {
   RG_LOGIN_REQUIRED: { status: 401, summary: 'no valid session; the person must log in first' },
+  RG_ROOM_IDLE_LIMIT: { status: 401, summary: 'the session was idle longer than this room allows (risk: high); only a fresh login at the identity provider lets it in' },
   RG_CONFIG_INVALID: { status: 500, summary: 'a reloaded configuration file has problems and was rejected; the running configuration keeps serving' },
   RG_POLICY_INVALID: { status: 500, summary: 'a changed policy set has problems and was rejected; the previous set keeps serving' },
   RG_POLICY_NO_MATCH: { status: 403, summary: 'no policy file matches this room (deny by default)' },

@@ -1,8 +1,10 @@
-// What the gateway asks of a conferencing backend: which room does this request path target, in the
-// backend's own canonical form? The path comes read by the one path model (request-path.ts), so every
-// backend judges the spelling every upstream reads. (Admission of the person — tokens, signed joins —
-// comes with the Jitsi and BBB adapters.)
-import type { RequestPath } from './request-path.js';
+// What the gateway asks of a conferencing backend, and nothing more: which room a request path targets
+// (in the backend's own canonical form), how a person the policy allowed enters that room (a room-scoped
+// token, a signed join, or nothing), whether a signalling request may go on, and where a room lives. The
+// gateway never asks which backend it has: a new backend is one adapter here plus its config section.
+import type { ErrorCode } from '../errors.js';
+import type { Identity, Role } from '../identity/types.js';
+import { readRequestPath, type RequestPath } from './request-path.js';
 
 export type RoomLookup =
   /** Not a room: needs a session (unless listed in backend.public). */
@@ -12,16 +14,102 @@ export type RoomLookup =
   | { kind: 'invalid' }
   /** canonicalPath is set when the request spelled the room non-canonically; the gateway redirects there. */
   | { kind: 'room'; room: string; canonicalPath?: string }
-  /** A signalling endpoint (Jitsi XMPP/BOSH/conference request) that carries the room in `?room=`. */
-  | { kind: 'signalling'; tenant?: string }
-  /** A BBB join: only join URLs roomguard itself signed pass, once. */
-  | { kind: 'signed-join' }
+  /**
+   * A request that carries its own admission (Jitsi's XMPP/BOSH/conference request naming `?room=`, a BBB
+   * join URL roomguard signed): `signalling()` decides. `fresh`: judge it from the store, never from a cached session.
+   */
+  | { kind: 'signalling'; tenant?: string; fresh?: boolean }
   /** A backend path browsers must never reach through the gateway (the BBB server API). */
   | { kind: 'refused' };
+
+/** What a backend may know of the session asking: never its id, only its hash and what it holds. */
+export interface SessionView {
+  hash: string;
+  identity: Identity;
+  /** Room entries the backend handed this session before (Jitsi token ids per judged room). */
+  admissions: Readonly<Record<string, readonly string[]>>;
+}
+
+/** Audit details of an entry (token id, meeting id …): strings and flags only. */
+export type EntryDetails = Record<string, string | boolean>;
+
+/** A page load into a room the policy allowed. */
+export interface EntryRequest {
+  room: string;
+  role: Role;
+  features: readonly string[];
+  session: SessionView;
+  /** The canonical path and the raw query of the page load. */
+  path: string;
+  query: string;
+  now: number;
+  policy: { file: string; title?: string; guestLobby?: boolean };
+}
+
+export type Entry =
+  /** The page goes on to the backend as it is; the join is recorded with `details`. */
+  | { kind: 'pass'; details?: EntryDetails }
+  /**
+   * The browser is sent to `location`, which carries a backend credential (a token, a signed join): the
+   * gateway records the join with `details` first, then keeps `grant` in the session (a credential id for
+   * `room`, which signalling later checks) and `remember` in the store, then redirects without caching.
+   */
+  | { kind: 'enter'; location: string; details: EntryDetails; grant?: { room: string; id: string }; remember?: { key: string; value: string; ttlMs: number } }
+  /** `detail`: for the log (why the backend could not be reached, …), never shown to the person. */
+  | { kind: 'refuse'; code: ErrorCode; detail?: string };
+
+/** A request of the kind `signalling` from a signed-in session. */
+export interface SignallingRequest {
+  path: string;
+  method: string;
+  /** The raw query, exactly as the client sent it. */
+  query: string;
+  tenant?: string;
+  session: SessionView;
+  now: number;
+  /** Takes a value the backend remembered (at entry) from the store, once. */
+  take(key: string): Promise<string | null>;
+}
+
+/** How a request's JSON body is judged before it goes on. */
+export interface BodyRule {
+  /** The most bytes read; a longer body is refused. */
+  limit: number;
+  /** Undefined when the parsed body may go on; otherwise the refusal and the room it named (for the audit record). */
+  judge(body: unknown): { code: ErrorCode; room: string } | undefined;
+}
+
+export type SignallingVerdict =
+  /** `upstreamPath`: where the upstream gets it (query as sent); `body`: judge the body too before it goes on. */
+  | { kind: 'pass'; upstreamPath?: string; body?: BodyRule }
+  | { kind: 'refuse'; code: ErrorCode };
 
 export interface Backend {
   readonly type: string;
   /** Room names the backend uses for itself; policy lint refuses patterns that match them. */
   readonly reservedRooms: readonly string[];
+  /**
+   * Whether a guest (admitted to one room by invitation) may use this backend's paths that are not rooms:
+   * true where its app, assets and API are part of being in a room (Jitsi, BBB); false for an app whose
+   * other pages are for people with an account.
+   */
+  readonly guestsUseOwnPaths: boolean;
   roomOf(path: RequestPath): RoomLookup;
+  /** The page-load path that opens `room`, exactly as roomOf reads it back; undefined when none can be found. */
+  pathOf(room: string): string | undefined;
+  /** How a person the policy allowed enters the room on a page load. */
+  enter(request: EntryRequest): Promise<Entry>;
+  /** Whether a signalling request may go on. */
+  signalling(request: SignallingRequest): Promise<SignallingVerdict>;
+}
+
+/** The first of `candidates` that `backend` reads back as exactly `room`, spelled canonically (for pathOf). */
+export function firstPathOpening(backend: Pick<Backend, 'roomOf'>, room: string, candidates: readonly string[]): string | undefined {
+  for (const path of candidates) {
+    const reading = readRequestPath(path);
+    if (reading.kind !== 'path') continue;
+    const lookup = backend.roomOf(reading.path);
+    if (lookup.kind === 'room' && lookup.room === room && lookup.canonicalPath === undefined) return path;
+  }
+  return undefined;
 }

@@ -3,7 +3,7 @@
 // role from the policy; the browser may use each signed join URL once, within backend.bbb.joinTtl.
 // Every other /bigbluebutton/api/* call from a browser is refused, so the server API stays private.
 import { createHash, createHmac, hkdfSync } from 'node:crypto';
-import type { Backend, RoomLookup } from './backend.js';
+import { firstPathOpening, type Backend, type Entry, type EntryRequest, type RoomLookup, type SignallingRequest, type SignallingVerdict } from './backend.js';
 import type { RequestPath } from './request-path.js';
 import { GenericBackend } from './generic.js';
 import { signedQuery, type ChecksumAlgorithm } from './bbb-api.js';
@@ -33,14 +33,11 @@ export interface BbbSettings {
 export class BbbBackend implements Backend {
   readonly type = 'bbb';
   readonly reservedRooms: readonly string[] = [];
+  /** The HTML5 client and its own API calls are part of being in a room. */
+  readonly guestsUseOwnPaths = true;
   readonly settings: BbbSettings;
   readonly #rooms = new GenericBackend('^/rooms/(?<room>[^/]+)/?$');
   readonly #pseudonymKey: Buffer;
-  /**
-   * The room policy's guests.lobby for a room (undefined where the policy admits no guests), consulted by
-   * create() when its caller does not say; set by the gateway's guest routes, which see the live policies.
-   */
-  guestLobbyFor: ((room: string) => boolean | undefined) | undefined;
 
   constructor(settings: BbbSettings) {
     this.settings = settings;
@@ -54,10 +51,50 @@ export class BbbBackend implements Backend {
     const [first = '', second] = path.segments;
     if (second !== undefined && looseName(first) === 'bigbluebutton' && looseName(second) === 'api') {
       const call = path.raw.startsWith(API_PREFIX) && path.segments.length === 3 ? path.segments[2] : undefined;
-      if (call === 'join') return { kind: 'signed-join' };
+      // A join URL is taken from the store once: never judged from a cached session.
+      if (call === 'join') return { kind: 'signalling', fresh: true };
       return call !== undefined && CLIENT_API_CALLS.has(call) ? { kind: 'none' } : { kind: 'refused' };
     }
     return this.#rooms.roomOf(path);
+  }
+
+  pathOf(room: string): string | undefined {
+    return firstPathOpening(this, room, [`/rooms/${room}`]);
+  }
+
+  /**
+   * A page load into an allowed room: create the meeting (idempotent; recording only where the policy
+   * allows it), sign a join with the policy's role, and send the browser to it. The join URL is
+   * remembered for this session, once, for joinTtl: signalling() takes it back.
+   */
+  async enter(request: EntryRequest): Promise<Entry> {
+    let createTime: string;
+    try {
+      createTime = await this.create(request.room, request.policy.title, request.features.includes('recording'), request.policy.file, request.policy.guestLobby === undefined ? {} : { guestLobby: request.policy.guestLobby });
+    } catch (err) {
+      return { kind: 'refuse', code: 'RG_UPSTREAM_UNAVAILABLE', detail: (err as Error).message };
+    }
+    const query = this.joinQuery({ room: request.room, identity: request.session.identity, role: request.role, createTime });
+    const ttlMs = this.settings.joinTtlMs;
+    return {
+      kind: 'enter',
+      location: `${API_PREFIX}join?${query}`,
+      details: { meetingID: this.meetingId(request.room) },
+      remember: { key: joinKey(query), value: JSON.stringify({ session: request.session.hash, exp: request.now + ttlMs }), ttlMs },
+    };
+  }
+
+  /** A join URL passes only if roomguard signed it for this session, once, within its lifetime. */
+  async signalling(request: SignallingRequest): Promise<SignallingVerdict> {
+    const raw = await request.take(joinKey(request.query));
+    let minted: { session?: unknown; exp?: unknown } | undefined;
+    try {
+      minted = raw ? (JSON.parse(raw) as { session?: unknown; exp?: unknown }) : undefined;
+    } catch {
+      minted = undefined;
+    }
+    if (!minted || minted.session !== request.session.hash || typeof minted.exp !== 'number' || minted.exp <= request.now) return { kind: 'refuse', code: 'RG_BBB_JOIN_INVALID' };
+    return { kind: 'pass' };
   }
 
   meetingId(room: string): string {
@@ -70,7 +107,7 @@ export class BbbBackend implements Backend {
    */
   async create(room: string, title: string | undefined, recording: boolean, policyFile: string, options: { guestLobby?: boolean } = {}): Promise<string> {
     const s = this.settings;
-    const guestLobby = options.guestLobby ?? this.guestLobbyFor?.(room);
+    const { guestLobby } = options;
     const query = signedQuery('create', [
       ['name', (title ?? decodeURIComponent(room)).slice(0, 64).padEnd(2, '-')],
       ['meetingID', this.meetingId(room)],

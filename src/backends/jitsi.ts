@@ -4,7 +4,7 @@
 // never "*"; `sub` is the tenant or the XMPP domain; short `exp`, backdated `nbf`.
 import { createHmac, hkdfSync, randomBytes } from 'node:crypto';
 import { SignJWT, jwtVerify } from 'jose';
-import type { Backend, RoomLookup } from './backend.js';
+import { firstPathOpening, type Backend, type Entry, type EntryRequest, type RoomLookup, type SignallingRequest, type SignallingVerdict } from './backend.js';
 import type { RequestPath } from './request-path.js';
 import { canonicalRoom } from './room-name.js';
 import type { Identity, Role } from '../identity/types.js';
@@ -76,6 +76,8 @@ export function splitRoom(judged: string): { tenant?: string; room: string } {
 export class JitsiBackend implements Backend {
   readonly type = 'jitsi';
   readonly reservedRooms: readonly string[] = [...STATIC, ...SIGNALLING, ...OWN];
+  /** Jitsi's app, assets and signalling are part of being in a room. */
+  readonly guestsUseOwnPaths = true;
   readonly settings: JitsiSettings;
   readonly #key: Uint8Array;
   readonly #pseudonymKey: Buffer;
@@ -117,6 +119,71 @@ export class JitsiBackend implements Backend {
     if (tenantOwn) return tenantOwn.kind === 'signalling' ? { kind: 'signalling', tenant } : tenantOwn;
     if (segments.length === 2 && second !== '') return roomAt(segments[1]!, `/${tenant}`);
     return { kind: 'invalid' };
+  }
+
+  pathOf(room: string): string | undefined {
+    return firstPathOpening(this, room, [`/${room}`]);
+  }
+
+  /**
+   * A page load into an allowed room: a `?jwt=` the browser brings counts only if roomguard minted it for
+   * this session and room (the page then goes on as it is); otherwise a fresh token for exactly this room
+   * is minted and the browser sent to the room with it.
+   */
+  async enter(request: EntryRequest): Promise<Entry> {
+    const params = new URLSearchParams(request.query);
+    const given = params.get('jwt');
+    const jti = given ? await this.tokenFor(given, request.room, request.now) : undefined;
+    if (jti && (request.session.admissions[request.room] ?? []).includes(jti)) return { kind: 'pass', details: { tokenId: jti, reused: true } };
+    const minted = await this.mint({ judgedRoom: request.room, identity: request.session.identity, role: request.role, features: request.features, now: request.now });
+    params.set('jwt', minted.token);
+    return {
+      kind: 'enter',
+      location: `${request.path}?${params}`,
+      details: { tokenId: minted.jti, tokenExpires: new Date(minted.exp).toISOString() },
+      grant: { room: request.room, id: minted.jti },
+    };
+  }
+
+  /**
+   * XMPP over WebSocket or BOSH, and Jicofo's conference request: only for a room this session was
+   * admitted to (exactly one `?room=`), with exactly one token roomguard minted for it (required on the
+   * XMPP connection, where Prosody would otherwise admit it anonymously). A conference request must be a
+   * POST whose JSON body names that same room (Jicofo reads the body, not the query); it goes on to
+   * Jicofo's one path with the body re-encoded.
+   */
+  async signalling(request: SignallingRequest): Promise<SignallingVerdict> {
+    const conference = request.path.endsWith(CONFERENCE_REQUEST_PATH);
+    const refuse = (code: 'RG_JITSI_NOT_ADMITTED' | 'RG_JITSI_TOKEN_INVALID' | 'RG_REQUEST_INVALID'): SignallingVerdict => ({ kind: 'refuse', code });
+    const params = new URLSearchParams(request.query);
+    // Exactly one room and at most one token: a second value might be the one the backend reads.
+    if (params.getAll('room').length !== 1 || params.getAll('token').length > 1) return refuse('RG_JITSI_NOT_ADMITTED');
+    const raw = params.get('room');
+    const room = raw ? canonicalRoom(raw) : undefined;
+    if (!room) return refuse('RG_JITSI_NOT_ADMITTED');
+    const judged = request.tenant ? `${request.tenant}/${room}` : room;
+    const admitted = request.session.admissions[judged] ?? [];
+    if (admitted.length === 0) return refuse('RG_JITSI_NOT_ADMITTED');
+    const token = params.get('token');
+    if (token === null && !conference) return refuse('RG_JITSI_TOKEN_INVALID');
+    if (token !== null) {
+      const jti = await this.tokenFor(token, judged, request.now);
+      if (!jti || !admitted.includes(jti)) return refuse('RG_JITSI_TOKEN_INVALID');
+    }
+    if (!conference) return { kind: 'pass' };
+    if (request.method !== 'POST') return refuse('RG_REQUEST_INVALID');
+    const at = request.query === '' ? '' : `?${request.query}`;
+    return {
+      kind: 'pass',
+      upstreamPath: CONFERENCE_REQUEST_PATH + at,
+      body: {
+        limit: CONFERENCE_BODY_LIMIT,
+        judge: (body) => {
+          const named = conferenceRequestRoom(body);
+          return named === judged ? undefined : { code: 'RG_JITSI_NOT_ADMITTED', room: named ?? '(unreadable)' };
+        },
+      },
+    };
   }
 
   /** A stable pseudonymous user id: the same person gets the same id in every room and instance. */

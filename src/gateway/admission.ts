@@ -3,18 +3,14 @@
 // factor, notice, a backend-signed entry), or a refusal. An allowed join is written to the audit log
 // before the verdict is given (DESIGN invariant 4). Transport (proxying, status codes) is the caller's.
 import type { FastifyRequest } from 'fastify';
-import { decide, policyFor } from '../policy/decide.js';
-import type { Decision, Policy, Subject } from '../policy/types.js';
+import { decide } from '../policy/decide.js';
+import type { Decision, Subject } from '../policy/types.js';
 import type { Identity } from '../identity/types.js';
 import type { LoadedSession } from '../session/sessions.js';
 import { identityHeaders } from './identity-headers.js';
 import { readRequestPath } from '../backends/request-path.js';
-import { noticeKey } from './auth-routes.js';
 import type { GatewayContext } from './context.js';
-import { CONFERENCE_BODY_LIMIT, CONFERENCE_REQUEST_PATH, conferenceRequestRoom, JitsiBackend } from '../backends/jitsi.js';
-import { BbbBackend, joinKey } from '../backends/bbb.js';
-import { canonicalRoom } from '../backends/room-name.js';
-import { GenericBackend } from '../backends/generic.js';
+import type { BodyRule, RoomLookup, SessionView } from '../backends/backend.js';
 import type { ErrorCode } from '../errors.js';
 import { isFresh, type AssertionSigner } from './assertion.js';
 
@@ -54,13 +50,6 @@ export interface Admission {
   body?: BodyRule;
 }
 
-/** How a request's JSON body is judged before it goes on. */
-export interface BodyRule {
-  /** The most bytes read; a longer body is refused. */
-  limit: number;
-  /** Undefined when the parsed body may go on; otherwise the refusal and the room it named (for the audit record). */
-  judge(body: unknown): { code: ErrorCode; room: string } | undefined;
-}
 
 /** The request being judged: the client's own in proxy mode, the one a proxy describes in forward-auth mode. */
 export interface RequestView {
@@ -92,8 +81,6 @@ export type Judge = (request: FastifyRequest, view: RequestView) => Promise<Verd
 export function createJudge(ctx: GatewayContext): Judge {
   const { config } = ctx;
   const { backend, policies } = ctx.deps;
-  const jitsi = backend instanceof JitsiBackend ? backend : undefined;
-  const bbb = backend instanceof BbbBackend ? backend : undefined;
   const publicPaths = config.backend.public;
   const isPublic = (path: string) => publicPaths.some((p) => (p.endsWith('*') ? path.startsWith(p.slice(0, -1)) : path === p));
   const entered = new EnteredMemo();
@@ -104,7 +91,29 @@ export function createJudge(ctx: GatewayContext): Judge {
    * cache can never refuse someone, and audits nothing until then.
    */
   async function judgeOnce(request: FastifyRequest, view: RequestView, cached: boolean): Promise<Verdict & { tentative?: boolean }> {
-    const { rawUrl, ws, navigation } = view;
+    const target = readTarget(request, view);
+    if ('kind' in target) return target;
+    const { lookup } = target;
+    if (lookup.kind === 'public' || (lookup.kind === 'none' && isPublic(target.path))) return { kind: 'pass', admission: {} };
+    const useCache = cached && !view.ws && !view.navigation && !(lookup.kind === 'signalling' && lookup.fresh);
+    const session = await ctx.loadSession(request, { cached: useCache });
+    const asking: Asking = { request, view, target, session, tentative: useCache && session !== undefined };
+    switch (lookup.kind) {
+      case 'none':
+        return judgeOwnPath(asking);
+      case 'refused':
+        note(asking, { type: 'room.decision', outcome: 'deny', reason: 'RG_BACKEND_API_REFUSED', details: { path: target.path.slice(0, 100) } });
+        return refuse(asking, 'RG_BACKEND_API_REFUSED');
+      case 'signalling':
+        return judgeSignalling(asking, lookup.tenant);
+      case 'room':
+        return judgeRoom(asking, lookup.room);
+    }
+  }
+
+  /** The request's path read by the one path model and the backend: a lookup, or at once a refusal or the redirect to the canonical spelling. */
+  function readTarget(request: FastifyRequest, view: RequestView): Target | Verdict {
+    const { rawUrl, ws } = view;
     const queryAt = rawUrl.indexOf('?');
     const path = queryAt === -1 ? rawUrl : rawUrl.slice(0, queryAt);
     const query = queryAt === -1 ? '' : rawUrl.slice(queryAt + 1);
@@ -124,87 +133,64 @@ export function createJudge(ctx: GatewayContext): Judge {
       if (ws || !readOnly) return { kind: 'refuse', code: reading.kind === 'respelled' ? 'RG_REQUEST_BAD_PATH' : 'RG_ROOM_INVALID' };
       return { kind: 'redirect', location: canonical + (queryAt === -1 ? '' : rawUrl.slice(queryAt)) };
     }
-    if (lookup.kind === 'public' || (lookup.kind === 'none' && isPublic(path))) return { kind: 'pass', admission: {} };
+    return { lookup, path, query, readOnly, returnTo: rawUrl.length <= 2048 ? rawUrl : path };
+  }
 
-    // A signed BBB join is taken from the store once: never judged tentatively.
-    const useCache = cached && !ws && !navigation && lookup.kind !== 'signed-join';
-    const session = await ctx.loadSession(request, { cached: useCache });
-    const tentative = useCache && session !== undefined;
-    // Refusals of a tentative judgement are not audited: the judgement is repeated from the store.
-    const note: GatewayContext['auditQuietly'] = (...args) => {
-      if (!tentative) ctx.auditQuietly(...args);
-    };
-    const refuse = (code: ErrorCode) => ({ kind: 'refuse' as const, code, tentative });
-    const returnTo = rawUrl.length <= 2048 ? rawUrl : path;
-    const needLogin = (): Verdict & { tentative?: boolean } => (ws || !readOnly ? refuse('RG_LOGIN_REQUIRED') : { kind: 'redirect', location: ctx.loginHref(returnTo), tentative });
+  /** Refusals of a tentative judgement are not audited: the judgement is repeated from the store. */
+  function note(asking: Asking, event: Parameters<GatewayContext['auditQuietly']>[2]): void {
+    if (!asking.tentative) ctx.auditQuietly(asking.request, asking.session, event);
+  }
 
-    if (lookup.kind === 'none') {
-      if (!session) return needLogin();
-      // A guest's admission is one room. Jitsi's and BBB's own paths are part of being in a room there;
-      // a generic app's pages outside its rooms (and backend.public) are for people with an account.
-      if (session.data.identity.guest && backend instanceof GenericBackend) {
-        note(request, session, { type: 'room.decision', outcome: 'deny', reason: 'RG_GUEST_NOT_ALLOWED', details: { path: path.slice(0, 100) } });
-        return refuse('RG_GUEST_NOT_ALLOWED');
-      }
-      return { kind: 'pass', admission: { session } };
-    }
-    if (lookup.kind === 'refused') {
-      note(request, session, { type: 'room.decision', outcome: 'deny', reason: 'RG_BACKEND_API_REFUSED', details: { path: path.slice(0, 100) } });
-      return refuse('RG_BACKEND_API_REFUSED');
-    }
-    if (lookup.kind === 'signed-join') {
-      if (!session) return needLogin();
-      // Only a join URL roomguard signed for this session, once, within its lifetime.
-      const raw = await ctx.deps.store.take(joinKey(query));
-      const minted = raw ? (JSON.parse(raw) as { session: string; exp: number }) : undefined;
-      if (!minted || minted.session !== session.hash || minted.exp <= ctx.now()) {
-        ctx.auditQuietly(request, session, { type: 'room.decision', outcome: 'deny', reason: 'RG_BBB_JOIN_INVALID' });
-        return { kind: 'refuse', code: 'RG_BBB_JOIN_INVALID' };
-      }
-      return { kind: 'pass', admission: { session } };
-    }
-    if (lookup.kind === 'signalling') {
-      if (!session) return needLogin();
-      // The XMPP connection (WebSocket or BOSH) must carry its room token; conference requests carry none.
-      const conference = path.endsWith(CONFERENCE_REQUEST_PATH);
-      const signalled = await signallingRoom(session, lookup.tenant, new URLSearchParams(query), !conference);
-      const refusal = 'refusal' in signalled ? signalled.refusal : conference && view.method !== 'POST' ? 'RG_REQUEST_INVALID' : undefined;
-      if (refusal) {
-        if (!tentative) request.log.info({ event: 'signalling.refused', code: refusal, session: session.hash.slice(0, 16) }, 'signalling refused');
-        note(request, session, { type: 'room.decision', outcome: 'deny', reason: refusal, details: { path: path.slice(0, 100) } });
-        return refuse(refusal);
-      }
-      if (!conference || !('judged' in signalled)) return { kind: 'pass', admission: { session } };
-      // Jicofo reads the room from the JSON body, not from ?room=: the body must name the same room, and
-      // it goes on re-encoded from what was judged (one `room`, whatever the client's JSON spelling).
-      const judged = signalled.judged;
-      return {
-        kind: 'pass',
-        admission: {
-          session,
-          upstreamPath: CONFERENCE_REQUEST_PATH + (queryAt === -1 ? '' : rawUrl.slice(queryAt)),
-          body: {
-            limit: CONFERENCE_BODY_LIMIT,
-            judge: (body) => (conferenceRequestRoom(body) === judged ? undefined : { code: 'RG_JITSI_NOT_ADMITTED', room: conferenceRequestRoom(body) ?? '(unreadable)' }),
-          },
-        },
-      };
-    }
+  function refuse(asking: Asking, code: ErrorCode): Verdict & { tentative?: boolean } {
+    return { kind: 'refuse', code, tentative: asking.tentative };
+  }
 
-    const set = policies.current;
-    const room = lookup.room;
-    const policy = policyFor(room, set).policy;
+  function needLogin(asking: Asking, fresh = false): Verdict & { tentative?: boolean } {
+    if (asking.view.ws || !asking.target.readOnly) return refuse(asking, 'RG_LOGIN_REQUIRED');
+    return { kind: 'redirect', location: ctx.loginHref(asking.target.returnTo, fresh), tentative: asking.tentative };
+  }
+
+  /** A path of the backend that is not a room: a session will do — but a guest's admission is one room. */
+  function judgeOwnPath(asking: Asking): Verdict & { tentative?: boolean } {
+    const { session } = asking;
+    if (!session) return needLogin(asking);
+    // The backend says whether its other paths are part of being in a room (Jitsi, BBB) or pages for people with an account.
+    if (session.data.identity.guest && !backend.guestsUseOwnPaths) {
+      note(asking, { type: 'room.decision', outcome: 'deny', reason: 'RG_GUEST_NOT_ALLOWED', details: { path: asking.target.path.slice(0, 100) } });
+      return refuse(asking, 'RG_GUEST_NOT_ALLOWED');
+    }
+    return { kind: 'pass', admission: { session } };
+  }
+
+  /** A request that carries its own admission (a signalling stream, a signed join): the backend decides. */
+  async function judgeSignalling(asking: Asking, tenant: string | undefined): Promise<Verdict & { tentative?: boolean }> {
+    const { session, request, target } = asking;
+    if (!session) return needLogin(asking);
+    const verdict = await backend.signalling({
+      path: target.path, method: asking.view.method, query: target.query, ...(tenant !== undefined ? { tenant } : {}),
+      session: sessionView(session), now: ctx.now(), take: (key) => ctx.deps.store.take(key),
+    });
+    if (verdict.kind === 'refuse') {
+      if (!asking.tentative) request.log.info({ event: 'signalling.refused', code: verdict.code, session: session.hash.slice(0, 16) }, 'signalling refused');
+      note(asking, { type: 'room.decision', outcome: 'deny', reason: verdict.code, details: { path: target.path.slice(0, 100) } });
+      return refuse(asking, verdict.code);
+    }
+    return { kind: 'pass', admission: { session, ...(verdict.upstreamPath ? { upstreamPath: verdict.upstreamPath } : {}), ...(verdict.body ? { body: verdict.body } : {}) } };
+  }
+
+  /** A room: the policy decides (decide() rules on every step), then the backend's entry or the recorded pass. */
+  async function judgeRoom(asking: Asking, room: string): Promise<Verdict & { tentative?: boolean }> {
+    const { request, view, session } = asking;
     const subject: Subject = {};
-    // A risk: high room refuses sessions that were ever idle longer than its own limit (15 min) since
-    // login, on top of the gateway's limit: the refused request itself must not count as renewed activity.
-    const longestIdle = session ? Math.max(session.idleFor, session.data.maxIdleMs ?? 0) : 0;
-    if (session && !(policy?.sessionIdleTimeout !== undefined && longestIdle > policy.sessionIdleTimeout)) {
+    if (session) {
       subject.identity = session.data.identity;
       if (session.data.mfa) subject.mfa = session.data.mfa;
+      subject.idleMs = Math.max(session.idleFor, session.data.maxIdleMs ?? 0);
+      subject.noticesSeen = session.data.noticesSeen ?? [];
     }
-    const decision = decide(subject, room, set, ctx.now());
-    const join = ws || navigation;
-    if (decision.outcome !== 'allow' && tentative) return refuse(decision.reasons[0] ?? 'RG_POLICY_NOT_ALLOWED');
+    const decision = decide(subject, room, policies.current, ctx.now());
+    const join = view.ws || view.navigation;
+    if (decision.outcome !== 'allow' && asking.tentative) return refuse(asking, decision.reasons[0] ?? 'RG_POLICY_NOT_ALLOWED');
     // Every join and every refusal is logged; the allowed sub-resource requests inside a room only at debug.
     request.log[join || decision.outcome !== 'allow' ? 'info' : 'debug']({
       event: 'decision', room, outcome: decision.outcome, reasons: decision.reasons, policy: decision.policy?.file,
@@ -214,47 +200,69 @@ export function createJudge(ctx: GatewayContext): Judge {
     switch (decision.outcome) {
       case 'login':
         // After a pause longer than the room allows, only a login at the IdP itself (max_age=0) will do.
-        if (session && !ws && readOnly && policy?.sessionIdleTimeout !== undefined && longestIdle > policy.sessionIdleTimeout) {
-          return { kind: 'redirect', location: ctx.loginHref(returnTo, true) };
-        }
-        return needLogin();
+        return needLogin(asking, decision.freshLogin === true && session !== undefined);
       case 'mfa':
         if (join) ctx.auditQuietly(request, session, { type: 'room.decision', outcome: 'mfa', decision, reason: decision.reasons[0] ?? 'RG_MFA_REQUIRED' });
-        if (!ws && navigation) return { kind: 'redirect', location: `/_roomguard/mfa?${new URLSearchParams({ returnTo, room })}` };
+        if (!view.ws && view.navigation) return { kind: 'redirect', location: `/_roomguard/mfa?${new URLSearchParams({ returnTo: asking.target.returnTo, room })}` };
         return { kind: 'refuse', code: decision.reasons[0] ?? 'RG_MFA_REQUIRED' };
       case 'deny':
         ctx.auditQuietly(request, session, { type: 'room.decision', outcome: 'deny', decision, reason: decision.reasons[0] ?? 'RG_POLICY_NOT_ALLOWED' });
         return { kind: 'refuse', code: decision.reasons[0] ?? 'RG_POLICY_NOT_ALLOWED' };
-      case 'allow': {
-        if (policy?.notice && session && !ws && navigation && !(session.data.noticesSeen ?? []).includes(noticeKey(room, policy.sha256))) {
-          return { kind: 'redirect', location: `/_roomguard/notice?${new URLSearchParams({ returnTo, room })}` };
-        }
-        if (bbb && session && !ws && navigation) return bbbAdmission(request, session, decision, policy);
-        if (jitsi && session && !ws && navigation) {
-          const params = new URLSearchParams(query);
-          const given = params.get('jwt');
-          const jti = given ? await jitsi.tokenFor(given, room, ctx.now()) : undefined;
-          // A ?jwt= from the browser counts only if roomguard minted it for this session and room.
-          if (jti && (session.data.admissions?.[room] ?? []).includes(jti)) {
-            if (!(await recordJoin(request, session, decision, { tokenId: jti, reused: true }))) return { kind: 'refuse', code: 'RG_AUDIT_UNAVAILABLE' };
-            return { kind: 'pass', admission: { session, decision } };
-          }
-          return jitsiAdmission(request, session, decision, path, params);
-        }
-        // No join without an audit record: every page load and WebSocket into a room is recorded, and so
-        // is any other request unless this session's entry to the room was recorded in the last minutes
-        // (a client cannot skip the record by dressing a page load as an asset request).
-        const enteredKey = session ? `audit:entered:${session.hash}:${room}` : undefined;
-        if (join || (enteredKey && !entered.has(enteredKey) && (await ctx.deps.store.get(enteredKey)) === null)) {
-          if (!(await recordJoin(request, session, decision))) return { kind: 'refuse', code: 'RG_AUDIT_UNAVAILABLE' };
-          if (enteredKey) {
-            await ctx.deps.store.set(enteredKey, '1', ENTRY_RECORD_WINDOW_MS);
-            entered.remember(enteredKey, ENTRY_RECORD_WINDOW_MS);
-          }
-        } else if (enteredKey && !entered.has(enteredKey)) entered.remember(enteredKey, ENTERED_READ_MEMO_MS);
-        return { kind: 'pass', admission: session ? { session, decision } : { decision } };
-      }
+      case 'allow':
+        return admitToRoom(asking, decision);
     }
+  }
+
+  /** An allowed request into a room: the notice step, the backend's entry on a page load, and the join record before anything passes. */
+  async function admitToRoom(asking: Asking, decision: Decision): Promise<Verdict> {
+    const { request, view, session, target } = asking;
+    const room = decision.room;
+    const page = !view.ws && view.navigation;
+    if (session && page && decision.notice) return { kind: 'redirect', location: `/_roomguard/notice?${new URLSearchParams({ returnTo: target.returnTo, room })}` };
+    if (session && page) {
+      const entry = await backend.enter({
+        room, role: decision.role ?? 'participant', features: decision.features ?? [], session: sessionView(session), path: target.path, query: target.query, now: ctx.now(),
+        policy: { file: decision.policy?.file ?? '', ...(decision.policy?.title !== undefined ? { title: decision.policy.title } : {}), ...(decision.policy?.guestLobby !== undefined ? { guestLobby: decision.policy.guestLobby } : {}) },
+      });
+      if (entry.kind === 'refuse') {
+        request.log.warn({ code: entry.code, detail: entry.detail, room }, 'backend entry failed');
+        return { kind: 'refuse', code: entry.code };
+      }
+      // No join without an audit record: if it cannot be written, no backend credential is handed out.
+      if (!(await recordJoin(request, session, decision, entry.details))) return { kind: 'refuse', code: 'RG_AUDIT_UNAVAILABLE' };
+      if (entry.kind === 'pass') {
+        await markEntered(session, room);
+        return { kind: 'pass', admission: { session, decision } };
+      }
+      if (entry.grant) await grant(session, entry.grant);
+      if (entry.remember) await ctx.deps.store.set(entry.remember.key, entry.remember.value, entry.remember.ttlMs);
+      return { kind: 'redirect', location: entry.location, sensitive: true };
+    }
+    // No join without an audit record: every page load and WebSocket into a room is recorded, and so is
+    // any other request unless this session's entry to the room was recorded in the last minutes (a
+    // client cannot skip the record by dressing a page load as an asset request).
+    const enteredKey = session ? enteredKeyOf(session, room) : undefined;
+    if (view.ws || view.navigation || (enteredKey && !entered.has(enteredKey) && (await ctx.deps.store.get(enteredKey)) === null)) {
+      if (!(await recordJoin(request, session, decision))) return { kind: 'refuse', code: 'RG_AUDIT_UNAVAILABLE' };
+      if (session) await markEntered(session, room);
+    } else if (enteredKey && !entered.has(enteredKey)) entered.remember(enteredKey, ENTERED_READ_MEMO_MS);
+    return { kind: 'pass', admission: session ? { session, decision } : { decision } };
+  }
+
+  /** Remembers (in the store, for every instance) that this session's entry to the room was just recorded. */
+  async function markEntered(session: LoadedSession, room: string): Promise<void> {
+    const key = enteredKeyOf(session, room);
+    await ctx.deps.store.set(key, '1', ENTRY_RECORD_WINDOW_MS);
+    entered.remember(key, ENTRY_RECORD_WINDOW_MS);
+  }
+
+  /** Keeps a backend credential id in the session: the last five per room, the fifty most recent rooms. */
+  async function grant(session: LoadedSession, given: { room: string; id: string }): Promise<void> {
+    const admissions = { ...(session.data.admissions ?? {}) };
+    admissions[given.room] = [...(admissions[given.room] ?? []), given.id].slice(-5);
+    const rooms = Object.keys(admissions);
+    for (const stale of rooms.slice(0, Math.max(0, rooms.length - 50))) delete admissions[stale];
+    await ctx.sessions.update(session, { admissions });
   }
 
   /** Writes the allow record of a join (durably); false when it could not be written and the join must be refused. */
@@ -268,62 +276,40 @@ export function createJudge(ctx: GatewayContext): Judge {
     }
   }
 
-  /** The room a signalling request names, when the session holds a token for it; otherwise why not. */
-  async function signallingRoom(session: LoadedSession, tenant: string | undefined, params: URLSearchParams, tokenRequired: boolean): Promise<{ judged: string } | { refusal: ErrorCode }> {
-    const refused = (refusal: ErrorCode) => ({ refusal });
-    // Exactly one room and at most one token: a second value might be the one the backend reads.
-    if (params.getAll('room').length !== 1 || params.getAll('token').length > 1) return refused('RG_JITSI_NOT_ADMITTED');
-    const raw = params.get('room');
-    const room = raw ? canonicalRoom(raw) : undefined;
-    if (!room || !jitsi) return refused('RG_JITSI_NOT_ADMITTED');
-    const judged = tenant ? `${tenant}/${room}` : room;
-    const admitted = session.data.admissions?.[judged] ?? [];
-    if (admitted.length === 0) return refused('RG_JITSI_NOT_ADMITTED');
-    const token = params.get('token');
-    // Without a token the backend might admit the connection anonymously (guests, JWT_ALLOW_EMPTY).
-    if (token === null && tokenRequired) return refused('RG_JITSI_TOKEN_INVALID');
-    if (token !== null) {
-      const jti = await jitsi.tokenFor(token, judged, ctx.now());
-      if (!jti || !admitted.includes(jti)) return refused('RG_JITSI_TOKEN_INVALID');
-    }
-    return { judged };
-  }
-
-  /** Creates the BBB meeting, records the join, and sends the browser to a signed single-use join URL. */
-  async function bbbAdmission(request: FastifyRequest, session: LoadedSession, decision: Decision, policy: Policy | undefined): Promise<Verdict> {
-    let createTime: string;
-    try {
-      createTime = await bbb!.create(decision.room, policy?.title, (decision.features ?? []).includes('recording'), decision.policy?.file ?? '');
-    } catch (err) {
-      request.log.warn({ err: (err as Error).message, room: decision.room }, 'BBB create failed');
-      return { kind: 'refuse', code: 'RG_UPSTREAM_UNAVAILABLE' };
-    }
-    const query = bbb!.joinQuery({ room: decision.room, identity: session.data.identity, role: decision.role ?? 'participant', createTime });
-    if (!(await recordJoin(request, session, decision, { meetingID: bbb!.meetingId(decision.room) }))) return { kind: 'refuse', code: 'RG_AUDIT_UNAVAILABLE' };
-    const ttl = bbb!.settings.joinTtlMs;
-    await ctx.deps.store.set(joinKey(query), JSON.stringify({ session: session.hash, exp: ctx.now() + ttl }), ttl);
-    return { kind: 'redirect', location: `/bigbluebutton/api/join?${query}`, sensitive: true };
-  }
-
-  /** Records the join, mints the room token, remembers it in the session and sends the browser to the room with it. */
-  async function jitsiAdmission(request: FastifyRequest, session: LoadedSession, decision: Decision, path: string, params: URLSearchParams): Promise<Verdict> {
-    const minted = await jitsi!.mint({ judgedRoom: decision.room, identity: session.data.identity, role: decision.role ?? 'participant', features: decision.features ?? [], now: ctx.now() });
-    // No join without an audit record: if it cannot be written, no token is handed out.
-    if (!(await recordJoin(request, session, decision, { tokenId: minted.jti, tokenExpires: new Date(minted.exp).toISOString() }))) return { kind: 'refuse', code: 'RG_AUDIT_UNAVAILABLE' };
-    const admissions = { ...(session.data.admissions ?? {}) };
-    admissions[decision.room] = [...(admissions[decision.room] ?? []), minted.jti].slice(-5);
-    const rooms = Object.keys(admissions);
-    for (const stale of rooms.slice(0, Math.max(0, rooms.length - 50))) delete admissions[stale];
-    await ctx.sessions.update(session, { admissions });
-    params.set('jwt', minted.token);
-    return { kind: 'redirect', location: `${path}?${params}`, sensitive: true };
-  }
-
   return async (request, view) => {
     const first = await judgeOnce(request, view, true);
     if (first.kind === 'pass' || !first.tentative) return first;
     return judgeOnce(request, view, false);
   };
+}
+
+function enteredKeyOf(session: LoadedSession, room: string): string {
+  return `audit:entered:${session.hash}:${room}`;
+}
+
+/** What the backend may see of a session. */
+function sessionView(session: LoadedSession): SessionView {
+  return { hash: session.hash, identity: session.data.identity, admissions: session.data.admissions ?? {} };
+}
+
+/** The request's target, read: the backend's lookup and the parts of the URL the steps need. */
+interface Target {
+  lookup: Exclude<RoomLookup, { kind: 'invalid' }>;
+  path: string;
+  query: string;
+  readOnly: boolean;
+  /** Where a step sends the person back to (the whole URL, or only the path when it is long). */
+  returnTo: string;
+}
+
+/** One judgement in progress: the request, what it targets, and who asks. */
+interface Asking {
+  request: FastifyRequest;
+  view: RequestView;
+  target: Target;
+  session: LoadedSession | undefined;
+  /** Judged from a cached session: only a pass counts, anything else is judged again from the store. */
+  tentative: boolean;
 }
 
 type IdentityHeaders = Readonly<Record<string, string>>;

@@ -10,7 +10,7 @@ import { safeReturnTo } from '../identity/return-to.js';
 import { noticePage, signOutPage, signedOutPage } from '../ui/pages.js';
 import type { GatewayContext } from './context.js';
 import { canonicalRoom } from '../backends/room-name.js';
-import { policyFor } from '../policy/decide.js';
+import { noticeKey, policyFor } from '../policy/decide.js';
 
 const require = createRequire(import.meta.url);
 const ASSETS: Record<string, { body: string; type: string }> = {
@@ -21,10 +21,6 @@ const ASSETS: Record<string, { body: string; type: string }> = {
 };
 
 /** The key under which a notice acknowledgement is remembered: the room and the policy version that showed it. */
-export function noticeKey(room: string, policySha: string): string {
-  return `${room}@${policySha.slice(0, 16)}`;
-}
-
 export function registerAuthRoutes(app: FastifyInstance, ctx: GatewayContext): void {
   const { config, publicUrl, cookies, cookieBase } = ctx;
   const oidc = ctx.deps.oidc;

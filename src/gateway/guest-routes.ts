@@ -4,17 +4,15 @@
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { RoomguardError, type ErrorCode } from '../errors.js';
-import { decide, policyFor } from '../policy/decide.js';
+import { decide, noticeKey, policyFor } from '../policy/decide.js';
 import type { Policy } from '../policy/types.js';
 import { parseDuration } from '../config/duration.js';
 import type { LoadedSession } from '../session/sessions.js';
 import { Invitations, isInvitationToken, type Invitation } from '../guests/invitations.js';
 import { guestDisplayName, guestIdentity } from '../guests/guest-identity.js';
-import { roomFromSegments, roomPathOf } from '../guests/room-path.js';
+import { roomFromSegments } from '../guests/room-path.js';
 import { GUEST_TEXT } from '../ui/i18n.js';
 import { guestJoinPage, invitesPage } from '../ui/guest-pages.js';
-import { noticeKey } from './auth-routes.js';
-import { BbbBackend } from '../backends/bbb.js';
 import type { GatewayContext } from './context.js';
 
 const GUEST_PREFIX = '/_roomguard/guest/';
@@ -47,15 +45,6 @@ export function registerGuestRoutes(app: FastifyInstance, ctx: GatewayContext): 
   const formCookie = `${ctx.https ? '__Secure-' : ''}${ctx.config.session.cookieName}_guest`;
   const formCookieOptions = { path: GUEST_PREFIX, httpOnly: true, secure: ctx.https, sameSite: 'lax' as const };
 
-  // BBB fixes a meeting's guest policy when the meeting is created: tell the backend each room's lobby.
-  const backend = ctx.deps.backend;
-  if (backend instanceof BbbBackend) {
-    backend.guestLobbyFor = (room) => {
-      const guests = policyFor(room, ctx.deps.policies.current).policy?.guests;
-      return guests?.invites ? guests.lobby : undefined;
-    };
-  }
-
   // After the body has arrived (preHandler, not onRequest): the session read here is the one the page
   // acts on (loadSession's keep), so it must not be older than the request's last byte — a session
   // revoked while a client held its POST body back must not enrol or remove a factor.
@@ -73,7 +62,7 @@ export function registerGuestRoutes(app: FastifyInstance, ctx: GatewayContext): 
   };
 
   const pathOfRoom = (request: FastifyRequest, room: string): string => {
-    const path = roomPathOf(ctx.deps.backend, room, ctx.config.backend.roomPath);
+    const path = ctx.deps.backend.pathOf(room);
     if (path === undefined) {
       request.log.error({ room }, 'no backend path opens this room; check backend.roomPath');
       throw new RoomguardError('RG_ROOM_INVALID', 'no backend path for the room');
@@ -106,7 +95,7 @@ export function registerGuestRoutes(app: FastifyInstance, ctx: GatewayContext): 
 
   /** A signed-in person opened a guest link: they go in with their account (or sign out first). */
   function signedIn(request: FastifyRequest, reply: FastifyReply, room: string) {
-    const path = roomPathOf(ctx.deps.backend, room, ctx.config.backend.roomPath) ?? '/';
+    const path = ctx.deps.backend.pathOf(room) ?? '/';
     return ctx.fail(request, reply, 'RG_GUEST_SIGNED_IN', { action: { href: path, label: GUEST_TEXT[ctx.lang(request)].openRoom } });
   }
 

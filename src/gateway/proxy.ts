@@ -7,7 +7,8 @@ import { isSpoofable, stripOwnCookies } from './identity-headers.js';
 import type { GatewayContext } from './context.js';
 import { RoomguardError } from '../errors.js';
 import type { Socket } from 'node:net';
-import { admittedIdentityHeaders, createJudge, isNavigation, type Admission, type BodyRule } from './admission.js';
+import { admittedIdentityHeaders, createJudge, isNavigation, type Admission } from './admission.js';
+import type { BodyRule } from '../backends/backend.js';
 import type { ErrorCode } from '../errors.js';
 
 /** How often open WebSockets are checked against the store while the session bus is down. */

@@ -70,6 +70,8 @@ export interface GatewayOptions {
   redirectToPublicHost?: boolean;
   /** The gateway's clock (tests of timeouts and step-up). */
   now?: () => number;
+  /** The backend adapter to use instead of the one `backend.type` names (tests of the Backend interface). */
+  backend?: (config: Config) => Backend;
 }
 
 /** Settings a running process cannot change: the listener (and its timeouts), the store, keys, the metrics listener, the audit writer. */
@@ -86,7 +88,8 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
   const key = decodeKey(config.secrets.encryptionKey.reveal());
   if (!key) throw new Error('secrets.encryptionKey is not a 32-byte key');
   let running = config;
-  let backend = backendFor(config);
+  const adapterFor = options.backend ?? backendFor;
+  let backend = adapterFor(config);
   const policiesDir = (c: Config) => options.policiesDir ?? policiesDirOf(c);
   let policies = await LivePolicies.open(policiesDir(config), { reserved: backend.reservedRooms, settleMs: config.policies.settle });
 
@@ -208,7 +211,7 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
       let nextBackend: Backend;
       let nextPolicies: LivePolicies;
       try {
-        nextBackend = backendFor(effective);
+        nextBackend = adapterFor(effective);
         nextPolicies = await LivePolicies.open(policiesDir(effective), { reserved: nextBackend.reservedRooms, settleMs: effective.policies.settle });
       } catch (err) {
         const problems = err instanceof PolicySetError ? err.problems.map(formatProblem) : [(err as Error).message];

@@ -12,7 +12,7 @@ import { policyFor } from '../policy/decide.js';
 import type { GuestPolicy } from '../policy/types.js';
 import { backendFor } from '../backends/from-config.js';
 import { Invitations, type InvitationView } from './invitations.js';
-import { roomFromSegments, roomPathOf } from './room-path.js';
+import { roomFromSegments } from './room-path.js';
 
 export const INVITE_USAGE = `  invite create --room R [--ttl 2d] [--uses 5] [--note TEXT] --config FILE [--json]
   invite list --room R --config FILE [--json]
@@ -43,7 +43,7 @@ export async function runInviteCommand(sub: string | undefined, args: string[], 
   }
   const backend = backendFor(config);
   const room = roomFromSegments(values.room.split('/'));
-  const roomPath = room === undefined ? undefined : roomPathOf(backend, room, config.backend.roomPath);
+  const roomPath = room === undefined ? undefined : backend.pathOf(room);
   if (!room || !roomPath) throw new UsageError(`--room: "${values.room}" is not a room of this ${config.backend.type} backend`);
   const loaded = loadPolicyDir(policiesDirOf(config), backend.reservedRooms);
   if (!loaded.set) {

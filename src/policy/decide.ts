@@ -44,16 +44,30 @@ function firstMatch(kind: RuleRef['kind'], list: Matcher[], who: Identity): Rule
   return index === -1 ? undefined : { kind, index, line: list[index]!.line };
 }
 
+/** The key under which a session remembers that it acknowledged a room's notice (a new policy version asks again). */
+export function noticeKey(room: string, policySha: string): string {
+  return `${room}@${policySha.slice(0, 16)}`;
+}
+
 export function decide(subject: Subject, room: string, set: PolicySet, now: number): Decision {
   const match = policyFor(room, set);
   const who = subject.identity;
   // Without a session nobody learns whether a room exists: everyone is sent to log in first.
   if (!who) return { outcome: 'login', room, reasons: ['RG_LOGIN_REQUIRED'], ...policyRef(match) };
+  // A room with its own idle limit (risk: high) refuses a session that was ever idle longer since its login,
+  // on top of the gateway's limit; only a fresh login at the IdP starts it anew.
+  const idleLimit = match.policy?.sessionIdleTimeout;
+  if (idleLimit !== undefined && (subject.idleMs ?? 0) > idleLimit) return { outcome: 'login', room, reasons: ['RG_ROOM_IDLE_LIMIT'], freshLogin: true, ...policyRef(match) };
   if (!match.policy) return { outcome: 'deny', room, reasons: ['RG_POLICY_NO_MATCH'] };
   if (match.ties.length > 0) return { outcome: 'deny', room, reasons: ['RG_POLICY_AMBIGUOUS'], ...policyRef(match) };
   const policy = match.policy;
-  if (who.guest) return decideGuest(who.guest, room, policy, match, now);
+  const decision = who.guest ? decideGuest(who.guest, room, policy, match, now) : decideMember(subject, who, room, policy, match, now);
+  // The room's notice comes before the entry (page loads show it); a new version of the policy asks again.
+  if (decision.outcome === 'allow' && policy.notice && !(subject.noticesSeen ?? []).includes(noticeKey(room, policy.sha256))) return { ...decision, notice: { key: noticeKey(room, policy.sha256) } };
+  return decision;
+}
 
+function decideMember(subject: Subject, who: Identity, room: string, policy: Policy, match: PolicyMatch, now: number): Decision {
   const denyRule = firstMatch('deny', policy.deny, who);
   if (denyRule) return { outcome: 'deny', room, rule: denyRule, reasons: ['RG_POLICY_DENY_RULE'], ...policyRef(match) };
   const allowRule = firstMatch('allow', policy.allow, who);
@@ -89,6 +103,14 @@ function decideGuest(grant: GuestGrant, room: string, policy: Policy, match: Pol
 }
 
 function policyRef(match: PolicyMatch): Pick<Decision, 'policy'> {
-  if (!match.policy || !match.pattern) return {};
-  return { policy: { file: match.policy.file, sha256: match.policy.sha256, pattern: match.pattern, risk: match.policy.risk } };
+  const { policy, pattern } = match;
+  if (!policy || !pattern) return {};
+  return {
+    policy: {
+      file: policy.file, sha256: policy.sha256, pattern, risk: policy.risk,
+      ...(policy.title !== undefined ? { title: policy.title } : {}),
+      // BBB fixes a meeting's guest policy at its creation: the lobby setting of a room that invites guests.
+      ...(policy.guests?.invites ? { guestLobby: policy.guests.lobby } : {}),
+    },
+  };
 }

@@ -14,6 +14,8 @@ export function explainText(decision: Decision): string {
   if (decision.rule) lines.push(['rule', `${decision.rule.kind}[${decision.rule.index}] at ${decision.policy?.file ?? '?'}:${decision.rule.line}`]);
   if (decision.role) lines.push(['role', decision.role]);
   for (const reason of decision.reasons) lines.push(['reason', `${reason}: ${ERRORS[reason].summary}`]);
+  if (decision.freshLogin) lines.push(['needs', 'a fresh login at the identity provider (the session was idle longer than the room allows)']);
+  if (decision.notice) lines.push(['notice', 'shown on the way in, until the person acknowledges it (again after each change of the policy file)']);
   if (decision.mfa && decision.outcome === 'mfa') {
     lines.push(['needs', `a second factor (${decision.mfa.methods.join(' or ')}) no older than ${formatDuration(decision.mfa.maxAge)}`]);
   }

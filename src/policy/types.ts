@@ -73,6 +73,10 @@ export interface PolicySet {
 
 export interface Subject {
   identity?: Identity;
+  /** The longest pause in the session's use since its login (ms): a risk-high room refuses a session once idle longer than it allows. */
+  idleMs?: number;
+  /** Notices the session has acknowledged (`noticeKey(room, policy sha256)`). */
+  noticesSeen?: readonly string[];
   /** The session's most recent second factor. */
   /** `uv`: for WebAuthn, whether the authenticator verified the user (PIN, biometrics). */
   mfa?: { method: FactorMethod; at: number; uv?: boolean };
@@ -89,8 +93,15 @@ export interface RuleRef {
 export interface Decision {
   outcome: Outcome;
   room: string;
-  /** The policy file that judged the room (absent when none matched). */
-  policy?: { file: string; sha256: string; pattern: string; risk: Risk };
+  /**
+   * The policy file that judged the room (absent when none matched), with what the gateway needs of it
+   * for the entry, so it is looked up once: the room's title and its guest lobby (where guests are invited).
+   */
+  policy?: { file: string; sha256: string; pattern: string; risk: Risk; title?: string; guestLobby?: boolean };
+  /** outcome login: only a fresh login at the IdP will do (the session was idle longer than the room allows). */
+  freshLogin?: true;
+  /** outcome allow: the room's notice, which a page load must show and have acknowledged first (under `key`). */
+  notice?: { key: string };
   /** The rule that decided (allow[i] for allow/mfa, deny[i] for a deny rule). */
   rule?: RuleRef;
   role?: Role;

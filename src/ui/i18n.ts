@@ -37,6 +37,10 @@ export const ERROR_TEXT: Record<ErrorCode, Record<Lang, ErrorText>> = {
     en: { title: 'Please sign in', text: 'This page is only for people who have signed in.', next: 'Sign in with your organisation account.' },
     de: { title: 'Bitte melden Sie sich an', text: 'Diese Seite ist nur für angemeldete Personen.', next: 'Melden Sie sich mit dem Konto Ihrer Organisation an.' },
   },
+  RG_ROOM_IDLE_LIMIT: {
+    en: { title: 'Please sign in again', text: 'This room asks for a fresh sign-in after a longer pause.', next: 'Sign in again with your organisation account.' },
+    de: { title: 'Bitte melden Sie sich erneut an', text: 'Dieser Raum verlangt nach einer längeren Pause eine neue Anmeldung.', next: 'Melden Sie sich erneut mit dem Konto Ihrer Organisation an.' },
+  },
   RG_CONFIG_INVALID: {
     en: { title: 'Configuration problem', text: 'The configuration of this gateway has a problem.', next: 'Tell your administrator the request id below.' },
     de: { title: 'Konfigurationsproblem', text: 'Die Konfiguration dieses Gateways hat ein Problem.', next: 'Nennen Sie Ihrer Administration die Anfrage-Kennung unten.' },

@@ -84,6 +84,18 @@ describe('audit log of the gateway', () => {
     expect(JSON.stringify(after)).not.toContain(session);
   });
 
+  it('covers the requests a page load makes inside its room with the page load\'s record', async () => {
+    const { browser } = await login('bob', '/rooms/staff-weekly');
+    const before = (await queryAudit(auditDir, { room: 'staff-weekly', type: 'room.decision' })).length;
+    const page = await browser.request(`${origin}/rooms/staff-weekly`, { headers: { accept: 'text/html', 'sec-fetch-dest': 'document' } });
+    expect(page.status).toBe(200);
+    for (const asset of ['app.js', 'style.css', 'api/state']) {
+      expect((await browser.request(`${origin}/rooms/staff-weekly/${asset}`, { headers: { 'sec-fetch-dest': 'script' } })).status).toBe(200);
+    }
+    // The page load's record, and no further one for what the page loaded.
+    expect((await queryAudit(auditDir, { room: 'staff-weekly', type: 'room.decision' })).length).toBe(before + 1);
+  });
+
   it('refuses a join with 503 when its record cannot be written, and reports not ready', async () => {
     const { browser } = await login('bob', '/rooms/staff-weekly');
     const before = upstream.arrived.length;

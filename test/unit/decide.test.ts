@@ -452,3 +452,41 @@ describe('recovery codes', () => {
     expect(decide({ identity: who, mfa: { method: 'recovery', at: now } }, 'r', room('[idp]'), now).outcome).toBe('mfa');
   });
 });
+
+describe('decide: the room notice and the idle limit are the policy\'s rules too', () => {
+  const noticed = policy('policies/briefing.yaml', 'rooms: [briefing]', 'allow:', '  - anyone: true', 'notice:', '  en: "Not recorded."');
+  const withNotice = setOf(noticed, board);
+  const key = `briefing@${noticed.sha256.slice(0, 16)}`;
+
+  it('names the notice step while the session has not acknowledged this version of it', () => {
+    const first = decide(as(bob), 'briefing', withNotice, NOW);
+    expect(first).toMatchObject({ outcome: 'allow', notice: { key } });
+    expect(decide({ identity: bob, noticesSeen: [key] }, 'briefing', withNotice, NOW).notice).toBeUndefined();
+    // An acknowledgement of an earlier version of the file does not count.
+    expect(decide({ identity: bob, noticesSeen: ['briefing@0000000000000000'] }, 'briefing', withNotice, NOW).notice).toEqual({ key });
+  });
+
+  it('names no notice where the policy has none, and none on a refusal', () => {
+    expect(decide(as(bob), 'town-hall', demo, NOW).notice).toBeUndefined();
+    const closed = policy('policies/closed.yaml', 'rooms: [closed]', 'allow:', '  - groups: [board]', 'notice:', '  en: "Closed."');
+    const refused = decide(as(bob), 'closed', setOf(closed), NOW);
+    expect(refused.outcome).toBe('deny');
+    expect(refused.notice).toBeUndefined();
+  });
+
+  it('refuses a session once idle longer than a risk-high room allows, asking for a fresh login', () => {
+    const fresh = { method: 'webauthn' as const, at: NOW - MIN, uv: true };
+    const idle = decide({ identity: dora, mfa: fresh, idleMs: 16 * MIN }, 'board', demo, NOW);
+    expect(idle).toMatchObject({ outcome: 'login', reasons: ['RG_ROOM_IDLE_LIMIT'], freshLogin: true, policy: { file: 'policies/board.yaml' } });
+    // Within the limit the usual rules decide.
+    expect(decide({ identity: dora, mfa: fresh, idleMs: 14 * MIN }, 'board', demo, NOW).outcome).not.toBe('login');
+    // A room without its own limit does not care how long the session was idle.
+    expect(decide({ identity: bob, idleMs: 10 * HOUR }, 'town-hall', demo, NOW).outcome).toBe('allow');
+  });
+
+  it('returns what the entry needs of the matched policy: its title and the lobby of a room that invites guests', () => {
+    const invited = policy('policies/open.yaml', 'rooms: [open]', 'title: Open day', 'allow:', '  - anyone: true', 'guests:', '  invites: true', '  lobby: true');
+    expect(decide(as(bob), 'open', setOf(invited), NOW).policy).toMatchObject({ title: 'Open day', guestLobby: true });
+    expect(decide(as(bob), 'town-hall', demo, NOW).policy?.guestLobby).toBeUndefined();
+  });
+});

@@ -9,7 +9,7 @@ import { formatProblem } from '../../src/config/yaml-source.js';
 import type { Policy, PolicySet } from '../../src/policy/types.js';
 import type { GuestGrant, Identity } from '../../src/identity/types.js';
 import { guestDisplayName, guestIdentity } from '../../src/guests/guest-identity.js';
-import { roomFromSegments, roomPathOf } from '../../src/guests/room-path.js';
+import { roomFromSegments } from '../../src/guests/room-path.js';
 import { GenericBackend } from '../../src/backends/generic.js';
 import { JitsiBackend } from '../../src/backends/jitsi.js';
 import { BbbBackend } from '../../src/backends/bbb.js';
@@ -126,16 +126,16 @@ describe('guest display names', () => {
 describe('room path of a guest link', () => {
   it('finds the canonical path on each backend, checked by its own roomOf()', () => {
     const jitsi = new JitsiBackend({ appId: 'rg', appSecret: 's'.repeat(32), audience: 'jitsi', domain: 'meet.jitsi', tenants: true, tokenTtlMs: 600_000, userFields: ['name'], features: [] });
-    expect(roomPathOf(jitsi, 'town-hall', '')).toBe('/town-hall');
-    expect(roomPathOf(jitsi, 'acme/town-hall', '')).toBe('/acme/town-hall');
-    expect(roomPathOf(jitsi, 'libs', '')).toBeUndefined();
+    expect(jitsi.pathOf('town-hall')).toBe('/town-hall');
+    expect(jitsi.pathOf('acme/town-hall')).toBe('/acme/town-hall');
+    expect(jitsi.pathOf('libs')).toBeUndefined();
     const bbb = new BbbBackend({ upstream: new URL('http://127.0.0.1:1'), secret: 's', checksum: 'sha256', meetingIdPrefix: 'rg-', joinTtlMs: 60_000 });
-    expect(roomPathOf(bbb, 'town-hall', '')).toBe('/rooms/town-hall');
-    expect(roomPathOf(bbb, 'a/b', '')).toBeUndefined();
+    expect(bbb.pathOf('town-hall')).toBe('/rooms/town-hall');
+    expect(bbb.pathOf('a/b')).toBeUndefined();
     const pattern = '^/rooms/(?<room>[^/]+)(?:/.*)?$';
-    expect(roomPathOf(new GenericBackend(pattern), 'town-hall', pattern)).toBe('/rooms/town-hall');
+    expect(new GenericBackend(pattern).pathOf('town-hall')).toBe('/rooms/town-hall');
     const odd = '^/(r|m)/(?<room>[a-z]+)$';
-    expect(roomPathOf(new GenericBackend(odd), 'x', odd)).toBeUndefined();
+    expect(new GenericBackend(odd).pathOf('x')).toBeUndefined();
   });
   it('canonicalises the room segments of a page URL and refuses what cannot be a room', () => {
     expect(roomFromSegments(['Town-Hall'])).toBe('town-hall');

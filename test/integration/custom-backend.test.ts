@@ -1,0 +1,133 @@
+// A backend written here, in the test, against the Backend interface alone (src/backends/backend.ts),
+// run through the real gateway with the real IdP, Redis, audit log and an HTTP upstream: proof that a new
+// conferencing backend is one adapter and nothing in the gateway. Its rooms live at /stage/<room>; a page
+// load enters with a `?ticket=` the backend mints (the gateway records the join first and keeps the
+// ticket in the session); its signalling endpoint /cue?room=…&ticket=… passes only for a room this session
+// holds a ticket for; /backstage is its server API, never reachable.
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { startDemoIdp, type DemoIdp } from '../../src/demo/idp.js';
+import { createGateway, type Gateway } from '../../src/gateway/server.js';
+import { queryAudit } from '../../src/audit/query.js';
+import { firstPathOpening, type Backend, type Entry, type EntryRequest, type RoomLookup, type SignallingRequest, type SignallingVerdict } from '../../src/backends/backend.js';
+import type { RequestPath } from '../../src/backends/request-path.js';
+import { canonicalRoom } from '../../src/backends/room-name.js';
+import { ScriptedBrowser } from '../helpers/browser.js';
+import { freePort, testConfig, testKeys } from '../helpers/gateway.js';
+import { startEchoUpstream, type Arrived, type EchoUpstream } from '../helpers/upstream.js';
+
+class StageBackend implements Backend {
+  readonly type = 'stage';
+  readonly reservedRooms = ['backstage'];
+  readonly guestsUseOwnPaths = false;
+  readonly entries: EntryRequest[] = [];
+
+  roomOf(path: RequestPath): RoomLookup {
+    const [first, second, ...rest] = path.segments;
+    if (first === 'backstage') return { kind: 'refused' };
+    if (first === 'cue' && second === undefined) return { kind: 'signalling' };
+    if (first !== 'stage' || second === undefined || rest.length > 0) return { kind: 'none' };
+    const room = canonicalRoom(second);
+    if (room === undefined || this.reservedRooms.includes(room)) return { kind: 'invalid' };
+    return room === second ? { kind: 'room', room } : { kind: 'room', room, canonicalPath: `/stage/${room}` };
+  }
+
+  pathOf(room: string): string | undefined {
+    return firstPathOpening(this, room, [`/stage/${room}`]);
+  }
+
+  async enter(request: EntryRequest): Promise<Entry> {
+    this.entries.push(request);
+    const query = new URLSearchParams(request.query);
+    const given = query.get('ticket');
+    if (given && (request.session.admissions[request.room] ?? []).includes(given)) return { kind: 'pass', details: { ticket: given, reused: true } };
+    const ticket = randomBytes(9).toString('base64url');
+    return { kind: 'enter', location: `${request.path}?ticket=${ticket}`, details: { ticket }, grant: { room: request.room, id: ticket } };
+  }
+
+  async signalling(request: SignallingRequest): Promise<SignallingVerdict> {
+    const query = new URLSearchParams(request.query);
+    const room = canonicalRoom(query.get('room') ?? '');
+    const ticket = query.get('ticket');
+    if (!room || !ticket || !(request.session.admissions[room] ?? []).includes(ticket)) return { kind: 'refuse', code: 'RG_JITSI_NOT_ADMITTED' };
+    return { kind: 'pass' };
+  }
+}
+
+const SECRET = 'custom-backend-secret-0123456789abcdef';
+let idp: DemoIdp;
+let upstream: EchoUpstream;
+let gateway: Gateway;
+let origin: string;
+let auditDir: string;
+const stage = new StageBackend();
+
+beforeAll(async () => {
+  const port = await freePort();
+  origin = `http://127.0.0.1:${port}`;
+  auditDir = mkdtempSync(join(tmpdir(), 'rg-stage-audit-'));
+  upstream = await startEchoUpstream();
+  idp = await startDemoIdp({ clients: [{ clientId: 'roomguard-test', clientSecret: SECRET, redirectUris: [`${origin}/_roomguard/callback`] }] });
+  gateway = await createGateway(testConfig({ port, issuer: idp.issuer, clientSecret: SECRET, upstream: upstream.url, store: inject('redisUrl'), keys: testKeys(), keyPrefix: `rgstage:${port}:`, auditDir }), { backend: () => stage });
+  await gateway.listen();
+});
+
+afterAll(async () => {
+  await gateway?.close();
+  await Promise.all([idp?.close(), upstream?.close()]);
+});
+
+async function signIn(user: string, path: string) {
+  const browser = new ScriptedBrowser({ accept: 'text/html' });
+  const start = await browser.follow(`${origin}${path}`);
+  const done = await browser.submitLogin(start.final, user, 'demo');
+  return { browser, final: done.final, hops: done.hops };
+}
+
+describe('a backend written against the interface alone, through the real gateway', () => {
+  it('enters an allowed room with the backend\'s own credential, recorded before it is handed out', async () => {
+    const { final, hops } = await signIn('bob', '/stage/staff-weekly');
+    expect(final.status).toBe(200);
+    const ticket = new URL(final.url).searchParams.get('ticket');
+    expect(ticket).toBeTruthy();
+    expect(hops.some((h) => h.url.pathname === '/stage/staff-weekly' && h.url.searchParams.get('ticket') === ticket)).toBe(true);
+    const seen = (await final.json()) as Arrived;
+    expect(seen.headers['x-roomguard-room']).toBe('staff-weekly');
+    const entry = stage.entries.at(-1)!;
+    expect(entry).toMatchObject({ room: 'staff-weekly', role: 'participant', path: '/stage/staff-weekly', policy: { file: expect.stringMatching(/staff\.yaml$/) } });
+    const records = await queryAudit(auditDir, { room: 'staff-weekly', type: 'room.decision', outcome: 'allow' });
+    expect(records.map((r) => r.details?.ticket)).toContain(ticket);
+    expect(records.some((r) => r.details?.reused === true)).toBe(true);
+  });
+
+  it('refuses the room the policy denies without asking the backend for an entry', async () => {
+    const { browser } = await signIn('carol', '/stage/town-hall');
+    const before = stage.entries.length;
+    const res = await browser.request(`${origin}/stage/staff-weekly`);
+    expect(res.status).toBe(403);
+    expect(stage.entries.length).toBe(before);
+  });
+
+  it('lets signalling through only for a room this session holds the backend\'s credential for', async () => {
+    const { browser, final } = await signIn('bob', '/stage/staff-weekly');
+    const ticket = new URL(final.url).searchParams.get('ticket')!;
+    const before = upstream.arrived.length;
+    expect((await browser.request(`${origin}/cue?room=staff-weekly&ticket=${ticket}`)).status).toBe(200);
+    expect((await browser.request(`${origin}/cue?room=board&ticket=${ticket}`)).status).toBe(403);
+    expect((await browser.request(`${origin}/cue?room=staff-weekly&ticket=forged`)).status).toBe(403);
+    expect(upstream.arrived.slice(before).map((a) => a.url)).toEqual([`/cue?room=staff-weekly&ticket=${ticket}`]);
+  });
+
+  it('keeps the backend\'s server API closed, redirects other spellings of a room, and finds the path of a room', async () => {
+    const { browser } = await signIn('bob', '/stage/staff-weekly');
+    expect((await browser.request(`${origin}/backstage/reset`)).status).toBe(403);
+    const respelled = await browser.request(`${origin}/stage/Staff-Weekly`);
+    expect(respelled.status).toBe(302);
+    expect(respelled.headers.get('location')).toBe('/stage/staff-weekly');
+    expect(stage.pathOf('town-hall')).toBe('/stage/town-hall');
+    expect(stage.pathOf('backstage')).toBeUndefined();
+  });
+});
