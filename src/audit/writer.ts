@@ -511,6 +511,9 @@ export class AuditWriter {
     this.#sinceCheckpoint = since;
 
     const checkpoints: AuditRecord[] = [];
+    // A purge resolves once its checkpoint is in checkpoints.jsonl too: the caller deletes the segment
+    // next, and the copy shipped off the host should already vouch for the record of that.
+    const purges: Array<{ item: Extract<Pending, { kind: 'purge' }>; record: AuditRecord }> = [];
     for (const { record, item } of sealed) {
       if (record.type === 'audit.checkpoint') {
         checkpoints.push(record);
@@ -521,12 +524,13 @@ export class AuditWriter {
       } else {
         this.#stats.records++;
       }
-      if (item?.kind === 'event' || item?.kind === 'purge') item.resolve(record);
-      else if (item?.kind === 'checkpoint') item.resolve(record);
+      if (item?.kind === 'event' || item?.kind === 'checkpoint') item.resolve(record);
+      else if (item?.kind === 'purge') purges.push({ item, record });
     }
     for (const item of unresolved) if (item.kind === 'checkpoint') item.resolve(undefined);
     for (const { record } of sealed) this.#toSinks(record);
     if (checkpoints.length > 0) await this.#writeCheckpointFile(checkpoints);
+    for (const { item, record } of purges) item.resolve(record);
   }
 
   #stopRetry(): void {

@@ -117,6 +117,20 @@ describe('audit verify against an attacker without the signing key', () => {
     expect(next).toMatchObject({ type: 'audit.checkpoint', details: { seq: purge.seq, hash: purge.hash } });
   });
 
+  it('covers a purge by a signed checkpoint in the same write, so the off-host copy has it before anything else happens', async () => {
+    const { dir } = await log();
+    const writer = await AuditWriter.open({ dir, instance: 'gw', signingKeyPem, ip: 'none', identity: 'clear', names: false, checkpointEvery: 100, checkpointInterval: 86_400_000, now: () => Date.parse(`${D4}T20:00:00.000Z`) });
+    try {
+      const purge = await writer.appendPurge({ ipKeys: [D1!], reason: 'ip-key-expiry', pid: 1 });
+      const entries = readFileSync(join(dir, 'gw', 'checkpoints.jsonl'), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as { seq: number; hash: string });
+      expect(entries.at(-1)).toMatchObject({ seq: purge.seq, hash: purge.hash });
+      await expect(writer.appendPurge({ reason: 'retention', keyId: 'x' })).rejects.toThrow(TypeError);
+      await expect(writer.append({ type: 'audit.purge' as 'logout', outcome: 'success' })).rejects.toThrow(TypeError);
+    } finally {
+      await writer.close();
+    }
+  });
+
   it('fails on the reported attack: oldest records of a day deleted and a correctly chained purge appended', async () => {
     const { dir, offHost, root } = await log();
     const day2 = readRecords(segment(dir, D2!));
@@ -196,6 +210,25 @@ describe('audit verify against an attacker without the signing key', () => {
     expect(report.problems).toContainEqual(at(segment(dir, D4!), purgeLine, 'bad-purge'));
     expect(report.problems).toContainEqual(at(segment(dir, D4!), 1, 'missing'));
     expect(report.problems.find((p) => p.kind === 'bad-purge')!.message).toMatch(/not past the stated retention/);
+  });
+
+  it('fails when a signed purge does not continue the purge before it (records deleted in between)', async () => {
+    const { dir } = await log();
+    // The head of day 2 deleted, then day 2 purged by a process that took the segment as it found it
+    // (as a purge without content checks would): the new purge starts after a gap.
+    const day2 = readRecords(segment(dir, D2!));
+    const kept = day2.slice(3);
+    const writer = await AuditWriter.open({ dir, instance: 'gw', signingKeyPem, ip: 'none', identity: 'clear', names: false, checkpointEvery: 100, checkpointInterval: 86_400_000, now: () => Date.parse(`${D4}T20:00:00.000Z`) });
+    await writer.appendPurge({
+      segment: `${D2}.jsonl`, records: kept.length, firstSeq: kept[0]!.seq, lastSeq: kept.at(-1)!.seq, firstPrev: kept[0]!.prev, finalHash: kept.at(-1)!.hash,
+      lastTs: kept.at(-1)!.ts, reason: 'retention', retentionDays: 1, pid: 1,
+    });
+    await writer.close();
+    unlinkSync(segment(dir, D2!));
+    const purgeLine = readRecords(segment(dir, D4!)).findIndex((r) => r.type === 'audit.purge') + 1;
+    const report = await verify(dir);
+    expect(report.problems).toEqual([at(segment(dir, D4!), purgeLine, 'missing')]);
+    expect(report.problems[0]!.message).toMatch(/does not continue the one before it/);
   });
 
   it('fails on records deleted from the head: part of the oldest segment, the whole segment, and across days', async () => {
