@@ -192,7 +192,9 @@ async function readCheckpointFile(file: string, expectInstance: string | undefin
   });
   if (!content) return undefined;
   const torn = tornTailOf(file, content);
-  if (torn) problems.push({ file, line: torn.line, kind: 'torn-tail', found: `${torn.bytes} bytes`, message: 'incomplete last line (crash while writing); repairable with --repair-tail' });
+  // An off-host copy may be caught while a line is still being shipped: its incomplete last line names
+  // nothing yet and is left out. In the directory's own file it is a crash's torn tail.
+  if (torn && expectInstance !== undefined) problems.push({ file, line: torn.line, kind: 'torn-tail', found: `${torn.bytes} bytes`, message: 'incomplete last line (crash while writing); repairable with --repair-tail' });
   const out: CheckpointLine[] = [];
   content.lines.forEach((text, i) => {
     if (torn && i + 1 === torn.line) return;
