@@ -85,7 +85,8 @@ function sameMachine(holder: LockContent): boolean {
 
 /** Whether the process a lock names still runs (and is that process, not a later one with its pid). */
 function holderAlive(holder: LockContent): boolean {
-  if (holder.pid === process.pid) return holder.start !== undefined && holder.start === self.start;
+  // Our own pid: a lock this process holds was refused before (heldHere); any other is an earlier process's.
+  if (holder.pid === process.pid) return false;
   try {
     process.kill(holder.pid, 0);
   } catch (err) {
@@ -96,15 +97,11 @@ function holderAlive(holder: LockContent): boolean {
   return start === undefined || start === holder.start;
 }
 
-/** Another machine rebooted since it wrote the lock: same host name, other boot id. */
-function rebootedSince(holder: LockContent): boolean {
-  return holder.host === hostname() && holder.boot !== undefined && self.boot !== undefined && holder.boot !== self.boot;
-}
-
 function isStale(holder: LockContent | undefined, ageMs: number): boolean {
   // An unreadable lock younger than 2 s is probably being written by its holder right now.
   if (!holder) return ageMs > 2000;
-  if (rebootedSince(holder)) return true;
+  // Another boot id under the same host name is another machine (or this one before a reboot, whose lock
+  // has gone unrefreshed since): only age can tell, as for any other machine.
   if (sameMachine(holder)) return !holderAlive(holder);
   return ageMs > STALE_MS;
 }
