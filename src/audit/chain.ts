@@ -90,6 +90,11 @@ export function dayStart(day: string): number {
   return Date.parse(`${day}T00:00:00.000Z`);
 }
 
+/** Oldest UTC day that is kept under a retention of `retentionDays` at time `now`: earlier days are past it. */
+export function retentionCutoff(retentionDays: number, now: number): string {
+  return utcDay(dayStart(utcDay(now)) - retentionDays * 86_400_000);
+}
+
 export const SEGMENT_PATTERN = /^(\d{4}-\d{2}-\d{2})\.jsonl$/;
 export const CHECKPOINT_FILE = 'checkpoints.jsonl';
 /** Folder of the daily HMAC keys for client addresses; never an instance. */

@@ -1,8 +1,10 @@
 // Signed checkpoints: an Ed25519 signature (secrets.auditSigningKey) over an instance's chain head.
 // Signed message, exactly: "roomguard-audit-checkpoint v1\n<instance>\n<seq>\n<hash>". The key id is the
-// first 16 hex digits of SHA-256 over the raw 32-byte public key.
+// first 16 hex digits of SHA-256 over the raw 32-byte public key. The same key signs each `audit.purge`
+// record (what was deleted, at which place in the chain), so that a purge cannot be forged by someone who
+// can only write the files, and evidence-export manifests (where an exported stretch of the chain starts).
 import { createPrivateKey, createPublicKey, sign, verify, type KeyObject } from 'node:crypto';
-import { sha256Hex } from './chain.js';
+import { canonicalJson, sha256Hex, type JsonValue } from './chain.js';
 
 export interface CheckpointHead {
   instance: string;
@@ -33,20 +35,47 @@ export function keyIdOf(publicKey: KeyObject): string {
   return sha256Hex(rawPublicKey(publicKey)).slice(0, 16);
 }
 
+/** Where a purge record stands in its chain, and what it states (its details without keyId and signature). */
+export interface PurgeStatement {
+  instance: string;
+  /** seq, prev and ts of the purge record itself: a copy of it elsewhere in a chain does not verify. */
+  seq: number;
+  prev: string;
+  ts: string;
+  details: Record<string, JsonValue>;
+}
+
+/** "roomguard-audit-purge v1\n<instance>\n<seq>\n<prev>\n<ts>\n<canonical JSON of the details>". */
+export function purgeMessage(purge: PurgeStatement): string {
+  return `roomguard-audit-purge v1\n${purge.instance}\n${purge.seq}\n${purge.prev}\n${purge.ts}\n${canonicalJson(purge.details)}`;
+}
+
+/** "roomguard-audit-export v1\n<canonical JSON of the manifest without its signature>". */
+export function exportManifestMessage(manifest: Record<string, JsonValue>): string {
+  return `roomguard-audit-export v1\n${canonicalJson(manifest)}`;
+}
+
 export interface CheckpointSigner {
   readonly keyId: string;
   readonly publicKey: KeyObject;
   sign(head: CheckpointHead): string;
+  /** Base64 Ed25519 signature over `purgeMessage`. */
+  signPurge(purge: PurgeStatement): string;
+  /** Base64 Ed25519 signature over a message of its own kind (`exportManifestMessage`). */
+  signMessage(message: string): string;
 }
 
 export function checkpointSigner(signingKeyPem: string): CheckpointSigner {
   const privateKey = createPrivateKey(signingKeyPem);
   if (privateKey.asymmetricKeyType !== 'ed25519') throw new TypeError('the audit signing key must be an Ed25519 private key');
   const publicKey = createPublicKey(privateKey);
+  const signMessage = (message: string) => sign(null, Buffer.from(message), privateKey).toString('base64');
   return {
     keyId: keyIdOf(publicKey),
     publicKey,
-    sign: (head) => sign(null, Buffer.from(checkpointMessage(head)), privateKey).toString('base64'),
+    sign: (head) => signMessage(checkpointMessage(head)),
+    signPurge: (purge) => signMessage(purgeMessage(purge)),
+    signMessage,
   };
 }
 
@@ -70,10 +99,14 @@ export function publicKeyPem(key: KeyObject): string {
   return key.export({ type: 'spki', format: 'pem' }).toString();
 }
 
-export function verifyCheckpointSignature(head: CheckpointHead, signature: string, key: KeyObject): boolean {
+export function verifySignedMessage(message: string, signature: string, key: KeyObject): boolean {
   try {
-    return verify(null, Buffer.from(checkpointMessage(head)), key, Buffer.from(signature, 'base64'));
+    return verify(null, Buffer.from(message), key, Buffer.from(signature, 'base64'));
   } catch {
     return false;
   }
+}
+
+export function verifyCheckpointSignature(head: CheckpointHead, signature: string, key: KeyObject): boolean {
+  return verifySignedMessage(checkpointMessage(head), signature, key);
 }

@@ -6,13 +6,14 @@ import { parseFlags, UsageError } from '../cli-args.js';
 import { checkpointKeys, publicKeyPem as toPem } from './checkpoint.js';
 import { exportEvidence } from './export.js';
 import { pseudonymKey, pseudonymOf } from './privacy.js';
-import { purgeAudit } from './purge.js';
+import { describeRefusal, purgeAudit } from './purge.js';
 import { formatCsv, formatJsonLines, formatTable, parseTimeFilter, queryAudit, type QueryFilters } from './query.js';
 import { AUDIT_OUTCOMES, AUDIT_RECORD_TYPES, type AuditOutcome, type AuditRecordType } from './record.js';
 import { repairTail, verifyAuditDir, type VerifyProblem, type VerifyReport } from './verify.js';
 
-export const AUDIT_USAGE = `  audit verify [DIR] [--public-key FILE] [--repair-tail] [--json]
-                                  check the hash chain and signed checkpoints of every instance
+export const AUDIT_USAGE = `  audit verify [DIR] [--public-key FILE] [--checkpoints FILE]... [--repair-tail] [--json]
+                                  check the hash chain, signed checkpoints and purges of every instance
+                                  (--checkpoints: a copy of checkpoints.jsonl kept off the host)
   audit query [--room R] [--user U] [--type T] [--outcome O] [--since ISO|DUR] [--until ISO]
               [--limit N] [--json | --csv]
                                   records of all instances (DUR: 7d, 12h … back from now)
@@ -59,7 +60,8 @@ export function formatVerifySummary(report: VerifyReport): string {
   return `${lines.join('\n')}\n`;
 }
 
-function readPem(file: string): string {
+/** A file named by a flag; one that cannot be read is wrong usage (exit 2), not a finding. */
+function readFlagFile(file: string): string {
   try {
     return readFileSync(file, 'utf8');
   } catch (err) {
@@ -94,7 +96,7 @@ export async function runAuditCommand(argv: string[], ctx: AuditCommandContext):
 async function run(argv: string[], ctx: AuditCommandContext, out: { write(text: string): unknown }, now: number): Promise<number> {
   const [command, ...rest] = argv;
   const keyOptions = (file: string | undefined) => {
-    const publicKeyPem = file !== undefined ? readPem(file) : ctx.publicKeyPem;
+    const publicKeyPem = file !== undefined ? readFlagFile(file) : ctx.publicKeyPem;
     if (publicKeyPem !== undefined) {
       try {
         checkpointKeys(publicKeyPem);
@@ -106,14 +108,21 @@ async function run(argv: string[], ctx: AuditCommandContext, out: { write(text: 
   };
   switch (command) {
     case 'verify': {
-      const { values, positionals } = parseFlags(rest, { 'public-key': { type: 'string' }, 'repair-tail': { type: 'boolean' }, json: { type: 'boolean' } }, 1);
+      const { values, positionals } = parseFlags(rest, {
+        'public-key': { type: 'string' }, checkpoints: { type: 'string', multiple: true }, 'repair-tail': { type: 'boolean' }, json: { type: 'boolean' },
+      }, 1);
       const dir = resolve(positionals[0] ?? ctx.auditDir);
       const keys = keyOptions(values['public-key']);
+      const checkpointFiles = (values.checkpoints ?? []).map((file) => {
+        const path = resolve(file);
+        readFlagFile(path);
+        return path;
+      });
       if (values['repair-tail']) {
         for (const torn of await repairTail(dir)) out.write(`repaired ${torn.file}:${torn.line}: moved ${torn.bytes} bytes to ${torn.file}.torn\n`);
       }
       // The configured directory is live: an export manifest there must not excuse missing records.
-      const report = await verifyAuditDir(dir, { ...keys, live: dir === resolve(ctx.auditDir) });
+      const report = await verifyAuditDir(dir, { ...keys, live: dir === resolve(ctx.auditDir), ...(checkpointFiles.length > 0 ? { checkpointFiles } : {}) });
       if (values.json) out.write(`${JSON.stringify(report, null, 2)}\n`);
       else {
         for (const p of report.problems) out.write(`${formatVerifyProblem(p)}\n`);
@@ -156,7 +165,8 @@ async function run(argv: string[], ctx: AuditCommandContext, out: { write(text: 
       if (values.since === undefined || values.out === undefined) throw new UsageError('export needs --since and --out');
       const since = timeFlag('since', values.since, now)!;
       const until = timeFlag('until', values.until, now) ?? now;
-      const result = await exportEvidence({ dir: resolve(ctx.auditDir), since, until, out: resolve(values.out), now, ...keyOptions(values['public-key']) });
+      if (!ctx.signingKeyPem) throw new Error('export needs secrets.auditSigningKey to sign the package\'s manifest (run it with --config FILE)');
+      const result = await exportEvidence({ dir: resolve(ctx.auditDir), since, until, out: resolve(values.out), now, ...keyOptions(values['public-key']), signingKeyPem: ctx.signingKeyPem });
       out.write(`wrote ${result.out}: ${result.segments} segment${result.segments === 1 ? '' : 's'}, ${result.records} records, ${result.files.length + 1} files (check with: cd ${result.out} && sha256sum -c SHA256SUMS)\n`);
       out.write(formatVerifySummary(result.package));
       return result.source.ok && result.package.ok ? 0 : 1;
@@ -173,8 +183,9 @@ async function run(argv: string[], ctx: AuditCommandContext, out: { write(text: 
       for (const s of result.segments) out.write(`purged ${s.instance}/${s.segment}: ${s.records} records${s.finalHash ? `, final hash ${s.finalHash}` : ''}\n`);
       if (result.ipKeys.length > 0) out.write(`deleted address keys of ${result.ipKeys.join(', ')}\n`);
       for (const s of result.skipped) out.write(`skipped ${s.instance}: ${s.reason}\n`);
+      for (const r of result.refused) out.write(`${describeRefusal(r)}\n`);
       out.write(`${result.segments.length} segment${result.segments.length === 1 ? '' : 's'} older than ${days} day${days === 1 ? '' : 's'} purged\n`);
-      return 0;
+      return result.refused.length > 0 ? 1 : 0;
     }
     case 'public-key': {
       parseFlags(rest, {});

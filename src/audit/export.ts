@@ -4,9 +4,9 @@
 import { copyFile, mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CHECKPOINT_FILE, listInstances, listSegments, segmentDay, sha256Hex, utcDay } from './chain.js';
-import { checkpointKeys, publicKeyPem } from './checkpoint.js';
+import { checkpointKeys, checkpointSigner, exportManifestMessage, publicKeyPem } from './checkpoint.js';
 import { readLines } from './tail.js';
-import { EXPORT_MANIFEST, verifyAuditDir, type ExportManifest, type VerifyReport } from './verify.js';
+import { EXPORT_MANIFEST, unsignedManifest, verifyAuditDir, type ExportManifest, type VerifyReport } from './verify.js';
 
 export interface ExportOptions {
   dir: string;
@@ -17,8 +17,11 @@ export interface ExportOptions {
   /** A new or empty directory. */
   out: string;
   publicKeyPem?: string;
-  /** Used to derive the public key when none is given. */
-  signingKeyPem?: string;
+  /**
+   * Signs export.json: a package's chains start in the middle, and only a manifest signed by the audit
+   * signing key may say where (anyone who can write a directory can write an export.json).
+   */
+  signingKeyPem: string;
   now?: number;
 }
 
@@ -59,8 +62,10 @@ How to verify
      the text "roomguard-audit-checkpoint v1\\n<instance>\\n<seq>\\n<hash>" with Ed25519.
 
 The package starts in the middle of the chain: the first record of each instance links to the
-record before the period (export.json names it). Checkpoints outside the period are checked for
-their signature only. Record fields are described in roomguard's docs/audit.md.
+record before the period (export.json names it; its "signature" is an Ed25519 signature by the
+same key over "roomguard-audit-export v1\\n" and the canonical JSON of export.json without
+"keyId" and "signature", so nobody without the key can move where a chain starts). Checkpoints
+outside the period are checked for their signature only. Record fields are described in roomguard's docs/audit.md.
 ${keyNote}`;
 
 export async function exportEvidence(options: ExportOptions): Promise<ExportResult> {
@@ -116,17 +121,17 @@ export async function exportEvidence(options: ExportOptions): Promise<ExportResu
     records += parsed.length;
   }
 
+  const signer = checkpointSigner(options.signingKeyPem);
+  manifest.keyId = signer.keyId;
+  manifest.signature = signer.signMessage(exportManifestMessage(unsignedManifest(manifest)));
   await writeFile(join(options.out, EXPORT_MANIFEST), `${JSON.stringify(manifest, null, 2)}\n`);
   files.push(EXPORT_MANIFEST);
-  let keyNote = '\nNo public key was available at export time; public-key.pem is absent.\n';
   const keyPem = options.publicKeyPem ?? options.signingKeyPem;
-  if (keyPem) {
-    const pems = [...checkpointKeys(keyPem).values()].map(publicKeyPem).join('');
-    await writeFile(join(options.out, 'public-key.pem'), pems);
-    files.push('public-key.pem');
-    keyNote = `\nKey id(s) of public-key.pem: ${[...checkpointKeys(pems).keys()].join(', ')} (first 16 hex digits of SHA-256 over the raw key).\n`;
-  }
-  const pkg = await verifyAuditDir(options.out, keyPem ? { publicKeyPem: keyPem } : {});
+  const pems = [...checkpointKeys(keyPem).values()].map(publicKeyPem).join('');
+  await writeFile(join(options.out, 'public-key.pem'), pems);
+  files.push('public-key.pem');
+  const keyNote = `\nKey id(s) of public-key.pem: ${[...checkpointKeys(pems).keys()].join(', ')} (first 16 hex digits of SHA-256 over the raw key).\n`;
+  const pkg = await verifyAuditDir(options.out, { publicKeyPem: keyPem });
   await writeFile(join(options.out, 'verification-report.json'), `${JSON.stringify({ generatedAt: new Date(now).toISOString(), source, package: pkg }, null, 2)}\n`);
   files.push('verification-report.json');
   await writeFile(join(options.out, 'README.txt'), README(manifest, keyNote));

@@ -17,8 +17,12 @@ export const AUDIT_RECORD_TYPES = [
   'audit.purge', 'audit.checkpoint',
 ] as const;
 export type AuditRecordType = (typeof AUDIT_RECORD_TYPES)[number];
-/** Types a caller may append; checkpoints are written by the writer itself (they carry its signature). */
-export type AuditEventType = Exclude<AuditRecordType, 'audit.checkpoint'>;
+/**
+ * Types a caller may append. Checkpoints and purges carry the writer's signature: the writer writes
+ * checkpoints itself and purges through `appendPurge`.
+ */
+export type AuditEventType = Exclude<AuditRecordType, 'audit.checkpoint' | 'audit.purge'>;
+const SIGNED_TYPES: readonly string[] = ['audit.checkpoint', 'audit.purge'];
 
 export const AUDIT_OUTCOMES = ['success', 'failure', 'allow', 'deny', 'login', 'mfa'] as const;
 export type AuditOutcome = (typeof AUDIT_OUTCOMES)[number];
@@ -103,7 +107,7 @@ const clip = (text: string, max: number): string => (text.length > max ? text.sl
 
 /** Throws a TypeError when an event is malformed (a programming error of the caller, not an outage). */
 export function validateEvent(event: AuditEvent): void {
-  if (!(AUDIT_RECORD_TYPES as readonly string[]).includes(event.type) || (event.type as string) === 'audit.checkpoint') {
+  if (!(AUDIT_RECORD_TYPES as readonly string[]).includes(event.type) || SIGNED_TYPES.includes(event.type)) {
     throw new TypeError(`audit: unknown or reserved event type ${JSON.stringify(event.type)}`);
   }
   if (!(AUDIT_OUTCOMES as readonly string[]).includes(event.outcome)) throw new TypeError(`audit: unknown outcome ${JSON.stringify(event.outcome)}`);

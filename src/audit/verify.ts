@@ -1,17 +1,21 @@
 // `roomguard audit verify`: recomputes every record's hash, follows prev links across lines and
-// segments, checks seq continuity, checkpoint signatures, and that every entry of checkpoints.jsonl
-// (the copy shipped off-host) still names a record of the chain. A torn final line (crash in the
-// middle of a write) is told apart from tampering and can be repaired with `repairTail`.
+// segments, checks seq continuity, that time never runs backwards, checkpoint and purge signatures, that
+// the chain starts at its genesis or where a signed purge of whole segments past retention (or a signed
+// export manifest) says it does, and that every entry of checkpoints.jsonl and of off-host copies of it
+// still names a record of the chain. A torn final line (crash in the middle of a write) is told apart
+// from tampering and can be repaired with `repairTail`.
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { KeyObject } from 'node:crypto';
 import { AUDIT_RECORD_TYPES, type AuditRecord } from './record.js';
-import { CHECKPOINT_FILE, GENESIS, canonicalJson, listInstances, listSegments, recordHash } from './chain.js';
-import { checkpointKeys, verifyCheckpointSignature, type CheckpointEntry } from './checkpoint.js';
+import { CHECKPOINT_FILE, GENESIS, SEGMENT_PATTERN, canonicalJson, listInstances, listSegments, recordHash, retentionCutoff, segmentDay, utcDay, type JsonValue } from './chain.js';
+import { checkpointKeys, exportManifestMessage, purgeMessage, verifyCheckpointSignature, verifySignedMessage, type CheckpointEntry } from './checkpoint.js';
 import { readLines, repairTornTail, tornTailOf, type FileLines, type TornTail } from './tail.js';
 import { acquireInstanceLock } from './lock.js';
 
-export type ProblemKind = 'tampered' | 'missing' | 'reordered' | 'inserted' | 'torn-tail' | 'bad-signature' | 'truncated-after-checkpoint';
+export type ProblemKind =
+  | 'tampered' | 'missing' | 'reordered' | 'inserted' | 'torn-tail' | 'bad-signature' | 'truncated-after-checkpoint'
+  | 'bad-purge' | 'time-reversed';
 
 export interface VerifyProblem {
   file: string;
@@ -40,7 +44,7 @@ export interface VerifyReport {
   segments: number;
   instances: number;
   instanceNames: string[];
-  /** Whether checkpoint signatures were checked (only when a key was given). */
+  /** Whether checkpoint, purge and manifest signatures were checked (only when a key was given). */
   signatures: 'checked' | 'unchecked';
   checkpoints: number;
   lastCheckpoint?: CheckpointSummary;
@@ -48,6 +52,8 @@ export interface VerifyReport {
   heads: Record<string, { seq: number; hash: string }>;
   /** Set when the directory is an evidence export (a stretch of the chain, not from its start). */
   partial?: boolean;
+  /** Off-host checkpoint files compared with the chains (`--checkpoints`). */
+  checkpointFiles?: string[];
   problems: VerifyProblem[];
 }
 
@@ -61,6 +67,11 @@ export interface VerifyOptions {
    * reported and ignored, so it cannot excuse records missing from the start of a chain.
    */
   live?: boolean;
+  /**
+   * Copies of checkpoints.jsonl kept off the host (any instance's entries, routed by their `instance`):
+   * every entry must still name a record of the chain, as the directory's own checkpoint file's do.
+   */
+  checkpointFiles?: string[];
 }
 
 /** `export.json` of an evidence package: where each instance's stretch of the chain starts and ends. */
@@ -70,6 +81,9 @@ export interface ExportManifest {
   until: string;
   createdAt: string;
   instances: Record<string, { firstSeq: number; firstPrev: string; lastSeq: number; lastHash: string; segments: string[] }>;
+  /** Key id and base64 Ed25519 signature over `exportManifestMessage` of the other fields. */
+  keyId?: string;
+  signature?: string;
 }
 export const EXPORT_MANIFEST = 'export.json';
 
@@ -77,6 +91,23 @@ interface Located {
   record: AuditRecord;
   file: string;
   line: number;
+}
+
+/** A checkpoint entry and where it was read (the directory's checkpoints.jsonl or an off-host copy). */
+interface CheckpointLine {
+  entry: CheckpointEntry;
+  file: string;
+  line: number;
+}
+
+/** A signed purge of a whole segment whose statement holds: it may explain where a chain starts. */
+interface ValidPurge {
+  at: Located;
+  segmentDay: string;
+  firstSeq: number;
+  firstPrev?: string;
+  lastSeq: number;
+  finalHash: string;
 }
 
 const HEX64 = /^[0-9a-f]{64}$/;
@@ -90,12 +121,31 @@ function asRecord(value: unknown, instance: string): AuditRecord | string {
   if (r.instance !== instance) return `record of instance ${JSON.stringify(r.instance)} in the folder of ${instance}`;
   if (!(AUDIT_RECORD_TYPES as readonly string[]).includes(r.type as string)) return `unknown type ${JSON.stringify(r.type)}`;
   if (typeof r.ts !== 'string' || typeof r.id !== 'string' || typeof r.outcome !== 'string') return 'id, ts or outcome missing';
+  if (!Number.isFinite(Date.parse(r.ts))) return `ts ${JSON.stringify(r.ts)} is not a time`;
   return r as AuditRecord;
 }
 
 function hashOf(record: AuditRecord): string {
   const { hash: _hash, ...body } = record;
   return recordHash(body);
+}
+
+/**
+ * One segment line as a record of `instance` that matches its hash and is in canonical form, or what is
+ * wrong with it (used by purge before it deletes a segment).
+ */
+export function parseRecordLine(text: string, instance: string): AuditRecord | string {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return 'not a JSON record';
+  }
+  const record = asRecord(value, instance);
+  if (typeof record === 'string') return record;
+  if (hashOf(record) !== record.hash) return 'the record does not match its hash (a field was changed)';
+  if (canonicalJson(record) !== text) return 'the line is not the canonical JSON of its record';
+  return record;
 }
 
 function sleep(ms: number): Promise<void> {
@@ -115,6 +165,54 @@ async function readExportManifest(dir: string): Promise<ExportManifest | undefin
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw err;
   }
+}
+
+/** The manifest's fields without its signature: what `exportManifestMessage` signs. */
+export function unsignedManifest(manifest: ExportManifest): Record<string, JsonValue> {
+  const { keyId: _keyId, signature: _signature, ...rest } = manifest;
+  return rest as unknown as Record<string, JsonValue>;
+}
+
+/**
+ * Whether an export manifest may explain where the chains of a package start: only when the audit
+ * signing key signed it (anyone who can write a directory can write an export.json). Unchecked without keys.
+ */
+function manifestProblem(manifest: ExportManifest, file: string, keys: Map<string, KeyObject> | undefined): VerifyProblem | undefined {
+  if (!keys) return undefined;
+  const key = typeof manifest.keyId === 'string' ? keys.get(manifest.keyId) : undefined;
+  if (key && typeof manifest.signature === 'string' && verifySignedMessage(exportManifestMessage(unsignedManifest(manifest)), manifest.signature, key)) return undefined;
+  return { file, line: 1, kind: 'bad-signature', found: String(manifest.keyId), message: 'the export manifest is not signed by the audit signing key, so it explains no chain start (ignored)' };
+}
+
+/** Reads a checkpoint file: entries per instance, and problems with its lines. */
+async function readCheckpointFile(file: string, expectInstance: string | undefined, problems: VerifyProblem[]): Promise<CheckpointLine[] | undefined> {
+  const content = await readLines(file).catch((err: NodeJS.ErrnoException) => {
+    if (err.code === 'ENOENT' && expectInstance !== undefined) return undefined;
+    throw err;
+  });
+  if (!content) return undefined;
+  const torn = tornTailOf(file, content);
+  // An off-host copy may be caught while a line is still being shipped: its incomplete last line names
+  // nothing yet and is left out. In the directory's own file it is a crash's torn tail.
+  if (torn && expectInstance !== undefined) problems.push({ file, line: torn.line, kind: 'torn-tail', found: `${torn.bytes} bytes`, message: 'incomplete last line (crash while writing); repairable with --repair-tail' });
+  const out: CheckpointLine[] = [];
+  content.lines.forEach((text, i) => {
+    if (torn && i + 1 === torn.line) return;
+    let entry: CheckpointEntry;
+    try {
+      entry = JSON.parse(text) as CheckpointEntry;
+    } catch {
+      problems.push({ file, line: i + 1, kind: 'tampered', message: 'not a JSON line' });
+      return;
+    }
+    const ofInstance = expectInstance === undefined ? typeof entry?.instance === 'string' : entry?.instance === expectInstance;
+    if (!ofInstance || !Number.isSafeInteger(entry.seq) || typeof entry.hash !== 'string') {
+      problems.push({ file, line: i + 1, kind: 'tampered', message: expectInstance === undefined ? 'not a checkpoint entry' : 'not a checkpoint of this instance' });
+      return;
+    }
+    out.push({ entry, file, line: i + 1 });
+  });
+  return out;
 }
 
 interface InstanceResult {
@@ -142,18 +240,37 @@ export async function verifyAuditDir(dir: string, options: VerifyOptions = {}): 
     early.push({ file: join(dir, EXPORT_MANIFEST), line: 1, kind: 'inserted', message: 'an evidence-export manifest in the live audit directory (ignored)' });
     manifest = undefined;
   }
+  const partial = manifest !== undefined;
+  const unsigned = manifest && manifestProblem(manifest, join(dir, EXPORT_MANIFEST), keys);
+  if (unsigned) {
+    early.push(unsigned);
+    manifest = undefined;
+  }
+  // Off-host copies: their entries go to the instance they name; one naming no instance here is a finding.
+  const offHost = new Map<string, CheckpointLine[]>();
+  for (const file of options.checkpointFiles ?? []) {
+    for (const line of (await readCheckpointFile(file, undefined, early)) ?? []) {
+      if (!instances.includes(line.entry.instance)) {
+        early.push({ file, line: line.line, kind: 'missing', expected: `the chain of instance ${line.entry.instance} up to seq ${line.entry.seq}`, found: 'no such instance folder', message: 'a checkpoint of an instance whose chain is gone' });
+        continue;
+      }
+      offHost.set(line.entry.instance, [...(offHost.get(line.entry.instance) ?? []), line]);
+    }
+  }
   const report: VerifyReport = {
     ok: true, repairable: false, records: 0, segments: 0, instances: instances.length, instanceNames: instances,
     signatures: keys ? 'checked' : 'unchecked', checkpoints: 0, heads: {}, problems: early,
-    ...(manifest ? { partial: true } : {}),
+    ...(partial ? { partial: true } : {}),
+    ...(options.checkpointFiles?.length ? { checkpointFiles: options.checkpointFiles } : {}),
   };
   const allCheckpoints: CheckpointSummary[] = [];
   for (const instance of instances) {
-    let result = await verifyInstance(dir, instance, keys, manifest);
+    const extra = offHost.get(instance) ?? [];
+    let result = await verifyInstance(dir, instance, keys, manifest, extra);
     // A torn last line in a live log may be a write in progress: look once more a moment later.
     if (result.problems.length > 0 && result.problems.every((p) => p.kind === 'torn-tail')) {
       await sleep(200);
-      result = await verifyInstance(dir, instance, keys, manifest);
+      result = await verifyInstance(dir, instance, keys, manifest, extra);
     }
     report.problems.push(...result.problems);
     report.records += result.records;
@@ -169,12 +286,60 @@ export async function verifyAuditDir(dir: string, options: VerifyOptions = {}): 
   return report;
 }
 
-async function verifyInstance(dir: string, instance: string, keys: Map<string, KeyObject> | undefined, manifest: ExportManifest | undefined): Promise<InstanceResult> {
+/** Details of a purge record without its signature: what `purgeMessage` signs. */
+function purgeStatement(details: NonNullable<AuditRecord['details']>): Record<string, JsonValue> {
+  const { keyId: _keyId, signature: _signature, ...rest } = details;
+  return rest;
+}
+
+/**
+ * What is wrong with a signed purge's statement of what it deleted, if anything: a purge removes whole
+ * segments whose every record is older than the retention it states, and counts them without gaps.
+ */
+function purgeStatementProblem(item: Located): string | undefined {
+  const { record } = item;
+  const d = record.details!;
+  const day = typeof d.segment === 'string' ? SEGMENT_PATTERN.exec(d.segment)?.[1] : undefined;
+  if (day === undefined) return `segment ${JSON.stringify(d.segment)} is not a segment name`;
+  const { firstSeq, lastSeq, records, retentionDays, finalHash, lastTs } = d;
+  if (typeof firstSeq !== 'number' || typeof lastSeq !== 'number' || typeof records !== 'number' || typeof finalHash !== 'string' || !HEX64.test(finalHash)) {
+    return 'firstSeq, lastSeq, records or finalHash missing';
+  }
+  if (records !== lastSeq - firstSeq + 1 || firstSeq < 1) return `${records} records do not fill seq ${firstSeq}–${lastSeq}: the segment was not whole when it was purged`;
+  if (typeof retentionDays !== 'number' || !Number.isInteger(retentionDays) || retentionDays < 1) return 'no retention period stated';
+  const cutoff = retentionCutoff(retentionDays, Date.parse(record.ts));
+  if (day >= cutoff) return `segment ${d.segment} was not past the stated retention of ${retentionDays} day(s) at ${record.ts} (days before ${cutoff} are)`;
+  const lastMs = typeof lastTs === 'string' ? Date.parse(lastTs) : Number.NaN;
+  if (!Number.isFinite(lastMs) || utcDay(lastMs) >= cutoff) return `its last record's time ${String(lastTs)} was not past the stated retention (days before ${cutoff} are)`;
+  const ownDay = segmentDay(item.file.split('/').pop() ?? '');
+  if (ownDay !== undefined && ownDay <= day) return `a purge of ${d.segment} recorded in the segment of ${ownDay}`;
+  return undefined;
+}
+
+async function verifyInstance(dir: string, instance: string, keys: Map<string, KeyObject> | undefined, manifest: ExportManifest | undefined, offHost: CheckpointLine[]): Promise<InstanceResult> {
   const instanceDir = join(dir, instance);
   const problems: VerifyProblem[] = [];
   const problem = (p: VerifyProblem) => problems.push(p);
   const checkpoints: CheckpointSummary[] = [];
 
+  /** Checks a signature where keys were given; reports and returns false when it does not verify. */
+  const checkSigned = (file: string, line: number, what: string, message: string, keyId: unknown, signature: unknown): boolean => {
+    if (!keys) {
+      if (typeof keyId === 'string' && typeof signature === 'string') return true;
+      problem({ file, line, kind: 'bad-signature', message: `${what} carries no signature` });
+      return false;
+    }
+    const key = typeof keyId === 'string' ? keys.get(keyId) : undefined;
+    if (!key) {
+      problem({ file, line, kind: 'bad-signature', expected: [...keys.keys()].join(' or '), found: String(keyId), message: `${what} signed with a key other than the given public key(s)` });
+      return false;
+    }
+    if (typeof signature !== 'string' || !verifySignedMessage(message, signature, key)) {
+      problem({ file, line, kind: 'bad-signature', message: `${what} signature does not verify with key ${keyId}` });
+      return false;
+    }
+    return true;
+  };
   const checkSignature = (file: string, line: number, head: { seq: number; hash: string }, keyId: unknown, signature: unknown) => {
     if (!keys) return;
     const key = typeof keyId === 'string' ? keys.get(keyId) : undefined;
@@ -187,32 +352,18 @@ async function verifyInstance(dir: string, instance: string, keys: Map<string, K
     }
   };
 
-  // The off-host checkpoint file: read first, so the walk can note the hashes its entries name.
-  const cpFile = join(instanceDir, CHECKPOINT_FILE);
-  const cpEntries: Array<{ entry: CheckpointEntry; line: number }> = [];
-  const cpContent = await readLines(cpFile).catch((err: NodeJS.ErrnoException) => {
-    if (err.code === 'ENOENT') return undefined;
-    throw err;
-  });
-  if (cpContent) {
-    const torn = tornTailOf(cpFile, cpContent);
-    if (torn) problem({ file: cpFile, line: torn.line, kind: 'torn-tail', found: `${torn.bytes} bytes`, message: 'incomplete last line (crash while writing); repairable with --repair-tail' });
-    cpContent.lines.forEach((text, i) => {
-      if (torn && i + 1 === torn.line) return;
-      let entry: CheckpointEntry;
-      try {
-        entry = JSON.parse(text) as CheckpointEntry;
-      } catch {
-        problem({ file: cpFile, line: i + 1, kind: 'tampered', message: 'not a JSON line' });
-        return;
-      }
-      if (entry.instance !== instance || !Number.isSafeInteger(entry.seq) || typeof entry.hash !== 'string') {
-        problem({ file: cpFile, line: i + 1, kind: 'tampered', message: 'not a checkpoint of this instance' });
-        return;
-      }
-      checkSignature(cpFile, i + 1, entry, entry.keyId, entry.signature);
-      cpEntries.push({ entry, line: i + 1 });
-    });
+  // The checkpoint file here and off-host copies: read first, so the walk can note the hashes they name.
+  const cpEntries: CheckpointLine[] = [];
+  const ownFile = await readCheckpointFile(join(instanceDir, CHECKPOINT_FILE), instance, problems);
+  const seenEntries = new Set<string>();
+  for (const line of [...offHost, ...(ownFile ?? [])]) {
+    // An off-host copy repeats the entries of the file here; each is checked once, and named where the
+    // copy that cannot have been edited here says it.
+    const id = `${line.entry.seq}\u0000${line.entry.hash}\u0000${String(line.entry.signature)}`;
+    if (seenEntries.has(id)) continue;
+    seenEntries.add(id);
+    checkSignature(line.file, line.line, line.entry, line.entry.keyId, line.entry.signature);
+    cpEntries.push(line);
   }
   const wanted = new Set(cpEntries.map((c) => c.entry.seq));
   const hashAtSeq = new Map<number, string>();
@@ -222,20 +373,62 @@ async function verifyInstance(dir: string, instance: string, keys: Map<string, K
   let beforeHead: Located | undefined;
   let anchor: Located | undefined;
   const parked = new Map<string, Located>();
-  const purged = new Map<string, number>();
-  let purgedUpTo = 0;
+  /** Purge records of segments that name a cut (valid or not), by the hash they name. */
+  const purgeClaims = new Map<string, { item: Located; valid?: ValidPurge }>();
+  let lastValidPurge: ValidPurge | undefined;
   let records = 0;
   let lastLocation = { file: join(instanceDir, segments.at(-1) ?? ''), line: 0 };
 
   const accept = (item: Located) => {
     if (!anchor) anchor = item;
-    beforeHead = head;
-    head = item;
-    for (let next = parked.get(head.record.hash); next; next = parked.get(head.record.hash)) {
-      parked.delete(head.record.hash);
-      beforeHead = head;
-      head = next;
+    const steps = [item];
+    for (let next = parked.get(item.record.hash); next; next = parked.get(next.record.hash)) {
+      parked.delete(steps.at(-1)!.record.hash);
+      steps.push(next);
     }
+    for (const step of steps) {
+      // Time never runs backwards within a chain (the writer sees to it): a record older than the one
+      // before it was written by another process, or moved here.
+      if (head && Date.parse(step.record.ts) < Date.parse(head.record.ts)) {
+        problem({ file: step.file, line: step.line, kind: 'time-reversed', expected: `${head.record.ts} or later (seq ${head.record.seq}, ${head.file}:${head.line})`, found: step.record.ts, message: 'the record\'s time runs backwards within the chain' });
+      }
+      beforeHead = head;
+      head = step;
+    }
+  };
+
+  /** A purge record: signed where it stands? If it removed a segment, does its statement hold? */
+  const notePurge = (item: Located) => {
+    const { record } = item;
+    const d = record.details ?? {};
+    const signed = checkSigned(item.file, item.line, 'purge record', purgeMessage({ instance, seq: record.seq, prev: record.prev, ts: record.ts, details: purgeStatement(d) }), d.keyId, d.signature);
+    if (d.segment === undefined) return;
+    const claim: { item: Located; valid?: ValidPurge } = { item };
+    // A copy of a valid purge elsewhere (which does not verify there) does not hide the valid one.
+    if (typeof d.finalHash === 'string' && !purgeClaims.get(d.finalHash)?.valid) purgeClaims.set(d.finalHash, claim);
+    if (!signed) return;
+    const wrong = purgeStatementProblem(item);
+    if (wrong) {
+      problem({ file: item.file, line: item.line, kind: 'bad-purge', message: wrong });
+      return;
+    }
+    const valid: ValidPurge = {
+      at: item, segmentDay: segmentDay(d.segment as string)!, firstSeq: d.firstSeq as number, lastSeq: d.lastSeq as number, finalHash: d.finalHash as string,
+      ...(typeof d.firstPrev === 'string' ? { firstPrev: d.firstPrev } : {}),
+    };
+    // Purges go oldest first, each continuing the last: a gap between two is a deletion no purge recorded.
+    const before = lastValidPurge;
+    if (before && (valid.firstSeq !== before.lastSeq + 1 || (valid.firstPrev !== undefined && valid.firstPrev !== before.finalHash))) {
+      problem({
+        file: item.file, line: item.line, kind: 'missing', expected: `seq ${before.lastSeq + 1} after ${before.finalHash} (${before.at.file}:${before.at.line})`,
+        found: `seq ${valid.firstSeq} after ${valid.firstPrev ?? '?'}`, message: 'this purge does not continue the one before it: records between them were deleted without a purge',
+      });
+    }
+    if (valid.firstSeq === 1 && valid.firstPrev !== undefined && valid.firstPrev !== GENESIS) {
+      problem({ file: item.file, line: item.line, kind: 'bad-purge', expected: GENESIS, found: valid.firstPrev, message: 'a purge from seq 1 must start at the genesis' });
+    }
+    claim.valid = valid;
+    lastValidPurge = valid;
   };
 
   for (let s = 0; s < segments.length; s++) {
@@ -295,10 +488,7 @@ async function verifyInstance(dir: string, instance: string, keys: Map<string, K
         }
         if (typeof d.keyId === 'string') checkpoints.push({ instance, seq: d.seq as number, hash: String(d.hash), ts: record.ts, keyId: d.keyId });
       }
-      if (record.type === 'audit.purge' && typeof record.details?.finalHash === 'string' && typeof record.details.lastSeq === 'number') {
-        purged.set(record.details.finalHash, record.details.lastSeq);
-        purgedUpTo = Math.max(purgedUpTo, record.details.lastSeq);
-      }
+      if (record.type === 'audit.purge' && !bad) notePurge(item);
       if (wanted.has(record.seq)) hashAtSeq.set(record.seq, record.hash);
       ownProblem.push(bad);
     }
@@ -349,25 +539,35 @@ async function verifyInstance(dir: string, instance: string, keys: Map<string, K
     }
   }
 
-  // Where the chain starts: the genesis, a segment deleted by a purge, or (in an export) its first record.
+  // Where the chain starts: the genesis, whole segments removed by a signed purge, or (in a signed export) its first record.
+  let purgedUpTo = 0;
+  const exported = manifest?.instances[instance];
   if (anchor) {
     const a = anchor.record;
     const fromGenesis = a.prev === GENESIS && a.seq === 1;
-    const fromPurge = purged.get(a.prev) === a.seq - 1;
-    const fromExport = manifest?.instances[instance]?.firstPrev === a.prev && manifest.instances[instance]?.firstSeq === a.seq;
-    if (!fromGenesis && !fromPurge && !fromExport) {
-      problem({ file: anchor.file, line: anchor.line, kind: 'missing', expected: `${GENESIS} (seq 1) or the final hash of a purged segment`, found: `${a.prev} (seq ${a.seq})`, message: 'the chain does not start at its beginning and no audit.purge record explains it' });
+    const fromExport = exported?.firstPrev === a.prev && exported.firstSeq === a.seq;
+    const claim = purgeClaims.get(a.prev);
+    const purge = claim?.valid?.lastSeq === a.seq - 1 ? claim.valid : undefined;
+    const wholeSegments = anchor.line === 1 && purge !== undefined && segmentDay(anchor.file.split('/').pop() ?? '')! > purge.segmentDay;
+    if (purge && wholeSegments) purgedUpTo = purge.lastSeq;
+    if (!fromGenesis && !fromExport && !(purge && wholeSegments)) {
+      const why = purge
+        ? `the purge at ${purge.at.file}:${purge.at.line} removed whole segments up to ${purge.segmentDay}, but the chain now starts at line ${anchor.line} of ${anchor.file.split('/').pop()}: records were deleted from the start of this segment`
+        : claim
+          ? `the audit.purge record naming this cut (${claim.item.file}:${claim.item.line}) is not a signed purge of whole segments past retention`
+          : 'no signed audit.purge record explains it';
+      problem({ file: anchor.file, line: anchor.line, kind: 'missing', expected: `${GENESIS} (seq 1) or the final hash of a purged segment`, found: `${a.prev} (seq ${a.seq})`, message: `the chain does not start at its beginning and ${why}` });
     }
   }
   const headSeq = head?.record.seq ?? 0;
-  if (manifest?.instances[instance] && head && manifest.instances[instance]!.lastSeq > headSeq) {
-    const m = manifest.instances[instance]!;
-    problem({ file: lastLocation.file, line: lastLocation.line + 1, kind: 'missing', expected: `seq ${m.lastSeq} ${m.lastHash}`, found: `end of chain at seq ${headSeq}`, message: 'the export ends before the record its manifest names' });
+  if (exported && head && exported.lastSeq > headSeq) {
+    problem({ file: lastLocation.file, line: lastLocation.line + 1, kind: 'missing', expected: `seq ${exported.lastSeq} ${exported.lastHash}`, found: `end of chain at seq ${headSeq}`, message: 'the export ends before the record its manifest names' });
   }
 
-  // Every entry of the off-host checkpoint file must still be in the chain.
+  // Every checkpoint entry (here and off-host) must agree with the chain that remains.
   const firstSeq = anchor?.record.seq ?? 1;
-  for (const { entry, line } of cpEntries) {
+  const validPurges = [...purgeClaims.values()].flatMap((c) => (c.valid ? [c.valid] : []));
+  for (const { entry, file: cpFile, line } of cpEntries) {
     if (entry.seq === 0) {
       if (entry.hash !== GENESIS) problem({ file: cpFile, line, kind: 'tampered', expected: GENESIS, found: entry.hash, message: 'checkpoint of an empty chain with a hash' });
       continue;
@@ -377,14 +577,21 @@ async function verifyInstance(dir: string, instance: string, keys: Map<string, K
       if (found !== entry.hash) problem({ file: cpFile, line, kind: 'tampered', expected: entry.hash, found, message: `record seq ${entry.seq} differs from the one this checkpoint signed (history rewritten)` });
       continue;
     }
-    if (entry.seq <= purgedUpTo) continue;
-    if (manifest && (entry.seq < firstSeq - 1 || entry.seq > (manifest.instances[instance]?.lastSeq ?? headSeq))) continue;
-    if (manifest && entry.seq === firstSeq - 1) {
+    if (entry.seq <= purgedUpTo) {
+      // Gone with a signed purge; where the purge names the record's hash, it must be the one signed here.
+      const named = validPurges.find((p) => p.lastSeq === entry.seq);
+      if (named && named.finalHash !== entry.hash) {
+        problem({ file: cpFile, line, kind: 'tampered', expected: entry.hash, found: `${named.finalHash} (${named.at.file}:${named.at.line})`, message: `the purge names another final hash for seq ${entry.seq} than this checkpoint signed` });
+      }
+      continue;
+    }
+    if (exported && (entry.seq < firstSeq - 1 || entry.seq > exported.lastSeq)) continue;
+    if (exported && entry.seq === firstSeq - 1) {
       if (anchor && entry.hash !== anchor.record.prev) problem({ file: cpFile, line, kind: 'tampered', expected: entry.hash, found: anchor.record.prev, message: 'the export does not continue the checkpointed record' });
       continue;
     }
     if (entry.seq > headSeq) {
-      problem({ file: lastLocation.file, line: lastLocation.line + 1, kind: 'truncated-after-checkpoint', expected: `seq ${entry.seq} ${entry.hash} (${CHECKPOINT_FILE}:${line})`, found: `end of chain at seq ${headSeq}`, message: 'records covered by a signed checkpoint were cut off the end of the chain' });
+      problem({ file: lastLocation.file, line: lastLocation.line + 1, kind: 'truncated-after-checkpoint', expected: `seq ${entry.seq} ${entry.hash} (${cpFile}:${line})`, found: `end of chain at seq ${headSeq}`, message: 'records covered by a signed checkpoint were cut off the end of the chain' });
     } else {
       problem({ file: cpFile, line, kind: 'missing', expected: `seq ${entry.seq} ${entry.hash}`, found: 'no such record', message: 'the record this checkpoint signed is not in the chain' });
     }

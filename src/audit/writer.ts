@@ -1,7 +1,9 @@
 // The one audit writer of an instance. `append` resolves only once the record is written and fsync'ed
 // (DESIGN invariant 4: no join without an audit record); concurrent appends share one write and one
 // fsync (group commit). A failed write rejects with RG_AUDIT_UNAVAILABLE and turns `healthy` false
-// until a later write succeeds. Checkpoints are signed every N records or M milliseconds.
+// until a later write succeeds. Checkpoints are signed every N records or M milliseconds; purge records
+// are signed one by one and followed at once by a checkpoint. Before and after each commit the writer
+// checks that the instance lock is still its own; once it is not, it stops writing for good.
 import { randomUUID } from 'node:crypto';
 import { mkdir, open, stat, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -9,9 +11,9 @@ import { RoomguardError } from '../errors.js';
 import { CHECKPOINT_FILE, GENESIS, canonicalJson, isValidInstance, listSegments, recordLine, sealRecordLine, segmentDay, segmentName, utcDay } from './chain.js';
 import { checkpointSigner, type CheckpointEntry, type CheckpointSigner } from './checkpoint.js';
 import { DailyIpKeys } from './ip-keys.js';
-import { acquireInstanceLock, type InstanceLock } from './lock.js';
+import { acquireInstanceLock, LockLostError, type InstanceLock } from './lock.js';
 import { pseudonymKey, type IdentityMode, type IpMode } from './privacy.js';
-import { AUDIT_RECORD_VERSION, toRecordBody, validateEvent, type AuditDetails, type AuditEvent, type AuditRecord, type AuditRecordBody, type PrivacySettings } from './record.js';
+import { AUDIT_RECORD_VERSION, toRecordBody, validateDetails, validateEvent, type AuditDetails, type AuditEvent, type AuditRecord, type AuditRecordBody, type PrivacySettings } from './record.js';
 import { SyslogSink } from './syslog.js';
 import { readLines, repairTornTail, type TornTail } from './tail.js';
 
@@ -38,7 +40,7 @@ export interface AuditWriterOptions {
    */
   retryInterval?: number;
   /** Errors of the best-effort parts (sinks, the checkpoint file); they never fail an append. */
-  onError?: (err: Error, where: 'syslog' | 'stdout' | 'checkpoints-file' | 'close' | 'internal') => void;
+  onError?: (err: Error, where: 'syslog' | 'stdout' | 'checkpoints-file' | 'close' | 'internal' | 'lock') => void;
 }
 
 export interface AuditWriterStats {
@@ -57,11 +59,18 @@ export interface AuditWriterStats {
 
 type Pending =
   | { kind: 'event'; event: AuditEvent; resolve: (record: AuditRecord) => void; reject: (err: Error) => void }
+  | { kind: 'purge'; details: AuditDetails; resolve: (record: AuditRecord) => void; reject: (err: Error) => void }
   | { kind: 'checkpoint'; note?: AuditDetails; resolve: (record: AuditRecord | undefined) => void; reject: (err: Error) => void };
 
 /** The error every failed append rejects with: code RG_AUDIT_UNAVAILABLE, status 503. */
 export function auditUnavailable(detail: string, cause?: unknown): RoomguardError {
   return new RoomguardError('RG_AUDIT_UNAVAILABLE', detail, cause === undefined ? undefined : { cause });
+}
+
+/** The lock, and the writer it reports its loss to (which exists only once the lock is taken). */
+interface InstanceLockRef {
+  lock?: InstanceLock;
+  writer?: AuditWriter;
 }
 
 function laterDay(a: string, b: string | undefined): string {
@@ -99,6 +108,8 @@ export class AuditWriter {
 
   #seq = 0;
   #hash = GENESIS;
+  /** Time of the chain head: a record's time never runs backwards within a chain, even when the clock does. */
+  #lastTs = 0;
   #sinceCheckpoint = 0;
   #lastCheckpointAt: number;
   #lastCheckpoint: AuditWriterStats['lastCheckpoint'];
@@ -113,6 +124,8 @@ export class AuditWriter {
   #broken = false;
   #healthy = true;
   #closed = false;
+  /** Set when the instance lock was taken over: this writer never writes again. */
+  #lockLost: RoomguardError | undefined;
 
   #queue: Pending[] = [];
   #draining: Promise<void> | undefined;
@@ -120,7 +133,7 @@ export class AuditWriter {
   #retryTimer: NodeJS.Timeout | undefined;
   #stats = { flushes: 0, records: 0, checkpoints: 0 };
 
-  private constructor(options: AuditWriterOptions, signer: CheckpointSigner, lock: InstanceLock) {
+  private constructor(options: AuditWriterOptions, signer: CheckpointSigner, lock: InstanceLockRef) {
     this.#options = options;
     this.dir = options.dir;
     this.instance = options.instance;
@@ -129,7 +142,8 @@ export class AuditWriter {
     this.#signer = signer;
     this.#privacy = { ip: options.ip, identity: options.identity, names: options.names, pseudonymKey: pseudonymKey(options.signingKeyPem) };
     this.#ipKeys = new DailyIpKeys(options.dir);
-    this.#lock = lock;
+    this.#lock = lock.lock!;
+    lock.writer = this;
     this.#lastCheckpointAt = this.#now();
     this.#syslog = options.syslog ? new SyslogSink(options.syslog, (err) => this.#report(err, 'syslog')) : undefined;
   }
@@ -150,13 +164,20 @@ export class AuditWriter {
     } catch (err) {
       throw auditUnavailable(`cannot create ${instanceDir}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, err);
     }
+    // The lock's loss is reported to the writer that holds it (known only once it is constructed).
+    const ref: InstanceLockRef = {};
     let lock: InstanceLock;
     try {
-      lock = await acquireInstanceLock(instanceDir);
+      lock = await acquireInstanceLock(instanceDir, {
+        onLost: (err) => {
+          if (ref.writer) ref.writer.#stopForLostLock(err);
+        },
+      });
     } catch (err) {
       throw auditUnavailable((err as Error).message, err);
     }
-    const writer = new AuditWriter(options, signer, lock);
+    ref.lock = lock;
+    const writer = new AuditWriter(options, signer, ref);
     try {
       await writer.#recover();
       await writer.#openSegment(laterDay(utcDay(writer.#now()), writer.#day));
@@ -176,9 +197,12 @@ export class AuditWriter {
     return writer;
   }
 
-  /** True while records can be written; false after a failed write until a later one succeeds (for /readyz). */
+  /**
+   * True while records can be written; false after a failed write until a later one succeeds, and for
+   * good once the instance lock was taken over (for /readyz).
+   */
   get healthy(): boolean {
-    return this.#healthy && !this.#closed;
+    return this.#healthy && !this.#closed && !this.#lockLost;
   }
 
   stats(): AuditWriterStats {
@@ -200,12 +224,31 @@ export class AuditWriter {
       return Promise.reject(err as Error);
     }
     if (this.#closed) return Promise.reject(auditUnavailable('the audit writer is closed'));
+    if (this.#lockLost) return Promise.reject(this.#lockLost);
     return new Promise((resolve, reject) => this.#enqueue({ kind: 'event', event, resolve, reject }));
+  }
+
+  /**
+   * Appends an `audit.purge` record. The writer signs it where it lands in the chain (instance, seq,
+   * prev, time and these details; `keyId` and `signature` are added to the details) and writes a
+   * checkpoint right after it, so the purge reaches the off-host checkpoint copy at once.
+   */
+  appendPurge(details: AuditDetails): Promise<AuditRecord> {
+    try {
+      if (details.keyId !== undefined || details.signature !== undefined) throw new TypeError('audit: the writer signs a purge itself');
+      validateDetails({ ...details, keyId: 'k'.repeat(16), signature: 's'.repeat(88) });
+    } catch (err) {
+      return Promise.reject(err as Error);
+    }
+    if (this.#closed) return Promise.reject(auditUnavailable('the audit writer is closed'));
+    if (this.#lockLost) return Promise.reject(this.#lockLost);
+    return new Promise((resolve, reject) => this.#enqueue({ kind: 'purge', details: { ...details }, resolve, reject }));
   }
 
   /** Appends a signed checkpoint now if records were added since the last one. */
   checkpoint(): Promise<AuditRecord | undefined> {
     if (this.#closed) return Promise.reject(auditUnavailable('the audit writer is closed'));
+    if (this.#lockLost) return Promise.reject(this.#lockLost);
     return new Promise((resolve, reject) => this.#enqueue({ kind: 'checkpoint', resolve, reject }));
   }
 
@@ -214,7 +257,10 @@ export class AuditWriter {
     if (this.#closed) return;
     if (this.#timer) clearInterval(this.#timer);
     this.#stopRetry();
-    const final = new Promise<AuditRecord | undefined>((resolve, reject) => this.#enqueue({ kind: 'checkpoint', resolve, reject }));
+    // Without the lock there is no final checkpoint: the chain is another process's now.
+    const final = this.#lockLost
+      ? Promise.resolve(undefined)
+      : new Promise<AuditRecord | undefined>((resolve, reject) => this.#enqueue({ kind: 'checkpoint', resolve, reject }));
     this.#closed = true;
     await final.catch((err: Error) => this.#report(err, 'close'));
     await this.#draining;
@@ -226,6 +272,35 @@ export class AuditWriter {
 
   #report(err: Error, where: Parameters<NonNullable<AuditWriterOptions['onError']>>[1]): void {
     this.#options.onError?.(err, where);
+  }
+
+  /**
+   * Another process holds the chain now (it found our lock stale, or the lock file was removed): never
+   * write again, refuse every append, report unhealthy. A restart recovers the head from the files.
+   */
+  #stopForLostLock(err: LockLostError): RoomguardError {
+    if (this.#lockLost) return this.#lockLost;
+    this.#lockLost = auditUnavailable(err.message, err);
+    this.#stopRetry();
+    if (this.#timer) clearInterval(this.#timer);
+    // Close without truncating: whatever is in the file now may be the other writer's.
+    const handle = this.#handle;
+    this.#handle = undefined;
+    this.#broken = true;
+    handle?.close().catch(() => undefined);
+    this.#report(err, 'lock');
+    return this.#lockLost;
+  }
+
+  /** Resolves while the instance lock is ours; otherwise stops this writer and rejects. */
+  async #checkLock(): Promise<void> {
+    if (this.#lockLost) throw this.#lockLost;
+    try {
+      await this.#lock.check();
+    } catch (err) {
+      if (err instanceof LockLostError) throw this.#stopForLostLock(err);
+      throw err;
+    }
   }
 
   #enqueue(item: Pending): void {
@@ -274,6 +349,8 @@ export class AuditWriter {
       }
       this.#seq = lastRecord.seq;
       this.#hash = lastRecord.hash;
+      const lastTs = typeof lastRecord.ts === 'string' ? Date.parse(lastRecord.ts) : Number.NaN;
+      if (Number.isFinite(lastTs)) this.#lastTs = lastTs;
       let since = 0;
       for (let j = lines.length - 1; j >= 0 && !lines[j]!.includes('"type":"audit.checkpoint"'); j--) since++;
       this.#sinceCheckpoint = since;
@@ -326,8 +403,13 @@ export class AuditWriter {
   }
 
   async #commitBatch(batch: Pending[]): Promise<void> {
-    // Each item gets its time now; a batch spanning midnight becomes one group per segment day.
-    const timed = batch.map((item) => ({ item, ts: this.#now() }));
+    // Each item gets its time now (never before the chain head's: time does not run backwards within a
+    // chain, so `verify` can report records whose time does); a batch spanning midnight becomes one group
+    // per segment day.
+    const timed = batch.map((item) => {
+      this.#lastTs = Math.max(this.#now(), this.#lastTs);
+      return { item, ts: this.#lastTs };
+    });
     let index = 0;
     while (index < timed.length) {
       const day = laterDay(utcDay(timed[index]!.ts), this.#day);
@@ -347,10 +429,13 @@ export class AuditWriter {
     const needsIpKey = this.#privacy.ip === 'hmac' && group.some(({ item }) => item.kind === 'event' && item.event.client?.ip !== undefined);
     let ipKey: Buffer | undefined;
     let handle: FileHandle;
+    if (this.#lockLost) throw this.#lockLost;
     try {
       ipKey = needsIpKey ? await this.#ipKeys.keyFor(day) : undefined;
-      handle = await this.#segmentFor(day);
+      // The lock check costs one stat, run alongside the segment's own.
+      [handle] = await Promise.all([this.#segmentFor(day), this.#checkLock()]);
     } catch (err) {
+      if (this.#lockLost) throw this.#lockLost;
       await this.#fail();
       throw err;
     }
@@ -365,6 +450,10 @@ export class AuditWriter {
       hash = record.hash;
       sealed.push({ record, line, ...(item ? { item } : {}) });
     };
+    const signedPurge = (details: AuditDetails, ts: number): AuditRecordBody => {
+      const signature = this.#signer.signPurge({ instance: this.instance, seq: seq + 1, prev: hash, ts: new Date(ts).toISOString(), details });
+      return { type: 'audit.purge', outcome: 'success', details: { ...details, keyId: this.#signer.keyId, signature } };
+    };
     const checkpointDue = (ts: number) => since >= this.#options.checkpointEvery || (since > 0 && ts - this.#lastCheckpointAt >= this.#options.checkpointInterval);
     const unresolved: Pending[] = [];
     for (const { item, ts } of group) {
@@ -374,6 +463,12 @@ export class AuditWriter {
           continue;
         }
         seal(this.#checkpointBody(seq, hash, item.note), ts, item);
+        since = 0;
+        continue;
+      }
+      if (item.kind === 'purge') {
+        seal(signedPurge(item.details, ts), ts, item);
+        seal(this.#checkpointBody(seq, hash, undefined), ts);
         since = 0;
         continue;
       }
@@ -398,11 +493,16 @@ export class AuditWriter {
         await writeAll(handle, data);
         await handle.sync();
       } catch (err) {
+        if (this.#lockLost) throw this.#lockLost;
         await this.#fail();
         throw err;
       }
       this.#size += data.length;
       this.#stats.flushes++;
+      // Checked again once the batch is durable: a process paused between the check above and the
+      // write (a VM pause) may have written into a chain another process took over meanwhile. Then
+      // nobody is told these records are written (their joins are refused), and `verify` shows the fork.
+      await this.#checkLock();
     }
     this.#healthy = true;
     this.#stopRetry();
@@ -411,6 +511,9 @@ export class AuditWriter {
     this.#sinceCheckpoint = since;
 
     const checkpoints: AuditRecord[] = [];
+    // A purge resolves once its checkpoint is in checkpoints.jsonl too: the caller deletes the segment
+    // next, and the copy shipped off the host should already vouch for the record of that.
+    const purges: Array<{ item: Extract<Pending, { kind: 'purge' }>; record: AuditRecord }> = [];
     for (const { record, item } of sealed) {
       if (record.type === 'audit.checkpoint') {
         checkpoints.push(record);
@@ -421,12 +524,13 @@ export class AuditWriter {
       } else {
         this.#stats.records++;
       }
-      if (item?.kind === 'event') item.resolve(record);
-      else if (item?.kind === 'checkpoint') item.resolve(record);
+      if (item?.kind === 'event' || item?.kind === 'checkpoint') item.resolve(record);
+      else if (item?.kind === 'purge') purges.push({ item, record });
     }
     for (const item of unresolved) if (item.kind === 'checkpoint') item.resolve(undefined);
     for (const { record } of sealed) this.#toSinks(record);
     if (checkpoints.length > 0) await this.#writeCheckpointFile(checkpoints);
+    for (const { item, record } of purges) item.resolve(record);
   }
 
   #stopRetry(): void {
@@ -437,7 +541,7 @@ export class AuditWriter {
   async #fail(): Promise<void> {
     this.#healthy = false;
     this.#broken = true;
-    if (!this.#retryTimer && !this.#closed) {
+    if (!this.#retryTimer && !this.#closed && !this.#lockLost) {
       // Probe with a checkpoint (noting the outage in the chain) until a write succeeds again.
       this.#retryTimer = setInterval(() => {
         if (this.#queue.length === 0 && !this.#closed) this.#enqueue({ kind: 'checkpoint', note: { afterWriteFailure: true }, resolve: () => undefined, reject: () => undefined });

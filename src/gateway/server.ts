@@ -92,6 +92,9 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
   let backend = adapterFor(config);
   const policiesDir = (c: Config) => options.policiesDir ?? policiesDirOf(c);
   let policies = await LivePolicies.open(policiesDir(config), { reserved: backend.reservedRooms, settleMs: config.policies.settle });
+  // The audit log (the configured file chain, unless a test hands in its own sink) opens before the store:
+  // a process refused the chain (another holds its lock) then ends at once instead of idling on connections.
+  const writer = options.audit ? undefined : await AuditWriter.open(auditWriterOptions(config, { ...(options.now ? { now: options.now } : {}) }));
 
   const metrics = new GatewayMetrics();
   // Every store operation is timed (roomguard_store_operation_seconds); the bus and census look through the wrapper.
@@ -100,8 +103,6 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
   const sessionCensus = keyCensus(store, 'session:');
   if (sessionCensus) metrics.countSessionsWith(sessionCensus);
   const bus = await openSessionBus(store, config.store.keyPrefix);
-  // The audit log: the configured file chain, unless a test hands in its own sink.
-  const writer = options.audit ? undefined : await AuditWriter.open(auditWriterOptions(config, { ...(options.now ? { now: options.now } : {}) }));
   const audit: AuditSink = metrics.watchAudit(options.audit ?? auditSinkOf(writer!));
   const status: GatewayStatus = { config: `${config.sourceFile} loaded ${new Date().toISOString()}` };
 

@@ -1,9 +1,9 @@
 // The audit record format without I/O: canonical JSON, hash linkage, and what the privacy settings let through.
-import { createHash, generateKeyPairSync } from 'node:crypto';
+import { createHash, generateKeyPairSync, verify } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { GENESIS, canonicalJson, recordHash, recordLine, sealRecord, sealRecordLine } from '../../src/audit/chain.js';
-import { checkpointKeys, checkpointMessage, checkpointSigner, verifyCheckpointSignature } from '../../src/audit/checkpoint.js';
+import { checkpointKeys, checkpointMessage, checkpointSigner, exportManifestMessage, purgeMessage, verifyCheckpointSignature, verifySignedMessage } from '../../src/audit/checkpoint.js';
 import { pseudonymKey, pseudonymOf, truncateIp, hmacIp, canonicalIp, formatIp } from '../../src/audit/privacy.js';
 import { toRecordBody, validateEvent, type AuditEvent, type AuditRecord, type PrivacySettings } from '../../src/audit/record.js';
 import { csvCell, formatCsv } from '../../src/audit/query.js';
@@ -174,6 +174,8 @@ describe('privacy settings', () => {
 
   it('refuses malformed events and oversized details', () => {
     expect(() => validateEvent({ type: 'audit.checkpoint' as 'logout', outcome: 'success' })).toThrow(/reserved/);
+    // Purges are signed by the writer (appendPurge); a caller cannot append one unsigned.
+    expect(() => validateEvent({ type: 'audit.purge' as 'logout', outcome: 'success' })).toThrow(/reserved/);
     expect(() => validateEvent({ type: 'nope' as 'logout', outcome: 'success' })).toThrow(TypeError);
     expect(() => validateEvent({ type: 'logout', outcome: 'maybe' as 'success' })).toThrow(TypeError);
     expect(() => validateEvent({ type: 'logout', outcome: 'success', details: { x: 'y'.repeat(600) } })).toThrow(/longer/);
@@ -194,6 +196,28 @@ describe('checkpoint signatures', () => {
     expect(signer.keyId).toMatch(/^[0-9a-f]{16}$/);
     expect(verifyCheckpointSignature(head, signature, keys.get(signer.keyId)!)).toBe(true);
     expect(verifyCheckpointSignature({ ...head, seq: 43 }, signature, keys.get(signer.keyId)!)).toBe(false);
+  });
+
+  it('signs a purge over exactly "roomguard-audit-purge v1\\n<instance>\\n<seq>\\n<prev>\\n<ts>\\n<canonical details>"', () => {
+    const signer = checkpointSigner(signingKeyPem);
+    const details = { segment: '2024-05-01.jsonl', records: 3, firstSeq: 1, lastSeq: 3, reason: 'retention', retentionDays: 1 };
+    const purge = { instance: 'gw-1', seq: 9, prev: 'c'.repeat(64), ts: '2024-05-03T12:00:00.000Z', details };
+    const signature = signer.signPurge(purge);
+    // The text a verifier builds from the documentation, not from our own helper.
+    const text = `roomguard-audit-purge v1\ngw-1\n9\n${'c'.repeat(64)}\n2024-05-03T12:00:00.000Z\n{"firstSeq":1,"lastSeq":3,"reason":"retention","records":3,"retentionDays":1,"segment":"2024-05-01.jsonl"}`;
+    expect(verify(null, Buffer.from(text), signer.publicKey, Buffer.from(signature, 'base64'))).toBe(true);
+    for (const moved of [{ ...purge, seq: 10 }, { ...purge, prev: 'd'.repeat(64) }, { ...purge, instance: 'gw-2' }, { ...purge, details: { ...details, lastSeq: 4 } }]) {
+      expect(verify(null, Buffer.from(purgeMessage(moved)), signer.publicKey, Buffer.from(signature, 'base64'))).toBe(false);
+    }
+  });
+
+  it('signs an export manifest over "roomguard-audit-export v1\\n" and its canonical JSON', () => {
+    const signer = checkpointSigner(signingKeyPem);
+    const manifest = { v: 1, since: '2024-05-02', until: '2024-05-02', createdAt: '2024-05-04T00:00:00.000Z', instances: {} };
+    expect(exportManifestMessage(manifest)).toBe('roomguard-audit-export v1\n{"createdAt":"2024-05-04T00:00:00.000Z","instances":{},"since":"2024-05-02","until":"2024-05-02","v":1}');
+    const signature = signer.signMessage(exportManifestMessage(manifest));
+    expect(verifySignedMessage(exportManifestMessage(manifest), signature, signer.publicKey)).toBe(true);
+    expect(verifySignedMessage(exportManifestMessage({ ...manifest, since: '2024-05-01' }), signature, signer.publicKey)).toBe(false);
   });
 });
 

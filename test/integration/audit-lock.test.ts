@@ -1,0 +1,261 @@
+// One writer per chain, with real processes: a writer paused (SIGSTOP, as a VM pause or a blocked event
+// loop looks from outside) for longer than the lock's stale age keeps its chain against a second process
+// on the same machine; a writer whose lock was taken over all the same (by an instance on another
+// machine sharing the directory) stops writing instead of forking the chain, and the gateway then
+// refuses joins with RG_AUDIT_UNAVAILABLE and reports not ready.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { generateKeyPairSync } from 'node:crypto';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, unlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import { hostname, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface, type Interface } from 'node:readline';
+import { afterAll, afterEach, beforeAll, describe, expect, inject, it, vi } from 'vitest';
+import { startDemoIdp, type DemoIdp } from '../../src/demo/idp.js';
+import { verifyAuditDir } from '../../src/audit/verify.js';
+import { AuditWriter } from '../../src/audit/writer.js';
+import type { AuditRecord } from '../../src/audit/record.js';
+import { ScriptedBrowser } from '../helpers/browser.js';
+import { freePort, testConfigYaml, testKeys } from '../helpers/gateway.js';
+import { startServeProcess, type ServeProcess } from '../helpers/serve-process.js';
+import { startEchoUpstream, type EchoUpstream } from '../helpers/upstream.js';
+
+// Child processes compile TypeScript on start (seconds on a loaded machine).
+vi.setConfig({ testTimeout: 90_000 });
+
+const ROOT = new URL('../..', import.meta.url).pathname;
+const signingKeyPem = generateKeyPairSync('ed25519').privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
+/** Far beyond the 30 s after which a lock of another machine counts as abandoned. */
+const LONG_AGO = new Date(Date.now() - 10 * 60_000);
+
+/** A writer in its own process: answers `append` and `healthy` on stdin with one JSON line each. */
+const WRITER_CHILD = `
+import { readFileSync } from 'node:fs';
+import { createInterface } from 'node:readline';
+import { AuditWriter } from ${JSON.stringify(join(ROOT, 'src/audit/writer.ts'))};
+const [dir, keyFile] = process.argv.slice(2);
+const say = (value) => process.stdout.write(JSON.stringify(value) + '\\n');
+let writer;
+try {
+  writer = await AuditWriter.open({ dir, instance: 'gw', signingKeyPem: readFileSync(keyFile, 'utf8'), ip: 'none', identity: 'clear', names: false, checkpointEvery: 1000, checkpointInterval: 600000 });
+} catch (err) {
+  say({ ready: false, code: err.code, message: err.message });
+  process.exit(3);
+}
+say({ ready: true, pid: process.pid });
+createInterface({ input: process.stdin }).on('line', async (command) => {
+  if (command === 'healthy') return say({ healthy: writer.healthy });
+  try {
+    const record = await writer.append({ type: 'room.decision', outcome: 'allow', room: 'board', requestId: 'child-' + process.pid });
+    say({ ok: true, seq: record.seq });
+  } catch (err) {
+    say({ ok: false, code: err.code, message: err.message });
+  }
+});
+`;
+
+interface WriterChild {
+  proc: ChildProcess;
+  next(): Promise<Record<string, unknown>>;
+  ask(command: 'append' | 'healthy'): Promise<Record<string, unknown>>;
+}
+
+const children: ChildProcess[] = [];
+
+function startWriter(dir: string, script: string, keyFile: string): WriterChild {
+  const proc = spawn(process.execPath, ['--import', 'tsx', script, dir, keyFile], { cwd: ROOT, stdio: ['pipe', 'pipe', 'pipe'] });
+  children.push(proc);
+  let stderr = '';
+  proc.stderr!.on('data', (c: Buffer) => (stderr += c.toString()));
+  const lines: Interface = createInterface({ input: proc.stdout! });
+  const queue: string[] = [];
+  const waiting: Array<(line: string) => void> = [];
+  lines.on('line', (line) => (waiting.length > 0 ? waiting.shift()!(line) : queue.push(line)));
+  const next = () => new Promise<Record<string, unknown>>((resolve, reject) => {
+    if (queue.length > 0) return resolve(JSON.parse(queue.shift()!) as Record<string, unknown>);
+    const onExit = () => reject(new Error(`writer process ended: ${stderr}`));
+    proc.once('exit', onExit);
+    waiting.push((line) => {
+      proc.off('exit', onExit);
+      resolve(JSON.parse(line) as Record<string, unknown>);
+    });
+  });
+  return {
+    proc,
+    next,
+    ask: (command) => {
+      proc.stdin!.write(`${command}\n`);
+      return next();
+    },
+  };
+}
+
+function exited(proc: ChildProcess): Promise<void> {
+  return proc.exitCode !== null || proc.signalCode !== null ? Promise.resolve() : new Promise((resolve) => proc.once('exit', () => resolve()));
+}
+
+function chainOf(instanceDir: string): AuditRecord[] {
+  return readdirSync(instanceDir).filter((f) => /^\d{4}-\d{2}-\d{2}\.jsonl$/.test(f)).sort()
+    .flatMap((f) => readFileSync(join(instanceDir, f), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as AuditRecord));
+}
+
+/** What an instance on another machine does once it finds the lock older than 30 s: replaces it with its own. */
+function takeLockAsAnotherMachine(instanceDir: string): void {
+  unlinkSync(join(instanceDir, '.lock'));
+  writeFileSync(join(instanceDir, '.lock'), `${JSON.stringify({ pid: 4242, host: 'another-machine', token: 'theirs', since: new Date().toISOString() })}\n`);
+}
+
+function setup() {
+  const dir = mkdtempSync(join(tmpdir(), 'rg-audit-lock-'));
+  const keyFile = join(dir, 'key.pem');
+  writeFileSync(keyFile, signingKeyPem);
+  const script = join(dir, 'writer-child.mjs');
+  writeFileSync(script, WRITER_CHILD);
+  return { dir: join(dir, 'audit'), keyFile, script, instanceDir: join(dir, 'audit', 'gw') };
+}
+
+afterEach(async () => {
+  for (const proc of children.splice(0)) {
+    proc.kill('SIGCONT');
+    proc.kill('SIGKILL');
+    await exited(proc);
+  }
+});
+
+describe('audit lock between two writer processes', () => {
+  it('refuses a second writer while the first lives, however long it has been paused, and frees the lock once it is gone', async () => {
+    const { dir, keyFile, script, instanceDir } = setup();
+    const first = startWriter(dir, script, keyFile);
+    expect(await first.next()).toMatchObject({ ready: true });
+    expect(await first.ask('append')).toMatchObject({ ok: true, seq: 1 });
+
+    first.proc.kill('SIGSTOP');
+    // Paused for ten minutes, as far as the lock file can tell: its heartbeat could not refresh it.
+    utimesSync(join(instanceDir, '.lock'), LONG_AGO, LONG_AGO);
+    const second = startWriter(dir, script, keyFile);
+    const refused = await second.next();
+    expect(refused).toMatchObject({ ready: false, code: 'RG_AUDIT_UNAVAILABLE' });
+    expect(refused.message).toContain(`being written by pid ${first.proc.pid}`);
+    await exited(second.proc);
+
+    first.proc.kill('SIGCONT');
+    expect(await first.ask('append')).toMatchObject({ ok: true, seq: 2 });
+    expect(await first.ask('healthy')).toEqual({ healthy: true });
+
+    // The deny side: a lock whose process has ended is free at once, whatever its age.
+    first.proc.kill('SIGKILL');
+    await exited(first.proc);
+    const third = startWriter(dir, script, keyFile);
+    expect(await third.next()).toMatchObject({ ready: true });
+    expect(await third.ask('append')).toMatchObject({ ok: true, seq: 3 });
+    expect((await verifyAuditDir(dir, { signingKeyPem })).problems).toEqual([]);
+  });
+
+  it('stops a holder whose lock was taken over while it was paused: it writes nothing more and reports unhealthy', async () => {
+    const { dir, keyFile, script, instanceDir } = setup();
+    const first = startWriter(dir, script, keyFile);
+    expect(await first.next()).toMatchObject({ ready: true });
+    expect(await first.ask('append')).toMatchObject({ ok: true, seq: 1 });
+
+    first.proc.kill('SIGSTOP');
+    // Another instance takes the chain over and continues it (here: in this process, after removing the
+    // lock as an instance on another machine does once it is older than 30 s).
+    unlinkSync(join(instanceDir, '.lock'));
+    const other = await AuditWriter.open({ dir, instance: 'gw', signingKeyPem, ip: 'none', identity: 'clear', names: false, checkpointEvery: 1000, checkpointInterval: 600_000 });
+    try {
+      expect((await other.append({ type: 'logout', outcome: 'success' })).seq).toBe(2);
+      const before = chainOf(instanceDir);
+
+      first.proc.kill('SIGCONT');
+      const refused = await first.ask('append');
+      expect(refused).toMatchObject({ ok: false, code: 'RG_AUDIT_UNAVAILABLE' });
+      expect(refused.message).toMatch(/no longer holds the audit lock/);
+      expect(await first.ask('healthy')).toEqual({ healthy: false });
+      expect(chainOf(instanceDir)).toEqual(before);
+
+      // The chain stays one chain: the new holder continues it and it verifies.
+      expect((await other.append({ type: 'logout', outcome: 'success' })).seq).toBe(3);
+    } finally {
+      await other.close();
+    }
+    expect((await verifyAuditDir(dir, { signingKeyPem })).problems).toEqual([]);
+  });
+});
+
+describe('audit lock left by a process that is gone', () => {
+  it('is taken over when its pid now belongs to another process (pid reused), told apart by the start time', async () => {
+    const { dir, instanceDir } = setup();
+    const unrelated = spawn('sleep', ['60']);
+    children.push(unrelated);
+    // A lock as this machine writes it, naming a live pid whose process started at another time.
+    mkdirSync(instanceDir, { recursive: true });
+    writeFileSync(join(instanceDir, '.lock'), `${JSON.stringify({
+      pid: unrelated.pid, host: hostname(), token: 'old', since: new Date().toISOString(),
+      boot: readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim(), pidns: readlinkSync('/proc/self/ns/pid'), start: '1',
+    })}\n`);
+    const writer = await AuditWriter.open({ dir, instance: 'gw', signingKeyPem, ip: 'none', identity: 'clear', names: false, checkpointEvery: 1000, checkpointInterval: 600_000 });
+    expect((await writer.append({ type: 'logout', outcome: 'success' })).seq).toBe(1);
+    await writer.close();
+  });
+});
+
+describe('audit lock of a running gateway (roomguard serve)', () => {
+  const SECRET = 'audit-lock-client-secret-0123456789';
+  let idp: DemoIdp;
+  let upstream: EchoUpstream;
+  let gateway: ServeProcess;
+  let auditDir: string;
+  let port: number;
+  const keys = testKeys();
+  const yaml = (p: number) => testConfigYaml({
+    port: p, publicUrl: `http://127.0.0.1:${port}`, issuer: idp.issuer, clientSecret: SECRET, upstream: upstream.url, store: inject('redisUrl'), keys,
+    keyPrefix: `rglock:${port}:`, extra: { audit: { dir: auditDir, instance: 'shared' } },
+  });
+
+  beforeAll(async () => {
+    port = await freePort();
+    auditDir = mkdtempSync(join(tmpdir(), 'rg-audit-lock-gw-'));
+    upstream = await startEchoUpstream();
+    idp = await startDemoIdp({ clients: [{ clientId: 'roomguard-test', clientSecret: SECRET, redirectUris: [`http://127.0.0.1:${port}/_roomguard/callback`] }] });
+    gateway = await startServeProcess(yaml(port), port);
+  }, 60_000);
+
+  afterAll(async () => {
+    gateway?.child.kill('SIGCONT');
+    await gateway?.stop();
+    await Promise.all([idp?.close(), upstream?.close()]);
+  });
+
+  it('refuses a second gateway on the same chain while the first is paused, and once its lock is taken refuses joins with RG_AUDIT_UNAVAILABLE and reports not ready', async () => {
+    const browser = new ScriptedBrowser({ accept: 'text/html' });
+    const start = await browser.follow(`${gateway.origin}/rooms/staff-weekly`);
+    expect((await browser.submitLogin(start.final, 'bob', 'demo')).final.status).toBe(200);
+    const instanceDir = join(auditDir, 'shared');
+
+    gateway.child.kill('SIGSTOP');
+    utimesSync(join(instanceDir, '.lock'), LONG_AGO, LONG_AGO);
+    const otherPort = await freePort();
+    const second = await startServeProcess(yaml(otherPort), otherPort).then(
+      async (started) => {
+        await started.stop();
+        return undefined;
+      },
+      (err: unknown) => err as Error,
+    );
+    // Refused at start, and ended (exit code 1), not left idling.
+    expect(second?.message).toMatch(/^roomguard serve exited \(1\)/);
+    expect(second?.message).toContain(`being written by pid ${gateway.child.pid}`);
+
+    takeLockAsAnotherMachine(instanceDir);
+    const before = chainOf(instanceDir);
+    gateway.child.kill('SIGCONT');
+    const arrived = upstream.arrived.length;
+    const refused = await browser.request(`${gateway.origin}/rooms/staff-weekly`);
+    expect(refused.status).toBe(503);
+    expect(await refused.text()).toContain('RG_AUDIT_UNAVAILABLE');
+    expect(upstream.arrived.length).toBe(arrived);
+    const ready = await fetch(`${gateway.origin}/readyz`);
+    expect(ready.status).toBe(503);
+    expect(await ready.json()).toMatchObject({ checks: { audit: { ok: false, detail: 'RG_AUDIT_UNAVAILABLE' } } });
+    expect(chainOf(instanceDir)).toEqual(before);
+  });
+});
