@@ -61,6 +61,7 @@ export const TYPE_TEXT: Record<AuditRecordType, Record<Lang, string>> = {
   'config.rejected': { en: 'configuration reload rejected', de: 'Neuladen der Konfiguration abgelehnt' },
   'audit.purge': { en: 'old records deleted', de: 'alte Einträge gelöscht' },
   'audit.checkpoint': { en: 'signed checkpoint', de: 'signierter Prüfpunkt' },
+  'audit.summary': { en: 'refusals counted, not recorded one by one', de: 'Ablehnungen gezählt, nicht einzeln protokolliert' },
 };
 
 export const OUTCOME_TEXT: Record<AuditOutcome, Record<Lang, string>> = {

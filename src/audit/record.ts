@@ -14,7 +14,7 @@ export const AUDIT_RECORD_TYPES = [
   'room.decision', 'logout', 'session.revoked',
   'guest.invite_created', 'guest.invite_revoked', 'guest.invite_used', 'guest.invite_refused',
   'policy.loaded', 'policy.rejected', 'config.loaded', 'config.rejected',
-  'audit.purge', 'audit.checkpoint',
+  'audit.purge', 'audit.checkpoint', 'audit.summary',
 ] as const;
 export type AuditRecordType = (typeof AUDIT_RECORD_TYPES)[number];
 /**

@@ -8,7 +8,7 @@ export interface GatewayAuditEvent {
     | 'login.success' | 'login.failure' | 'logout'
     | 'mfa.success' | 'mfa.failure' | 'mfa.lock' | 'mfa.replay' | 'mfa.enrolled' | 'mfa.removed' | 'mfa.recovery_used'
     | 'room.decision' | 'session.revoked' | 'policy.loaded' | 'policy.rejected' | 'config.loaded' | 'config.rejected'
-    | 'guest.invite_created' | 'guest.invite_revoked' | 'guest.invite_used' | 'guest.invite_refused';
+    | 'guest.invite_created' | 'guest.invite_revoked' | 'guest.invite_used' | 'guest.invite_refused' | 'audit.summary';
   outcome: 'success' | 'failure' | 'allow' | 'deny' | 'login' | 'mfa';
   actor?: { sub: string; iss: string; email?: string; name?: string };
   decision?: Decision;

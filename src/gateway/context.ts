@@ -23,6 +23,7 @@ import type { AuditSink, GatewayAuditEvent } from './audit-sink.js';
 import { securityHeaders } from './security-headers.js';
 import type { GatewayMetrics } from './metrics.js';
 import type { SessionBus } from '../store/bus.js';
+import { PER_CLIENT, PER_WINDOW, RefusalBudget, WINDOW_MS } from './refusal-budget.js';
 
 export interface GatewayDeps {
   config: Config;
@@ -84,6 +85,7 @@ export class GatewayContext {
   readonly cookieBase: { path: string; httpOnly: boolean; secure: boolean; sameSite: 'lax' };
   readonly now: () => number;
   readonly #csrfKey: Buffer;
+  readonly #refusals = new RefusalBudget();
   /** Sessions a hook read for the handler of the same request (loadSession's `keep`). */
   readonly #kept = new WeakMap<FastifyRequest, { session: LoadedSession | undefined }>();
 
@@ -242,9 +244,27 @@ export class GatewayContext {
     }
   }
 
-  /** Best-effort audit for events that must not turn into a failure of their own. */
+  /**
+   * Best-effort audit for events that must not turn into a failure of their own. A refusal of a request
+   * without a session is written within the refusal budget; beyond it, counted for the minute's summary.
+   */
   auditQuietly(request: FastifyRequest, session: LoadedSession | undefined, event: Parameters<GatewayContext['audit']>[2]): void {
+    if (!session && !event.actor && (event.outcome === 'deny' || event.outcome === 'failure') && !this.#refusals.admit(`${event.type} ${event.reason ?? ''}`.trim(), request.ip)) {
+      this.#count(event);
+      return;
+    }
     this.audit(request, session, event).catch((err: unknown) => request.log.error({ err: (err as Error).message, event: event.type }, 'audit append failed'));
+  }
+
+  /** Writes what the refusal budget only counted in the minute that ended, one record per kind. */
+  summariseRefusals(): void {
+    for (const counted of this.#refusals.drain()) {
+      const [type = '', reason] = counted.kind.split(' ');
+      this.deps.audit.append({
+        type: 'audit.summary', outcome: 'deny', ...(reason ? { reason } : {}),
+        details: { of: type, count: counted.count, networks: counted.clients, windowSeconds: WINDOW_MS / 1000, perNetwork: PER_CLIENT, perWindow: PER_WINDOW },
+      }).catch(() => undefined);
+    }
   }
 }
 

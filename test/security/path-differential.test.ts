@@ -186,7 +186,8 @@ describe('differential path reading against real servers (property)', () => {
       if (res.status === 302) return checkRedirect(res.headers.location);
       const seen = reachedTomcat(res);
       if (!seen) return;
-      const sentPath = path.split('?')[0]!;
+      // The request target ends at the first space, for every HTTP parser.
+      const sentPath = path.split('?')[0]!.split(' ')[0]!;
       expect(seen.requestURI).toBe(sentPath);
       expect(seen.room).toBe(roomOfDecoded(tomcatPath(seen)));
       // Node's own URL parser (an upstream written with it) reads the same path.
