@@ -1,12 +1,26 @@
-// The backend adapter a config asks for.
-import type { Config } from '../config/schema.js';
+// The backend adapter the `backend` section of roomguard.yaml asks for. The section is described here by
+// its shape, so that backends import nothing from config (config validates backend values with the
+// adapters' own lists, e.g. Jitsi's features).
 import type { Backend } from './backend.js';
 import { GenericBackend } from './generic.js';
 import { JitsiBackend } from './jitsi.js';
 import { BbbBackend } from './bbb.js';
 import type { ChecksumAlgorithm } from './bbb-api.js';
 
-export function backendFor(config: Config): Backend {
+interface Secret {
+  reveal(): string;
+}
+
+/** What a backend is made from: `config.backend` of a validated configuration. */
+export interface BackendSection {
+  type: string;
+  upstream: URL;
+  roomPath: string;
+  jitsi: { appId?: string | undefined; appSecret?: Secret | undefined; audience: string; domain: string; tenants: boolean; tokenTtl: number; userFields: string[]; features: string[] };
+  bbb: { secret?: Secret | undefined; checksum: string; meetingIdPrefix: string; joinTtl: number };
+}
+
+export function backendFor(config: { backend: BackendSection }): Backend {
   if (config.backend.type === 'jitsi') {
     const j = config.backend.jitsi;
     if (!j.appId || !j.appSecret) throw new Error('backend.jitsi.appId and appSecret are required for backend.type jitsi');

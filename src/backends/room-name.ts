@@ -1,6 +1,7 @@
 // Canonical room names, computed exactly as Jitsi Meet's getBackendSafeRoomName does
 // (react/features/base/util/uri.ts): decode, NFKC, lowercase, encode, lowercase. The policy judges
 // this name and the backend opens this name (DESIGN invariant 2). Pure; no I/O.
+import { LRUCache } from 'lru-cache';
 
 /** Characters Jitsi strips from room names (_ROOM_EXCLUDE_PATTERN). */
 const JITSI_EXCLUDED = /[:?#[\]@!$&'()*+,;=></"]/g;
@@ -31,16 +32,16 @@ export function canonicalRoom(rawSegment: string): string | undefined {
   // Every request inside a room asks for the same few names: remember the answers (it is a pure function).
   if (rawSegment.length > MEMO_MAX_LENGTH) return computeCanonicalRoom(rawSegment);
   const known = memo.get(rawSegment);
-  if (known !== undefined || memo.has(rawSegment)) return known;
+  if (known !== undefined) return known === NOT_A_ROOM ? undefined : known;
   const room = computeCanonicalRoom(rawSegment);
-  memo.set(rawSegment, room);
-  if (memo.size > MEMO_ENTRIES) memo.delete(memo.keys().next().value!);
+  memo.set(rawSegment, room ?? NOT_A_ROOM);
   return room;
 }
 
-const MEMO_ENTRIES = 10_000;
 const MEMO_MAX_LENGTH = 256;
-const memo = new Map<string, string | undefined>();
+/** Remembered for a segment that names no room (a canonical room is never empty). */
+const NOT_A_ROOM = '';
+const memo = new LRUCache<string, string>({ max: 10_000 });
 
 function computeCanonicalRoom(rawSegment: string): string | undefined {
   const decoded = safeDecode(rawSegment).normalize('NFKC');

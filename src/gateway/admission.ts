@@ -3,6 +3,7 @@
 // factor, notice, a backend-signed entry), or a refusal. An allowed join is written to the audit log
 // before the verdict is given (DESIGN invariant 4). Transport (proxying, status codes) is the caller's.
 import type { FastifyRequest } from 'fastify';
+import { LRUCache } from 'lru-cache';
 import { decide } from '../policy/decide.js';
 import type { Decision, Subject } from '../policy/types.js';
 import type { Identity } from '../identity/types.js';
@@ -24,20 +25,14 @@ const ENTERED_READ_MEMO_MS = 30_000;
  * sub-resource request. It only ever skips a record the store already says was written.
  */
 class EnteredMemo {
-  readonly #until = new Map<string, number>();
+  readonly #seen = new LRUCache<string, true>({ max: 50_000, ttl: ENTRY_RECORD_WINDOW_MS });
 
   has(key: string): boolean {
-    const until = this.#until.get(key);
-    if (until === undefined) return false;
-    if (until > Date.now()) return true;
-    this.#until.delete(key);
-    return false;
+    return this.#seen.has(key);
   }
 
   remember(key: string, ms: number): void {
-    this.#until.delete(key);
-    this.#until.set(key, Date.now() + ms);
-    if (this.#until.size > 50_000) this.#until.delete(this.#until.keys().next().value!);
+    this.#seen.set(key, true, { ttl: ms });
   }
 }
 

@@ -1,6 +1,7 @@
 // The signed identity assertion the upstream receives as X-Roomguard-Assertion: a short-lived ES256 JWT
 // over the same facts as the plain identity headers, verifiable with the keys at /_roomguard/jwks.json.
 import { createPrivateKey, createPublicKey, randomBytes, type KeyObject } from 'node:crypto';
+import { LRUCache } from 'lru-cache';
 import { SignJWT, exportJWK, calculateJwkThumbprint, type JWK } from 'jose';
 
 export const ASSERTION_TTL_S = 60;
@@ -34,7 +35,7 @@ export class AssertionSigner {
   readonly audience: string;
   #kid = '';
   #jwks: { keys: JWK[] } = { keys: [] };
-  readonly #recent = new Map<string, { token: Promise<string>; iat: number }>();
+  readonly #recent = new LRUCache<string, { token: Promise<string>; iat: number }>({ max: CACHED_ASSERTIONS });
 
   private constructor(key: KeyObject, issuer: string, audience: string) {
     this.#key = key;
@@ -66,12 +67,10 @@ export class AssertionSigner {
     const cached = this.#recent.get(key);
     if (cached && isFresh(cached.iat, now)) return cached;
     const entry = { token: this.#signNew(claims, iat), iat };
-    this.#recent.delete(key);
     this.#recent.set(key, entry);
     entry.token.catch(() => {
-      if (this.#recent.get(key) === entry) this.#recent.delete(key);
+      if (this.#recent.peek(key) === entry) this.#recent.delete(key);
     });
-    if (this.#recent.size > CACHED_ASSERTIONS) this.#recent.delete(this.#recent.keys().next().value!);
     return entry;
   }
 

@@ -1,6 +1,7 @@
 // Room patterns: canonical names and globs (* any run of characters, ? one character), their
 // precedence (exact beats glob; among globs more literal characters win), whether two globs overlap,
 // and the room index that finds a room's policy without scanning every policy file.
+import { LRUCache } from 'lru-cache';
 import { backendSafeRoomName } from '../backends/room-name.js';
 import type { Policy, PolicySet } from './types.js';
 
@@ -34,15 +35,13 @@ function literalPrefix(pattern: string): string {
 // Bounded, but far above what a policy set holds: a cache smaller than the set's globs would be emptied
 // and refilled on every scan (at 10,000 files that made one scan 10 ms; bench/scenarios/decide.ts).
 const GLOB_CACHE_LIMIT = 100_000;
-const globCache = new Map<string, { prefix: string; re: RegExp }>();
+const globCache = new LRUCache<string, { prefix: string; re: RegExp }>({ max: GLOB_CACHE_LIMIT });
 
 export function patternMatches(pattern: string, room: string): boolean {
   if (!isGlob(pattern)) return pattern === room;
   let glob = globCache.get(pattern);
   if (!glob) {
     glob = { prefix: literalPrefix(pattern), re: compileGlob(pattern) };
-    // Forget the oldest entry only, never the whole cache.
-    if (globCache.size >= GLOB_CACHE_LIMIT) globCache.delete(globCache.keys().next().value!);
     globCache.set(pattern, glob);
   }
   // The literal prefix rules out most globs before the regular expression runs.

@@ -3,6 +3,7 @@
 // by cookie expiry. Logout deletes the record, so it ends on every instance sharing the store at once.
 // A person has at most `maxPerPerson` sessions: a new one ends the oldest beyond it, so no account can
 // make the store hold sessions without bound by logging in again and again.
+import { LRUCache } from 'lru-cache';
 import { createHash, hash as digest, randomBytes } from 'node:crypto';
 import type { Store } from '../store/store.js';
 import type { FactorMethod } from '../policy/types.js';
@@ -89,9 +90,9 @@ export class Sessions {
   readonly #cacheMs: number;
   readonly #maxPerPerson: number;
   /** hash → session data and when it was read from the store; emptied on any gap in the bus. */
-  readonly #cache = new Map<string, { data: SessionData; readAt: number }>();
+  readonly #cache = new LRUCache<string, { data: SessionData; readAt: number }>({ max: CACHE_ENTRIES });
   /** Sessions that ended or changed lately (hash → when): a store read already under way must not cache them. */
-  readonly #recent = new Map<string, number>();
+  readonly #recent: LRUCache<string, number>;
   readonly #unsubscribe: Array<() => void> = [];
 
   constructor(store: Store, timeouts: SessionTimeouts, now: () => number = Date.now, options: SessionOptions = {}) {
@@ -100,6 +101,8 @@ export class Sessions {
     this.#now = now;
     this.#bus = options.bus;
     this.#cacheMs = Math.min(Math.max(options.cacheMs ?? 0, 0), 1000);
+    // Long enough to outlast any store read that started before the change (reads take well under a second).
+    this.#recent = new LRUCache<string, number>({ max: CACHE_ENTRIES, ttl: Math.max(2 * this.#cacheMs, 1) });
     this.#maxPerPerson = Math.max(options.maxPerPerson ?? Infinity, 1);
     if (this.#bus && this.#cacheMs > 0) {
       this.#unsubscribe.push(this.#bus.subscribe((event) => this.#forget(event.hash)), this.#bus.onGap(() => this.#cache.clear()));
@@ -121,13 +124,7 @@ export class Sessions {
   #forget(hash: string): void {
     if (this.#cacheMs === 0) return;
     this.#cache.delete(hash);
-    const now = Date.now();
-    this.#recent.delete(hash);
-    this.#recent.set(hash, now);
-    for (const [old, at] of this.#recent) {
-      if (now - at < 2 * this.#cacheMs && this.#recent.size <= CACHE_ENTRIES) break;
-      this.#recent.delete(old);
-    }
+    this.#recent.set(hash, Date.now());
   }
 
   /** Keeps what a store read returned, unless the session ended or changed while that read was under way. */
@@ -135,9 +132,7 @@ export class Sessions {
     if (this.#cacheMs === 0 || !this.#bus?.live) return;
     const touched = this.#recent.get(hash);
     if (touched !== undefined && touched >= readStartedAt) return;
-    this.#cache.delete(hash);
     this.#cache.set(hash, { data, readAt: readStartedAt });
-    if (this.#cache.size > CACHE_ENTRIES) this.#cache.delete(this.#cache.keys().next().value!);
   }
 
   /** A cached copy young enough to trust, or undefined (read the store). */
