@@ -5,7 +5,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort, testConfig, testKeys } from '../test/helpers/gateway.js';
-import { openStore } from '../src/gateway/server.js';
+import { openStore } from '../src/store/open.js';
 import { FactorStore, newFactorId, userKey } from '../src/mfa/factors.js';
 import { newTotpSecret } from '../src/mfa/totp.js';
 import { startPrivateRedis, type PrivateRedis } from './redis.js';

@@ -144,7 +144,7 @@ async function main(argv: string[]): Promise<number> {
       printProblems(problems);
       return 1;
     }
-    const { openStore } = await import('./gateway/server.js');
+    const { openStore } = await import('./store/open.js');
     const { Sessions } = await import('./session/sessions.js');
     const { openSessionBus } = await import('./store/bus.js');
     const store = await openStore(config);
@@ -188,7 +188,7 @@ async function main(argv: string[]): Promise<number> {
       printProblems(problems);
       return 1;
     }
-    const { openStore } = await import('./gateway/server.js');
+    const { openStore } = await import('./store/open.js');
     const { MfaAdmin } = await import('./mfa/admin.js');
     const { decodeKey } = await import('./config/validate.js');
     const store = await openStore(config);

@@ -7,10 +7,7 @@ import { policiesDirOf } from '../config/load.js';
 import { LivePolicies } from '../policy/load.js';
 import { backendFor } from '../backends/from-config.js';
 import { OidcRelyingParty } from '../identity/oidc.js';
-import { MemoryStore } from '../store/memory.js';
-import { RedisStore } from '../store/redis.js';
-import { redisStoreOptions } from '../store/redis-settings.js';
-import { SealedStore } from '../store/sealed.js';
+import { openStore } from '../store/open.js';
 import type { Store } from '../store/store.js';
 import { AssertionSigner } from './assertion.js';
 import { buildGateway } from './app.js';
@@ -300,25 +297,4 @@ const MAX_LOGO_BYTES = 256 * 1024;
 function readLogo(path: string): { body: Buffer; type: string } {
   if (statSync(path).size > MAX_LOGO_BYTES) throw new Error(`ui.logo: ${path} is larger than ${MAX_LOGO_BYTES} bytes`);
   return { body: readFileSync(path), type: path.toLowerCase().endsWith('.svg') ? 'image/svg+xml' : 'image/png' };
-}
-
-/** The configured store, connected and sealed with secrets.encryptionKey (and the previous key during a rotation). */
-export async function openStore(config: Config): Promise<SealedStore> {
-  const key = decodeKey(config.secrets.encryptionKey.reveal());
-  if (!key) throw new Error('secrets.encryptionKey is not a 32-byte key');
-  let rawStore: Store;
-  if (config.store.url === 'memory') rawStore = new MemoryStore();
-  else {
-    const redis = new RedisStore(redisStoreOptions(config));
-    try {
-      await redis.connect();
-    } catch (err) {
-      // Stop its reconnect loop: the caller gives up (serve exits, a CLI command reports the error).
-      await redis.close();
-      throw err;
-    }
-    rawStore = redis;
-  }
-  const previous = config.secrets.previousEncryptionKey ? decodeKey(config.secrets.previousEncryptionKey.reveal()) : undefined;
-  return new SealedStore(rawStore, key, previous ? [previous] : []);
 }

@@ -57,7 +57,7 @@ export async function runInviteCommand(sub: string | undefined, args: string[], 
     return 1;
   }
 
-  const { openStore } = await import('../gateway/server.js');
+  const { openStore } = await import('../store/open.js');
   const store = await openStore(config);
   try {
     const invitations = new Invitations(store);
