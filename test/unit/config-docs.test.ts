@@ -20,7 +20,7 @@ describe('docs/configuration.md', () => {
 
 describe('docs/errors.md', () => {
   it('is the rendering of the current error catalogue (run `npm run docs:config`)', async () => {
-    const { errorsMarkdown } = await import('../../src/config/docs.js');
+    const { errorsMarkdown } = await import('../../src/ui/error-docs.js');
     expect(readFileSync(new URL('../../docs/errors.md', import.meta.url), 'utf8')).toBe(await errorsMarkdown());
   });
 });
