@@ -26,11 +26,14 @@ interface Rule {
   path: string;
   error?: NodeJS.ErrnoException;
   reached: () => void;
+  release: () => void;
   released: Promise<void>;
 }
 
 export class FsGates {
   #rules: Rule[] = [];
+  /** Rules whose step was reached and is waiting for its release. */
+  #held: Rule[] = [];
   /** Steps running for real right now (not those held). */
   #running = 0;
   #handles: Array<{ path: string; handle: FileHandle }> = [];
@@ -41,14 +44,14 @@ export class FsGates {
     let release!: () => void;
     const reachedP = new Promise<void>((resolve) => { reached = resolve; });
     const released = new Promise<void>((resolve) => { release = resolve; });
-    this.#rules.push({ step, path, reached, released });
+    this.#rules.push({ step, path, reached, release, released });
     return { reached: reachedP, release };
   }
 
   /** Fails the next `step` on `path` with an error of that code, without running it. */
   failNext(step: string, path: string, code: string): void {
     const error = Object.assign(new Error(`${code}: injected by the test, ${step} '${path}'`), { code, syscall: step, path });
-    this.#rules.push({ step, path, error, reached: () => undefined, released: Promise.resolve() });
+    this.#rules.push({ step, path, error, reached: () => undefined, release: () => undefined, released: Promise.resolve() });
   }
 
   /** Handles opened on `path` that are not closed. */
@@ -68,9 +71,11 @@ export class FsGates {
     }
   }
 
+  /** Forgets the rules not yet used and lets every held step go (a failed test must not leave the writer stuck). */
   reset(): void {
-    for (const rule of this.#rules) rule.reached();
+    for (const rule of this.#held) rule.release();
     this.#rules = [];
+    this.#held = [];
     this.#handles = [];
   }
 
@@ -106,10 +111,12 @@ export class FsGates {
   async #run<T>(step: string, path: string, act: () => Promise<T>): Promise<T> {
     const index = this.#rules.findIndex((rule) => rule.step === step && rule.path === path);
     if (index >= 0) {
-      const [rule] = this.#rules.splice(index, 1);
-      rule!.reached();
-      await rule!.released;
-      if (rule!.error) throw rule!.error;
+      const rule = this.#rules.splice(index, 1)[0]!;
+      this.#held.push(rule);
+      rule.reached();
+      await rule.released;
+      this.#held = this.#held.filter((held) => held !== rule);
+      if (rule.error) throw rule.error;
     }
     this.#running++;
     try {
