@@ -283,7 +283,10 @@ export class AuditWriter {
     this.#lockLost = auditUnavailable(err.message, err);
     this.#stopRetry();
     if (this.#timer) clearInterval(this.#timer);
-    // Close without truncating: whatever is in the file now may be the other writer's.
+    // Close without truncating: whatever is in the file now may be the other writer's. Closed at once, even
+    // under a commit that holds it: a write not yet begun then fails (reported as the lost lock) instead of
+    // landing in a chain another process writes; one already running ends first (a FileHandle closes only
+    // after its pending operations, so the descriptor cannot be reused under it).
     const handle = this.#handle;
     this.#handle = undefined;
     this.#broken = true;
@@ -366,6 +369,9 @@ export class AuditWriter {
     const handle = await open(path, 'a', 0o640);
     try {
       const info = await handle.stat();
+      // The lock check beside this reopening may have found the chain taken over: then the file may hold
+      // the other writer's records (never cut them off), and a handle put in place now would stay open.
+      if (this.#lockLost) throw this.#lockLost;
       const same = this.#path === path && this.#identity?.dev === info.dev && this.#identity.ino === info.ino;
       if (same && info.size > this.#size) {
         // A failed write may have left part of a batch that nobody was told about: cut it off.
@@ -375,6 +381,7 @@ export class AuditWriter {
         this.#size = info.size;
       }
       if (!existed) await syncDir(this.instanceDir);
+      if (this.#lockLost) throw this.#lockLost;
       await this.#handle?.close().catch(() => undefined);
       this.#handle = handle;
       this.#path = path;
@@ -385,6 +392,19 @@ export class AuditWriter {
       await handle.close().catch(() => undefined);
       throw err;
     }
+  }
+
+  /**
+   * The day's segment, once the lock is known to be still ours (its check costs one stat, so it runs
+   * alongside the segment's own). Settles only when both steps have: a step left running after the other
+   * failed would outlive its commit, and a reopening of the segment finishing then would close the handle
+   * the next commit is writing to.
+   */
+  async #segmentWhileLocked(day: string): Promise<FileHandle> {
+    const [segment, lock] = await Promise.allSettled([this.#segmentFor(day), this.#checkLock()]);
+    if (lock.status === 'rejected') throw lock.reason;
+    if (segment.status === 'rejected') throw segment.reason;
+    return segment.value;
   }
 
   /** Makes sure the open segment is the day's and is still the file at its path (not removed or replaced). */
@@ -432,8 +452,7 @@ export class AuditWriter {
     if (this.#lockLost) throw this.#lockLost;
     try {
       ipKey = needsIpKey ? await this.#ipKeys.keyFor(day) : undefined;
-      // The lock check costs one stat, run alongside the segment's own.
-      [handle] = await Promise.all([this.#segmentFor(day), this.#checkLock()]);
+      handle = await this.#segmentWhileLocked(day);
     } catch (err) {
       if (this.#lockLost) throw this.#lockLost;
       await this.#fail();
@@ -497,12 +516,20 @@ export class AuditWriter {
         await this.#fail();
         throw err;
       }
-      this.#size += data.length;
       this.#stats.flushes++;
       // Checked again once the batch is durable: a process paused between the check above and the
       // write (a VM pause) may have written into a chain another process took over meanwhile. Then
       // nobody is told these records are written (their joins are refused), and `verify` shows the fork.
-      await this.#checkLock();
+      // A check that fails for another reason (the folder pulled away) leaves the lock unknown: the batch
+      // is refused like a failed write and cut off again, or the next commit would repeat its seqs.
+      try {
+        await this.#checkLock();
+      } catch (err) {
+        if (this.#lockLost) throw this.#lockLost;
+        await this.#fail();
+        throw err;
+      }
+      this.#size += data.length;
     }
     this.#healthy = true;
     this.#stopRetry();
