@@ -1,6 +1,8 @@
 // The escaping template (src/ui/html.ts): every page is written with it, so what it lets through is
 // what any page can show. Text and attribute values are escaped, SafeHtml is made by the tag only,
 // and no interpolated string can open a tag or leave its attribute.
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { join as joinPath } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { html, join, lines, SafeHtml, type Interpolation } from '../../src/ui/html.js';
@@ -84,5 +86,21 @@ describe('html template', () => {
       // And every value reads back exactly as it was given.
       expect(unescape(out)).toBe(`<p class="${a}" data-x='${b}'>${a}<em title="${b}">${a}</em>${list.join('')}${list.join('<br>')}</p>`);
     }), { numRuns: 500 });
+  });
+
+  it('is the only place that escapes: no page or module escapes by hand', () => {
+    const offenders: string[] = [];
+    const walk = (dir: string): void => {
+      for (const name of readdirSync(dir)) {
+        const path = joinPath(dir, name);
+        if (statSync(path).isDirectory()) walk(path);
+        else if (path.endsWith('.ts') && path !== joinPath('src', 'ui', 'html.ts')) {
+          const source = readFileSync(path, 'utf8');
+          if (/escapeHtml\(|replace\(\/\[&<>|&lt;|&quot;|&#39;/.test(source)) offenders.push(path);
+        }
+      }
+    };
+    walk('src');
+    expect(offenders).toEqual([]);
   });
 });
