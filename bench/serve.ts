@@ -5,11 +5,14 @@ import httpProxy from '@fastify/http-proxy';
 import * as client from 'openid-client';
 import { startDemoIdp, type DemoUser } from '../src/demo/idp.js';
 import { createGateway } from '../src/gateway/server.js';
-import { NO_AUDIT } from '../src/gateway/audit-sink.js';
+import type { AuditSink } from '../src/audit/sink.js';
 import { loggerOptions } from '../src/gateway/logger.js';
 import { testConfig } from '../test/helpers/gateway.js';
 import { startBenchUpstream } from './upstream.js';
 import type { ChildMessage, ParentMessage, ServerSpec } from './processes.js';
+
+/** A sink that keeps nothing: the benchmark's runs without an audit log. */
+const NO_AUDIT: AuditSink = { append: async () => undefined, healthy: true };
 
 /** Demo accounts of the benchmark IdP: bench-0 … bench-(n-1), group `bench`, password `demo`. */
 export function benchUsers(count: number): DemoUser[] {

@@ -14,6 +14,7 @@ import { DailyIpKeys } from './ip-keys.js';
 import { acquireInstanceLock, LockLostError, type InstanceLock } from './lock.js';
 import { pseudonymKey, type IdentityMode, type IpMode } from './privacy.js';
 import { AUDIT_RECORD_VERSION, toRecordBody, validateDetails, validateEvent, type AuditDetails, type AuditEvent, type AuditRecord, type AuditRecordBody, type PrivacySettings } from './record.js';
+import type { AuditSink } from './sink.js';
 import { SyslogSink } from './syslog.js';
 import { readLines, repairTornTail, type TornTail } from './tail.js';
 
@@ -94,7 +95,7 @@ async function syncDir(dir: string): Promise<void> {
   }
 }
 
-export class AuditWriter {
+export class AuditWriter implements AuditSink {
   readonly dir: string;
   readonly instance: string;
   readonly instanceDir: string;
@@ -615,19 +616,4 @@ export class AuditWriter {
       this.#report(err as Error, 'checkpoints-file');
     }
   }
-}
-
-/**
- * The writer as the gateway's audit sink (`append` resolving to nothing, `healthy` for /readyz).
- * Structurally the `AuditSink` of src/gateway/audit-sink.ts, without the audit module importing the gateway.
- */
-export function auditSinkOf(writer: AuditWriter): { append(event: AuditEvent): Promise<void>; readonly healthy: boolean } {
-  return {
-    append: async (event) => {
-      await writer.append(event);
-    },
-    get healthy() {
-      return writer.healthy;
-    },
-  };
 }

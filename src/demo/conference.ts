@@ -3,12 +3,9 @@
 // WebSocket chat per room. It trusts the headers because only the gateway can reach it (loopback).
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import { WebSocketServer, WebSocket } from 'ws';
+import { html } from '../ui/html.js';
 
 const PAGE_CSP = "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
-
-function esc(value: string): string {
-  return value.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
-}
 
 function header(req: IncomingMessage, name: string): string {
   const value = req.headers[name];
@@ -53,18 +50,18 @@ function roomPage(req: IncomingMessage, room: string): string {
   const name = header(req, 'x-roomguard-name') || user;
   const role = header(req, 'x-roomguard-role');
   const groups = header(req, 'x-roomguard-groups');
-  return `<!doctype html>
+  return html`<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>Demo room ${esc(room)}</title><link rel="stylesheet" href="/static/room.css"></head>
+<title>Demo room ${room}</title><link rel="stylesheet" href="/static/room.css"></head>
 <body><main>
-<h1>Demo room <code>${esc(room)}</code></h1>
+<h1>Demo room <code>${room}</code></h1>
 <p>This page stands in for a Jitsi or BigBlueButton room. roomguard let you in and told the backend:</p>
 <dl>
-<dt>User</dt><dd id="who">${esc(name)}</dd>
-<dt>E-mail</dt><dd>${esc(header(req, 'x-roomguard-email'))}</dd>
-<dt>Groups</dt><dd>${esc(groups)}</dd>
-<dt>Room</dt><dd id="room">${esc(header(req, 'x-roomguard-room'))}</dd>
-<dt>Role</dt><dd id="role">${esc(role)}</dd>
+<dt>User</dt><dd id="who">${name}</dd>
+<dt>E-mail</dt><dd>${header(req, 'x-roomguard-email')}</dd>
+<dt>Groups</dt><dd>${groups}</dd>
+<dt>Room</dt><dd id="room">${header(req, 'x-roomguard-room')}</dd>
+<dt>Role</dt><dd id="role">${role}</dd>
 </dl>
 <h2>Room chat</h2>
 <p id="status" role="status" data-connected="Connected to the room's WebSocket." data-closed="WebSocket closed.">Connecting…</p>
@@ -73,7 +70,7 @@ function roomPage(req: IncomingMessage, room: string): string {
 <p><a href="/_roomguard/logout">Sign out</a></p>
 <script src="/static/room.js"></script>
 </main></body></html>
-`;
+`.toString();
 }
 
 export interface DemoConference {

@@ -16,6 +16,7 @@ import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
 import { exportJWK, generateKeyPair } from 'jose';
+import { html, join, type SafeHtml } from '../ui/html.js';
 import type {
   Account,
   ClientMetadata,
@@ -125,15 +126,6 @@ const TTL = {
 // Small helpers
 // ---------------------------------------------------------------------------
 
-function esc(value: unknown): string {
-  return String(value ?? '')
-    .replace(/&/g, '&amp;')
-    .replace(/</g, '&lt;')
-    .replace(/>/g, '&gt;')
-    .replace(/"/g, '&quot;')
-    .replace(/'/g, '&#39;');
-}
-
 function logError(message: string): void {
   process.stderr.write(`${LOG_PREFIX} ${message}\n`);
 }
@@ -218,7 +210,16 @@ async function loadOidcProvider(): Promise<OidcModule> {
 // HTML
 // ---------------------------------------------------------------------------
 
-const STYLE = `
+// The style is part of the template's own text: inside <style> nothing may be escaped.
+function layout(heading: string, body: SafeHtml): string {
+  return html`<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="robots" content="noindex">
+<title>${PAGE_TITLE}</title>
+<style>
 body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;background:#f4f5f7;color:#1f2328;margin:0;padding:2rem 1rem}
 main{max-width:24rem;margin:0 auto;background:#fff;border:1px solid #d0d7de;border-radius:8px;padding:1.5rem 1.75rem}
 h1{font-size:1.25rem;margin:0 0 .25rem}
@@ -230,27 +231,17 @@ button{margin-top:1rem;padding:.55rem 1rem;font-size:1rem;border-radius:6px;bord
 button.secondary{background:#f6f8fa;color:#1f2328;border-color:#d0d7de;margin-left:.5rem}
 .hint{font-size:.85rem;color:#59636e;margin-top:1.25rem}
 code{font-size:.9em}
-`;
-
-function layout(heading: string, bodyHtml: string): string {
-  return `<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="robots" content="noindex">
-<title>${esc(PAGE_TITLE)}</title>
-<style>${STYLE}</style>
+</style>
 </head>
 <body>
 <main>
-<h1>${esc(heading)}</h1>
-<p class="demo">${esc(PAGE_TITLE)} &mdash; for demos and tests only. Never use it for real accounts.</p>
-${bodyHtml}
+<h1>${heading}</h1>
+<p class="demo">${PAGE_TITLE} &mdash; for demos and tests only. Never use it for real accounts.</p>
+${body}
 </main>
 </body>
 </html>
-`;
+`.toString();
 }
 
 function sendHtml(res: ServerResponse, status: number, html: string, extraHeaders: Record<string, string> = {}): void {
@@ -274,7 +265,7 @@ function sendHtml(res: ServerResponse, status: number, html: string, extraHeader
 }
 
 function messagePage(res: ServerResponse, status: number, heading: string, message: string, extraHeaders?: Record<string, string>): void {
-  sendHtml(res, status, layout(heading, `<p>${esc(message)}</p>`), extraHeaders);
+  sendHtml(res, status, layout(heading, html`<p>${message}</p>`), extraHeaders);
 }
 
 interface LoginFormLocals {
@@ -288,19 +279,19 @@ interface LoginFormLocals {
 
 function loginPage(l: LoginFormLocals): string {
   const accounts = l.showDemoAccounts
-    ? `<p class="hint">Demo accounts (password <code>demo</code>): ${l.users
-        .map((u) => `<code>${esc(u.sub)}</code>${u.groups.length ? ` (${esc(u.groups.join(', '))})` : ' (no groups)'}`)
-        .join(', ')}</p>`
-    : '';
+    && html`<p class="hint">Demo accounts (password <code>demo</code>): ${join(
+      l.users.map((u) => html`<code>${u.sub}</code>${u.groups.length ? ` (${u.groups.join(', ')})` : ' (no groups)'}`),
+      ', ',
+    )}</p>`;
   return layout(
     PAGE_TITLE,
-    `<p>Sign in to continue to <strong>${esc(l.clientLabel)}</strong>.</p>
-${l.error ? `<p class="error" role="alert">${esc(l.error)}</p>` : ''}
-<form method="post" action="${esc(l.action)}">
+    html`<p>Sign in to continue to <strong>${l.clientLabel}</strong>.</p>
+${l.error && html`<p class="error" role="alert">${l.error}</p>`}
+<form method="post" action="${l.action}">
 <label for="login">Username</label>
-<input id="login" name="login" type="text" value="${esc(l.login)}" autocomplete="username" autocapitalize="none" spellcheck="false" maxlength="${MAX_FIELD_CHARS}" required${l.login ? '' : ' autofocus'}>
+<input id="login" name="login" type="text" value="${l.login}" autocomplete="username" autocapitalize="none" spellcheck="false" maxlength="${MAX_FIELD_CHARS}" required${!l.login && html` autofocus`}>
 <label for="password">Password</label>
-<input id="password" name="password" type="password" autocomplete="current-password" maxlength="${MAX_FIELD_CHARS}" required${l.login ? ' autofocus' : ''}>
+<input id="password" name="password" type="password" autocomplete="current-password" maxlength="${MAX_FIELD_CHARS}" required${l.login && html` autofocus`}>
 <div><button type="submit">Sign in</button><button type="submit" class="secondary" name="abort" value="1" formnovalidate>Cancel</button></div>
 </form>
 ${accounts}`,
@@ -316,12 +307,8 @@ ${accounts}`,
 function rewriteAutoSubmit(body: string, route: string | undefined): string | undefined {
   const form = /<form method="post" action="([^"<>]*)">/.exec(body);
   if (!form) return undefined;
-  const inputs: string[] = [];
-  for (const m of body.matchAll(/<input type="hidden" name="([A-Za-z0-9_.-]+)" value="([^"<>]*)"\/>/g)) {
-    // name is restricted by the regex, value is already HTML-escaped by oidc-provider.
-    inputs.push(`<input type="hidden" name="${m[1]}" value="${m[2]}">`);
-  }
-  const isLogout = route === 'end_session' || /\/session\/end\/confirm$/.test(form[1] ?? '');
+  const action = unescapeAttribute(form[1] ?? '');
+  const isLogout = route === 'end_session' || /\/session\/end\/confirm$/.test(action);
   const text =
     route === 'resume'
       ? 'You signed in as a different user. Press Continue to end the previous session first.'
@@ -330,12 +317,23 @@ function rewriteAutoSubmit(body: string, route: string | undefined): string | un
         : 'Press Continue to return to the application.';
   return layout(
     isLogout ? 'Sign out' : PAGE_TITLE,
-    `<p>${esc(text)}</p>
-<form method="post" action="${form[1]}">
-${inputs.join('\n')}
+    html`<p>${text}</p>
+<form method="post" action="${action}">
+${hiddenInputs(body)}
 <button type="submit" autofocus>Continue</button>
 </form>`,
   );
+}
+
+/** The hidden fields of a form oidc-provider wrote (names restricted, values as it escaped them), written again. */
+function hiddenInputs(markup: string): SafeHtml {
+  const fields = [...markup.matchAll(/<input type="hidden" name="([A-Za-z0-9_.-]+)" value="([^"<>]*)"\/>/g)];
+  return join(fields.map(([, name = '', value = '']) => html`<input type="hidden" name="${name}" value="${unescapeAttribute(value)}">`), '\n');
+}
+
+/** An attribute value as oidc-provider's htmlSafe escaped it, back to its text (the template escapes it again). */
+function unescapeAttribute(value: string): string {
+  return value.replace(/&(amp|lt|gt|quot|#39);/g, (_entity, name: string) => ({ amp: '&', lt: '<', gt: '>', quot: '"', '#39': "'" })[name]!);
 }
 
 // ---------------------------------------------------------------------------
@@ -524,17 +522,18 @@ export async function startDemoIdp(options: DemoIdpOptions): Promise<DemoIdp> {
             const label = client ? (client.clientName ?? client.clientId) : undefined;
             ctx.type = 'html';
             // `form` is generated by oidc-provider: an empty <form id="op.logoutForm"
-            // method="post"> carrying the xsrf token; the buttons reference it.
+            // method="post"> carrying the xsrf token, written again here; the buttons reference it.
+            const action = unescapeAttribute(/<form id="op\.logoutForm" method="post" action="([^"<>]*)">/.exec(form)?.[1] ?? '');
             ctx.body = layout(
               'Sign out',
-              `<p>Do you want to sign out of the demo identity provider${label ? ` (requested by <strong>${esc(label)}</strong>)` : ''}?</p>
-${form}
+              html`<p>Do you want to sign out of the demo identity provider${label && html` (requested by <strong>${label}</strong>)`}?</p>
+<form id="op.logoutForm" method="post" action="${action}">${hiddenInputs(form)}</form>
 <div><button type="submit" form="op.logoutForm" name="logout" value="yes" autofocus>Sign out</button><button type="submit" form="op.logoutForm" class="secondary">Stay signed in</button></div>`,
             );
           },
           postLogoutSuccessSource(ctx) {
             ctx.type = 'html';
-            ctx.body = layout('Signed out', '<p>You have been signed out. You can close this window.</p>');
+            ctx.body = layout('Signed out', html`<p>You have been signed out. You can close this window.</p>`);
           },
         },
       },
@@ -544,9 +543,7 @@ ${form}
         ctx.type = 'html';
         ctx.body = layout(
           'Something went wrong',
-          `<p class="error" role="alert"><strong>${esc(out.error)}</strong>${
-            out.error_description ? `: ${esc(out.error_description)}` : ''
-          }</p>
+          html`<p class="error" role="alert"><strong>${out.error}</strong>${out.error_description && `: ${out.error_description}`}</p>
 <p>Go back to the application and start again.</p>`,
         );
       },

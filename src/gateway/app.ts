@@ -15,7 +15,6 @@ import { registerProxy } from './proxy.js';
 import { securityHeaders } from './security-headers.js';
 import { requestIdSource } from './request-id.js';
 import { clientErrorAnswer } from './client-errors.js';
-import { WINDOW_MS } from './refusal-budget.js';
 
 export type { GatewayDeps } from './context.js';
 
@@ -151,12 +150,7 @@ export async function buildGateway(deps: GatewayDeps): Promise<FastifyInstance> 
     registerForwardAuth(verify, ctx, ownHeaders);
   });
 
-  // Anonymous refusals beyond their budget are summarised once a minute (refusal-budget.ts), and at the end.
-  const summaries = setInterval(() => ctx.summariseRefusals(), WINDOW_MS);
-  summaries.unref();
   app.addHook('onClose', async () => {
-    clearInterval(summaries);
-    ctx.summariseRefusals();
     await ctx.sessions.close();
   });
   await registerProxy(app, ctx);

@@ -4,7 +4,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { RoomguardError } from '../errors.js';
 import { auditDirOf } from '../config/load.js';
-import { AUDIT_CSS, chainStatusOf, renderAuditPage, type AuditPageFilters, type ChainStatus } from '../audit/review.js';
+import { AUDIT_CSS, chainStatusOf, renderAuditPage, type AuditPageFilters, type ChainStatus } from '../ui/audit-page.js';
 import { formatCsv, parseQueryFilters, queryAudit } from '../audit/query.js';
 import { verifyAuditDir } from '../audit/verify.js';
 import type { LoadedSession } from '../session/sessions.js';

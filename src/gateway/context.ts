@@ -1,5 +1,5 @@
-// Everything the gateway's route groups share: settings, the services they call, cookie names, and
-// the helpers that render pages (language, branding, CSP nonce) and refusals.
+// Everything the gateway's route groups share: settings, the services they call, cookie names, the
+// helpers that render pages (language, branding, CSP nonce) and refusals, and the audit trail's two ways in.
 import { createHmac, hkdfSync, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
@@ -17,13 +17,13 @@ import { PendingLoginSeal } from '../identity/pending-logins.js';
 import { decodeKey } from '../config/validate.js';
 import { WebAuthnCeremonies } from '../mfa/webauthn.js';
 import { chooseLang, type Lang } from '../ui/i18n.js';
-import { errorPage, type Frame } from '../ui/pages.js';
+import { errorPage } from '../ui/pages.js';
+import type { Frame } from '../ui/layout.js';
 import type { AssertionSigner } from './assertion.js';
-import type { AuditSink, GatewayAuditEvent } from './audit-sink.js';
+import type { AuditTrail } from './audit-trail.js';
 import { securityHeaders } from './security-headers.js';
 import type { GatewayMetrics } from './metrics.js';
 import type { SessionBus } from '../store/bus.js';
-import { PER_CLIENT, PER_WINDOW, RefusalBudget, WINDOW_MS } from './refusal-budget.js';
 
 export interface GatewayDeps {
   config: Config;
@@ -35,7 +35,8 @@ export interface GatewayDeps {
   assertion: AssertionSigner;
   /** secrets.encryptionKey, from which CSRF and address-hashing keys are derived. */
   encryptionKey: Buffer;
-  audit: AuditSink;
+  /** The process's one audit trail (audit-trail.ts), shared by every generation of the app. */
+  audit: AuditTrail;
   /** Logo bytes and type when ui.logo is set. */
   logo?: { body: Buffer; type: string };
   logger?: boolean | object;
@@ -84,8 +85,11 @@ export class GatewayContext {
   readonly cookies: CookieNames;
   readonly cookieBase: { path: string; httpOnly: boolean; secure: boolean; sameSite: 'lax' };
   readonly now: () => number;
+  /** Appends an audit event about a request and resolves once it is durable (a join waits for it). */
+  readonly audit: AuditTrail['record'];
+  /** Appends an audit event about a request best-effort (refusals; anonymous ones within the refusal budget). */
+  readonly auditQuietly: AuditTrail['recordQuietly'];
   readonly #csrfKey: Buffer;
-  readonly #refusals = new RefusalBudget();
   /** Sessions a hook read for the handler of the same request (loadSession's `keep`). */
   readonly #kept = new WeakMap<FastifyRequest, { session: LoadedSession | undefined }>();
 
@@ -95,6 +99,8 @@ export class GatewayContext {
     this.publicUrl = deps.config.publicUrl;
     this.https = this.publicUrl.protocol === 'https:';
     this.now = deps.now ?? Date.now;
+    this.audit = deps.audit.record;
+    this.auditQuietly = deps.audit.recordQuietly;
     const prefix = this.https ? '__Host-' : '';
     const name = deps.config.session.cookieName;
     this.cookies = { session: `${prefix}${name}`, binding: `${prefix}${name}_login`, lang: `${prefix}${name}_lang` };
@@ -215,56 +221,6 @@ export class GatewayContext {
 
   loginHref(returnTo: string, fresh = false): string {
     return `/_roomguard/login?${new URLSearchParams({ returnTo, ...(fresh ? { fresh: '1' } : {}) })}`;
-  }
-
-  /** Appends an audit event about a request; for refusals the log is best-effort (never blocks a refusal). */
-  audit(request: FastifyRequest, session: LoadedSession | undefined, event: Omit<GatewayAuditEvent, 'requestId' | 'client' | 'session' | 'actor'> & { actor?: GatewayAuditEvent['actor'] }): Promise<void> {
-    const identity = session?.data.identity;
-    const mfa = session?.data.mfa;
-    this.#count(event);
-    const done = this.deps.metrics.auditLatency.startTimer();
-    return this.deps.audit.append({
-      ...(identity ? { actor: { sub: identity.sub, iss: identity.iss, ...(identity.email ? { email: identity.email } : {}), ...(identity.name ? { name: identity.name } : {}) } } : {}),
-      ...(mfa ? { auth: { methods: [mfa.method], mfaAgeSeconds: Math.max(0, Math.round((this.now() - mfa.at) / 1000)) } } : {}),
-      ...event,
-      requestId: request.id,
-      client: { ip: request.ip, ...(request.headers['user-agent'] ? { userAgent: String(request.headers['user-agent']).slice(0, 200) } : {}) },
-      ...(session ? { session: session.hash.slice(0, 16) } : {}),
-    }).finally(() => done());
-  }
-
-  /** Every audited event is also counted (without personal data) for the metrics listener. */
-  #count(event: Pick<GatewayAuditEvent, 'type' | 'outcome' | 'decision' | 'details'>): void {
-    const m = this.deps.metrics;
-    if (event.type === 'room.decision') m.joins.inc({ risk: event.decision?.policy?.risk ?? 'none', outcome: event.outcome });
-    else if (event.type === 'login.success' || event.type === 'login.failure') m.logins.inc({ outcome: event.outcome });
-    else if (event.type.startsWith('mfa.') && event.type !== 'mfa.enrolled' && event.type !== 'mfa.removed') {
-      const method = typeof event.details?.method === 'string' ? event.details.method : 'unknown';
-      m.secondFactors.inc({ method, outcome: event.type === 'mfa.success' || event.type === 'mfa.recovery_used' ? 'success' : event.type.slice(4) });
-    }
-  }
-
-  /**
-   * Best-effort audit for events that must not turn into a failure of their own. A refusal of a request
-   * without a session is written within the refusal budget; beyond it, counted for the minute's summary.
-   */
-  auditQuietly(request: FastifyRequest, session: LoadedSession | undefined, event: Parameters<GatewayContext['audit']>[2]): void {
-    if (!session && !event.actor && (event.outcome === 'deny' || event.outcome === 'failure') && !this.#refusals.admit(`${event.type} ${event.reason ?? ''}`.trim(), request.ip)) {
-      this.#count(event);
-      return;
-    }
-    this.audit(request, session, event).catch((err: unknown) => request.log.error({ err: (err as Error).message, event: event.type }, 'audit append failed'));
-  }
-
-  /** Writes what the refusal budget only counted in the minute that ended, one record per kind. */
-  summariseRefusals(): void {
-    for (const counted of this.#refusals.drain()) {
-      const [type = '', reason] = counted.kind.split(' ');
-      this.deps.audit.append({
-        type: 'audit.summary', outcome: 'deny', ...(reason ? { reason } : {}),
-        details: { of: type, count: counted.count, networks: counted.clients, windowSeconds: WINDOW_MS / 1000, perNetwork: PER_CLIENT, perWindow: PER_WINDOW },
-      }).catch(() => undefined);
-    }
   }
 }
 

@@ -3,7 +3,6 @@
 // outcomes, methods, risk, store operations. Every family is listed in docs/metrics.md.
 import { createServer, type Server } from 'node:http';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import type { AuditSink } from './audit-sink.js';
 
 /** Counts live sessions in the shared store (a lower bound when the count stopped at its limit). */
 export type SessionCensus = () => Promise<number>;
@@ -37,7 +36,7 @@ export class GatewayMetrics {
   #census: SessionCensus | undefined;
   #censusAt = -Infinity;
   #censusRunning: Promise<void> | undefined;
-  #audit: AuditSink | undefined;
+  #audit: { readonly healthy: boolean } | undefined;
 
   constructor(options: GatewayMetricsOptions = {}) {
     this.#censusMaxAgeMs = options.censusMaxAgeMs ?? 30_000;
@@ -51,21 +50,10 @@ export class GatewayMetrics {
     this.#censusAt = -Infinity;
   }
 
-  /** The sink, counting failed appends and reporting whether the log is writable. */
-  watchAudit(sink: AuditSink): AuditSink {
+  /** Where the audit gauge reads, at each scrape, whether the log is writable (the audit trail counts failures). */
+  watchAudit(sink: { readonly healthy: boolean }): void {
     this.#audit = sink;
     this.auditWritable.set(sink.healthy ? 1 : 0);
-    return {
-      append: (event) => sink.append(event).then(
-        () => { this.auditWritable.set(sink.healthy ? 1 : 0); },
-        (err: unknown) => {
-          this.auditFailures.inc();
-          this.auditWritable.set(sink.healthy ? 1 : 0);
-          throw err;
-        },
-      ),
-      get healthy() { return sink.healthy; },
-    };
   }
 
   async #takeCensus(): Promise<void> {

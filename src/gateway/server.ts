@@ -13,8 +13,9 @@ import { AssertionSigner } from './assertion.js';
 import { buildGateway } from './app.js';
 import { formatProblem } from '../config/yaml-source.js';
 import { readFileSync, statSync } from 'node:fs';
-import type { AuditSink, GatewayAuditEvent } from './audit-sink.js';
-import { AuditWriter, auditSinkOf } from '../audit/writer.js';
+import type { AuditSink } from '../audit/sink.js';
+import { AuditWriter } from '../audit/writer.js';
+import { AuditTrail } from './audit-trail.js';
 import { auditWriterOptions } from '../audit/config.js';
 import { scheduleDailyPurge } from '../audit/purge.js';
 import { GatewayMetrics } from './metrics.js';
@@ -100,7 +101,8 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
   const sessionCensus = keyCensus(store, 'session:');
   if (sessionCensus) metrics.countSessionsWith(sessionCensus);
   const bus = await openSessionBus(store, config.store.keyPrefix);
-  const audit: AuditSink = metrics.watchAudit(options.audit ?? auditSinkOf(writer!));
+  // The one audit trail of the process: every generation of the app writes through it (refusal budget included).
+  const audit: AuditTrail = new AuditTrail(options.audit ?? writer!, metrics, { ...(options.now ? { now: options.now } : {}), log: () => current().log });
   const status: GatewayStatus = { config: `${config.sourceFile} loaded ${new Date().toISOString()}` };
 
   /** One generation of the app for a configuration: everything that may change on reload is built here. */
@@ -134,22 +136,21 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
   const retired: FastifyInstance[] = [];
   const current = () => handover?.app ?? first;
 
-  const record = (event: GatewayAuditEvent) => audit.append(event).catch((err: unknown) => current().log.error({ err: (err as Error).message, event: event.type }, 'audit append failed'));
   const policyFiles = (files: Array<{ file: string; sha256: string }>) => ({ files: files.map((f) => f.file).slice(0, 64), sha256: files.map((f) => f.sha256).slice(0, 64) });
   const configDetails = (c: Config) => ({ file: c.sourceFile, publicUrl: c.publicUrl.origin, backend: c.backend.type, store: c.store.url === 'memory' ? 'memory' : 'redis' });
-  await record({ type: 'config.loaded', outcome: 'success', details: configDetails(config) });
-  await record({ type: 'policy.loaded', outcome: 'success', details: { version: policies.current.version, ...policyFiles(policies.current.policies.map((p) => ({ file: p.file, sha256: p.sha256 }))) } });
+  await audit.recordProcess({ type: 'config.loaded', outcome: 'success', details: configDetails(config) });
+  await audit.recordProcess({ type: 'policy.loaded', outcome: 'success', details: { version: policies.current.version, ...policyFiles(policies.current.policies.map((p) => ({ file: p.file, sha256: p.sha256 }))) } });
   const onPolicyReload = (event: PolicyReloadEvent) => {
     metrics.policyReloads.inc({ result: event.ok ? 'loaded' : 'rejected' });
     if (event.ok) {
       delete status.policiesRejected;
       current().log.info({ event: 'policies.loaded', version: event.version, files: event.files }, 'policy set loaded');
-      void record({ type: 'policy.loaded', outcome: 'success', details: { version: event.version ?? '', ...policyFiles(event.files) } });
+      void audit.recordProcess({ type: 'policy.loaded', outcome: 'success', details: { version: event.version ?? '', ...policyFiles(event.files) } });
     } else {
       const problems = event.problems.map(formatProblem);
       status.policiesRejected = `${new Date().toISOString()}: ${problems[0] ?? 'problems'}${problems.length > 1 ? ` (+${problems.length - 1} more)` : ''}`;
       current().log.error({ event: 'policies.rejected', problems }, 'policy set rejected; the previous set keeps serving');
-      void record({ type: 'policy.rejected', outcome: 'failure', reason: 'RG_POLICY_INVALID', details: { problems: problems.slice(0, 20).map((p) => p.slice(0, 500)), ...policyFiles(event.files) } });
+      void audit.recordProcess({ type: 'policy.rejected', outcome: 'failure', reason: 'RG_POLICY_INVALID', details: { problems: problems.slice(0, 20).map((p) => p.slice(0, 500)), ...policyFiles(event.files) } });
     }
   };
   policies.on('reload', onPolicyReload);
@@ -176,7 +177,7 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
     metrics.configReloads.inc({ result: 'rejected' });
     status.config = `${running.sourceFile} loaded; reload rejected ${new Date().toISOString()}: ${problems[0] ?? 'problems'}${problems.length > 1 ? ` (+${problems.length - 1} more)` : ''}`;
     current().log.error({ event: 'config.rejected', problems }, 'configuration reload rejected; the running configuration keeps serving');
-    void record({ type: 'config.rejected', outcome: 'failure', reason: 'RG_CONFIG_INVALID', details: { file: running.sourceFile, problems: problems.slice(0, 20).map((p) => p.slice(0, 500)) } });
+    void audit.recordProcess({ type: 'config.rejected', outcome: 'failure', reason: 'RG_CONFIG_INVALID', details: { file: running.sourceFile, problems: problems.slice(0, 20).map((p) => p.slice(0, 500)) } });
   };
 
   const gateway: Gateway = {
@@ -243,7 +244,7 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
       status.config = `${next.sourceFile} reloaded ${new Date().toISOString()}${restartNeeded.length ? `; restart needed for: ${restartNeeded.join(', ')}` : ''}`;
       app.log.info({ event: 'config.reloaded', restartNeeded, policies: policies.current.version.slice(0, 12) }, 'configuration reloaded');
       if (restartNeeded.length) app.log.warn({ event: 'config.restart_needed', settings: restartNeeded }, 'some changed settings take effect only after a restart');
-      void record({ type: 'config.loaded', outcome: 'success', details: { ...configDetails(effective), reload: true, ...(restartNeeded.length ? { restartNeeded } : {}) } });
+      void audit.recordProcess({ type: 'config.loaded', outcome: 'success', details: { ...configDetails(effective), reload: true, ...(restartNeeded.length ? { restartNeeded } : {}) } });
       return { ok: true, restartNeeded, problems: [] };
     },
     rejectReload,
@@ -273,7 +274,8 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
       await first.close().catch((err: unknown) => {
         if ((err as { code?: string }).code !== 'ERR_SERVER_NOT_RUNNING') throw err;
       });
-      // Flushes the group-committed audit records before the process ends.
+      // Anonymous refusals only counted so far are summarised, then the writer flushes its group commit.
+      await audit.close();
       await writer?.close();
       await bus.close();
       await store.close();

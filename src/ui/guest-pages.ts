@@ -1,8 +1,9 @@
-// Pages of the guest path and of the moderator's invitations page. Server-rendered, no scripts, every
-// dynamic value escaped; forms have visible labels and hints tied with aria-describedby, problems are
-// announced with role=alert and say what to do next.
+// Pages of the guest path and of the moderator's invitations page. Server-rendered in the one layout,
+// no scripts, written with the escaping `html` tag; forms have visible labels and hints tied with
+// aria-describedby, problems are announced with role=alert and say what to do next.
 import { GUEST_TEXT, type Lang } from './i18n.js';
-import { escapeHtml, layout, type Frame } from './pages.js';
+import { html, join, lines } from './html.js';
+import { layout, type Frame } from './layout.js';
 import type { InvitationState, InvitationView } from '../guests/invitations.js';
 import { formatDuration } from '../config/duration.js';
 
@@ -37,21 +38,21 @@ export function guestJoinPage(frame: Frame, input: GuestJoinInput): string {
   return layout(
     frame,
     t.joinTitle,
-    `<h1>${t.joinTitle}</h1>
+    html`<h1>${t.joinTitle}</h1>
 <p>${t.joinIntro}</p>
 <dl class="meta">
-<dt>${t.room}</dt><dd><strong>${escapeHtml(roomLabel(input.room))}</strong></dd>
-<dt>${t.validUntil}</dt><dd>${escapeHtml(when(input.expiresAt, frame.lang))}</dd>
+<dt>${t.room}</dt><dd><strong>${roomLabel(input.room)}</strong></dd>
+<dt>${t.validUntil}</dt><dd>${when(input.expiresAt, frame.lang)}</dd>
 </dl>
-${input.notice ? `<section aria-labelledby="notice-h"><h2 id="notice-h">${t.noticeHeading}</h2>\n<div class="notice">${escapeHtml(input.notice).replace(/\n/g, '<br>')}</div></section>` : ''}
-${input.error ? `<p class="error" role="alert">${escapeHtml(input.error)}</p>` : ''}
-<form method="post" action="${escapeHtml(input.action)}">
-<input type="hidden" name="csrf" value="${escapeHtml(input.csrf)}">
-<input type="hidden" name="invite" value="${escapeHtml(input.token)}">
+${input.notice && html`<section aria-labelledby="notice-h"><h2 id="notice-h">${t.noticeHeading}</h2>\n<div class="notice">${lines(input.notice)}</div></section>`}
+${input.error && html`<p class="error" role="alert">${input.error}</p>`}
+<form method="post" action="${input.action}">
+<input type="hidden" name="csrf" value="${input.csrf}">
+<input type="hidden" name="invite" value="${input.token}">
 <label for="guest-name">${t.name}</label>
-<input id="guest-name" name="name" type="text" maxlength="60" autocomplete="nickname" aria-describedby="${hintId}"${input.requireName ? ' required' : ''}>
+<input id="guest-name" name="name" type="text" maxlength="60" autocomplete="nickname" aria-describedby="${hintId}"${input.requireName && html` required`}>
 <p class="hint" id="${hintId}">${input.requireName ? t.nameHint : t.nameOptionalHint}</p>
-${input.lobby ? `<p class="hint">${t.lobbyHint}</p>` : ''}
+${input.lobby && html`<p class="hint">${t.lobbyHint}</p>`}
 <button type="submit">${input.notice ? t.joinButtonNotice : t.joinButton}</button>
 </form>`,
   );
@@ -81,17 +82,17 @@ function stateText(state: InvitationState, lang: Lang): string {
 export function invitesPage(frame: Frame, input: InvitesPageInput): string {
   const t = GUEST_TEXT[frame.lang];
   const lang = frame.lang;
-  const rows = input.invitations.map((inv) => `<tr>
-<td>${escapeHtml(inv.note || '—')}</td>
-<td>${escapeHtml(when(inv.createdAt, lang))}<br><small>${escapeHtml(inv.createdBy)}</small></td>
-<td>${escapeHtml(when(inv.expiresAt, lang))}</td>
+  const rows = input.invitations.map((inv) => html`<tr>
+<td>${inv.note || '—'}</td>
+<td>${when(inv.createdAt, lang)}<br><small>${inv.createdBy}</small></td>
+<td>${when(inv.expiresAt, lang)}</td>
 <td>${inv.usesLeft} / ${inv.maxUses}</td>
-<td>${escapeHtml(stateText(inv.state, lang))}</td>
-<td>${inv.admissions.length === 0 ? '—' : inv.admissions.map((a) => `${escapeHtml(a.name)} <small>(${escapeHtml(when(a.at, lang))})</small>`).join('<br>')}</td>
-<td>${inv.state === 'revoked' ? '' : `<form method="post" action="${escapeHtml(input.action)}/revoke">
-<input type="hidden" name="csrf" value="${escapeHtml(input.csrf)}">
-<input type="hidden" name="id" value="${escapeHtml(inv.id)}">
-<button type="submit" class="secondary" aria-label="${escapeHtml(`${t.revoke}: ${inv.note || inv.id}`)}">${t.revoke}</button>
+<td>${stateText(inv.state, lang)}</td>
+<td>${inv.admissions.length === 0 ? '—' : join(inv.admissions.map((a) => html`${a.name} <small>(${when(a.at, lang)})</small>`), html`<br>`)}</td>
+<td>${inv.state !== 'revoked' && html`<form method="post" action="${input.action}/revoke">
+<input type="hidden" name="csrf" value="${input.csrf}">
+<input type="hidden" name="id" value="${inv.id}">
+<button type="submit" class="secondary" aria-label="${t.revoke}: ${inv.note || inv.id}">${t.revoke}</button>
 </form>`}</td>
 </tr>`);
   const recent = input.invitations
@@ -101,22 +102,22 @@ export function invitesPage(frame: Frame, input: InvitesPageInput): string {
   return layout(
     frame,
     t.invitesTitle,
-    `<h1>${t.invitesTitle}</h1>
-<p>${t.room}: <strong>${escapeHtml(roomLabel(input.room))}</strong> · <a href="${escapeHtml(input.roomPath)}">${t.openRoom}</a></p>
+    html`<h1>${t.invitesTitle}</h1>
+<p>${t.room}: <strong>${roomLabel(input.room)}</strong> · <a href="${input.roomPath}">${t.openRoom}</a></p>
 <p>${t.invitesIntro}</p>
-${input.message ? `<p class="ok" role="status">${escapeHtml(input.message)}</p>` : ''}
-${input.error ? `<p class="error" role="alert">${escapeHtml(input.error)}</p>` : ''}
-${input.created ? `<section aria-labelledby="created-h"><h2 id="created-h">${t.createdHeading}</h2>
+${input.message && html`<p class="ok" role="status">${input.message}</p>`}
+${input.error && html`<p class="error" role="alert">${input.error}</p>`}
+${input.created && html`<section aria-labelledby="created-h"><h2 id="created-h">${t.createdHeading}</h2>
 <p>${t.createdText}</p>
 <label for="invite-link">${t.link}</label>
-<input id="invite-link" type="text" readonly value="${escapeHtml(input.created.link)}">
-</section>` : ''}
+<input id="invite-link" type="text" readonly value="${input.created.link}">
+</section>`}
 <section aria-labelledby="create-h"><h2 id="create-h">${t.createHeading}</h2>
-<form method="post" action="${escapeHtml(input.action)}">
-<input type="hidden" name="csrf" value="${escapeHtml(input.csrf)}">
+<form method="post" action="${input.action}">
+<input type="hidden" name="csrf" value="${input.csrf}">
 <label for="invite-ttl">${t.validFor}</label>
-<input id="invite-ttl" name="ttl" type="text" value="${escapeHtml(formatDuration(input.limits.ttl))}" aria-describedby="invite-ttl-hint" required>
-<p class="hint" id="invite-ttl-hint">${t.validForHint} ${escapeHtml(formatDuration(input.limits.ttl))}.</p>
+<input id="invite-ttl" name="ttl" type="text" value="${formatDuration(input.limits.ttl)}" aria-describedby="invite-ttl-hint" required>
+<p class="hint" id="invite-ttl-hint">${t.validForHint} ${formatDuration(input.limits.ttl)}.</p>
 <label for="invite-uses">${t.uses}</label>
 <input id="invite-uses" name="uses" type="number" min="1" max="${input.limits.maxUses}" value="${Math.min(5, input.limits.maxUses)}" aria-describedby="invite-uses-hint" required>
 <p class="hint" id="invite-uses-hint">${t.usesHint} ${input.limits.maxUses}.</p>
@@ -125,15 +126,15 @@ ${input.created ? `<section aria-labelledby="created-h"><h2 id="created-h">${t.c
 <button type="submit">${t.create}</button>
 </form></section>
 <section aria-labelledby="list-h"><h2 id="list-h">${t.listHeading}</h2>
-${rows.length === 0 ? `<p>${t.none}</p>` : `<table>
+${rows.length === 0 ? html`<p>${t.none}</p>` : html`<table>
 <thead><tr><th scope="col">${t.colNote}</th><th scope="col">${t.colCreated}</th><th scope="col">${t.colExpires}</th><th scope="col">${t.colUses}</th><th scope="col">${t.colState}</th><th scope="col">${t.colUsedBy}</th><th scope="col">${t.colAction}</th></tr></thead>
 <tbody>
-${rows.join('\n')}
+${join(rows, '\n')}
 </tbody></table>`}
 </section>
 <section aria-labelledby="recent-h"><h2 id="recent-h">${t.waitingHeading}</h2>
 <p>${t.waitingIntro}</p>
-${recent.length === 0 ? `<p>${t.noGuests}</p>` : `<ul>${recent.map((a) => `<li>${escapeHtml(a.name)} <small>(${escapeHtml(when(a.at, lang))}${a.note ? ` · ${escapeHtml(a.note)}` : ''})</small></li>`).join('')}</ul>`}
+${recent.length === 0 ? html`<p>${t.noGuests}</p>` : html`<ul>${recent.map((a) => html`<li>${a.name} <small>(${when(a.at, lang)}${a.note && html` · ${a.note}`})</small></li>`)}</ul>`}
 </section>`,
   );
 }

@@ -1,18 +1,21 @@
 // Pages of the second-factor step and the account page: verify (passkey / code / recovery code),
 // enrol (choose, authenticator app with a locally rendered QR code, passkey), recovery codes shown once.
-// Accessible: labelled inputs, one-time-code autocomplete, errors announced with role=alert.
+// Accessible: labelled inputs, one-time-code autocomplete, errors announced with role=alert. Written with
+// the escaping `html` tag in the one layout; the QR code is re-drawn from its parsed geometry (qr-code.ts).
 import { MFA_TEXT } from './i18n.js';
-import { escapeHtml, layout, type Frame } from './pages.js';
+import { html, join, type SafeHtml } from './html.js';
+import { layout, type Frame } from './layout.js';
+import { qrCodeSvg } from './qr-code.js';
 import type { Factor } from '../mfa/factors.js';
 
 const WEBAUTHN_SCRIPTS = ['/_roomguard/assets/webauthn-browser.js', '/_roomguard/assets/mfa.js'];
 
-function hidden(fields: Record<string, string>): string {
-  return Object.entries(fields).map(([k, v]) => `<input type="hidden" name="${escapeHtml(k)}" value="${escapeHtml(v)}">`).join('\n');
+function hidden(fields: Record<string, string>): SafeHtml {
+  return join(Object.entries(fields).map(([k, v]) => html`<input type="hidden" name="${k}" value="${v}">`), '\n');
 }
 
-function alertBox(message: string | undefined): string {
-  return `<p class="error" role="alert" id="mfa-error"${message ? '' : ' hidden'}>${message ? escapeHtml(message) : ''}</p>`;
+function alertBox(message: string | undefined): SafeHtml {
+  return html`<p class="error" role="alert" id="mfa-error"${!message && html` hidden`}>${message}</p>`;
 }
 
 export interface VerifyPageInput {
@@ -29,33 +32,33 @@ export interface VerifyPageInput {
 export function verifyPage(frame: Frame, input: VerifyPageInput): string {
   const t = MFA_TEXT[frame.lang];
   const carry = { csrf: input.csrf, returnTo: input.returnTo, room: input.room };
-  const sections: string[] = [];
+  const sections: SafeHtml[] = [];
   if (input.webauthn) {
-    sections.push(`<section aria-labelledby="key-h"><h2 id="key-h">${t.useKey}</h2>
-<button type="button" id="webauthn-authenticate" data-csrf="${escapeHtml(input.csrf)}" data-return-to="${escapeHtml(input.returnTo)}" data-room="${escapeHtml(input.room)}" data-failed="${escapeHtml(t.keyFailed)}" data-counter="${escapeHtml(t.keyCounter)}">${t.useKeyButton}</button>
+    sections.push(html`<section aria-labelledby="key-h"><h2 id="key-h">${t.useKey}</h2>
+<button type="button" id="webauthn-authenticate" data-csrf="${input.csrf}" data-return-to="${input.returnTo}" data-room="${input.room}" data-failed="${t.keyFailed}" data-counter="${t.keyCounter}">${t.useKeyButton}</button>
 <noscript><p>${t.jsNeeded}</p></noscript></section>`);
   }
   if (input.totp) {
-    sections.push(`<section aria-labelledby="app-h"><h2 id="app-h">${input.webauthn ? t.useApp : t.kindTotp}</h2>
+    sections.push(html`<section aria-labelledby="app-h"><h2 id="app-h">${input.webauthn ? t.useApp : t.kindTotp}</h2>
 <form method="post" action="/_roomguard/mfa/totp">
 ${hidden(carry)}
 <label for="code">${t.code}</label>
-<input id="code" name="code" type="text" inputmode="numeric" pattern="[0-9 ]*" autocomplete="one-time-code" maxlength="8" required aria-describedby="code-hint"${input.webauthn ? '' : ' autofocus'}>
+<input id="code" name="code" type="text" inputmode="numeric" pattern="[0-9 ]*" autocomplete="one-time-code" maxlength="8" required aria-describedby="code-hint"${!input.webauthn && html` autofocus`}>
 <p id="code-hint" class="hint">${t.codeHint}</p>
 <button type="submit">${t.confirm}</button>
 </form></section>`);
   }
-  const recovery = input.recovery ? `<p><a href="/_roomguard/mfa/recovery?${new URLSearchParams({ returnTo: input.returnTo, room: input.room })}">${t.useRecovery}</a></p>` : '';
-  return layout({ ...frame, scripts: input.webauthn ? WEBAUTHN_SCRIPTS : [] }, t.verifyTitle, `<h1>${t.verifyTitle}</h1>
+  const recovery = input.recovery && html`<p><a href="/_roomguard/mfa/recovery?${new URLSearchParams({ returnTo: input.returnTo, room: input.room }).toString()}">${t.useRecovery}</a></p>`;
+  return layout({ ...frame, scripts: input.webauthn ? WEBAUTHN_SCRIPTS : [] }, t.verifyTitle, html`<h1>${t.verifyTitle}</h1>
 <p>${input.stepUp ? t.stepUpIntro : t.verifyIntro}</p>
 ${alertBox(input.error)}
-${sections.join('\n')}
+${join(sections, '\n')}
 ${recovery}`);
 }
 
 export function recoveryPage(frame: Frame, input: { csrf: string; returnTo: string; room: string; error?: string }): string {
   const t = MFA_TEXT[frame.lang];
-  return layout(frame, t.recoveryTitle, `<h1>${t.recoveryTitle}</h1>
+  return layout(frame, t.recoveryTitle, html`<h1>${t.recoveryTitle}</h1>
 <p>${t.recoveryIntro}</p>
 ${alertBox(input.error)}
 <form method="post" action="/_roomguard/mfa/recovery">
@@ -69,29 +72,29 @@ ${hidden({ csrf: input.csrf, returnTo: input.returnTo, room: input.room })}
 export function enrolChoicePage(frame: Frame, input: { returnTo: string; room: string; webauthn: boolean; totp: boolean }): string {
   const t = MFA_TEXT[frame.lang];
   const q = new URLSearchParams({ returnTo: input.returnTo, room: input.room }).toString();
-  const options: string[] = [];
-  if (input.webauthn) options.push(`<li><h2>${t.enrolKey}</h2><p>${t.enrolKeyText}</p><p><a class="button" href="/_roomguard/mfa/webauthn/setup?${escapeHtml(q)}">${t.start}</a></p></li>`);
-  if (input.totp) options.push(`<li><h2>${t.enrolApp}</h2><p>${t.enrolAppText}</p><p><a class="button" href="/_roomguard/mfa/totp/setup?${escapeHtml(q)}">${t.start}</a></p></li>`);
-  return layout(frame, t.enrolTitle, `<h1>${t.enrolTitle}</h1>
+  const options: SafeHtml[] = [];
+  if (input.webauthn) options.push(html`<li><h2>${t.enrolKey}</h2><p>${t.enrolKeyText}</p><p><a class="button" href="/_roomguard/mfa/webauthn/setup?${q}">${t.start}</a></p></li>`);
+  if (input.totp) options.push(html`<li><h2>${t.enrolApp}</h2><p>${t.enrolAppText}</p><p><a class="button" href="/_roomguard/mfa/totp/setup?${q}">${t.start}</a></p></li>`);
+  return layout(frame, t.enrolTitle, html`<h1>${t.enrolTitle}</h1>
 <p>${t.enrolIntro}</p>
-<ul class="choices">${options.join('\n')}</ul>`);
+<ul class="choices">${join(options, '\n')}</ul>`);
 }
 
 export function totpSetupPage(frame: Frame, input: { csrf: string; returnTo: string; room: string; qrSvg: string; secret: string; error?: string; defaultName: string }): string {
   const t = MFA_TEXT[frame.lang];
   const grouped = input.secret.match(/.{1,4}/g)!.join(' ');
-  return layout(frame, t.appTitle, `<h1>${t.appTitle}</h1>
+  return layout(frame, t.appTitle, html`<h1>${t.appTitle}</h1>
 ${alertBox(input.error)}
 <ol class="steps">
-<li><p>${t.appStep1}</p><div class="qr" role="img" aria-label="QR code">${input.qrSvg}</div></li>
-<li><p>${t.appStep2}</p><p><code class="secret" aria-label="${escapeHtml(input.secret.split('').join(' '))}">${escapeHtml(grouped)}</code></p></li>
+<li><p>${t.appStep1}</p><div class="qr" role="img" aria-label="QR code">${qrCodeSvg(input.qrSvg)}</div></li>
+<li><p>${t.appStep2}</p><p><code class="secret" aria-label="${input.secret.split('').join(' ')}">${grouped}</code></p></li>
 <li><p>${t.appStep3}</p>
 <form method="post" action="/_roomguard/mfa/totp/setup">
 ${hidden({ csrf: input.csrf, returnTo: input.returnTo, room: input.room })}
 <label for="code">${t.code}</label>
 <input id="code" name="code" type="text" inputmode="numeric" pattern="[0-9 ]*" autocomplete="one-time-code" maxlength="8" required>
 <label for="name">${t.factorName}</label>
-<input id="name" name="name" type="text" maxlength="60" value="${escapeHtml(input.defaultName)}">
+<input id="name" name="name" type="text" maxlength="60" value="${input.defaultName}">
 <button type="submit">${t.confirm}</button>
 </form></li>
 </ol>`);
@@ -99,26 +102,26 @@ ${hidden({ csrf: input.csrf, returnTo: input.returnTo, room: input.room })}
 
 export function webauthnSetupPage(frame: Frame, input: { csrf: string; returnTo: string; room: string; defaultName: string }): string {
   const t = MFA_TEXT[frame.lang];
-  return layout({ ...frame, scripts: WEBAUTHN_SCRIPTS }, t.keyTitle, `<h1>${t.keyTitle}</h1>
+  return layout({ ...frame, scripts: WEBAUTHN_SCRIPTS }, t.keyTitle, html`<h1>${t.keyTitle}</h1>
 <p>${t.keyIntro}</p>
 ${alertBox(undefined)}
 <label for="name">${t.factorName}</label>
-<input id="name" name="name" type="text" maxlength="60" value="${escapeHtml(input.defaultName)}">
-<button type="button" id="webauthn-register" data-csrf="${escapeHtml(input.csrf)}" data-return-to="${escapeHtml(input.returnTo)}" data-room="${escapeHtml(input.room)}" data-failed="${escapeHtml(t.keyFailed)}">${t.keyButton}</button>
+<input id="name" name="name" type="text" maxlength="60" value="${input.defaultName}">
+<button type="button" id="webauthn-register" data-csrf="${input.csrf}" data-return-to="${input.returnTo}" data-room="${input.room}" data-failed="${t.keyFailed}">${t.keyButton}</button>
 <noscript><p>${t.jsNeeded}</p></noscript>`);
 }
 
 export function recoveryCodesPage(frame: Frame, input: { codes: string[]; continueTo: string }): string {
   const t = MFA_TEXT[frame.lang];
-  return layout(frame, t.codesTitle, `<h1>${t.codesTitle}</h1>
+  return layout(frame, t.codesTitle, html`<h1>${t.codesTitle}</h1>
 <p>${t.codesIntro}</p>
-<ol class="codes">${input.codes.map((c) => `<li><code>${escapeHtml(c)}</code></li>`).join('')}</ol>
-<p><a class="button" href="${escapeHtml(input.continueTo)}">${t.codesDone}</a></p>`);
+<ol class="codes">${input.codes.map((c) => html`<li><code>${c}</code></li>`)}</ol>
+<p><a class="button" href="${input.continueTo}">${t.codesDone}</a></p>`);
 }
 
 export function idpOnlyPage(frame: Frame, loginHref: string): string {
   const t = MFA_TEXT[frame.lang];
-  return layout(frame, t.idpOnlyTitle, `<h1>${t.idpOnlyTitle}</h1>\n<p>${t.idpOnlyText}</p>\n<p><a class="button" href="${escapeHtml(loginHref)}">${t.continue}</a></p>`);
+  return layout(frame, t.idpOnlyTitle, html`<h1>${t.idpOnlyTitle}</h1>\n<p>${t.idpOnlyText}</p>\n<p><a class="button" href="${loginHref}">${t.continue}</a></p>`);
 }
 
 export interface AccountPageInput {
@@ -136,31 +139,30 @@ function when(lang: Frame['lang'], ms: number | undefined, never: string): strin
 
 export function accountPage(frame: Frame, input: AccountPageInput): string {
   const t = MFA_TEXT[frame.lang];
-  const rows = input.factors.map((f) => `<li class="factor">
-<p><strong>${escapeHtml(f.name)}</strong> · ${f.kind === 'totp' ? t.kindTotp : t.kindWebauthn}<br>
+  const rows = input.factors.map((f) => html`<li class="factor">
+<p><strong>${f.name}</strong> · ${f.kind === 'totp' ? t.kindTotp : t.kindWebauthn}<br>
 <small>${t.created} ${when(frame.lang, f.createdAt, t.never)} · ${t.lastUsed} ${when(frame.lang, f.lastUsedAt, t.never)}</small></p>
 <form method="post" action="/_roomguard/account/rename" class="inline">
 ${hidden({ csrf: input.csrf, id: f.id })}
-<label for="name-${escapeHtml(f.id)}" class="visually-hidden">${t.factorName}</label>
-<input id="name-${escapeHtml(f.id)}" name="name" maxlength="60" value="${escapeHtml(f.name)}">
+<label for="name-${f.id}" class="visually-hidden">${t.factorName}</label>
+<input id="name-${f.id}" name="name" maxlength="60" value="${f.name}">
 <button type="submit" class="secondary">${t.rename}</button>
 </form>
 <form method="post" action="/_roomguard/account/remove" class="inline">
 ${hidden({ csrf: input.csrf, id: f.id })}
-<button type="submit" class="danger" aria-label="${escapeHtml(`${t.remove}: ${f.name}`)}">${t.remove}</button>
+<button type="submit" class="danger" aria-label="${t.remove}: ${f.name}">${t.remove}</button>
 </form>
 </li>`);
   const sessions = input.sessions
-    ? `<h2>${t.sessionsTitle}</h2><ul class="sessions">${input.sessions.map((s) => `<li>${when(frame.lang, s.createdAt, t.never)}${s.userAgent ? ` · ${escapeHtml(s.userAgent.slice(0, 80))}` : ''}${s.current ? ` <strong>(${t.thisSession})</strong>` : ''}</li>`).join('')}</ul>
-<form method="post" action="/_roomguard/account/end-others">${hidden({ csrf: input.csrf })}<button type="submit" class="secondary">${t.endOthers}</button></form>`
-    : '';
-  return layout(frame, t.accountTitle, `<h1>${t.accountTitle}</h1>
-${input.message ? `<p role="status" class="ok">${escapeHtml(input.message)}</p>` : ''}
+    && html`<h2>${t.sessionsTitle}</h2><ul class="sessions">${input.sessions.map((s) => html`<li>${when(frame.lang, s.createdAt, t.never)}${s.userAgent && html` · ${s.userAgent.slice(0, 80)}`}${s.current && html` <strong>(${t.thisSession})</strong>`}</li>`)}</ul>
+<form method="post" action="/_roomguard/account/end-others">${hidden({ csrf: input.csrf })}<button type="submit" class="secondary">${t.endOthers}</button></form>`;
+  return layout(frame, t.accountTitle, html`<h1>${t.accountTitle}</h1>
+${input.message && html`<p role="status" class="ok">${input.message}</p>`}
 <h2>${t.factors}</h2>
-${rows.length ? `<ul class="factors">${rows.join('\n')}</ul>` : `<p>${t.noFactors}</p>`}
+${rows.length ? html`<ul class="factors">${join(rows, '\n')}</ul>` : html`<p>${t.noFactors}</p>`}
 <p><a class="button" href="/_roomguard/mfa/webauthn/setup?returnTo=%2F_roomguard%2Faccount">${t.addKey}</a>
 <a class="button secondary" href="/_roomguard/mfa/totp/setup?returnTo=%2F_roomguard%2Faccount">${t.addApp}</a></p>
-${input.recoveryLeft !== undefined ? `<p>${t.recoveryLeft}: <strong>${input.recoveryLeft}</strong></p>` : ''}
+${input.recoveryLeft !== undefined && html`<p>${t.recoveryLeft}: <strong>${input.recoveryLeft}</strong></p>`}
 <form method="post" action="/_roomguard/account/recovery-codes">${hidden({ csrf: input.csrf })}<button type="submit" class="secondary">${t.newCodes}</button></form>
 ${sessions}`);
 }

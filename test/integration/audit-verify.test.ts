@@ -14,7 +14,7 @@ import { exportEvidence } from '../../src/audit/export.js';
 import { runAuditCommand } from '../../src/audit/commands.js';
 import { canonicalJson, sealRecord } from '../../src/audit/chain.js';
 import { pseudonymKey, pseudonymOf } from '../../src/audit/privacy.js';
-import { renderAuditPage, chainStatusOf, joinsOverTime } from '../../src/audit/review.js';
+import { renderAuditPage, chainStatusOf, joinsOverTime } from '../../src/ui/audit-page.js';
 import type { AuditEvent, AuditRecord } from '../../src/audit/record.js';
 
 const signingKeyPem = generateKeyPairSync('ed25519').privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();

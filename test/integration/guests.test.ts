@@ -11,7 +11,7 @@ import { startDemoIdp, type DemoIdp } from '../../src/demo/idp.js';
 import { createGateway, type Gateway } from '../../src/gateway/server.js';
 import { queryAudit } from '../../src/audit/query.js';
 import type { AuditRecord } from '../../src/audit/record.js';
-import type { AuditSink } from '../../src/gateway/audit-sink.js';
+import type { AuditSink } from '../../src/audit/sink.js';
 import { RoomguardError } from '../../src/errors.js';
 import { sessionHash } from '../../src/session/sessions.js';
 import { Redis } from 'ioredis';

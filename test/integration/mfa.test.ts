@@ -5,7 +5,8 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { generate } from 'otplib';
 import { startDemoIdp, type DemoIdp } from '../../src/demo/idp.js';
 import { createGateway, type Gateway } from '../../src/gateway/server.js';
-import type { AuditSink, GatewayAuditEvent } from '../../src/gateway/audit-sink.js';
+import type { AuditEvent } from '../../src/audit/record.js';
+import type { AuditSink } from '../../src/audit/sink.js';
 import { ScriptedBrowser } from '../helpers/browser.js';
 import { freePort, testConfig, testKeys } from '../helpers/gateway.js';
 import { startEchoUpstream, type EchoUpstream } from '../helpers/upstream.js';
@@ -21,7 +22,7 @@ let b: Gateway;
 let origin: string;
 let portB: number;
 let offset = 0;
-const events: GatewayAuditEvent[] = [];
+const events: AuditEvent[] = [];
 /** Records what the gateway tells the audit log, so tests can check that failures and replays are reported. */
 const recordingAudit: AuditSink = { healthy: true, append: async (event) => void events.push(event) };
 

@@ -6,7 +6,8 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { generate } from 'otplib';
 import { startDemoIdp, type DemoIdp, type DemoUser } from '../../src/demo/idp.js';
 import { createGateway, type Gateway } from '../../src/gateway/server.js';
-import type { AuditSink, GatewayAuditEvent } from '../../src/gateway/audit-sink.js';
+import type { AuditEvent } from '../../src/audit/record.js';
+import type { AuditSink } from '../../src/audit/sink.js';
 import { ScriptedBrowser } from '../helpers/browser.js';
 import { freePort, testConfig, testKeys } from '../helpers/gateway.js';
 import { startEchoUpstream, type EchoUpstream } from '../helpers/upstream.js';
@@ -26,7 +27,7 @@ let origin: string;
 /** The gateway's clock runs this far ahead, so a right code is of a later time step than the enrolment's. */
 let offset = 0;
 const secrets = new Map<string, string>();
-const events: GatewayAuditEvent[] = [];
+const events: AuditEvent[] = [];
 const audit: AuditSink = { healthy: true, append: async (event) => void events.push(event) };
 
 function form(fields: Record<string, string>): RequestInit {

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { generate } from 'otplib';
 import { startDemoIdp, type DemoIdp } from '../../src/demo/idp.js';
 import { createGateway, type Gateway } from '../../src/gateway/server.js';
-import type { AuditSink } from '../../src/gateway/audit-sink.js';
+import type { AuditSink } from '../../src/audit/sink.js';
 import { Sessions } from '../../src/session/sessions.js';
 import { FactorStore, userKey } from '../../src/mfa/factors.js';
 import { ScriptedBrowser } from '../helpers/browser.js';

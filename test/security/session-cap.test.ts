@@ -4,12 +4,13 @@
 // everyone else's alone. Two gateways on real Redis, the real IdP, a real WebSocket upstream.
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import WebSocket from 'ws';
-import type { AuditSink, GatewayAuditEvent } from '../../src/gateway/audit-sink.js';
+import type { AuditEvent } from '../../src/audit/record.js';
+import type { AuditSink } from '../../src/audit/sink.js';
 import { loginAs, startRig, type Rig } from './harness.js';
 
 let a: Rig;
 let b: Rig;
-const events: GatewayAuditEvent[] = [];
+const events: AuditEvent[] = [];
 const audit: AuditSink = { healthy: true, append: async (event) => void events.push(event) };
 
 beforeAll(async () => {

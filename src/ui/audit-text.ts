@@ -1,7 +1,7 @@
 // Words of the reviewer page, in German and English. Reason codes are explained with the catalogue's
 // summaries (src/errors.ts) in English and with the German sentences below (falling back to English).
-import type { Lang } from '../ui/i18n.js';
-import type { AuditOutcome, AuditRecordType } from './record.js';
+import type { Lang } from './i18n.js';
+import type { AuditOutcome, AuditRecordType } from '../audit/record.js';
 
 export const AUDIT_TEXT = {
   en: {

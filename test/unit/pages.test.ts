@@ -1,0 +1,85 @@
+// Every page roomguard renders, with hostile values in every field it shows: one layout for all of them
+// (doctype, language, the shared stylesheets, the header with the language switch, scripts only with the
+// response's nonce), and no value that becomes markup.
+import QRCode from 'qrcode';
+import { describe, expect, it } from 'vitest';
+import { errorPage, noticePage, signedOutPage, signOutPage } from '../../src/ui/pages.js';
+import { guestJoinPage, invitesPage } from '../../src/ui/guest-pages.js';
+import { accountPage, enrolChoicePage, idpOnlyPage, recoveryCodesPage, recoveryPage, totpSetupPage, verifyPage, webauthnSetupPage } from '../../src/ui/mfa-pages.js';
+import { renderAuditPage } from '../../src/ui/audit-page.js';
+import { qrCodeSvg } from '../../src/ui/qr-code.js';
+import type { Frame } from '../../src/ui/layout.js';
+import type { AuditRecord } from '../../src/audit/record.js';
+
+const EVIL = `<script>alert(1)</script>"'><img src=x onerror=alert(1)>`;
+const frame: Frame = { lang: 'en', orgName: EVIL, hasLogo: true, nonce: 'n0nce', switchHref: `/x?${EVIL}` };
+const qrSvg = await QRCode.toString('otpauth://totp/roomguard:alice?secret=JBSWY3DPEHPK3PXP', { type: 'svg', errorCorrectionLevel: 'M', margin: 1 });
+const record: AuditRecord = {
+  v: 1, id: 'r1', ts: '2024-05-01T10:00:00.000Z', seq: 1, instance: EVIL, type: 'room.decision', outcome: 'deny', room: EVIL, role: 'guest',
+  actor: { sub: EVIL, iss: EVIL, email: EVIL, name: EVIL }, policy: { file: EVIL, sha256: EVIL, rule: EVIL, line: 3 },
+  auth: { methods: [EVIL] }, client: { ip: EVIL, userAgent: EVIL }, reason: 'RG_POLICY_NOT_ALLOWED', details: { reasons: [EVIL] }, prev: '', hash: '',
+};
+
+const PAGES: Record<string, () => string> = {
+  error: () => errorPage(frame, { code: 'RG_MFA_LOCKED', requestId: EVIL, action: { href: EVIL, label: EVIL }, detail: EVIL }),
+  signOut: () => signOutPage(frame, EVIL, EVIL),
+  signedOut: () => signedOutPage(frame),
+  notice: () => noticePage(frame, { room: encodeURIComponent(EVIL), text: EVIL, csrfToken: EVIL, returnTo: EVIL }),
+  guestJoin: () => guestJoinPage(frame, { room: encodeURIComponent(EVIL), action: EVIL, token: EVIL, csrf: EVIL, expiresAt: 0, notice: EVIL, requireName: true, lobby: true, error: EVIL }),
+  invites: () => invitesPage(frame, {
+    room: encodeURIComponent(EVIL), action: EVIL, roomPath: EVIL, csrf: EVIL, limits: { ttl: 3_600_000, maxUses: 5 }, created: { link: EVIL }, message: EVIL, error: EVIL, recentSince: 0,
+    invitations: [{ id: EVIL, room: EVIL, note: EVIL, createdAt: 1, createdBy: EVIL, expiresAt: 2, maxUses: 5, used: 1, usesLeft: 4, state: 'active', admissions: [{ at: 1, name: EVIL }] }],
+  }),
+  verify: () => verifyPage(frame, { csrf: EVIL, returnTo: EVIL, room: EVIL, stepUp: true, webauthn: true, totp: true, recovery: true, error: EVIL }),
+  recovery: () => recoveryPage(frame, { csrf: EVIL, returnTo: EVIL, room: EVIL, error: EVIL }),
+  enrolChoice: () => enrolChoicePage(frame, { returnTo: EVIL, room: EVIL, webauthn: true, totp: true }),
+  totpSetup: () => totpSetupPage(frame, { csrf: EVIL, returnTo: EVIL, room: EVIL, qrSvg, secret: 'JBSWY3DPEHPK3PXP', defaultName: EVIL, error: EVIL }),
+  webauthnSetup: () => webauthnSetupPage(frame, { csrf: EVIL, returnTo: EVIL, room: EVIL, defaultName: EVIL }),
+  recoveryCodes: () => recoveryCodesPage(frame, { codes: [EVIL], continueTo: EVIL }),
+  idpOnly: () => idpOnlyPage(frame, EVIL),
+  account: () => accountPage(frame, { csrf: EVIL, factors: [{ id: EVIL, kind: 'totp', name: EVIL, createdAt: 1, secret: '' } as never], recoveryLeft: 2, message: EVIL, sessions: [{ current: true, createdAt: 1, lastSeenAt: 1, userAgent: EVIL }] }),
+  audit: () => renderAuditPage({ lang: 'en', records: [record], filters: { room: EVIL, user: EVIL, since: EVIL }, invalid: [EVIL], chainStatus: { ok: false, checkedAt: '2024-05-02T00:00:00.000Z', records: 1, problems: 1, firstProblem: EVIL, signatures: 'checked' }, csrfToken: EVIL, nonce: 'n0nce', orgName: EVIL, basePath: `/_roomguard/audit${EVIL}` }),
+};
+
+describe('pages', () => {
+  it.each(Object.keys(PAGES))('%s: in the one layout, with every value escaped', (name) => {
+    const page = PAGES[name]!();
+    expect(page).toMatch(/^<!doctype html>\n<html lang="en">\n<head>\n/);
+    expect(page).toContain('<link rel="stylesheet" href="/_roomguard/assets/style.css">\n<link rel="stylesheet" href="/_roomguard/assets/theme.css">\n');
+    expect(page).toMatch(/<header class="brand">\n(<img [^>]*>)?<span>&lt;script&gt;alert\(1\)&lt;\/script&gt;[^<]*<\/span>\n<a class="lang" href="[^"]*" hreflang="de" lang="de">Deutsch<\/a>\n<\/header>\n<main class="(card|audit)">\n/);
+    expect(page).not.toContain('<script>alert');
+    expect(page).not.toContain('<img src=x');
+    // Every element is one the page's code wrote, and every script carries the response's nonce.
+    for (const [tag] of page.matchAll(/<[a-z][^>]*>/g)) expect(tag.replace(/"[^"]*"|'[^']*'/g, '""')).not.toMatch(/\son[a-z]+=|\ssrc=x/);
+    for (const [tag] of page.matchAll(/<script\b[^>]*>/g)) expect(tag).toMatch(/^<script nonce="n0nce" src="\/_roomguard\/assets\/[a-z-]+\.js">$/);
+  });
+
+  it('shows scripts only on the pages that need them (WebAuthn), each with the nonce', () => {
+    expect(PAGES.verify!()).toContain('<script nonce="n0nce" src="/_roomguard/assets/webauthn-browser.js"></script>\n<script nonce="n0nce" src="/_roomguard/assets/mfa.js"></script>');
+    expect(PAGES.error!()).not.toContain('<script');
+    expect(PAGES.audit!()).not.toContain('<script');
+  });
+
+  it('keeps the reviewer page out of search engines, with its own stylesheet', () => {
+    const page = PAGES.audit!();
+    expect(page).toContain('<meta name="robots" content="noindex">');
+    expect(page).toContain('<link rel="stylesheet" href="/_roomguard/assets/audit.css">');
+    expect(page).toContain('<body class="audit-page">');
+    expect(PAGES.error!()).not.toContain('noindex');
+  });
+});
+
+describe('QR code', () => {
+  it('draws the qrcode library\'s SVG again from its geometry, unchanged', () => {
+    expect(qrCodeSvg(qrSvg).toString()).toBe(qrSvg);
+  });
+
+  it.each([
+    ['a script inside', qrSvg.replace('</svg>', '<script>alert(1)</script></svg>')],
+    ['an event attribute', qrSvg.replace('<svg ', '<svg onload="alert(1)" ')],
+    ['markup in a path', qrSvg.replace('d="M0 0', 'd="M0 0"/><foreignObject><img src=x onerror=alert(1)></foreignObject><path d="M0 0')],
+    ['another document', '<p>not a QR code</p>'],
+  ])('refuses an SVG with %s', (_name, svg) => {
+    expect(() => qrCodeSvg(svg)).toThrow(/unexpected SVG/);
+  });
+});
