@@ -28,6 +28,7 @@ export const ERRORS = {
   RG_ROOM_INVALID: { status: 400, summary: 'the room name is not a valid room name' },
   RG_REQUEST_BAD_PATH: { status: 400, summary: 'the request path holds something an upstream could read as another path (a ; path parameter, an empty or dot segment, an escaped slash or control character, a malformed escape or invalid UTF-8)' },
   RG_REQUEST_INVALID: { status: 400, summary: 'the request is malformed' },
+  RG_METHOD_NOT_ALLOWED: { status: 405, summary: 'the request method is not one the gateway passes on (GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS)' },
   RG_RETURN_TO_INVALID: { status: 400, summary: 'returnTo is not a same-origin relative path' },
   RG_LOGIN_STATE_UNKNOWN: { status: 400, summary: 'the login callback does not belong to a pending login (expired, reused or forged)' },
   RG_LOGIN_FAILED: { status: 502, summary: 'the identity provider did not complete the login' },

@@ -18,7 +18,7 @@ export type RoomLookup =
    * A request that carries its own admission (Jitsi's XMPP/BOSH/conference request naming `?room=`, a BBB
    * join URL roomguard signed): `signalling()` decides. `fresh`: judge it from the store, never from a cached session.
    */
-  | { kind: 'signalling'; tenant?: string; fresh?: boolean }
+  | { kind: 'signalling'; tenant?: string; fresh?: boolean; endpoint?: string }
   /** A backend path browsers must never reach through the gateway (the BBB server API). */
   | { kind: 'refused' };
 
@@ -65,6 +65,8 @@ export interface SignallingRequest {
   /** The raw query, exactly as the client sent it. */
   query: string;
   tenant?: string;
+  /** The backend's own name for the endpoint, as its roomOf() gave it. */
+  endpoint?: string;
   session: SessionView;
   now: number;
   /** Takes a value the backend remembered (at entry) from the store, once. */

@@ -13,13 +13,18 @@ import type { Identity, Role } from '../identity/types.js';
 const CLIENT_API_CALLS = new Set(['enter', 'stuns', 'signOut', 'guestWait']);
 const API_PREFIX = '/bigbluebutton/api/';
 
-/** A segment as a lenient router might compare it: decoded, compatibility-folded, lower case. */
+/**
+ * A segment as the most lenient router might compare it: decoded, compatibility-folded, lower case, and
+ * without white space or invisible format characters anywhere (routers that trim path tokens exist).
+ */
 function looseName(rawSegment: string): string {
+  let name: string;
   try {
-    return decodeURIComponent(rawSegment).normalize('NFKC').toLowerCase();
+    name = decodeURIComponent(rawSegment);
   } catch {
-    return rawSegment.toLowerCase();
+    name = rawSegment;
   }
+  return name.normalize('NFKC').toLowerCase().replace(/[\p{White_Space}\p{Cf}]/gu, '');
 }
 
 export interface BbbSettings {

@@ -11,8 +11,19 @@ import type { Identity, Role } from '../identity/types.js';
 
 /** First path segments that are Jitsi's own files, served without login. */
 const STATIC = new Set(['libs', 'css', 'static', 'images', 'sounds', 'lang', 'fonts', 'favicon.ico', 'robots.txt', 'manifest.json', 'pwa-worker.js']);
-/** Signalling endpoints that name the room in ?room=. */
-const SIGNALLING = new Set(['http-bind', 'xmpp-websocket', 'conference-request']);
+/**
+ * Signalling endpoints that name the room in ?room=, by their first segment, and the exact rest of the
+ * path each one has. Anything else under these names is refused: Jitsi's web server passes deeper
+ * paths on (`/conference-request/v1/`, `/http-bind/x`) to Prosody or Jicofo, which answer them too.
+ */
+const SIGNALLING = new Map<string, { rest: readonly string[]; endpoint: SignallingEndpoint }>([
+  ['http-bind', { rest: [], endpoint: 'bosh' }],
+  ['xmpp-websocket', { rest: [], endpoint: 'xmpp' }],
+  ['conference-request', { rest: ['v1'], endpoint: 'conference' }],
+]);
+type SignallingEndpoint = 'bosh' | 'xmpp' | 'conference';
+/** Query parameters Prosody reads that the web server (not the browser) sets: the tenant of the connection. */
+const SERVER_SET_PARAMETERS = ['prefix'];
 /** Other paths of Jitsi (and of roomguard) that are never rooms. */
 const OWN = new Set([
   'config.js', 'interface_config.js', 'external_api.js', 'logging_config.js', 'colibri-ws', '_unlock', '.well-known', '_api',
@@ -75,7 +86,7 @@ export function splitRoom(judged: string): { tenant?: string; room: string } {
 
 export class JitsiBackend implements Backend {
   readonly type = 'jitsi';
-  readonly reservedRooms: readonly string[] = [...STATIC, ...SIGNALLING, ...OWN];
+  readonly reservedRooms: readonly string[] = [...STATIC, ...SIGNALLING.keys(), ...OWN];
   /** Jitsi's app, assets and signalling are part of being in a room. */
   readonly guestsUseOwnPaths = true;
   readonly settings: JitsiSettings;
@@ -94,9 +105,17 @@ export class JitsiBackend implements Backend {
     const { segments } = path;
     // Jitsi's nginx matches case-sensitively: /LIBS is not /libs (it would serve the app page for room "libs").
     const first = segments[0]!;
-    const own = (name: string): RoomLookup | undefined =>
-      STATIC.has(name) ? { kind: 'public' } : SIGNALLING.has(name) ? { kind: 'signalling' } : OWN.has(name) ? { kind: 'none' } : undefined;
-    const top = own(first);
+    const own = (at: number, tenant?: string): RoomLookup | undefined => {
+      const name = segments[at]!;
+      if (STATIC.has(name)) return { kind: 'public' };
+      if (OWN.has(name)) return { kind: 'none' };
+      const signalling = SIGNALLING.get(name);
+      if (!signalling) return undefined;
+      const rest = segments.slice(at + 1);
+      if (rest.length !== signalling.rest.length || rest.some((part, i) => part !== signalling.rest[i])) return { kind: 'refused' };
+      return { kind: 'signalling', endpoint: signalling.endpoint, ...(tenant !== undefined ? { tenant } : {}) };
+    };
+    const top = own(0);
     if (top) return top;
     const roomAt = (raw: string, prefix: string): RoomLookup => {
       const room = canonicalRoom(raw);
@@ -115,8 +134,8 @@ export class JitsiBackend implements Backend {
     const tenant = canonicalRoom(segments[0]!);
     if (tenant === undefined) return { kind: 'invalid' };
     const second = segments[1]!;
-    const tenantOwn = own(second);
-    if (tenantOwn) return tenantOwn.kind === 'signalling' ? { kind: 'signalling', tenant } : tenantOwn;
+    const tenantOwn = own(1, tenant);
+    if (tenantOwn) return tenantOwn;
     if (segments.length === 2 && second !== '') return roomAt(segments[1]!, `/${tenant}`);
     return { kind: 'invalid' };
   }
@@ -153,9 +172,11 @@ export class JitsiBackend implements Backend {
    * Jicofo's one path with the body re-encoded.
    */
   async signalling(request: SignallingRequest): Promise<SignallingVerdict> {
-    const conference = request.path.endsWith(CONFERENCE_REQUEST_PATH);
+    const conference = request.endpoint === 'conference';
     const refuse = (code: 'RG_JITSI_NOT_ADMITTED' | 'RG_JITSI_TOKEN_INVALID' | 'RG_REQUEST_INVALID'): SignallingVerdict => ({ kind: 'refuse', code });
     const params = new URLSearchParams(request.query);
+    // Prosody takes the tenant of the connection from `prefix`, which Jitsi's web server sets: never the browser's.
+    if ([...params.keys()].some((name) => SERVER_SET_PARAMETERS.includes(name.trim().toLowerCase()))) return refuse('RG_REQUEST_INVALID');
     // Exactly one room and at most one token: a second value might be the one the backend reads.
     if (params.getAll('room').length !== 1 || params.getAll('token').length > 1) return refuse('RG_JITSI_NOT_ADMITTED');
     const raw = params.get('room');

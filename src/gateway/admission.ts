@@ -100,7 +100,7 @@ export function createJudge(ctx: GatewayContext): Judge {
         note(asking, { type: 'room.decision', outcome: 'deny', reason: 'RG_BACKEND_API_REFUSED', details: { path: target.path.slice(0, 100) } });
         return refuse(asking, 'RG_BACKEND_API_REFUSED');
       case 'signalling':
-        return judgeSignalling(asking, lookup.tenant);
+        return judgeSignalling(asking, lookup);
       case 'room':
         return judgeRoom(asking, lookup.room);
     }
@@ -158,11 +158,12 @@ export function createJudge(ctx: GatewayContext): Judge {
   }
 
   /** A request that carries its own admission (a signalling stream, a signed join): the backend decides. */
-  async function judgeSignalling(asking: Asking, tenant: string | undefined): Promise<Verdict & { tentative?: boolean }> {
+  async function judgeSignalling(asking: Asking, lookup: Extract<RoomLookup, { kind: 'signalling' }>): Promise<Verdict & { tentative?: boolean }> {
     const { session, request, target } = asking;
     if (!session) return needLogin(asking);
     const verdict = await backend.signalling({
-      path: target.path, method: asking.view.method, query: target.query, ...(tenant !== undefined ? { tenant } : {}),
+      path: target.path, method: asking.view.method, query: target.query,
+      ...(lookup.tenant !== undefined ? { tenant: lookup.tenant } : {}), ...(lookup.endpoint !== undefined ? { endpoint: lookup.endpoint } : {}),
       session: sessionView(session), now: ctx.now(), take: (key) => ctx.deps.store.take(key),
     });
     if (verdict.kind === 'refuse') {

@@ -14,7 +14,7 @@ import { registerForwardAuth, registerRefusedPage } from './forward-auth.js';
 import { registerProxy } from './proxy.js';
 import { securityHeaders } from './security-headers.js';
 import { requestIdSource } from './request-id.js';
-import { clientErrorAnswer } from './client-errors.js';
+import { rawRefusals } from './client-errors.js';
 
 export type { GatewayDeps } from './context.js';
 
@@ -24,6 +24,7 @@ export async function buildGateway(deps: GatewayDeps): Promise<FastifyInstance> 
 
   const newRequestId = requestIdSource();
   let log: FastifyInstance['log'] | undefined;
+  const refusals = rawRefusals({ orgName: config.ui.orgName, hasLogo: Boolean(deps.logo), https: ctx.https, newRequestId, log: () => log });
   const app = Fastify({
     logger: deps.logger ?? false,
     trustProxy: config.trustProxy.length > 0 ? config.trustProxy : false,
@@ -33,7 +34,8 @@ export async function buildGateway(deps: GatewayDeps): Promise<FastifyInstance> 
     // Slow clients: a whole request within http.requestTimeout, headers within http.headersTimeout
     // (fastify's default 0 would let a body trickling in byte by byte hold a connection for ever).
     requestTimeout: config.http.requestTimeout,
-    http: { headersTimeout: config.http.headersTimeout, connectionsCheckingInterval: connectionsCheckingInterval(config.http) },
+    // requireHostHeader off: Node's own answer to a request without Host is a bare 400; the hook below gives the page.
+    http: { headersTimeout: config.http.headersTimeout, connectionsCheckingInterval: connectionsCheckingInterval(config.http), requireHostHeader: false },
     // One access line per request (below) instead of fastify's two.
     logController: new LogController({ disableRequestLogging: true }),
     ...(deps.serverFactory ? { serverFactory: deps.serverFactory } : {}),
@@ -51,14 +53,22 @@ export async function buildGateway(deps: GatewayDeps): Promise<FastifyInstance> 
         if (!reply.sent) reply.raw.writeHead(400).end();
       }
     },
-    clientErrorHandler: clientErrorAnswer({ orgName: config.ui.orgName, hasLogo: Boolean(deps.logo), https: ctx.https, newRequestId, log: () => log }),
+    clientErrorHandler: refusals.clientError,
   });
   log = app.log;
+  refusals.attach(app.server);
   app.server.headersTimeout = config.http.headersTimeout;
   await app.register(fastifyCookie);
 
   // Every response, the upstream's included, carries our request id (set last, so an upstream's own
   // X-Request-Id cannot replace it). Callback hooks: these run for every request, a promise each adds up.
+  // HTTP/1.1 requires Host; Node's own refusal of a request without one is a bare 400.
+  app.addHook('onRequest', async (request, reply) => {
+    if (request.headers.host === undefined && request.raw.httpVersion !== '1.0') return ctx.fail(request, reply, 'RG_REQUEST_INVALID');
+  });
+  // The proxy takes the usual methods on every path; anything else (PROPFIND, TRACE …) ends here.
+  app.setNotFoundHandler((request, reply) => ctx.fail(request, reply, 'RG_METHOD_NOT_ALLOWED'));
+
   app.addHook('onSend', (request, reply, payload, done) => {
     reply.header('x-request-id', request.id);
     done(null, payload);

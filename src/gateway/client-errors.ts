@@ -1,12 +1,17 @@
-// Requests Node's HTTP parser or fastify's router cannot even read (a raw byte where the grammar allows
-// none, an escape the router cannot decode, headers too large, a request too slow) still get roomguard's
-// refusal page with a request id and a next step, never a framework's bare JSON.
+// Requests roomguard cannot hand to a route — Node's HTTP parser cannot read them (a raw byte where the
+// grammar allows none, headers too large, a request too slow), they ask for an expectation or a tunnel
+// (`Expect: foo`, `CONNECT`), or the router has no route for their method — still get roomguard's refusal
+// page with a request id and a next step, never a framework's bare answer or a silently closed socket.
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { FastifyBaseLogger } from 'fastify';
+import type { ErrorCode } from '../errors.js';
 import { errorPage } from '../ui/pages.js';
 import { securityHeaders } from './security-headers.js';
 
-const STATUS_TEXT: Record<number, string> = { 400: 'Bad Request', 408: 'Request Timeout', 413: 'Payload Too Large', 431: 'Request Header Fields Too Large' };
+const STATUS_TEXT: Record<number, string> = {
+  400: 'Bad Request', 405: 'Method Not Allowed', 408: 'Request Timeout', 413: 'Payload Too Large', 417: 'Expectation Failed', 431: 'Request Header Fields Too Large',
+};
 
 /** The status Node's own handler would give this parser error. */
 function statusOf(code: string | undefined): number {
@@ -16,27 +21,46 @@ function statusOf(code: string | undefined): number {
   return 400;
 }
 
+export interface RawRefusals {
+  /** fastify's `clientErrorHandler`. */
+  clientError(error: Error & { code?: string }, socket: Socket): void;
+  /** Answers `Expect` values other than 100-continue (Node would send a bare 417) and `CONNECT` (Node would close the socket). */
+  attach(server: Server): void;
+}
+
 /**
- * fastify's `clientErrorHandler`: writes a complete response on the raw socket (no request object
- * exists) in English, the only language known before the headers could be read, and closes it.
+ * Refusals written without a fastify request: in English, the only language known before the headers
+ * could be read (the page links the German one).
  */
-export function clientErrorAnswer(options: { orgName: string; hasLogo: boolean; https: boolean; newRequestId: () => string; log: () => FastifyBaseLogger | undefined }) {
-  return (error: Error & { code?: string }, socket: Socket): void => {
-    if (!socket.writable || socket.destroyed) {
-      socket.destroy();
-      return;
-    }
-    // ECONNRESET and the like: the client is gone, there is nobody to answer.
-    if (error.code === 'ECONNRESET' || error.code === 'EPIPE') {
-      socket.destroy();
-      return;
-    }
+export function rawRefusals(options: { orgName: string; hasLogo: boolean; https: boolean; newRequestId: () => string; log: () => FastifyBaseLogger | undefined }): RawRefusals {
+  const page = (status: number, code: ErrorCode, event: string, detail: string | undefined): { head: string; headers: Record<string, string>; body: string } => {
     const requestId = options.newRequestId();
-    const status = statusOf(error.code);
-    options.log()?.info({ event: 'request.unreadable', code: error.code, status, reqId: requestId }, 'request could not be parsed');
-    const body = errorPage({ lang: 'en', orgName: options.orgName, hasLogo: options.hasLogo, nonce: '', switchHref: '/?lang=de' }, { code: 'RG_REQUEST_INVALID', requestId });
+    options.log()?.info({ event, detail, status, reqId: requestId }, 'request refused before routing');
+    const body = errorPage({ lang: 'en', orgName: options.orgName, hasLogo: options.hasLogo, nonce: '', switchHref: '/?lang=de' }, { code, requestId });
     const headers = { ...securityHeaders({ https: options.https, formActions: [] }), 'content-type': 'text/html; charset=utf-8', 'content-length': String(Buffer.byteLength(body)), 'x-request-id': requestId, connection: 'close' };
-    const head = [`HTTP/1.1 ${status} ${STATUS_TEXT[status]}`, ...Object.entries(headers).map(([name, value]) => `${name}: ${value}`)].join('\r\n');
-    socket.end(`${head}\r\n\r\n${body}`);
+    return { head: `HTTP/1.1 ${status} ${STATUS_TEXT[status]}`, headers, body };
+  };
+  const onSocket = (socket: Socket, status: number, code: ErrorCode, event: string, detail: string | undefined) => {
+    const { head, headers, body } = page(status, code, event, detail);
+    socket.end(`${[head, ...Object.entries(headers).map(([name, value]) => `${name}: ${value}`)].join('\r\n')}\r\n\r\n${body}`);
+  };
+  return {
+    clientError(error, socket) {
+      // The client is gone (ECONNRESET and the like), or the socket is: nobody to answer.
+      if (!socket.writable || socket.destroyed || error.code === 'ECONNRESET' || error.code === 'EPIPE') {
+        socket.destroy();
+        return;
+      }
+      onSocket(socket, statusOf(error.code), 'RG_REQUEST_INVALID', 'request.unreadable', error.code);
+    },
+    attach(server) {
+      server.on('checkExpectation', (request: IncomingMessage, response: ServerResponse) => {
+        const { headers, body } = page(417, 'RG_REQUEST_INVALID', 'request.expectation', String(request.headers.expect ?? '').slice(0, 40));
+        response.writeHead(417, headers).end(body);
+      });
+      server.on('connect', (request: IncomingMessage, socket: Socket) => {
+        onSocket(socket, 405, 'RG_METHOD_NOT_ALLOWED', 'request.connect', String(request.url ?? '').slice(0, 100));
+      });
+    },
   };
 }

@@ -90,6 +90,11 @@ export const PROXY_ONLY_HEADERS: readonly ProxyOnlyHeader[] = [
   // Not who, but what: the URL or method really asked for, which these upstreams believe over the request line.
   ...names(['x-original-url', 'x-rewrite-url'], 'IIS URL Rewrite, Symfony and Laminas'),
   ...names(['x-original-uri', 'x-original-method'], 'the nginx auth_request convention'),
+  ...names(['x-forwarded-uri', 'x-forwarded-method', 'x-forwarded-prefix', 'x-forwarded-path'], 'the Traefik and Caddy forward-auth convention, and path prefixes apps prepend to their links'),
+  ...names(['x-envoy-original-path'], 'Envoy and Istio (the path before a rewrite)'),
+  ...names(['x-http-method-override', 'x-http-method', 'x-method-override'], 'method overrides that many frameworks obey over the request line'),
+  // The client's address, which some apps believe over the connection's.
+  ...names(['x-client-ip', 'true-client-ip', 'cf-connecting-ip', 'x-cluster-client-ip', 'fastly-client-ip'], 'client address headers of CDNs and load balancers'),
 ];
 
 /** Every concrete name the rule covers: each name, each family's stem and its members in use today. */

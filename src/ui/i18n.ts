@@ -105,6 +105,10 @@ export const ERROR_TEXT: Record<ErrorCode, Record<Lang, ErrorText>> = {
     en: { title: 'This address is not allowed', text: 'The address contains parts (such as ;, // or ..) that the gateway does not forward.', next: 'Check the link, or start again from the home page.' },
     de: { title: 'Diese Adresse ist nicht erlaubt', text: 'Die Adresse enthält Teile (etwa ;, // oder ..), die das Gateway nicht weiterleitet.', next: 'Prüfen Sie den Link oder beginnen Sie erneut auf der Startseite.' },
   },
+  RG_METHOD_NOT_ALLOWED: {
+    en: { title: 'This kind of request is not supported', text: 'The gateway only passes on ordinary web requests.', next: 'Open the meeting in a web browser, or ask your administrator if an app needs this.' },
+    de: { title: 'Diese Art von Anfrage wird nicht unterstützt', text: 'Das Gateway leitet nur gewöhnliche Web-Anfragen weiter.', next: 'Öffnen Sie das Meeting im Webbrowser, oder fragen Sie Ihre Administration, falls eine Anwendung dies braucht.' },
+  },
   RG_REQUEST_INVALID: {
     en: { title: 'The request could not be understood', text: 'Something in the request was malformed.', next: 'Go back and try again.' },
     de: { title: 'Die Anfrage war nicht verständlich', text: 'Etwas an der Anfrage war fehlerhaft.', next: 'Gehen Sie zurück und versuchen Sie es erneut.' },

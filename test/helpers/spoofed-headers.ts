@@ -19,6 +19,9 @@ export const HAND_PICKED = [
   'X-Auth-Request-User', 'X-Auth-Request-Email', 'X-Auth-Request-Groups', 'X-Auth-Request-Preferred-Username', 'X-Auth-Request-Access-Token', 'x_auth_request_user', 'X-Auth_Request-Email',
   'X-Remote-User', 'X-Remote-Group', 'X_Remote_User', 'X-WEBAUTH-USER', 'X-Webauth-Email', 'X-Authenticated-User', 'X-Authenticated-Userid',
   'X-Roomguard-User', 'X-ROOMGUARD-GROUPS', 'X_Roomguard_Role', 'x-roomguard-room', 'X-Roomguard-Assertion', 'X-Original-URL', 'X-Rewrite-URL', 'X-Original-URI',
+  // What the outside attack found passing: the request as another proxy describes it, method overrides, client addresses.
+  'X-Forwarded-Uri', 'X-Forwarded-Method', 'X-Forwarded-Prefix', 'X-Forwarded-Path', 'X-Envoy-Original-Path',
+  'X-HTTP-Method-Override', 'X-HTTP-Method', 'X-Method-Override', 'X-Client-IP', 'True-Client-IP', 'CF-Connecting-IP', 'X-Cluster-Client-IP',
 ];
 
 /**

@@ -192,6 +192,23 @@ describe('signalling gate', () => {
       expect(upstream.arrived.length).toBe(before);
     });
 
+    it.each(['/conference-request/v1/', '/conference-request/v1/x', '/conference-request/v1//'])('refuses %s, which Jitsi\'s web server passes on to Jicofo too, whatever the body says', async (path) => {
+      const alice = await enter('alice', 'town-hall');
+      const before = upstream.arrived.length;
+      const res = await alice.browser.request(`${origin}${path}?room=town-hall&token=${alice.token}`, { method: 'POST', body: '{"room":"board@conference.meet.jitsi"}', headers: { 'content-type': 'application/json' } });
+      expect(res.status).toBeGreaterThanOrEqual(400);
+      expect(res.status).toBeLessThan(500);
+      expect(upstream.arrived.length).toBe(before);
+    });
+
+    it.each(['prefix=sales', 'PREFIX=sales', '%70refix=sales', 'prefix%20=sales'])('refuses signalling with %s: the web server sets the tenant, never the browser', async (extra) => {
+      const alice = await enter('alice', 'town-hall');
+      const cookie = alice.browser.jar.header(new URL(origin))!;
+      expect(await ws(`/xmpp-websocket?room=town-hall&token=${alice.token}&${extra}`, cookie)).toMatchObject({ status: 400 });
+      const bosh = await alice.browser.request(`${origin}/http-bind?room=town-hall&token=${alice.token}&${extra}`, { method: 'POST', body: '<body/>', headers: { 'content-type': 'text/xml' } });
+      expect(bosh.status).toBe(400);
+    });
+
     it('refuses a conference request that is not a POST', async () => {
       const alice = await enter('alice', 'town-hall');
       const res = await alice.browser.request(`${origin}/conference-request/v1?room=town-hall`);

@@ -70,6 +70,26 @@ describe('requests the parser or the router cannot read', () => {
   });
 });
 
+describe('requests no route takes', () => {
+  it.each([
+    ['an HTTP/1.1 request without Host', 'GET /rooms/board HTTP/1.1\r\nConnection: close\r\n\r\n', 400, 'RG_REQUEST_INVALID'],
+    ['an expectation other than 100-continue', 'GET /rooms/board HTTP/1.1\r\n{host}Expect: foo\r\nConnection: close\r\n\r\n', 417, 'RG_REQUEST_INVALID'],
+    ['PROPFIND', 'PROPFIND /rooms/board HTTP/1.1\r\n{host}Connection: close\r\n\r\n', 405, 'RG_METHOD_NOT_ALLOWED'],
+    ['TRACE', 'TRACE /rooms/board HTTP/1.1\r\n{host}Connection: close\r\n\r\n', 405, 'RG_METHOD_NOT_ALLOWED'],
+    ['MKCOL on roomguard\'s own path', 'MKCOL /_roomguard/x HTTP/1.1\r\n{host}Connection: close\r\n\r\n', 405, 'RG_METHOD_NOT_ALLOWED'],
+    ['a CONNECT tunnel', 'CONNECT 127.0.0.1:80 HTTP/1.1\r\n{host}\r\n', 405, 'RG_METHOD_NOT_ALLOWED'],
+  ])('answers %s with roomguard\'s page and a request id, and nothing reaches the upstream', async (_what, template, status, code) => {
+    const before = rig.upstream.arrived.length;
+    const res = await rawExchange(rig.port, template.replaceAll('{host}', host()));
+    expect(res.statuses[0]).toBe(status);
+    expect(res.text).toContain(code);
+    expect(res.text).toMatch(/x-request-id: [0-9a-f]{16}/i);
+    expect(res.text).not.toContain('"message"');
+    expect(rig.upstream.arrived.length).toBe(before);
+    await stillServing();
+  });
+});
+
 describe('sizes', () => {
   it('answers oversized request headers with 431 and keeps serving', async () => {
     const res = await rawExchange(rig.port, `GET /public/a HTTP/1.1\r\n${host()}X-Big: ${'a'.repeat(70_000)}\r\n\r\n`);

@@ -52,9 +52,14 @@ describe('Jitsi room canonicalisation', () => {
     expect(lookupPath(plain, path)).toEqual({ kind: 'public' });
   });
 
-  it.each(['/http-bind', '/xmpp-websocket', '/conference-request/v1'])('recognises signalling %s', (path) => {
-    expect(lookupPath(plain, path)).toEqual({ kind: 'signalling' });
+  it.each([['/http-bind', 'bosh'], ['/xmpp-websocket', 'xmpp'], ['/conference-request/v1', 'conference']])('recognises signalling %s', (path, endpoint) => {
+    expect(lookupPath(plain, path)).toEqual({ kind: 'signalling', endpoint });
   });
+
+  it.each(['/conference-request/v1/', '/conference-request/v1/x', '/conference-request/v2', '/conference-request', '/conference-request/', '/http-bind/', '/http-bind/x', '/xmpp-websocket/', '/xmpp-websocket/x/y'])(
+    'refuses %s: Jitsi\'s web server would pass it on to Prosody or Jicofo, past the signalling rules', (path) => {
+      expect(lookupPath(tenanted, path)).toEqual({ kind: 'refused' });
+    });
 
   it.each(['/config.js', '/interface_config.js', '/external_api.js', '/colibri-ws/a/b/c', '/_unlock', '/.well-known/x', '/'])('never treats %s as a room', (path) => {
     expect(lookupPath(plain, path)).toEqual({ kind: 'none' });
@@ -64,7 +69,10 @@ describe('Jitsi room canonicalisation', () => {
     expect(lookupPath(plain, '/sales/weekly')).toEqual({ kind: 'invalid' });
     expect(lookupPath(tenanted, '/sales/weekly')).toEqual({ kind: 'room', room: 'sales/weekly' });
     expect(lookupPath(tenanted, '/Sales/Weekly')).toEqual({ kind: 'room', room: 'sales/weekly', canonicalPath: '/sales/weekly' });
-    expect(lookupPath(tenanted, '/sales/xmpp-websocket')).toEqual({ kind: 'signalling', tenant: 'sales' });
+    expect(lookupPath(tenanted, '/sales/xmpp-websocket')).toEqual({ kind: 'signalling', endpoint: 'xmpp', tenant: 'sales' });
+    expect(lookupPath(tenanted, '/sales/conference-request/v1')).toEqual({ kind: 'signalling', endpoint: 'conference', tenant: 'sales' });
+    expect(lookupPath(tenanted, '/sales/conference-request/v1/')).toEqual({ kind: 'refused' });
+    expect(lookupPath(tenanted, '/sales/http-bind/x')).toEqual({ kind: 'refused' });
     expect(lookupPath(tenanted, '/sales/libs/app.js')).toEqual({ kind: 'public' });
     expect(lookupPath(tenanted, '/sales/config.js')).toEqual({ kind: 'none' });
     expect(lookupPath(tenanted, '/sales/a/b')).toEqual({ kind: 'invalid' });
