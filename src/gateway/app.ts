@@ -7,6 +7,7 @@ import { isRoomguardError } from '../errors.js';
 import { UI_TEXT } from '../ui/i18n.js';
 import { GatewayContext, type GatewayDeps } from './context.js';
 import { registerAuthRoutes } from './auth-routes.js';
+import { registerNoticeRoutes } from './notice-routes.js';
 import { registerMfaRoutes } from './mfa-routes.js';
 import { registerAccountRoutes } from './account-routes.js';
 import { registerAuditRoutes } from './audit-routes.js';
@@ -136,6 +137,7 @@ export async function buildGateway(deps: GatewayDeps): Promise<FastifyInstance> 
       reply.headers(ownHeaders);
     });
     registerAuthRoutes(own, ctx);
+    registerNoticeRoutes(own, ctx);
     registerMfaRoutes(own, ctx);
     registerAccountRoutes(own, ctx);
     registerAuditRoutes(own, ctx);
