@@ -161,10 +161,11 @@ export class GatewayContext {
 
   /**
    * The request's session; `cached` lets a sub-resource request reuse a copy read within
-   * session.localCache. With `keep`, a preHandler hook (after the body has arrived, right before the
-   * handler) leaves what it read for the handler's own first call, which then costs no second store read
-   * a moment later; only that one call gets it, every later one reads the store (the request may have
-   * changed the session meanwhile). Never from onRequest: a client can hold its body back for seconds.
+   * session.localCache. With `keep`, a hook that runs after the body has arrived (guest-routes'
+   * preValidation, right before the route's schema check and handler) leaves what it read for the
+   * handler's own first call, which then costs no second store read a moment later; only that one call
+   * gets it, every later one reads the store (the request may have changed the session meanwhile).
+   * Never from onRequest: a client can hold its body back for seconds.
    */
   async loadSession(request: FastifyRequest, options: { cached?: boolean; keep?: boolean } = {}): Promise<LoadedSession | undefined> {
     const kept = this.#kept.get(request);
