@@ -16,9 +16,9 @@ const CSRF = { type: 'string' } as const;
 const FACTOR_ID = { type: 'string' } as const;
 /** Which change the page confirms after a redirect back to it. */
 const ACCOUNT_PAGE = routeInput({ querystring: { type: 'object', properties: { done: { type: 'string' } } } });
-const PLAIN_FORM = routeInput({ body: { type: 'object', properties: { csrf: CSRF } } });
-const FACTOR_FORM = routeInput({ body: { type: 'object', properties: { csrf: CSRF, id: FACTOR_ID } } });
-const RENAME_FORM = routeInput({ body: { type: 'object', properties: { csrf: CSRF, id: FACTOR_ID, name: { type: 'string' } } } });
+const PLAIN_FORM = routeInput({ body: { type: 'object', properties: { csrf: CSRF } } }, ['csrf']);
+const FACTOR_FORM = routeInput({ body: { type: 'object', properties: { csrf: CSRF, id: FACTOR_ID } } }, ['csrf']);
+const RENAME_FORM = routeInput({ body: { type: 'object', properties: { csrf: CSRF, id: FACTOR_ID, name: { type: 'string' } } } }, ['csrf']);
 
 export function registerAccountRoutes(app: FastifyInstance, ctx: GatewayContext): void {
   route(app, 'GET', ACCOUNT, ACCOUNT_PAGE, (request, reply) => showAccount(ctx, request, reply));

@@ -17,7 +17,6 @@ import { securityHeaders } from './security-headers.js';
 import { requestIdSource } from './request-id.js';
 import { clientErrorAnswer } from './client-errors.js';
 import { WINDOW_MS } from './refusal-budget.js';
-import { refusalOfInvalidInput } from './route-input.js';
 
 export type { GatewayDeps } from './context.js';
 
@@ -44,7 +43,6 @@ export async function buildGateway(deps: GatewayDeps): Promise<FastifyInstance> 
     // Route schemas (route-input.ts) check input as it came: a value of the wrong type is refused, never
     // converted (fastify's default would turn a JSON number into a code or a one-item list into a token).
     ajv: { customOptions: { coerceTypes: false } },
-    schemaErrorFormatter: refusalOfInvalidInput,
     // A URL the router cannot decode (`%c3` alone, `%zz`) gets the same page as a path roomguard refuses.
     frameworkErrors: (error, request, reply) => {
       request.log.info({ event: 'request.unroutable', code: error.code }, 'request refused by the router');

@@ -19,9 +19,9 @@ const REVIEWER_MFA_MAX_AGE_MS = 60 * 60_000;
 const FILTERS = ['room', 'user', 'type', 'outcome', 'since', 'until'] as const;
 
 const TEXT = { type: 'string' } as const;
-/** The reviewer's filters (parsed and checked by parseQueryFilters) and the export format. */
+/** The reviewer's filters (parsed and checked by parseQueryFilters; `room` is text to look for, not a room name) and the export format. */
 const AUDIT_QUERY = routeInput({ querystring: { type: 'object', properties: { room: TEXT, user: TEXT, type: TEXT, outcome: TEXT, since: TEXT, until: TEXT, format: TEXT } } });
-const VERIFY_FORM = routeInput({ body: { type: 'object', properties: { csrf: TEXT } } });
+const VERIFY_FORM = routeInput({ body: { type: 'object', properties: { csrf: TEXT } } }, ['csrf']);
 
 export function registerAuditRoutes(app: FastifyInstance, ctx: GatewayContext): void {
   const dir = auditDirOf(ctx.config);

@@ -25,10 +25,10 @@ const ASSETS: Record<string, { body: string; type: string }> = {
 const MAX_JITSI_STATE = 2000;
 
 const ASSET = routeInput({ params: { type: 'object', required: ['name'], properties: { name: { type: 'string' } } } });
-const LOGIN_START = routeInput({ querystring: { type: 'object', properties: { returnTo: { type: 'string', default: '/' }, fresh: { type: 'string' } } } });
-const SIGN_OUT = routeInput({ body: { type: 'object', properties: { csrf: { type: 'string' } } } });
+const LOGIN_START = routeInput({ querystring: { type: 'object', properties: { returnTo: { type: 'string', default: '/' }, fresh: { type: 'string' } } } }, ['returnTo']);
+const SIGN_OUT = routeInput({ body: { type: 'object', properties: { csrf: { type: 'string' } } } }, ['csrf']);
 /** Jitsi's tokenAuthUrl parameters: the room, or (with tenants) a JSON state naming room and tenant. */
-const JITSI_HOST_LINK = routeInput({ querystring: { type: 'object', properties: { room: { type: 'string' }, state: { type: 'string' } } } });
+const JITSI_HOST_LINK = routeInput({ querystring: { type: 'object', properties: { room: { type: 'string' }, state: { type: 'string' } } } }, ['room']);
 /** The IdP's signed JWT; BackchannelLogout.verify checks everything else about it. */
 const LOGOUT_TOKEN = routeInput({ body: { type: 'object', properties: { logout_token: { type: 'string' } } } });
 

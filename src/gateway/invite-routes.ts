@@ -20,7 +20,7 @@ const TEXT = { type: 'string' } as const;
 /** After a revocation the page says so (`done=revoked`). */
 const INVITES_PAGE = routeInput({ querystring: { type: 'object', properties: { done: TEXT } } });
 /** Creating (ttl as a duration, uses, note) or revoking (id) an invitation; ttl and uses are checked against the policy. */
-const INVITES_FORM = routeInput({ body: { type: 'object', properties: { csrf: TEXT, id: TEXT, ttl: TEXT, uses: TEXT, note: TEXT } } });
+const INVITES_FORM = routeInput({ body: { type: 'object', properties: { csrf: TEXT, id: TEXT, ttl: TEXT, uses: TEXT, note: TEXT } } }, ['csrf']);
 
 export function registerInvitationRoutes(app: FastifyInstance, guests: GuestsContext): void {
   route(app, 'GET', `${ROOMS_PREFIX}*`, INVITES_PAGE, (request, reply) => showInvitations(guests, request, reply));

@@ -14,7 +14,7 @@ import { enrolChoicePage, idpOnlyPage, recoveryCodesPage, recoveryPage, totpSetu
 import type { GatewayContext } from './context.js';
 import { route, routeInput, type ValidRequest } from './route-input.js';
 import {
-  CODE_FIELD, FACTOR_NAME_FIELD, STEP_FORM, STEP_QUERY, afterEnrolment, cleanName, codeOf, confirmed, defaultName, enrolmentGate, failed, postedStep, refuseIfLocked, requirementFor, stepInput,
+  CODE_FIELD, FACTOR_NAME_FIELD, STEP_CHECKED, STEP_FORM, STEP_QUERY, afterEnrolment, cleanName, codeOf, confirmed, defaultName, enrolmentGate, failed, postedStep, refuseIfLocked, requirementFor, stepInput,
   type Requirement, type StepInput,
 } from './mfa-step.js';
 import { registerWebauthnRoutes } from './webauthn-routes.js';
@@ -24,9 +24,9 @@ const RECOVERY_CLAIM_TTL_MS = 400 * 86_400_000;
 /** Two requests racing with the same authenticator code: the claim on its time step outlives the code's window. */
 const TOTP_STEP_CLAIM_TTL_MS = 3 * 60_000;
 
-const STEP_PAGE = routeInput({ querystring: STEP_QUERY });
-const CODE_SENT = routeInput({ body: { type: 'object', properties: { ...STEP_FORM.properties, code: CODE_FIELD } } });
-const TOTP_ENROLMENT = routeInput({ body: { type: 'object', properties: { ...STEP_FORM.properties, code: CODE_FIELD, name: FACTOR_NAME_FIELD } } });
+const STEP_PAGE = routeInput({ querystring: STEP_QUERY }, STEP_CHECKED);
+const CODE_SENT = routeInput({ body: { type: 'object', properties: { ...STEP_FORM.properties, code: CODE_FIELD } } }, STEP_CHECKED);
+const TOTP_ENROLMENT = routeInput({ body: { type: 'object', properties: { ...STEP_FORM.properties, code: CODE_FIELD, name: FACTOR_NAME_FIELD } } }, STEP_CHECKED);
 
 export function registerMfaRoutes(app: FastifyInstance, ctx: GatewayContext): void {
   route(app, 'GET', '/_roomguard/mfa', STEP_PAGE, (request, reply) => showStep(ctx, request, reply));

@@ -12,6 +12,7 @@ import { userKey, type UserFactors } from '../mfa/factors.js';
 import type { LockState } from '../mfa/limiter.js';
 import { MFA_TEXT } from '../ui/i18n.js';
 import type { GatewayContext } from './context.js';
+import type { FieldCheck } from './route-input.js';
 
 /** Where the step goes on to (checked by safeReturnTo) and the room it is for ('' when managing factors). */
 const STEP_FIELDS = {
@@ -24,6 +25,9 @@ export const STEP_QUERY = { type: 'object', properties: STEP_FIELDS } as const;
 
 /** The form (or JSON body) of a state-changing step; the CSRF token may come in the X-Roomguard-CSRF header instead. */
 export const STEP_FORM = { type: 'object', properties: { ...STEP_FIELDS, csrf: { type: 'string' } } } as const;
+
+/** A malformed returnTo, room or CSRF token of a step gets the refusal of that field's own check. */
+export const STEP_CHECKED = ['returnTo', 'room', 'csrf'] as const satisfies readonly FieldCheck[];
 
 /**
  * A second-factor code reaches its check in any shape: one that is not a single string is a wrong code,

@@ -13,8 +13,8 @@ import { route, routeInput, type ValidRequest } from './route-input.js';
 const MAX_NOTICES_SEEN = 100;
 
 const NOTICE_FIELDS = { returnTo: { type: 'string', default: '/' }, room: { type: 'string' } } as const;
-const NOTICE_PAGE = routeInput({ querystring: { type: 'object', properties: NOTICE_FIELDS } });
-const NOTICE_ACKNOWLEDGED = routeInput({ body: { type: 'object', properties: { returnTo: NOTICE_FIELDS.returnTo, csrf: { type: 'string' }, room: NOTICE_FIELDS.room } } });
+const NOTICE_PAGE = routeInput({ querystring: { type: 'object', properties: NOTICE_FIELDS } }, ['returnTo', 'room']);
+const NOTICE_ACKNOWLEDGED = routeInput({ body: { type: 'object', properties: { returnTo: NOTICE_FIELDS.returnTo, csrf: { type: 'string' }, room: NOTICE_FIELDS.room } } }, ['returnTo', 'csrf', 'room']);
 
 export function registerNoticeRoutes(app: FastifyInstance, ctx: GatewayContext): void {
   route(app, 'GET', '/_roomguard/notice', NOTICE_PAGE, (request, reply) => showNotice(ctx, request, reply));

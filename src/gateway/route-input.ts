@@ -24,16 +24,33 @@ interface Input<Q, B, P> {
   Reply: unknown;
 }
 
+/**
+ * The checks whose refusal a malformed field of that name gets instead of the generic RG_REQUEST_INVALID,
+ * so a value sent twice (a list) is refused exactly as a wrong single value is. A route names the fields
+ * that mean this there: the audit page's `room` filter, say, is no room name.
+ */
+const FIELD_CHECKS = {
+  returnTo: 'RG_RETURN_TO_INVALID',
+  room: 'RG_ROOM_INVALID',
+  csrf: 'RG_CSRF',
+} as const satisfies Record<string, ErrorCode>;
+
+export type FieldCheck = keyof typeof FIELD_CHECKS;
+
 /** A route's schemas together with the types they give its input (worked out once, where they are declared). */
 export interface RouteInput<Q, B, P> {
   readonly schema: FastifySchema;
+  readonly checked: readonly FieldCheck[];
   /** Never set: carries the input types from the schemas to the handler. */
   readonly types?: Input<Q, B, P>;
 }
 
-/** Declares a route's input: `routeInput({ body: { type: 'object', properties: … } })`. */
-export function routeInput<const S extends InputSchemas>(schema: S): RouteInput<Part<S, 'querystring'>, Part<S, 'body'>, Part<S, 'params'>> {
-  return { schema };
+/**
+ * Declares a route's input: `routeInput({ body: { type: 'object', properties: … } }, ['returnTo', 'csrf'])`,
+ * the second argument naming the fields whose malformed value gets the refusal of that field's check.
+ */
+export function routeInput<const S extends InputSchemas>(schema: S, checked: readonly FieldCheck[] = []): RouteInput<Part<S, 'querystring'>, Part<S, 'body'>, Part<S, 'params'>> {
+  return { schema, checked };
 }
 
 /** The request a handler gets once its input has passed the schemas: query, body and params of their types. */
@@ -48,6 +65,7 @@ export function route<Q, B, P>(app: FastifyInstance, method: 'GET' | 'POST', url
     method,
     url,
     schema: input.schema,
+    schemaErrorFormatter: (errors, part) => refusalOfInvalidInput(errors, part, input.checked),
     ...(input.schema.body ? { preValidation: emptyFormWhenNoBody } : {}),
     handler,
   });
@@ -59,24 +77,15 @@ function emptyFormWhenNoBody(request: FastifyRequest, _reply: FastifyReply, done
 }
 
 /**
- * Fields whose malformed value gets the refusal of the field's own check rather than the generic
- * RG_REQUEST_INVALID, so a value sent twice (an array) is refused exactly as a wrong single value is.
+ * Turns the first schema violation (fastify stops at the first: see its allErrors note) into the
+ * catalogue error the gateway's error handler renders as the refusal page, or JSON for a JSON call.
  */
-const FIELD_REFUSALS: Readonly<Record<string, ErrorCode>> = {
-  returnTo: 'RG_RETURN_TO_INVALID',
-  room: 'RG_ROOM_INVALID',
-  csrf: 'RG_CSRF',
-};
-
-/**
- * fastify's `schemaErrorFormatter` for the whole gateway: turns the first schema violation (fastify stops
- * at the first, see its allErrors note) into the catalogue error the gateway's error handler renders.
- */
-export function refusalOfInvalidInput(errors: FastifySchemaValidationError[], part: string): Error {
+export function refusalOfInvalidInput(errors: FastifySchemaValidationError[], part: string, checked: readonly FieldCheck[]): Error {
   const first = errors[0];
   const field = first ? fieldOf(first) : undefined;
-  const code = field !== undefined && Object.hasOwn(FIELD_REFUSALS, field) ? FIELD_REFUSALS[field]! : 'RG_REQUEST_INVALID';
-  return new RoomguardError(code, `${part}${first ? `${first.instancePath} ${first.message ?? first.keyword}` : ' invalid'}`.slice(0, 200));
+  const check = checked.find((name) => name === field);
+  const detail = `${part}${first ? `${first.instancePath} ${first.message ?? first.keyword}` : ' invalid'}`.slice(0, 200);
+  return new RoomguardError(check ? FIELD_CHECKS[check] : 'RG_REQUEST_INVALID', detail);
 }
 
 /** The top-level field a violation is about: the first step of its path, or the property found missing. */

@@ -6,7 +6,7 @@ import { MAX_FACTORS_PER_PERSON, userKey } from '../mfa/factors.js';
 import { webauthnSetupPage } from '../ui/mfa-pages.js';
 import type { GatewayContext } from './context.js';
 import { route, routeInput, type ValidRequest } from './route-input.js';
-import { FACTOR_NAME_FIELD, STEP_FORM, STEP_QUERY, afterEnrolment, cleanName, confirmed, defaultName, enrolmentGate, postedStep, requirementFor, stepInput, type Requirement } from './mfa-step.js';
+import { FACTOR_NAME_FIELD, STEP_CHECKED, STEP_FORM, STEP_QUERY, afterEnrolment, cleanName, confirmed, defaultName, enrolmentGate, postedStep, requirementFor, stepInput, type Requirement } from './mfa-step.js';
 
 /**
  * The authenticator's answer at the edge: an object, with the credential id the gateway itself reads to
@@ -15,11 +15,11 @@ import { FACTOR_NAME_FIELD, STEP_FORM, STEP_QUERY, afterEnrolment, cleanName, co
  */
 const CREDENTIAL_ANSWER = { type: 'object', properties: { id: { type: 'string' } } } as const;
 
-const SETUP_PAGE = routeInput({ querystring: STEP_QUERY });
-const OPTIONS_ASKED = routeInput({ body: STEP_FORM });
+const SETUP_PAGE = routeInput({ querystring: STEP_QUERY }, STEP_CHECKED);
+const OPTIONS_ASKED = routeInput({ body: STEP_FORM }, STEP_CHECKED);
 // The answer is optional at the edge: a request without one reaches the CSRF check, then fails the ceremony.
-const REGISTRATION_SENT = routeInput({ body: { type: 'object', properties: { ...STEP_FORM.properties, response: CREDENTIAL_ANSWER, name: FACTOR_NAME_FIELD } } });
-const ASSERTION_SENT = routeInput({ body: { type: 'object', properties: { ...STEP_FORM.properties, response: CREDENTIAL_ANSWER } } });
+const REGISTRATION_SENT = routeInput({ body: { type: 'object', properties: { ...STEP_FORM.properties, response: CREDENTIAL_ANSWER, name: FACTOR_NAME_FIELD } } }, STEP_CHECKED);
+const ASSERTION_SENT = routeInput({ body: { type: 'object', properties: { ...STEP_FORM.properties, response: CREDENTIAL_ANSWER } } }, STEP_CHECKED);
 
 export function registerWebauthnRoutes(app: FastifyInstance, ctx: GatewayContext): void {
   route(app, 'GET', '/_roomguard/mfa/webauthn/setup', SETUP_PAGE, (request, reply) => showWebauthnSetup(ctx, request, reply));
