@@ -5,10 +5,11 @@
 //   npx tsx scripts/long-functions.ts [--max 80] [--exclude src/demo] [folder or file …]   (default: src)
 import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import ts from 'typescript';
 
-interface LongFunction { name: string; file: string; line: number; lines: number }
-interface RequestCast { file: string; line: number; text: string }
+export interface LongFunction { name: string; file: string; line: number; lines: number }
+export interface RequestCast { file: string; line: number; text: string }
 
 /** A function's name as a reader would look for it: its own name, the variable or property it is assigned to, or the route it handles. */
 function nameOf(node: ts.FunctionLikeDeclaration, source: ts.SourceFile): string {
@@ -64,6 +65,15 @@ function measure(file: string, max: number, long: LongFunction[], casts: Request
   visit(source);
 }
 
+/** Functions over `max` lines and casts on request input in the TypeScript files under `roots`. */
+export function survey(roots: string[], options: { max: number; exclude: string[] }): { long: LongFunction[]; casts: RequestCast[] } {
+  const long: LongFunction[] = [];
+  const casts: RequestCast[] = [];
+  for (const file of roots.flatMap((root) => sourceFiles(root, options.exclude))) measure(file, options.max, long, casts);
+  long.sort((a, b) => b.lines - a.lines || a.file.localeCompare(b.file));
+  return { long, casts };
+}
+
 function sourceFiles(path: string, exclude: string[]): string[] {
   if (exclude.some((e) => relative(e, path) === '' || !relative(e, path).startsWith('..'))) return [];
   if (statSync(path).isFile()) return /\.(ts|tsx|mts)$/.test(path) && !path.endsWith('.d.ts') ? [path] : [];
@@ -83,14 +93,11 @@ function main(argv: string[]): void {
   if (!Number.isInteger(max) || max < 1) throw new Error('--max takes a whole number of lines');
   if (roots.length === 0) roots.push('src');
   if (exclude.length === 0 && roots.includes('src')) exclude.push('src/demo');
-  const long: LongFunction[] = [];
-  const casts: RequestCast[] = [];
-  for (const file of roots.flatMap((root) => sourceFiles(root, exclude))) measure(file, max, long, casts);
-  long.sort((a, b) => b.lines - a.lines || a.file.localeCompare(b.file));
+  const { long, casts } = survey(roots, { max, exclude });
   console.log(`functions over ${max} lines in ${roots.join(', ')}${exclude.length ? ` (without ${exclude.join(', ')})` : ''}: ${long.length}`);
   for (const f of long) console.log(`${String(f.lines).padStart(5)}  ${f.name}  ${f.file}:${f.line}`);
   console.log(`\n\`as\` casts on request input (request.body / .query / .params): ${casts.length}`);
   for (const c of casts) console.log(`       ${c.file}:${c.line}  ${c.text}`);
 }
 
-main(process.argv.slice(2));
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) main(process.argv.slice(2));
