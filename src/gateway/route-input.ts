@@ -80,7 +80,7 @@ function emptyFormWhenNoBody(request: FastifyRequest, _reply: FastifyReply, done
  * Turns the first schema violation (fastify stops at the first: see its allErrors note) into the
  * catalogue error the gateway's error handler renders as the refusal page, or JSON for a JSON call.
  */
-export function refusalOfInvalidInput(errors: FastifySchemaValidationError[], part: string, checked: readonly FieldCheck[]): Error {
+function refusalOfInvalidInput(errors: FastifySchemaValidationError[], part: string, checked: readonly FieldCheck[]): Error {
   const first = errors[0];
   const field = first ? fieldOf(first) : undefined;
   const check = checked.find((name) => name === field);
