@@ -1,17 +1,19 @@
 // Assembles the gateway from its route groups: health, roomguard's own pages (login, second factor,
 // account), and the guarded HTTP + WebSocket proxy. Errors become pages with catalogue codes.
-import Fastify, { LogController, type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import fastifyCookie from '@fastify/cookie';
 import fastifyFormbody from '@fastify/formbody';
 import { isRoomguardError } from '../errors.js';
 import { UI_TEXT } from '../ui/i18n.js';
 import { GatewayContext, type GatewayDeps } from './context.js';
 import { registerAuthRoutes } from './auth-routes.js';
+import { registerNoticeRoutes } from './notice-routes.js';
 import { registerMfaRoutes } from './mfa-routes.js';
 import { registerAccountRoutes } from './account-routes.js';
 import { registerAuditRoutes } from './audit-routes.js';
 import { registerForwardAuth, registerRefusedPage } from './forward-auth.js';
 import { registerProxy } from './proxy.js';
+import { registerHealthRoutes } from './health-routes.js';
 import { securityHeaders } from './security-headers.js';
 import { requestIdSource } from './request-id.js';
 import { rawRefusals } from './client-errors.js';
@@ -34,25 +36,17 @@ export async function buildGateway(deps: GatewayDeps): Promise<FastifyInstance> 
     // Slow clients: a whole request within http.requestTimeout, headers within http.headersTimeout
     // (fastify's default 0 would let a body trickling in byte by byte hold a connection for ever).
     requestTimeout: config.http.requestTimeout,
-    // requireHostHeader off: Node's own answer to a request without Host is a bare 400; the hook below gives the page.
+    // requireHostHeader off: Node's own answer to a request without Host is a bare 400; a hook gives the page.
     http: { headersTimeout: config.http.headersTimeout, connectionsCheckingInterval: connectionsCheckingInterval(config.http), requireHostHeader: false },
     // One access line per request (below) instead of fastify's two.
     logController: new LogController({ disableRequestLogging: true }),
     ...(deps.serverFactory ? { serverFactory: deps.serverFactory } : {}),
     routerOptions: { maxParamLength: 500 },
+    // Route schemas (route-input.ts) check input as it came: a value of the wrong type is refused, never
+    // converted (fastify's default would turn a JSON number into a code or a one-item list into a token).
+    ajv: { customOptions: { coerceTypes: false } },
     // A URL the router cannot decode (`%c3` alone, `%zz`) gets the same page as a path roomguard refuses.
-    frameworkErrors: (error, request, reply) => {
-      request.log.info({ event: 'request.unroutable', code: error.code }, 'request refused by the router');
-      try {
-        // The app's hooks (request id, cookies) have not run for a request the router refused.
-        reply.header('x-request-id', request.id);
-        void ctx.fail(request, reply, error.code === 'FST_ERR_BAD_URL' ? 'RG_REQUEST_BAD_PATH' : 'RG_REQUEST_INVALID');
-      } catch (err) {
-        // Nothing here may throw past fastify: it would end the process.
-        request.log.error({ err }, 'refusal page failed');
-        if (!reply.sent) reply.raw.writeHead(400).end();
-      }
-    },
+    frameworkErrors: (error, request, reply) => refuseUnroutable(ctx, error, request, reply),
     clientErrorHandler: refusals.clientError,
   });
   log = app.log;
@@ -60,15 +54,48 @@ export async function buildGateway(deps: GatewayDeps): Promise<FastifyInstance> 
   app.server.headersTimeout = config.http.headersTimeout;
   await app.register(fastifyCookie);
 
-  // Every response, the upstream's included, carries our request id (set last, so an upstream's own
-  // X-Request-Id cannot replace it). Callback hooks: these run for every request, a promise each adds up.
+  addRequestHooks(app, ctx);
+
+  app.setErrorHandler((error, request, reply) => answerError(ctx, error, request, reply));
+  registerHealthRoutes(app, deps);
+
+  const ownHeaders = securityHeaders({ https: ctx.https, formActions: [deps.oidc.settings.issuer.origin] });
+  await app.register(async (own) => registerOwnPages(own, ctx, ownHeaders));
+
+  await app.register(async (verify) => registerVerifyEndpoint(verify, ctx, ownHeaders));
+
+  app.addHook('onClose', async () => {
+    await ctx.sessions.close();
+  });
+  await registerProxy(app, ctx);
+  return app;
+}
+
+/** A request the router refused: the refusal page, whatever goes wrong (nothing may throw past fastify here). */
+function refuseUnroutable(ctx: GatewayContext, error: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
+  request.log.info({ event: 'request.unroutable', code: error.code }, 'request refused by the router');
+  try {
+    // The app's hooks (request id, cookies) have not run for a request the router refused.
+    reply.header('x-request-id', request.id);
+    void ctx.fail(request, reply, error.code === 'FST_ERR_BAD_URL' ? 'RG_REQUEST_BAD_PATH' : 'RG_REQUEST_INVALID');
+  } catch (err) {
+    // Nothing here may throw past fastify: it would end the process.
+    request.log.error({ err }, 'refusal page failed');
+    if (!reply.sent) reply.raw.writeHead(400).end();
+  }
+}
+
+/** Every request: our request id on the response, one access line and a metric; in the demo, page loads moved to publicUrl's host. */
+function addRequestHooks(app: FastifyInstance, ctx: GatewayContext): void {
+  const deps = ctx.deps;
   // HTTP/1.1 requires Host; Node's own refusal of a request without one is a bare 400.
   app.addHook('onRequest', async (request, reply) => {
     if (request.headers.host === undefined && request.raw.httpVersion !== '1.0') return ctx.fail(request, reply, 'RG_REQUEST_INVALID');
   });
   // The proxy takes the usual methods on every path; anything else (PROPFIND, TRACE …) ends here.
   app.setNotFoundHandler((request, reply) => ctx.fail(request, reply, 'RG_METHOD_NOT_ALLOWED'));
-
+  // Every response, the upstream's included, carries our request id (set last, so an upstream's own
+  // X-Request-Id cannot replace it). Callback hooks: these run for every request, a promise each adds up.
   app.addHook('onSend', (request, reply, payload, done) => {
     reply.header('x-request-id', request.id);
     done(null, payload);
@@ -88,83 +115,52 @@ export async function buildGateway(deps: GatewayDeps): Promise<FastifyInstance> 
       }
     });
   }
+}
 
-  app.setErrorHandler((error, request, reply) => {
-    if (isRoomguardError(error)) {
-      if (error.status >= 500) request.log.error({ code: error.code, err: error.message }, 'request failed');
-      else request.log.info({ code: error.code, detail: error.message }, 'request refused');
-      const action = error.code.startsWith('RG_LOGIN') ? { href: '/_roomguard/login', label: UI_TEXT[ctx.lang(request)].signIn } : undefined;
-      return ctx.fail(request, reply, error.code, action ? { action } : {});
-    }
-    const status = (error as { statusCode?: number }).statusCode;
-    if (status && status >= 400 && status < 500) {
-      request.log.info({ err: (error as Error).message }, 'bad request');
-      return ctx.fail(request, reply, 'RG_REQUEST_INVALID');
-    }
-    request.log.error({ err: error as Error }, 'unexpected error');
-    return ctx.fail(request, reply, 'RG_INTERNAL');
-  });
+/** Errors become catalogue refusals: roomguard's own as they are, other 4xx RG_REQUEST_INVALID, the rest RG_INTERNAL. */
+function answerError(ctx: GatewayContext, error: unknown, request: FastifyRequest, reply: FastifyReply) {
+  if (isRoomguardError(error)) {
+    if (error.status >= 500) request.log.error({ code: error.code, err: error.message }, 'request failed');
+    else request.log.info({ code: error.code, detail: error.message }, 'request refused');
+    const action = error.code.startsWith('RG_LOGIN') ? { href: '/_roomguard/login', label: UI_TEXT[ctx.lang(request)].signIn } : undefined;
+    return ctx.fail(request, reply, error.code, action ? { action } : {});
+  }
+  const status = (error as { statusCode?: number }).statusCode;
+  if (status && status >= 400 && status < 500) {
+    request.log.info({ err: (error as Error).message }, 'bad request');
+    return ctx.fail(request, reply, 'RG_REQUEST_INVALID');
+  }
+  request.log.error({ err: error as Error }, 'unexpected error');
+  return ctx.fail(request, reply, 'RG_INTERNAL');
+}
 
-  app.get('/healthz', async (_request, reply) => reply.header('cache-control', 'no-store').send({ status: 'ok' }));
-  app.get('/readyz', async (_request, reply) => {
-    const checks: Record<string, { ok: boolean; detail?: string }> = {};
-    try {
-      await deps.store.ping();
-      checks.store = { ok: true };
-    } catch (err) {
-      checks.store = { ok: false, detail: isRoomguardError(err) ? err.code : 'error' };
-    }
-    try {
-      await deps.oidc.metadata();
-      checks.idp = { ok: true };
-    } catch (err) {
-      checks.idp = { ok: false, detail: isRoomguardError(err) ? err.code : 'error' };
-    }
-    const rejected = deps.status?.policiesRejected;
-    checks.policies = { ok: true, detail: `${deps.policies.current.version.slice(0, 12)}${rejected ? `; last reload rejected: ${rejected}` : ''}` };
-    if (deps.status?.config) checks.config = { ok: true, detail: deps.status.config };
-    checks.audit = deps.audit.healthy ? { ok: true } : { ok: false, detail: 'RG_AUDIT_UNAVAILABLE' };
-    // The IdP is needed for new logins only: people already signed in keep their meetings (and the load
-    // balancer keeps sending them here) while it is away, so its failure degrades readiness, never ends it.
-    const ok = Object.entries(checks).every(([name, c]) => c.ok || name === 'idp');
-    const status = !ok ? 'not ready' : checks.idp!.ok ? 'ready' : 'degraded';
-    return reply.code(ok ? 200 : 503).header('cache-control', 'no-store').send({ status, checks });
+/** roomguard's own pages, with their own body parsers (the proxy passes bodies through untouched). */
+async function registerOwnPages(own: FastifyInstance, ctx: GatewayContext, ownHeaders: Record<string, string>): Promise<void> {
+  await own.register(fastifyFormbody, { bodyLimit: 16 * 1024 });
+  own.addHook('onRequest', async (_request, reply) => {
+    // Pages replace the CSP with one carrying their nonce; redirects and JSON keep this one.
+    reply.headers(ownHeaders);
   });
+  registerAuthRoutes(own, ctx);
+  registerNoticeRoutes(own, ctx);
+  registerMfaRoutes(own, ctx);
+  registerAccountRoutes(own, ctx);
+  registerAuditRoutes(own, ctx);
+  (await import('./guest-routes.js')).registerGuestRoutes(own, ctx);
+  registerRefusedPage(own, ctx);
+  own.all('/_roomguard/*', async (request, reply) => ctx.fail(request, reply, 'RG_NOT_FOUND'));
+}
 
-  // roomguard's own pages, with their own body parsers (the proxy passes bodies through untouched).
-  const ownHeaders = securityHeaders({ https: ctx.https, formActions: [deps.oidc.settings.issuer.origin] });
-  await app.register(async (own) => {
-    await own.register(fastifyFormbody, { bodyLimit: 16 * 1024 });
-    own.addHook('onRequest', async (_request, reply) => {
-      // Pages replace the CSP with one carrying their nonce; redirects and JSON keep this one.
-      reply.headers(ownHeaders);
-    });
-    registerAuthRoutes(own, ctx);
-    registerMfaRoutes(own, ctx);
-    registerAccountRoutes(own, ctx);
-    registerAuditRoutes(own, ctx);
-    (await import('./guest-routes.js')).registerGuestRoutes(own, ctx);
-    registerRefusedPage(own, ctx);
-    own.all('/_roomguard/*', async (request, reply) => ctx.fail(request, reply, 'RG_NOT_FOUND'));
+/** Forward-auth's verify endpoint: no page headers on what only the web server reads (forward-auth.ts). */
+async function registerVerifyEndpoint(verify: FastifyInstance, ctx: GatewayContext, ownHeaders: Record<string, string>): Promise<void> {
+  await verify.register(fastifyFormbody, { bodyLimit: 16 * 1024 });
+  // Errors (an unparsable body, the store away) become pages or JSON that Caddy and Traefik hand to
+  // the browser: they get the page headers, then the gateway's own error handler answers.
+  verify.setErrorHandler(async (error, _request, reply) => {
+    reply.headers(ownHeaders);
+    throw error;
   });
-
-  // Forward-auth's verify endpoint: no page headers on what only the web server reads (forward-auth.ts).
-  await app.register(async (verify) => {
-    await verify.register(fastifyFormbody, { bodyLimit: 16 * 1024 });
-    // Errors (an unparsable body, the store away) become pages or JSON that Caddy and Traefik hand to
-    // the browser: they get the page headers, then the gateway's own error handler answers.
-    verify.setErrorHandler(async (error, _request, reply) => {
-      reply.headers(ownHeaders);
-      throw error;
-    });
-    registerForwardAuth(verify, ctx, ownHeaders);
-  });
-
-  app.addHook('onClose', async () => {
-    await ctx.sessions.close();
-  });
-  await registerProxy(app, ctx);
-  return app;
+  registerForwardAuth(verify, ctx, ownHeaders);
 }
 
 /**

@@ -122,16 +122,15 @@ export class GatewayContext {
   }
 
   lang(request: FastifyRequest): Lang {
-    const query = request.query as Record<string, unknown> | undefined;
     // `cookies` is missing on a request the router refused before @fastify/cookie's hook ran.
-    return chooseLang(query?.lang, request.cookies?.[this.cookies.lang], request.headers['accept-language']);
+    return chooseLang(langParameter(request), request.cookies?.[this.cookies.lang], request.headers['accept-language']);
   }
 
   /** Sets the page's security headers (with a fresh CSP nonce) and returns the frame to render it in. */
   frame(request: FastifyRequest, reply: FastifyReply): Frame {
     const lang = this.lang(request);
-    const query = request.query as Record<string, unknown> | undefined;
-    if (query?.lang === 'de' || query?.lang === 'en') reply.setCookie(this.cookies.lang, lang, { ...this.cookieBase, maxAge: 365 * 86_400 });
+    const asked = langParameter(request);
+    if (asked === 'de' || asked === 'en') reply.setCookie(this.cookies.lang, lang, { ...this.cookieBase, maxAge: 365 * 86_400 });
     const nonce = randomBytes(16).toString('base64');
     reply.headers(securityHeaders({ https: this.https, formActions: [this.deps.oidc.settings.issuer.origin], nonce }));
     let url: URL;
@@ -167,10 +166,11 @@ export class GatewayContext {
 
   /**
    * The request's session; `cached` lets a sub-resource request reuse a copy read within
-   * session.localCache. With `keep`, a preHandler hook (after the body has arrived, right before the
-   * handler) leaves what it read for the handler's own first call, which then costs no second store read
-   * a moment later; only that one call gets it, every later one reads the store (the request may have
-   * changed the session meanwhile). Never from onRequest: a client can hold its body back for seconds.
+   * session.localCache. With `keep`, a hook that runs after the body has arrived (guest-routes'
+   * preValidation, right before the route's schema check and handler) leaves what it read for the
+   * handler's own first call, which then costs no second store read a moment later; only that one call
+   * gets it, every later one reads the store (the request may have changed the session meanwhile).
+   * Never from onRequest: a client can hold its body back for seconds.
    */
   async loadSession(request: FastifyRequest, options: { cached?: boolean; keep?: boolean } = {}): Promise<LoadedSession | undefined> {
     const kept = this.#kept.get(request);
@@ -222,6 +222,15 @@ export class GatewayContext {
   loginHref(returnTo: string, fresh = false): string {
     return `/_roomguard/login?${new URLSearchParams({ returnTo, ...(fresh ? { fresh: '1' } : {}) })}`;
   }
+}
+
+/**
+ * The `lang` query parameter of any request, one of roomguard's pages or a refusal of anything else: no
+ * route schema declares it, and a request the router refused has no parsed query at all.
+ */
+function langParameter(request: FastifyRequest): unknown {
+  const query: unknown = request.query;
+  return typeof query === 'object' && query !== null && 'lang' in query ? query.lang : undefined;
 }
 
 function derive(key: Buffer, info: string): Buffer {

@@ -6,13 +6,12 @@ import {
   generateRegistrationOptions,
   verifyAuthenticationResponse,
   verifyRegistrationResponse,
-  type AuthenticationResponseJSON,
   type PublicKeyCredentialCreationOptionsJSON,
   type PublicKeyCredentialRequestOptionsJSON,
-  type RegistrationResponseJSON,
 } from '@simplewebauthn/server';
 import type { Store } from '../store/store.js';
 import type { UserFactors, WebAuthnFactor } from './factors.js';
+import { credentialIdOf, isAuthenticationResponse, isRegistrationResponse } from './webauthn-json.js';
 
 export interface RelyingParty {
   id: string;
@@ -55,11 +54,15 @@ export class WebAuthnCeremonies {
     return options;
   }
 
-  /** Verifies a registration; the challenge is taken first, so it works once. Returns the factor and the user handle it was created for. */
-  async register(sessionHash: string, response: RegistrationResponseJSON, name: string, now: number): Promise<{ factor: WebAuthnFactor; userHandle: string; userVerified: boolean } | undefined> {
+  /**
+   * Verifies a registration, as the browser sent it; the challenge is taken first, so it works once (a
+   * malformed answer spends it too). Returns the factor and the user handle it was created for.
+   */
+  async register(sessionHash: string, response: unknown, name: string, now: number): Promise<{ factor: WebAuthnFactor; userHandle: string; userVerified: boolean } | undefined> {
     const pending = await this.#store.take(this.#challengeKey('register', sessionHash));
     if (!pending) return undefined;
     const { challenge, userVerification, userHandle } = JSON.parse(pending) as { challenge: string; userVerification: string; userHandle: string };
+    if (!isRegistrationResponse(response)) return undefined;
     try {
       const result = await verifyRegistrationResponse({
         response,
@@ -99,15 +102,18 @@ export class WebAuthnCeremonies {
   }
 
   /**
-   * Verifies an assertion against the person's own credentials. Returns the credential with its new
-   * counter, or why it failed: `counter` marks a signature-counter regression (a possibly cloned key).
+   * Verifies an assertion, as the browser sent it, against the person's own credentials. Returns the
+   * credential with its new counter, or why it failed: `counter` marks a signature-counter regression (a
+   * possibly cloned key); a malformed answer naming one of them is `invalid`, like a wrong signature.
    */
-  async authenticate(sessionHash: string, doc: UserFactors, response: AuthenticationResponseJSON): Promise<{ ok: true; factor: WebAuthnFactor; newCounter: number; userVerified: boolean } | { ok: false; reason: 'challenge' | 'unknown-credential' | 'counter' | 'invalid' }> {
+  async authenticate(sessionHash: string, doc: UserFactors, response: unknown): Promise<{ ok: true; factor: WebAuthnFactor; newCounter: number; userVerified: boolean } | { ok: false; reason: 'challenge' | 'unknown-credential' | 'counter' | 'invalid' }> {
     const pending = await this.#store.take(this.#challengeKey('authenticate', sessionHash));
     if (!pending) return { ok: false, reason: 'challenge' };
     const { challenge, userVerification } = JSON.parse(pending) as { challenge: string; userVerification: string };
-    const factor = doc.factors.find((f): f is WebAuthnFactor => f.kind === 'webauthn' && f.id === response?.id);
+    const id = credentialIdOf(response);
+    const factor = doc.factors.find((f): f is WebAuthnFactor => f.kind === 'webauthn' && f.id === id);
     if (!factor) return { ok: false, reason: 'unknown-credential' };
+    if (!isAuthenticationResponse(response)) return { ok: false, reason: 'invalid' };
     try {
       const result = await verifyAuthenticationResponse({
         response,

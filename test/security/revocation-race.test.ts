@@ -1,7 +1,7 @@
 // A session revoked while one of its requests is still arriving must not act: here an attacker holding a
 // stolen session starts a POST that enrols their own authenticator, holds its body back, and the admin
 // revokes every session of the person meanwhile. The page must judge the session as it is once the body
-// has arrived (guest-routes' preHandler and loadSession's `keep`), not as it was when the headers came.
+// has arrived (guest-routes' preValidation hook and loadSession's `keep`), not as it was when the headers came.
 import { connect } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';

@@ -210,3 +210,37 @@ describe('WebAuthn assertions', () => {
     expect(await ceremonies.authenticate(SESSION, doc, forged)).toEqual({ ok: false, reason: 'invalid' });
   });
 });
+
+describe('WebAuthn answers of the wrong shape (as they arrive from the network)', () => {
+  it('a registration of the wrong shape fails and spends its challenge; a well-formed one needs new options', async () => {
+    const options = await ceremonies.registrationOptions(SESSION, doc, 'alice', 'Alice', 'preferred');
+    const good = key.register(options.challenge);
+    for (const bent of [undefined, 'text', [good], { ...good, response: { ...good.response, attestationObject: 42 } }, { ...good, type: 'password' }, { ...good, clientExtensionResults: undefined }]) {
+      expect(await ceremonies.register(SESSION, bent, 'key', 0)).toBeUndefined();
+    }
+    expect(await ceremonies.register(SESSION, good, 'key', 0)).toBeUndefined();
+    const again = await ceremonies.registrationOptions(SESSION, doc, 'alice', 'Alice', 'preferred');
+    expect(await ceremonies.register(SESSION, key.register(again.challenge), 'key', 0)).toBeDefined();
+  });
+
+  it('drops extension outputs it did not ask for instead of refusing the answer', async () => {
+    const options = await ceremonies.registrationOptions(SESSION, doc, 'alice', 'Alice', 'preferred');
+    const response = { ...key.register(options.challenge), clientExtensionResults: { credProps: { rk: true }, prf: { enabled: false } } };
+    expect(await ceremonies.register(SESSION, response, 'key', 0)).toBeDefined();
+  });
+
+  it('an assertion of the wrong shape under this person\'s credential id is invalid (counted by the step), one under no id of theirs unknown', async () => {
+    await enrol();
+    const good = key.assert(await challenge());
+    const { signature: _signature, ...unsigned } = good.response;
+    for (const bent of [{ ...good, response: unsigned }, { ...good, response: { ...good.response, signature: 7 } }, { ...good, rawId: undefined }]) {
+      expect(await ceremonies.authenticate(SESSION, doc, bent)).toEqual({ ok: false, reason: 'invalid' });
+      await challenge();
+    }
+    for (const bent of [undefined, 'text', { ...good, id: 5 }, { id: 'AAAA', rawId: 'AAAA', type: 'public-key', response: {} }]) {
+      expect(await ceremonies.authenticate(SESSION, doc, bent)).toEqual({ ok: false, reason: 'unknown-credential' });
+      await challenge();
+    }
+    expect((await ceremonies.authenticate(SESSION, doc, key.assert(await challenge()))).ok).toBe(true);
+  });
+});
