@@ -44,5 +44,5 @@ ENV ROOMGUARD_HEALTHCHECK_URL=http://127.0.0.1:8080/healthz
 HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
   CMD ["node", "-e", "fetch(process.env.ROOMGUARD_HEALTHCHECK_URL).then((r)=>process.exit(r.ok?0:1),()=>process.exit(1))"]
 STOPSIGNAL SIGTERM
-ENTRYPOINT ["node", "dist/cli.js"]
+ENTRYPOINT ["node", "dist/cli/cli.js"]
 CMD ["serve", "--config", "/etc/roomguard/roomguard.yaml"]
