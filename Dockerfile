@@ -7,8 +7,9 @@
 # Build:  docker build -t roomguard .
 # Run:    see deploy/compose/ (or deploy/kubernetes/) — config at /etc/roomguard/roomguard.yaml.
 
-# The Node line the project is built and tested with; pin a digest too in your own registry mirror.
-ARG NODE_IMAGE=node:20.20.2-bookworm-slim
+# Node.js 24 LTS, the line the project is built and tested with (package.json engines: >=22); pin a
+# digest too in your own registry mirror.
+ARG NODE_IMAGE=node:24.21.0-bookworm-slim
 
 FROM ${NODE_IMAGE} AS build
 WORKDIR /src

@@ -342,8 +342,10 @@ describe('Dockerfile', () => {
       expect(stage.image).not.toMatch(/latest/);
     }
     const [major, minor] = /^node:(\d+)\.(\d+)/.exec(runtime.image)!.slice(1).map(Number);
-    const engines = /^>=(\d+)\.(\d+)/.exec((JSON.parse(read('package.json')) as Doc).engines.node)!.slice(1).map(Number);
+    const engines = /^>=(\d+)(?:\.(\d+))?/.exec((JSON.parse(read('package.json')) as Doc).engines.node)!.slice(1).map((n) => Number(n ?? 0));
     expect(major! > engines[0]! || (major === engines[0] && minor! >= engines[1]!)).toBe(true);
+    // The image runs the Node.js line CI tests with (.ci/run installs node@<major>).
+    expect(read('.ci/run')).toMatch(new RegExp(`\\bnode@${major}\\b`));
     expect(stages.some((s) => s.instructions.some((i) => i.keyword === 'RUN' && /npm run build/.test(i.args)))).toBe(true);
   });
 
