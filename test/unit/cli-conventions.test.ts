@@ -63,6 +63,14 @@ describe('--help and -h', () => {
   });
 });
 
+describe('the README\'s command table', () => {
+  it('names every command and group of the table', () => {
+    const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+    const rows = readme.split('\n').filter((l) => l.startsWith('| `roomguard '));
+    for (const word of new Set(COMMANDS.map((c) => c.path[0]))) expect(rows.some((r) => r.includes(`\`roomguard ${word}`)), word).toBe(true);
+  });
+});
+
 describe('--version and -V', () => {
   it('print the package version and exit 0', async () => {
     for (const flag of ['--version', '-V']) expect(await cli(flag)).toEqual({ code: 0, out: `roomguard ${PACKAGE.version}\n`, err: '' });
