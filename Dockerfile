@@ -7,8 +7,9 @@
 # Build:  docker build -t roomguard .
 # Run:    see deploy/compose/ (or deploy/kubernetes/) — config at /etc/roomguard/roomguard.yaml.
 
-# The Node line the project is built and tested with; pin a digest too in your own registry mirror.
-ARG NODE_IMAGE=node:20.20.2-bookworm-slim
+# Node.js 24 LTS, the line the project is built and tested with (package.json engines: >=22); pin a
+# digest too in your own registry mirror.
+ARG NODE_IMAGE=node:24.21.0-bookworm-slim
 
 FROM ${NODE_IMAGE} AS build
 WORKDIR /src
@@ -44,5 +45,5 @@ ENV ROOMGUARD_HEALTHCHECK_URL=http://127.0.0.1:8080/healthz
 HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
   CMD ["node", "-e", "fetch(process.env.ROOMGUARD_HEALTHCHECK_URL).then((r)=>process.exit(r.ok?0:1),()=>process.exit(1))"]
 STOPSIGNAL SIGTERM
-ENTRYPOINT ["node", "dist/cli.js"]
+ENTRYPOINT ["node", "dist/cli/cli.js"]
 CMD ["serve", "--config", "/etc/roomguard/roomguard.yaml"]

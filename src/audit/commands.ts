@@ -2,7 +2,7 @@
 // exit codes: 0 ok, 1 problems found, 2 wrong usage. Problems print as `file:line: kind: expected … found …`.
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { parseFlags, UsageError } from '../cli-args.js';
+import { parseFlags, UsageError } from '../cli/cli-args.js';
 import { checkpointKeys, publicKeyPem as toPem } from './checkpoint.js';
 import { exportEvidence } from './export.js';
 import { pseudonymKey, pseudonymOf } from './privacy.js';

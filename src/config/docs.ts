@@ -1,6 +1,6 @@
 // Renders docs/configuration.md from the schema, so the reference can never drift from the validator.
 // `npm run docs:config` rewrites the file; test/unit/config-docs.test.ts fails when it is stale.
-import { CONFIG_SCHEMA, envNameFor, type Field, type ObjectField } from './schema.js';
+import { CONFIG_SCHEMA, DEPRECATED_KEYS, NON_CONFIG_VARIABLES, envNameFor, type Field, type ObjectField } from './schema.js';
 
 function defaultText(field: Exclude<Field, ObjectField>): string {
   if (field.kind === 'secret') return field.required ? '*(required)*' : '*(none)*';
@@ -18,6 +18,7 @@ function typeText(field: Exclude<Field, ObjectField>): string {
     case 'url': return `URL (${field.protocols.map((p) => p.replace(':', '')).join(', ')})`;
     case 'list': return 'list of strings';
     case 'secret': return 'secret reference';
+    case 'address': return '`host:port`';
     default: return field.kind;
   }
 }
@@ -42,6 +43,11 @@ function section(field: ObjectField, path: string[], depth: number): string {
   return out;
 }
 
+function deprecatedText(): string {
+  if (DEPRECATED_KEYS.length === 0) return 'There are none in this version.';
+  return `In this version: ${DEPRECATED_KEYS.map((d) => `\`${d.from}\` → \`${d.to}\` (since ${d.since}, removed in ${d.removal})`).join(', ')}.`;
+}
+
 export function configurationMarkdown(): string {
   return `# Configuration reference
 
@@ -51,12 +57,22 @@ roomguard reads one YAML file (\`roomguard serve --config roomguard.yaml\`). Eve
 through an environment variable (shown below); the environment wins over the file. Lists are written
 comma-separated in the environment. Durations are written like \`90s\`, \`15m\`, \`12h\`, \`1h30m\`.
 
-Unknown keys are errors. \`roomguard config check --config FILE\` prints every problem at once, as
-\`file:line: field: message\` (or \`$ROOMGUARD_…: field: message\` for environment values), and exits 1.
+Unknown keys are errors, with the closest key as a suggestion (or the full path of a key written at the
+wrong level). So are unknown \`ROOMGUARD_*\` variables (in any letter case): a misspelt variable would
+otherwise be ignored while you believe it in force. Exempt are variables the config names in an
+\`env:NAME\` secret reference, and roomguard's own variables that are not keys (below).
+\`roomguard config check --config FILE\` prints every problem at once, as \`file:line: field: message\`
+(or \`$ROOMGUARD_…: field: message\` for environment values), and exits 1; \`serve\` refuses to start.
 
 **Secrets** (\`secret reference\`) are written as \`env:NAME\` (read from the environment variable NAME),
-\`file:/path\` (read from a file; one trailing newline is removed), or as the value itself (discouraged).
-They never appear in logs.
+\`file:/path\` (read from a file; one trailing newline is removed), or as the value itself. A value written
+into the file is accepted with a warning (\`file:line: field: warning: …\`, from \`config check\` and in the
+log of \`serve\`), because the secret then travels wherever the file does. Secrets never appear in logs.
+
+**Deprecated keys** keep working, with a warning naming the key that replaces them, until the release that
+removes them ([upgrading.md](upgrading.md#deprecated-keys)). ${deprecatedText()}
+
+**Variables that are not keys**: ${Object.entries(NON_CONFIG_VARIABLES).map(([name, what]) => `\`${name}\` (${what})`).join(', ')}.
 
 A complete example is [\`examples/roomguard.yaml\`](../examples/roomguard.yaml).
 

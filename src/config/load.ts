@@ -9,10 +9,10 @@ export function loadConfigFile(file: string | undefined, env: NodeJS.ProcessEnv 
   let text: string;
   try {
     const stat = statSync(file);
-    if (!stat.isFile() && !stat.isDirectory()) return { problems: [{ file, line: undefined, field: '', message: 'cannot read config file: not a regular file' }] };
+    if (!stat.isFile() && !stat.isDirectory()) return { problems: [{ file, line: undefined, field: '', message: 'cannot read config file: not a regular file' }], warnings: [] };
     text = readFileSync(file, 'utf8');
   } catch (err) {
-    return { problems: [{ file, line: undefined, field: '', message: `cannot read config file: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}` }] };
+    return { problems: [{ file, line: undefined, field: '', message: `cannot read config file: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}` }], warnings: [] };
   }
   return loadConfigText(file, text, env);
 }

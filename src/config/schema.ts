@@ -7,6 +7,8 @@ interface Base {
   example?: string;
 }
 export interface StringField extends Base { kind: 'string'; default?: string; required?: boolean }
+/** `host:port` to listen on (IPv6 as `[::]:8080`). */
+export interface AddressField extends Base { kind: 'address'; default?: string }
 export interface UrlField extends Base { kind: 'url'; protocols: readonly string[]; default?: string; required?: boolean }
 export interface DurationField extends Base { kind: 'duration'; default: string; min?: string; max?: string }
 export interface IntegerField extends Base { kind: 'integer'; default: number; min: number; max: number }
@@ -15,13 +17,13 @@ export interface EnumField<V extends string = string> extends Base { kind: 'enum
 export interface ListField extends Base { kind: 'list'; default: readonly string[] }
 export interface SecretField extends Base { kind: 'secret'; required?: boolean }
 export interface ObjectField<F extends Fields = Fields> extends Base { kind: 'object'; fields: F }
-export type Field = StringField | UrlField | DurationField | IntegerField | BooleanField | EnumField | ListField | SecretField | ObjectField;
+export type Field = StringField | AddressField | UrlField | DurationField | IntegerField | BooleanField | EnumField | ListField | SecretField | ObjectField;
 export type Fields = { readonly [key: string]: Field };
 
 const object = <F extends Fields>(doc: string, fields: F): ObjectField<F> => ({ kind: 'object', doc, fields });
 
 export const CONFIG_SCHEMA = object('roomguard.yaml', {
-  listen: { kind: 'string', default: '0.0.0.0:8080', doc: 'Address and port the gateway listens on (`host:port`; IPv6 as `[::]:8080`).' },
+  listen: { kind: 'address', default: '0.0.0.0:8080', doc: 'Address and port the gateway listens on: `0.0.0.0:8080` on every interface, `127.0.0.1:8080` on this machine only (behind a proxy on the same host); IPv6 as `[::]:8080`. A bare port is not enough.' },
   publicUrl: {
     kind: 'url', protocols: ['https:', 'http:'], required: true, example: 'https://meet.example.org',
     doc: 'The origin participants use. Drives the OIDC redirect URI, the `__Host-` cookie prefix and `Secure` flag, and the WebAuthn origin. Must be `https://` unless the host is loopback (demo and tests). No path.',
@@ -160,16 +162,18 @@ export const CONFIG_SCHEMA = object('roomguard.yaml', {
     auditSigningKey: { kind: 'secret', required: true, example: 'file:/etc/roomguard/audit-signing.pem', doc: 'Ed25519 private key (PKCS#8 PEM) that signs audit checkpoints; see docs/audit.md for how verifiers get the public key.' },
   }),
   metrics: object('Prometheus metrics on a separate listener.', {
-    listen: { kind: 'string', example: '127.0.0.1:9464', doc: 'host:port of the metrics listener (`GET /metrics`). Unset: no metrics listener. Keep it off the public network.' },
+    listen: { kind: 'address', example: '127.0.0.1:9464', doc: 'Address and port of the metrics listener (`GET /metrics`). Unset: no metrics listener. Keep it off the public network.' },
   }),
-  log: object('Logging.', {
-    level: { kind: 'enum', values: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], default: 'info', doc: 'Minimum level of the JSON log on stdout.' },
+  log: object('Logging to stdout. Secrets, cookies, tokens and query strings are left out in either format.', {
+    level: { kind: 'enum', values: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], default: 'info', doc: 'Minimum level of what is logged.' },
+    format: { kind: 'enum', values: ['json', 'text'], default: 'json', doc: '`json`: one JSON object per line with pino\'s fields (`level` as a number, `time` in epoch milliseconds, `msg`, `reqId` …) and `levelName` (`info`, `warn` …), for a log shipper. `text`: one line per record for people reading a terminal or the journal: local time with its UTC offset, the level word, the message, then `key=value` pairs (objects flattened as `req.path=…`; values with spaces or special characters quoted and escaped, so a record is always one line). Changing it takes a restart.' },
   }),
 });
 
 type Infer<F> =
   F extends ObjectField<infer Inner> ? { [K in keyof Inner]: Infer<Inner[K]> } :
   F extends StringField ? (F extends { required: true } | { default: string } ? string : string | undefined) :
+  F extends AddressField ? (F extends { default: string } ? string : string | undefined) :
   F extends UrlField ? URL :
   F extends DurationField ? number :
   F extends IntegerField ? number :
@@ -183,6 +187,35 @@ type Infer<F> =
 export type Config = Infer<typeof CONFIG_SCHEMA> & {
   /** The file the config came from (for resolving relative paths and error messages). */
   readonly sourceFile: string;
+};
+
+/**
+ * A key renamed in a release: the old name still works, with a warning naming the new one, until the
+ * release named in `removal` (docs/upgrading.md). Add an entry when a key is renamed; never reuse an old name.
+ */
+export interface DeprecatedKey {
+  /** Dotted path of the old key (`session.idle`). */
+  from: string;
+  /** Dotted path of the key that replaces it. */
+  to: string;
+  /** Version that deprecated it. */
+  since: string;
+  /** First version that no longer reads it. */
+  removal: string;
+}
+
+/** Every deprecated key (none yet: nothing has been renamed since 0.1.0). */
+export const DEPRECATED_KEYS: readonly DeprecatedKey[] = [];
+
+/**
+ * ROOMGUARD_* variables that are not configuration keys but belong to roomguard's shipped files, so
+ * they may share its environment: the container image's health check (Dockerfile) and the Caddyfile's
+ * site and upstream (deploy/caddy/Caddyfile). Any other unknown ROOMGUARD_* variable is a problem.
+ */
+export const NON_CONFIG_VARIABLES: Readonly<Record<string, string>> = {
+  ROOMGUARD_HEALTHCHECK_URL: 'the URL the HEALTHCHECK of the container image fetches, set in the Dockerfile',
+  ROOMGUARD_SITE: 'the meeting host in deploy/caddy/Caddyfile',
+  ROOMGUARD_ADDRESS: 'roomguard\'s address in deploy/caddy/Caddyfile',
 };
 
 /** `oidc.clientSecret` → `ROOMGUARD_OIDC_CLIENT_SECRET`. */

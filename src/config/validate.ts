@@ -5,7 +5,8 @@ import { readFileSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { isMap, isScalar, isSeq, type Node, type Pair, type YAMLMap } from 'yaml';
 import { parseDuration, formatDuration } from './duration.js';
-import { CONFIG_SCHEMA, envNameFor, type Config, type Field, type ObjectField } from './schema.js';
+import { CONFIG_SCHEMA, DEPRECATED_KEYS, NON_CONFIG_VARIABLES, envNameFor, schemaLeaves, type Config, type DeprecatedKey, type Field, type ObjectField } from './schema.js';
+import { closestNames, didYouMean } from './suggest.js';
 import { resolveSecret, Secret } from './secret.js';
 import { parseYamlSource, type Problem, type YamlSource } from './yaml-source.js';
 import { isLoopbackHost, parseCidr, parseHostPort } from './net.js';
@@ -16,27 +17,38 @@ interface Location { file: string; line?: number }
 export interface ConfigResult {
   config?: Config;
   problems: Problem[];
+  /** What is accepted but should change: a secret written into the file, a deprecated key. */
+  warnings: Problem[];
 }
 
-export function loadConfigText(file: string, text: string, env: NodeJS.ProcessEnv = process.env): ConfigResult {
+export interface LoadOptions {
+  /** Renamed keys (default: the schema's DEPRECATED_KEYS; tests pass their own). */
+  deprecated?: readonly DeprecatedKey[];
+}
+
+export function loadConfigText(file: string, text: string, env: NodeJS.ProcessEnv = process.env, options: LoadOptions = {}): ConfigResult {
   const problems: Problem[] = [];
+  const warnings: Problem[] = [];
+  const deprecated = options.deprecated ?? DEPRECATED_KEYS;
   let source: YamlSource | undefined;
   if (text.trim() !== '') {
     const parsed = parseYamlSource(file, text);
     problems.push(...parsed.problems);
     source = parsed.source;
-    if (!source) return { problems };
+    if (!source) return { problems, warnings };
   }
   const root = source?.doc.contents ?? null;
   if (root !== null && !isMap(root)) {
     problems.push({ file, line: source!.lineOf(root as Node), field: '', message: 'the config must be a mapping of keys to values' });
-    return { problems };
+    return { problems, warnings };
   }
-  const ctx: Ctx = { file, source, env, problems };
-  const value = readObject(ctx, CONFIG_SCHEMA, root as YAMLMap | null, [], { file, line: 1 });
+  const ctx: Ctx = { file, source, env: renamedEnvironment(env, deprecated, problems, warnings), problems, warnings, referencedEnv: new Set() };
+  if (source) moveRenamedKeys(ctx, source, deprecated);
+  const value = readObject(ctx, CONFIG_SCHEMA, source?.doc.contents as YAMLMap | null ?? null, [], { file, line: 1 });
   crossChecks(ctx, value as Partial2<Config>);
-  if (problems.length > 0) return { problems };
-  return { config: Object.assign(value as object, { sourceFile: file }) as Config, problems: [] };
+  problems.push(...unknownVariables(env, ctx.referencedEnv, deprecated));
+  if (problems.length > 0) return { problems, warnings };
+  return { config: Object.assign(value as object, { sourceFile: file }) as Config, problems: [], warnings };
 }
 
 interface Ctx {
@@ -44,6 +56,80 @@ interface Ctx {
   source: YamlSource | undefined;
   env: NodeJS.ProcessEnv;
   problems: Problem[];
+  warnings: Problem[];
+  /** Variables the config names in `env:NAME` secret references: known, whatever their name. */
+  referencedEnv: Set<string>;
+}
+
+const deprecationNote = (d: DeprecatedKey) => `deprecated since ${d.since} and no longer read from ${d.removal}`;
+
+/**
+ * A deprecated key in the file is read as its new key (its node moves, keeping its line) with a warning
+ * naming the new key; both at once is a problem, as the admin cannot have meant both.
+ */
+function moveRenamedKeys(ctx: Ctx, source: YamlSource, deprecated: readonly DeprecatedKey[]): void {
+  for (const d of deprecated) {
+    const from = d.from.split('.');
+    const to = d.to.split('.');
+    const parent = from.length > 1 ? source.doc.getIn(from.slice(0, -1), true) : source.doc.contents;
+    if (!isMap(parent)) continue;
+    const pair = (parent.items as Pair[]).find((p) => pairKey(p) === from.at(-1));
+    if (!pair) continue;
+    const line = source.lineOf(pair.key as Node);
+    if (source.doc.hasIn(to)) {
+      ctx.problems.push({ file: ctx.file, line, field: d.from, message: `is the old name of ${d.to}, which is set too; keep only ${d.to}` });
+    } else {
+      ctx.warnings.push({ file: ctx.file, line, field: d.from, message: `${deprecationNote(d)}: rename it to ${d.to}` });
+      source.doc.setIn(to, pair.value);
+    }
+    source.doc.deleteIn(from);
+  }
+}
+
+/** The environment with deprecated variables read under their new names (warned about, or a problem when both are set). */
+function renamedEnvironment(env: NodeJS.ProcessEnv, deprecated: readonly DeprecatedKey[], problems: Problem[], warnings: Problem[]): NodeJS.ProcessEnv {
+  let out = env;
+  for (const d of deprecated) {
+    const oldName = envNameFor(d.from.split('.'));
+    const newName = envNameFor(d.to.split('.'));
+    if (env[oldName] === undefined) continue;
+    if (env[newName] !== undefined) {
+      problems.push({ file: `$${oldName}`, field: d.from, message: `is the old name of $${newName}, which is set too; keep only ${newName}` });
+      continue;
+    }
+    warnings.push({ file: `$${oldName}`, field: d.from, message: `${deprecationNote(d)}: rename the variable to ${newName}` });
+    out = { ...out, [newName]: env[oldName] };
+  }
+  return out;
+}
+
+const VARIABLE_PREFIX = 'ROOMGUARD_';
+
+/**
+ * Every ROOMGUARD_* variable (in any letter case) must set a key, be named by an `env:` reference of
+ * this config, or be one of roomguard's own non-config variables: a misspelt one would otherwise be
+ * ignored while the admin believes it in force.
+ */
+function unknownVariables(env: NodeJS.ProcessEnv, referenced: ReadonlySet<string>, deprecated: readonly DeprecatedKey[]): Problem[] {
+  const keys = new Map(schemaLeaves().map(({ path }) => [envNameFor(path), path.join('.')]));
+  const known = new Set([...keys.keys(), ...Object.keys(NON_CONFIG_VARIABLES), ...referenced, ...deprecated.map((d) => envNameFor(d.from.split('.')))]);
+  const problems: Problem[] = [];
+  for (const name of Object.keys(env).sort()) {
+    if (!name.toUpperCase().startsWith(VARIABLE_PREFIX) || known.has(name) || env[name] === undefined) continue;
+    problems.push({ file: `$${name}`, field: '(environment)', message: unknownVariableMessage(name, keys) });
+  }
+  return problems;
+}
+
+function unknownVariableMessage(name: string, keys: ReadonlyMap<string, string>): string {
+  const upper = name.toUpperCase();
+  if (keys.has(upper)) return `unknown variable: variable names are upper case; did you mean ${upper} (${keys.get(upper)})?`;
+  const section = [...keys.keys()].filter((k) => k.startsWith(`${upper}_`));
+  if (section.length > 0) return `is a section, not a key; set its keys, e.g. ${section.slice(0, 3).join(', ')}`;
+  const suffixes = new Map([...keys.keys(), ...Object.keys(NON_CONFIG_VARIABLES)].map((k) => [k.slice(VARIABLE_PREFIX.length), k]));
+  const close = closestNames(upper.slice(VARIABLE_PREFIX.length), suffixes.keys()).map((s) => suffixes.get(s)!);
+  if (close.length > 0) return `unknown variable (did you mean ${close.slice(0, 3).map((k) => (keys.has(k) ? `${k}, which sets ${keys.get(k)}` : k)).join(' or ')}?)`;
+  return 'unknown variable: it sets no configuration key (docs/configuration.md lists every key with its variable), and no env: reference of this config names it';
 }
 
 function pairKey(pair: Pair): string {
@@ -57,12 +143,7 @@ function readObject(ctx: Ctx, schema: ObjectField, node: YAMLMap | null, path: s
     for (const pair of node.items as Pair[]) {
       const key = pairKey(pair);
       if (!(key in schema.fields)) {
-        const known = Object.keys(schema.fields);
-        const hint = known.find((k) => k.toLowerCase() === key.toLowerCase().replace(/[_-]/g, ''));
-        ctx.problems.push({
-          file: ctx.file, line: ctx.source!.lineOf(pair.key as Node), field: [...path, key].join('.'),
-          message: `unknown key${hint ? ` (did you mean "${hint}"?)` : `; known keys: ${known.join(', ')}`}`,
-        });
+        ctx.problems.push({ file: ctx.file, line: ctx.source!.lineOf(pair.key as Node), field: [...path, key].join('.'), message: unknownKeyMessage(schema, key, path) });
         continue;
       }
       pairs.set(key, pair);
@@ -98,6 +179,35 @@ function readObject(ctx: Ctx, schema: ObjectField, node: YAMLMap | null, path: s
   return out;
 }
 
+/**
+ * `unknown key (did you mean "idleTimeout"?)`: a key of the same section one typo away; else a key of
+ * that name elsewhere (`idleTimeout` at the top is `session.idleTimeout`); else the section's keys.
+ */
+function unknownKeyMessage(schema: ObjectField, key: string, path: string[]): string {
+  const siblings = Object.keys(schema.fields);
+  const hint = didYouMean(key, siblings);
+  if (hint) return `unknown key${hint}`;
+  const elsewhere = allPaths().filter((p) => p.length > path.length + 1 && closestNames(key, [p.at(-1)!]).length > 0).map((p) => p.join('.'));
+  if (elsewhere.length > 0) return `unknown key here (did you mean ${elsewhere.slice(0, 3).map((p) => `"${p}"`).join(' or ')}?)`;
+  return `unknown key; known keys${path.length ? ` of ${path.join('.')}` : ''}: ${siblings.join(', ')}`;
+}
+
+/** Every key path of the schema, sections included. */
+function allPaths(field: ObjectField = CONFIG_SCHEMA, prefix: string[] = []): string[][] {
+  return Object.entries(field.fields).flatMap(([key, child]) => [[...prefix, key], ...(child.kind === 'object' ? allPaths(child, [...prefix, key]) : [])]);
+}
+
+/** `8090`, `"localhost"`: what was written instead of host:port, and the form that works. */
+function addressProblem(raw: unknown, field: Exclude<Field, ObjectField>): string {
+  const fallbackPort = /:(\d+)$/.exec(('default' in field && typeof field.default === 'string' ? field.default : undefined) ?? field.example ?? '')?.[1] ?? '8080';
+  const port = typeof raw === 'number' || (typeof raw === 'string' && /^\d{1,5}$/.test(raw)) ? String(raw) : fallbackPort;
+  const forms = `write host:port, e.g. "0.0.0.0:${port}" (every interface) or "127.0.0.1:${port}" (this machine only); IPv6 as "[::]:${port}"`;
+  if (String(raw) === port) return `${port} is only a port: ${forms}`;
+  return `${JSON.stringify(String(raw))} is not host:port: ${forms}`;
+}
+
+const ADDRESS = /^(\[[0-9a-fA-F:.]+\]|[^:[\]\s]+):(\d{1,5})$/;
+
 function readLeaf(ctx: Ctx, field: Exclude<Field, ObjectField>, raw: unknown, path: string[], at: Location, fromEnv: boolean): unknown {
   const fieldName = path.join('.');
   const problem = (message: string) => {
@@ -111,8 +221,13 @@ function readLeaf(ctx: Ctx, field: Exclude<Field, ObjectField>, raw: unknown, pa
   }
   switch (field.kind) {
     case 'string':
-      if (typeof raw !== 'string' || raw === '') return problem('must be a non-empty string');
+      if (typeof raw !== 'string' || raw === '') return problem(typeof raw === 'number' || typeof raw === 'boolean' ? `must be text, not the ${typeof raw} ${String(raw)} (quote it: "${String(raw)}")` : 'must be a non-empty string');
       return raw;
+    case 'address': {
+      const match = typeof raw === 'string' ? ADDRESS.exec(raw) : null;
+      if (!match || Number(match[2]) > 65535) return problem(addressProblem(raw, field));
+      return raw;
+    }
     case 'url': {
       if (typeof raw !== 'string') return problem('must be a URL');
       let url: URL;
@@ -153,6 +268,11 @@ function readLeaf(ctx: Ctx, field: Exclude<Field, ObjectField>, raw: unknown, pa
     }
     case 'secret': {
       if (typeof raw !== 'string' || raw === '') return problem('must be a secret reference (env:NAME, file:/path) or a value');
+      if (raw.startsWith('env:')) ctx.referencedEnv.add(raw.slice(4));
+      else if (!raw.startsWith('file:') && !fromEnv) {
+        // Accepted (demos, tests), but a secret in the file travels wherever the file does: backups, tickets, version control.
+        ctx.warnings.push({ file: at.file, line: at.line, field: fieldName, message: 'the secret is written into the config file; keep it out of the file: env:NAME reads it from the environment variable NAME, file:/path from a file only roomguard can read' });
+      }
       const secret = resolveSecret(raw, ctx.env);
       if (!(secret instanceof Secret)) return problem(secret.error);
       return secret;
@@ -187,9 +307,6 @@ function crossChecks(ctx: Ctx, config: Partial2<Config>): void {
   }
   if (oidc?.issuer?.protocol === 'http:' && !isLoopbackHost(oidc.issuer.hostname)) problem(['oidc', 'issuer'], 'must be https:// (http:// is allowed only for loopback addresses)');
   if (oidc?.scopes && !oidc.scopes.includes('openid')) problem(['oidc', 'scopes'], 'must include "openid"');
-  if (config.listen !== undefined && (!/^(\[[0-9a-fA-F:.]+\]|[^:[\]]+):\d{1,5}$/.test(config.listen) || Number(config.listen.split(':').pop()) > 65535)) {
-    problem(['listen'], `"${config.listen}" is not host:port`);
-  }
   for (const entry of config.trustProxy ?? []) {
     if (!parseCidr(entry)) problem(['trustProxy'], `"${entry}" is not an IP address or CIDR range`);
   }
@@ -248,7 +365,6 @@ function crossChecks(ctx: Ctx, config: Partial2<Config>): void {
   if (ui?.primaryColor !== undefined && !/^#[0-9a-fA-F]{6}$/.test(ui.primaryColor)) problem(['ui', 'primaryColor'], 'must be a colour written as #rrggbb');
   if (ui?.logo !== undefined && !/\.(svg|png)$/i.test(ui.logo)) problem(['ui', 'logo'], 'must be a .svg or .png file');
   if (mfa?.lockout !== undefined && mfa.maxLockout !== undefined && mfa.lockout > mfa.maxLockout) problem(['mfa', 'lockout'], 'must not be longer than mfa.maxLockout');
-  if (config.metrics?.listen !== undefined && !/^(\[[0-9a-fA-F:.]+\]|[^:[\]]+):\d{1,5}$/.test(config.metrics.listen)) problem(['metrics', 'listen'], `"${config.metrics.listen}" is not host:port`);
   if (audit?.syslog !== undefined && !/^(udp|tcp):\/\/[^/:]+:\d{1,5}$/.test(audit.syslog)) problem(['audit', 'syslog'], 'must be udp://host:port or tcp://host:port');
   if (audit?.instance !== undefined && !/^[A-Za-z0-9._-]{1,64}$/.test(audit.instance)) problem(['audit', 'instance'], 'may contain only letters, digits, . _ - (at most 64)');
 }

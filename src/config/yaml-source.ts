@@ -18,6 +18,12 @@ export function formatProblem(p: Problem): string {
   return `${where}: ${p.field || '(file)'}: ${p.message}`;
 }
 
+/** A warning: accepted, but worth changing (`file:line: field: warning: message`). */
+export function formatWarning(p: Problem): string {
+  const where = p.line === undefined ? p.file : `${p.file}:${p.line}`;
+  return `${where}: ${p.field || '(file)'}: warning: ${p.message}`;
+}
+
 /** A parsed YAML file whose nodes can be asked for their line numbers. */
 export interface YamlSource {
   file: string;

@@ -8,7 +8,7 @@ import { loadConfigText } from '../config/validate.js';
 import { formatProblem } from '../config/yaml-source.js';
 import { generateAssertionKeyPem, generateAuditSigningKeyPem, generateEncryptionKey } from '../config/keys.js';
 import { createGateway, type Gateway } from '../gateway/server.js';
-import { loggerOptions } from '../gateway/logger.js';
+import { loggerOptions, type LogFormat } from '../gateway/logger.js';
 import { DEMO_USERS, startDemoIdp, type DemoIdp } from './idp.js';
 import { startDemoConference, type DemoConference } from './conference.js';
 
@@ -19,6 +19,8 @@ export interface DemoOptions {
   port: number;
   dataDir: string;
   logLevel: string;
+  /** Text lines by default: a person watches the demo in a terminal. */
+  logFormat?: LogFormat;
   quiet?: boolean;
 }
 
@@ -69,7 +71,7 @@ export async function runDemo(options: DemoOptions): Promise<RunningDemo> {
     backend: { type: 'generic', upstream: conference.url, public: ['/static/*', '/favicon.ico'] },
     audit: { dir: join(dataDir, 'audit'), instance: 'demo', reviewers: ['board-chair'] },
     secrets: { encryptionKey, assertionKey, auditSigningKey },
-    log: { level: options.logLevel },
+    log: { level: options.logLevel, format: options.logFormat ?? 'text' },
   });
   // The demo ignores ROOMGUARD_* variables so a stray production setting cannot leak into it.
   const { config, problems } = loadConfigText('(demo config)', yaml, {});
@@ -77,7 +79,7 @@ export async function runDemo(options: DemoOptions): Promise<RunningDemo> {
     await Promise.all([idp.close(), conference.close()]);
     throw new Error(`demo config invalid:\n${problems.map(formatProblem).join('\n')}`);
   }
-  const gateway = await createGateway(config, { logger: options.quiet ? false : loggerOptions(options.logLevel), redirectToPublicHost: true });
+  const gateway = await createGateway(config, { logger: options.quiet ? false : loggerOptions(options.logLevel, options.logFormat ?? 'text'), redirectToPublicHost: true });
   await gateway.listen();
   if (!options.quiet) printBanner(publicUrl, idp.issuer, dataDir, join(dataDir, 'audit'));
   return {
@@ -109,7 +111,7 @@ function printBanner(url: string, issuer: string, dataDir: string, auditDir: str
   Demo users:
 ${users}
   Data directory:  ${dataDir}
-  Audit log:       ${auditDir}   (check it: npm run roomguard -- audit verify ${auditDir})
+  Audit log:       ${auditDir}   (check it: roomguard audit verify ${auditDir})
   Reviewer page:   ${url}/_roomguard/audit   (alice, as board-chair, after her second factor)
   Policies:        ${EXAMPLE_POLICIES_DIR}
 

@@ -1,8 +1,10 @@
-// Structured JSON logs (pino via fastify) with secrets redacted: cookies, authorization headers, tokens
-// and codes never reach the log. Request URLs are logged without their query string, which may carry
-// authorization codes or backend tokens.
+// Structured logs (pino via fastify) with secrets redacted: cookies, authorization headers, tokens and
+// codes never reach the log. Request URLs are logged without their query string, which may carry
+// authorization codes or backend tokens. `log.format` chooses JSON lines (pino's fields plus the level's
+// name) or text lines for people (local time, level word, message, key=value pairs); both are rendered
+// from the same redacted record, so redaction does not depend on the format.
 import type { FastifyServerOptions } from 'fastify';
-import { stdSerializers } from 'pino';
+import { levels, stdSerializers } from 'pino';
 
 export const CENSOR = '[redacted]';
 
@@ -69,10 +71,23 @@ export function redactRecord(record: Record<string, unknown>): Record<string, un
   return out ?? record;
 }
 
-export function loggerOptions(level: string): FastifyServerOptions['logger'] {
+export type LogFormat = 'json' | 'text';
+
+/** Where log lines go (stdout unless a test captures them). */
+export interface LogDestination {
+  write(line: string): unknown;
+}
+
+/**
+ * The logger settings for fastify: `level`, `format`, and where the lines go. JSON lines keep pino's
+ * fields (`level` as a number, `time`, `pid`, `hostname`, `msg` …) and add `levelName`.
+ */
+export function loggerOptions(level: string, format: LogFormat = 'json', destination?: LogDestination): FastifyServerOptions['logger'] {
+  const stream = format === 'text' ? textLines(destination ?? process.stdout) : destination;
   return {
     level,
-    formatters: { log: redactRecord },
+    ...(stream ? { stream } : {}),
+    formatters: { log: redactRecord, level: (label: string, number: number) => ({ level: number, levelName: label }) },
     serializers: {
       // pino's own error serializer (type, message and stack with causes, enumerable properties), censored.
       err: (err: Error) => censored(stdSerializers.err(err), SECRET_KEYS),
@@ -84,4 +99,67 @@ export function loggerOptions(level: string): FastifyServerOptions['logger'] {
       },
     },
   };
+}
+
+/** Fields every text line shows in its own place, or leaves out (pid and hostname: the journal has them). */
+const TEXT_OWN_FIELDS = new Set(['time', 'level', 'levelName', 'msg', 'pid', 'hostname']);
+/** Characters that could break a line apart or disguise it: controls, format characters (bidi), line separators. */
+const UNSAFE = /[\p{C}\u2028\u2029]/gu;
+const BARE_VALUE = /^[^\s"=\\\p{C}\u2028\u2029]+$/u;
+
+function escapeUnsafe(text: string): string {
+  // Each UTF-16 unit as \uXXXX, as JSON writes it (an astral format character is two of them).
+  const unit = (ch: string, i: number) => `\\u${ch.charCodeAt(i).toString(16).padStart(4, '0')}`;
+  return text.replace(UNSAFE, (ch) => (ch === '\n' ? '\\n' : Array.from({ length: ch.length }, (_u, i) => unit(ch, i)).join('')));
+}
+
+/** A value as logfmt writes it: bare when it is one plain word, else quoted with every unsafe character escaped. */
+function textValue(value: unknown): string {
+  // A list of plain words reads best as `RG_A,RG_B`; anything else in a list as its JSON, quoted.
+  if (Array.isArray(value) && value.length > 0 && value.every((v) => typeof v === 'string' && /^[^\s",=\\\p{C}\u2028\u2029]+$/u.test(v))) return value.join(',');
+  const text = typeof value === 'string' ? value : JSON.stringify(value) ?? String(value);
+  if (text !== '' && BARE_VALUE.test(text)) return text;
+  return escapeUnsafe(JSON.stringify(text));
+}
+
+/** `key=value` pairs of a record, objects flattened with dots (`req.method=GET`), lists of words comma-separated. */
+function textPairs(record: Record<string, unknown>, prefix = '', depth = 0): string[] {
+  const pairs: string[] = [];
+  for (const [key, value] of Object.entries(record)) {
+    if (value === undefined || (depth === 0 && TEXT_OWN_FIELDS.has(key))) continue;
+    const name = `${prefix}${escapeUnsafe(key).replace(/[\s="]/g, '_')}`;
+    if (value !== null && typeof value === 'object' && !Array.isArray(value) && depth < 3) pairs.push(...textPairs(value as Record<string, unknown>, `${name}.`, depth + 1));
+    else pairs.push(`${name}=${textValue(value)}`);
+  }
+  return pairs;
+}
+
+const pad = (n: number, width = 2) => String(n).padStart(width, '0');
+
+/** `2026-05-04 14:03:22.123+02:00`: the machine's local time, with its offset so it is never ambiguous. */
+export function localTime(ms: number): string {
+  const d = new Date(ms);
+  const offset = -d.getTimezoneOffset();
+  const sign = offset >= 0 ? '+' : '-';
+  const abs = Math.abs(offset);
+  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}.${pad(d.getMilliseconds(), 3)}${sign}${pad(Math.floor(abs / 60))}:${pad(abs % 60)}`;
+}
+
+/** One JSON line from pino as one text line: time, level word, message, key=value pairs. */
+export function textLine(json: string): string {
+  let record: Record<string, unknown>;
+  try {
+    record = JSON.parse(json) as Record<string, unknown>;
+  } catch {
+    return `${escapeUnsafe(json.trimEnd())}\n`;
+  }
+  const level = typeof record.levelName === 'string' ? record.levelName : levels.labels[Number(record.level)] ?? String(record.level);
+  const time = typeof record.time === 'number' ? localTime(record.time) : localTime(Date.now());
+  const msg = typeof record.msg === 'string' ? escapeUnsafe(record.msg) : '';
+  return `${[time, level.toUpperCase().padEnd(5), msg, ...textPairs(record)].filter((part) => part !== '').join(' ')}\n`;
+}
+
+/** A pino destination that turns each JSON line into a text line before writing it on. */
+function textLines(destination: LogDestination): LogDestination {
+  return { write: (line: string) => destination.write(textLine(line)) };
 }

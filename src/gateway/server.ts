@@ -73,7 +73,7 @@ export interface GatewayOptions {
 }
 
 /** Settings a running process cannot change: the listener (and its timeouts), the store, keys, the metrics listener, the audit writer. */
-const RESTART_ONLY = ['listen', 'http', 'store', 'secrets', 'metrics', 'audit.dir', 'audit.instance', 'audit.ip', 'audit.identity', 'audit.names', 'audit.retentionDays', 'audit.checkpointEvery', 'audit.checkpointInterval', 'audit.stdout', 'audit.syslog'] as const;
+const RESTART_ONLY = ['listen', 'http', 'store', 'secrets', 'metrics', 'audit.dir', 'audit.instance', 'audit.ip', 'audit.identity', 'audit.names', 'audit.retentionDays', 'audit.checkpointEvery', 'audit.checkpointInterval', 'audit.stdout', 'audit.syslog', 'log.format'] as const;
 
 function settingOf(config: Config, path: string): string {
   let value: unknown = config;
@@ -204,7 +204,7 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
       if (!handover) throw new Error('reload() before listen()');
       const restartNeeded = RESTART_ONLY.filter((path) => settingOf(next, path) !== settingOf(running, path));
       // Keep what cannot change: the new app runs with the running values of those settings.
-      const effective: Config = { ...next, listen: running.listen, http: running.http, store: running.store, secrets: running.secrets, metrics: running.metrics, audit: { ...running.audit, reviewers: next.audit.reviewers } };
+      const effective: Config = { ...next, listen: running.listen, http: running.http, store: running.store, secrets: running.secrets, metrics: running.metrics, audit: { ...running.audit, reviewers: next.audit.reviewers }, log: { ...next.log, format: running.log.format } };
       // Everything is built on the side and switched in only when all of it stands: a reload with any
       // problem leaves the running config and policy set untouched.
       let nextBackend: Backend;

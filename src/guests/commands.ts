@@ -2,7 +2,7 @@
 // same store as the running gateways (so a revocation takes effect on every instance at once). The CLI
 // writes its audit records to a chain of its own (`<instance>-cli`), next to the server's.
 import { userInfo } from 'node:os';
-import { UsageError, parseFlags } from '../cli-args.js';
+import { UsageError, parseFlags } from '../cli/cli-args.js';
 import type { Config } from '../config/schema.js';
 import { formatDuration, parseDuration } from '../config/duration.js';
 import { loadConfigFile, policiesDirOf } from '../config/load.js';

@@ -28,7 +28,7 @@ export async function startServeProcess(yaml: string, port: number): Promise<Ser
   const dir = mkdtempSync(join(tmpdir(), 'rg-serve-'));
   const configFile = join(dir, 'roomguard.yaml');
   writeFileSync(configFile, yaml);
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'serve', '-c', configFile], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/cli.ts', 'serve', '-c', configFile], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
   const logs: Array<Record<string, unknown>> = [];
   const waiters = new Set<{ match: (line: Record<string, unknown>) => boolean; resolve: (line: Record<string, unknown>) => void }>();
   let stderr = '';

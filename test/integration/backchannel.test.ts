@@ -89,7 +89,7 @@ describe('roomguard sessions', () => {
     const dir = mkdtempSync(join(tmpdir(), 'rg-sessions-cli-'));
     const file = join(dir, 'roomguard.yaml');
     writeFileSync(file, stringify(cliConfig));
-    const cli = (args: string[]) => spawnSync(process.execPath, ['--import', 'tsx', 'src/cli.ts', ...args, '--config', file], { cwd: new URL('../..', import.meta.url).pathname, encoding: 'utf8' });
+    const cli = (args: string[]) => spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/cli.ts', ...args, '--config', file], { cwd: new URL('../..', import.meta.url).pathname, encoding: 'utf8' });
     const listed = JSON.parse(cli(['sessions', 'list', '--user', 'bob', '--json']).stdout) as Array<{ session: string }>;
     expect(listed.length).toBeGreaterThanOrEqual(1);
     const revoked = cli(['sessions', 'revoke', '--user', 'bob']);

@@ -12,7 +12,7 @@ const ROOT = new URL('../..', import.meta.url).pathname;
 vi.setConfig({ testTimeout: 120_000 });
 
 function roomguard(args: string[], env: Record<string, string> = {}) {
-  const result = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli.ts', ...args], { cwd: ROOT, encoding: 'utf8', env: { ...process.env, ...env }, timeout: 30_000 });
+  const result = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/cli.ts', ...args], { cwd: ROOT, encoding: 'utf8', env: { ...process.env, ...env }, timeout: 30_000 });
   return { code: result.status, stdout: result.stdout, stderr: result.stderr };
 }
 
@@ -48,6 +48,43 @@ describe('roomguard config check', () => {
     const out = roomguard(['config', 'check', '--confg', 'x']);
     expect(out.code).toBe(2);
     expect(out.stderr).toContain('usage: roomguard');
+  });
+
+  it('reports a misspelt ROOMGUARD_ variable by name and exits 1; warns about a secret in the file and exits 0', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'rg-cli-'));
+    const file = join(dir, 'roomguard.yaml');
+    const pem = join(dir, 'assertion.pem');
+    const auditPem = join(dir, 'audit.pem');
+    writeFileSync(pem, generateAssertionKeyPem());
+    writeFileSync(auditPem, generateAuditSigningKeyPem());
+    writeFileSync(file, [
+      'publicUrl: https://meet.example.org',
+      'oidc: { issuer: https://id.example.org, clientId: roomguard, clientSecret: hunter2 }',
+      'backend: { upstream: http://127.0.0.1:8000 }',
+      `secrets: { encryptionKey: env:RG_CLI_KEY, assertionKey: file:${pem}, auditSigningKey: file:${auditPem} }`,
+    ].join('\n'));
+    const env = { RG_CLI_KEY: generateEncryptionKey() };
+    const misspelt = roomguard(['config', 'check', '--config', file], { ...env, ROOMGUARD_SESION_IDLE_TIMEOUT: '5m' });
+    expect(misspelt.code).toBe(1);
+    expect(misspelt.stdout).toContain('$ROOMGUARD_SESION_IDLE_TIMEOUT: (environment): unknown variable (did you mean ROOMGUARD_SESSION_IDLE_TIMEOUT, which sets session.idleTimeout?)');
+    expect(misspelt.stdout).toContain('1 problem found');
+    const warned = roomguard(['config', 'check', '--config', file], env);
+    expect(warned.stdout).toBe(`${file}:2: oidc.clientSecret: warning: the secret is written into the config file; keep it out of the file: env:NAME reads it from the environment variable NAME, file:/path from a file only roomguard can read\n${file}: ok (1 warning)\n`);
+    expect(warned.stdout).not.toContain('hunter2');
+    expect(warned.code).toBe(0);
+  });
+});
+
+describe('roomguard conventions, in a real process', () => {
+  it('--version, and --help on a command and a group, exit 0 on stdout', () => {
+    const version = roomguard(['--version']);
+    expect(version).toEqual({ code: 0, stdout: `roomguard ${JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')).version}\n`, stderr: '' });
+    const serve = roomguard(['serve', '--help']);
+    expect(serve.code).toBe(0);
+    expect(serve.stdout).toMatch(/^usage: roomguard serve \[--config FILE\]/);
+    const config = roomguard(['config', '--help']);
+    expect(config.code).toBe(0);
+    expect(config.stdout).toMatch(/^usage: roomguard config <check>/);
   });
 });
 

@@ -78,7 +78,7 @@ async function refusedOnBWithin(cookie: string, since: number, ms: number): Prom
 }
 
 function cli(args: string[]): Promise<{ code: number | null; stdout: string; endedAt: number }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', ...args], { cwd: ROOT });
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/cli.ts', ...args], { cwd: ROOT });
   let stdout = '';
   child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
   return new Promise((resolve) => child.once('exit', (code) => resolve({ code, stdout, endedAt: Date.now() })));

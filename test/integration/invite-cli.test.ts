@@ -16,13 +16,13 @@ import { freePort } from '../helpers/gateway.js';
 import { startEchoUpstream, type EchoUpstream } from '../helpers/upstream.js';
 import { joinAsGuest, openInvitation } from '../helpers/guests.js';
 import { runInviteCommand } from '../../src/guests/commands.js';
-import { UsageError } from '../../src/cli-args.js';
+import { UsageError } from '../../src/cli/cli-args.js';
 
 const ROOT = new URL('../..', import.meta.url).pathname;
 const POLICIES = fileURLToPath(new URL('../fixtures/policies-guests', import.meta.url));
 
 function roomguard(args: string[]) {
-  const result = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli.ts', ...args], { cwd: ROOT, encoding: 'utf8', env: process.env, timeout: 30_000 });
+  const result = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/cli.ts', ...args], { cwd: ROOT, encoding: 'utf8', env: process.env, timeout: 30_000 });
   return { code: result.status, stdout: result.stdout, stderr: result.stderr };
 }
 

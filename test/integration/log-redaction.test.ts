@@ -1,40 +1,40 @@
-// Secrets never reach the log: after a full login, room visit and logout, the JSON log contains
-// neither the session id, the authorization code, the client secret, the ID token nor cookies.
-import { Writable } from 'node:stream';
+// Secrets never reach the log: after a full login, room visit and logout, the log contains neither the
+// session id, the authorization code, the client secret, the ID token nor cookies — in JSON lines and in
+// text lines (log.format), each read from a gateway of its own.
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { startDemoIdp, type DemoIdp } from '../../src/demo/idp.js';
 import { createGateway, type Gateway } from '../../src/gateway/server.js';
-import { loggerOptions } from '../../src/gateway/logger.js';
+import { loggerOptions, type LogFormat } from '../../src/gateway/logger.js';
 import { ScriptedBrowser } from '../helpers/browser.js';
 import { freePort, testConfig, testKeys } from '../helpers/gateway.js';
 import { startEchoUpstream, type EchoUpstream } from '../helpers/upstream.js';
 
 const SECRET = 'log-test-client-secret-0123456789abcdef';
-let idp: DemoIdp;
-let upstream: EchoUpstream;
-let gateway: Gateway;
-let origin: string;
-const lines: string[] = [];
 
-beforeAll(async () => {
-  const port = await freePort();
-  origin = `http://127.0.0.1:${port}`;
-  upstream = await startEchoUpstream();
-  idp = await startDemoIdp({ clients: [{ clientId: 'roomguard-test', clientSecret: SECRET, redirectUris: [`${origin}/_roomguard/callback`], postLogoutRedirectUris: [`${origin}/_roomguard/logged-out`] }] });
-  const stream = new Writable({ write(chunk, _enc, done) { lines.push(String(chunk)); done(); } });
-  gateway = await createGateway(
-    testConfig({ port, issuer: idp.issuer, clientSecret: SECRET, upstream: upstream.url, store: inject('redisUrl'), keys: testKeys(), keyPrefix: `rglog:${port}:` }),
-    { logger: { ...(loggerOptions('trace') as object), stream } },
-  );
-  await gateway.listen();
-});
-afterAll(async () => {
-  await gateway?.close();
-  await Promise.all([idp?.close(), upstream?.close()]);
-});
+describe.each<LogFormat>(['json', 'text'])('logs (log.format: %s)', (format) => {
+  let idp: DemoIdp;
+  let upstream: EchoUpstream;
+  let gateway: Gateway;
+  let origin: string;
+  const lines: string[] = [];
 
-describe('logs', () => {
-  it('record decisions as JSON with request ids, and never secrets', async () => {
+  beforeAll(async () => {
+    const port = await freePort();
+    origin = `http://127.0.0.1:${port}`;
+    upstream = await startEchoUpstream();
+    idp = await startDemoIdp({ clients: [{ clientId: 'roomguard-test', clientSecret: SECRET, redirectUris: [`${origin}/_roomguard/callback`], postLogoutRedirectUris: [`${origin}/_roomguard/logged-out`] }] });
+    gateway = await createGateway(
+      testConfig({ port, issuer: idp.issuer, clientSecret: SECRET, upstream: upstream.url, store: inject('redisUrl'), keys: testKeys(), keyPrefix: `rglog:${port}:` }),
+      { logger: loggerOptions('trace', format, { write: (line: string) => lines.push(line) }) },
+    );
+    await gateway.listen();
+  });
+  afterAll(async () => {
+    await gateway?.close();
+    await Promise.all([idp?.close(), upstream?.close()]);
+  });
+
+  it('record decisions with request ids, and never secrets', async () => {
     const browser = new ScriptedBrowser();
     const start = await browser.follow(`${origin}/rooms/town-hall`);
     const done = await browser.submitLogin(start.final, 'alice', 'demo');
@@ -49,12 +49,22 @@ describe('logs', () => {
     expect(proxied.status).toBe(200);
 
     const log = lines.join('');
-    const records = lines.map((l) => JSON.parse(l) as Record<string, unknown>);
-    expect(records.some((r) => r.event === 'decision' && r.outcome === 'allow' && r.room === 'town-hall' && typeof r.reqId === 'string')).toBe(true);
     expect(code.length).toBeGreaterThan(10);
     for (const secret of [sessionId, code, SECRET, assertion, 'top-secret-bearer', 'alice@example.org', 'query-secret-jwt']) {
       expect(log).not.toContain(secret);
     }
+    if (format === 'text') {
+      // Every record one line: local time with offset, level word, message, key=value pairs.
+      for (const line of lines) expect(line).toMatch(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3}[+-]\d\d:\d\d (TRACE|DEBUG|INFO |WARN |ERROR|FATAL) [^\n]*\n$/);
+      expect(lines.some((l) => / event=decision /.test(l) && / outcome=allow /.test(l) && / room=town-hall /.test(l) && / reqId=\S+/.test(l))).toBe(true);
+      expect(lines.filter((l) => / req\.path=\/rooms\/town-hall\/app\.js\b/.test(l) && /^\S+ \S+ INFO  request completed /.test(l))).toHaveLength(1);
+      return;
+    }
+    const records = lines.map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(records.some((r) => r.event === 'decision' && r.outcome === 'allow' && r.room === 'town-hall' && typeof r.reqId === 'string')).toBe(true);
+    // Every record names its level in words as well as pino's number.
+    const names: Record<number, string> = { 10: 'trace', 20: 'debug', 30: 'info', 40: 'warn', 50: 'error', 60: 'fatal' };
+    expect(records.filter((r) => r.levelName !== names[Number(r.level)])).toEqual([]);
     // One info line per proxied request (roomguard's access line), not the proxy library's two more.
     const access = records.find((r) => r.msg === 'request completed' && (r.req as { path?: string } | undefined)?.path === '/rooms/town-hall/app.js');
     expect(access).toBeDefined();

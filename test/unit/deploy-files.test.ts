@@ -145,7 +145,7 @@ describe('deploy/compose', () => {
     cpSync(join(root, 'deploy/compose'), copy, { recursive: true });
     // `docker run … roomguard:local keys generate` with the CLI from the sources instead of the image.
     const bin = mkdtempSync(join(tmpdir(), 'rg-fake-docker-'));
-    writeFileSync(join(bin, 'docker'), `#!/bin/sh\n[ "$*" = "run --rm --network none roomguard:local keys generate" ] || { echo "unexpected: docker $*" >&2; exit 99; }\nexec "${process.execPath}" "${join(root, 'node_modules/tsx/dist/cli.mjs')}" "${join(root, 'src/cli.ts')}" keys generate\n`, { mode: 0o755 });
+    writeFileSync(join(bin, 'docker'), `#!/bin/sh\n[ "$*" = "run --rm --network none roomguard:local keys generate" ] || { echo "unexpected: docker $*" >&2; exit 99; }\nexec "${process.execPath}" "${join(root, 'node_modules/tsx/dist/cli.mjs')}" "${join(root, 'src/cli/cli.ts')}" keys generate\n`, { mode: 0o755 });
     const run = () => spawnSync('sh', [join(copy, 'make-secrets.sh')], { encoding: 'utf8', env: { ...process.env, PATH: `${bin}:${process.env.PATH}` }, timeout: 60_000 });
     const first = run();
     expect(first.stderr).toBe('');
@@ -309,7 +309,7 @@ describe('deploy/systemd', () => {
     // V8's JIT needs writable+executable pages: with MemoryDenyWriteExecute Node cannot start.
     expect(settings('MemoryDenyWriteExecute')).toEqual([]);
     expect(settings('ExecReload')).toEqual(['/bin/kill -HUP $MAINPID']);
-    expect(settings('ExecStart')[0]).toMatch(/dist\/cli\.js serve --config /);
+    expect(settings('ExecStart')[0]).toMatch(/dist\/cli\/cli\.js serve --config /);
     const security = analyze('security', '--offline=true', unitPath);
     const exposure = /Overall exposure level for roomguard\.service: ([\d.]+)/.exec(security.stdout)?.[1];
     expect(Number(exposure)).toBeLessThanOrEqual(2);
@@ -342,8 +342,10 @@ describe('Dockerfile', () => {
       expect(stage.image).not.toMatch(/latest/);
     }
     const [major, minor] = /^node:(\d+)\.(\d+)/.exec(runtime.image)!.slice(1).map(Number);
-    const engines = /^>=(\d+)\.(\d+)/.exec((JSON.parse(read('package.json')) as Doc).engines.node)!.slice(1).map(Number);
+    const engines = /^>=(\d+)(?:\.(\d+))?/.exec((JSON.parse(read('package.json')) as Doc).engines.node)!.slice(1).map((n) => Number(n ?? 0));
     expect(major! > engines[0]! || (major === engines[0] && minor! >= engines[1]!)).toBe(true);
+    // The image runs the Node.js line CI tests with (.ci/run installs node@<major>).
+    expect(read('.ci/run')).toMatch(new RegExp(`\\bnode@${major}\\b`));
     expect(stages.some((s) => s.instructions.some((i) => i.keyword === 'RUN' && /npm run build/.test(i.args)))).toBe(true);
   });
 
@@ -354,7 +356,7 @@ describe('Dockerfile', () => {
     const depsStage = stages.find((s) => s.name === from('/src/node_modules')?.flags.from)!;
     expect(depsStage.instructions.some((i) => i.keyword === 'RUN' && /npm ci\b.*--omit=dev/.test(i.args))).toBe(true);
     for (const copy of copies) expect(copy.args).not.toMatch(/(^|\s)(\.\/)?src(\/|\s|$)/);
-    expect(runtime.instructions.find((i) => i.keyword === 'ENTRYPOINT')?.args).toBe('["node", "dist/cli.js"]');
+    expect(runtime.instructions.find((i) => i.keyword === 'ENTRYPOINT')?.args).toBe('["node", "dist/cli/cli.js"]');
     expect(runtime.instructions.find((i) => i.keyword === 'CMD')?.args).toMatch(/^\["serve"/);
   });
 

@@ -1,6 +1,6 @@
 // The container image without a container engine: the Dockerfile's own build-stage steps run on a copy
 // of exactly the files it copies from the build context, then the result is started the way the image
-// starts it (`node dist/cli.js serve`) under the image's runtime constraints — as UID 10001 without
+// starts it (`node dist/cli/cli.js serve`) under the image's runtime constraints — as UID 10001 without
 // capabilities, in a mount namespace where the root filesystem is read-only and only /tmp is writable —
 // against real Redis, and probed with the image's own HEALTHCHECK command. SIGTERM must stop it cleanly.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
@@ -64,7 +64,7 @@ describe('the image, built and run without a container engine', () => {
   it('builds a dist/ whose CLI runs from the runtime layout (no sources, no tsx)', () => {
     expect(readdirSync(join(context, 'dist', 'ui', 'assets')).sort()).toEqual(readdirSync(join(root, 'src', 'ui', 'assets')).sort());
     rmSync(join(context, 'src'), { recursive: true, force: true });
-    const help = spawnSync(process.execPath, ['dist/cli.js', 'keys', 'generate'], { cwd: context, encoding: 'utf8' });
+    const help = spawnSync(process.execPath, ['dist/cli/cli.js', 'keys', 'generate'], { cwd: context, encoding: 'utf8' });
     expect(help.stderr).toBe('');
     expect(help.stdout).toMatch(/BEGIN PRIVATE KEY/);
   });
@@ -88,7 +88,7 @@ describe('the image, built and run without a container engine', () => {
       `if touch "${context}/.writable" 2>/dev/null; then echo "the root filesystem is still writable" >&2; exit 97; fi`,
       `exec setpriv --reuid=${RUNTIME_UID} --regid=${RUNTIME_UID} --clear-groups --no-new-privs --inh-caps=-all --bounding-set=-all "$@"`,
     ].join('\n');
-    server = spawn('unshare', ['--mount', 'sh', '-c', confine, 'sh', process.execPath, 'dist/cli.js', 'serve', '--config', configFile], { cwd: context, stdio: ['ignore', 'pipe', 'pipe'] });
+    server = spawn('unshare', ['--mount', 'sh', '-c', confine, 'sh', process.execPath, 'dist/cli/cli.js', 'serve', '--config', configFile], { cwd: context, stdio: ['ignore', 'pipe', 'pipe'] });
     server.stdout!.on('data', (chunk: Buffer) => { output += chunk.toString(); });
     server.stderr!.on('data', (chunk: Buffer) => { output += chunk.toString(); });
     const exited = new Promise<number | null>((resolve) => server!.once('exit', (code) => resolve(code)));

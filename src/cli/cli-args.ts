@@ -1,5 +1,6 @@
 // Strict flag parsing for every roomguard command: unknown flags and extra arguments are usage errors
-// (exit 2), never silently ignored.
+// (exit 2), never silently ignored. The command table (table.ts) parses with it; the audit and invite
+// implementations parse their own arguments with it too.
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 
 export class UsageError extends Error {}

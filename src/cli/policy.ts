@@ -1,0 +1,99 @@
+// `roomguard policy check` and `roomguard policy explain`: lint a policy directory; show the decision for
+// one person and room, with the policy file, rule, role and reasons the gateway would use.
+import { resolve } from 'node:path';
+import { canonicalRoom } from '../backends/room-name.js';
+import { parseDuration } from '../config/duration.js';
+import { loadConfigFile, policiesDirOf } from '../config/load.js';
+import { decide } from '../policy/decide.js';
+import { explainJson, explainText } from '../policy/explain.js';
+import { loadPolicyDir } from '../policy/load.js';
+import type { MfaMethod, Subject } from '../policy/types.js';
+import { UsageError } from './cli-args.js';
+import { printProblems } from './output.js';
+import { EXIT, type CliIo, type CommandArgs } from './table.js';
+
+export async function policyCheck(args: CommandArgs, io: CliIo): Promise<number> {
+  const configFile = args.string('config');
+  const dir = policyDir(args.positionals[0] ?? args.string('dir'), configFile);
+  const result = loadPolicyDir(dir, await reservedRoomsOf(configFile));
+  // Notes first: an ignored backup or a hard link is worth knowing about whether or not the set is ok.
+  for (const n of result.notices) io.out(`${n.file}: note: ${n.message}\n`);
+  if (!result.set) {
+    printProblems(result.problems, io.out);
+    return EXIT.problems;
+  }
+  io.out(`${dir}: ${result.files.length} policy file${result.files.length === 1 ? '' : 's'} ok (version ${result.set.version.slice(0, 12)})\n`);
+  return EXIT.ok;
+}
+
+export async function policyExplain(args: CommandArgs, io: CliIo): Promise<number> {
+  const roomText = args.string('room')!;
+  const room = canonicalRoom(roomText);
+  if (!room) throw new UsageError(`--room: "${roomText}" is not a valid room name`);
+  const now = Date.now();
+  const subject = subjectOf(args, now);
+  const result = loadPolicyDir(policyDir(args.string('dir'), args.string('config')));
+  if (!result.set) {
+    printProblems(result.problems, io.out);
+    return EXIT.problems;
+  }
+  const decision = decide(subject, room, result.set, now);
+  io.out(`${args.flag('json') ? explainJson(decision) : explainText(decision)}\n`);
+  return EXIT.ok;
+}
+
+/** The person the flags describe: signed in (--email/--sub/--groups), a guest (--guest), or nobody. */
+function subjectOf(args: CommandArgs, now: number): Subject {
+  const subject: Subject = {};
+  const email = args.string('email');
+  const sub = args.string('sub');
+  const groups = args.string('groups');
+  if (email !== undefined || sub !== undefined || groups !== undefined) {
+    subject.identity = {
+      sub: sub ?? email ?? 'cli-user',
+      iss: 'roomguard-cli',
+      emailVerified: email !== undefined && !args.flag('unverified-email'),
+      groups: (groups ?? '').split(',').map((g) => g.trim()).filter(Boolean),
+      ...(email !== undefined ? { email: email.toLowerCase() } : {}),
+    };
+  }
+  const guest = args.string('guest');
+  if (guest !== undefined) {
+    // A guest admitted by an invitation to ROOM (for an hour from now), instead of a person with an account.
+    if (subject.identity) throw new UsageError('--guest stands for a person without an account: leave out --email, --sub and --groups');
+    const invitedTo = canonicalRoom(guest);
+    if (!invitedTo) throw new UsageError(`--guest: "${guest}" is not a valid room name`);
+    subject.identity = { sub: 'guest:cli', iss: 'roomguard-cli/guest', emailVerified: false, groups: [], guest: { room: invitedTo, invitation: 'cli', expiresAt: now + 3_600_000 } };
+  }
+  const mfa = args.string('mfa');
+  const mfaAge = args.string('mfa-age');
+  if (mfa !== undefined) {
+    const age = parseDuration(mfaAge ?? '0s');
+    if (age === undefined) throw new UsageError(`--mfa-age: "${mfaAge}" is not a duration (e.g. 10m)`);
+    // The table accepts only MFA_METHODS for --mfa.
+    subject.mfa = { method: mfa as MfaMethod, at: now - age };
+  } else if (mfaAge !== undefined) throw new UsageError('--mfa-age needs --mfa METHOD');
+  return subject;
+}
+
+/** Room names the configured backend keeps for itself (Jitsi's /libs, /http-bind …), for policy lint. */
+async function reservedRoomsOf(configFile: string | undefined): Promise<readonly string[]> {
+  if (!configFile) return [];
+  const { config } = loadConfigFile(configFile);
+  if (!config) return [];
+  const { backendFor } = await import('../backends/from-config.js');
+  return backendFor(config).reservedRooms;
+}
+
+function policyDir(dir: string | undefined, configFile: string | undefined): string {
+  if (dir) return resolve(dir);
+  if (configFile) {
+    const { config, problems } = loadConfigFile(configFile);
+    if (!config) {
+      printProblems(problems);
+      throw new UsageError('cannot find the policy directory: the config has problems');
+    }
+    return policiesDirOf(config);
+  }
+  return resolve('policies');
+}
