@@ -80,7 +80,11 @@ export class AttemptLimiter {
     const s = this.#settings;
     const byAccount = await this.#store.increment(`mfa:tries:acct:${user}`, s.windowMs);
     if (byAccount > s.maxFailures) return false;
-    return this.#reserveAt(user, ip);
+    if (!(await this.#reserveAt(user, ip))) return false;
+    // A lock resets the counters (fail() below): an attempt that read "not locked" before the lock and
+    // counts only now would start a fresh count. fail() sets the lock before it resets, so an attempt that
+    // sees a reset counter sees the lock here.
+    return !(await this.state(user, ip)).locked;
   }
 
   /**

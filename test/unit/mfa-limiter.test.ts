@@ -193,6 +193,15 @@ describe('AttemptLimiter: per account', () => {
     // Another account at the same address is not held back by them.
     expect(await limiter.reserve(BOB, IP1)).toBe(true);
   });
+
+  it('reserve() refuses an attempt that counts only after the lock reset the counters (it read "not locked" before)', async () => {
+    const { limiter } = setup();
+    // Five parallel guesses reserve and fail; a sixth read the lock state before the lock, and reserves only now.
+    for (let i = 0; i < SETTINGS.maxFailures; i++) expect(await limiter.reserve(ALICE, IP1)).toBe(true);
+    expect((await limiter.state(ALICE, IP1)).locked).toBe(false);
+    for (let i = 0; i < SETTINGS.maxFailures; i++) await limiter.fail(ALICE, IP1);
+    expect(await limiter.reserve(ALICE, IP1)).toBe(false);
+  });
 });
 
 describe('AttemptLimiter: one account cannot lock out the others at its address', () => {
