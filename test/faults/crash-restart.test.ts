@@ -13,7 +13,8 @@ import { verifyAuditDir } from '../../src/audit/verify.js';
 import { ScriptedBrowser } from '../helpers/browser.js';
 import { freePort, testKeys } from '../helpers/gateway.js';
 import { startEchoUpstream, type EchoUpstream } from '../helpers/upstream.js';
-import { CLIENT_SECRET, loginAs } from '../security/harness.js';
+import { loginAs } from '../security/harness.js';
+import { CLIENT_SECRET } from '../helpers/rig.js';
 
 let idp: DemoIdp;
 let upstream: EchoUpstream;
