@@ -38,7 +38,8 @@ export interface InstanceOptions {
   publicHost?: '127.0.0.1' | 'localhost';
   /**
    * roomguard.yaml sections that replace the test config's (backend, forwardAuth, trustProxy, session …);
-   * the fields of `oidc` and `audit` are added to the rig's own (issuer and client; directory and instance).
+   * the fields of `oidc` and `audit` are added to the rig's own (issuer and client; directory and instance),
+   * and a `backend` without an `upstream` gets the rig's.
    */
   config?: Record<string, unknown>;
   policiesDir?: string;
@@ -234,7 +235,7 @@ async function startOwnIdp(settings: IdpSettings, publicUrls: string[]): Promise
 }
 
 function configOf(deployment: Deployment<{ url: string }>, spec: InstanceOptions, at: { port: number; publicUrl: string; auditDir: string; instance: string; metricsPort: number | undefined }): TestConfigOptions {
-  const { oidc, audit, ...sections } = spec.config ?? {};
+  const { oidc, audit, backend, ...sections } = spec.config ?? {};
   return {
     port: at.port,
     publicUrl: at.publicUrl,
@@ -249,6 +250,7 @@ function configOf(deployment: Deployment<{ url: string }>, spec: InstanceOptions
       oidc: { issuer: deployment.idp.issuer, clientId: CLIENT_ID, clientSecret: CLIENT_SECRET, scopes: SCOPES, ...(oidc as object | undefined) },
       audit: { dir: at.auditDir, instance: at.instance, ...(audit as object | undefined) },
       ...(at.metricsPort ? { metrics: { listen: `127.0.0.1:${at.metricsPort}` } } : {}),
+      ...(backend ? { backend: { upstream: deployment.upstream.url, ...(backend as object) } } : {}),
       ...sections,
     },
   };
