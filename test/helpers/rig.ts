@@ -25,6 +25,12 @@ export const CLIENT_ID = 'roomguard-test';
 export const CLIENT_SECRET = 'rig-client-secret-0123456789abcdef';
 const SCOPES = ['openid', 'email', 'profile', 'groups'];
 
+/**
+ * An IdP nobody answers for (connections are refused): port 9 (discard) is privileged and outside the
+ * range the kernel hands out for port 0, so no server of the tests is ever there.
+ */
+export const UNREACHABLE_IDP: DemoIdp = { issuer: 'http://127.0.0.1:9', url: 'http://127.0.0.1:9', provider: undefined, close: async () => undefined };
+
 /** How one gateway instance differs from the test config (test/helpers/gateway.ts). */
 export interface InstanceOptions {
   /**
