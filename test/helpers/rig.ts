@@ -17,7 +17,7 @@ import { inject } from 'vitest';
 import { startDemoIdp, type DemoIdp, type DemoIdpClient, type DemoUser } from '../../src/demo/idp.js';
 import { createGateway, type Gateway, type GatewayOptions } from '../../src/gateway/server.js';
 import { testConfig, testConfigYaml, testKeys, type TestConfigOptions, type TestKeys } from './gateway.js';
-import { isAddressInUse, onFreePorts, portOfAddress } from './ports.js';
+import { isAddressInUse, onFreePort, onFreePorts, portOfAddress } from './ports.js';
 import { startServeProcess, type ServeProcess } from './serve-process.js';
 import { startEchoUpstream, type EchoUpstream } from './upstream.js';
 
@@ -116,6 +116,37 @@ export function startRig<U extends { url: string } = EchoUpstream>(options: RigO
 /** Gateways as `roomguard serve` processes (several processes, signals, SIGKILL). */
 export function startServeRig<U extends { url: string } = EchoUpstream>(options: RigOptions & { upstream?: U } = {}): Promise<Rig<ServeProcess, U>> {
   return assemble(options, asProcess);
+}
+
+/**
+ * A rig behind a proxy whose port must be known before anything starts, since it is the public URL and in
+ * the proxy's own configuration (nginx, Caddy): the proxy's port becomes the first instance's public URL,
+ * and rig and proxy start on a port free now, again on another if some other process took it first.
+ */
+export function startRigBehind<P extends { stop(): Promise<void> }, U extends { url: string } = EchoUpstream>(
+  options: RigOptions & { upstream?: U },
+  startProxy: (port: number, rig: Rig<Gateway, U>) => Promise<P>,
+): Promise<Rig<Gateway, U> & { proxy: P }> {
+  return onFreePort(async (port) => {
+    const origin = `http://127.0.0.1:${port}`;
+    const [first, ...others] = options.instances ?? [{}];
+    const rig = await startRig({ ...options, instances: [{ ...first, publicUrl: origin }, ...others] });
+    let proxy: P;
+    try {
+      proxy = await startProxy(port, rig);
+    } catch (err) {
+      await rig.close();
+      throw err;
+    }
+    return {
+      ...rig,
+      proxy,
+      async close() {
+        await proxy.stop();
+        await rig.close();
+      },
+    };
+  });
 }
 
 interface Started<G> {
