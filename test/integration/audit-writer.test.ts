@@ -123,8 +123,7 @@ describe('AuditWriter durability and group commit', () => {
     expect(writer.healthy).toBe(false);
     rmSync(writer.instanceDir);
     renameSync(`${writer.instanceDir}.away`, writer.instanceDir);
-    for (let i = 0; i < 40 && !writer.healthy; i++) await new Promise((r) => setTimeout(r, 25));
-    expect(writer.healthy).toBe(true);
+    await expect.poll(() => writer.healthy).toBe(true);
     const segment = readdirSync(writer.instanceDir).find((f) => /^\d{4}-\d{2}-\d{2}\.jsonl$/.test(f))!;
     const chain = lines(join(writer.instanceDir, segment));
     expect(chain.map((r) => r.type)).toEqual(['room.decision', 'audit.checkpoint']);
