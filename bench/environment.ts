@@ -4,7 +4,8 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePort, testConfig, testKeys } from '../test/helpers/gateway.js';
+import { testConfig, testKeys } from '../test/helpers/gateway.js';
+import { onFreePorts } from '../test/helpers/ports.js';
 import { openStore } from '../src/store/open.js';
 import { FactorStore, newFactorId, userKey } from '../src/mfa/factors.js';
 import { newTotpSecret } from '../src/mfa/totp.js';
@@ -62,26 +63,39 @@ export async function startEnvironment(options: { users: number; profileDir?: st
     for (const [name, text] of Object.entries(POLICIES)) writeFileSync(join(policiesDir, name), text);
     // Independent servers start side by side: on a busy two-core machine each start takes seconds.
     const [redis, upstream] = await allStarted([startPrivateRedis().then(keep), startServer({ role: 'upstream' }).then(keep)]);
-    const [gwPort, gwNoAuditPort, rpPort, idpPort] = await Promise.all([freePort(), freePort(), freePort(), freePort()]);
-    const idp = keep(await startServer({
-      role: 'idp', port: idpPort, users: options.users,
-      clients: [
-        { clientId: 'roomguard-test', clientSecret: CLIENT_SECRET, redirectUris: [gwPort, gwNoAuditPort].map((p) => `http://127.0.0.1:${p}/_roomguard/callback`) },
-        { clientId: 'bare-rp', clientSecret: CLIENT_SECRET, redirectUris: [`http://127.0.0.1:${rpPort}/callback`] },
-      ],
-    }));
     const keys = testKeys();
-    const gatewaySpec = (port: number, audit: 'on' | 'off') => ({
-      role: 'gateway' as const, port, issuer: idp.url, clientSecret: CLIENT_SECRET, upstream: upstream.url, redisUrl: redis.url,
-      keyPrefix: `rgbench:${port}:`, policiesDir, auditDir: join(scratch, `audit-${port}`), audit, keys,
+    // The IdP, both gateways and the bare relying party must know their ports before they start (issuer,
+    // public URLs, redirect URIs): they start on ports free now, and again on others if another process
+    // took one meanwhile (test/helpers/ports.ts).
+    const { gwPort, idp, gateway, gatewayNoAudit, bareProxy, bareRoute, bareRp } = await onFreePorts(4, async ([gwPort, gwNoAuditPort, rpPort, idpPort]) => {
+      const attempt: Array<{ close(): Promise<void> }> = [];
+      const mine = <T extends { close(): Promise<void> }>(server: T): T => (attempt.push(server), server);
+      try {
+        const idp = mine(await startServer({
+          role: 'idp', port: idpPort!, users: options.users,
+          clients: [
+            { clientId: 'roomguard-test', clientSecret: CLIENT_SECRET, redirectUris: [gwPort, gwNoAuditPort].map((p) => `http://127.0.0.1:${p}/_roomguard/callback`) },
+            { clientId: 'bare-rp', clientSecret: CLIENT_SECRET, redirectUris: [`http://127.0.0.1:${rpPort}/callback`] },
+          ],
+        }));
+        const gatewaySpec = (port: number, audit: 'on' | 'off') => ({
+          role: 'gateway' as const, port, issuer: idp.url, clientSecret: CLIENT_SECRET, upstream: upstream.url, redisUrl: redis.url,
+          keyPrefix: `rgbench:${port}:`, policiesDir, auditDir: join(scratch, `audit-${port}`), audit, keys,
+        });
+        const [gateway, gatewayNoAudit, bareProxy, bareRoute, bareRp] = await allStarted([
+          startServer(gatewaySpec(gwPort!, 'on'), options.profileDir).then(mine),
+          startServer(gatewaySpec(gwNoAuditPort!, 'off')).then(mine),
+          startServer({ role: 'bare-proxy', upstream: upstream.url }).then(mine),
+          startServer({ role: 'bare-route' }).then(mine),
+          startServer({ role: 'bare-rp', port: rpPort!, issuer: idp.url, clientId: 'bare-rp', clientSecret: CLIENT_SECRET }).then(mine),
+        ]);
+        return { gwPort: gwPort!, idp, gateway, gatewayNoAudit, bareProxy, bareRoute, bareRp };
+      } catch (err) {
+        for (const server of attempt.reverse()) await server.close().catch(() => undefined);
+        throw err;
+      }
     });
-    const [gateway, gatewayNoAudit, bareProxy, bareRoute, bareRp] = await allStarted([
-      startServer(gatewaySpec(gwPort, 'on'), options.profileDir).then(keep),
-      startServer(gatewaySpec(gwNoAuditPort, 'off')).then(keep),
-      startServer({ role: 'bare-proxy', upstream: upstream.url }).then(keep),
-      startServer({ role: 'bare-route' }).then(keep),
-      startServer({ role: 'bare-rp', port: rpPort, issuer: idp.url, clientId: 'bare-rp', clientSecret: CLIENT_SECRET }).then(keep),
-    ]);
+    for (const server of [idp, gateway, gatewayNoAudit, bareProxy, bareRoute, bareRp]) keep(server);
     const store = keep(await openStore(testConfig({ port: gwPort, issuer: idp.url, clientSecret: CLIENT_SECRET, upstream: upstream.url, store: redis.url, keyPrefix: `rgbench:${gwPort}:`, policiesDir, keys })));
     const factors = new FactorStore(store);
     return {

@@ -1,10 +1,11 @@
 // Debian's nginx on loopback for the forward-auth scenario: one server proxies straight to the upstream,
 // the other asks roomguard's /_roomguard/verify first (auth_request), as a forward-auth deployment does.
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePort } from '../test/helpers/gateway.js';
+import { AddressInUse, onFreePorts } from '../test/helpers/ports.js';
+import { until } from '../test/helpers/until.js';
 
 export const NGINX = '/usr/sbin/nginx';
 
@@ -20,9 +21,13 @@ export function nginxInstalled(): boolean {
   return !spawnSync(NGINX, ['-v']).error;
 }
 
-export async function startNginx(upstream: string, gateway: string): Promise<BenchNginx> {
+/** nginx's ports are in its config: it starts on ports free now, and again on others if one was taken meanwhile. */
+export function startNginx(upstream: string, gateway: string): Promise<BenchNginx> {
+  return onFreePorts(2, ([plain, guarded]) => startNginxOn(upstream, gateway, plain!, guarded!));
+}
+
+async function startNginxOn(upstream: string, gateway: string, plain: number, guarded: number): Promise<BenchNginx> {
   const dir = mkdtempSync(join(tmpdir(), 'rg-bench-nginx-'));
-  const [plain, guarded] = await Promise.all([freePort(), freePort()]);
   const up = new URL(upstream).host;
   const rg = new URL(gateway).host;
   const proxied = 'proxy_http_version 1.1; proxy_set_header Connection "";';
@@ -62,17 +67,26 @@ http {
   }
 }
 `);
-  const nginx = spawn(NGINX, ['-p', dir, '-c', join(dir, 'nginx.conf'), '-e', 'stderr'], { stdio: ['ignore', 'ignore', 'inherit'] });
-  const deadline = Date.now() + 10_000;
-  for (;;) {
-    const ok = await fetch(`http://127.0.0.1:${plain}/`).then((r) => r.arrayBuffer().then(() => true), () => false);
-    if (ok) break;
-    if (nginx.exitCode !== null || Date.now() > deadline) {
+  const nginx = spawn(NGINX, ['-p', dir, '-c', join(dir, 'nginx.conf'), '-e', 'stderr'], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  nginx.stderr!.on('data', (chunk: Buffer) => {
+    stderr += chunk.toString();
+    process.stderr.write(chunk);
+  });
+  const closed = new Promise((resolve) => nginx.once('close', resolve));
+  // nginx writes its pid file once it has bound its ports: then they are its own, not another process's.
+  await until('nginx to listen', async () => {
+    if (nginx.exitCode !== null) {
+      await closed;
       rmSync(dir, { recursive: true, force: true });
-      throw new Error(`nginx did not start (exit ${nginx.exitCode})`);
+      if (/address already in use/i.test(stderr)) throw new AddressInUse('nginx', stderr);
+      throw new Error(`nginx did not start (exit ${nginx.exitCode}): ${stderr}`);
     }
-    await new Promise((r) => setTimeout(r, 100));
-  }
+    return readPid(join(dir, 'nginx.pid')) === nginx.pid;
+  }, { timeout: 10_000 }).catch((err: unknown) => {
+    nginx.kill('SIGKILL');
+    throw err;
+  });
   return {
     plainUrl: `http://127.0.0.1:${plain}`,
     guardedUrl: `http://127.0.0.1:${guarded}`,
@@ -83,4 +97,12 @@ http {
       nginx.kill('SIGQUIT');
     }),
   };
+}
+
+function readPid(file: string): number | undefined {
+  try {
+    return Number(readFileSync(file, 'utf8').trim());
+  } catch {
+    return undefined;
+  }
 }

@@ -16,9 +16,10 @@ import { parseDuration } from '../src/config/duration.js';
 import { startDemoIdp } from '../src/demo/idp.js';
 import { createGateway } from '../src/gateway/server.js';
 import { ScriptedBrowser } from '../test/helpers/browser.js';
-import { freePort, testConfig, testKeys } from '../test/helpers/gateway.js';
+import { testConfig, testKeys } from '../test/helpers/gateway.js';
 import { startEchoUpstream } from '../test/helpers/upstream.js';
-import { PrivateRedis } from '../test/faults/private-redis.js';
+import { onFreePort } from '../test/helpers/ports.js';
+import { startRedis } from '../test/helpers/redis-servers.js';
 
 const CLIENT_SECRET = 'soak-client-secret-0123456789abcdef';
 
@@ -124,21 +125,36 @@ async function drive(): Promise<void> {
   if (durationMs === undefined || durationMs <= 0) throw new Error(`--duration ${values.duration}: give a duration such as 60s or 10m`);
   if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 64) throw new Error('--concurrency: a whole number from 1 to 64');
 
-  const redis = values.store === 'memory' ? undefined : await PrivateRedis.start();
+  const redis = values.store === 'memory' ? undefined : await startRedis('soak');
   const upstream = await startEchoUpstream();
-  const port = await freePort();
-  const origin = `http://127.0.0.1:${port}`;
-  const idp = await startDemoIdp({ clients: [{ clientId: 'roomguard-test', clientSecret: CLIENT_SECRET, redirectUris: [`${origin}/_roomguard/callback`] }] });
-  const settings: ChildSettings = { port, issuer: idp.issuer, upstream: upstream.url, store: redis?.url ?? 'memory', auditDir: mkdtempSync(join(tmpdir(), 'rg-soak-audit-')) };
-  const child = fork(fileURLToPath(import.meta.url), ['--gateway'], {
-    execArgv: ['--import', 'tsx', '--expose-gc'], env: { ...process.env, RG_SOAK_SETTINGS: JSON.stringify(settings) }, stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  const auditDir = mkdtempSync(join(tmpdir(), 'rg-soak-audit-'));
+  // The gateway's port is in its public URL and the IdP's redirect URI, so both start on a port that is
+  // free now, and again on another if a different process takes it first (test/helpers/ports.ts).
+  const { port, origin, idp, child } = await onFreePort(async (port) => {
+    const origin = `http://127.0.0.1:${port}`;
+    const idp = await startDemoIdp({ clients: [{ clientId: 'roomguard-test', clientSecret: CLIENT_SECRET, redirectUris: [`${origin}/_roomguard/callback`] }] });
+    const settings: ChildSettings = { port, issuer: idp.issuer, upstream: upstream.url, store: redis?.url ?? 'memory', auditDir };
+    const child = fork(fileURLToPath(import.meta.url), ['--gateway'], {
+      execArgv: ['--import', 'tsx', '--expose-gc'], env: { ...process.env, RG_SOAK_SETTINGS: JSON.stringify(settings) }, stdio: ['ignore', 'inherit', 'pipe', 'ipc'],
+    });
+    let stderr = '';
+    child.stderr!.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString();
+      process.stderr.write(chunk);
+    });
+    try {
+      await new Promise<void>((resolve, reject) => {
+        child.once('message', () => resolve());
+        child.once('close', (code) => reject(new Error(`gateway process exited (${code}): ${stderr}`)));
+      });
+    } catch (err) {
+      await idp.close();
+      throw err;
+    }
+    return { port, origin, idp, child };
   });
   try {
-    await new Promise<void>((resolve, reject) => {
-      child.once('message', () => resolve());
-      child.once('exit', (code) => reject(new Error(`gateway process exited (${code})`)));
-    });
-    console.log(`soak: ${values.duration} against ${origin} (${settings.store === 'memory' ? 'memory store' : 'redis'}), ${concurrency} participants, ${joins} joins + WebSockets per login`);
+    console.log(`soak: ${values.duration} against ${origin} (${redis ? 'redis' : 'memory store'}), ${concurrency} participants, ${joins} joins + WebSockets per login`);
 
     // Warm up (JIT, pools, first segment of the audit log) before the first sample.
     await Promise.all(Array.from({ length: concurrency }, () => visit(origin, port, joins)));
@@ -185,7 +201,7 @@ async function drive(): Promise<void> {
     child.disconnect();
     await new Promise((r) => child.once('exit', r));
     await Promise.all([idp.close(), upstream.close()]);
-    await redis?.down();
+    await redis?.stop();
   }
 }
 

@@ -3,11 +3,12 @@
 // kind, the number of keys and Redis's used_memory against the start. Every kind should leave nothing.
 //
 //   npx tsx scripts/measure-anonymous-writes.ts [N]      (default N = 1500)
-import { spawn, spawnSync } from 'node:child_process';
 import { Redis } from 'ioredis';
 import { startDemoIdp } from '../src/demo/idp.js';
 import { createGateway } from '../src/gateway/server.js';
-import { freePort, testConfig, testKeys } from '../test/helpers/gateway.js';
+import { testConfig, testKeys } from '../test/helpers/gateway.js';
+import { onFreePort } from '../test/helpers/ports.js';
+import { startRedis } from '../test/helpers/redis-servers.js';
 import { startEchoUpstream } from '../test/helpers/upstream.js';
 
 const N = Number(process.argv[2] ?? 1500);
@@ -15,28 +16,27 @@ const SECRET = 'measure-anonymous-writes-0123456789abcdef';
 /** A returnTo as long as the reported attack's (about 1.8 KB). */
 const LONG_RETURN_TO = `/rooms/town-hall?${'x'.repeat(1800)}`;
 
-async function startRedis(): Promise<{ url: string; stop(): void }> {
-  const port = await freePort();
-  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--loglevel', 'warning'], { stdio: 'ignore' });
-  for (let i = 0; i < 200; i++) {
-    if (spawnSync('redis-cli', ['-p', String(port), 'ping'], { encoding: 'utf8' }).stdout?.trim() === 'PONG') break;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  return { url: `redis://127.0.0.1:${port}`, stop: () => child.kill('SIGTERM') };
-}
-
 async function usedMemory(redis: Redis): Promise<number> {
   return Number(/used_memory:(\d+)/.exec(await redis.info('memory'))![1]);
 }
 
-const redisServer = await startRedis();
+const redisServer = await startRedis('measure');
 const redis = new Redis(redisServer.url);
 const upstream = await startEchoUpstream();
-const port = await freePort();
-const origin = `http://127.0.0.1:${port}`;
-const idp = await startDemoIdp({ clients: [{ clientId: 'roomguard-test', clientSecret: SECRET, redirectUris: [`${origin}/_roomguard/callback`] }] });
-const gateway = await createGateway(testConfig({ port, issuer: idp.issuer, clientSecret: SECRET, upstream: upstream.url, store: redisServer.url, keys: testKeys() }), { logger: false });
-await gateway.listen();
+// The gateway's port is in its public URL and the IdP's redirect URI: a port free now, another if taken.
+const { origin, idp, gateway } = await onFreePort(async (port) => {
+  const origin = `http://127.0.0.1:${port}`;
+  const idp = await startDemoIdp({ clients: [{ clientId: 'roomguard-test', clientSecret: SECRET, redirectUris: [`${origin}/_roomguard/callback`] }] });
+  const gateway = await createGateway(testConfig({ port, issuer: idp.issuer, clientSecret: SECRET, upstream: upstream.url, store: redisServer.url, keys: testKeys() }), { logger: false });
+  try {
+    await gateway.listen();
+  } catch (err) {
+    await gateway.close();
+    await idp.close();
+    throw err;
+  }
+  return { origin, idp, gateway };
+});
 
 /** One anonymous request: no cookie unless the kind brings its own. */
 type Kind = [name: string, request: (i: number) => Promise<Response>];
@@ -98,6 +98,6 @@ try {
   await gateway.close();
   await Promise.all([idp.close(), upstream.close()]);
   redis.disconnect();
-  redisServer.stop();
+  await redisServer.stop();
 }
 process.stdout.write(['| anonymous request | sent | answers | new Redis keys | used_memory growth |', '| --- | --- | --- | --- | --- |', ...rows].join('\n') + '\n');

@@ -79,8 +79,16 @@ export async function runDemo(options: DemoOptions): Promise<RunningDemo> {
     await Promise.all([idp.close(), conference.close()]);
     throw new Error(`demo config invalid:\n${problems.map(formatProblem).join('\n')}`);
   }
-  const gateway = await createGateway(config, { logger: options.quiet ? false : loggerOptions(options.logLevel, options.logFormat ?? 'text'), redirectToPublicHost: true });
-  await gateway.listen();
+  let gateway: Gateway | undefined;
+  try {
+    gateway = await createGateway(config, { logger: options.quiet ? false : loggerOptions(options.logLevel, options.logFormat ?? 'text'), redirectToPublicHost: true });
+    await gateway.listen();
+  } catch (err) {
+    // A taken port, say: close what started, or its servers keep the process alive after the error.
+    await gateway?.close();
+    await Promise.all([idp.close(), conference.close()]);
+    throw err;
+  }
   if (!options.quiet) printBanner(publicUrl, idp.issuer, dataDir, join(dataDir, 'audit'));
   return {
     url: publicUrl,

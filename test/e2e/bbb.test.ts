@@ -1,38 +1,29 @@
 // Into a BigBlueButton room in real Chromium: login, a second factor for the high-risk board room, then
 // a signed join URL that the BBB API (written from bbb-web's rules) accepts, as MODERATOR.
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser } from 'playwright-core';
-import { startDemoIdp, type DemoIdp } from '../../src/demo/idp.js';
-import { createGateway, type Gateway } from '../../src/gateway/server.js';
-import { freePort, testConfig, testKeys } from '../helpers/gateway.js';
+import type { Gateway } from '../../src/gateway/server.js';
+import { startRig, type Rig } from '../helpers/rig.js';
 import { startFakeBbb, type FakeBbb } from '../helpers/bbb-server.js';
 import { enrolAuthenticatorApp, launchChromium, signIn } from '../helpers/chromium.js';
 
-const SECRET = 'bbb-e2e-client-secret-0123456789';
 const BBB_SECRET = 'bbb-e2e-shared-secret-0123456789';
-let idp: DemoIdp;
+let rig: Rig<Gateway, FakeBbb>;
 let bbb: FakeBbb;
-let gateway: Gateway;
 let browser: Browser;
 let origin: string;
 
 beforeAll(async () => {
-  const port = await freePort();
-  origin = `http://127.0.0.1:${port}`;
   bbb = await startFakeBbb(BBB_SECRET);
-  idp = await startDemoIdp({ clients: [{ clientId: 'roomguard-test', clientSecret: SECRET, redirectUris: [`${origin}/_roomguard/callback`] }] });
-  gateway = await createGateway(testConfig({
-    port, issuer: idp.issuer, clientSecret: SECRET, upstream: bbb.url, store: inject('redisUrl'), keys: testKeys(), keyPrefix: `rgbbbe2e:${port}:`,
-    extra: { backend: { type: 'bbb', upstream: bbb.url, bbb: { secret: BBB_SECRET, checksum: 'sha512' } } },
-  }));
-  await gateway.listen();
+  rig = await startRig({ upstream: bbb, config: { backend: { type: 'bbb', upstream: bbb.url, bbb: { secret: BBB_SECRET, checksum: 'sha512' } } } });
+  ({ origin } = rig);
   browser = await launchChromium();
 });
 
 afterAll(async () => {
   await browser?.close();
-  await gateway?.close();
-  await Promise.all([idp?.close(), bbb?.close()]);
+  await rig?.close();
+  await bbb?.close();
 });
 
 describe('BBB rooms in Chromium', () => {

@@ -8,14 +8,16 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
 import { runDemo, type RunningDemo } from '../../src/demo/run.js';
-import { freePort } from '../helpers/gateway.js';
+import { onFreePort } from '../helpers/ports.js';
 import { launchChromium, signIn } from '../helpers/chromium.js';
 
 let demo: RunningDemo;
 let browser: Browser;
 
 beforeAll(async () => {
-  demo = await runDemo({ host: '127.0.0.1', port: await freePort(), dataDir: mkdtempSync(join(tmpdir(), 'rg-demo-guests-')), logLevel: 'silent', quiet: true });
+  const dataDir = mkdtempSync(join(tmpdir(), 'rg-demo-guests-'));
+  // The demo's port is in its public URL and the IdP's redirect URI: a port free now, another if it was taken.
+  demo = await onFreePort((port) => runDemo({ host: '127.0.0.1', port, dataDir, logLevel: 'silent', quiet: true }));
   browser = await launchChromium();
 });
 

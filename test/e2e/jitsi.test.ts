@@ -1,42 +1,30 @@
 // Into a Jitsi room in real Chromium: login at the IdP, a second factor for the high-risk board room,
 // the room notice, then the room page with a ?jwt= whose claims match the policy (checked with the
 // verifier written from Prosody's contract). The upstream records requests in place of Jitsi's web.
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
-import { startDemoIdp, type DemoIdp } from '../../src/demo/idp.js';
-import { createGateway, type Gateway } from '../../src/gateway/server.js';
-import { freePort, testConfig, testKeys } from '../helpers/gateway.js';
-import { startEchoUpstream, type EchoUpstream } from '../helpers/upstream.js';
+import type { EchoUpstream } from '../helpers/upstream.js';
+import { startRig, type Rig } from '../helpers/rig.js';
 import { enrolAuthenticatorApp, launchChromium, signIn } from '../helpers/chromium.js';
 import { prosodyAllowsJoin, type ProsodySettings } from '../helpers/prosody.js';
 
-const SECRET = 'jitsi-e2e-client-secret-0123456789';
 const JWT_SECRET = 'jitsi-e2e-app-secret-shared-with-prosody-0123';
 const prosody: ProsodySettings = { appSecret: JWT_SECRET, signatureAlgorithm: 'HS256', acceptedIssuers: ['roomguard'], acceptedAudiences: ['jitsi'], domainVerification: true, domain: 'meet.jitsi' };
 
-let idp: DemoIdp;
+let rig: Rig;
 let upstream: EchoUpstream;
-let gateway: Gateway;
 let browser: Browser;
 let origin: string;
 
 beforeAll(async () => {
-  const port = await freePort();
-  origin = `http://127.0.0.1:${port}`;
-  upstream = await startEchoUpstream();
-  idp = await startDemoIdp({ clients: [{ clientId: 'roomguard-test', clientSecret: SECRET, redirectUris: [`${origin}/_roomguard/callback`] }] });
-  gateway = await createGateway(testConfig({
-    port, issuer: idp.issuer, clientSecret: SECRET, upstream: upstream.url, store: inject('redisUrl'), keys: testKeys(), keyPrefix: `rgjitsie2e:${port}:`,
-    extra: { backend: { type: 'jitsi', upstream: upstream.url, jitsi: { appId: 'roomguard', appSecret: JWT_SECRET, audience: 'jitsi', domain: 'meet.jitsi' } } },
-  }));
-  await gateway.listen();
+  rig = await startRig({ config: { backend: { type: 'jitsi', jitsi: { appId: 'roomguard', appSecret: JWT_SECRET, audience: 'jitsi', domain: 'meet.jitsi' } } } });
+  ({ upstream, origin } = rig);
   browser = await launchChromium();
 });
 
 afterAll(async () => {
   await browser?.close();
-  await gateway?.close();
-  await Promise.all([idp?.close(), upstream?.close()]);
+  await rig?.close();
 });
 
 function tokenOf(page: Page): string {

@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { generate } from 'otplib';
 import { runDemo, type RunningDemo } from '../../src/demo/run.js';
-import { freePort } from '../helpers/gateway.js';
+import { onFreePort } from '../helpers/ports.js';
 import { launchChromium, signIn } from '../helpers/chromium.js';
 
 const ARTIFACTS = new URL('../../test-artifacts/mfa/', import.meta.url).pathname;
@@ -20,7 +20,9 @@ let recoveryCodes: string[] = [];
 
 beforeAll(async () => {
   mkdirSync(ARTIFACTS, { recursive: true });
-  demo = await runDemo({ host: '127.0.0.1', port: await freePort(), dataDir: mkdtempSync(join(tmpdir(), 'rg-mfa-')), logLevel: 'silent', quiet: true });
+  const dataDir = mkdtempSync(join(tmpdir(), 'rg-mfa-'));
+  // The demo's port is in its public URL and the IdP's redirect URI: a port free now, another if it was taken.
+  demo = await onFreePort((port) => runDemo({ host: '127.0.0.1', port, dataDir, logLevel: 'silent', quiet: true }));
   browser = await launchChromium();
 });
 

@@ -9,7 +9,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { queryAudit } from '../../src/audit/query.js';
 import type { ScriptedBrowser } from '../helpers/browser.js';
-import { loginAs, startRig, type Rig } from '../security/harness.js';
+import { loginAs } from '../security/harness.js';
+import { startRig, type Rig } from '../helpers/rig.js';
 
 let mountPoint: string;
 let rig: Rig;

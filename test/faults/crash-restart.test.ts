@@ -1,55 +1,46 @@
 // kill -9 under load, then a restart of the same deployment (same port, keys, Redis and audit directory):
 // every join admitted before the crash has its audit record, the chain verifies apart from at most a torn
 // last line, and every session is either still valid or cleanly gone (a login redirect, never a 5xx).
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import type { ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { startDemoIdp, type DemoIdp } from '../../src/demo/idp.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { queryAudit } from '../../src/audit/query.js';
 import { verifyAuditDir } from '../../src/audit/verify.js';
 import { ScriptedBrowser } from '../helpers/browser.js';
-import { freePort, testKeys } from '../helpers/gateway.js';
-import { startEchoUpstream, type EchoUpstream } from '../helpers/upstream.js';
-import { CLIENT_SECRET, loginAs } from '../security/harness.js';
+import { startServeProcess, type ServeProcess } from '../helpers/serve-process.js';
+import { loginAs } from '../security/harness.js';
+import { startServeRig, type Rig } from '../helpers/rig.js';
 
-let idp: DemoIdp;
-let upstream: EchoUpstream;
-let env: NodeJS.ProcessEnv;
+let rig: Rig<ServeProcess>;
+let auditDir: string;
 let origin: string;
-const children: ChildProcess[] = [];
+const restarts: ServeProcess[] = [];
 
-/** Starts the deployment's gateway process; resolves once it listens. */
+/**
+ * Starts the deployment's gateway process, the first time through the rig; after a crash again from the
+ * same config file: same port, keys, Redis and audit directory. Resolves once it listens.
+ */
 async function startChild(): Promise<ChildProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'test/faults/child-gateway.ts'], {
-    cwd: new URL('../..', import.meta.url).pathname, env, stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  children.push(child);
-  await new Promise<string>((resolve, reject) => {
-    createInterface({ input: child.stdout! }).once('line', resolve);
-    child.once('exit', (code) => reject(new Error(`child gateway exited early (${code})`)));
-  });
-  return child;
+  if (!rig) {
+    rig = await startServeRig({ auditDir });
+    origin = rig.origin;
+    return rig.gateway.child;
+  }
+  const { configFile } = rig.gateway;
+  const again = await startServeProcess(readFileSync(configFile, 'utf8'), { configFile });
+  restarts.push(again);
+  return again.child;
 }
 
-beforeAll(async () => {
-  const port = await freePort();
-  origin = `http://127.0.0.1:${port}`;
-  upstream = await startEchoUpstream();
-  idp = await startDemoIdp({ clients: [{ clientId: 'roomguard-test', clientSecret: CLIENT_SECRET, redirectUris: [`${origin}/_roomguard/callback`] }] });
-  env = {
-    ...process.env,
-    RG_CHILD_PORT: String(port), RG_CHILD_ISSUER: idp.issuer, RG_CHILD_CLIENT_SECRET: CLIENT_SECRET, RG_CHILD_UPSTREAM: upstream.url,
-    RG_CHILD_REDIS: inject('redisUrl'), RG_CHILD_KEYS: JSON.stringify(testKeys()), RG_CHILD_KEY_PREFIX: `rgcrash:${port}:`,
-    RG_CHILD_AUDIT: mkdtempSync(join(tmpdir(), 'rg-crash-restart-')),
-  };
+beforeAll(() => {
+  auditDir = mkdtempSync(join(tmpdir(), 'rg-crash-restart-'));
 });
 
 afterAll(async () => {
-  for (const child of children) child.kill('SIGKILL');
-  await Promise.all([idp?.close(), upstream?.close()]);
+  for (const restarted of restarts) await restarted.stop();
+  await rig?.close();
 });
 
 describe('kill -9 under load, then restart', () => {
@@ -85,9 +76,9 @@ describe('kill -9 under load, then restart', () => {
     await exited;
 
     await startChild();
-    const recorded = new Set((await queryAudit(env.RG_CHILD_AUDIT!, { type: 'room.decision' })).map((r) => r.requestId));
+    const recorded = new Set((await queryAudit(auditDir, { type: 'room.decision' })).map((r) => r.requestId));
     expect(admitted.filter((id) => !recorded.has(id))).toEqual([]);
-    const report = await verifyAuditDir(env.RG_CHILD_AUDIT!, {});
+    const report = await verifyAuditDir(auditDir, {});
     expect(report.problems.filter((p) => p.kind !== 'torn-tail')).toEqual([]);
 
     let valid = 0;
@@ -105,6 +96,6 @@ describe('kill -9 under load, then restart', () => {
     // And the restarted process keeps auditing and admitting.
     const after = await people[0]!.request(`${origin}/rooms/staff-weekly`, { headers: { accept: 'text/html' } });
     expect(after.status).toBe(200);
-    expect((await queryAudit(env.RG_CHILD_AUDIT!, { type: 'room.decision' })).some((r) => r.requestId === after.headers.get('x-request-id'))).toBe(true);
+    expect((await queryAudit(auditDir, { type: 'room.decision' })).some((r) => r.requestId === after.headers.get('x-request-id'))).toBe(true);
   }, 60_000);
 });

@@ -6,7 +6,8 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import WebSocket from 'ws';
 import { startDemoIdp } from '../../src/demo/idp.js';
 import { startEchoUpstream } from '../helpers/upstream.js';
-import { CLIENT_SECRET, loginAs, startRig, type Rig } from '../security/harness.js';
+import { loginAs } from '../security/harness.js';
+import { CLIENT_SECRET, startRig, type Rig } from '../helpers/rig.js';
 
 /** A TCP server that accepts connections and never says a word. */
 async function blackHole(): Promise<{ url: string; close(): Promise<void> }> {

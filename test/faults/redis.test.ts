@@ -5,20 +5,21 @@
 import { generate } from 'otplib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ScriptedBrowser } from '../helpers/browser.js';
-import { loginAs, startRig, type Rig } from '../security/harness.js';
-import { PrivateRedis } from './private-redis.js';
+import { loginAs } from '../security/harness.js';
+import { startRig, type Rig } from '../helpers/rig.js';
+import { startRedis, type PrivateRedis } from '../helpers/redis-servers.js';
 
 let redis: PrivateRedis;
 let rig: Rig;
 
 beforeAll(async () => {
-  redis = await PrivateRedis.start();
+  redis = await startRedis('faults');
   rig = await startRig({ store: redis.url });
 });
 
 afterAll(async () => {
   await rig?.close();
-  await redis?.down();
+  await redis?.stop();
 });
 
 async function readyAgain(): Promise<void> {
@@ -29,7 +30,7 @@ describe('Redis killed and restarted', () => {
   it('refuses a logged-in participant\'s join while Redis is down (503, nothing upstream), and after the restart the session is cleanly gone', async () => {
     const { browser } = await loginAs(rig.origin, 'bob');
     expect((await browser.request(`${rig.origin}/rooms/town-hall`)).status).toBe(200);
-    await redis.down();
+    await redis.kill();
     try {
       const before = rig.upstream.arrived.length;
       const res = await browser.request(`${rig.origin}/rooms/town-hall`);
@@ -39,7 +40,7 @@ describe('Redis killed and restarted', () => {
       expect(page).toContain(res.headers.get('x-request-id')!);
       expect(rig.upstream.arrived.length).toBe(before);
     } finally {
-      await redis.up();
+      await redis.restart();
     }
     await readyAgain();
     const after = await browser.request(`${rig.origin}/rooms/town-hall`);
@@ -50,8 +51,8 @@ describe('Redis killed and restarted', () => {
   it('completes a login started before a Redis restart: its pending state lives in the browser, not the store', async () => {
     const browser = new ScriptedBrowser();
     const start = await browser.follow(`${rig.origin}/rooms/town-hall`);
-    await redis.down();
-    await redis.up();
+    await redis.kill();
+    await redis.restart();
     await readyAgain();
     const done = await browser.submitLogin(start.final, 'bob', 'demo');
     expect(done.final.status).toBe(200);
@@ -67,7 +68,7 @@ describe('Redis killed and restarted', () => {
     const secret = /<code class="secret"[^>]*>([^<]+)<\/code>/.exec(setup)![1]!.replace(/\s+/g, '');
     const csrf = /name="csrf" value="([^"]+)"/.exec(setup)![1]!;
     const before = rig.upstream.arrived.length;
-    await redis.down();
+    await redis.kill();
     try {
       const res = await browser.request(`${rig.origin}/_roomguard/mfa/totp/setup`, {
         method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' },
@@ -77,7 +78,7 @@ describe('Redis killed and restarted', () => {
       expect(await res.text()).toContain('RG_STORE_UNAVAILABLE');
       expect((await browser.request(`${rig.origin}/rooms/board`)).status).toBe(503);
     } finally {
-      await redis.up();
+      await redis.restart();
     }
     await readyAgain();
     const board = await browser.request(`${rig.origin}/rooms/board`);

@@ -1,6 +1,5 @@
 // Builds real gateways for integration tests: config through the real validator, real store, the
 // shipped example policies, the real demo OIDC provider.
-import { createServer } from 'node:net';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,18 +11,6 @@ import { generateAssertionKeyPem, generateAuditSigningKeyPem, generateEncryption
 import type { Config } from '../../src/config/schema.js';
 
 export const EXAMPLE_POLICIES = fileURLToPath(new URL('../../policies', import.meta.url));
-
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 export interface TestKeys {
   encryptionKey: string;

@@ -1,9 +1,13 @@
 // Real nginx (Debian's package) in a private prefix on a loopback port, for the forward-auth snippets
-// in deploy/nginx. No root, no system config: everything lives in a temporary directory.
+// in deploy/nginx. No root, no system config: everything lives in a temporary directory. A start waits
+// until this nginx has bound its port (its pid file), and fails with an address-in-use error when another
+// process holds the port, so a rig started with startRigBehind tries another (test/helpers/ports.ts).
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { AddressInUse } from './ports.js';
+import { atMost, until } from './until.js';
 
 export const NGINX = ['/usr/sbin/nginx', '/usr/bin/nginx'].find((p) => existsSync(p));
 
@@ -13,7 +17,7 @@ export interface Nginx {
   stop(): Promise<void>;
 }
 
-/** Starts nginx with `httpBlock` as the body of `http { }`; resolves once it answers on `port`. */
+/** Starts nginx with `httpBlock` (which listens on `port`) as the body of `http { }`; resolves once it listens. */
 export async function startNginx(httpBlock: string, port: number): Promise<Nginx> {
   if (!NGINX) throw new Error('nginx is not installed: the forward-auth tests need Debian\'s package `nginx-light` (apt-get install nginx-light); .ci/run installs it');
   const dir = mkdtempSync(join(tmpdir(), 'rg-nginx-'));
@@ -37,23 +41,24 @@ ${httpBlock}
   if (check.status !== 0) throw new Error(`nginx -t refused the configuration:\n${check.stderr}`);
   const child: ChildProcess = spawn(NGINX, ['-p', dir, '-c', conf], { stdio: 'ignore' });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  const deadline = Date.now() + 10_000;
-  for (;;) {
-    try {
-      await fetch(`http://127.0.0.1:${port}/`, { redirect: 'manual' });
-      break;
-    } catch {
-      if (child.exitCode !== null || Date.now() > deadline) throw new Error(`nginx did not start: ${safeRead(join(dir, 'error.log'))}`);
-      await new Promise((r) => setTimeout(r, 50));
+  // nginx writes its pid file once it has bound its ports: from then on `port` answers with this nginx.
+  await until(`nginx on port ${port}`, () => {
+    if (child.exitCode !== null) {
+      const log = safeRead(join(dir, 'error.log'));
+      throw /address already in use/i.test(log) ? new AddressInUse(`nginx on port ${port}`, log) : new Error(`nginx did not start: ${log}`);
     }
-  }
+    return safeRead(join(dir, 'nginx.pid')).trim() === String(child.pid);
+  }, { timeout: 10_000 }).catch((err: unknown) => {
+    child.kill('SIGKILL');
+    throw err;
+  });
   return {
     dir,
     errorLog: () => safeRead(join(dir, 'error.log')),
     async stop() {
       if (child.exitCode === null) {
         child.kill('SIGQUIT');
-        await Promise.race([exited, new Promise((r) => setTimeout(r, 3000))]);
+        await atMost(exited, 3000);
         if (child.exitCode === null) child.kill('SIGKILL');
       }
     },

@@ -1,20 +1,24 @@
-// Real redis-server processes for topology tests: a TLS server with its own CA, a Sentinel set (primary,
-// replica, sentinel) and a three-primary Cluster, each on free loopback ports in a temporary directory.
-// Every start waits until the server answers; stop() kills what it started. Needs redis-server,
-// redis-cli and openssl (Debian packages redis-server, redis-tools, openssl) and says so if one is missing.
+// The one launcher of redis-server processes for tests: the run's shared server (test/setup/redis.ts), a
+// private server a test may kill and restart, a TLS server with its own CA, a Sentinel set (primary,
+// replica, sentinel) and a three-primary Cluster, each in a temporary directory on loopback ports.
+// A start waits until *its own* process answers (INFO's process_id), never just until something answers on
+// the port, and starts again on another port when another process took the first one (ports.ts).
+// stop()/kill() end what was started. Needs redis-server, redis-cli and openssl (Debian packages
+// redis-server, redis-tools, openssl) and says so if one is missing.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePort } from './gateway.js';
+import { AddressInUse, onFreePorts } from './ports.js';
+import { until } from './until.js';
 
 const PACKAGES: Record<string, string> = { 'redis-server': 'redis-server', 'redis-cli': 'redis-tools', openssl: 'openssl' };
 
-/** Fails with the Debian package to install when a program the topology tests run is missing. */
+/** Fails with the Debian package to install when a program the Redis tests run is missing. */
 export function requirePrograms(...programs: Array<keyof typeof PACKAGES>): void {
   for (const program of programs) {
     if (spawnSync(program, ['--version'], { encoding: 'utf8' }).error) {
-      throw new Error(`${program} is not installed: the Redis topology tests need it (Debian package "${PACKAGES[program]}": apt-get install ${PACKAGES[program]})`);
+      throw new Error(`${program} is not installed: the tests need it (Debian package "${PACKAGES[program]}": apt-get install ${PACKAGES[program]})`);
     }
   }
 }
@@ -22,9 +26,9 @@ export function requirePrograms(...programs: Array<keyof typeof PACKAGES>): void
 export interface RedisProcess {
   port: number;
   readonly process: ChildProcess;
-  /** SIGKILL, resolved once the process is gone. */
+  /** SIGKILL, as a crash or an OOM kill would; resolved once the process is gone. */
   kill(): Promise<void>;
-  /** Starts it again from the same config file (a Cluster node rejoins with its nodes.conf). */
+  /** Starts it again on the same port from the same config file (a Cluster node rejoins with its nodes.conf). */
   restart(): Promise<void>;
 }
 
@@ -33,25 +37,47 @@ export function redisCli(port: number, args: string[], tlsArgs: string[] = []): 
   return `${result.stdout ?? ''}${result.stderr ?? ''}`.trim();
 }
 
+/** Polls `check` (see until.ts); kept under this name for the topology tests. */
 export async function waitFor(what: string, check: () => boolean, timeoutMs = 15_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
+  await until(what, check, { timeout: timeoutMs, interval: 50 });
 }
 
-/** Starts redis-server with a config file in `dir`; answers PING (on `pingArgs`) before it resolves. */
-export async function startRedisProcess(dir: string, name: string, port: number, config: string[], options: { sentinel?: boolean; pingArgs?: string[] } = {}): Promise<RedisProcess> {
+/** The config lines of a server, given the port it listens on and a second free port (a Cluster's bus). */
+export type RedisConfig = string[] | ((ports: { port: number; busPort: number }) => string[]);
+
+/**
+ * Starts redis-server with a config file in `dir` on a free port; resolves once this very process answers
+ * (on `pingArgs`, e.g. TLS). Starts again on other ports when another process took the port first.
+ */
+export async function startRedisProcess(dir: string, name: string, config: RedisConfig, options: { sentinel?: boolean; pingArgs?: string[] } = {}): Promise<RedisProcess> {
+  return onFreePorts(2, async ([port, busPort]) => {
+    const lines = typeof config === 'function' ? config({ port: port!, busPort: busPort! }) : config;
+    return launchRedis(dir, name, port!, lines, options);
+  });
+}
+
+async function launchRedis(dir: string, name: string, port: number, config: string[], options: { sentinel?: boolean; pingArgs?: string[] }): Promise<RedisProcess> {
   const file = join(dir, `${name}.conf`);
+  const log = join(dir, `${name}.log`);
   // A later `port 0` (TLS-only servers) overrides the plain port.
-  writeFileSync(file, [`port ${port}`, `bind 127.0.0.1`, `dir ${dir}`, `save ""`, `appendonly no`, `loglevel warning`, `logfile ${join(dir, `${name}.log`)}`, ...config, ''].join('\n'));
+  writeFileSync(file, [`port ${port}`, `bind 127.0.0.1`, `dir ${dir}`, `save ""`, `appendonly no`, `loglevel warning`, `logfile ${log}`, ...config, ''].join('\n'));
   let child: ChildProcess;
   let exited: Promise<void>;
   const start = async () => {
+    const logFrom = existsSync(log) ? statSync(log).size : 0;
     child = spawn('redis-server', options.sentinel ? [file, '--sentinel'] : [file], { stdio: 'ignore' });
     exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-    await waitFor(`${name} on port ${port}`, () => redisCli(port, ['ping'], options.pingArgs) === 'PONG');
+    const own = `process_id:${child.pid}`;
+    try {
+      await until(`${name} (pid ${child.pid}) on port ${port}`, () => {
+        if (child.exitCode !== null || child.signalCode !== null) throw startFailure(name, port, readFileSync(log, 'utf8').slice(logFrom));
+        return redisCli(port, ['info', 'server'], options.pingArgs).includes(own);
+      });
+    } catch (err) {
+      child.kill('SIGKILL');
+      await exited;
+      throw err;
+    }
   };
   await start();
   return {
@@ -65,6 +91,37 @@ export async function startRedisProcess(dir: string, name: string, port: number,
     },
     restart: start,
   };
+}
+
+/** Why a redis-server ended at start: its port was taken (try another), or anything else. */
+function startFailure(name: string, port: number, log: string): Error {
+  if (/address already in use/i.test(log)) return new AddressInUse(`redis-server ${name} on port ${port}`, log);
+  return new Error(`redis-server ${name} on port ${port} exited at start:\n${log}`);
+}
+
+export interface PrivateRedis extends RedisProcess {
+  url: string;
+  /** Kills the server and removes its directory. */
+  stop(): Promise<void>;
+}
+
+/** A plain redis-server of its own (no persistence: a restart loses all data), in a fresh temporary directory. */
+export async function startRedis(label: string, config: string[] = []): Promise<PrivateRedis> {
+  requirePrograms('redis-server', 'redis-cli');
+  const temp = redisTempDir(label);
+  try {
+    const server = await startRedisProcess(temp.dir, label, config);
+    return Object.assign(server, {
+      url: `redis://127.0.0.1:${server.port}`,
+      stop: async () => {
+        await server.kill();
+        temp.remove();
+      },
+    });
+  } catch (err) {
+    temp.remove();
+    throw err;
+  }
 }
 
 export interface TlsMaterial {
@@ -113,9 +170,8 @@ export interface TlsRedis extends RedisProcess {
 /** redis-server on a TLS port only (no plain port); `requireClientCert` demands a client certificate. */
 export async function startTlsRedis(dir: string, requireClientCert: boolean): Promise<TlsRedis> {
   const tls = makeTlsMaterial(dir);
-  const port = await freePort();
   const cliArgs = ['--tls', '--cacert', tls.ca, '--cert', tls.clientCert, '--key', tls.clientKey];
-  const server = await startRedisProcess(dir, `tls-${port}`, port, [
+  const server = await startRedisProcess(dir, `tls-${requireClientCert ? 'mutual' : 'server'}`, ({ port }) => [
     'port 0', `tls-port ${port}`, `tls-cert-file ${tls.serverCert}`, `tls-key-file ${tls.serverKey}`, `tls-ca-cert-file ${tls.ca}`,
     `tls-auth-clients ${requireClientCert ? 'yes' : 'no'}`,
   ], { pingArgs: cliArgs });
@@ -148,8 +204,7 @@ export async function startSentinelSet(dir: string, options: { name?: string; se
   const tlsArgs = tls ? ['--tls', '--cacert', tls.ca] : [];
   const cli = (port: number, args: string[]) => redisCli(port, args, tlsArgs);
   const start = async (label: string, lines: string[], sentinel = false) => {
-    const port = await freePort();
-    const server = await startRedisProcess(dir, label, port, [...(tls ? tlsOnly(tls, port) : []), ...lines], { sentinel, pingArgs: tlsArgs });
+    const server = await startRedisProcess(dir, label, ({ port }) => [...(tls ? tlsOnly(tls, port) : []), ...lines], { sentinel, pingArgs: tlsArgs });
     started.push(server);
     return server;
   };
@@ -214,10 +269,8 @@ export async function startCluster(dir: string, options: { size?: number; tls?: 
   const nodes: RedisProcess[] = [];
   try {
     for (let i = 0; i < size; i++) {
-      const port = await freePort();
       // The cluster bus gets its own free port (the default port+10000 may be taken or out of range).
-      const busPort = await freePort();
-      nodes.push(await startRedisProcess(dir, `cluster-${i}`, port, [
+      nodes.push(await startRedisProcess(dir, `cluster-${i}`, ({ port, busPort }) => [
         ...(tls ? [...tlsOnly(tls, port), 'tls-cluster yes'] : []),
         'cluster-enabled yes', `cluster-config-file nodes-${port}.conf`, `cluster-port ${busPort}`, 'cluster-node-timeout 2000',
       ], { pingArgs: tlsArgs }));

@@ -6,7 +6,8 @@ import { copyFileSync, existsSync, mkdirSync, mkdtempSync, writeFileSync } from 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { freePort } from './gateway.js';
+import { AddressInUse, onFreePort } from './ports.js';
+import { atMost, until } from './until.js';
 
 const CATALINA_HOME = '/usr/share/tomcat10';
 const SERVLET_API = '/usr/share/java/tomcat10-servlet-api.jar';
@@ -42,7 +43,6 @@ export function tomcatMissing(): string | undefined {
 export async function startTomcat(): Promise<Tomcat> {
   const missing = tomcatMissing();
   if (missing) throw new Error(missing);
-  const port = await freePort();
   const base = mkdtempSync(join(tmpdir(), 'rg-tomcat-'));
   for (const dir of ['conf', 'logs', 'temp', 'work', 'webapps/ROOT/WEB-INF/classes']) mkdirSync(join(base, dir), { recursive: true });
   const javac = spawnSync('javac', ['-cp', SERVLET_API, '-d', join(base, 'webapps/ROOT/WEB-INF/classes'), ECHO_SOURCE], { encoding: 'utf8' });
@@ -53,6 +53,11 @@ export async function startTomcat(): Promise<Tomcat> {
   <servlet-mapping><servlet-name>echo</servlet-name><url-pattern>/*</url-pattern></servlet-mapping>
 </web-app>
 `);
+  // Its port is in server.xml: on a port free now, again on another if some other process took it first.
+  return onFreePort((port) => launchTomcat(base, port));
+}
+
+async function launchTomcat(base: string, port: number): Promise<Tomcat> {
   // Tomcat's stock connector settings: the reading under test is the one every default install has.
   writeFileSync(join(base, 'conf/server.xml'), `<?xml version="1.0" encoding="UTF-8"?>
 <Server port="-1" shutdown="SHUTDOWN">
@@ -65,33 +70,32 @@ export async function startTomcat(): Promise<Tomcat> {
 </Server>
 `);
   copyFileSync(join(CATALINA_HOME, 'etc/web.xml'), join(base, 'conf/web.xml'));
-  writeFileSync(join(base, 'conf/logging.properties'), 'handlers = java.util.logging.ConsoleHandler\n.level = WARNING\n');
+  // Catalina's INFO line "Server startup in" says this Tomcat has bound its connector and deployed the servlet.
+  writeFileSync(join(base, 'conf/logging.properties'), 'handlers = java.util.logging.ConsoleHandler\n.level = WARNING\norg.apache.catalina.startup.Catalina.level = INFO\njava.util.logging.ConsoleHandler.level = INFO\n');
   const child: ChildProcess = spawn('java', [
     `-Djava.util.logging.config.file=${join(base, 'conf/logging.properties')}`, `-Dcatalina.home=${CATALINA_HOME}`, `-Dcatalina.base=${base}`,
     `-Djava.io.tmpdir=${join(base, 'temp')}`, '-Xmx256m', '-cp', `${CATALINA_HOME}/bin/bootstrap.jar:${CATALINA_HOME}/bin/tomcat-juli.jar`,
+    // A connector that cannot bind ends the process instead of leaving a Tomcat without it.
+    '-Dorg.apache.catalina.startup.EXIT_ON_INIT_FAILURE=true',
     'org.apache.catalina.startup.Bootstrap', 'start',
   ], { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr?.on('data', (chunk: Buffer) => (stderr = (stderr + chunk.toString()).slice(-4000)));
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  const deadline = Date.now() + 30_000;
-  for (;;) {
-    try {
-      const res = await fetch(`http://127.0.0.1:${port}/probe`);
-      if (res.ok) break;
-    } catch {
-      // not listening yet
-    }
-    if (child.exitCode !== null || Date.now() > deadline) throw new Error(`Tomcat did not start: ${stderr}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  await until(`Tomcat on port ${port}`, () => {
+    if (child.exitCode !== null) throw /address already in use/i.test(stderr) ? new AddressInUse(`Tomcat on port ${port}`, stderr) : new Error(`Tomcat did not start: ${stderr}`);
+    return stderr.includes('Server startup in');
+  }, { timeout: 30_000, interval: 100 }).catch((err: unknown) => {
+    child.kill('SIGKILL');
+    throw err;
+  });
   return {
     port,
     url: `http://127.0.0.1:${port}`,
     async stop() {
       if (child.exitCode === null) {
         child.kill('SIGTERM');
-        await Promise.race([exited, new Promise((r) => setTimeout(r, 5000))]);
+        await atMost(exited, 5000);
         if (child.exitCode === null) child.kill('SIGKILL');
       }
     },

@@ -1,31 +1,22 @@
 // Invariant 4 under a crash: a gateway process serving concurrent joins is killed with SIGKILL. Every
 // join it had admitted (a 200 reached the browser) must have its record on disk, and verification finds
 // at most a torn final line.
-import { spawn } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
-import { describe, expect, inject, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { queryAudit } from '../../src/audit/query.js';
 import { verifyAuditDir } from '../../src/audit/verify.js';
 import { ScriptedBrowser } from '../helpers/browser.js';
+import { startServeRig } from '../helpers/rig.js';
 
 describe('audit log when the gateway is killed', () => {
   it('has a record for every join that was admitted before SIGKILL', async () => {
     const auditDir = mkdtempSync(join(tmpdir(), 'rg-crash-'));
-    const child = spawn(process.execPath, ['--import', 'tsx', 'test/helpers/child-gateway.ts'], {
-      cwd: new URL('../..', import.meta.url).pathname,
-      env: { ...process.env, ROOMGUARD_TEST_REDIS: inject('redisUrl'), ROOMGUARD_TEST_AUDIT: auditDir },
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
-    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    const rig = await startServeRig({ auditDir });
+    const { child, exited } = rig.gateway;
     try {
-      const line = await new Promise<string>((resolve, reject) => {
-        createInterface({ input: child.stdout! }).once('line', resolve);
-        child.once('exit', (code) => reject(new Error(`child gateway exited early (${code})`)));
-      });
-      const { origin } = JSON.parse(line) as { origin: string };
+      const { origin } = rig;
       const browser = new ScriptedBrowser({ accept: 'text/html' });
       const start = await browser.follow(`${origin}/rooms/staff-weekly`);
       const done = await browser.submitLogin(start.final, 'bob', 'demo');
@@ -45,7 +36,8 @@ describe('audit log when the gateway is killed', () => {
         }
       };
       const workers = Array.from({ length: 16 }, worker);
-      await new Promise((r) => setTimeout(r, 400));
+      // Kill once the load is really running (a count, not a clock, so a busy machine does not matter).
+      await expect.poll(() => admitted.length, { timeout: 30_000, interval: 20 }).toBeGreaterThan(10);
       child.kill('SIGKILL');
       stop = true;
       await Promise.all(workers);
@@ -58,7 +50,7 @@ describe('audit log when the gateway is killed', () => {
       const report = await verifyAuditDir(auditDir, {});
       expect(report.problems.filter((p) => p.kind !== 'torn-tail')).toEqual([]);
     } finally {
-      child.kill('SIGKILL');
+      await rig.close();
     }
   });
 });

@@ -3,17 +3,16 @@
 import { rmSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { startDemoIdp, type DemoIdp } from '../../src/demo/idp.js';
-import { createGateway, type Gateway } from '../../src/gateway/server.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Gateway } from '../../src/gateway/server.js';
 import { queryAudit } from '../../src/audit/query.js';
 import { verifyAuditDir } from '../../src/audit/verify.js';
 import { ScriptedBrowser } from '../helpers/browser.js';
-import { freePort, testConfig, testKeys, type TestKeys } from '../helpers/gateway.js';
-import { startEchoUpstream, type EchoUpstream } from '../helpers/upstream.js';
+import type { TestKeys } from '../helpers/gateway.js';
+import type { EchoUpstream } from '../helpers/upstream.js';
+import { startRig, type Rig } from '../helpers/rig.js';
 
-const SECRET = 'audit-gw-client-secret-0123456789ab';
-let idp: DemoIdp;
+let rig: Rig;
 let upstream: EchoUpstream;
 let gateway: Gateway;
 let origin: string;
@@ -21,19 +20,13 @@ let auditDir: string;
 let keys: TestKeys;
 
 beforeAll(async () => {
-  const port = await freePort();
-  origin = `http://127.0.0.1:${port}`;
   auditDir = mkdtempSync(join(tmpdir(), 'rg-audit-gw-'));
-  keys = testKeys();
-  upstream = await startEchoUpstream();
-  idp = await startDemoIdp({ clients: [{ clientId: 'roomguard-test', clientSecret: SECRET, redirectUris: [`${origin}/_roomguard/callback`] }] });
-  gateway = await createGateway(testConfig({ port, issuer: idp.issuer, clientSecret: SECRET, upstream: upstream.url, store: inject('redisUrl'), keys, keyPrefix: `rgagw:${port}:`, auditDir }));
-  await gateway.listen();
+  rig = await startRig({ auditDir });
+  ({ upstream, gateway, origin, keys } = rig);
 });
 
 afterAll(async () => {
-  await gateway?.close();
-  await Promise.all([idp?.close(), upstream?.close()]);
+  await rig?.close();
 });
 
 async function login(user: string, path: string) {

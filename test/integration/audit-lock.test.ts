@@ -9,15 +9,14 @@ import { mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, unlink
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface, type Interface } from 'node:readline';
-import { afterAll, afterEach, beforeAll, describe, expect, inject, it, vi } from 'vitest';
-import { startDemoIdp, type DemoIdp } from '../../src/demo/idp.js';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { verifyAuditDir } from '../../src/audit/verify.js';
 import { AuditWriter } from '../../src/audit/writer.js';
 import type { AuditRecord } from '../../src/audit/record.js';
 import { ScriptedBrowser } from '../helpers/browser.js';
-import { freePort, testConfigYaml, testKeys } from '../helpers/gateway.js';
-import { startServeProcess, type ServeProcess } from '../helpers/serve-process.js';
-import { startEchoUpstream, type EchoUpstream } from '../helpers/upstream.js';
+import type { ServeProcess } from '../helpers/serve-process.js';
+import { startServeRig, type Rig } from '../helpers/rig.js';
+import type { EchoUpstream } from '../helpers/upstream.js';
 
 // Child processes compile TypeScript on start (seconds on a loaded machine).
 vi.setConfig({ testTimeout: 90_000 });
@@ -199,30 +198,22 @@ describe('audit lock left by a process that is gone', () => {
 });
 
 describe('audit lock of a running gateway (roomguard serve)', () => {
-  const SECRET = 'audit-lock-client-secret-0123456789';
-  let idp: DemoIdp;
+  let rig: Rig<ServeProcess>;
   let upstream: EchoUpstream;
   let gateway: ServeProcess;
   let auditDir: string;
-  let port: number;
-  const keys = testKeys();
-  const yaml = (p: number) => testConfigYaml({
-    port: p, publicUrl: `http://127.0.0.1:${port}`, issuer: idp.issuer, clientSecret: SECRET, upstream: upstream.url, store: inject('redisUrl'), keys,
-    keyPrefix: `rglock:${port}:`, extra: { audit: { dir: auditDir, instance: 'shared' } },
-  });
+  /** Both gateways write the same chain: one audit directory, one instance name. */
+  const sameChain = () => ({ auditDir, config: { audit: { instance: 'shared' } } });
 
   beforeAll(async () => {
-    port = await freePort();
     auditDir = mkdtempSync(join(tmpdir(), 'rg-audit-lock-gw-'));
-    upstream = await startEchoUpstream();
-    idp = await startDemoIdp({ clients: [{ clientId: 'roomguard-test', clientSecret: SECRET, redirectUris: [`http://127.0.0.1:${port}/_roomguard/callback`] }] });
-    gateway = await startServeProcess(yaml(port), port);
+    rig = await startServeRig(sameChain());
+    ({ gateway, upstream } = rig);
   }, 60_000);
 
   afterAll(async () => {
     gateway?.child.kill('SIGCONT');
-    await gateway?.stop();
-    await Promise.all([idp?.close(), upstream?.close()]);
+    await rig?.close();
   });
 
   it('refuses a second gateway on the same chain while the first is paused, and once its lock is taken refuses joins with RG_AUDIT_UNAVAILABLE and reports not ready', async () => {
@@ -233,10 +224,9 @@ describe('audit lock of a running gateway (roomguard serve)', () => {
 
     gateway.child.kill('SIGSTOP');
     utimesSync(join(instanceDir, '.lock'), LONG_AGO, LONG_AGO);
-    const otherPort = await freePort();
-    const second = await startServeProcess(yaml(otherPort), otherPort).then(
+    const second = await startServeRig({ sameAs: rig, behindFirst: true, ...sameChain() }).then(
       async (started) => {
-        await started.stop();
+        await started.close();
         return undefined;
       },
       (err: unknown) => err as Error,

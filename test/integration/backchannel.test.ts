@@ -1,44 +1,31 @@
 // OIDC back-channel logout with the real oidc-provider: ending the IdP session ends roomguard's
 // session(s) from it on every instance; forged or malformed logout tokens are refused.
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SignJWT, generateKeyPair } from 'jose';
-import { startDemoIdp, type DemoIdp } from '../../src/demo/idp.js';
-import { createGateway, type Gateway } from '../../src/gateway/server.js';
+import type { DemoIdp } from '../../src/demo/idp.js';
 import { ScriptedBrowser } from '../helpers/browser.js';
-import { freePort, testConfig, testKeys } from '../helpers/gateway.js';
-import { startEchoUpstream, type EchoUpstream } from '../helpers/upstream.js';
+import { CLIENT_ID, CLIENT_SECRET, startRig, type Rig } from '../helpers/rig.js';
 
-const SECRET = 'bcl-test-client-secret-0123456789';
+let rig: Rig;
 let idp: DemoIdp;
-let upstream: EchoUpstream;
-let a: Gateway;
-let b: Gateway;
 let origin: string;
 let portB: number;
 /** The gateways' store and keys, for the CLI. */
 let cliConfig: Record<string, unknown>;
 
 beforeAll(async () => {
-  const portA = await freePort();
-  portB = await freePort();
-  origin = `http://127.0.0.1:${portA}`;
-  upstream = await startEchoUpstream();
-  idp = await startDemoIdp({ clients: [{ clientId: 'roomguard-test', clientSecret: SECRET, redirectUris: [`${origin}/_roomguard/callback`], backchannelLogoutUri: `${origin}/_roomguard/backchannel-logout` }] });
-  const keys = testKeys();
-  const common = { publicUrl: origin, issuer: idp.issuer, clientSecret: SECRET, upstream: upstream.url, store: inject('redisUrl'), keys, keyPrefix: `rgbcl:${portA}:` };
+  // Two instances behind one public origin; the IdP tells it about sessions ended at the IdP.
+  rig = await startRig({ idp: { backchannelLogout: true }, instances: [{}, { behindFirst: true }] });
+  ({ idp, origin } = rig);
+  portB = rig.instances[1]!.port;
   cliConfig = {
-    publicUrl: origin, oidc: { issuer: idp.issuer, clientId: 'roomguard-test', clientSecret: SECRET },
-    store: { url: common.store, keyPrefix: common.keyPrefix }, backend: { upstream: upstream.url }, secrets: keys,
+    publicUrl: origin, oidc: { issuer: idp.issuer, clientId: CLIENT_ID, clientSecret: CLIENT_SECRET },
+    store: { url: rig.store, keyPrefix: rig.keyPrefix }, backend: { upstream: rig.upstream.url }, secrets: rig.keys,
   };
-  a = await createGateway(testConfig({ port: portA, ...common }));
-  b = await createGateway(testConfig({ port: portB, ...common }));
-  await a.listen();
-  await b.listen();
 });
 
 afterAll(async () => {
-  await Promise.all([a?.close(), b?.close()]);
-  await Promise.all([idp?.close(), upstream?.close()]);
+  await rig?.close();
 });
 
 describe('back-channel logout', () => {

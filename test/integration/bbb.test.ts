@@ -1,23 +1,18 @@
 // The BBB backend against an API server written from bbb-web's rules (test/helpers/bbb-server.ts):
 // checksums, idempotent create, join with the policy's role, single-use short-lived join URLs, the
 // server API closed to browsers, and an audit record for every admission.
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { startDemoIdp, type DemoIdp } from '../../src/demo/idp.js';
-import { createGateway, type Gateway } from '../../src/gateway/server.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Gateway } from '../../src/gateway/server.js';
 import { queryAudit } from '../../src/audit/query.js';
 import { ScriptedBrowser } from '../helpers/browser.js';
 import { rawTargetRequest } from '../helpers/raw-http.js';
-import { freePort, testConfig, testKeys } from '../helpers/gateway.js';
+import { startRig, type Rig } from '../helpers/rig.js';
 import { startFakeBbb, type FakeBbb } from '../helpers/bbb-server.js';
 
-const SECRET = 'bbb-test-client-secret-0123456789';
 const BBB_SECRET = '639259d4-9dd8-4b25-bf01-95f9567eaf4b';
 const HTML = { accept: 'text/html' };
 
-let idp: DemoIdp;
+let rig: Rig<Gateway, FakeBbb>;
 let bbb: FakeBbb;
 let gateway: Gateway;
 let origin: string;
@@ -25,21 +20,18 @@ let auditDir: string;
 let offset = 0;
 
 beforeAll(async () => {
-  const port = await freePort();
-  origin = `http://127.0.0.1:${port}`;
-  auditDir = mkdtempSync(join(tmpdir(), 'rg-bbb-audit-'));
   bbb = await startFakeBbb(BBB_SECRET);
-  idp = await startDemoIdp({ clients: [{ clientId: 'roomguard-test', clientSecret: SECRET, redirectUris: [`${origin}/_roomguard/callback`] }] });
-  gateway = await createGateway(testConfig({
-    port, issuer: idp.issuer, clientSecret: SECRET, upstream: bbb.url, store: inject('redisUrl'), keys: testKeys(), keyPrefix: `rgbbb:${port}:`, auditDir,
-    extra: { backend: { type: 'bbb', upstream: bbb.url, bbb: { secret: BBB_SECRET, checksum: 'sha256', meetingIdPrefix: 'rg-', joinTtl: '60s' } } },
-  }), { now: () => Date.now() + offset });
-  await gateway.listen();
+  rig = await startRig({
+    upstream: bbb,
+    config: { backend: { type: 'bbb', upstream: bbb.url, bbb: { secret: BBB_SECRET, checksum: 'sha256', meetingIdPrefix: 'rg-', joinTtl: '60s' } } },
+    gateway: { now: () => Date.now() + offset },
+  });
+  ({ gateway, origin, auditDir } = rig);
 });
 
 afterAll(async () => {
-  await gateway?.close();
-  await Promise.all([idp?.close(), bbb?.close()]);
+  await rig?.close();
+  await bbb?.close();
 });
 
 /** Logs in at /rooms/<room>, acknowledges a notice if shown, stops at the signed join URL. */

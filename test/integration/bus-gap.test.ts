@@ -6,16 +6,13 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import WebSocket from 'ws';
 import { Redis } from 'ioredis';
-import { startDemoIdp, type DemoIdp } from '../../src/demo/idp.js';
 import { RedisStore } from '../../src/store/redis.js';
 import { openSessionBus, type SessionBus } from '../../src/store/bus.js';
 import { ScriptedBrowser } from '../helpers/browser.js';
-import { startEchoUpstream, type EchoUpstream } from '../helpers/upstream.js';
-import { freePort, testConfigYaml, testKeys } from '../helpers/gateway.js';
-import { startServeProcess, type ServeProcess } from '../helpers/serve-process.js';
-import { redisTempDir, requirePrograms, startRedisProcess, type RedisProcess, type TempDir } from '../helpers/redis-servers.js';
+import type { ServeProcess } from '../helpers/serve-process.js';
+import { startRedis, type PrivateRedis } from '../helpers/redis-servers.js';
+import { startServeRig, type Rig } from '../helpers/rig.js';
 
-const CLIENT_SECRET = 'bus-gap-test-secret-0123456789abcdef';
 /** Far below the 15 s re-check a missed event used to wait for, and far above a loaded machine's jitter. */
 const GENEROUS_MS = 5000;
 /** The scenario is repeated until the logout really fell into the gap (nobody subscribed when it was published). */
@@ -23,41 +20,36 @@ const ATTEMPTS = 5;
 
 vi.setConfig({ testTimeout: 120_000 });
 
-let temp: TempDir;
-let redis: RedisProcess;
+let redis: PrivateRedis;
 let redisUrl: string;
 let admin: Redis;
-let idp: DemoIdp;
-let upstream: EchoUpstream;
+let rig: Rig<ServeProcess>;
 let a: ServeProcess;
 let b: ServeProcess;
 const KEY_PREFIX = 'rggap:';
 const CHANNEL = `${KEY_PREFIX}session-events`;
 
 beforeAll(async () => {
-  requirePrograms('redis-server', 'redis-cli');
-  temp = redisTempDir('bus-gap');
-  redis = await startRedisProcess(temp.dir, 'bus-gap', await freePort(), []);
-  redisUrl = `redis://127.0.0.1:${redis.port}`;
+  redis = await startRedis('bus-gap');
+  redisUrl = redis.url;
   admin = new Redis(redisUrl);
-  const [portA, portB] = [await freePort(), await freePort()];
-  const origin = `http://127.0.0.1:${portA}`;
-  upstream = await startEchoUpstream();
-  idp = await startDemoIdp({ clients: [{ clientId: 'roomguard-test', clientSecret: CLIENT_SECRET, redirectUris: [`${origin}/_roomguard/callback`], postLogoutRedirectUris: [`${origin}/_roomguard/logged-out`] }] });
-  const common = { publicUrl: origin, issuer: idp.issuer, clientSecret: CLIENT_SECRET, upstream: upstream.url, store: redisUrl, keys: testKeys(), keyPrefix: KEY_PREFIX };
-  [a, b] = await Promise.all([
-    startServeProcess(testConfigYaml({ ...common, port: portA }), portA),
-    startServeProcess(testConfigYaml({ ...common, port: portB }), portB),
-  ]);
+  // Two instances behind one public origin, on the private Redis.
+  rig = await startServeRig({ store: redisUrl, keyPrefix: KEY_PREFIX, instances: [{}, { behindFirst: true }] });
+  [a, b] = rig.instances.map((instance) => instance.gateway) as [ServeProcess, ServeProcess];
 }, 90_000);
 
 afterAll(async () => {
-  await Promise.all([a?.stop(), b?.stop()]);
-  await Promise.all([idp?.close(), upstream?.close()]);
+  await rig?.close();
   admin?.disconnect();
-  await redis?.kill();
-  temp?.remove();
+  await redis?.stop();
 });
+
+/** How often Redis refused `user` a pub/sub channel, from its ACL LOG (entries of field/value pairs). */
+async function channelRefusals(user: string): Promise<number> {
+  const entries = (await admin.acl('LOG')) as unknown[][];
+  const fields = entries.map((entry) => Object.fromEntries(Array.from({ length: entry.length / 2 }, (_, i) => [String(entry[2 * i]), entry[2 * i + 1]])));
+  return fields.filter((e) => e.username === user && e.reason === 'channel').reduce((n, e) => n + Number(e.count), 0);
+}
 
 async function login(user: string): Promise<string> {
   const browser = new ScriptedBrowser();
@@ -163,8 +155,9 @@ describe('a gap in the session bus', () => {
       bus.onGap(() => gaps.push(bus.live));
       await admin.acl('SETUSER', 'gapbus', 'resetchannels');
       await expect.poll(() => gaps, { timeout: 5000 }).toEqual([false]);
-      // Long enough for the client to reconnect and be refused a few times; the bus must not claim to be live.
-      await new Promise((resolve) => setTimeout(resolve, 1500));
+      // Until the client has reconnected and been refused the channel again (Redis's ACL LOG counts each
+      // refusal); all that time the bus must not claim to be live.
+      await expect.poll(() => channelRefusals('gapbus'), { timeout: 10_000 }).toBeGreaterThanOrEqual(2);
       expect({ gaps, live: bus.live }).toEqual({ gaps: [false], live: false });
       await admin.acl('SETUSER', 'gapbus', 'allchannels');
       await expect.poll(() => gaps, { timeout: 10_000 }).toEqual([false, true]);

@@ -1,10 +1,12 @@
 // The command line as admins run it: real processes, real files, exit codes and file:line output.
 import { spawnSync } from 'node:child_process';
+import { createServer } from 'node:net';
 import { linkSync, mkdtempSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
 import { generateAssertionKeyPem, generateAuditSigningKeyPem, generateEncryptionKey } from '../../src/config/keys.js';
+import { portOf } from '../helpers/ports.js';
 
 const ROOT = new URL('../..', import.meta.url).pathname;
 // Each command is a fresh Node process compiling TypeScript (~3 s, far more on a loaded CI machine), and
@@ -15,6 +17,20 @@ function roomguard(args: string[], env: Record<string, string> = {}) {
   const result = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/cli.ts', ...args], { cwd: ROOT, encoding: 'utf8', env: { ...process.env, ...env }, timeout: 30_000 });
   return { code: result.status, stdout: result.stdout, stderr: result.stderr };
 }
+
+describe('roomguard demo', () => {
+  it('ends with the error when its port is taken, instead of hanging with its IdP and conference still open', async () => {
+    const holder = createServer();
+    await new Promise<void>((resolve) => holder.listen(0, '127.0.0.1', resolve));
+    try {
+      const out = roomguard(['demo', '--port', String(portOf(holder)), '--data', mkdtempSync(join(tmpdir(), 'rg-cli-demo-'))]);
+      expect(out.stderr).toMatch(/EADDRINUSE/);
+      expect(out.code).toBe(1);
+    } finally {
+      holder.close();
+    }
+  });
+});
 
 describe('roomguard config check', () => {
   it('accepts the shipped example once its secrets exist', () => {

@@ -5,19 +5,14 @@
 // ticket in the session); its signalling endpoint /cue?room=…&ticket=… passes only for a room this session
 // holds a ticket for; /backstage is its server API, never reachable.
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { startDemoIdp, type DemoIdp } from '../../src/demo/idp.js';
-import { createGateway, type Gateway } from '../../src/gateway/server.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { queryAudit } from '../../src/audit/query.js';
 import { firstPathOpening, type Backend, type Entry, type EntryRequest, type RoomLookup, type SignallingRequest, type SignallingVerdict } from '../../src/backends/backend.js';
 import type { RequestPath } from '../../src/backends/request-path.js';
 import { canonicalRoom } from '../../src/backends/room-name.js';
 import { ScriptedBrowser } from '../helpers/browser.js';
-import { freePort, testConfig, testKeys } from '../helpers/gateway.js';
-import { startEchoUpstream, type Arrived, type EchoUpstream } from '../helpers/upstream.js';
+import type { Arrived, EchoUpstream } from '../helpers/upstream.js';
+import { startRig, type Rig } from '../helpers/rig.js';
 
 class StageBackend implements Backend {
   readonly type = 'stage';
@@ -57,27 +52,19 @@ class StageBackend implements Backend {
   }
 }
 
-const SECRET = 'custom-backend-secret-0123456789abcdef';
-let idp: DemoIdp;
+let rig: Rig;
 let upstream: EchoUpstream;
-let gateway: Gateway;
 let origin: string;
 let auditDir: string;
 const stage = new StageBackend();
 
 beforeAll(async () => {
-  const port = await freePort();
-  origin = `http://127.0.0.1:${port}`;
-  auditDir = mkdtempSync(join(tmpdir(), 'rg-stage-audit-'));
-  upstream = await startEchoUpstream();
-  idp = await startDemoIdp({ clients: [{ clientId: 'roomguard-test', clientSecret: SECRET, redirectUris: [`${origin}/_roomguard/callback`] }] });
-  gateway = await createGateway(testConfig({ port, issuer: idp.issuer, clientSecret: SECRET, upstream: upstream.url, store: inject('redisUrl'), keys: testKeys(), keyPrefix: `rgstage:${port}:`, auditDir }), { backend: () => stage });
-  await gateway.listen();
+  rig = await startRig({ gateway: { backend: () => stage } });
+  ({ upstream, origin, auditDir } = rig);
 });
 
 afterAll(async () => {
-  await gateway?.close();
-  await Promise.all([idp?.close(), upstream?.close()]);
+  await rig?.close();
 });
 
 async function signIn(user: string, path: string) {

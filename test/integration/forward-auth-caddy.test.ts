@@ -2,69 +2,31 @@
 // real upstream, roomguard answering `forward_auth` on real Redis with the real oidc-provider; and the
 // same contract as Traefik's `forwardAuth` sends it (X-Forwarded-Method/Proto/Host/Uri), which cannot
 // run here (no Traefik package), checked against roomguard directly.
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fileURLToPath } from 'node:url';
-import { startDemoIdp, type DemoIdp } from '../../src/demo/idp.js';
-import { createGateway, type Gateway } from '../../src/gateway/server.js';
 import { signInThrough } from '../helpers/browser.js';
-import { startEchoUpstream, type Arrived, type EchoUpstream } from '../helpers/upstream.js';
-import { freePort, testConfig, testKeys } from '../helpers/gateway.js';
+import type { Arrived, EchoUpstream } from '../helpers/upstream.js';
+import { startCaddy, type Caddy } from '../helpers/caddy.js';
+import { startRigBehind, type Rig } from '../helpers/rig.js';
 import { getWithRawHeaders, HAND_PICKED, leaked, openWebSocket, spoofBatches } from '../helpers/spoofed-headers.js';
 
 const CADDYFILE = fileURLToPath(new URL('../../deploy/caddy/Caddyfile', import.meta.url));
-const CADDY = ['/usr/bin/caddy', '/usr/local/bin/caddy'].find((p) => existsSync(p));
-const CLIENT_SECRET = 'caddy-test-secret-0123456789abcdef';
 
-let idp: DemoIdp;
+let rig: Rig & { proxy: Caddy };
 let upstream: EchoUpstream;
-let gateway: Gateway;
 let gatewayOrigin: string;
-let caddy: ChildProcess;
 let origin: string;
 
 beforeAll(async () => {
-  if (!CADDY) throw new Error('caddy is not installed: the forward-auth tests need Debian\'s package `caddy` (apt-get install caddy); .ci/run installs it');
-  const [caddyPort, gatewayPort] = [await freePort(), await freePort()];
-  origin = `http://127.0.0.1:${caddyPort}`;
-  gatewayOrigin = `http://127.0.0.1:${gatewayPort}`;
-  upstream = await startEchoUpstream();
-  idp = await startDemoIdp({ clients: [{ clientId: 'roomguard-test', clientSecret: CLIENT_SECRET, redirectUris: [`${origin}/_roomguard/callback`] }] });
-  gateway = await createGateway(testConfig({
-    port: gatewayPort, publicUrl: origin, issuer: idp.issuer, clientSecret: CLIENT_SECRET, upstream: upstream.url,
-    store: inject('redisUrl'), keys: testKeys(), keyPrefix: `rgcaddy:${gatewayPort}:`,
-    extra: { trustProxy: ['127.0.0.1'], forwardAuth: { enabled: true, proxy: 'caddy' } },
+  // The shipped Caddyfile as it is, in front of the gateway and the upstream.
+  rig = await startRigBehind({ config: { trustProxy: ['127.0.0.1'], forwardAuth: { enabled: true, proxy: 'caddy' } } }, (caddyPort, { port: gatewayPort, upstream }) => startCaddy(CADDYFILE, {
+    ROOMGUARD_SITE: `http://127.0.0.1:${caddyPort}`, ROOMGUARD_ADDRESS: `127.0.0.1:${gatewayPort}`, BACKEND_ADDRESS: new URL(upstream.url).host,
   }));
-  await gateway.listen();
-  // The shipped Caddyfile as it is, with Caddy's admin API off so parallel runs cannot collide.
-  const dir = mkdtempSync(join(tmpdir(), 'rg-caddy-'));
-  const wrapper = join(dir, 'Caddyfile');
-  writeFileSync(wrapper, `{\n\tadmin off\n}\nimport ${CADDYFILE}\n`);
-  caddy = spawn(CADDY, ['run', '--config', wrapper, '--adapter', 'caddyfile'], {
-    env: { ...process.env, HOME: dir, XDG_DATA_HOME: dir, XDG_CONFIG_HOME: dir, ROOMGUARD_SITE: origin, ROOMGUARD_ADDRESS: `127.0.0.1:${gatewayPort}`, BACKEND_ADDRESS: new URL(upstream.url).host },
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  let stderr = '';
-  caddy.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
-  const deadline = Date.now() + 15_000;
-  for (;;) {
-    try {
-      await fetch(`${origin}/public/ping`, { redirect: 'manual' });
-      break;
-    } catch {
-      if (caddy.exitCode !== null || Date.now() > deadline) throw new Error(`caddy did not start: ${stderr}`);
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  }
+  ({ upstream, origin, address: gatewayOrigin } = rig);
 }, 60_000);
 
 afterAll(async () => {
-  caddy?.kill('SIGTERM');
-  await gateway?.close();
-  await Promise.all([idp?.close(), upstream?.close()]);
+  await rig?.close();
 });
 
 const loginAs = (user: string, path?: string) => signInThrough(origin, user, path);

@@ -2,64 +2,50 @@
 // site's addresses and paths replaced: Jitsi's web root is a temporary directory, Prosody and Jicofo
 // are a real HTTP + WebSocket upstream that records what reaches it. roomguard (backend: jitsi,
 // forward-auth) answers every auth_request; tokens are checked by a verifier written from Prosody's contract.
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import WebSocket from 'ws';
-import { startDemoIdp, type DemoIdp } from '../../src/demo/idp.js';
-import { createGateway, type Gateway } from '../../src/gateway/server.js';
 import { ScriptedBrowser } from '../helpers/browser.js';
-import { startEchoUpstream, type Arrived, type EchoUpstream } from '../helpers/upstream.js';
-import { freePort, testConfig, testKeys } from '../helpers/gateway.js';
+import type { Arrived, EchoUpstream } from '../helpers/upstream.js';
+import { startRigBehind, type Rig } from '../helpers/rig.js';
 import { startNginx, type Nginx } from '../helpers/nginx.js';
 import { prosodyAllowsJoin, type ProsodySettings } from '../helpers/prosody.js';
 
 const SNIPPETS = fileURLToPath(new URL('../../deploy/nginx/', import.meta.url));
-const CLIENT_SECRET = 'jitsi-nginx-test-secret-0123456789';
 const JWT_SECRET = 'jitsi-nginx-app-secret-shared-with-prosody-0123456789';
 const prosody: ProsodySettings = { appSecret: JWT_SECRET, signatureAlgorithm: 'HS256', acceptedIssuers: ['roomguard'], acceptedAudiences: ['jitsi'], domainVerification: true, domain: 'meet.jitsi' };
 const HTML = { accept: 'text/html' };
 
-let idp: DemoIdp;
+let rig: Rig & { proxy: Nginx };
 let backend: EchoUpstream;
-let nginxPort: number;
 let gatewayPort: number;
-let gateway: Gateway;
-let nginx: Nginx;
 let origin: string;
 
 beforeAll(async () => {
-  [nginxPort, gatewayPort] = [await freePort(), await freePort()];
-  origin = `http://127.0.0.1:${nginxPort}`;
-  backend = await startEchoUpstream();
-  idp = await startDemoIdp({ clients: [{ clientId: 'roomguard-test', clientSecret: CLIENT_SECRET, redirectUris: [`${origin}/_roomguard/callback`] }] });
-  gateway = await createGateway(testConfig({
-    port: gatewayPort, publicUrl: origin, issuer: idp.issuer, clientSecret: CLIENT_SECRET, upstream: backend.url,
-    store: inject('redisUrl'), keys: testKeys(), keyPrefix: `rgjnginx:${gatewayPort}:`,
-    extra: {
-      trustProxy: ['127.0.0.1'], forwardAuth: { enabled: true, proxy: 'nginx' },
-      backend: { type: 'jitsi', upstream: backend.url, jitsi: { appId: 'roomguard', appSecret: JWT_SECRET, audience: 'jitsi', domain: 'meet.jitsi', tenants: false, tokenTtl: '10m' } },
-    },
-  }));
-  await gateway.listen();
-
   const site = mkdtempSync(join(tmpdir(), 'rg-jitsi-web-'));
   chmodSync(site, 0o755); // nginx's workers run as an unprivileged user, like Jitsi's web root readers
   mkdirSync(join(site, 'libs'));
   writeFileSync(join(site, 'index.html'), '<!doctype html><title>Jitsi Meet</title><p>jitsi-app</p>');
   writeFileSync(join(site, 'libs', 'app.bundle.min.js'), '/* jitsi bundle */');
   writeFileSync(join(site, 'config.js'), 'var config = {};');
-  const backendHost = new URL(backend.url).host;
-  const locations = readFileSync(join(SNIPPETS, 'jitsi-meet.conf'), 'utf8')
-    .replaceAll('/etc/nginx/snippets/', SNIPPETS)
-    .replaceAll('/usr/share/jitsi-meet', site)
-    .replaceAll('/etc/jitsi/meet/config.js', join(site, 'config.js'))
-    .replaceAll('127.0.0.1:5280', backendHost)
-    .replaceAll('127.0.0.1:8888', backendHost)
-    .replaceAll('127.0.0.1:9090', backendHost);
-  nginx = await startNginx(`
+  rig = await startRigBehind({
+    config: {
+      trustProxy: ['127.0.0.1'], forwardAuth: { enabled: true, proxy: 'nginx' },
+      backend: { type: 'jitsi', jitsi: { appId: 'roomguard', appSecret: JWT_SECRET, audience: 'jitsi', domain: 'meet.jitsi', tenants: false, tokenTtl: '10m' } },
+    },
+  }, (nginxPort, { port: gatewayPort, upstream: backend }) => {
+    const backendHost = new URL(backend.url).host;
+    const locations = readFileSync(join(SNIPPETS, 'jitsi-meet.conf'), 'utf8')
+      .replaceAll('/etc/nginx/snippets/', SNIPPETS)
+      .replaceAll('/usr/share/jitsi-meet', site)
+      .replaceAll('/etc/jitsi/meet/config.js', join(site, 'config.js'))
+      .replaceAll('127.0.0.1:5280', backendHost)
+      .replaceAll('127.0.0.1:8888', backendHost)
+      .replaceAll('127.0.0.1:9090', backendHost);
+    return startNginx(`
   upstream roomguard { server 127.0.0.1:${gatewayPort}; keepalive 4; }
   server {
     listen 127.0.0.1:${nginxPort};
@@ -67,12 +53,12 @@ beforeAll(async () => {
     include ${SNIPPETS}roomguard-server.conf;
     ${locations}
   }`, nginxPort);
+  });
+  ({ upstream: backend, port: gatewayPort, origin } = rig);
 }, 60_000);
 
 afterAll(async () => {
-  await nginx?.stop();
-  await gateway?.close();
-  await Promise.all([idp?.close(), backend?.close()]);
+  await rig?.close();
 });
 
 async function enter(user: string, room: string) {

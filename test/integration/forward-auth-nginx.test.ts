@@ -1,16 +1,14 @@
 // Forward-auth with real nginx (Debian package) running the shipped snippets from deploy/nginx in front
 // of a real HTTP + WebSocket upstream, with roomguard answering `auth_request` on real Redis and the
 // real oidc-provider: allowed, login-needed and denied paths, identity headers, spoofing, audit.
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fileURLToPath } from 'node:url';
 import { createRemoteJWKSet, jwtVerify } from 'jose';
 import WebSocket from 'ws';
-import { startDemoIdp, type DemoIdp } from '../../src/demo/idp.js';
-import { createGateway, type Gateway } from '../../src/gateway/server.js';
 import { queryAudit } from '../../src/audit/query.js';
 import { signInThrough } from '../helpers/browser.js';
-import { startEchoUpstream, type Arrived, type EchoUpstream } from '../helpers/upstream.js';
-import { freePort, testConfig, testKeys } from '../helpers/gateway.js';
+import type { Arrived, EchoUpstream } from '../helpers/upstream.js';
+import { startRigBehind, type Rig } from '../helpers/rig.js';
 import { NGINX, startNginx, type Nginx } from '../helpers/nginx.js';
 import { spawnSync } from 'node:child_process';
 import { getWithRawHeaders, HAND_PICKED, leaked, NEW_FAMILY_MEMBERS, openWebSocket, spoofBatches } from '../helpers/spoofed-headers.js';
@@ -19,31 +17,18 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 const SNIPPETS = fileURLToPath(new URL('../../deploy/nginx/', import.meta.url));
-const CLIENT_SECRET = 'nginx-test-secret-0123456789abcdef';
 
-let idp: DemoIdp;
+let rig: Rig & { proxy: Nginx };
 let upstream: EchoUpstream;
-let gateway: Gateway;
 let nginx: Nginx;
 let origin: string;
 let auditDir: string;
 
 beforeAll(async () => {
-  const [nginxPort, gatewayPort] = [await freePort(), await freePort()];
-  origin = `http://127.0.0.1:${nginxPort}`;
-  upstream = await startEchoUpstream();
-  idp = await startDemoIdp({ clients: [{ clientId: 'roomguard-test', clientSecret: CLIENT_SECRET, redirectUris: [`${origin}/_roomguard/callback`], postLogoutRedirectUris: [`${origin}/_roomguard/logged-out`] }] });
   auditDir = mkdtempSync(join(tmpdir(), 'rg-audit-nginx-'));
-  gateway = await createGateway(testConfig({
-    port: gatewayPort, publicUrl: origin, issuer: idp.issuer, clientSecret: CLIENT_SECRET, upstream: upstream.url,
-    store: inject('redisUrl'), keys: testKeys(), keyPrefix: `rgnginx:${gatewayPort}:`, auditDir,
-    extra: { trustProxy: ['127.0.0.1'], forwardAuth: { enabled: true, proxy: 'nginx' } },
-  }));
-  await gateway.listen();
-  const app = new URL(upstream.url);
-  nginx = await startNginx(`
+  rig = await startRigBehind({ auditDir, config: { trustProxy: ['127.0.0.1'], forwardAuth: { enabled: true, proxy: 'nginx' } } }, (nginxPort, { port: gatewayPort, upstream }) => startNginx(`
   upstream roomguard { server 127.0.0.1:${gatewayPort}; keepalive 4; }
-  upstream app { server ${app.host}; }
+  upstream app { server ${new URL(upstream.url).host}; }
   map $http_upgrade $connection_upgrade { default upgrade; '' close; }
   server {
     listen 127.0.0.1:${nginxPort};
@@ -60,13 +45,12 @@ beforeAll(async () => {
       proxy_set_header Upgrade $http_upgrade;
       proxy_set_header Connection $connection_upgrade;
     }
-  }`, nginxPort);
+  }`, nginxPort));
+  ({ upstream, origin, proxy: nginx } = rig);
 }, 60_000);
 
 afterAll(async () => {
-  await nginx?.stop();
-  await gateway?.close();
-  await Promise.all([idp?.close(), upstream?.close()]);
+  await rig?.close();
 });
 
 const loginAs = (user: string, path?: string) => signInThrough(origin, user, path);

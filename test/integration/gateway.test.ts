@@ -1,54 +1,44 @@
 // The gateway end to end with real components: real Redis (private server), the real oidc-provider
 // demo IdP, a real HTTP + WebSocket upstream, and two gateway instances sharing the store.
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createRemoteJWKSet, jwtVerify } from 'jose';
 import WebSocket from 'ws';
-import { startDemoIdp, type DemoIdp } from '../../src/demo/idp.js';
-import { createGateway, type Gateway } from '../../src/gateway/server.js';
+import type { DemoIdp } from '../../src/demo/idp.js';
+import type { Gateway } from '../../src/gateway/server.js';
 import { ScriptedBrowser } from '../helpers/browser.js';
-import { startEchoUpstream, type EchoUpstream, type Arrived } from '../helpers/upstream.js';
-import { freePort, testConfig, testKeys } from '../helpers/gateway.js';
+import type { EchoUpstream, Arrived } from '../helpers/upstream.js';
+import { testKeys } from '../helpers/gateway.js';
+import { startRig, type Rig } from '../helpers/rig.js';
 import { rawRequest } from '../helpers/raw-http.js';
 
-const CLIENT_SECRET = 'gateway-test-secret-0123456789abcdef';
 const HTTPS_ORIGIN = 'https://gw.roomguard.test';
 
+let rig: Rig;
 let idp: DemoIdp;
 let upstream: EchoUpstream;
-let a: Gateway;
-let b: Gateway;
 let https: Gateway;
 let portA: number;
 let portB: number;
 let origin: string;
 
 beforeAll(async () => {
-  portA = await freePort();
-  portB = await freePort();
-  origin = `http://127.0.0.1:${portA}`;
-  upstream = await startEchoUpstream();
-  idp = await startDemoIdp({
-    clients: [{
-      clientId: 'roomguard-test',
-      clientSecret: CLIENT_SECRET,
-      redirectUris: [`${origin}/_roomguard/callback`, `${HTTPS_ORIGIN}/_roomguard/callback`],
-      postLogoutRedirectUris: [`${origin}/_roomguard/logged-out`, `${HTTPS_ORIGIN}/_roomguard/logged-out`],
-    }],
+  rig = await startRig({
+    instances: [
+      {},
+      // A second instance behind the same public origin, as behind a load balancer: same keys, same Redis.
+      { behindFirst: true },
+      // Another deployment on an https public URL, driven with inject() only.
+      { publicUrl: HTTPS_ORIGIN, keys: testKeys(), keyPrefix: `rgtest-https:${randomUUID()}:` },
+    ],
   });
-  const keys = testKeys();
-  const store = inject('redisUrl');
-  const keyPrefix = `rgtest:${portA}:`;
-  // Two instances behind one public origin, as behind a load balancer: same keys, same Redis.
-  a = await createGateway(testConfig({ port: portA, publicUrl: origin, issuer: idp.issuer, clientSecret: CLIENT_SECRET, upstream: upstream.url, store, keys, keyPrefix }));
-  b = await createGateway(testConfig({ port: portB, publicUrl: origin, issuer: idp.issuer, clientSecret: CLIENT_SECRET, upstream: upstream.url, store, keys, keyPrefix }));
-  https = await createGateway(testConfig({ port: 0, publicUrl: HTTPS_ORIGIN, issuer: idp.issuer, clientSecret: CLIENT_SECRET, upstream: upstream.url, store, keys: testKeys(), keyPrefix: `${keyPrefix}https:` }));
-  await a.listen();
-  await b.listen();
+  ({ idp, upstream, origin } = rig);
+  [portA, portB] = rig.instances.map((instance) => instance.port) as [number, number];
+  https = rig.instances[2]!.gateway;
 });
 
 afterAll(async () => {
-  await Promise.all([a?.close(), b?.close(), https?.close()]);
-  await Promise.all([idp?.close(), upstream?.close()]);
+  await rig?.close();
 });
 
 /** Logs `user` in through instance A, starting at `path`; returns the browser and the final response. */

@@ -6,63 +6,50 @@ import { cpSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { startDemoIdp, type DemoIdp } from '../../src/demo/idp.js';
-import { createGateway, type Gateway } from '../../src/gateway/server.js';
 import { queryAudit } from '../../src/audit/query.js';
-import { freePort, testConfig, testKeys } from '../helpers/gateway.js';
-import { startEchoUpstream, type EchoUpstream } from '../helpers/upstream.js';
+import { testKeys } from '../helpers/gateway.js';
+import { startRig, type Rig, type RigInstance } from '../helpers/rig.js';
 import { startFakeBbb, type FakeBbb } from '../helpers/bbb-server.js';
 import { BbbBackend } from '../../src/backends/bbb.js';
 import { prosodyAllowsJoin, type ProsodySettings } from '../helpers/prosody.js';
 import { createInvitation, joinAsGuest, openInvitesPage } from '../helpers/guests.js';
 
-const SECRET = 'guests-backends-client-secret-0123456789';
 const JWT_SECRET = 'jitsi-app-secret-shared-with-prosody-0123456789';
 const BBB_SECRET = 'bbb-shared-secret-for-guests-0123456789';
 const JITSI = { appId: 'roomguard', appSecret: JWT_SECRET, audience: 'jitsi', domain: 'meet.jitsi', tenants: false, tokenTtl: '10m', userFields: ['name', 'email'], features: ['recording'] };
 const prosody: ProsodySettings = { appSecret: JWT_SECRET, signatureAlgorithm: 'HS256', acceptedIssuers: ['roomguard'], acceptedAudiences: ['jitsi'], domainVerification: true, domain: 'meet.jitsi' };
 const POLICIES = fileURLToPath(new URL('../fixtures/policies-guests', import.meta.url));
 
-let idp: DemoIdp;
-let upstream: EchoUpstream;
+let rig: Rig;
 let bbb: FakeBbb;
-let jitsiGw: Gateway;
-let bbbGw: Gateway;
 let jitsiOrigin: string;
 let bbbOrigin: string;
 let jitsiPort: number;
 let jitsiAudit: string;
 
 beforeAll(async () => {
-  jitsiPort = await freePort();
-  const bbbPort = await freePort();
-  jitsiOrigin = `http://127.0.0.1:${jitsiPort}`;
-  bbbOrigin = `http://127.0.0.1:${bbbPort}`;
   const policiesDir = mkdtempSync(join(tmpdir(), 'rg-guest-backend-policies-'));
   cpSync(POLICIES, policiesDir, { recursive: true });
-  upstream = await startEchoUpstream();
   bbb = await startFakeBbb(BBB_SECRET);
-  idp = await startDemoIdp({ clients: [{ clientId: 'roomguard-test', clientSecret: SECRET, redirectUris: [`${jitsiOrigin}/_roomguard/callback`, `${bbbOrigin}/_roomguard/callback`], postLogoutRedirectUris: [] }] });
-  const store = inject('redisUrl');
-  jitsiAudit = mkdtempSync(join(tmpdir(), 'rg-guest-jitsi-audit-'));
-  jitsiGw = await createGateway(testConfig({
-    port: jitsiPort, issuer: idp.issuer, clientSecret: SECRET, upstream: upstream.url, store, keys: testKeys(), keyPrefix: `rgguestjitsi:${jitsiPort}:`, policiesDir, auditDir: jitsiAudit,
-    extra: { backend: { type: 'jitsi', upstream: upstream.url, jitsi: JITSI } },
-  }));
-  bbbGw = await createGateway(testConfig({
-    port: bbbPort, issuer: idp.issuer, clientSecret: SECRET, upstream: bbb.url, store, keys: testKeys(), keyPrefix: `rgguestbbb:${bbbPort}:`, policiesDir,
-    extra: { backend: { type: 'bbb', upstream: bbb.url, bbb: { secret: BBB_SECRET, checksum: 'sha256', meetingIdPrefix: 'rg-', joinTtl: '60s' } } },
-  }));
-  await jitsiGw.listen();
-  await bbbGw.listen();
+  // Two deployments (their own keys and store prefix) on one IdP: a Jitsi one and a BBB one.
+  rig = await startRig({
+    policiesDir,
+    instances: [
+      { config: { backend: { type: 'jitsi', jitsi: JITSI } } },
+      { keys: testKeys(), keyPrefix: `rgguestbbb:${randomUUID()}:`, config: { backend: { type: 'bbb', upstream: bbb.url, bbb: { secret: BBB_SECRET, checksum: 'sha256', meetingIdPrefix: 'rg-', joinTtl: '60s' } } } },
+    ],
+  });
+  const [jitsi, bbbInstance] = rig.instances as [RigInstance, RigInstance];
+  ({ origin: jitsiOrigin, port: jitsiPort, auditDir: jitsiAudit } = jitsi);
+  bbbOrigin = bbbInstance.origin;
 });
 
 afterAll(async () => {
-  await jitsiGw?.close();
-  await bbbGw?.close();
-  await Promise.all([idp?.close(), upstream?.close(), bbb?.close()]);
+  await rig?.close();
+  await bbb?.close();
 });
 
 async function guestLink(origin: string, room: string): Promise<string> {

@@ -7,18 +7,15 @@ import { cpSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
-import { startDemoIdp, type DemoIdp } from '../../src/demo/idp.js';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { queryAudit } from '../../src/audit/query.js';
 import type { AuditRecord } from '../../src/audit/record.js';
 import { tokenHash } from '../../src/guests/invitations.js';
 import { ScriptedBrowser } from '../helpers/browser.js';
-import { freePort, testConfigYaml, testKeys } from '../helpers/gateway.js';
-import { startEchoUpstream, type EchoUpstream } from '../helpers/upstream.js';
-import { startServeProcess, type ServeProcess } from '../helpers/serve-process.js';
+import type { ServeProcess } from '../helpers/serve-process.js';
+import { startServeRig, type Rig } from '../helpers/rig.js';
 import { HTML, createInvitation, csrfOf, openInvitation, openInvitesPage, type GuestVisit } from '../helpers/guests.js';
 
-const SECRET = 'guests-race-client-secret-0123456789';
 const POLICIES = fileURLToPath(new URL('../fixtures/policies-guests', import.meta.url));
 const FORM = { 'content-type': 'application/x-www-form-urlencoded' };
 /** Rounds of guests racing one revocation, and guests per round (town-hall allows 10 uses a link). */
@@ -27,31 +24,22 @@ const GUESTS = 8;
 
 vi.setConfig({ testTimeout: 240_000 });
 
-let idp: DemoIdp;
-let upstream: EchoUpstream;
+let rig: Rig<ServeProcess>;
 let a: ServeProcess;
 let b: ServeProcess;
 const auditDirs: string[] = [];
 
 beforeAll(async () => {
-  const [portA, portB] = [await freePort(), await freePort()];
-  const originA = `http://127.0.0.1:${portA}`;
   const policiesDir = mkdtempSync(join(tmpdir(), 'rg-race-policies-'));
   cpSync(POLICIES, policiesDir, { recursive: true });
-  upstream = await startEchoUpstream();
-  idp = await startDemoIdp({ clients: [{ clientId: 'roomguard-test', clientSecret: SECRET, redirectUris: [`${originA}/_roomguard/callback`] }] });
-  const keys = testKeys();
-  const common = { issuer: idp.issuer, clientSecret: SECRET, upstream: upstream.url, store: inject('redisUrl'), keys, keyPrefix: `rgrace:${portA}:`, policiesDir };
   for (let i = 0; i < 2; i++) auditDirs.push(mkdtempSync(join(tmpdir(), 'rg-race-audit-')));
-  [a, b] = await Promise.all([
-    startServeProcess(testConfigYaml({ ...common, port: portA, auditDir: auditDirs[0]! }), portA),
-    startServeProcess(testConfigYaml({ ...common, port: portB, auditDir: auditDirs[1]! }), portB),
-  ]);
+  // Two instances, each on its own address, with an audit log each.
+  rig = await startServeRig({ policiesDir, instances: auditDirs.map((auditDir) => ({ auditDir })) });
+  [a, b] = rig.instances.map((instance) => instance.gateway) as [ServeProcess, ServeProcess];
 }, 90_000);
 
 afterAll(async () => {
-  await Promise.all([a?.stop(), b?.stop()]);
-  await Promise.all([idp?.close(), upstream?.close()]);
+  await rig?.close();
 });
 
 async function audit(type: string): Promise<AuditRecord[]> {

@@ -7,8 +7,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { startDemoIdp, type DemoIdp } from '../../src/demo/idp.js';
-import { createGateway, type Gateway } from '../../src/gateway/server.js';
 import { queryAudit } from '../../src/audit/query.js';
 import type { AuditRecord } from '../../src/audit/record.js';
 import type { AuditSink } from '../../src/audit/sink.js';
@@ -16,58 +14,45 @@ import { RoomguardError } from '../../src/errors.js';
 import { sessionHash } from '../../src/session/sessions.js';
 import { Redis } from 'ioredis';
 import { ScriptedBrowser } from '../helpers/browser.js';
-import { freePort, testConfig, testKeys } from '../helpers/gateway.js';
-import { startEchoUpstream, type EchoUpstream, type Arrived } from '../helpers/upstream.js';
+import type { EchoUpstream, Arrived } from '../helpers/upstream.js';
+import { startRig, type Rig } from '../helpers/rig.js';
 import { HTML, createInvitation, csrfOf, joinAsGuest, openInvitation, openInvitesPage, sendGuestName } from '../helpers/guests.js';
 
-const SECRET = 'guests-test-client-secret-0123456789';
 const POLICIES = fileURLToPath(new URL('../fixtures/policies-guests', import.meta.url));
 const FORM = { 'content-type': 'application/x-www-form-urlencoded' };
 
-let idp: DemoIdp;
+let rig: Rig;
 let upstream: EchoUpstream;
-/** Two instances on one Redis; the second runs `skew` ms ahead (expiry without waiting). */
-let gwA: Gateway;
-let gwB: Gateway;
-/** A third instance whose audit log refuses guest admissions (a full disk, say). */
-let gwC: Gateway;
-let c: string;
+/** Two instances on one Redis, each on its own address; the second runs `skew` ms ahead (expiry without waiting). */
 let a: string;
 let b: string;
+/** A third instance whose audit log refuses guest admissions (a full disk, say). */
+let c: string;
 let skew = 0;
 let auditA: string;
 let auditB: string;
 let keyPrefix: string;
 
 beforeAll(async () => {
-  const [portA, portB] = [await freePort(), await freePort()];
-  a = `http://127.0.0.1:${portA}`;
-  b = `http://127.0.0.1:${portB}`;
   const policiesDir = mkdtempSync(join(tmpdir(), 'rg-guest-policies-'));
   cpSync(POLICIES, policiesDir, { recursive: true });
-  upstream = await startEchoUpstream();
-  idp = await startDemoIdp({ clients: [{ clientId: 'roomguard-test', clientSecret: SECRET, redirectUris: [`${a}/_roomguard/callback`, `${b}/_roomguard/callback`], postLogoutRedirectUris: [`${a}/_roomguard/logged-out`] }] });
-  const keys = testKeys();
-  const store = inject('redisUrl');
-  keyPrefix = `rgguests:${portA}:`;
   auditA = mkdtempSync(join(tmpdir(), 'rg-guest-audit-a-'));
   auditB = mkdtempSync(join(tmpdir(), 'rg-guest-audit-b-'));
-  gwA = await createGateway(testConfig({ port: portA, issuer: idp.issuer, clientSecret: SECRET, upstream: upstream.url, store, keys, keyPrefix, policiesDir, auditDir: auditA, extra: { audit: { dir: auditA, instance: 'gw-a', reviewers: ['board'] } } }));
-  gwB = await createGateway(testConfig({ port: portB, issuer: idp.issuer, clientSecret: SECRET, upstream: upstream.url, store, keys, keyPrefix, policiesDir, auditDir: auditB, extra: { audit: { dir: auditB, instance: 'gw-b', reviewers: ['board'] } } }), { now: () => Date.now() + skew });
-  const portC = await freePort();
-  c = `http://127.0.0.1:${portC}`;
   const failing: AuditSink = { healthy: true, append: async (event) => { if (event.type === 'guest.invite_used') throw new RoomguardError('RG_AUDIT_UNAVAILABLE', 'disk full'); } };
-  gwC = await createGateway(testConfig({ port: portC, issuer: idp.issuer, clientSecret: SECRET, upstream: upstream.url, store, keys, keyPrefix, policiesDir }), { audit: failing });
-  await gwA.listen();
-  await gwB.listen();
-  await gwC.listen();
+  rig = await startRig({
+    policiesDir,
+    instances: [
+      { auditDir: auditA, config: { audit: { instance: 'gw-a', reviewers: ['board'] } } },
+      { auditDir: auditB, config: { audit: { instance: 'gw-b', reviewers: ['board'] } }, gateway: { now: () => Date.now() + skew } },
+      { gateway: { audit: failing } },
+    ],
+  });
+  ({ upstream, keyPrefix } = rig);
+  [a, b, c] = rig.instances.map((instance) => instance.origin) as [string, string, string];
 });
 
 afterAll(async () => {
-  await gwA?.close();
-  await gwB?.close();
-  await gwC?.close();
-  await Promise.all([idp?.close(), upstream?.close()]);
+  await rig?.close();
 });
 
 async function audit(type: string): Promise<AuditRecord[]> {

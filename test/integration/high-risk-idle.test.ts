@@ -1,39 +1,28 @@
 // A risk: high room allows at most 15 minutes of idleness (on top of the gateway's own limit). The
 // request that finds the session too idle counts as activity itself, so the lapse must be remembered:
 // every later request into such a room is refused until a login at the IdP itself.
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fileURLToPath } from 'node:url';
-import { startDemoIdp, type DemoIdp } from '../../src/demo/idp.js';
-import { createGateway, type Gateway } from '../../src/gateway/server.js';
 import { ScriptedBrowser } from '../helpers/browser.js';
-import { freePort, testConfig, testKeys } from '../helpers/gateway.js';
-import { startEchoUpstream, type EchoUpstream } from '../helpers/upstream.js';
+import { startRig, type Rig } from '../helpers/rig.js';
 
-const SECRET = 'high-idle-secret-0123456789abcdefgh';
 const POLICIES = fileURLToPath(new URL('../fixtures/policies-high-idle', import.meta.url));
-let idp: DemoIdp;
-let upstream: EchoUpstream;
-let gw: Gateway;
+let rig: Rig;
 let origin: string;
 let offset = 0;
 
 beforeAll(async () => {
-  const port = await freePort();
-  origin = `http://127.0.0.1:${port}`;
-  upstream = await startEchoUpstream();
-  idp = await startDemoIdp({ clients: [{ clientId: 'roomguard-test', clientSecret: SECRET, redirectUris: [`${origin}/_roomguard/callback`] }] });
-  gw = await createGateway(testConfig({
-    port, issuer: idp.issuer, clientSecret: SECRET, upstream: upstream.url, store: inject('redisUrl'), keys: testKeys(),
-    keyPrefix: `rgidle:${port}:`, policiesDir: POLICIES,
+  rig = await startRig({
+    policiesDir: POLICIES,
     // The IdP's password login counts as the room's second factor here (oidc.trustAmr), so only idleness matters.
-    extra: { oidc: { issuer: idp.issuer, clientId: 'roomguard-test', clientSecret: SECRET, scopes: ['openid', 'email', 'profile', 'groups'], trustAmr: ['pwd'] } },
-  }), { now: () => Date.now() + offset });
-  await gw.listen();
+    config: { oidc: { trustAmr: ['pwd'] } },
+    gateway: { now: () => Date.now() + offset },
+  });
+  ({ origin } = rig);
 });
 
 afterAll(async () => {
-  await gw?.close();
-  await Promise.all([idp?.close(), upstream?.close()]);
+  await rig?.close();
 });
 
 async function enter(user: string) {

@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { COMMANDS, GROUPS, nameOf } from '../../src/cli/table.js';
 import { ScriptedBrowser } from '../helpers/browser.js';
-import { freePort } from '../helpers/gateway.js';
+import { AddressInUse, isAddressInUse, onFreePort } from '../helpers/ports.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const PACKAGE = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string; dependencies: Record<string, string> };
@@ -105,15 +105,20 @@ describe('the installed roomguard command, run from an empty directory', () => {
   });
 
   it('runs the demo: health check, the identity provider\'s login page, a sign-in into a shipped policy\'s room, and a clean stop', async () => {
-    const port = await freePort();
+    // The demo's port is its public URL: start on one free now, again on another if it was taken meanwhile.
     let output = '';
-    demo = spawn('roomguard', ['demo', '--port', String(port), '--data', join(work, 'demo-data')], { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
-    demo.stdout!.on('data', (c: Buffer) => (output += c.toString()));
-    demo.stderr!.on('data', (c: Buffer) => (output += c.toString()));
-    const exited = new Promise<number | null>((resolve) => demo!.once('exit', resolve));
+    let exited!: Promise<number | null>;
+    const port = await onFreePort(async (candidate) => {
+      output = '';
+      demo = spawn('roomguard', ['demo', '--port', String(candidate), '--data', join(work, `demo-data-${candidate}`)], { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
+      demo.stdout!.on('data', (c: Buffer) => (output += c.toString()));
+      demo.stderr!.on('data', (c: Buffer) => (output += c.toString()));
+      exited = new Promise<number | null>((resolve) => demo!.once('exit', resolve));
+      const healthy = expect.poll(async () => (await fetch(`http://localhost:${candidate}/healthz`).catch(() => undefined))?.status, { timeout: 60_000, interval: 250 }).toBe(200);
+      await Promise.race([healthy, exited.then((code) => Promise.reject(isAddressInUse(output) ? new AddressInUse('roomguard demo', output) : new Error(`roomguard demo exited (${code}) before it was healthy:\n${output}`)))]);
+      return candidate;
+    });
     const origin = `http://localhost:${port}`;
-    const healthy = expect.poll(async () => (await fetch(`${origin}/healthz`).catch(() => undefined))?.status, { timeout: 60_000, interval: 250 }).toBe(200);
-    await Promise.race([healthy, exited.then((code) => Promise.reject(new Error(`roomguard demo exited (${code}) before it was healthy:\n${output}`)))]);
     expect(output).toContain(`Policies:        ${join(installed, 'policies')}`);
 
     const browser = new ScriptedBrowser();
@@ -133,7 +138,7 @@ describe('the installed roomguard command, run from an empty directory', () => {
     // Text log lines by default in the demo.
     expect(output).toMatch(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3}[+-]\d\d:\d\d INFO  /m);
 
-    demo.kill('SIGTERM');
+    demo!.kill('SIGTERM');
     expect(await exited, output).toBe(0);
     demo = undefined;
   }, 120_000);

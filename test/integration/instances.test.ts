@@ -2,45 +2,33 @@
 // one instance (logout) or by the CLI (revocation, factor reset) is refused by every other instance
 // within one second and its open WebSockets there are closed — through the store's publish/subscribe,
 // not the slow store check (which runs only every 15 s per session while the bus is up).
-import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import WebSocket from 'ws';
-import { startDemoIdp, type DemoIdp } from '../../src/demo/idp.js';
 import { ScriptedBrowser } from '../helpers/browser.js';
-import { startEchoUpstream, type EchoUpstream } from '../helpers/upstream.js';
-import { freePort, testConfigYaml, testKeys } from '../helpers/gateway.js';
-import { startServeProcess, type ServeProcess } from '../helpers/serve-process.js';
+import type { ServeProcess } from '../helpers/serve-process.js';
+import { startServeRig, type Rig } from '../helpers/rig.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-const CLIENT_SECRET = 'instances-test-secret-0123456789abcdef';
 /** The issue's promise: an ended session is refused everywhere, and its WebSockets closed, within this. */
 const WITHIN_MS = 1000;
 // Tests start CLI processes that compile TypeScript first (seconds on a loaded machine); the one-second
 // promise is measured from when the command has done its work, not from its start.
 vi.setConfig({ testTimeout: 90_000 });
 
-let idp: DemoIdp;
-let upstream: EchoUpstream;
+let rig: Rig<ServeProcess>;
 let a: ServeProcess;
 let b: ServeProcess;
 
 beforeAll(async () => {
-  const [portA, portB] = [await freePort(), await freePort()];
-  const origin = `http://127.0.0.1:${portA}`;
-  upstream = await startEchoUpstream();
-  idp = await startDemoIdp({ clients: [{ clientId: 'roomguard-test', clientSecret: CLIENT_SECRET, redirectUris: [`${origin}/_roomguard/callback`], postLogoutRedirectUris: [`${origin}/_roomguard/logged-out`] }] });
-  const keys = testKeys();
-  const common = { publicUrl: origin, issuer: idp.issuer, clientSecret: CLIENT_SECRET, upstream: upstream.url, store: inject('redisUrl'), keys, keyPrefix: `rginst:${portA}:` };
-  [a, b] = await Promise.all([
-    startServeProcess(testConfigYaml({ ...common, port: portA }), portA),
-    startServeProcess(testConfigYaml({ ...common, port: portB }), portB),
-  ]);
+  // Two instances behind one public origin, as behind a load balancer.
+  rig = await startServeRig({ instances: [{}, { behindFirst: true }] });
+  [a, b] = rig.instances.map((instance) => instance.gateway) as [ServeProcess, ServeProcess];
 }, 60_000);
 
 afterAll(async () => {
-  await Promise.all([a?.stop(), b?.stop()]);
-  await Promise.all([idp?.close(), upstream?.close()]);
+  await rig?.close();
 });
 
 async function loginOnA(user: string): Promise<string> {

@@ -12,7 +12,7 @@ import { generateAssertionKeyPem, generateAuditSigningKeyPem, generateEncryption
 import { loadConfigText } from '../../src/config/validate.js';
 import { createGateway, type Gateway } from '../../src/gateway/server.js';
 import { queryAudit } from '../../src/audit/query.js';
-import { freePort } from '../helpers/gateway.js';
+import { onFreePort } from '../helpers/ports.js';
 import { startEchoUpstream, type EchoUpstream } from '../helpers/upstream.js';
 import { joinAsGuest, openInvitation } from '../helpers/guests.js';
 import { runInviteCommand } from '../../src/guests/commands.js';
@@ -34,26 +34,34 @@ let upstream: EchoUpstream;
 
 beforeAll(async () => {
   const dir = mkdtempSync(join(tmpdir(), 'rg-invite-cli-'));
-  const port = await freePort();
-  origin = `http://127.0.0.1:${port}`;
   upstream = await startEchoUpstream();
   const policies = join(dir, 'policies');
   cpSync(POLICIES, policies, { recursive: true });
   auditDir = join(dir, 'audit');
   file = join(dir, 'roomguard.yaml');
-  writeFileSync(file, stringify({
-    listen: `127.0.0.1:${port}`,
-    publicUrl: origin,
-    oidc: { issuer: 'http://127.0.0.1:9', clientId: 'x', clientSecret: 'y' },
-    store: { url: inject('redisUrl'), keyPrefix: `rginvitecli:${process.pid}:` },
-    policies: { dir: policies, watch: false },
-    backend: { upstream: upstream.url },
-    audit: { dir: auditDir, instance: 'gw' },
-    secrets: { encryptionKey: generateEncryptionKey(), assertionKey: generateAssertionKeyPem(), auditSigningKey: generateAuditSigningKeyPem() },
+  // The gateway the invitations are for (the guest path needs no IdP). The file names its own address
+  // (the links point there), so it starts on a port free now, and again on another if that was taken.
+  ({ origin, gateway } = await onFreePort(async (port) => {
+    const origin = `http://127.0.0.1:${port}`;
+    writeFileSync(file, stringify({
+      listen: `127.0.0.1:${port}`,
+      publicUrl: origin,
+      oidc: { issuer: 'http://127.0.0.1:9', clientId: 'x', clientSecret: 'y' },
+      store: { url: inject('redisUrl'), keyPrefix: `rginvitecli:${process.pid}:` },
+      policies: { dir: policies, watch: false },
+      backend: { upstream: upstream.url },
+      audit: { dir: auditDir, instance: 'gw' },
+      secrets: { encryptionKey: generateEncryptionKey(), assertionKey: generateAssertionKeyPem(), auditSigningKey: generateAuditSigningKeyPem() },
+    }));
+    const gateway = await createGateway(loadConfigText(file, readFileSync(file, 'utf8'), {}).config!);
+    try {
+      await gateway.listen();
+    } catch (err) {
+      await gateway.close();
+      throw err;
+    }
+    return { origin, gateway };
   }));
-  // The gateway the invitations are for (the guest path needs no IdP).
-  gateway = await createGateway(loadConfigText(file, readFileSync(file, 'utf8'), {}).config!);
-  await gateway.listen();
 });
 
 afterAll(async () => {

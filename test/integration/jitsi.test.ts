@@ -1,49 +1,33 @@
 // The Jitsi backend end to end with real components: real Redis, the real oidc-provider IdP, a real
 // HTTP + WebSocket upstream standing in for Jitsi's web container (it records what reaches it), and the
 // real audit log. Tokens are checked with a verifier written from Prosody's contract.
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { startDemoIdp, type DemoIdp } from '../../src/demo/idp.js';
-import { createGateway, type Gateway } from '../../src/gateway/server.js';
 import { JitsiBackend } from '../../src/backends/jitsi.js';
 import { queryAudit } from '../../src/audit/query.js';
 import { ScriptedBrowser } from '../helpers/browser.js';
-import { freePort, testConfig, testKeys } from '../helpers/gateway.js';
-import { startEchoUpstream, type EchoUpstream } from '../helpers/upstream.js';
+import type { EchoUpstream } from '../helpers/upstream.js';
+import { startRig, type Rig } from '../helpers/rig.js';
 import { prosodyAllowsJoin, type ProsodySettings } from '../helpers/prosody.js';
 
-const SECRET = 'jitsi-test-client-secret-0123456789';
 const JWT_SECRET = 'jitsi-app-secret-shared-with-prosody-0123456789';
 const JITSI = { appId: 'roomguard', appSecret: JWT_SECRET, audience: 'jitsi', domain: 'meet.jitsi', tenants: false, tokenTtl: '10m', userFields: ['name', 'email'], features: ['recording'] };
 const prosody: ProsodySettings = { appSecret: JWT_SECRET, signatureAlgorithm: 'HS256', acceptedIssuers: ['roomguard'], acceptedAudiences: ['jitsi'], domainVerification: true, domain: 'meet.jitsi' };
 const HTML = { accept: 'text/html' };
 
-let idp: DemoIdp;
+let rig: Rig;
 let upstream: EchoUpstream;
-let gateway: Gateway;
 let origin: string;
 let port: number;
 let auditDir: string;
 
 beforeAll(async () => {
-  port = await freePort();
-  origin = `http://127.0.0.1:${port}`;
-  auditDir = mkdtempSync(join(tmpdir(), 'rg-jitsi-audit-'));
-  upstream = await startEchoUpstream();
-  idp = await startDemoIdp({ clients: [{ clientId: 'roomguard-test', clientSecret: SECRET, redirectUris: [`${origin}/_roomguard/callback`], postLogoutRedirectUris: [`${origin}/_roomguard/logged-out`] }] });
-  gateway = await createGateway(testConfig({
-    port, issuer: idp.issuer, clientSecret: SECRET, upstream: upstream.url, store: inject('redisUrl'), keys: testKeys(), keyPrefix: `rgjitsi:${port}:`, auditDir,
-    extra: { backend: { type: 'jitsi', upstream: upstream.url, jitsi: JITSI } },
-  }));
-  await gateway.listen();
+  rig = await startRig({ config: { backend: { type: 'jitsi', jitsi: JITSI } } });
+  ({ upstream, origin, port, auditDir } = rig);
 });
 
 afterAll(async () => {
-  await gateway?.close();
-  await Promise.all([idp?.close(), upstream?.close()]);
+  await rig?.close();
 });
 
 /** Logs in, acknowledges the room notice if there is one, and follows the admission redirect. */

@@ -1,37 +1,22 @@
 // Secrets never reach the log: after a full login, room visit and logout, the log contains neither the
 // session id, the authorization code, the client secret, the ID token nor cookies — in JSON lines and in
 // text lines (log.format), each read from a gateway of its own.
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { startDemoIdp, type DemoIdp } from '../../src/demo/idp.js';
-import { createGateway, type Gateway } from '../../src/gateway/server.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loggerOptions, type LogFormat } from '../../src/gateway/logger.js';
 import { ScriptedBrowser } from '../helpers/browser.js';
-import { freePort, testConfig, testKeys } from '../helpers/gateway.js';
-import { startEchoUpstream, type EchoUpstream } from '../helpers/upstream.js';
-
-const SECRET = 'log-test-client-secret-0123456789abcdef';
+import { CLIENT_SECRET as SECRET, startRig, type Rig } from '../helpers/rig.js';
 
 describe.each<LogFormat>(['json', 'text'])('logs (log.format: %s)', (format) => {
-  let idp: DemoIdp;
-  let upstream: EchoUpstream;
-  let gateway: Gateway;
+  let rig: Rig;
   let origin: string;
   const lines: string[] = [];
 
   beforeAll(async () => {
-    const port = await freePort();
-    origin = `http://127.0.0.1:${port}`;
-    upstream = await startEchoUpstream();
-    idp = await startDemoIdp({ clients: [{ clientId: 'roomguard-test', clientSecret: SECRET, redirectUris: [`${origin}/_roomguard/callback`], postLogoutRedirectUris: [`${origin}/_roomguard/logged-out`] }] });
-    gateway = await createGateway(
-      testConfig({ port, issuer: idp.issuer, clientSecret: SECRET, upstream: upstream.url, store: inject('redisUrl'), keys: testKeys(), keyPrefix: `rglog:${port}:` }),
-      { logger: loggerOptions('trace', format, { write: (line: string) => lines.push(line) }) },
-    );
-    await gateway.listen();
+    rig = await startRig({ gateway: { logger: loggerOptions('trace', format, { write: (line: string) => lines.push(line) }) } });
+    ({ origin } = rig);
   });
   afterAll(async () => {
-    await gateway?.close();
-    await Promise.all([idp?.close(), upstream?.close()]);
+    await rig?.close();
   });
 
   it('record decisions with request ids, and never secrets', async () => {

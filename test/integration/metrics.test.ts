@@ -11,16 +11,13 @@ import { keyCensus } from '../../src/store/key-census.js';
 import { MemoryStore } from '../../src/store/memory.js';
 import { RedisStore } from '../../src/store/redis.js';
 import { TimedStore } from '../../src/store/timed.js';
-import { startDemoIdp, type DemoIdp } from '../../src/demo/idp.js';
-import { createGateway, type Gateway } from '../../src/gateway/server.js';
+import type { Gateway } from '../../src/gateway/server.js';
 import { ScriptedBrowser } from '../helpers/browser.js';
-import { EXAMPLE_POLICIES, freePort, testConfig, testKeys } from '../helpers/gateway.js';
-import { startEchoUpstream, type EchoUpstream } from '../helpers/upstream.js';
+import { EXAMPLE_POLICIES } from '../helpers/gateway.js';
+import { startRig, type Rig } from '../helpers/rig.js';
 import { redisCli, redisTempDir, startCluster } from '../helpers/redis-servers.js';
 
-const SECRET = 'metrics-test-client-secret-012345';
-let idp: DemoIdp;
-let upstream: EchoUpstream;
+let rig: Rig;
 let gateway: Gateway;
 let origin: string;
 let port: number;
@@ -29,22 +26,15 @@ let auditDir: string;
 let policiesDir: string;
 
 beforeAll(async () => {
-  port = await freePort();
-  const metricsPort = await freePort();
-  origin = `http://127.0.0.1:${port}`;
-  metricsUrl = `http://127.0.0.1:${metricsPort}/metrics`;
-  auditDir = mkdtempSync(join(tmpdir(), 'rg-met-audit-'));
   policiesDir = mkdtempSync(join(tmpdir(), 'rg-met-policies-'));
   cpSync(EXAMPLE_POLICIES, policiesDir, { recursive: true });
-  upstream = await startEchoUpstream();
-  idp = await startDemoIdp({ clients: [{ clientId: 'roomguard-test', clientSecret: SECRET, redirectUris: [`${origin}/_roomguard/callback`] }] });
-  gateway = await createGateway(testConfig({ port, issuer: idp.issuer, clientSecret: SECRET, upstream: upstream.url, store: inject('redisUrl'), keys: testKeys(), keyPrefix: `rgmet:${port}:`, auditDir, policiesDir, extra: { metrics: { listen: `127.0.0.1:${metricsPort}` } } }));
-  await gateway.listen();
+  rig = await startRig({ policiesDir, metrics: true });
+  ({ gateway, origin, port, auditDir } = rig);
+  metricsUrl = rig.metricsUrl!;
 });
 
 afterAll(async () => {
-  await gateway?.close();
-  await Promise.all([idp?.close(), upstream?.close()]);
+  await rig?.close();
   rmSync(policiesDir, { recursive: true, force: true });
   rmSync(auditDir, { recursive: true, force: true });
 });

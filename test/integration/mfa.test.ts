@@ -1,24 +1,21 @@
 // Second factors against real components: real Redis, the real oidc-provider IdP, two gateway
 // instances sharing the store, a real upstream; the gateway's clock is shifted for freshness tests.
 import { fileURLToPath } from 'node:url';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generate } from 'otplib';
-import { startDemoIdp, type DemoIdp } from '../../src/demo/idp.js';
-import { createGateway, type Gateway } from '../../src/gateway/server.js';
 import type { AuditEvent } from '../../src/audit/record.js';
 import type { AuditSink } from '../../src/audit/sink.js';
 import { ScriptedBrowser } from '../helpers/browser.js';
-import { freePort, testConfig, testKeys } from '../helpers/gateway.js';
-import { startEchoUpstream, type EchoUpstream } from '../helpers/upstream.js';
+import type { Gateway } from '../../src/gateway/server.js';
+import type { EchoUpstream } from '../helpers/upstream.js';
+import { startRig, type Rig } from '../helpers/rig.js';
 
-const SECRET = 'mfa-test-client-secret-0123456789abcd';
 const POLICIES = fileURLToPath(new URL('../fixtures/policies-mfa', import.meta.url));
 const HTML = { accept: 'text/html' };
 
-let idp: DemoIdp;
+let rig: Rig;
 let upstream: EchoUpstream;
 let a: Gateway;
-let b: Gateway;
 let origin: string;
 let portB: number;
 let offset = 0;
@@ -27,23 +24,18 @@ const events: AuditEvent[] = [];
 const recordingAudit: AuditSink = { healthy: true, append: async (event) => void events.push(event) };
 
 beforeAll(async () => {
-  const portA = await freePort();
-  portB = await freePort();
-  origin = `http://localhost:${portA}`;
-  upstream = await startEchoUpstream();
-  idp = await startDemoIdp({ clients: [{ clientId: 'roomguard-test', clientSecret: SECRET, redirectUris: [`${origin}/_roomguard/callback`] }] });
-  const keys = testKeys();
-  const common = { publicUrl: origin, issuer: idp.issuer, clientSecret: SECRET, upstream: upstream.url, store: inject('redisUrl'), keys, keyPrefix: `rgmfa:${portA}:`, policiesDir: POLICIES, extra: { oidc: { issuer: idp.issuer, clientId: 'roomguard-test', clientSecret: SECRET, scopes: ['openid', 'email', 'profile', 'groups'], trustAmr: ['pwd'] } } };
   const clock = () => Date.now() + offset;
-  a = await createGateway(testConfig({ port: portA, ...common }), { audit: recordingAudit, now: clock, logger: false });
-  b = await createGateway(testConfig({ port: portB, ...common }), { audit: recordingAudit, now: clock });
-  await a.listen();
-  await b.listen();
+  // Two instances behind one public origin (localhost), sharing the store and the shifted clock.
+  rig = await startRig({
+    publicHost: 'localhost', policiesDir: POLICIES, config: { oidc: { trustAmr: ['pwd'] } },
+    instances: [{ gateway: { audit: recordingAudit, now: clock, logger: false } }, { behindFirst: true, gateway: { audit: recordingAudit, now: clock } }],
+  });
+  ({ upstream, origin, gateway: a } = rig);
+  portB = rig.instances[1]!.port;
 });
 
 afterAll(async () => {
-  await Promise.all([a?.close(), b?.close()]);
-  await Promise.all([idp?.close(), upstream?.close()]);
+  await rig?.close();
 });
 
 async function login(user: string, path: string) {
@@ -166,11 +158,8 @@ describe('second factor step', () => {
   });
 
   it('does not trust the IdP\'s amr when oidc.trustAmr is empty', async () => {
-    const port = await freePort();
-    const plainOrigin = `http://localhost:${port}`;
-    const plainIdp = await startDemoIdp({ clients: [{ clientId: 'roomguard-test', clientSecret: SECRET, redirectUris: [`${plainOrigin}/_roomguard/callback`] }] });
-    const plain = await createGateway(testConfig({ port, publicUrl: plainOrigin, issuer: plainIdp.issuer, clientSecret: SECRET, upstream: upstream.url, store: inject('redisUrl'), keys: testKeys(), keyPrefix: `rgmfa:${port}:`, policiesDir: POLICIES }), { audit: recordingAudit });
-    await plain.listen();
+    const plain = await startRig({ publicHost: 'localhost', upstream, policiesDir: POLICIES, gateway: { audit: recordingAudit } });
+    const plainOrigin = plain.origin;
     try {
       const browser = new ScriptedBrowser(HTML);
       const start = await browser.follow(`${plainOrigin}/rooms/idp-room`);
@@ -179,7 +168,6 @@ describe('second factor step', () => {
       expect(await done.final.text()).toContain('identity provider');
     } finally {
       await plain.close();
-      await plainIdp.close();
     }
   });
 

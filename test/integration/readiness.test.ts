@@ -1,32 +1,22 @@
 // /readyz: the store and the audit log are needed for every request, the IdP only for new logins — an
 // unreachable IdP degrades readiness (200, "degraded") so signed-in people keep their meetings.
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { rmSync } from 'node:fs';
-import { createGateway, type Gateway } from '../../src/gateway/server.js';
-import { freePort, testConfig, testKeys } from '../helpers/gateway.js';
-import { startEchoUpstream, type EchoUpstream } from '../helpers/upstream.js';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import type { Gateway } from '../../src/gateway/server.js';
+import { startRig, UNREACHABLE_IDP, type Rig } from '../helpers/rig.js';
 
-let upstream: EchoUpstream;
+let rig: Rig;
 let gateway: Gateway;
 let origin: string;
 let auditDir: string;
 
 beforeAll(async () => {
-  const [port, deadIdpPort] = [await freePort(), await freePort()];
-  origin = `http://127.0.0.1:${port}`;
-  upstream = await startEchoUpstream();
-  auditDir = mkdtempSync(join(tmpdir(), 'rg-ready-audit-'));
-  // Nothing listens on the IdP's port.
-  gateway = await createGateway(testConfig({ port, issuer: `http://127.0.0.1:${deadIdpPort}`, clientSecret: 'ready-test-secret-0123456789abcdef', upstream: upstream.url, store: inject('redisUrl'), keys: testKeys(), keyPrefix: `rgready:${port}:`, auditDir }));
-  await gateway.listen();
+  rig = await startRig({ idp: UNREACHABLE_IDP });
+  ({ gateway, origin, auditDir } = rig);
 });
 
 afterAll(async () => {
-  await gateway?.close();
-  await upstream?.close();
+  await rig?.close();
 });
 
 describe('/readyz', () => {

@@ -1,13 +1,11 @@
 // The Redis store against a real redis-server: semantics, key prefix, TTLs, and what participants see
 // while Redis is away (503 page, /readyz red) and after it returns (service resumes without restart).
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { Redis } from 'ioredis';
 import { RedisStore } from '../../src/store/redis.js';
-import { startDemoIdp, type DemoIdp } from '../../src/demo/idp.js';
-import { createGateway, type Gateway } from '../../src/gateway/server.js';
-import { freePort, testConfig, testKeys } from '../helpers/gateway.js';
-import { startEchoUpstream, type EchoUpstream } from '../helpers/upstream.js';
+import type { DemoIdp } from '../../src/demo/idp.js';
+import { startRedis as startPrivateRedis, type PrivateRedis } from '../helpers/redis-servers.js';
+import { startRig, type Rig } from '../helpers/rig.js';
 
 describe('RedisStore', () => {
   const url = inject('redisUrl');
@@ -43,8 +41,7 @@ describe('RedisStore', () => {
 
   it('expires values after their TTL and deletes on request', async () => {
     await store.set('short', 'v', 50);
-    await new Promise((r) => setTimeout(r, 120));
-    expect(await store.get('short')).toBeNull();
+    await expect.poll(() => store.get('short')).toBeNull();
     await store.set('gone', 'v', 60_000);
     await store.delete('gone');
     expect(await store.get('gone')).toBeNull();
@@ -75,40 +72,24 @@ describe('RedisStore', () => {
 });
 
 describe('gateway while Redis is away', () => {
-  let port: number;
-  let redis: ChildProcess;
-  let gateway: Gateway;
+  let redis: PrivateRedis;
+  let rig: Rig;
   let idp: DemoIdp;
-  let upstream: EchoUpstream;
   let origin: string;
 
-  const startRedis = async () => {
-    redis = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
-    for (let i = 0; i < 200; i++) {
-      if (spawnSync('redis-cli', ['-p', String(port), 'ping'], { encoding: 'utf8' }).stdout?.trim() === 'PONG') return;
-      await new Promise((r) => setTimeout(r, 25));
-    }
-    throw new Error('redis did not start');
-  };
-  const stopRedis = () => new Promise<void>((resolve) => {
-    redis.once('exit', () => resolve());
-    redis.kill('SIGKILL');
-  });
+  /** Redis back on its port, empty (no persistence). */
+  const startRedis = () => redis.restart();
+  /** SIGKILL, as a crash would. */
+  const stopRedis = () => redis.kill();
 
   beforeAll(async () => {
-    port = await freePort();
-    await startRedis();
-    const gwPort = await freePort();
-    origin = `http://127.0.0.1:${gwPort}`;
-    upstream = await startEchoUpstream();
-    idp = await startDemoIdp({ clients: [{ clientId: 'roomguard-test', clientSecret: 'outage-secret-0123456789', redirectUris: [`${origin}/_roomguard/callback`] }] });
-    gateway = await createGateway(testConfig({ port: gwPort, issuer: idp.issuer, clientSecret: 'outage-secret-0123456789', upstream: upstream.url, store: `redis://127.0.0.1:${port}`, keys: testKeys() }));
-    await gateway.listen();
+    redis = await startPrivateRedis('outage');
+    rig = await startRig({ store: redis.url });
+    ({ idp, origin } = rig);
   });
   afterAll(async () => {
-    await gateway?.close();
-    await Promise.all([idp?.close(), upstream?.close()]);
-    redis?.kill('SIGKILL');
+    await rig?.close();
+    await redis?.stop();
   });
 
   it('answers 503 pages and a red /readyz while Redis is down, and recovers when it returns', async () => {

@@ -4,14 +4,12 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startDemoIdp, type DemoIdp } from '../../src/demo/idp.js';
-import { createGateway, type Gateway } from '../../src/gateway/server.js';
 import { openStore } from '../../src/store/open.js';
 import { openSessionBus } from '../../src/store/bus.js';
 import { RedisStore } from '../../src/store/redis.js';
 import { ScriptedBrowser } from '../helpers/browser.js';
-import { freePort, testConfig, testKeys, type TestKeys } from '../helpers/gateway.js';
-import { startEchoUpstream, type EchoUpstream } from '../helpers/upstream.js';
+import { testConfig, testKeys, type TestKeys } from '../helpers/gateway.js';
+import { startRig, type Rig } from '../helpers/rig.js';
 import {
   failOver, makeTlsMaterial, redisCli, redisTempDir, requirePrograms, startCluster, startRedisProcess, startSentinelSet, startTlsRedis, waitFor,
   type RedisCluster, type RedisProcess, type SentinelSet, type TempDir, type TlsMaterial, type TlsRedis,
@@ -23,14 +21,8 @@ const SECRET = 'topology-client-secret-0123456789abc';
 const POLICIES = fileURLToPath(new URL('../fixtures/policies-mfa', import.meta.url));
 
 /** A gateway whose roomguard.yaml has the given `store:` section, with its own IdP client and upstream. */
-async function gatewayWith(store: Record<string, unknown>): Promise<{ gateway: Gateway; idp: DemoIdp; upstream: EchoUpstream; origin: string; close(): Promise<void> }> {
-  const port = await freePort();
-  const origin = `http://127.0.0.1:${port}`;
-  const upstream = await startEchoUpstream();
-  const idp = await startDemoIdp({ clients: [{ clientId: 'roomguard-test', clientSecret: SECRET, redirectUris: [`${origin}/_roomguard/callback`] }] });
-  const gateway = await createGateway(testConfig({ port, issuer: idp.issuer, clientSecret: SECRET, upstream: upstream.url, store: 'unused', keys: testKeys(), policiesDir: POLICIES, extra: { store } }), { logger: false });
-  await gateway.listen();
-  return { gateway, idp, upstream, origin, close: async () => { await gateway.close(); await Promise.all([idp.close(), upstream.close()]); } };
+function gatewayWith(store: Record<string, unknown>): Promise<Rig> {
+  return startRig({ store: 'unused', policiesDir: POLICIES, config: { store }, gateway: { logger: false } });
 }
 
 /** Signs `user` in through the real IdP and opens the room; the browser keeps the session cookie. */
@@ -107,7 +99,7 @@ describe('ACL user (store.username)', () => {
 
   beforeAll(async () => {
     temp = redisTempDir('acl');
-    server = await startRedisProcess(temp.dir, 'acl', await freePort(), []);
+    server = await startRedisProcess(temp.dir, 'acl', []);
     // The commands docs/operations.md tells admins to allow, read from the document itself.
     const doc = readFileSync(fileURLToPath(new URL('../../docs/operations.md', import.meta.url)), 'utf8');
     const commands = /ACL SETUSER roomguard[^`]*/.exec(doc)![0].match(/\+[a-z|]+/g)!;

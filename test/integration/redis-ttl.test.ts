@@ -5,13 +5,9 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { Redis } from 'ioredis';
 import { generate } from 'otplib';
-import { startDemoIdp, type DemoIdp } from '../../src/demo/idp.js';
-import { createGateway, type Gateway } from '../../src/gateway/server.js';
 import { ScriptedBrowser } from '../helpers/browser.js';
-import { freePort, testConfig, testKeys } from '../helpers/gateway.js';
-import { startEchoUpstream, type EchoUpstream } from '../helpers/upstream.js';
+import { startRig, type Rig } from '../helpers/rig.js';
 
-const SECRET = 'ttl-census-client-secret-0123456789ab';
 const POLICIES = fileURLToPath(new URL('../fixtures/policies-mfa', import.meta.url));
 const HTML = { accept: 'text/html' };
 
@@ -33,25 +29,18 @@ const form = (fields: Record<string, string>): RequestInit => ({ method: 'POST',
 describe('key lifetimes in Redis', () => {
   const prefix = `rgttl:${process.pid}:`;
   let redis: Redis;
-  let idp: DemoIdp;
-  let upstream: EchoUpstream;
-  let gateway: Gateway;
+  let rig: Rig;
   let origin: string;
   /** The gateway's clock runs ahead by this much, so a second TOTP code can come from a later time step. */
   let offset = 0;
 
   beforeAll(async () => {
-    const port = await freePort();
-    origin = `http://localhost:${port}`;
     redis = new Redis(inject('redisUrl'));
-    upstream = await startEchoUpstream();
-    idp = await startDemoIdp({ clients: [{ clientId: 'roomguard-test', clientSecret: SECRET, redirectUris: [`${origin}/_roomguard/callback`] }] });
-    gateway = await createGateway(testConfig({ port, publicUrl: origin, issuer: idp.issuer, clientSecret: SECRET, upstream: upstream.url, store: inject('redisUrl'), keyPrefix: prefix, keys: testKeys(), policiesDir: POLICIES }), { logger: false, now: () => Date.now() + offset });
-    await gateway.listen();
+    rig = await startRig({ publicHost: 'localhost', keyPrefix: prefix, policiesDir: POLICIES, gateway: { logger: false, now: () => Date.now() + offset } });
+    ({ origin } = rig);
   });
   afterAll(async () => {
-    await gateway?.close();
-    await Promise.all([idp?.close(), upstream?.close()]);
+    await rig?.close();
     redis?.disconnect();
   });
 

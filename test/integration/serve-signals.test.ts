@@ -8,27 +8,28 @@ import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import WebSocket, { WebSocketServer } from 'ws';
-import { startDemoIdp, type DemoIdp } from '../../src/demo/idp.js';
 import { verifyAuditDir } from '../../src/audit/verify.js';
 import { queryAudit } from '../../src/audit/query.js';
-import { EXAMPLE_POLICIES, freePort, testConfigYaml, testKeys, type TestConfigOptions } from '../helpers/gateway.js';
-import { startServeProcess, type ServeProcess } from '../helpers/serve-process.js';
+import { parse, stringify } from 'yaml';
+import { EXAMPLE_POLICIES } from '../helpers/gateway.js';
+import type { ServeProcess } from '../helpers/serve-process.js';
+import { startServeRig, type Rig } from '../helpers/rig.js';
 
-const CLIENT_SECRET = 'signals-test-secret-0123456789abcdef';
-
-let idp: DemoIdp;
 let upstream: Server;
 let upstreamUrl: string;
-let metricsPort: number;
-let port: number;
-let options: TestConfigOptions;
+/** Paths of the requests that reached the upstream. */
+const upstreamSaw: string[] = [];
+let metricsUrl: string;
+let original: string;
 let policiesDir: string;
 let auditDir: string;
+let rig: Rig<ServeProcess, { url: string }>;
 let gw: ServeProcess;
 
 /** An upstream with a slow path (a request still under way at SIGTERM) and a WebSocket that stays open. */
 async function startSlowUpstream(): Promise<void> {
   upstream = createServer((req, res) => {
+    upstreamSaw.push(req.url ?? '');
     const delay = req.url?.startsWith('/public/slow') ? 1500 : 0;
     setTimeout(() => res.writeHead(200, { 'content-type': 'text/plain' }).end(`done ${req.url}`), delay);
   });
@@ -39,34 +40,33 @@ async function startSlowUpstream(): Promise<void> {
   upstreamUrl = `http://127.0.0.1:${address.port}`;
 }
 
+/** The config file the gateway started with, with these top-level sections replaced. */
 function yamlWith(extra: Record<string, unknown>): string {
-  return testConfigYaml({ ...options, extra: { ...options.extra, ...extra } });
+  return stringify({ ...(parse(original) as Record<string, unknown>), ...extra });
 }
 
 beforeAll(async () => {
-  [port, metricsPort] = [await freePort(), await freePort()];
   await startSlowUpstream();
-  idp = await startDemoIdp({ clients: [{ clientId: 'roomguard-test', clientSecret: CLIENT_SECRET, redirectUris: [`http://127.0.0.1:${port}/_roomguard/callback`] }] });
   policiesDir = mkdtempSync(join(tmpdir(), 'rg-signals-policies-'));
   cpSync(EXAMPLE_POLICIES, policiesDir, { recursive: true });
   auditDir = mkdtempSync(join(tmpdir(), 'rg-signals-audit-'));
-  options = {
-    port, issuer: idp.issuer, clientSecret: CLIENT_SECRET, upstream: upstreamUrl, store: inject('redisUrl'), keys: testKeys(),
-    keyPrefix: `rgsig:${port}:`, policiesDir, auditDir,
-    extra: { metrics: { listen: `127.0.0.1:${metricsPort}` }, shutdown: { drainTimeout: '5s', websocketGrace: '1s' }, ui: { orgName: 'Before Reload' } },
-  };
-  gw = await startServeProcess(yamlWith({}), port);
+  rig = await startServeRig({
+    upstream: { url: upstreamUrl }, policiesDir, auditDir, metrics: true,
+    config: { shutdown: { drainTimeout: '5s', websocketGrace: '1s' }, ui: { orgName: 'Before Reload' } },
+  });
+  gw = rig.gateway;
+  metricsUrl = rig.metricsUrl!;
+  original = readFileSync(gw.configFile, 'utf8');
 }, 60_000);
 
 afterAll(async () => {
-  await gw?.stop();
-  await idp?.close();
+  await rig?.close();
   await new Promise((r) => upstream?.close(r));
 });
 
 const readyz = async () => (await (await fetch(`${gw.origin}/readyz`)).json()) as { checks: Record<string, { ok: boolean; detail?: string }> };
 const reloads = async (result: string) => {
-  const text = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+  const text = await (await fetch(metricsUrl)).text();
   return Number(new RegExp(`roomguard_config_reloads_total\\{result="${result}"\\} (\\d+)`).exec(text)?.[1] ?? 0);
 };
 const loginPageTitle = async () => /<title>([^<]*)<\/title>/.exec(await (await fetch(`${gw.origin}/_roomguard/logout`)).text())?.[1] ?? '';
@@ -140,7 +140,8 @@ describe('SIGTERM', () => {
     await new Promise((resolve, reject) => (ws.once('open', resolve), ws.once('error', reject)));
     const wsClosed = new Promise<number>((resolve) => ws.once('close', (code) => resolve(code === 1001 ? Date.now() : -code)));
     const slow = fetch(`${gw.origin}/public/slow`).then(async (r) => ({ status: r.status, body: await r.text() }));
-    await new Promise((r) => setTimeout(r, 300));
+    // SIGTERM while the slow request is under way: the gateway has passed it on and the upstream holds it.
+    await expect.poll(() => upstreamSaw.includes('/public/slow')).toBe(true);
     const signalledAt = Date.now();
     gw.child.kill('SIGTERM');
     await gw.waitForLog((l) => l.event === 'shutdown.begin');

@@ -6,7 +6,7 @@
 // the real IdP, real Redis (keys counted with SCAN under each gateway's prefix).
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { Redis } from 'ioredis';
-import { startRig, type Rig } from './harness.js';
+import { startRig, type Rig } from '../helpers/rig.js';
 
 let rig: Rig;
 let redis: Redis;
@@ -86,7 +86,7 @@ beforeAll(async () => {
     ['Jitsi', { backend: { type: 'jitsi', upstream, jitsi } }, ['/town-hall', '/town-hall/x', '/xmpp-websocket?room=town-hall', '/http-bind?room=town-hall', '/conference-request/v1', '/_roomguard/guest/town-hall', '/_roomguard/nope']],
     ['BBB', { backend: { type: 'bbb', upstream, bbb: { secret: 'anonymous-writes-bbb-secret-0123456789' } } }, ['/rooms/town-hall', '/bigbluebutton/api/join?meetingID=rg-town-hall&checksum=x', '/bigbluebutton/api/create', '/html5client/join', '/_roomguard/guest/town-hall', '/_roomguard/nope']],
   ] as const) {
-    others.push({ name, rig: await startRig({ store: inject('redisUrl'), idp: rig.idp, upstream: rig.upstream, extra }), samples: [...samples] });
+    others.push({ name, rig: await startRig({ store: inject('redisUrl'), idp: rig.idp, upstream: rig.upstream, config: extra }), samples: [...samples] });
   }
 });
 

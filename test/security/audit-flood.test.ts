@@ -4,7 +4,7 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { queryAudit } from '../../src/audit/query.js';
 import { PER_CLIENT } from '../../src/gateway/refusal-budget.js';
-import { startRig, type Rig } from './harness.js';
+import { startRig, type Rig } from '../helpers/rig.js';
 
 let rig: Rig;
 

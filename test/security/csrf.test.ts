@@ -3,7 +3,8 @@
 // anyone remembering to add a case. Real gateway, real IdP, real Redis.
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { ScriptedBrowser } from '../helpers/browser.js';
-import { enrolTotp, loginAs, startRig, type Rig } from './harness.js';
+import { enrolTotp, loginAs } from './harness.js';
+import { startRig, type Rig } from '../helpers/rig.js';
 
 let rig: Rig;
 
@@ -35,7 +36,7 @@ function postRoutes(tree: string): string[] {
 let reviewer: { browser: ScriptedBrowser; csrf: string };
 
 beforeAll(async () => {
-  rig = await startRig({ store: inject('redisUrl'), auditReviewers: ['board'] });
+  rig = await startRig({ store: inject('redisUrl'), config: { audit: { reviewers: ['board'] } } });
   const { browser } = await loginAs(rig.origin, 'alice');
   await enrolTotp(rig.origin, browser, '/_roomguard/account', '');
   const page = await (await browser.request(`${rig.origin}/_roomguard/logout`)).text();

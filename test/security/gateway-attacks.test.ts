@@ -8,7 +8,8 @@ import { queryAudit } from '../../src/audit/query.js';
 import { ScriptedBrowser } from '../helpers/browser.js';
 import { rawRequest } from '../helpers/raw-http.js';
 import type { Arrived } from '../helpers/upstream.js';
-import { loginAs, rawExchange, startRig, type Rig } from './harness.js';
+import { loginAs, rawExchange } from './harness.js';
+import { startRig, type Rig } from '../helpers/rig.js';
 import { getWithRawHeaders, HAND_PICKED, leaked as spoofedNames, openWebSocket, spoofBatches } from '../helpers/spoofed-headers.js';
 
 let rig: Rig;
@@ -16,7 +17,7 @@ let carol: string;
 let bob: ScriptedBrowser;
 
 beforeAll(async () => {
-  rig = await startRig({ store: inject('redisUrl'), auditIp: 'full' });
+  rig = await startRig({ store: inject('redisUrl'), config: { audit: { ip: 'full' } } });
   carol = (await loginAs(rig.origin, 'carol')).browser.jar.header(new URL(rig.origin))!;
   bob = (await loginAs(rig.origin, 'bob')).browser;
 });

@@ -1,64 +1,8 @@
-// One real gateway for the attack suites: the real demo OIDC provider, a real HTTP + WebSocket echo
-// upstream, the shipped example policies and a Redis store (private server from test/setup or one the
-// test started itself). Also a login helper and a raw socket client for byte-exact requests.
-import { mkdtempSync } from 'node:fs';
+// What the attack suites do to a gateway the rig started (test/helpers/rig.ts): log in through the real
+// IdP, talk raw bytes to the gateway on a socket of its own, enrol an authenticator app.
 import { connect } from 'node:net';
 import { generate } from 'otplib';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { startDemoIdp, type DemoIdp } from '../../src/demo/idp.js';
-import { createGateway, type Gateway, type GatewayOptions } from '../../src/gateway/server.js';
 import { ScriptedBrowser } from '../helpers/browser.js';
-import { startEchoUpstream, type EchoUpstream } from '../helpers/upstream.js';
-import { freePort, testConfig, testKeys, type TestKeys } from '../helpers/gateway.js';
-
-export const CLIENT_SECRET = 'security-suite-secret-0123456789abcdef';
-
-export interface Rig {
-  idp: DemoIdp;
-  upstream: EchoUpstream;
-  gateway: Gateway;
-  port: number;
-  origin: string;
-  keys: TestKeys;
-  keyPrefix: string;
-  auditDir: string;
-  close(): Promise<void>;
-}
-
-export async function startRig(options: { store: string; /** Share keys, store prefix, IdP and upstream with this rig (a second instance). */ sameAs?: Rig; extra?: Record<string, unknown>; gateway?: GatewayOptions; auditDir?: string; auditIp?: 'full' | 'truncate'; auditReviewers?: string[]; idp?: DemoIdp; upstream?: EchoUpstream }): Promise<Rig> {
-  const port = await freePort();
-  const origin = `http://127.0.0.1:${port}`;
-  const upstream = options.upstream ?? options.sameAs?.upstream ?? (await startEchoUpstream());
-  const idp = options.idp ?? options.sameAs?.idp ?? (await startDemoIdp({
-    clients: [{ clientId: 'roomguard-test', clientSecret: CLIENT_SECRET, redirectUris: [`${origin}/_roomguard/callback`], postLogoutRedirectUris: [`${origin}/_roomguard/logged-out`] }],
-  }));
-  const keys = options.sameAs?.keys ?? testKeys();
-  const keyPrefix = options.sameAs?.keyPrefix ?? `rgsec:${port}:`;
-  const auditDir = options.auditDir ?? mkdtempSync(join(tmpdir(), 'rg-sec-audit-'));
-  const ownIdp = !options.idp && !options.sameAs;
-  const ownUpstream = !options.upstream && !options.sameAs;
-  let gateway: Gateway;
-  try {
-    gateway = await createGateway(testConfig({
-      port, issuer: idp.issuer, clientSecret: CLIENT_SECRET, upstream: upstream.url, store: options.store, keys, keyPrefix,
-      extra: { audit: { dir: auditDir, instance: `sec-${port}`, ip: options.auditIp ?? 'truncate', ...(options.auditReviewers ? { reviewers: options.auditReviewers } : {}) }, ...(options.extra ?? {}) },
-    }), options.gateway ?? {});
-    await gateway.listen();
-  } catch (err) {
-    if (ownIdp) await idp.close();
-    if (ownUpstream) await upstream.close();
-    throw err;
-  }
-  return {
-    idp, upstream, gateway, port, origin, keys, keyPrefix, auditDir,
-    async close() {
-      await gateway.close();
-      if (ownIdp) await idp.close();
-      if (ownUpstream) await upstream.close();
-    },
-  };
-}
 
 /** Logs `user` in through the real IdP, starting at `path`; returns the browser and the last response. */
 export async function loginAs(origin: string, user: string, path = '/rooms/town-hall'): Promise<{ browser: ScriptedBrowser; final: Response }> {

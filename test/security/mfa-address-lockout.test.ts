@@ -2,17 +2,14 @@
 // second-factor step (a school or office behind one NAT address), while spraying codes across many
 // accounts from one address is still stopped. Real Redis, the real demo IdP, real HTTP; each test comes
 // from its own client address (X-Forwarded-For from the trusted loopback proxy), so they do not share locks.
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generate } from 'otplib';
-import { startDemoIdp, type DemoIdp, type DemoUser } from '../../src/demo/idp.js';
-import { createGateway, type Gateway } from '../../src/gateway/server.js';
+import type { DemoUser } from '../../src/demo/idp.js';
 import type { AuditEvent } from '../../src/audit/record.js';
 import type { AuditSink } from '../../src/audit/sink.js';
 import { ScriptedBrowser } from '../helpers/browser.js';
-import { freePort, testConfig, testKeys } from '../helpers/gateway.js';
-import { startEchoUpstream, type EchoUpstream } from '../helpers/upstream.js';
+import { startRig, type Rig } from '../helpers/rig.js';
 
-const SECRET = 'address-lockout-secret-0123456789abcdef';
 const MAX_FAILURES = 5;
 const MAX_ACCOUNTS = 3;
 const RETURN_TO = '/_roomguard/account';
@@ -20,9 +17,7 @@ const RETURN_TO = '/_roomguard/account';
 const person = (sub: string): DemoUser => ({ sub, password: 'demo', email: `${sub}@example.org`, name: sub, groups: [] });
 const USERS = ['holder1', 'holder2', 'holder3', 'nofactor', 'enroller', 'spray1', 'spray2', 'spray3'].map(person);
 
-let idp: DemoIdp;
-let upstream: EchoUpstream;
-let gateway: Gateway;
+let rig: Rig;
 let origin: string;
 /** The gateway's clock runs this far ahead, so a right code is of a later time step than the enrolment's. */
 let offset = 0;
@@ -68,23 +63,19 @@ const postCode = (browser: ScriptedBrowser, csrf: string, path: 'totp' | 'recove
 const rightCode = (user: string) => generate({ secret: secrets.get(user)!, epoch: Math.floor((Date.now() + offset) / 1000) });
 
 beforeAll(async () => {
-  const port = await freePort();
-  origin = `http://127.0.0.1:${port}`;
-  upstream = await startEchoUpstream();
-  idp = await startDemoIdp({ users: USERS, clients: [{ clientId: 'roomguard-test', clientSecret: SECRET, redirectUris: [`${origin}/_roomguard/callback`] }] });
-  gateway = await createGateway(testConfig({
-    port, issuer: idp.issuer, clientSecret: SECRET, upstream: upstream.url, store: inject('redisUrl'), keys: testKeys(), keyPrefix: `rglock:${port}:`,
-    extra: { trustProxy: ['127.0.0.1'], mfa: { maxFailures: MAX_FAILURES, maxAccountsPerAddress: MAX_ACCOUNTS } },
-  }), { audit, now: () => Date.now() + offset, logger: false });
-  await gateway.listen();
+  rig = await startRig({
+    idp: { users: USERS },
+    config: { trustProxy: ['127.0.0.1'], mfa: { maxFailures: MAX_FAILURES, maxAccountsPerAddress: MAX_ACCOUNTS } },
+    gateway: { audit, now: () => Date.now() + offset, logger: false },
+  });
+  ({ origin } = rig);
   for (const user of ['holder1', 'holder2', 'holder3', 'spray1', 'spray2', 'spray3']) await enrolTotp(user);
   // Two time steps on: every right code below is later than its enrolment's.
   offset = 60_000;
 });
 
 afterAll(async () => {
-  await gateway?.close();
-  await Promise.all([idp?.close(), upstream?.close()]);
+  await rig?.close();
 });
 
 describe('second-factor attempts count only as real guesses against a real factor', () => {

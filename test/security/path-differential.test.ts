@@ -10,68 +10,54 @@
 // with it — or no room at both ends; Node's own URL parser must read the same path. A BBB server-API call
 // must never reach Tomcat except the exact client calls. Every redirect roomguard gives must lead to a
 // path it passes as it is.
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { startDemoIdp, type DemoIdp } from '../../src/demo/idp.js';
-import { createGateway, type Gateway } from '../../src/gateway/server.js';
+import type { Gateway } from '../../src/gateway/server.js';
 import { GenericBackend } from '../../src/backends/generic.js';
 import { canonicalRoom } from '../../src/backends/room-name.js';
 import { readRequestPath } from '../../src/backends/request-path.js';
 import { signInThrough } from '../helpers/browser.js';
-import { freePort, testConfig, testKeys } from '../helpers/gateway.js';
+import { startRigBehind, type Rig, type RigInstance } from '../helpers/rig.js';
 import { startNginx, type Nginx } from '../helpers/nginx.js';
 import { rawTargetRequest } from '../helpers/raw-http.js';
 import { startTomcat, tomcatReading, type Tomcat, type TomcatReading } from '../helpers/tomcat.js';
 import { lookupPath } from '../helpers/paths.js';
 
 const SNIPPETS = fileURLToPath(new URL('../../deploy/nginx/', import.meta.url));
-const CLIENT_SECRET = 'differential-secret-0123456789abcdef';
 const ROOM_PATH = /^\/rooms\/(?<room>[^/]+)(?:\/.*)?$/;
 /** Where the BBB backend finds rooms (src/backends/bbb.ts). */
 const BBB_ROOM_PATH = /^\/rooms\/(?<room>[^/]+)\/?$/;
 const RUNS = { numRuns: 300 };
 
 let tomcat: Tomcat;
-let idp: DemoIdp;
-let nginx: Nginx;
-const gateways: Gateway[] = [];
+let rig: Rig<Gateway, Tomcat> & { proxy: Nginx };
 const stacks = {} as Record<'proxy' | 'nginx' | 'bbb', { port: number; cookie: string }>;
 
 beforeAll(async () => {
   tomcat = await startTomcat();
-  const [proxyPort, nginxPort, verifyPort, bbbPort] = [await freePort(), await freePort(), await freePort(), await freePort()];
-  const origins = { proxy: `http://127.0.0.1:${proxyPort}`, nginx: `http://127.0.0.1:${nginxPort}`, bbb: `http://127.0.0.1:${bbbPort}` };
-  idp = await startDemoIdp({
-    clients: Object.entries(origins).map(([name, origin]) => ({ clientId: `rg-${name}`, clientSecret: CLIENT_SECRET, redirectUris: [`${origin}/_roomguard/callback`] })),
-  });
   // Every signed-in person may enter every room: whatever reaches Tomcat was judged allowed, so the
   // property compares rooms, not decisions.
   const policies = mkdtempSync(join(tmpdir(), 'rg-diff-policies-'));
   writeFileSync(join(policies, 'open.yaml'), 'rooms: ["*"]\nallow:\n  - anyone: true\n');
-  const start = async (name: keyof typeof origins, port: number, extra: Record<string, unknown>) => {
-    const config = testConfig({
-      port, publicUrl: origins[name], issuer: idp.issuer, clientSecret: CLIENT_SECRET, upstream: tomcat.url, store: inject('redisUrl'),
-      keys: testKeys(), keyPrefix: `rgdiff:${port}:`, policiesDir: policies, extra: { oidc: { issuer: idp.issuer, clientId: `rg-${name}`, clientSecret: CLIENT_SECRET, scopes: ['openid', 'email', 'profile', 'groups'] }, ...extra },
-    });
-    const gateway = await createGateway(config);
-    await gateway.listen();
-    gateways.push(gateway);
-  };
-  await start('proxy', proxyPort, {});
-  await start('nginx', verifyPort, { trustProxy: ['127.0.0.1'], forwardAuth: { enabled: true, proxy: 'nginx' } });
-  await start('bbb', bbbPort, { backend: { type: 'bbb', upstream: tomcat.url, bbb: { secret: 'differential-bbb-secret-0123456789' } } });
-  const app = `127.0.0.1:${tomcat.port}`;
   const protectedLocation = (name: string) => `
       include ${SNIPPETS}roomguard-auth.conf;
       proxy_set_header Host $host;
       proxy_set_header X-Nginx-Uri $uri;
       proxy_set_header X-Nginx-Location ${name};
-      proxy_pass http://${app};`;
-  nginx = await startNginx(`
+      proxy_pass http://127.0.0.1:${tomcat.port};`;
+  // Three gateways in front of the same Tomcat: forward-auth behind nginx, proxy mode, the BBB backend.
+  rig = await startRigBehind({
+    upstream: tomcat, policiesDir: policies,
+    instances: [
+      { config: { trustProxy: ['127.0.0.1'], forwardAuth: { enabled: true, proxy: 'nginx' } } },
+      {},
+      { config: { backend: { type: 'bbb', bbb: { secret: 'differential-bbb-secret-0123456789' } } } },
+    ],
+  }, (nginxPort, { port: verifyPort }) => startNginx(`
   upstream roomguard { server 127.0.0.1:${verifyPort}; keepalive 4; }
   server {
     listen 127.0.0.1:${nginxPort};
@@ -81,16 +67,15 @@ beforeAll(async () => {
     }
     location / {${protectedLocation('root')}
     }
-  }`, nginxPort);
-  stacks.proxy = { port: proxyPort, cookie: (await signInThrough(origins.proxy, 'bob')).cookie };
-  stacks.nginx = { port: nginxPort, cookie: (await signInThrough(origins.nginx, 'bob')).cookie };
-  stacks.bbb = { port: bbbPort, cookie: (await signInThrough(origins.bbb, 'bob', '/')).cookie };
+  }`, nginxPort));
+  const [nginx, proxy, bbb] = rig.instances as [RigInstance, RigInstance, RigInstance];
+  stacks.proxy = { port: proxy.port, cookie: (await signInThrough(proxy.origin, 'bob')).cookie };
+  stacks.nginx = { port: Number(new URL(nginx.origin).port), cookie: (await signInThrough(nginx.origin, 'bob')).cookie };
+  stacks.bbb = { port: bbb.port, cookie: (await signInThrough(bbb.origin, 'bob', '/')).cookie };
 }, 90_000);
 
 afterAll(async () => {
-  await nginx?.stop();
-  for (const gateway of gateways) await gateway.close();
-  await idp?.close();
+  await rig?.close();
   await tomcat?.stop();
 });
 

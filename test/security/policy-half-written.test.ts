@@ -8,7 +8,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { queryAudit } from '../../src/audit/query.js';
-import { loginAs, startRig, type Rig } from './harness.js';
+import { loginAs } from './harness.js';
+import { startRig, type Rig } from '../helpers/rig.js';
 import type { ScriptedBrowser } from '../helpers/browser.js';
 
 const BOARD = 'rooms: [board]\nallow:\n  - groups: [staff]\ndeny:\n  - emails: [bob@example.org]\n';
@@ -26,7 +27,7 @@ let alice: ScriptedBrowser;
 beforeAll(async () => {
   policiesDir = mkdtempSync(join(tmpdir(), 'rg-half-written-'));
   writeFileSync(join(policiesDir, 'board.yaml'), BOARD);
-  rig = await startRig({ store: inject('redisUrl'), extra: { policies: { dir: policiesDir, watch: true } } });
+  rig = await startRig({ store: inject('redisUrl'), config: { policies: { dir: policiesDir, watch: true } } });
   bob = (await loginAs(rig.origin, 'bob', '/rooms/board')).browser;
   alice = (await loginAs(rig.origin, 'alice', '/rooms/board')).browser;
 }, 60_000);

@@ -6,7 +6,8 @@
 import { createServer, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { Arrived, EchoUpstream } from '../helpers/upstream.js';
-import { loginAs, rawExchange, startRig, type Rig } from './harness.js';
+import { loginAs, rawExchange } from './harness.js';
+import { startRig, type Rig } from '../helpers/rig.js';
 
 let rig: Rig;
 let cookie: string;

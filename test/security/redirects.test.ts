@@ -7,7 +7,8 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { safeReturnTo } from '../../src/identity/return-to.js';
 import { ScriptedBrowser } from '../helpers/browser.js';
 import { rawRequest } from '../helpers/raw-http.js';
-import { loginAs, startRig, type Rig } from './harness.js';
+import { loginAs } from './harness.js';
+import { startRig, type Rig } from '../helpers/rig.js';
 
 let rig: Rig;
 let bob: ScriptedBrowser;

@@ -2,42 +2,39 @@
 // stolen session starts a POST that enrols their own authenticator, holds its body back, and the admin
 // revokes every session of the person meanwhile. The page must judge the session as it is once the body
 // has arrived (guest-routes' preValidation hook and loadSession's `keep`), not as it was when the headers came.
+import type { IncomingMessage } from 'node:http';
 import { connect } from 'node:net';
 import { fileURLToPath } from 'node:url';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generate } from 'otplib';
-import { startDemoIdp, type DemoIdp } from '../../src/demo/idp.js';
-import { createGateway, type Gateway } from '../../src/gateway/server.js';
+import type { Gateway } from '../../src/gateway/server.js';
 import type { AuditSink } from '../../src/audit/sink.js';
 import { Sessions } from '../../src/session/sessions.js';
 import { FactorStore, userKey } from '../../src/mfa/factors.js';
 import { ScriptedBrowser } from '../helpers/browser.js';
-import { freePort, testConfig, testKeys } from '../helpers/gateway.js';
-import { startEchoUpstream, type EchoUpstream } from '../helpers/upstream.js';
+import { startRig, type Rig } from '../helpers/rig.js';
 
-const SECRET = 'race-test-client-secret-0123456789abc';
 const POLICIES = fileURLToPath(new URL('../fixtures/policies-mfa', import.meta.url));
 const quietAudit: AuditSink = { healthy: true, append: async () => undefined };
 
-let idp: DemoIdp;
-let upstream: EchoUpstream;
+let rig: Rig;
 let gateway: Gateway;
 let origin: string;
 let port: number;
 
 beforeAll(async () => {
-  port = await freePort();
-  origin = `http://localhost:${port}`;
-  upstream = await startEchoUpstream();
-  idp = await startDemoIdp({ clients: [{ clientId: 'roomguard-test', clientSecret: SECRET, redirectUris: [`${origin}/_roomguard/callback`] }] });
-  gateway = await createGateway(testConfig({ port, publicUrl: origin, issuer: idp.issuer, clientSecret: SECRET, upstream: upstream.url, store: inject('redisUrl'), keys: testKeys(), keyPrefix: `rgrace:${port}:`, policiesDir: POLICIES }), { audit: quietAudit, logger: false });
-  await gateway.listen();
+  rig = await startRig({ publicHost: 'localhost', policiesDir: POLICIES, gateway: { audit: quietAudit, logger: false } });
+  ({ gateway, origin, port } = rig);
 });
 
 afterAll(async () => {
-  await gateway?.close();
-  await Promise.all([idp?.close(), upstream?.close()]);
+  await rig?.close();
 });
+
+/** The next request to reach the gateway's server, as Node hands it to fastify (headers parsed, body not read). */
+function nextRequest(): Promise<IncomingMessage> {
+  return new Promise((resolve) => gateway.app.server.once('request', resolve));
+}
 
 /** Sends a request's head, waits, runs `meanwhile`, then sends its body; resolves to the status line. */
 async function slowPost(path: string, cookie: string, body: string, meanwhile: () => Promise<void>): Promise<string> {
@@ -45,8 +42,11 @@ async function slowPost(path: string, cookie: string, body: string, meanwhile: (
   let answer = '';
   socket.on('data', (chunk) => (answer += chunk.toString()));
   const closed = new Promise((resolve) => socket.once('close', resolve));
+  const arriving = nextRequest();
   socket.write(`POST ${path} HTTP/1.1\r\nHost: localhost:${port}\r\nCookie: ${cookie}\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n`);
-  await new Promise((resolve) => setTimeout(resolve, 300)); // the request's hooks up to the body have run
+  // Until the request's hooks up to the body have run: fastify has started to read the body.
+  const request = await arriving;
+  await expect.poll(() => request.readableFlowing).toBe(true);
   await meanwhile();
   socket.write(body);
   await closed;

@@ -4,13 +4,14 @@
 // page in the person's language with a request id (JSON for JSON calls). Fields whose wrong values are
 // counted or audited (second-factor codes, invitation and guest-form tokens) reach their checks in any
 // shape, so a crafted shape is counted and recorded like a wrong value. Real gateway, IdP and Redis.
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generate } from 'otplib';
 import type { AuditSink } from '../../src/audit/sink.js';
 import type { AuditEvent } from '../../src/audit/record.js';
 import { ScriptedBrowser } from '../helpers/browser.js';
 import { createInvitation, joinAsGuest, openInvitesPage } from '../helpers/guests.js';
-import { enrolTotp, loginAs, startRig, type Rig } from './harness.js';
+import { enrolTotp, loginAs } from './harness.js';
+import { startRig, type Rig } from '../helpers/rig.js';
 
 const MAX_FAILURES = 3;
 const events: AuditEvent[] = [];
@@ -23,7 +24,7 @@ const GERMAN = { accept: 'text/html', 'accept-language': 'de' };
 const FORM = { 'content-type': 'application/x-www-form-urlencoded' };
 
 beforeAll(async () => {
-  rig = await startRig({ store: inject('redisUrl'), gateway: { audit: recording }, extra: { mfa: { maxFailures: MAX_FAILURES } } });
+  rig = await startRig({ gateway: { audit: recording }, config: { mfa: { maxFailures: MAX_FAILURES } } });
   bob = await signedIn('bob');
 });
 

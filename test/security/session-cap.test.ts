@@ -6,7 +6,8 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import WebSocket from 'ws';
 import type { AuditEvent } from '../../src/audit/record.js';
 import type { AuditSink } from '../../src/audit/sink.js';
-import { loginAs, startRig, type Rig } from './harness.js';
+import { loginAs } from './harness.js';
+import { startRig, type Rig } from '../helpers/rig.js';
 
 let a: Rig;
 let b: Rig;
@@ -15,8 +16,8 @@ const audit: AuditSink = { healthy: true, append: async (event) => void events.p
 
 beforeAll(async () => {
   const extra = { session: { maxPerPerson: 2 } };
-  a = await startRig({ store: inject('redisUrl'), extra, gateway: { audit, logger: false } });
-  b = await startRig({ store: inject('redisUrl'), sameAs: a, extra, gateway: { logger: false } });
+  a = await startRig({ store: inject('redisUrl'), config: extra, gateway: { audit, logger: false } });
+  b = await startRig({ store: inject('redisUrl'), sameAs: a, config: extra, gateway: { logger: false } });
 });
 
 afterAll(async () => {

@@ -5,7 +5,8 @@ import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { ScriptedBrowser } from '../helpers/browser.js';
 import type { Arrived } from '../helpers/upstream.js';
-import { enrolTotp, loginAs, startRig, type Rig } from './harness.js';
+import { enrolTotp, loginAs } from './harness.js';
+import { startRig, type Rig } from '../helpers/rig.js';
 
 let rig: Rig;
 

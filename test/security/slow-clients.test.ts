@@ -5,14 +5,14 @@
 import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { connectionsCheckingInterval } from '../../src/gateway/app.js';
-import { startRig, type Rig } from './harness.js';
+import { startRig, type Rig } from '../helpers/rig.js';
 
 const HEADERS_TIMEOUT_MS = 2000;
 const REQUEST_TIMEOUT_MS = 3000;
 let rig: Rig;
 
 beforeAll(async () => {
-  rig = await startRig({ store: inject('redisUrl'), extra: { http: { headersTimeout: `${HEADERS_TIMEOUT_MS}ms`, requestTimeout: `${REQUEST_TIMEOUT_MS}ms` } } });
+  rig = await startRig({ store: inject('redisUrl'), config: { http: { headersTimeout: `${HEADERS_TIMEOUT_MS}ms`, requestTimeout: `${REQUEST_TIMEOUT_MS}ms` } } });
 });
 
 afterAll(async () => {

@@ -16,7 +16,7 @@ import { formatProblem } from '../../src/config/yaml-source.js';
 import { GatewayMetrics } from '../../src/gateway/metrics.js';
 import { createGateway, type Gateway } from '../../src/gateway/server.js';
 import { loadPolicyDir } from '../../src/policy/load.js';
-import { freePort, testConfig, testKeys } from '../helpers/gateway.js';
+import { testConfig, testKeys } from '../helpers/gateway.js';
 import { dockerfileStages, type DockerStage } from '../helpers/dockerfile.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
@@ -68,9 +68,8 @@ describe('every YAML file under deploy/', () => {
 describe('probe paths', () => {
   let gateway: Gateway;
   beforeAll(async () => {
-    const port = await freePort();
     // A real gateway (memory store, an unreachable IdP: discovery is retried on demand), never listening.
-    gateway = await createGateway(testConfig({ port, issuer: 'http://127.0.0.1:9/unreachable', clientSecret: 'x'.repeat(32), upstream: 'http://127.0.0.1:9', store: 'memory', keys: testKeys() }), { logger: false });
+    gateway = await createGateway(testConfig({ port: 0, issuer: 'http://127.0.0.1:9/unreachable', clientSecret: 'x'.repeat(32), upstream: 'http://127.0.0.1:9', store: 'memory', keys: testKeys() }), { logger: false });
     await gateway.app.ready();
   });
   afterAll(async () => {

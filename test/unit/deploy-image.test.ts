@@ -4,13 +4,15 @@
 // capabilities, in a mount namespace where the root filesystem is read-only and only /tmp is writable —
 // against real Redis, and probed with the image's own HEALTHCHECK command. SIGTERM must stop it cleanly.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import { chmodSync, chownSync, cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { dockerfileStages } from '../helpers/dockerfile.js';
-import { freePort, testConfigYaml, testKeys } from '../helpers/gateway.js';
+import { testConfigYaml, testKeys } from '../helpers/gateway.js';
+import { portOfAddress } from '../helpers/ports.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const stages = dockerfileStages(readFileSync(join(root, 'Dockerfile'), 'utf8'));
@@ -31,6 +33,16 @@ function runHealthcheck(url: string): number | null {
   const [command, ...args] = healthcheckCommand();
   expect(command).toBe('node');
   return spawnSync(process.execPath, args, { env: { ...process.env, ROOMGUARD_HEALTHCHECK_URL: url }, timeout: 20_000 }).status;
+}
+
+/** The port in the server's "started" log line (JSON on stdout), once it has written it. */
+function startedPort(output: string): number | undefined {
+  for (const line of output.split('\n')) {
+    if (!line.includes('"event":"started"')) continue;
+    const { address } = JSON.parse(line) as { address: string };
+    return portOfAddress(address);
+  }
+  return undefined;
 }
 
 let context: string;
@@ -70,7 +82,6 @@ describe('the image, built and run without a container engine', () => {
   });
 
   it('serves as an unprivileged user on a read-only root filesystem, passes its HEALTHCHECK and stops cleanly on SIGTERM', async () => {
-    const port = await freePort();
     auditDir = mkdtempSync(join(tmpdir(), 'rg-image-audit-'));
     chownSync(auditDir, RUNTIME_UID, RUNTIME_UID);
     const configDir = mkdtempSync(join(tmpdir(), 'rg-image-config-'));
@@ -78,7 +89,8 @@ describe('the image, built and run without a container engine', () => {
     chownSync(configDir, RUNTIME_UID, RUNTIME_UID);
     configFile = join(configDir, 'roomguard.yaml');
     // publicUrl is not the address the HEALTHCHECK uses, as in a container behind a proxy.
-    writeFileSync(configFile, testConfigYaml({ port, publicUrl: 'https://meet.example.org', issuer: 'http://127.0.0.1:9/unreachable', clientSecret: 'x'.repeat(32), upstream: 'http://127.0.0.1:9', store: inject('redisUrl'), keyPrefix: `rgimage:${port}:`, keys: testKeys(), policiesDir: join(context, 'policies'), auditDir }));
+    // It listens on a port of the kernel's choice (port 0) and names it in its "started" log line.
+    writeFileSync(configFile, testConfigYaml({ port: 0, publicUrl: 'https://meet.example.org', issuer: 'http://127.0.0.1:9/unreachable', clientSecret: 'x'.repeat(32), upstream: 'http://127.0.0.1:9', store: inject('redisUrl'), keyPrefix: `rgimage:${randomUUID()}:`, keys: testKeys(), policiesDir: join(context, 'policies'), auditDir }));
     const confine = [
       'set -e',
       // A private mount namespace: /tmp stays writable (as the image's tmpfs), everything else read-only.
@@ -93,7 +105,9 @@ describe('the image, built and run without a container engine', () => {
     server.stderr!.on('data', (chunk: Buffer) => { output += chunk.toString(); });
     const exited = new Promise<number | null>((resolve) => server!.once('exit', (code) => resolve(code)));
 
+    let port: number | undefined;
     try {
+      await expect.poll(() => (port = startedPort(output)), { timeout: 20_000, interval: 100 }).toBeDefined();
       await expect.poll(() => runHealthcheck(`http://127.0.0.1:${port}/healthz`), { timeout: 20_000, interval: 250 }).toBe(0);
     } catch (err) {
       throw new Error(`the server did not become healthy:\n${output}`, { cause: err });

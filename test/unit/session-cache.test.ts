@@ -1,6 +1,6 @@
 // The local session cache (session.localCache) is safe only because every ending reaches it at once
 // through the session bus, and it is not used while the bus cannot report endings.
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { MemoryStore } from '../../src/store/memory.js';
 import { openSessionBus } from '../../src/store/bus.js';
 import { Sessions, sessionHash } from '../../src/session/sessions.js';
@@ -32,12 +32,18 @@ describe('session cache', () => {
   });
 
   it('forgets a cached session after cacheMs', async () => {
-    const { store, one } = await twoInstances(30);
-    const created = await one.create(identity);
-    await one.load(created.id);
-    await store.delete(`session:${sessionHash(created.id)}`);
-    await new Promise((r) => setTimeout(r, 40));
-    expect(await one.load(created.id, { cached: true })).toBeUndefined();
+    // The clock is vitest's: it stands still until the test moves it past cacheMs.
+    vi.useFakeTimers({ toFake: ['Date'] });
+    try {
+      const { store, one } = await twoInstances(30);
+      const created = await one.create(identity);
+      await one.load(created.id);
+      await store.delete(`session:${sessionHash(created.id)}`);
+      vi.setSystemTime(Date.now() + 40);
+      expect(await one.load(created.id, { cached: true })).toBeUndefined();
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it('drops the cached copy at once when another instance ends the session', async () => {

@@ -4,7 +4,7 @@
 // test/integration/bus-gap.test.ts; here the timing between a gap and a store read is held by hand.
 import { EventEmitter } from 'node:events';
 import type { Socket } from 'node:net';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { SocketTracker } from '../../src/gateway/proxy.js';
 import type { GatewayContext } from '../../src/gateway/context.js';
 
@@ -78,11 +78,17 @@ describe('WebSockets after a gap in the session bus', () => {
   });
 
   it('without a gap, a session checked a moment ago is not looked up again (the bus reports endings)', async () => {
-    const { ctx, reads } = fakeContext();
-    const tracker = new SocketTracker(ctx);
-    tracker.track(ALICE, new FakeSocket() as unknown as Socket);
-    await new Promise((resolve) => setTimeout(resolve, 1100)); // one tick of the poll timer
-    expect(reads).toHaveLength(0);
-    tracker.stop();
+    // The tracker's poll timer and clock are vitest's: one tick passes without waiting for it.
+    vi.useFakeTimers();
+    try {
+      const { ctx, reads } = fakeContext();
+      const tracker = new SocketTracker(ctx);
+      tracker.track(ALICE, new FakeSocket() as unknown as Socket);
+      await vi.advanceTimersByTimeAsync(1100); // one tick of the poll timer
+      expect(reads).toHaveLength(0);
+      tracker.stop();
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });
