@@ -48,22 +48,32 @@ describe('RedisStore', () => {
   });
 
   it('reads and deletes several keys in one command each (MGET, DEL), under the key prefix and in order', async () => {
-    await store.set('many:a', 'A', 60_000);
-    await store.set('many:c', 'C', 60_000);
-    await raw.set('many:a', 'not ours'); // without the prefix: must not be read
-    const calls = async () => Object.fromEntries((await raw.info('commandstats')).split('\r\n').filter((l) => /^cmdstat_(mget|get|del):/.test(l)).map((l) => [l.slice(8, l.indexOf(':')), Number(/calls=(\d+)/.exec(l)![1])]));
-    const before = await calls();
-    expect(await store.getMany(['many:c', 'many:b', 'many:a'])).toEqual(['C', null, 'A']);
-    await store.deleteMany(['many:a', 'many:b', 'many:c']);
-    const after = await calls();
-    expect((after.mget ?? 0) - (before.mget ?? 0)).toBe(1);
-    expect((after.get ?? 0) - (before.get ?? 0)).toBe(0);
-    expect((after.del ?? 0) - (before.del ?? 0)).toBe(1);
-    expect(await raw.exists(`${prefix}many:a`, `${prefix}many:c`)).toBe(0);
-    expect(await raw.get('many:a')).toBe('not ours');
-    await raw.del('many:a');
-    expect(await store.getMany([])).toEqual([]);
-    await store.deleteMany([]);
+    // Its own server: the command counts of the shared one move with every other test file running.
+    const own = await startPrivateRedis('mget');
+    const counted = new RedisStore({ url: own.url, keyPrefix: prefix });
+    const ownRaw = new Redis(own.url);
+    try {
+      await counted.connect();
+      await counted.set('many:a', 'A', 60_000);
+      await counted.set('many:c', 'C', 60_000);
+      await ownRaw.set('many:a', 'not ours'); // without the prefix: must not be read
+      const calls = async () => Object.fromEntries((await ownRaw.info('commandstats')).split('\r\n').filter((l) => /^cmdstat_(mget|get|del):/.test(l)).map((l) => [l.slice(8, l.indexOf(':')), Number(/calls=(\d+)/.exec(l)![1])]));
+      const before = await calls();
+      expect(await counted.getMany(['many:c', 'many:b', 'many:a'])).toEqual(['C', null, 'A']);
+      await counted.deleteMany(['many:a', 'many:b', 'many:c']);
+      const after = await calls();
+      expect((after.mget ?? 0) - (before.mget ?? 0)).toBe(1);
+      expect((after.get ?? 0) - (before.get ?? 0)).toBe(0);
+      expect((after.del ?? 0) - (before.del ?? 0)).toBe(1);
+      expect(await ownRaw.exists(`${prefix}many:a`, `${prefix}many:c`)).toBe(0);
+      expect(await ownRaw.get('many:a')).toBe('not ours');
+      expect(await counted.getMany([])).toEqual([]);
+      await counted.deleteMany([]);
+    } finally {
+      await counted.close();
+      ownRaw.disconnect();
+      await own.stop();
+    }
   });
 
   it('refuses a non-positive TTL instead of storing forever', async () => {
