@@ -105,7 +105,7 @@ export const CONFIG_SCHEMA = object('roomguard.yaml', {
     watch: { kind: 'boolean', default: true, doc: 'Reload policies when files in the directory change. A broken set is rejected whole; the previous set keeps serving.' },
     settle: {
       kind: 'duration', default: '2s', min: '100ms', max: '5m',
-      doc: 'A changed policy set is put in force only after it has stood still this long (same names, sizes, times and contents on two reads this far apart): a file rewritten in place is not loaded half-written while the writer pauses for less than this. Applies to the watcher, `SIGHUP` and start-up (an untouched directory loads at once). Replace files by rename to be safe from any pause (docs/policies.md).',
+      doc: 'A changed policy set is put in force only after it has stood still this long (same names, sizes, times and contents, by hash, on two reads this far apart): a file rewritten in place, also through a memory mapping, is not loaded half-written while the writer pauses for less than this. Applies to the watcher, `SIGHUP` and start-up (which therefore take at least this long). Replace files by rename to be safe from any pause (docs/policies.md).',
     },
   }),
   backend: object('The conferencing backend roomguard protects.', {

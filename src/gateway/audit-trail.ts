@@ -2,13 +2,13 @@
 // and where from the request and its session, counts each event for the metrics, and writes in one of two
 // ways: `record` is awaited and rejects when the log cannot be written (join decisions: DESIGN invariant
 // 4, no join without a durable record); `recordQuietly` never blocks or fails what it reports (refusals),
-// and keeps anonymous refusals within the refusal budget (refusal-budget.ts), summarised once a minute.
+// and keeps every refusal it writes within the refusal budget (refusal-budget.ts), summarised once a minute.
 import type { FastifyBaseLogger, FastifyRequest } from 'fastify';
 import type { AuditEvent } from '../audit/record.js';
 import type { AuditSink } from '../audit/sink.js';
 import type { LoadedSession } from '../session/sessions.js';
 import type { GatewayMetrics } from './metrics.js';
-import { PER_CLIENT, PER_WINDOW, RefusalBudget, WINDOW_MS } from './refusal-budget.js';
+import { clientNetwork, PER_ACTOR, PER_POOL, RefusalBudget, WINDOW_MS, type RefusedActor } from './refusal-budget.js';
 
 /** What a handler says about a request; the trail adds request id, client and session, and from the session the person and factor. */
 export type RequestEvent = Omit<AuditEvent, 'requestId' | 'client' | 'session'>;
@@ -49,13 +49,13 @@ export class AuditTrail {
   };
 
   /**
-   * Best-effort, for events that must not turn into a failure of their own. A refusal of a request without
-   * a session is written within the refusal budget; beyond it, counted for the minute's summary.
+   * Best-effort, for events that must not turn into a failure of their own. Every refusal among them
+   * (anything but a success), with a session or without, is written within the refusal budget of its
+   * actor and pool; beyond it, counted for the minute's summary. Successes are always written.
    */
   readonly recordQuietly = (request: FastifyRequest, session: LoadedSession | undefined, event: RequestEvent): void => {
     this.#count(event);
-    const anonymousRefusal = !session && !event.actor && (event.outcome === 'deny' || event.outcome === 'failure');
-    if (anonymousRefusal && !this.#refusals.admit(`${event.type} ${event.reason ?? ''}`.trim(), request.ip)) return;
+    if (isRefusal(event) && !this.#refusals.admit(`${event.type} ${event.reason ?? ''}`.trim(), refusedActor(request, session))) return;
     this.#append(this.#aboutRequest(request, session, event)).catch((err: unknown) => request.log.error({ err: (err as Error).message, event: event.type }, 'audit append failed'));
   };
 
@@ -64,13 +64,17 @@ export class AuditTrail {
     return this.#append(event).catch((err: unknown) => this.#log().error({ err: (err as Error).message, event: event.type }, 'audit append failed'));
   }
 
-  /** Writes what the refusal budget only counted in the minute that ended, one record per kind. */
+  /** Writes what the refusal budget only counted in the minute that ended, one record per pool and kind. */
   async summariseRefusals(): Promise<void> {
     await Promise.all(this.#refusals.drain().map((counted) => {
       const [type = '', reason] = counted.kind.split(' ');
+      const anonymous = counted.pool === 'anonymous';
       return this.#append({
         type: 'audit.summary', outcome: 'deny', ...(reason ? { reason } : {}),
-        details: { of: type, count: counted.count, networks: counted.clients, windowSeconds: WINDOW_MS / 1000, perNetwork: PER_CLIENT, perWindow: PER_WINDOW },
+        details: {
+          of: type, pool: counted.pool, count: counted.count, ...(anonymous ? { networks: counted.actors } : { sessions: counted.actors }),
+          windowSeconds: WINDOW_MS / 1000, ...(anonymous ? { perNetwork: PER_ACTOR } : { perSession: PER_ACTOR }), perWindow: PER_POOL,
+        },
       }).catch(() => undefined);
     }));
   }
@@ -118,4 +122,15 @@ export class AuditTrail {
       m.secondFactors.inc({ method, outcome: event.type === 'mfa.success' || event.type === 'mfa.recovery_used' ? 'success' : event.type.slice(4) });
     }
   }
+}
+
+/** A best-effort record of anything but a success: a denial, a failure, a demand for login or a second factor. */
+function isRefusal(event: RequestEvent): boolean {
+  return event.outcome !== 'success' && event.outcome !== 'allow';
+}
+
+/** Whom the refusal budget charges: the session (a guest's or a signed-in person's), else the client network. */
+function refusedActor(request: FastifyRequest, session: LoadedSession | undefined): RefusedActor {
+  if (!session) return { pool: 'anonymous', id: clientNetwork(request.ip) };
+  return { pool: session.data.identity.guest ? 'guest' : 'signed-in', id: session.hash };
 }

@@ -1,6 +1,7 @@
 // Reads the policy directory as it is on disk at one moment: which names count as policy files, their
-// bytes, and enough of each file's identity (inode, size, times, hash) to tell whether two reads saw the
-// same set. It judges no policy text (parse.ts and lint.ts do); it only refuses what must never be read
+// bytes, and enough of each file's identity (inode, size, times, content hash) to tell whether two reads
+// saw the same set. Content is always read and hashed: a write through a memory mapping changes the bytes
+// without a file-system event and often without any change of size or times. It judges no policy text (parse.ts and lint.ts do); it only refuses what must never be read
 // as policy text: FIFOs and devices, oversized files, and symbolic links that leave the directory.
 import { createHash } from 'node:crypto';
 import { closeSync, constants, fstatSync, lstatSync, openSync, readdirSync, readSync, realpathSync, statSync, type BigIntStats } from 'node:fs';
@@ -13,8 +14,10 @@ export interface PolicyFileRead {
   /** The name as listed in the directory. */
   name: string;
   path: string;
-  /** The bytes read, when the file could be read as policy text. */
+  /** The bytes read, when the file could be read as policy text (and the caller asked to keep them). */
   bytes?: Buffer;
+  /** SHA-256 of the bytes read, when the file could be read as policy text. */
+  sha256?: string;
   /** Why the file is refused (the whole set is then rejected). */
   problem?: string;
   /** 1 when the problem is about the file's content or kind; absent when the file could not be read at all. */
@@ -23,8 +26,6 @@ export interface PolicyFileRead {
   links: number;
   /** dev:ino:size:mtime:ctime of what was read (the link's target for a symbolic link). */
   identity: string;
-  /** The file's status-change time (ms): any write, truncation, chmod or rename moves it, and no tool can set it back. */
-  changedAt: number;
 }
 
 export interface PolicyDirRead {
@@ -38,14 +39,10 @@ export interface PolicyDirRead {
   files: PolicyFileRead[];
   /** Names that look like policy files but are not read (editor backups, swap, lock and hidden files). */
   ignored: string[];
-  /** The youngest status change of the directory (entries added, removed, renamed) or of a policy file. */
-  changedAt: number;
-  /** False when a file changed while it was being read: this read saw no single state of it. */
+  /** False when a file's size or times changed while it was being read: this read saw no single state of it. */
   steady: boolean;
-  /** Equal for two reads that saw the same names, inodes, sizes, times and bytes. */
+  /** Equal for two reads that saw the same names, inodes, sizes, times and contents (by hash). */
   fingerprint: string;
-  /** The same, from names and stat data only (what a cheap scan without reading can compare). */
-  statPrint: string;
   /** When this read was taken (ms since the epoch). */
   readAt: number;
 }
@@ -72,14 +69,16 @@ function isInside(realDir: string, realPath: string): boolean {
 }
 
 const identityOf = (s: BigIntStats) => `${s.dev}:${s.ino}:${s.size}:${s.mtimeNs}:${s.ctimeNs}`;
-const changedAtOf = (s: BigIntStats) => Number(s.ctimeNs / 1_000_000n);
 const errorCode = (err: unknown) => (err as NodeJS.ErrnoException).code ?? (err as Error).message;
 
-/** Reads every policy file of `dir` (or only stats them, with `withBytes: false`, for a cheap look). */
-export function readPolicyDir(dir: string, options: { withBytes?: boolean } = {}): PolicyDirRead {
-  const withBytes = options.withBytes ?? true;
+/**
+ * Reads and hashes every policy file of `dir`. With `keepBytes: false` (the watcher's periodic look) the
+ * bytes are only hashed, not kept: the fingerprint is the same either way.
+ */
+export function readPolicyDir(dir: string, options: { keepBytes?: boolean } = {}): PolicyDirRead {
+  const keepBytes = options.keepBytes ?? true;
   const readAt = Date.now();
-  const base = { dir, dirIdentity: '', files: [], ignored: [], changedAt: readAt, steady: true, readAt };
+  const base = { dir, dirIdentity: '', files: [], ignored: [], steady: true, readAt };
   let realDir: string;
   let dirStat: BigIntStats;
   let names: string[];
@@ -91,22 +90,17 @@ export function readPolicyDir(dir: string, options: { withBytes?: boolean } = {}
     return sealed({ ...base, problem: `cannot read policy directory: ${errorCode(err)}` });
   }
   const policyNames = names.filter(isPolicyFileName).sort();
-  const dirRead = { ...base, realDir, dirIdentity: `${dirStat.dev}:${dirStat.ino}`, changedAt: changedAtOf(dirStat), ignored: names.filter(looksLikePolicyFile).sort() };
+  const dirRead = { ...base, realDir, dirIdentity: `${dirStat.dev}:${dirStat.ino}`, ignored: names.filter(looksLikePolicyFile).sort() };
   if (policyNames.length > MAX_POLICY_FILES) return sealed({ ...dirRead, problem: `more than ${MAX_POLICY_FILES} policy files` });
   // One buffer for every file of this read: one byte more than the limit tells a file that grew past it.
-  const buffer = withBytes ? Buffer.allocUnsafe(MAX_YAML_BYTES + 1) : undefined;
-  const files = policyNames.map((name) => readPolicyFile(realDir, name, join(dir, name), buffer));
-  return sealed({
-    ...dirRead,
-    files: files.map((f) => f.file),
-    changedAt: Math.max(dirRead.changedAt, ...files.map((f) => f.file.changedAt)),
-    steady: files.every((f) => f.steady),
-  });
+  const buffer = Buffer.allocUnsafe(MAX_YAML_BYTES + 1);
+  const files = policyNames.map((name) => readPolicyFile(realDir, name, join(dir, name), buffer, keepBytes));
+  return sealed({ ...dirRead, files: files.map((f) => f.file), steady: files.every((f) => f.steady) });
 }
 
-function readPolicyFile(realDir: string, name: string, path: string, buffer: Buffer | undefined): { file: PolicyFileRead; steady: boolean } {
+function readPolicyFile(realDir: string, name: string, path: string, buffer: Buffer, keepBytes: boolean): { file: PolicyFileRead; steady: boolean } {
   const refused = (problem: string, stat?: BigIntStats, problemLine?: 1) => ({
-    file: { name, path, problem, ...(problemLine ? { problemLine } : {}), links: 1, identity: stat ? identityOf(stat) : `refused:${problem}`, changedAt: stat ? changedAtOf(stat) : 0 },
+    file: { name, path, problem, ...(problemLine ? { problemLine } : {}), links: 1, identity: stat ? identityOf(stat) : `refused:${problem}` },
     steady: true,
   });
   let target = join(realDir, name);
@@ -124,21 +118,24 @@ function readPolicyFile(realDir: string, name: string, path: string, buffer: Buf
     if (stat.isDirectory()) return refused('cannot read: EISDIR', stat);
     if (!stat.isFile()) return refused('not a regular file', stat, 1);
     if (stat.size > BigInt(MAX_YAML_BYTES)) return refused(`file is larger than ${MAX_YAML_BYTES} bytes`, stat, 1);
-    if (!buffer) return { file: { name, path, links: Number(stat.nlink), identity: identityOf(stat), changedAt: changedAtOf(stat) }, steady: true };
-    return readSteadily(name, path, target, buffer);
+    return readSteadily(name, path, target, buffer, keepBytes);
   } catch (err) {
     return refused(`cannot read: ${errorCode(err)}`);
   }
 }
 
-/** Reads one regular file and tells whether it stood still while it was read (same stat before and after). */
-function readSteadily(name: string, path: string, target: string, buffer: Buffer): { file: PolicyFileRead; steady: boolean } {
+/**
+ * Reads one regular file and tells whether it stood still while it was read (same stat before and after).
+ * A write through a memory mapping can change the bytes without moving the stat: only the settle rule's
+ * second read, a settle period later, with the same hash, tells that the content stood still.
+ */
+function readSteadily(name: string, path: string, target: string, buffer: Buffer, keepBytes: boolean): { file: PolicyFileRead; steady: boolean } {
   // O_NONBLOCK: had the file been swapped for a FIFO since the stat, opening it must not hang.
   const fd = openSync(target, constants.O_RDONLY | constants.O_NONBLOCK);
   try {
     const before = fstatSync(fd, { bigint: true });
     if (!before.isFile()) {
-      return { file: { name, path, problem: 'not a regular file', problemLine: 1, links: 1, identity: identityOf(before), changedAt: changedAtOf(before) }, steady: false };
+      return { file: { name, path, problem: 'not a regular file', problemLine: 1, links: 1, identity: identityOf(before) }, steady: false };
     }
     let length = 0;
     for (let n = -1; n !== 0 && length < buffer.length;) {
@@ -147,18 +144,17 @@ function readSteadily(name: string, path: string, target: string, buffer: Buffer
     }
     const after = fstatSync(fd, { bigint: true });
     const steady = identityOf(before) === identityOf(after) && BigInt(length) === after.size;
-    const file: PolicyFileRead = { name, path, links: Number(after.nlink), identity: identityOf(after), changedAt: changedAtOf(after) };
+    const file: PolicyFileRead = { name, path, links: Number(after.nlink), identity: identityOf(after) };
     if (length > MAX_YAML_BYTES) return { file: { ...file, problem: `file is larger than ${MAX_YAML_BYTES} bytes`, problemLine: 1 }, steady };
-    return { file: { ...file, bytes: Buffer.from(buffer.subarray(0, length)) }, steady };
+    const bytes = buffer.subarray(0, length);
+    const sha256 = createHash('sha256').update(bytes).digest('hex');
+    return { file: { ...file, sha256, ...(keepBytes ? { bytes: Buffer.from(bytes) } : {}) }, steady };
   } finally {
     closeSync(fd);
   }
 }
 
-function sealed(read: Omit<PolicyDirRead, 'fingerprint' | 'statPrint'>): PolicyDirRead {
-  const stats = [read.realDir ?? '', read.dirIdentity, read.problem ?? '', ...read.files.map((f) => `${f.name}\0${f.identity}\0${f.problem ?? ''}`)];
-  const statPrint = createHash('sha256').update(stats.join('\n')).digest('hex');
-  const texts = createHash('sha256').update(statPrint);
-  for (const f of read.files) texts.update(`\n${f.name}\0`).update(f.bytes ?? '');
-  return { ...read, statPrint, fingerprint: texts.digest('hex') };
+function sealed(read: Omit<PolicyDirRead, 'fingerprint'>): PolicyDirRead {
+  const entries = [read.realDir ?? '', read.dirIdentity, read.problem ?? '', ...read.files.map((f) => `${f.name}\0${f.identity}\0${f.problem ?? ''}\0${f.sha256 ?? ''}`)];
+  return { ...read, fingerprint: createHash('sha256').update(entries.join('\n')).digest('hex') };
 }

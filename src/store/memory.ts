@@ -96,12 +96,16 @@ export class MemoryStore implements Store {
     if (!(ttlMs > 0)) throw new RangeError(`ttl must be positive, got ${ttlMs}`);
     const entry = this.#liveSet(key) ?? { members: new Set<string>(), expiresAt: 0 };
     entry.members.add(member);
-    entry.expiresAt = this.#now() + ttlMs;
+    // Only ever later, as in Redis: a short-lived member must not cut the set short under a long-lived one.
+    entry.expiresAt = Math.max(entry.expiresAt, this.#now() + ttlMs);
     this.#sets.set(key, entry);
   }
 
   async removeMember(key: string, member: string): Promise<void> {
-    this.#liveSet(key)?.members.delete(member);
+    const entry = this.#liveSet(key);
+    entry?.members.delete(member);
+    // Redis deletes a set with its last member (and its TTL with it); so does this store.
+    if (entry?.members.size === 0) this.#sets.delete(key);
   }
 
   async members(key: string): Promise<string[]> {

@@ -8,6 +8,9 @@ import type { Store } from './store.js';
 
 // One key per script and per MULTI, so both run unchanged on a Cluster (everything hashes to one slot).
 const INCREMENT_WITH_TTL = "local v = redis.call('INCR', KEYS[1]) if v == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end return v";
+// A set's TTL only grows: read it before adding (-2 absent, -1 none), and move it only when the new member
+// needs longer. PEXPIRE … GT (Redis 7) alone would leave a set it creates without any TTL.
+const ADD_MEMBER_KEEPING_LONGEST_TTL = "local left = redis.call('PTTL', KEYS[1]) redis.call('SADD', KEYS[1], ARGV[1]) if left < tonumber(ARGV[2]) then redis.call('PEXPIRE', KEYS[1], ARGV[2]) end return left";
 
 export interface RedisNode {
   host: string;
@@ -145,21 +148,27 @@ export class RedisStore implements Store {
 
   /**
    * An ACL user that may not use roomguard's keys, or was made from an older copy of the documented
-   * command list without MGET (the attempt limiter's one read of its locks), is named at start-up
-   * rather than found by a failing login or second-factor page later. One read of a key that does not
-   * exist, under the prefix; a Cluster reads key by key and needs no MGET.
+   * command list (before MGET, the attempt limiter's one read of its locks; before PTTL, which the set
+   * script reads so that an index's TTL only grows), is named at start-up rather than found by a failing
+   * login or second-factor page later. Each probe reads a key that does not exist, under the prefix; a
+   * Cluster reads key by key and needs no MGET.
    */
   async #checkPermissions(): Promise<void> {
-    if (this.client instanceof Cluster) return;
-    try {
-      await this.#run(() => this.client.mget('permission-check'));
-    } catch (err) {
-      const reason = ((err as Error).cause as Error | undefined)?.message ?? (err as Error).message;
-      if (!reason.startsWith('NOPERM')) throw err;
-      const fix = /'mget' command/i.test(reason)
-        ? 'allow it MGET (`+mget`, see the ACL line in docs/operations.md)'
-        : `allow it the keys under store.keyPrefix (\`~${this.#keyPrefix}*\` in its ACL)`;
-      throw new RoomguardError('RG_STORE_UNAVAILABLE', `Redis (${this.topology}) refuses roomguard's user: ${fix}. ${reason}`, { cause: err });
+    const client = this.client;
+    const probes: Array<() => Promise<unknown>> = [() => client.pttl('permission-check')];
+    if (!(client instanceof Cluster)) probes.unshift(() => client.mget('permission-check'));
+    for (const probe of probes) {
+      try {
+        await this.#run(probe);
+      } catch (err) {
+        const reason = ((err as Error).cause as Error | undefined)?.message ?? (err as Error).message;
+        if (!reason.startsWith('NOPERM')) throw err;
+        const command = /'([a-z|]+)' command/i.exec(reason)?.[1]?.toLowerCase();
+        const fix = command
+          ? `allow it ${command.toUpperCase()} (\`+${command}\`, see the ACL line in docs/operations.md)`
+          : `allow it the keys under store.keyPrefix (\`~${this.#keyPrefix}*\` in its ACL)`;
+        throw new RoomguardError('RG_STORE_UNAVAILABLE', `Redis (${this.topology}) refuses roomguard's user: ${fix}. ${reason}`, { cause: err });
+      }
     }
   }
 
@@ -235,13 +244,8 @@ export class RedisStore implements Store {
 
   async addMember(key: string, member: string, ttlMs: number): Promise<void> {
     if (!(ttlMs > 0)) throw new RangeError(`ttl must be positive, got ${ttlMs}`);
-    await this.#run(async () => {
-      const results = await this.client.multi().sadd(key, member).pexpire(key, Math.ceil(ttlMs)).exec();
-      // exec() reports per-command failures in its result instead of rejecting.
-      const failed = results?.find(([err]) => err !== null)?.[0];
-      if (failed) throw failed;
-      if (!results) throw new Error('the transaction was discarded');
-    });
+    // One script, one key: atomic against other adders, and unchanged on a Cluster (no CROSSSLOT).
+    await this.#run(() => this.client.eval(ADD_MEMBER_KEEPING_LONGEST_TTL, 1, key, member, String(Math.ceil(ttlMs))));
   }
 
   async removeMember(key: string, member: string): Promise<void> {

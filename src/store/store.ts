@@ -22,7 +22,12 @@ export interface Store {
   add(key: string, value: string, ttlMs: number): Promise<boolean>;
   /** Atomically increments a counter, giving it ttlMs when it is new; returns the new value (attempt limits). */
   increment(key: string, ttlMs: number): Promise<number>;
-  /** Adds a member to a set and (re)sets the set's TTL (indexes such as a person's sessions). */
+  /**
+   * Adds a member to a set (indexes such as a person's sessions, a room's invitations) and makes the set
+   * live at least ttlMs more. The set's TTL only ever grows: an index lives as long as its longest-lived
+   * member, so a later, shorter member can never make the index forget a longer one (which revocation
+   * would then miss). Atomic; a set that has no TTL gets this one.
+   */
   addMember(key: string, member: string, ttlMs: number): Promise<void>;
   removeMember(key: string, member: string): Promise<void>;
   members(key: string): Promise<string[]>;

@@ -2,13 +2,14 @@
 // is rejected whole and the previous set keeps judging rooms — and a set the admin did not mean (a file
 // caught half-written, several files half rewritten, a file deleted before it is written anew) is never
 // put in force, while a replaced directory (renamed, swapped link, Kubernetes ConfigMap) is followed.
-import { appendFileSync, closeSync, mkdirSync, mkdtempSync, openSync, renameSync, rmSync, symlinkSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
+import { appendFileSync, closeSync, mkdirSync, mkdtempSync, openSync, renameSync, rmSync, statSync, symlinkSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { LivePolicies, PolicySetError, loadPolicyDir, type PolicyReloadEvent } from '../../src/policy/load.js';
 import { decide } from '../../src/policy/decide.js';
 import type { Subject } from '../../src/policy/types.js';
+import { openMmapWriter } from '../helpers/mmap-writer.js';
 
 const person = (email: string, groups: string[] = ['staff']): Subject => ({ identity: { sub: email, iss: 'test', emailVerified: true, email, groups } });
 const bob = person('bob@example.org');
@@ -272,5 +273,66 @@ describe('a replaced policy directory is followed', () => {
     expect(events[0]!.ok).toBe(true);
     expect(outcomeFor(live, mallory, 'board')).toBe('deny');
     rmSync(join(dir, '..2024_01_01_00_00_00.1'), { recursive: true });
+  });
+});
+
+describe('a policy file written through a memory mapping', () => {
+  /**
+   * Pads a policy text with a comment to `size` bytes, so old and new text fill the same mapped bytes; any
+   * cut through the padding leaves a comment, so every line-wise prefix of the new text is a valid policy.
+   */
+  const padded = (text: string, size: number) => `${text}${'#'.repeat(size - text.length - 1)}\n`;
+  const SIZE = 600;
+  const GROUPS = ['interns', 'vendors', 'alumni', 'press', 'temps', 'students', 'auditors', 'partners-ext', 'guests-ext', 'trainees', 'contractors'];
+  // The old text lets staff in; the new one lets anyone in but denies a list of groups, contractors last.
+  const OLD = padded('rooms: [lobby]\nallow:\n  - groups: [staff]\n', SIZE);
+  const NEW = padded(`rooms: [lobby]\nallow:\n  - anyone: true\ndeny:\n${GROUPS.map((g) => `  - groups: [${g}]\n`).join('')}`, SIZE);
+  const contractor = person('carl@example.org', ['contractors']);
+  const statOf = (path: string) => { const s = statSync(path, { bigint: true }); return `${s.size}:${s.mtimeNs}:${s.ctimeNs}`; };
+
+  it('never puts the file in force half-written while it is rewritten line by line, and puts the whole text in force once it stands still', async () => {
+    const dir = policyDir({ 'lobby.yaml': OLD });
+    const { live, events } = await watched(dir, 600, 200);
+    expect(outcomeFor(live, contractor, 'lobby')).toBe('deny');
+    const writer = await openMmapWriter(join(dir, 'lobby.yaml'));
+    // Front to back, one line every 250 ms (each pause shorter than the settle period, the whole well
+    // longer): every prefix that ends at a line is a valid policy, and those before the last deny let the
+    // contractor in. Only the first write moves the file's times; none raises an event.
+    let offset = 0;
+    for (const line of NEW.split(/(?<=\n)/)) {
+      await writer.write(offset, line);
+      offset += Buffer.byteLength(line);
+      await throughout(250, () => expect(outcomeFor(live, contractor, 'lobby')).toBe('deny'));
+    }
+    await writer.close();
+    const finalVersion = versionOf(dir);
+    await expect.poll(() => live.current.version, { timeout: 10_000 }).toBe(finalVersion);
+    expect(events.map((e) => e.version)).toEqual([finalVersion]);
+    expect(outcomeFor(live, contractor, 'lobby')).toBe('deny');
+    expect(outcomeFor(live, person('pat@example.org', ['partners']), 'lobby')).toBe('allow');
+  });
+
+  it('puts in force a change written through a mapping that raised no event and moved no file time (the periodic look reads contents)', async () => {
+    const dir = policyDir({ 'lobby.yaml': OLD });
+    const path = join(dir, 'lobby.yaml');
+    const { live, events } = await watched(dir, 300, 200);
+    const writer = await openMmapWriter(path);
+    try {
+      // The first write to the clean page moves the file's times; the watcher settles on that text.
+      const touched = OLD.replace('##', '# ');
+      await writer.write(0, touched);
+      await expect.poll(() => events.length, { timeout: 10_000 }).toBe(1);
+      const before = statOf(path);
+      // The page is dirty now: this write moves no time and raises no event. Only the bytes change.
+      await writer.write(0, NEW);
+      expect(statOf(path)).toBe(before);
+      const partner = person('pat@example.org', ['partners']);
+      expect(outcomeFor(live, partner, 'lobby')).toBe('deny');
+      await expect.poll(() => outcomeFor(live, partner, 'lobby'), { timeout: 10_000 }).toBe('allow');
+      expect(outcomeFor(live, contractor, 'lobby')).toBe('deny');
+      expect(statOf(path)).toBe(before);
+    } finally {
+      await writer.close();
+    }
   });
 });

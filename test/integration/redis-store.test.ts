@@ -79,6 +79,41 @@ describe('RedisStore', () => {
   it('refuses a non-positive TTL instead of storing forever', async () => {
     await expect(store.set('x', 'v', 0)).rejects.toThrow(RangeError);
   });
+
+  it('a set\'s TTL only grows: a shorter member added later never shortens it, a longer one lengthens it', async () => {
+    const key = 'index:grow';
+    await store.addMember(key, 'long', 30 * 86_400_000);
+    await store.addMember(key, 'short', 5 * 60_000);
+    const afterShort = await raw.pttl(`${prefix}${key}`);
+    expect(afterShort).toBeGreaterThan(29 * 86_400_000);
+    await store.addMember(key, 'longer', 60 * 86_400_000);
+    expect(await raw.pttl(`${prefix}${key}`)).toBeGreaterThan(59 * 86_400_000);
+    expect((await store.members(key)).sort()).toEqual(['long', 'longer', 'short']);
+    await store.delete(key);
+  });
+
+  it('gives a new set its TTL, and a set that has none gets one (PEXPIRE … GT alone would leave both without)', async () => {
+    await store.addMember('index:new', 'm', 60_000);
+    const fresh = await raw.pttl(`${prefix}index:new`);
+    expect(fresh).toBeGreaterThan(0);
+    expect(fresh).toBeLessThanOrEqual(60_000);
+    await raw.sadd(`${prefix}index:forever`, 'old');
+    expect(await raw.pttl(`${prefix}index:forever`)).toBe(-1);
+    await store.addMember('index:forever', 'm', 60_000);
+    const given = await raw.pttl(`${prefix}index:forever`);
+    expect(given).toBeGreaterThan(0);
+    expect(given).toBeLessThanOrEqual(60_000);
+    await store.deleteMany(['index:new', 'index:forever']);
+  });
+
+  it('keeps the longest TTL when members with different lifetimes are added at once', async () => {
+    const key = 'index:race';
+    const ttls = Array.from({ length: 40 }, (_, i) => (i === 17 ? 3_600_000 : 1000 + i));
+    await Promise.all(ttls.map((ttl, i) => store.addMember(key, `m${i}`, ttl)));
+    expect(await raw.pttl(`${prefix}${key}`)).toBeGreaterThan(3_500_000);
+    expect(await store.members(key)).toHaveLength(40);
+    await store.delete(key);
+  });
 });
 
 describe('gateway while Redis is away', () => {

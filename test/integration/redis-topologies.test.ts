@@ -140,11 +140,16 @@ describe('ACL user (store.username)', () => {
     }
   });
 
-  it('refuses to start for a user made from the command list before MGET was on it, and names the command', async () => {
+  it('refuses to start for a user made from the command list before MGET or PTTL was on it, and names the command', async () => {
     const doc = readFileSync(fileURLToPath(new URL('../../docs/operations.md', import.meta.url)), 'utf8');
-    const older = /ACL SETUSER roomguard[^`]*/.exec(doc)![0].match(/\+[a-z|]+/g)!.filter((c) => c !== '+mget');
-    expect(redisCli(server.port, ['acl', 'setuser', 'roomguard-old', 'on', `>${password}`, '~rgacl:*', '&rgacl:*', ...older])).toBe('OK');
-    await expect(openStore(configWith({ url: `redis://127.0.0.1:${server.port}`, keyPrefix: 'rgacl:', username: 'roomguard-old', password }))).rejects.toMatchObject({ code: 'RG_STORE_UNAVAILABLE', message: expect.stringMatching(/refuses roomguard's user: allow it MGET \(`\+mget`, see the ACL line in docs\/operations\.md\)/) });
+    for (const later of ['mget', 'pttl']) {
+      const older = /ACL SETUSER roomguard[^`]*/.exec(doc)![0].match(/\+[a-z|]+/g)!.filter((c) => c !== `+${later}`);
+      expect(redisCli(server.port, ['acl', 'setuser', `roomguard-no-${later}`, 'reset', 'on', `>${password}`, '~rgacl:*', '&rgacl:*', ...older])).toBe('OK');
+      await expect(openStore(configWith({ url: `redis://127.0.0.1:${server.port}`, keyPrefix: 'rgacl:', username: `roomguard-no-${later}`, password }))).rejects.toMatchObject({
+        code: 'RG_STORE_UNAVAILABLE',
+        message: expect.stringContaining(`refuses roomguard's user: allow it ${later.toUpperCase()} (\`+${later}\`, see the ACL line in docs/operations.md)`),
+      });
+    }
   });
 
   it('is refused with the server\'s reason for a wrong password, and outside its key prefix', async () => {
@@ -187,6 +192,20 @@ describe('Sentinel', () => {
     const afterFailover = keysWithTtl(set.replica.port, 'rgsentinel:session:*');
     expect(afterFailover.length).toBeGreaterThanOrEqual(2);
     for (const { pttl } of afterFailover) expect(pttl).toBeGreaterThan(0);
+  });
+
+  it('lets a set\'s TTL only grow on the primary the sentinels name', async () => {
+    const store = new RedisStore({ sentinel: { name: set.name, nodes: set.sentinels.map((s) => ({ host: '127.0.0.1', port: s.port })) }, keyPrefix: 'rgsentinel-index:' });
+    try {
+      await store.connect();
+      await store.addMember('index', 'long', 30 * 86_400_000);
+      await store.addMember('index', 'short', 5 * 60_000);
+      const [index] = keysWithTtl(Number(set.primaryAddress().split(':')[1]), 'rgsentinel-index:*');
+      expect(index?.pttl).toBeGreaterThan(29 * 86_400_000);
+      await store.delete('index');
+    } finally {
+      await store.close();
+    }
   });
 
   it('names the reason when the sentinels know no primary of that name (a wrong store.sentinel.name)', async () => {
@@ -330,6 +349,17 @@ describe('Cluster', () => {
     }
     // The store's scan targets are exactly the primaries (a key census must visit each).
     expect(store.scanTargets().map((c) => c.options.port).sort()).toEqual(cluster.nodes.map((n) => n.port).sort());
+  });
+
+  it('lets a set\'s TTL only grow, on every primary (one key per script: no CROSSSLOT)', async () => {
+    for (let i = 0; i < 12; i++) {
+      await store.addMember(`index:${i}`, 'long', 30 * 86_400_000);
+      await store.addMember(`index:${i}`, 'short', 5 * 60_000);
+    }
+    const perNode = cluster.nodes.map((n) => keysWithTtl(n.port, 'rgcluster:index:*'));
+    for (const keys of perNode) expect(keys.length).toBeGreaterThan(0);
+    for (const { key, pttl } of perNode.flat()) expect(pttl, key).toBeGreaterThan(29 * 86_400_000);
+    await store.deleteMany(Array.from({ length: 12 }, (_, i) => `index:${i}`));
   });
 
   it('signs a person in through a gateway on the Cluster and reads the session back', async () => {

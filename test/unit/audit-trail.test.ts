@@ -1,6 +1,7 @@
 // The gateway's one way into the audit log (src/gateway/audit-trail.ts): a join's record is awaited and
-// its failure reaches the caller; a refusal's record never fails the refusal; anonymous refusals stay
-// within the refusal budget and are summarised; every event and every failure is counted for the metrics.
+// its failure reaches the caller; a refusal's record never fails the refusal; every best-effort refusal
+// (with a session or without) stays within the refusal budget and is summarised; every event and every
+// failure is counted for the metrics.
 import type { FastifyRequest } from 'fastify';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { AuditEvent } from '../../src/audit/record.js';
@@ -8,7 +9,7 @@ import type { AuditSink } from '../../src/audit/sink.js';
 import { RoomguardError } from '../../src/errors.js';
 import { AuditTrail } from '../../src/gateway/audit-trail.js';
 import { GatewayMetrics } from '../../src/gateway/metrics.js';
-import { PER_CLIENT } from '../../src/gateway/refusal-budget.js';
+import { PER_ACTOR, PER_POOL } from '../../src/gateway/refusal-budget.js';
 import type { LoadedSession } from '../../src/session/sessions.js';
 
 const NOW = Date.parse('2024-05-01T10:00:00Z');
@@ -91,13 +92,32 @@ describe('audit trail', () => {
   it('writes anonymous refusals within the budget, counts the rest, and summarises them on close', async () => {
     const s = sink();
     const { trail, metrics } = trailOf(s);
-    for (let i = 0; i < PER_CLIENT + 5; i++) trail.recordQuietly(request(), undefined, { type: 'login.failure', outcome: 'failure', reason: 'RG_LOGIN_STATE_UNKNOWN' });
-    // A signed-in person's refusal is always written.
+    for (let i = 0; i < PER_ACTOR + 5; i++) trail.recordQuietly(request(), undefined, { type: 'login.failure', outcome: 'failure', reason: 'RG_LOGIN_STATE_UNKNOWN' });
+    // A signed-in person's refusal has a budget of its own.
     trail.recordQuietly(request(), session, { type: 'login.failure', outcome: 'failure', reason: 'RG_LOGIN_STATE_UNKNOWN' });
-    await vi.waitFor(() => expect(s.events).toHaveLength(PER_CLIENT + 1));
-    expect(await value(metrics, 'roomguard_logins_total')).toBe(PER_CLIENT + 6);
+    await vi.waitFor(() => expect(s.events).toHaveLength(PER_ACTOR + 1));
+    expect(await value(metrics, 'roomguard_logins_total')).toBe(PER_ACTOR + 6);
     await trail.close();
-    expect(s.events.at(-1)).toMatchObject({ type: 'audit.summary', outcome: 'deny', reason: 'RG_LOGIN_STATE_UNKNOWN', details: { of: 'login.failure', count: 5, networks: 1 } });
+    expect(s.events.at(-1)).toMatchObject({ type: 'audit.summary', outcome: 'deny', reason: 'RG_LOGIN_STATE_UNKNOWN', details: { of: 'login.failure', pool: 'anonymous', count: 5, networks: 1, perNetwork: PER_ACTOR, perWindow: PER_POOL } });
+  });
+
+  it('budgets the refusals of a session too, per session and whatever the address, and names the pool and the number of sessions in the summary', async () => {
+    const s = sink();
+    const { trail } = trailOf(s);
+    const guest = { ...session, hash: 'cd'.repeat(32), data: { identity: { sub: 'guest:x', iss: 'https://gw.example.org/guest', name: 'Visitor', groups: [], guest: { room: 'lobby', invitation: 'abc', expiresAt: NOW + 60_000 } } } } as unknown as LoadedSession;
+    for (let i = 0; i < PER_ACTOR + 40; i++) trail.recordQuietly(request(`198.51.${i}.7`), guest, { type: 'room.decision', outcome: 'deny', reason: 'RG_GUEST_NOT_ALLOWED' });
+    for (let i = 0; i < PER_ACTOR + 3; i++) trail.recordQuietly(request(), session, { type: 'room.decision', outcome: 'mfa', reason: 'RG_MFA_REQUIRED' });
+    // Successes are never budgeted.
+    for (let i = 0; i < PER_ACTOR + 3; i++) trail.recordQuietly(request(), session, { type: 'mfa.enrolled', outcome: 'success' });
+    await vi.waitFor(() => expect(s.events).toHaveLength(3 * PER_ACTOR + 3));
+    expect(s.events.filter((e) => e.reason === 'RG_GUEST_NOT_ALLOWED')).toHaveLength(PER_ACTOR);
+    await trail.close();
+    const summaries = s.events.filter((e) => e.type === 'audit.summary');
+    expect(summaries).toHaveLength(2);
+    expect(summaries).toContainEqual(expect.objectContaining({ reason: 'RG_GUEST_NOT_ALLOWED', details: { of: 'room.decision', pool: 'guest', count: 40, sessions: 1, windowSeconds: 60, perSession: PER_ACTOR, perWindow: PER_POOL } }));
+    expect(summaries).toContainEqual(expect.objectContaining({ reason: 'RG_MFA_REQUIRED', details: expect.objectContaining({ of: 'room.decision', pool: 'signed-in', count: 3, sessions: 1 }) }));
+    // The summary names no session (only how many there were).
+    expect(JSON.stringify(summaries)).not.toContain('cdcdcdcd');
   });
 
   it('records the process\'s own events best-effort: a failure is logged, counted and not thrown', async () => {

@@ -88,6 +88,32 @@ describe('MemoryStore', () => {
     expect(await store.getMany(['a', 'c'])).toEqual([null, null]);
   });
 
+  it('a set\'s TTL only grows: a shorter member added later never shortens it, a longer one lengthens it', async () => {
+    let now = 0;
+    const store = memory(() => now);
+    await store.addMember('index', 'long', 30 * 86_400_000);
+    await store.addMember('index', 'short', 5 * MIN);
+    now = 7 * 86_400_000;
+    expect((await store.members('index')).sort()).toEqual(['long', 'short']);
+    now = 30 * 86_400_000 - 1;
+    expect((await store.members('index')).sort()).toEqual(['long', 'short']);
+    await store.addMember('index', 'longer', 2 * MIN);
+    now += 2 * MIN - 1;
+    expect(await store.members('index')).toHaveLength(3);
+    now += 1;
+    expect(await store.members('index')).toEqual([]);
+  });
+
+  it('forgets a set with its last member, and its TTL with it (as Redis does)', async () => {
+    let now = 0;
+    const store = memory(() => now);
+    await store.addMember('index', 'a', 60 * MIN);
+    await store.removeMember('index', 'a');
+    await store.addMember('index', 'b', MIN);
+    now = MIN;
+    expect(await store.members('index')).toEqual([]);
+  });
+
   it('keeps keys apart', async () => {
     const store = memory(() => 0);
     await store.set('a', '1', 60_000);
