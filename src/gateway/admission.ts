@@ -11,7 +11,7 @@ import type { LoadedSession } from '../session/sessions.js';
 import { identityHeaders } from './identity-headers.js';
 import { readRequestPath } from '../backends/request-path.js';
 import type { GatewayContext } from './context.js';
-import type { BodyRule, RoomLookup, SessionView } from '../backends/backend.js';
+import type { Backend, BodyRule, RoomLookup, SessionView } from '../backends/backend.js';
 import type { ErrorCode } from '../errors.js';
 import { isFresh, type AssertionSigner } from './assertion.js';
 
@@ -71,43 +71,62 @@ export function isNavigation(method: string, headers: FastifyRequest['headers'])
   return String(headers.accept ?? '').includes('text/html');
 }
 
-export type Judge = (request: FastifyRequest, view: RequestView) => Promise<Verdict>;
+/**
+ * One judge per app generation (proxy mode and forward-auth share its type): small steps, each a method,
+ * in the order a request meets them — the path, the session, then the backend's own path, its signalling,
+ * or the room's policy and the entry.
+ */
+export class AdmissionJudge {
+  readonly #ctx: GatewayContext;
+  readonly #backend: Backend;
+  readonly #publicPaths: readonly string[];
+  readonly #entered = new EnteredMemo();
 
-export function createJudge(ctx: GatewayContext): Judge {
-  const { config } = ctx;
-  const { backend, policies } = ctx.deps;
-  const publicPaths = config.backend.public;
-  const isPublic = (path: string) => publicPaths.some((p) => (p.endsWith('*') ? path.startsWith(p.slice(0, -1)) : path === p));
-  const entered = new EnteredMemo();
+  constructor(ctx: GatewayContext) {
+    this.#ctx = ctx;
+    this.#backend = ctx.deps.backend;
+    this.#publicPaths = ctx.config.backend.public;
+  }
+
+  /** Judges from a cached session where that is allowed; anything but a pass is judged again from the store. */
+  async judge(request: FastifyRequest, view: RequestView): Promise<Verdict> {
+    const first = await this.#judgeOnce(request, view, true);
+    if (first.kind === 'pass' || !first.tentative) return first;
+    return this.#judgeOnce(request, view, false);
+  }
+
+  #isPublic(path: string): boolean {
+    return this.#publicPaths.some((p) => (p.endsWith('*') ? path.startsWith(p.slice(0, -1)) : path === p));
+  }
 
   /**
    * Judges once. `cached`: the session may come from the local cache (sub-resource requests only); such
    * a judgement is tentative unless it passes — a refusal or step is judged again from the store, so the
    * cache can never refuse someone, and audits nothing until then.
    */
-  async function judgeOnce(request: FastifyRequest, view: RequestView, cached: boolean): Promise<Verdict & { tentative?: boolean }> {
-    const target = readTarget(request, view);
+  async #judgeOnce(request: FastifyRequest, view: RequestView, cached: boolean): Promise<Verdict & { tentative?: boolean }> {
+    const target = this.#readTarget(request, view);
     if ('kind' in target) return target;
     const { lookup } = target;
-    if (lookup.kind === 'public' || (lookup.kind === 'none' && isPublic(target.path))) return { kind: 'pass', admission: {} };
+    if (lookup.kind === 'public' || (lookup.kind === 'none' && this.#isPublic(target.path))) return { kind: 'pass', admission: {} };
     const useCache = cached && !view.ws && !view.navigation && !(lookup.kind === 'signalling' && lookup.fresh);
-    const session = await ctx.loadSession(request, { cached: useCache });
+    const session = await this.#ctx.loadSession(request, { cached: useCache });
     const asking: Asking = { request, view, target, session, tentative: useCache && session !== undefined };
     switch (lookup.kind) {
       case 'none':
-        return judgeOwnPath(asking);
+        return this.#judgeOwnPath(asking);
       case 'refused':
-        note(asking, { type: 'room.decision', outcome: 'deny', reason: 'RG_BACKEND_API_REFUSED', details: { path: target.path.slice(0, 100) } });
-        return refuse(asking, 'RG_BACKEND_API_REFUSED');
+        this.#note(asking, { type: 'room.decision', outcome: 'deny', reason: 'RG_BACKEND_API_REFUSED', details: { path: target.path.slice(0, 100) } });
+        return this.#refuse(asking, 'RG_BACKEND_API_REFUSED');
       case 'signalling':
-        return judgeSignalling(asking, lookup);
+        return this.#judgeSignalling(asking, lookup);
       case 'room':
-        return judgeRoom(asking, lookup.room);
+        return this.#judgeRoom(asking, lookup.room);
     }
   }
 
   /** The request's path read by the one path model and the backend: a lookup, or at once a refusal or the redirect to the canonical spelling. */
-  function readTarget(request: FastifyRequest, view: RequestView): Target | Verdict {
+  #readTarget(request: FastifyRequest, view: RequestView): Target | Verdict {
     const { rawUrl, ws } = view;
     const queryAt = rawUrl.indexOf('?');
     const path = queryAt === -1 ? rawUrl : rawUrl.slice(0, queryAt);
@@ -119,7 +138,7 @@ export function createJudge(ctx: GatewayContext): Judge {
       request.log.info({ event: 'path.refused', why: reading.why }, 'request path refused');
       return { kind: 'refuse', code: 'RG_REQUEST_BAD_PATH' };
     }
-    const lookup = backend.roomOf(reading.path);
+    const lookup = this.#backend.roomOf(reading.path);
     if (lookup.kind === 'invalid') return { kind: 'refuse', code: 'RG_ROOM_INVALID' };
     // `/r%6foms/Board` is `/rooms/Board` to every upstream, and the room is `board`: page loads are sent
     // to the one plain, canonical spelling in one step; anything else must use it already.
@@ -132,50 +151,50 @@ export function createJudge(ctx: GatewayContext): Judge {
   }
 
   /** Refusals of a tentative judgement are not audited: the judgement is repeated from the store. */
-  function note(asking: Asking, event: Parameters<GatewayContext['auditQuietly']>[2]): void {
-    if (!asking.tentative) ctx.auditQuietly(asking.request, asking.session, event);
+  #note(asking: Asking, event: Parameters<GatewayContext['auditQuietly']>[2]): void {
+    if (!asking.tentative) this.#ctx.auditQuietly(asking.request, asking.session, event);
   }
 
-  function refuse(asking: Asking, code: ErrorCode): Verdict & { tentative?: boolean } {
+  #refuse(asking: Asking, code: ErrorCode): Verdict & { tentative?: boolean } {
     return { kind: 'refuse', code, tentative: asking.tentative };
   }
 
-  function needLogin(asking: Asking, fresh = false): Verdict & { tentative?: boolean } {
-    if (asking.view.ws || !asking.target.readOnly) return refuse(asking, 'RG_LOGIN_REQUIRED');
-    return { kind: 'redirect', location: ctx.loginHref(asking.target.returnTo, fresh), tentative: asking.tentative };
+  #needLogin(asking: Asking, fresh = false): Verdict & { tentative?: boolean } {
+    if (asking.view.ws || !asking.target.readOnly) return this.#refuse(asking, 'RG_LOGIN_REQUIRED');
+    return { kind: 'redirect', location: this.#ctx.loginHref(asking.target.returnTo, fresh), tentative: asking.tentative };
   }
 
   /** A path of the backend that is not a room: a session will do — but a guest's admission is one room. */
-  function judgeOwnPath(asking: Asking): Verdict & { tentative?: boolean } {
+  #judgeOwnPath(asking: Asking): Verdict & { tentative?: boolean } {
     const { session } = asking;
-    if (!session) return needLogin(asking);
+    if (!session) return this.#needLogin(asking);
     // The backend says whether its other paths are part of being in a room (Jitsi, BBB) or pages for people with an account.
-    if (session.data.identity.guest && !backend.guestsUseOwnPaths) {
-      note(asking, { type: 'room.decision', outcome: 'deny', reason: 'RG_GUEST_NOT_ALLOWED', details: { path: asking.target.path.slice(0, 100) } });
-      return refuse(asking, 'RG_GUEST_NOT_ALLOWED');
+    if (session.data.identity.guest && !this.#backend.guestsUseOwnPaths) {
+      this.#note(asking, { type: 'room.decision', outcome: 'deny', reason: 'RG_GUEST_NOT_ALLOWED', details: { path: asking.target.path.slice(0, 100) } });
+      return this.#refuse(asking, 'RG_GUEST_NOT_ALLOWED');
     }
     return { kind: 'pass', admission: { session } };
   }
 
   /** A request that carries its own admission (a signalling stream, a signed join): the backend decides. */
-  async function judgeSignalling(asking: Asking, lookup: Extract<RoomLookup, { kind: 'signalling' }>): Promise<Verdict & { tentative?: boolean }> {
+  async #judgeSignalling(asking: Asking, lookup: Extract<RoomLookup, { kind: 'signalling' }>): Promise<Verdict & { tentative?: boolean }> {
     const { session, request, target } = asking;
-    if (!session) return needLogin(asking);
-    const verdict = await backend.signalling({
+    if (!session) return this.#needLogin(asking);
+    const verdict = await this.#backend.signalling({
       path: target.path, method: asking.view.method, query: target.query,
       ...(lookup.tenant !== undefined ? { tenant: lookup.tenant } : {}), ...(lookup.endpoint !== undefined ? { endpoint: lookup.endpoint } : {}),
-      session: sessionView(session), now: ctx.now(), take: (key) => ctx.deps.store.take(key),
+      session: sessionView(session), now: this.#ctx.now(), take: (key) => this.#ctx.deps.store.take(key),
     });
     if (verdict.kind === 'refuse') {
       if (!asking.tentative) request.log.info({ event: 'signalling.refused', code: verdict.code, session: session.hash.slice(0, 16) }, 'signalling refused');
-      note(asking, { type: 'room.decision', outcome: 'deny', reason: verdict.code, details: { path: target.path.slice(0, 100) } });
-      return refuse(asking, verdict.code);
+      this.#note(asking, { type: 'room.decision', outcome: 'deny', reason: verdict.code, details: { path: target.path.slice(0, 100) } });
+      return this.#refuse(asking, verdict.code);
     }
     return { kind: 'pass', admission: { session, ...(verdict.upstreamPath ? { upstreamPath: verdict.upstreamPath } : {}), ...(verdict.body ? { body: verdict.body } : {}) } };
   }
 
   /** A room: the policy decides (decide() rules on every step), then the backend's entry or the recorded pass. */
-  async function judgeRoom(asking: Asking, room: string): Promise<Verdict & { tentative?: boolean }> {
+  async #judgeRoom(asking: Asking, room: string): Promise<Verdict & { tentative?: boolean }> {
     const { request, view, session } = asking;
     const subject: Subject = {};
     if (session) {
@@ -184,9 +203,9 @@ export function createJudge(ctx: GatewayContext): Judge {
       subject.idleMs = Math.max(session.idleFor, session.data.maxIdleMs ?? 0);
       subject.noticesSeen = session.data.noticesSeen ?? [];
     }
-    const decision = decide(subject, room, policies.current, ctx.now());
+    const decision = decide(subject, room, this.#ctx.deps.policies.current, this.#ctx.now());
     const join = view.ws || view.navigation;
-    if (decision.outcome !== 'allow' && asking.tentative) return refuse(asking, decision.reasons[0] ?? 'RG_POLICY_NOT_ALLOWED');
+    if (decision.outcome !== 'allow' && asking.tentative) return this.#refuse(asking, decision.reasons[0] ?? 'RG_POLICY_NOT_ALLOWED');
     // Every join and every refusal is logged; the allowed sub-resource requests inside a room only at debug.
     request.log[join || decision.outcome !== 'allow' ? 'info' : 'debug']({
       event: 'decision', room, outcome: decision.outcome, reasons: decision.reasons, policy: decision.policy?.file,
@@ -196,28 +215,28 @@ export function createJudge(ctx: GatewayContext): Judge {
     switch (decision.outcome) {
       case 'login':
         // After a pause longer than the room allows, only a login at the IdP itself (max_age=0) will do.
-        return needLogin(asking, decision.freshLogin === true && session !== undefined);
+        return this.#needLogin(asking, decision.freshLogin === true && session !== undefined);
       case 'mfa':
-        if (join) ctx.auditQuietly(request, session, { type: 'room.decision', outcome: 'mfa', decision, reason: decision.reasons[0] ?? 'RG_MFA_REQUIRED' });
+        if (join) this.#ctx.auditQuietly(request, session, { type: 'room.decision', outcome: 'mfa', decision, reason: decision.reasons[0] ?? 'RG_MFA_REQUIRED' });
         if (!view.ws && view.navigation) return { kind: 'redirect', location: `/_roomguard/mfa?${new URLSearchParams({ returnTo: asking.target.returnTo, room })}` };
         return { kind: 'refuse', code: decision.reasons[0] ?? 'RG_MFA_REQUIRED' };
       case 'deny':
-        ctx.auditQuietly(request, session, { type: 'room.decision', outcome: 'deny', decision, reason: decision.reasons[0] ?? 'RG_POLICY_NOT_ALLOWED' });
+        this.#ctx.auditQuietly(request, session, { type: 'room.decision', outcome: 'deny', decision, reason: decision.reasons[0] ?? 'RG_POLICY_NOT_ALLOWED' });
         return { kind: 'refuse', code: decision.reasons[0] ?? 'RG_POLICY_NOT_ALLOWED' };
       case 'allow':
-        return admitToRoom(asking, decision);
+        return this.#admitToRoom(asking, decision);
     }
   }
 
   /** An allowed request into a room: the notice step, the backend's entry on a page load, and the join record before anything passes. */
-  async function admitToRoom(asking: Asking, decision: Decision): Promise<Verdict> {
+  async #admitToRoom(asking: Asking, decision: Decision): Promise<Verdict> {
     const { request, view, session, target } = asking;
     const room = decision.room;
     const page = !view.ws && view.navigation;
     if (session && page && decision.notice) return { kind: 'redirect', location: `/_roomguard/notice?${new URLSearchParams({ returnTo: target.returnTo, room })}` };
     if (session && page) {
-      const entry = await backend.enter({
-        room, role: decision.role ?? 'participant', features: decision.features ?? [], session: sessionView(session), path: target.path, query: target.query, now: ctx.now(),
+      const entry = await this.#backend.enter({
+        room, role: decision.role ?? 'participant', features: decision.features ?? [], session: sessionView(session), path: target.path, query: target.query, now: this.#ctx.now(),
         policy: { file: decision.policy?.file ?? '', ...(decision.policy?.title !== undefined ? { title: decision.policy.title } : {}), ...(decision.policy?.guestLobby !== undefined ? { guestLobby: decision.policy.guestLobby } : {}) },
       });
       if (entry.kind === 'refuse') {
@@ -225,46 +244,46 @@ export function createJudge(ctx: GatewayContext): Judge {
         return { kind: 'refuse', code: entry.code };
       }
       // No join without an audit record: if it cannot be written, no backend credential is handed out.
-      if (!(await recordJoin(request, session, decision, entry.details))) return { kind: 'refuse', code: 'RG_AUDIT_UNAVAILABLE' };
+      if (!(await this.#recordJoin(request, session, decision, entry.details))) return { kind: 'refuse', code: 'RG_AUDIT_UNAVAILABLE' };
       if (entry.kind === 'pass') {
-        await markEntered(session, room);
+        await this.#markEntered(session, room);
         return { kind: 'pass', admission: { session, decision } };
       }
-      if (entry.grant) await grant(session, entry.grant);
-      if (entry.remember) await ctx.deps.store.set(entry.remember.key, entry.remember.value, entry.remember.ttlMs);
+      if (entry.grant) await this.#grant(session, entry.grant);
+      if (entry.remember) await this.#ctx.deps.store.set(entry.remember.key, entry.remember.value, entry.remember.ttlMs);
       return { kind: 'redirect', location: entry.location, sensitive: true };
     }
     // No join without an audit record: every page load and WebSocket into a room is recorded, and so is
     // any other request unless this session's entry to the room was recorded in the last minutes (a
     // client cannot skip the record by dressing a page load as an asset request).
     const enteredKey = session ? enteredKeyOf(session, room) : undefined;
-    if (view.ws || view.navigation || (enteredKey && !entered.has(enteredKey) && (await ctx.deps.store.get(enteredKey)) === null)) {
-      if (!(await recordJoin(request, session, decision))) return { kind: 'refuse', code: 'RG_AUDIT_UNAVAILABLE' };
-      if (session) await markEntered(session, room);
-    } else if (enteredKey && !entered.has(enteredKey)) entered.remember(enteredKey, ENTERED_READ_MEMO_MS);
+    if (view.ws || view.navigation || (enteredKey && !this.#entered.has(enteredKey) && (await this.#ctx.deps.store.get(enteredKey)) === null)) {
+      if (!(await this.#recordJoin(request, session, decision))) return { kind: 'refuse', code: 'RG_AUDIT_UNAVAILABLE' };
+      if (session) await this.#markEntered(session, room);
+    } else if (enteredKey && !this.#entered.has(enteredKey)) this.#entered.remember(enteredKey, ENTERED_READ_MEMO_MS);
     return { kind: 'pass', admission: session ? { session, decision } : { decision } };
   }
 
   /** Remembers (in the store, for every instance) that this session's entry to the room was just recorded. */
-  async function markEntered(session: LoadedSession, room: string): Promise<void> {
+  async #markEntered(session: LoadedSession, room: string): Promise<void> {
     const key = enteredKeyOf(session, room);
-    await ctx.deps.store.set(key, '1', ENTRY_RECORD_WINDOW_MS);
-    entered.remember(key, ENTRY_RECORD_WINDOW_MS);
+    await this.#ctx.deps.store.set(key, '1', ENTRY_RECORD_WINDOW_MS);
+    this.#entered.remember(key, ENTRY_RECORD_WINDOW_MS);
   }
 
   /** Keeps a backend credential id in the session: the last five per room, the fifty most recent rooms. */
-  async function grant(session: LoadedSession, given: { room: string; id: string }): Promise<void> {
+  async #grant(session: LoadedSession, given: { room: string; id: string }): Promise<void> {
     const admissions = { ...(session.data.admissions ?? {}) };
     admissions[given.room] = [...(admissions[given.room] ?? []), given.id].slice(-5);
     const rooms = Object.keys(admissions);
     for (const stale of rooms.slice(0, Math.max(0, rooms.length - 50))) delete admissions[stale];
-    await ctx.sessions.update(session, { admissions });
+    await this.#ctx.sessions.update(session, { admissions });
   }
 
   /** Writes the allow record of a join (durably); false when it could not be written and the join must be refused. */
-  async function recordJoin(request: FastifyRequest, session: LoadedSession | undefined, decision: Decision, details?: Record<string, string | boolean>): Promise<boolean> {
+  async #recordJoin(request: FastifyRequest, session: LoadedSession | undefined, decision: Decision, details?: Record<string, string | boolean>): Promise<boolean> {
     try {
-      await ctx.audit(request, session, { type: 'room.decision', outcome: 'allow', decision, ...(details ? { details } : {}) });
+      await this.#ctx.audit(request, session, { type: 'room.decision', outcome: 'allow', decision, ...(details ? { details } : {}) });
       return true;
     } catch (err) {
       request.log.error({ err: (err as Error).message, room: decision.room }, 'audit append failed; join refused');
@@ -272,11 +291,6 @@ export function createJudge(ctx: GatewayContext): Judge {
     }
   }
 
-  return async (request, view) => {
-    const first = await judgeOnce(request, view, true);
-    if (first.kind === 'pass' || !first.tentative) return first;
-    return judgeOnce(request, view, false);
-  };
 }
 
 function enteredKeyOf(session: LoadedSession, room: string): string {

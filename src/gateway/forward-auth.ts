@@ -4,7 +4,7 @@
 // only the answer differs: 200 with identity headers, a step the proxy sends the browser to, or a refusal.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ERRORS, type ErrorCode } from '../errors.js';
-import { admittedIdentityHeaders, createJudge, isNavigation, type RequestView, type Verdict } from './admission.js';
+import { AdmissionJudge, admittedIdentityHeaders, isNavigation, type RequestView, type Verdict } from './admission.js';
 import type { GatewayContext } from './context.js';
 import { headerSafe, isProxyOnly, namesInUse, stripOwnCookies } from './identity-headers.js';
 
@@ -74,7 +74,7 @@ function describe(request: FastifyRequest, style: Style, publicHost: string): Re
 export function registerForwardAuth(app: FastifyInstance, ctx: GatewayContext, pageHeaders: Record<string, string>): void {
   const settings = ctx.config.forwardAuth;
   if (!settings.enabled) return;
-  const judge = createJudge(ctx);
+  const judge = new AdmissionJudge(ctx);
   const publicHost = ctx.publicUrl.host.toLowerCase();
   const style: Style = settings.proxy === 'nginx' ? 'nginx' : 'forwarded';
 
@@ -88,7 +88,7 @@ export function registerForwardAuth(app: FastifyInstance, ctx: GatewayContext, p
       if (style === 'nginx') return reply.code(403).header('x-roomguard-error', 'RG_REQUEST_INVALID').send();
       return ctx.fail(request, reply, 'RG_REQUEST_INVALID', { detail: view.error });
     }
-    let verdict = await judge(request, view);
+    let verdict = await judge.judge(request, view);
     // A request judged by its body cannot be judged here: the web server's check carries none.
     if (verdict.kind === 'pass' && verdict.admission.body) {
       request.log.warn({ event: 'verify.body-needed', path: view.rawUrl.split('?')[0]!.slice(0, 100) }, 'this request must be sent to roomguard itself (see the conference-request location in deploy/nginx/jitsi-meet.conf)');

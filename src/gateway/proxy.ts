@@ -7,7 +7,7 @@ import { isSpoofable, stripOwnCookies } from './identity-headers.js';
 import type { GatewayContext } from './context.js';
 import { RoomguardError } from '../errors.js';
 import type { Socket } from 'node:net';
-import { admittedIdentityHeaders, createJudge, isNavigation, type Admission } from './admission.js';
+import { AdmissionJudge, admittedIdentityHeaders, isNavigation, type Admission } from './admission.js';
 import type { BodyRule } from '../backends/backend.js';
 import type { ErrorCode } from '../errors.js';
 
@@ -182,11 +182,11 @@ export async function registerProxy(app: FastifyInstance, ctx: GatewayContext): 
   app.addHook('onClose', async () => tracker.stop());
   app.decorate('roomguardSockets', () => tracker.count());
   app.decorate('roomguardCloseSockets', () => tracker.closeAll());
-  const judge = createJudge(ctx);
+  const judge = new AdmissionJudge(ctx);
 
   const guard = async (request: FastifyRequest, reply: FastifyReply) => {
     const ws = ctx.isWebSocket(request);
-    const verdict = await judge(request, { method: request.method, rawUrl: request.raw.url ?? '/', ws, navigation: isNavigation(request.method, request.headers) });
+    const verdict = await judge.judge(request, { method: request.method, rawUrl: request.raw.url ?? '/', ws, navigation: isNavigation(request.method, request.headers) });
     switch (verdict.kind) {
       case 'refuse':
         return ctx.fail(request, reply, verdict.code);
