@@ -1,21 +1,22 @@
 // `roomguard audit verify`: recomputes every record's hash, follows prev links across lines and
 // segments, checks seq continuity, that time never runs backwards, checkpoint and purge signatures, that
 // the chain starts at its genesis or where a signed purge of whole segments past retention (or a signed
-// export manifest) says it does, and that every entry of checkpoints.jsonl and of off-host copies of it
-// still names a record of the chain. A torn final line (crash in the middle of a write) is told apart
+// export manifest) says it does, that every entry of checkpoints.jsonl and of off-host copies of it
+// still names a record of the chain, and that no record is dated after verify's clock or after the
+// checkpoint that signed it. A torn final line (crash in the middle of a write) is told apart
 // from tampering and can be repaired with `repairTail`.
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { KeyObject } from 'node:crypto';
 import { AUDIT_RECORD_TYPES, type AuditRecord } from './record.js';
-import { CHECKPOINT_FILE, GENESIS, SEGMENT_PATTERN, canonicalJson, listInstances, listSegments, recordHash, retentionCutoff, segmentDay, utcDay, type JsonValue } from './chain.js';
+import { CHECKPOINT_FILE, CLOCK_TOLERANCE_MS, GENESIS, SEGMENT_PATTERN, canonicalJson, listInstances, listSegments, recordHash, retentionCutoff, segmentDay, utcDay, type JsonValue } from './chain.js';
 import { checkpointKeys, exportManifestMessage, purgeMessage, verifyCheckpointSignature, verifySignedMessage, type CheckpointEntry } from './checkpoint.js';
 import { readLines, repairTornTail, tornTailOf, type FileLines, type TornTail } from './tail.js';
 import { acquireInstanceLock } from './lock.js';
 
 export type ProblemKind =
   | 'tampered' | 'missing' | 'reordered' | 'inserted' | 'torn-tail' | 'bad-signature' | 'truncated-after-checkpoint'
-  | 'bad-purge' | 'time-reversed';
+  | 'bad-purge' | 'time-reversed' | 'time-future';
 
 export interface VerifyProblem {
   file: string;
@@ -72,6 +73,8 @@ export interface VerifyOptions {
    * every entry must still name a record of the chain, as the directory's own checkpoint file's do.
    */
   checkpointFiles?: string[];
+  /** Verify's clock (ms; default: now): records dated after it (beyond a small tolerance) are reported. */
+  now?: number;
 }
 
 /** `export.json` of an evidence package: where each instance's stretch of the chain starts and ends. */
@@ -226,6 +229,7 @@ interface InstanceResult {
 /** Verifies every instance's chain in an audit directory (or an evidence export). */
 export async function verifyAuditDir(dir: string, options: VerifyOptions = {}): Promise<VerifyReport> {
   const keys = keysFrom(options);
+  const now = options.now ?? Date.now();
   let instances: string[];
   try {
     instances = await listInstances(dir);
@@ -266,11 +270,11 @@ export async function verifyAuditDir(dir: string, options: VerifyOptions = {}): 
   const allCheckpoints: CheckpointSummary[] = [];
   for (const instance of instances) {
     const extra = offHost.get(instance) ?? [];
-    let result = await verifyInstance(dir, instance, keys, manifest, extra);
+    let result = await verifyInstance(dir, instance, keys, manifest, extra, now);
     // A torn last line in a live log may be a write in progress: look once more a moment later.
     if (result.problems.length > 0 && result.problems.every((p) => p.kind === 'torn-tail')) {
       await sleep(200);
-      result = await verifyInstance(dir, instance, keys, manifest, extra);
+      result = await verifyInstance(dir, instance, keys, manifest, extra, now);
     }
     report.problems.push(...result.problems);
     report.records += result.records;
@@ -316,7 +320,7 @@ function purgeStatementProblem(item: Located): string | undefined {
   return undefined;
 }
 
-async function verifyInstance(dir: string, instance: string, keys: Map<string, KeyObject> | undefined, manifest: ExportManifest | undefined, offHost: CheckpointLine[]): Promise<InstanceResult> {
+async function verifyInstance(dir: string, instance: string, keys: Map<string, KeyObject> | undefined, manifest: ExportManifest | undefined, offHost: CheckpointLine[], now: number): Promise<InstanceResult> {
   const instanceDir = join(dir, instance);
   const problems: VerifyProblem[] = [];
   const problem = (p: VerifyProblem) => problems.push(p);
@@ -366,7 +370,12 @@ async function verifyInstance(dir: string, instance: string, keys: Map<string, K
     cpEntries.push(line);
   }
   const wanted = new Set(cpEntries.map((c) => c.entry.seq));
-  const hashAtSeq = new Map<number, string>();
+  /** The records checkpoint entries name, by seq. */
+  const atSeq = new Map<number, Located>();
+  // Nobody can have written a record dated after verify's clock: a forged one at the unsigned tail would
+  // otherwise make every later record carry its time. The first is reported, with how many follow it.
+  const latest = now + CLOCK_TOLERANCE_MS;
+  const future: Located[] = [];
 
   const segments = await listSegments(instanceDir);
   let head: Located | undefined;
@@ -444,6 +453,10 @@ async function verifyInstance(dir: string, instance: string, keys: Map<string, K
     }
     const lineCount = torn && torn.line <= content.lines.length ? content.lines.length - 1 : content.lines.length;
     lastLocation = { file, line: lineCount };
+    const day = segmentDay(segments[s]!)!;
+    if (day > utcDay(latest)) {
+      problem({ file, line: 1, kind: 'time-future', expected: `a day up to ${utcDay(latest)} (verify's clock ${new Date(now).toISOString()})`, found: day, message: 'a segment named for a day that has not come yet (its records would outlive retention)' });
+    }
 
     // Own checks of each line first; hashes of the segment are needed to recognise reordering.
     const parsed: Array<Located | undefined> = [];
@@ -489,7 +502,8 @@ async function verifyInstance(dir: string, instance: string, keys: Map<string, K
         if (typeof d.keyId === 'string') checkpoints.push({ instance, seq: d.seq as number, hash: String(d.hash), ts: record.ts, keyId: d.keyId });
       }
       if (record.type === 'audit.purge' && !bad) notePurge(item);
-      if (wanted.has(record.seq)) hashAtSeq.set(record.seq, record.hash);
+      if (wanted.has(record.seq)) atSeq.set(record.seq, item);
+      if (Date.parse(record.ts) > latest) future.push(item);
       ownProblem.push(bad);
     }
     const positionOf = new Map<string, number>();
@@ -572,9 +586,13 @@ async function verifyInstance(dir: string, instance: string, keys: Map<string, K
       if (entry.hash !== GENESIS) problem({ file: cpFile, line, kind: 'tampered', expected: GENESIS, found: entry.hash, message: 'checkpoint of an empty chain with a hash' });
       continue;
     }
-    const found = hashAtSeq.get(entry.seq);
-    if (found !== undefined) {
+    const signed = atSeq.get(entry.seq);
+    if (signed !== undefined) {
+      const found = signed.record.hash;
       if (found !== entry.hash) problem({ file: cpFile, line, kind: 'tampered', expected: entry.hash, found, message: `record seq ${entry.seq} differs from the one this checkpoint signed (history rewritten)` });
+      else if (typeof entry.ts === 'string' && Date.parse(signed.record.ts) > Date.parse(entry.ts)) {
+        problem({ file: signed.file, line: signed.line, kind: 'time-reversed', expected: `${entry.ts} or earlier (the checkpoint at ${cpFile}:${line} that signed it)`, found: signed.record.ts, message: 'the record is dated after the checkpoint that signed it' });
+      }
       continue;
     }
     if (entry.seq <= purgedUpTo) {
@@ -595,6 +613,14 @@ async function verifyInstance(dir: string, instance: string, keys: Map<string, K
     } else {
       problem({ file: cpFile, line, kind: 'missing', expected: `seq ${entry.seq} ${entry.hash}`, found: 'no such record', message: 'the record this checkpoint signed is not in the chain' });
     }
+  }
+
+  const [firstFuture] = future;
+  if (firstFuture) {
+    problem({
+      file: firstFuture.file, line: firstFuture.line, kind: 'time-future', expected: `${new Date(latest).toISOString()} or earlier (verify's clock ${new Date(now).toISOString()})`, found: firstFuture.record.ts,
+      message: `a record dated after verify's clock: nobody can have written it yet${future.length > 1 ? ` (and ${future.length - 1} later record(s) of this chain)` : ''}`,
+    });
   }
 
   const order = (p: VerifyProblem) => `${p.file}\u0000${String(p.line).padStart(12, '0')}`;

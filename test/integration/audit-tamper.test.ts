@@ -375,6 +375,52 @@ describe('audit verify against an attacker without the signing key', () => {
     expect(report.problems).toEqual([at(segment(dir, D4!), day4.length + 1, 'time-reversed')]);
   });
 
+  it('fails on the reported attack: one forged far-future record at the unsigned tail; the writer does not continue from it', async () => {
+    const { dir, offHost, root } = await log();
+    const day4 = readRecords(segment(dir, D4!));
+    const forged = chainedAfter(day4.at(-1)!, { type: 'logout', outcome: 'success', ts: '2099-12-31T23:59:59.000Z' });
+    writeRecords(segment(dir, D4!), [...day4, forged]);
+    // The gateway restarts: it does not continue the chain (or every record would be dated 2099 from now on).
+    const restart = AuditWriter.open({ dir, instance: 'gw', signingKeyPem, ip: 'none', identity: 'clear', names: false, checkpointEvery: 4, checkpointInterval: 86_400_000 });
+    await expect(restart).rejects.toMatchObject({ code: 'RG_AUDIT_UNAVAILABLE', message: expect.stringContaining(`${segment(dir, D4!)}:${day4.length + 1}:`) });
+    const keyFile = join(root, 'audit-signing.pub.pem');
+    writeFileSync(keyFile, publicKeyPem);
+    const out = capture();
+    expect(await runAuditCommand(['verify', dir, '--public-key', keyFile, '--checkpoints', offHost], { auditDir: dir, stdout: out, stderr: out })).toBe(1);
+    expect(out.text).toContain(`${segment(dir, D4!)}:${day4.length + 1}: time-future: expected `);
+    expect(out.text).toContain('found 2099-12-31T23:59:59.000Z');
+  });
+
+  it('reports what a writer continuing a far-future record used to write: every later record at that time, in that day\'s segment', async () => {
+    const { dir } = await log();
+    const day4 = readRecords(segment(dir, D4!));
+    const forged = chainedAfter(day4.at(-1)!, { type: 'logout', outcome: 'success', ts: '2099-12-31T23:59:59.000Z' });
+    writeRecords(segment(dir, D4!), [...day4, forged]);
+    const frozen = rechain([forged, forged].map((r, i) => ({ ...r, id: `later-${i}`, type: 'room.decision', outcome: 'allow', room: 'board' })), forged);
+    writeRecords(segment(dir, '2099-12-31'), frozen);
+    const report = await verify(dir);
+    expect(report.problems).toEqual([at(segment(dir, D4!), day4.length + 1, 'time-future'), at(segment(dir, '2099-12-31'), 1, 'time-future')]);
+    expect(report.problems[0]!.message).toContain('and 2 later record(s)');
+    expect(report.problems.map((p) => p.message)).toContain('a segment named for a day that has not come yet (its records would outlive retention)');
+    // The deny side: the same log verified on 1 January 2100 (the records are no longer in the future).
+    expect((await verifyAuditDir(dir, { publicKeyPem, now: Date.parse('2100-01-01T00:00:00.000Z') })).problems).toEqual([]);
+  });
+
+  it('reports a record dated after the checkpoint that signed it', async () => {
+    const { dir, offHost } = await log();
+    const lines = readFileSync(offHost, 'utf8').split('\n').filter(Boolean);
+    const index = lines.map((l) => l.includes('"instance":"gw"')).lastIndexOf(true);
+    const entry = JSON.parse(lines[index]!) as { seq: number; ts: string };
+    // The off-host copy says the checkpoint was made a day before the record it signed was dated.
+    lines[index] = JSON.stringify({ ...entry, ts: `${D3}T08:00:00.000Z` });
+    writeFileSync(offHost, `${lines.join('\n')}\n`);
+    const day4 = readRecords(segment(dir, D4!));
+    const signedLine = day4.findIndex((r) => r.seq === entry.seq) + 1;
+    const report = await verify(dir, offHost);
+    expect(report.problems).toEqual([at(segment(dir, D4!), signedLine, 'time-reversed')]);
+    expect(report.problems[0]!.expected).toContain(`(the checkpoint at ${offHost}:${index + 1} that signed it)`);
+  });
+
   it('does not let an unsigned export.json in a copy of the directory explain a deleted head', async () => {
     const { dir, root } = await log();
     const pkg = join(root, 'pkg');
