@@ -85,6 +85,13 @@ export function utcDay(ms: number): string {
   return new Date(ms).toISOString().slice(0, 10);
 }
 
+/**
+ * How far ahead of a clock a record's time may be and still count as written (a host clock stepped back a
+ * little after the record). The writer does not continue a chain whose newest record is dated later than
+ * that, and `verify` reports such records: nobody can have written them yet.
+ */
+export const CLOCK_TOLERANCE_MS = 5 * 60_000;
+
 /** Start of a UTC day in milliseconds. */
 export function dayStart(day: string): number {
   return Date.parse(`${day}T00:00:00.000Z`);

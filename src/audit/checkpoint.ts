@@ -50,9 +50,12 @@ export function purgeMessage(purge: PurgeStatement): string {
   return `roomguard-audit-purge v1\n${purge.instance}\n${purge.seq}\n${purge.prev}\n${purge.ts}\n${canonicalJson(purge.details)}`;
 }
 
-/** "roomguard-audit-export v1\n<canonical JSON of the manifest without its signature>". */
+/**
+ * "roomguard-audit-export v2\n<canonical JSON of the manifest without its signature>". v2 manifests bind
+ * every file of the package; a v1 signature (over a manifest that bound none) never verifies as one.
+ */
 export function exportManifestMessage(manifest: Record<string, JsonValue>): string {
-  return `roomguard-audit-export v1\n${canonicalJson(manifest)}`;
+  return `roomguard-audit-export v2\n${canonicalJson(manifest)}`;
 }
 
 export interface CheckpointSigner {

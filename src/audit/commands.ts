@@ -14,6 +14,9 @@ import { repairTail, verifyAuditDir, type VerifyProblem, type VerifyReport } fro
 export const AUDIT_USAGE = `  audit verify [DIR] [--public-key FILE] [--checkpoints FILE]... [--repair-tail] [--json]
                                   check the hash chain, signed checkpoints and purges of every instance
                                   (--checkpoints: a copy of checkpoints.jsonl kept off the host)
+  audit verify PACKAGE --export [--public-key FILE] [--checkpoints FILE]... [--json]
+                                  check an evidence package of audit export: its signed export.json
+                                  says where its chains start and end and names every file
   audit query [--room R] [--user U] [--type T] [--outcome O] [--since ISO|DUR] [--until ISO]
               [--limit N] [--json | --csv]
                                   records of all instances (DUR: 7d, 12h … back from now)
@@ -51,8 +54,13 @@ export function formatVerifyProblem(p: VerifyProblem): string {
 export function formatVerifySummary(report: VerifyReport): string {
   const lines: string[] = [];
   const what = `${report.records} record${report.records === 1 ? '' : 's'} in ${report.segments} segment${report.segments === 1 ? '' : 's'}, ${report.instances} instance${report.instances === 1 ? '' : 's'}${report.instances ? ` (${report.instanceNames.join(', ')})` : ''}`;
-  if (report.ok) lines.push(`ok: ${what}${report.partial ? ' (evidence export: a stretch of the chain)' : ''}`);
+  if (report.ok) lines.push(`ok: ${what}`);
   else lines.push(`${report.problems.length} problem${report.problems.length === 1 ? '' : 's'} in ${what}`);
+  const pkg = report.evidencePackage;
+  if (pkg) {
+    const stretches = Object.entries(pkg.chains).map(([instance, c]) => `${instance} seq ${c.firstSeq}–${c.lastSeq}`).join(', ');
+    lines.push(`evidence package for ${pkg.since} to ${pkg.until} (a stretch of each chain, as its signed export.json states: ${stretches || 'no records'})`);
+  }
   const cp = report.lastCheckpoint;
   lines.push(cp ? `last checkpoint: ${cp.instance} seq ${cp.seq} hash ${cp.hash} at ${cp.ts} (key ${cp.keyId})` : 'last checkpoint: none');
   if (report.signatures === 'unchecked') lines.push('checkpoint signatures NOT checked: give the public key kept off the host with --public-key FILE');
@@ -109,9 +117,13 @@ async function run(argv: string[], ctx: AuditCommandContext, out: { write(text: 
   switch (command) {
     case 'verify': {
       const { values, positionals } = parseFlags(rest, {
-        'public-key': { type: 'string' }, checkpoints: { type: 'string', multiple: true }, 'repair-tail': { type: 'boolean' }, json: { type: 'boolean' },
+        'public-key': { type: 'string' }, checkpoints: { type: 'string', multiple: true }, 'repair-tail': { type: 'boolean' }, json: { type: 'boolean' }, export: { type: 'boolean' },
       }, 1);
       const dir = resolve(positionals[0] ?? ctx.auditDir);
+      const live = dir === resolve(ctx.auditDir);
+      // An evidence package is a folder audit export wrote; the live directory never is one.
+      if (values.export && live) throw new UsageError('--export verifies an evidence package: name its folder (not the audit directory roomguard writes)');
+      if (values.export && values['repair-tail']) throw new UsageError('--repair-tail repairs the live audit log, not an evidence package');
       const keys = keyOptions(values['public-key']);
       const checkpointFiles = (values.checkpoints ?? []).map((file) => {
         const path = resolve(file);
@@ -121,8 +133,8 @@ async function run(argv: string[], ctx: AuditCommandContext, out: { write(text: 
       if (values['repair-tail']) {
         for (const torn of await repairTail(dir)) out.write(`repaired ${torn.file}:${torn.line}: moved ${torn.bytes} bytes to ${torn.file}.torn\n`);
       }
-      // The configured directory is live: an export manifest there must not excuse missing records.
-      const report = await verifyAuditDir(dir, { ...keys, live: dir === resolve(ctx.auditDir), ...(checkpointFiles.length > 0 ? { checkpointFiles } : {}) });
+      // An export manifest is honoured only when the reviewer says this is an evidence package.
+      const report = await verifyAuditDir(dir, { ...keys, live, ...(values.export ? { evidencePackage: true } : {}), ...(checkpointFiles.length > 0 ? { checkpointFiles } : {}), now });
       if (values.json) out.write(`${JSON.stringify(report, null, 2)}\n`);
       else {
         for (const p of report.problems) out.write(`${formatVerifyProblem(p)}\n`);

@@ -4,12 +4,15 @@
 // because of its age (a paused VM or a blocked event loop is still the holder). Across machines (a shared
 // file system) the holder cannot be asked, so a lock not refreshed for 30 s counts as abandoned; that is
 // why the holder checks before and after each commit that the lock file is still its own (`check`, one
-// stat call) and stops writing for good once it is not.
+// stat call) and stops writing for good once it is not. Taking over a stale lock is one process's act: it
+// first creates a claim on that very lock file exclusively, and removes the lock only while the path still
+// holds the file it judged stale, so two starters can never both take it (nor one remove the other's).
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { dirname, join } from 'node:path';
 import { readFileSync, readlinkSync, type Stats } from 'node:fs';
-import { open, readFile, stat, unlink, type FileHandle } from 'node:fs/promises';
+import { open, stat, unlink, type FileHandle } from 'node:fs/promises';
+import { sha256Hex } from './chain.js';
 
 export const LOCK_FILE = '.lock';
 const HEARTBEAT_MS = 10_000;
@@ -24,10 +27,13 @@ interface LockContent { pid: number; host: string; token: string; since: string;
 
 /** Locks held by this process (a lock file naming our own pid is stale unless we hold it: containers reuse pid 1). */
 const heldHere = new Set<string>();
+/** Takeover claims this process is acting on right now (one naming our pid is otherwise an earlier process's). */
+const claimingHere = new Set<string>();
 
 export class InstanceLockedError extends Error {
-  constructor(readonly file: string, readonly holder: { pid: number; host: string; ageSeconds: number }) {
-    super(`${file}: the audit chain is being written by pid ${holder.pid} on ${holder.host} (refreshed ${holder.ageSeconds}s ago); ` +
+  constructor(readonly file: string, readonly holder: { pid: number; host: string; ageSeconds: number; takingOver?: boolean }) {
+    super(`${file}: the audit chain is ${holder.takingOver ? 'being taken over' : 'being written'} by pid ${holder.pid} on ${holder.host} ` +
+      `(${holder.takingOver ? 'it found the lock of a process that has ended' : `refreshed ${holder.ageSeconds}s ago`}); ` +
       'only one process may write an instance\'s chain (a lock of a process on this machine is free once that process has ended; ' +
       `one of another machine, ${STALE_MS / 1000}s after its last refresh)`);
     this.name = 'InstanceLockedError';
@@ -106,18 +112,104 @@ function isStale(holder: LockContent | undefined, ageMs: number): boolean {
   return ageMs > STALE_MS;
 }
 
-async function readLock(file: string): Promise<{ content?: LockContent; mtimeMs: number } | undefined> {
+/** The lock file as one read saw it: which file it was (device, inode), its bytes and the holder they name. */
+interface LockSnapshot {
+  dev: number;
+  ino: number;
+  mtimeMs: number;
+  bytes: Buffer;
+  content?: LockContent;
+}
+
+/** Reads the lock through one open handle, so that identity and bytes are of the same file. */
+async function readLock(file: string): Promise<LockSnapshot | undefined> {
+  let handle: FileHandle;
   try {
-    const [text, info] = await Promise.all([readFile(file, 'utf8'), stat(file)]);
-    try {
-      return { content: JSON.parse(text) as LockContent, mtimeMs: info.mtimeMs };
-    } catch {
-      return { mtimeMs: info.mtimeMs };
-    }
+    handle = await open(file, 'r');
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw err;
   }
+  try {
+    const [info, bytes] = await Promise.all([handle.stat(), handle.readFile()]);
+    const snapshot: LockSnapshot = { dev: info.dev, ino: info.ino, mtimeMs: info.mtimeMs, bytes };
+    try {
+      snapshot.content = JSON.parse(bytes.toString('utf8')) as LockContent;
+    } catch {
+      // unreadable: judged by its age alone
+    }
+    return snapshot;
+  } finally {
+    await handle.close().catch(() => undefined);
+  }
+}
+
+function sameLockFile(a: LockSnapshot | undefined, b: LockSnapshot): boolean {
+  // Inode numbers are reused once a file is gone: the bytes (a random token) tell a new lock from the old.
+  return a !== undefined && a.dev === b.dev && a.ino === b.ino && a.bytes.equals(b.bytes);
+}
+
+/** Prefix of the claims on one lock file: every starter that judged that file stale names the same claims. */
+function claimPrefix(file: string, stale: LockSnapshot): string {
+  return `${file}.takeover-${sha256Hex(Buffer.concat([Buffer.from(`${stale.dev}:${stale.ino}\n`), stale.bytes])).slice(0, 16)}.`;
+}
+
+async function createExclusive(path: string, text: string): Promise<boolean> {
+  let handle: FileHandle;
+  try {
+    handle = await open(path, 'wx', 0o640);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    throw err;
+  }
+  try {
+    await handle.writeFile(text);
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+  return true;
+}
+
+/**
+ * Removes a lock judged stale, unless another process is taking it over or already has. Only the process
+ * whose claim file on that lock was created first (O_EXCL: exactly one) acts, and only while the path still
+ * holds the very file judged stale: a starter that judged it stale a moment too late (another took it over
+ * meanwhile) finds a new file there and leaves it alone. A claim left by a claimant that ended half-way is
+ * stale by the lock's own rules; the next claim number is then taken, again by exactly one process.
+ * Returns the live claimant when another process is taking the lock over right now.
+ */
+async function removeStaleLock(file: string, stale: LockSnapshot, claimant: LockContent): Promise<LockSnapshot | undefined> {
+  const prefix = claimPrefix(file, stale);
+  for (let n = 0; n < 8; n++) {
+    const claim = `${prefix}${n}`;
+    if (!(await createExclusive(claim, `${JSON.stringify(claimant)}\n`))) {
+      const other = await readLock(claim);
+      // Gone again: its claimant has finished the takeover, and the path holds something new.
+      if (!other) return undefined;
+      if (claimingHere.has(claim) || !isStale(other.content, Date.now() - other.mtimeMs)) return other;
+      continue;
+    }
+    claimingHere.add(claim);
+    try {
+      // Nobody but this claimant removes the file judged stale; anything else at the path is left alone.
+      if (sameLockFile(await readLock(file), stale)) {
+        await unlink(file).catch((err: NodeJS.ErrnoException) => {
+          if (err.code !== 'ENOENT') throw err;
+        });
+      }
+    } finally {
+      claimingHere.delete(claim);
+      await removeClaims(prefix, n);
+    }
+    return undefined;
+  }
+  return undefined;
+}
+
+/** Removes this claim and those before it (their claimants had ended, or we would not hold claim n). */
+async function removeClaims(prefix: string, upTo: number): Promise<void> {
+  for (let n = upTo; n >= 0; n--) await unlink(`${prefix}${n}`).catch(() => undefined);
 }
 
 /**
@@ -167,7 +259,7 @@ function heldLock(file: string, handle: FileHandle, identity: { dev: number; ino
       clearInterval(timer);
       heldHere.delete(file);
       const current = await readLock(file).catch(() => undefined);
-      if (current?.content?.token === token) await unlink(file).catch(() => undefined);
+      if (current?.content?.token === token && current.dev === identity.dev && current.ino === identity.ino) await unlink(file).catch(() => undefined);
       await handle.close().catch(() => undefined);
     },
   };
@@ -211,7 +303,8 @@ export async function acquireInstanceLock(instanceDir: string, options: AcquireO
     const holder = existing.content;
     const age = Date.now() - existing.mtimeMs;
     if (!isStale(holder, age)) throw new InstanceLockedError(file, { pid: holder?.pid ?? 0, host: holder?.host ?? 'unknown', ageSeconds: Math.round(age / 1000) });
-    await unlink(file).catch(() => undefined);
+    const claimant = await removeStaleLock(file, existing, content);
+    if (claimant) throw new InstanceLockedError(file, { pid: claimant.content?.pid ?? 0, host: claimant.content?.host ?? 'unknown', ageSeconds: 0, takingOver: true });
   }
   throw new InstanceLockedError(file, { pid: 0, host: 'unknown', ageSeconds: 0 });
 }

@@ -1,21 +1,22 @@
 // `roomguard audit verify`: recomputes every record's hash, follows prev links across lines and
 // segments, checks seq continuity, that time never runs backwards, checkpoint and purge signatures, that
-// the chain starts at its genesis or where a signed purge of whole segments past retention (or a signed
-// export manifest) says it does, and that every entry of checkpoints.jsonl and of off-host copies of it
-// still names a record of the chain. A torn final line (crash in the middle of a write) is told apart
-// from tampering and can be repaired with `repairTail`.
-import { readFile } from 'node:fs/promises';
+// the chain starts at its genesis or where a signed purge of whole segments past retention (or, verifying
+// an evidence package, its signed export manifest) says it does, that every entry of checkpoints.jsonl
+// and of off-host copies of it still names a record of the chain, and that no record is dated after
+// verify's clock or after the checkpoint that signed it. A torn final line (crash in the middle of a
+// write) is told apart from tampering and can be repaired with `repairTail`.
 import { join } from 'node:path';
 import type { KeyObject } from 'node:crypto';
 import { AUDIT_RECORD_TYPES, type AuditRecord } from './record.js';
-import { CHECKPOINT_FILE, GENESIS, SEGMENT_PATTERN, canonicalJson, listInstances, listSegments, recordHash, retentionCutoff, segmentDay, utcDay, type JsonValue } from './chain.js';
-import { checkpointKeys, exportManifestMessage, purgeMessage, verifyCheckpointSignature, verifySignedMessage, type CheckpointEntry } from './checkpoint.js';
+import { CHECKPOINT_FILE, CLOCK_TOLERANCE_MS, GENESIS, SEGMENT_PATTERN, canonicalJson, listInstances, listSegments, recordHash, retentionCutoff, segmentDay, utcDay, type JsonValue } from './chain.js';
+import { checkpointKeys, purgeMessage, verifyCheckpointSignature, verifySignedMessage, type CheckpointEntry } from './checkpoint.js';
+import { EXPORT_MANIFEST, exportedChain, manifestSignatureProblem, packageFileProblems, parseManifest, readManifestText, type ExportedChain, type ExportManifest } from './manifest.js';
 import { readLines, repairTornTail, tornTailOf, type FileLines, type TornTail } from './tail.js';
 import { acquireInstanceLock } from './lock.js';
 
 export type ProblemKind =
   | 'tampered' | 'missing' | 'reordered' | 'inserted' | 'torn-tail' | 'bad-signature' | 'truncated-after-checkpoint'
-  | 'bad-purge' | 'time-reversed';
+  | 'bad-purge' | 'time-reversed' | 'time-future';
 
 export interface VerifyProblem {
   file: string;
@@ -50,8 +51,10 @@ export interface VerifyReport {
   lastCheckpoint?: CheckpointSummary;
   /** Chain head of each instance. */
   heads: Record<string, { seq: number; hash: string }>;
-  /** Set when the directory is an evidence export (a stretch of the chain, not from its start). */
+  /** Set when the directory was verified as an evidence package whose signed manifest was honoured. */
   partial?: boolean;
+  /** The period and each instance's stretch of the chain, as the honoured manifest states them. */
+  evidencePackage?: { since: string; until: string; chains: Record<string, { firstSeq: number; lastSeq: number }> };
   /** Off-host checkpoint files compared with the chains (`--checkpoints`). */
   checkpointFiles?: string[];
   problems: VerifyProblem[];
@@ -63,29 +66,24 @@ export interface VerifyOptions {
   /** The signing key (PKCS#8 PEM) to derive the public key from when no public key is given. */
   signingKeyPem?: string;
   /**
-   * The directory is the live audit directory (not an evidence export): an `export.json` found there is
-   * reported and ignored, so it cannot excuse records missing from the start of a chain.
+   * The directory is an evidence package written by `audit export` (`verify --export`): its `export.json`,
+   * once its signature verifies, says where each chain starts and ends, and every file of the package must
+   * be one it names, unchanged. Without this, an `export.json` is reported and ignored: a manifest found in
+   * some directory must not excuse records missing from the start or the end of a chain.
    */
+  evidencePackage?: boolean;
+  /** The directory is the live audit directory: never an evidence package, whatever is asked. */
   live?: boolean;
   /**
    * Copies of checkpoints.jsonl kept off the host (any instance's entries, routed by their `instance`):
    * every entry must still name a record of the chain, as the directory's own checkpoint file's do.
    */
   checkpointFiles?: string[];
+  /** Verify's clock (ms; default: now): records dated after it (beyond a small tolerance) are reported. */
+  now?: number;
 }
 
-/** `export.json` of an evidence package: where each instance's stretch of the chain starts and ends. */
-export interface ExportManifest {
-  v: 1;
-  since: string;
-  until: string;
-  createdAt: string;
-  instances: Record<string, { firstSeq: number; firstPrev: string; lastSeq: number; lastHash: string; segments: string[] }>;
-  /** Key id and base64 Ed25519 signature over `exportManifestMessage` of the other fields. */
-  keyId?: string;
-  signature?: string;
-}
-export const EXPORT_MANIFEST = 'export.json';
+export { EXPORT_MANIFEST, type ExportManifest } from './manifest.js';
 
 interface Located {
   record: AuditRecord;
@@ -158,30 +156,40 @@ function keysFrom(options: VerifyOptions): Map<string, KeyObject> | undefined {
   return undefined;
 }
 
-async function readExportManifest(dir: string): Promise<ExportManifest | undefined> {
-  try {
-    return JSON.parse(await readFile(join(dir, EXPORT_MANIFEST), 'utf8')) as ExportManifest;
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw err;
-  }
-}
-
-/** The manifest's fields without its signature: what `exportManifestMessage` signs. */
-export function unsignedManifest(manifest: ExportManifest): Record<string, JsonValue> {
-  const { keyId: _keyId, signature: _signature, ...rest } = manifest;
-  return rest as unknown as Record<string, JsonValue>;
-}
-
 /**
- * Whether an export manifest may explain where the chains of a package start: only when the audit
- * signing key signed it (anyone who can write a directory can write an export.json). Unchecked without keys.
+ * The export manifest the walk may rely on, if any: only when the reviewer verifies an evidence package,
+ * and only a well-formed one the signing key signed. Problems with it (or with its absence) are pushed.
  */
-function manifestProblem(manifest: ExportManifest, file: string, keys: Map<string, KeyObject> | undefined): VerifyProblem | undefined {
-  if (!keys) return undefined;
-  const key = typeof manifest.keyId === 'string' ? keys.get(manifest.keyId) : undefined;
-  if (key && typeof manifest.signature === 'string' && verifySignedMessage(exportManifestMessage(unsignedManifest(manifest)), manifest.signature, key)) return undefined;
-  return { file, line: 1, kind: 'bad-signature', found: String(manifest.keyId), message: 'the export manifest is not signed by the audit signing key, so it explains no chain start (ignored)' };
+async function honouredManifest(dir: string, options: VerifyOptions, keys: Map<string, KeyObject> | undefined, problems: VerifyProblem[]): Promise<{ manifest: ExportManifest; text: string } | undefined> {
+  const file = join(dir, EXPORT_MANIFEST);
+  const text = await readManifestText(dir);
+  const asPackage = options.evidencePackage === true && options.live !== true;
+  if (!asPackage) {
+    if (text !== undefined) {
+      problems.push({
+        file, line: 1, kind: 'inserted',
+        message: options.live
+          ? 'an evidence-export manifest in the live audit directory (ignored)'
+          : 'an evidence-export manifest in a directory verified as an audit log (ignored; an evidence package is verified with --export)',
+      });
+    }
+    return undefined;
+  }
+  if (text === undefined) {
+    problems.push({ file, line: 1, kind: 'missing', expected: 'the signed manifest of the evidence package', found: 'no such file', message: 'verified as an evidence package, but it has no export.json' });
+    return undefined;
+  }
+  const manifest = parseManifest(text);
+  if (typeof manifest === 'string') {
+    problems.push({ file, line: 1, kind: 'tampered', message: `not an export manifest roomguard honours: ${manifest} (ignored)` });
+    return undefined;
+  }
+  const unsigned = manifestSignatureProblem(manifest, file, keys);
+  if (unsigned) {
+    problems.push(unsigned);
+    return undefined;
+  }
+  return { manifest, text };
 }
 
 /** Reads a checkpoint file: entries per instance, and problems with its lines. */
@@ -226,6 +234,7 @@ interface InstanceResult {
 /** Verifies every instance's chain in an audit directory (or an evidence export). */
 export async function verifyAuditDir(dir: string, options: VerifyOptions = {}): Promise<VerifyReport> {
   const keys = keysFrom(options);
+  const now = options.now ?? Date.now();
   let instances: string[];
   try {
     instances = await listInstances(dir);
@@ -234,22 +243,17 @@ export async function verifyAuditDir(dir: string, options: VerifyOptions = {}): 
     if (code === 'ENOENT' || code === 'ENOTDIR') throw new Error(`${dir}: no audit directory here`);
     throw err;
   }
-  let manifest = await readExportManifest(dir);
   const early: VerifyProblem[] = [];
-  if (manifest && options.live) {
-    early.push({ file: join(dir, EXPORT_MANIFEST), line: 1, kind: 'inserted', message: 'an evidence-export manifest in the live audit directory (ignored)' });
-    manifest = undefined;
-  }
-  const partial = manifest !== undefined;
-  const unsigned = manifest && manifestProblem(manifest, join(dir, EXPORT_MANIFEST), keys);
-  if (unsigned) {
-    early.push(unsigned);
-    manifest = undefined;
-  }
-  // Off-host copies: their entries go to the instance they name; one naming no instance here is a finding.
+  const honoured = await honouredManifest(dir, options, keys, early);
+  const manifest = honoured?.manifest;
+  // A package holds exactly the files its manifest names, and the instances it lists (each checked below).
+  if (honoured) early.push(...(await packageFileProblems(dir, honoured.manifest, honoured.text, instances)));
+  // Off-host copies: their entries go to the instance they name; one naming no instance here is a finding
+  // (in a package: no instance the manifest lists; the others are outside the package).
   const offHost = new Map<string, CheckpointLine[]>();
   for (const file of options.checkpointFiles ?? []) {
     for (const line of (await readCheckpointFile(file, undefined, early)) ?? []) {
+      if (manifest && !exportedChain(manifest, line.entry.instance)) continue;
       if (!instances.includes(line.entry.instance)) {
         early.push({ file, line: line.line, kind: 'missing', expected: `the chain of instance ${line.entry.instance} up to seq ${line.entry.seq}`, found: 'no such instance folder', message: 'a checkpoint of an instance whose chain is gone' });
         continue;
@@ -260,17 +264,17 @@ export async function verifyAuditDir(dir: string, options: VerifyOptions = {}): 
   const report: VerifyReport = {
     ok: true, repairable: false, records: 0, segments: 0, instances: instances.length, instanceNames: instances,
     signatures: keys ? 'checked' : 'unchecked', checkpoints: 0, heads: {}, problems: early,
-    ...(partial ? { partial: true } : {}),
+    ...(manifest ? { partial: true, evidencePackage: packageSummary(manifest) } : {}),
     ...(options.checkpointFiles?.length ? { checkpointFiles: options.checkpointFiles } : {}),
   };
   const allCheckpoints: CheckpointSummary[] = [];
   for (const instance of instances) {
     const extra = offHost.get(instance) ?? [];
-    let result = await verifyInstance(dir, instance, keys, manifest, extra);
+    let result = await verifyInstance(dir, instance, keys, manifest, extra, now);
     // A torn last line in a live log may be a write in progress: look once more a moment later.
     if (result.problems.length > 0 && result.problems.every((p) => p.kind === 'torn-tail')) {
       await sleep(200);
-      result = await verifyInstance(dir, instance, keys, manifest, extra);
+      result = await verifyInstance(dir, instance, keys, manifest, extra, now);
     }
     report.problems.push(...result.problems);
     report.records += result.records;
@@ -284,6 +288,11 @@ export async function verifyAuditDir(dir: string, options: VerifyOptions = {}): 
   report.ok = report.problems.length === 0;
   report.repairable = !report.ok && report.problems.every((p) => p.kind === 'torn-tail');
   return report;
+}
+
+function packageSummary(manifest: ExportManifest): NonNullable<VerifyReport['evidencePackage']> {
+  const chains = Object.fromEntries(Object.entries(manifest.instances).map(([instance, c]) => [instance, { firstSeq: c.firstSeq, lastSeq: c.lastSeq }]));
+  return { since: manifest.since, until: manifest.until, chains };
 }
 
 /** Details of a purge record without its signature: what `purgeMessage` signs. */
@@ -316,11 +325,16 @@ function purgeStatementProblem(item: Located): string | undefined {
   return undefined;
 }
 
-async function verifyInstance(dir: string, instance: string, keys: Map<string, KeyObject> | undefined, manifest: ExportManifest | undefined, offHost: CheckpointLine[]): Promise<InstanceResult> {
+async function verifyInstance(dir: string, instance: string, keys: Map<string, KeyObject> | undefined, manifest: ExportManifest | undefined, offHost: CheckpointLine[], now: number): Promise<InstanceResult> {
   const instanceDir = join(dir, instance);
   const problems: VerifyProblem[] = [];
   const problem = (p: VerifyProblem) => problems.push(p);
   const checkpoints: CheckpointSummary[] = [];
+  /** This instance's stretch of the chain, when verifying an evidence package whose manifest was honoured. */
+  const exported: ExportedChain | undefined = manifest && exportedChain(manifest, instance);
+  /** In a package: its record at the manifest's lastSeq, and the first record after it. */
+  let atLastSeq: Located | undefined;
+  let beyondLastSeq: Located | undefined;
 
   /** Checks a signature where keys were given; reports and returns false when it does not verify. */
   const checkSigned = (file: string, line: number, what: string, message: string, keyId: unknown, signature: unknown): boolean => {
@@ -366,7 +380,12 @@ async function verifyInstance(dir: string, instance: string, keys: Map<string, K
     cpEntries.push(line);
   }
   const wanted = new Set(cpEntries.map((c) => c.entry.seq));
-  const hashAtSeq = new Map<number, string>();
+  /** The records checkpoint entries name, by seq. */
+  const atSeq = new Map<number, Located>();
+  // Nobody can have written a record dated after verify's clock: a forged one at the unsigned tail would
+  // otherwise make every later record carry its time. The first is reported, with how many follow it.
+  const latest = now + CLOCK_TOLERANCE_MS;
+  const future: Located[] = [];
 
   const segments = await listSegments(instanceDir);
   let head: Located | undefined;
@@ -394,6 +413,8 @@ async function verifyInstance(dir: string, instance: string, keys: Map<string, K
       }
       beforeHead = head;
       head = step;
+      if (exported && step.record.seq === exported.lastSeq) atLastSeq = step;
+      if (exported && step.record.seq > exported.lastSeq) beyondLastSeq ??= step;
     }
   };
 
@@ -444,6 +465,10 @@ async function verifyInstance(dir: string, instance: string, keys: Map<string, K
     }
     const lineCount = torn && torn.line <= content.lines.length ? content.lines.length - 1 : content.lines.length;
     lastLocation = { file, line: lineCount };
+    const day = segmentDay(segments[s]!)!;
+    if (day > utcDay(latest)) {
+      problem({ file, line: 1, kind: 'time-future', expected: `a day up to ${utcDay(latest)} (verify's clock ${new Date(now).toISOString()})`, found: day, message: 'a segment named for a day that has not come yet (its records would outlive retention)' });
+    }
 
     // Own checks of each line first; hashes of the segment are needed to recognise reordering.
     const parsed: Array<Located | undefined> = [];
@@ -489,7 +514,8 @@ async function verifyInstance(dir: string, instance: string, keys: Map<string, K
         if (typeof d.keyId === 'string') checkpoints.push({ instance, seq: d.seq as number, hash: String(d.hash), ts: record.ts, keyId: d.keyId });
       }
       if (record.type === 'audit.purge' && !bad) notePurge(item);
-      if (wanted.has(record.seq)) hashAtSeq.set(record.seq, record.hash);
+      if (wanted.has(record.seq)) atSeq.set(record.seq, item);
+      if (Date.parse(record.ts) > latest) future.push(item);
       ownProblem.push(bad);
     }
     const positionOf = new Map<string, number>();
@@ -541,7 +567,6 @@ async function verifyInstance(dir: string, instance: string, keys: Map<string, K
 
   // Where the chain starts: the genesis, whole segments removed by a signed purge, or (in a signed export) its first record.
   let purgedUpTo = 0;
-  const exported = manifest?.instances[instance];
   if (anchor) {
     const a = anchor.record;
     const fromGenesis = a.prev === GENESIS && a.seq === 1;
@@ -560,8 +585,15 @@ async function verifyInstance(dir: string, instance: string, keys: Map<string, K
     }
   }
   const headSeq = head?.record.seq ?? 0;
+  // A package ends exactly where its signed manifest says: nothing cut off, nothing appended or swapped in.
   if (exported && head && exported.lastSeq > headSeq) {
     problem({ file: lastLocation.file, line: lastLocation.line + 1, kind: 'missing', expected: `seq ${exported.lastSeq} ${exported.lastHash}`, found: `end of chain at seq ${headSeq}`, message: 'the export ends before the record its manifest names' });
+  }
+  if (atLastSeq && atLastSeq.record.hash !== exported?.lastHash) {
+    problem({ file: atLastSeq.file, line: atLastSeq.line, kind: 'tampered', expected: `${exported?.lastHash} (${EXPORT_MANIFEST})`, found: atLastSeq.record.hash, message: 'the last record of the package is not the one its signed manifest names' });
+  }
+  if (beyondLastSeq) {
+    problem({ file: beyondLastSeq.file, line: beyondLastSeq.line, kind: 'inserted', expected: `the end of the package at seq ${exported?.lastSeq} (${EXPORT_MANIFEST})`, found: `seq ${beyondLastSeq.record.seq}`, message: 'a record after the last one the signed export manifest names' });
   }
 
   // Every checkpoint entry (here and off-host) must agree with the chain that remains.
@@ -572,9 +604,13 @@ async function verifyInstance(dir: string, instance: string, keys: Map<string, K
       if (entry.hash !== GENESIS) problem({ file: cpFile, line, kind: 'tampered', expected: GENESIS, found: entry.hash, message: 'checkpoint of an empty chain with a hash' });
       continue;
     }
-    const found = hashAtSeq.get(entry.seq);
-    if (found !== undefined) {
+    const signed = atSeq.get(entry.seq);
+    if (signed !== undefined) {
+      const found = signed.record.hash;
       if (found !== entry.hash) problem({ file: cpFile, line, kind: 'tampered', expected: entry.hash, found, message: `record seq ${entry.seq} differs from the one this checkpoint signed (history rewritten)` });
+      else if (typeof entry.ts === 'string' && Date.parse(signed.record.ts) > Date.parse(entry.ts)) {
+        problem({ file: signed.file, line: signed.line, kind: 'time-reversed', expected: `${entry.ts} or earlier (the checkpoint at ${cpFile}:${line} that signed it)`, found: signed.record.ts, message: 'the record is dated after the checkpoint that signed it' });
+      }
       continue;
     }
     if (entry.seq <= purgedUpTo) {
@@ -595,6 +631,14 @@ async function verifyInstance(dir: string, instance: string, keys: Map<string, K
     } else {
       problem({ file: cpFile, line, kind: 'missing', expected: `seq ${entry.seq} ${entry.hash}`, found: 'no such record', message: 'the record this checkpoint signed is not in the chain' });
     }
+  }
+
+  const [firstFuture] = future;
+  if (firstFuture) {
+    problem({
+      file: firstFuture.file, line: firstFuture.line, kind: 'time-future', expected: `${new Date(latest).toISOString()} or earlier (verify's clock ${new Date(now).toISOString()})`, found: firstFuture.record.ts,
+      message: `a record dated after verify's clock: nobody can have written it yet${future.length > 1 ? ` (and ${future.length - 1} later record(s) of this chain)` : ''}`,
+    });
   }
 
   const order = (p: VerifyProblem) => `${p.file}\u0000${String(p.line).padStart(12, '0')}`;

@@ -8,7 +8,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdir, open, stat, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { RoomguardError } from '../errors.js';
-import { CHECKPOINT_FILE, GENESIS, canonicalJson, isValidInstance, listSegments, recordLine, sealRecordLine, segmentDay, segmentName, utcDay } from './chain.js';
+import { CHECKPOINT_FILE, CLOCK_TOLERANCE_MS, GENESIS, canonicalJson, isValidInstance, listSegments, recordLine, sealRecordLine, segmentDay, segmentName, utcDay } from './chain.js';
 import { checkpointSigner, type CheckpointEntry, type CheckpointSigner } from './checkpoint.js';
 import { DailyIpKeys } from './ip-keys.js';
 import { acquireInstanceLock, LockLostError, type InstanceLock } from './lock.js';
@@ -332,11 +332,22 @@ export class AuditWriter implements AuditSink {
     }
   }
 
-  /** Recovers seq, hash and the checkpoint counter from the newest non-empty segment; repairs a torn tail. */
+  /**
+   * Recovers seq, hash, time and the checkpoint counter from the newest non-empty segment; repairs a torn
+   * tail. What it takes from there may be the unsigned tail after the last checkpoint, which anyone who
+   * can write the directory can append to: a chain whose newest segment or record is dated beyond this
+   * host's clock (and its small tolerance) is not continued, or every later record would carry that time
+   * (time never runs backwards within a chain) and land in that day's segment, out of retention's reach.
+   */
   async #recover(): Promise<void> {
     const segments = await listSegments(this.instanceDir);
+    const now = this.#now();
     const last = segments.at(-1);
-    if (last !== undefined) this.#day = segmentDay(last);
+    if (last !== undefined) {
+      const day = segmentDay(last)!;
+      if (day > utcDay(now + CLOCK_TOLERANCE_MS)) throw this.#futureHead(join(this.instanceDir, last), 1, `is the segment of ${day}`, now);
+      this.#day = day;
+    }
     const checkpointsFile = join(this.instanceDir, CHECKPOINT_FILE);
     await repairTornTail(checkpointsFile).catch((err: NodeJS.ErrnoException) => {
       if (err.code !== 'ENOENT') throw err;
@@ -351,15 +362,27 @@ export class AuditWriter implements AuditSink {
       if (typeof lastRecord.seq !== 'number' || typeof lastRecord.hash !== 'string') {
         throw new Error(`${file}:${lines.length}: the last record has no seq/hash; run \`roomguard audit verify\``);
       }
+      const lastTs = typeof lastRecord.ts === 'string' ? Date.parse(lastRecord.ts) : Number.NaN;
+      if (lastTs > now + CLOCK_TOLERANCE_MS) throw this.#futureHead(file, lines.length, `is dated ${lastRecord.ts}`, now);
       this.#seq = lastRecord.seq;
       this.#hash = lastRecord.hash;
-      const lastTs = typeof lastRecord.ts === 'string' ? Date.parse(lastRecord.ts) : Number.NaN;
       if (Number.isFinite(lastTs)) this.#lastTs = lastTs;
       let since = 0;
       for (let j = lines.length - 1; j >= 0 && !lines[j]!.includes('"type":"audit.checkpoint"'); j--) since++;
       this.#sinceCheckpoint = since;
       return;
     }
+  }
+
+  /** The refusal to continue a chain whose head is dated after this host's clock: where, why, what to do. */
+  #futureHead(file: string, line: number, what: string, now: number): RoomguardError {
+    return auditUnavailable(
+      `${file}:${line}: the head of the audit chain ${what}, later than this host's clock (${new Date(now).toISOString()}) allows; ` +
+      'the chain is not continued from there, or every new record would carry that time. Either this host\'s clock is wrong ' +
+      '(correct it, or wait until that time) or the record or segment was added by someone without the signing key: ' +
+      'run `roomguard audit verify --public-key <off-host key> --checkpoints <off-host copy>`, keep a copy of the directory ' +
+      'as evidence, then move the segment, or cut it before that line, and start again',
+    );
   }
 
   /** Opens (creating if needed) the segment of a day for appending. */

@@ -1,16 +1,21 @@
 // The gateway and the real audit log together: every admission is on disk before the person is let in,
 // the chain verifies afterwards, and a join whose record cannot be written is refused with 503.
-import { rmSync, mkdtempSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Gateway } from '../../src/gateway/server.js';
 import { queryAudit } from '../../src/audit/query.js';
 import { verifyAuditDir } from '../../src/audit/verify.js';
+import { AuditWriter } from '../../src/audit/writer.js';
+import { canonicalJson, sealRecord, utcDay } from '../../src/audit/chain.js';
+import type { AuditRecord } from '../../src/audit/record.js';
 import { ScriptedBrowser } from '../helpers/browser.js';
 import type { TestKeys } from '../helpers/gateway.js';
 import type { EchoUpstream } from '../helpers/upstream.js';
 import { startRig, type Rig } from '../helpers/rig.js';
+import { testConfigYaml, testKeys } from '../helpers/gateway.js';
+import { startServeProcess } from '../helpers/serve-process.js';
 
 let rig: Rig;
 let upstream: EchoUpstream;
@@ -101,5 +106,30 @@ describe('audit log of the gateway', () => {
     const ready = await fetch(`${origin}/readyz`);
     expect(ready.status).toBe(503);
     expect(await ready.json()).toMatchObject({ checks: { audit: { ok: false } } });
+  });
+});
+
+describe('audit log of a gateway starting on a chain whose unsigned tail was forged', () => {
+  it('does not start (roomguard serve exits 1) when the newest record is dated after its clock, and says where and what to do', async () => {
+    // It never gets to listen: port 0 stands for any.
+    const port = 0;
+    const dir = mkdtempSync(join(tmpdir(), 'rg-audit-future-'));
+    const keys = testKeys();
+    const writer = await AuditWriter.open({ dir, instance: `gw-${port}`, signingKeyPem: keys.auditSigningKey, ip: 'none', identity: 'clear', names: false, checkpointEvery: 100, checkpointInterval: 300_000 });
+    const last = await writer.append({ type: 'logout', outcome: 'success' });
+    await writer.close();
+    // After the shutdown checkpoint: one forged record dated far ahead, appended by someone without the key.
+    const segment = join(dir, `gw-${port}`, `${utcDay(Date.parse(last.ts))}.jsonl`);
+    const head = readFileSync(segment, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as AuditRecord).at(-1)!;
+    appendFileSync(segment, `${canonicalJson(sealRecord({ v: 1, id: 'forged', ts: '2099-12-31T23:59:59.000Z', seq: head.seq + 1, instance: head.instance, type: 'logout', outcome: 'success', prev: head.hash }))}\n`);
+    const yaml = testConfigYaml({ port, issuer: 'https://id.example.org', clientSecret: 'unused-client-secret-0123456789abcdef', upstream: 'http://127.0.0.1:9', store: 'memory', keys, auditDir: dir });
+    const refused = await startServeProcess(yaml).then(async (started) => {
+      await started.stop();
+      return undefined;
+    }, (err: unknown) => err as Error);
+    expect(refused?.message).toMatch(/^roomguard serve exited \(1\)/);
+    expect(refused?.message).toContain('cannot start: the audit log cannot be written, so nobody is let in');
+    expect(refused?.message).toContain(`${segment}:3: the head of the audit chain is dated 2099-12-31T23:59:59.000Z`);
+    expect(refused?.message).toContain('run `roomguard audit verify');
   });
 });

@@ -3,13 +3,14 @@
 // on the same machine; a writer whose lock was taken over all the same (by an instance on another
 // machine sharing the directory) stops writing instead of forking the chain, and the gateway then
 // refuses joins with RG_AUDIT_UNAVAILABLE and reports not ready.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, unlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface, type Interface } from 'node:readline';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { acquireInstanceLock } from '../../src/audit/lock.js';
 import { verifyAuditDir } from '../../src/audit/verify.js';
 import { AuditWriter } from '../../src/audit/writer.js';
 import type { AuditRecord } from '../../src/audit/record.js';
@@ -52,16 +53,72 @@ createInterface({ input: process.stdin }).on('line', async (command) => {
 });
 `;
 
+/**
+ * A process that takes the lock of an instance folder when told `go`, says whether it got it, and answers
+ * `check` with whether it still holds it. With `pause`, it stops at the first file-system step by which it
+ * acts on what it found (removing, renaming or linking a file, or creating one exclusively other than the
+ * lock itself) and goes on only when told `go` again: it has judged the lock and not yet acted on that.
+ */
+const LOCK_CHILD = `
+import { createRequire, syncBuiltinESMExports } from 'node:module';
+import { createInterface } from 'node:readline';
+const [instanceDir, mode] = process.argv.slice(2);
+const say = (value) => process.stdout.write(JSON.stringify(value) + '\\n');
+const queue = [];
+const waiting = [];
+createInterface({ input: process.stdin }).on('line', (line) => (waiting.length > 0 ? waiting.shift()(line) : queue.push(line)));
+const nextLine = () => (queue.length > 0 ? Promise.resolve(queue.shift()) : new Promise((resolve) => waiting.push(resolve)));
+let armed = false;
+if (mode === 'pause') {
+  const fsp = createRequire(import.meta.url)('node:fs/promises');
+  let paused = false;
+  for (const name of ['unlink', 'rename', 'link', 'open']) {
+    const real = fsp[name].bind(fsp);
+    fsp[name] = async (...args) => {
+      const acts = name !== 'open' || (args[1] === 'wx' && !String(args[0]).endsWith('/.lock'));
+      if (armed && acts && !paused) {
+        paused = true;
+        say({ paused: name, path: String(args[0]) });
+        await nextLine();
+      }
+      return real(...args);
+    };
+  }
+  syncBuiltinESMExports();
+}
+const { acquireInstanceLock } = await import(${JSON.stringify(join(ROOT, 'src/audit/lock.ts'))});
+say({ started: true, pid: process.pid });
+await nextLine();
+armed = true;
+let lock;
+try {
+  lock = await acquireInstanceLock(instanceDir);
+  say({ acquired: true });
+} catch (err) {
+  say({ acquired: false, message: err.message });
+  process.exit(0);
+}
+for (;;) {
+  await nextLine();
+  say({ holds: await lock.check().then(() => true, () => false) });
+}
+`;
+
 interface WriterChild {
   proc: ChildProcess;
   next(): Promise<Record<string, unknown>>;
-  ask(command: 'append' | 'healthy'): Promise<Record<string, unknown>>;
+  send(line: string): void;
+  ask(command: string): Promise<Record<string, unknown>>;
 }
 
 const children: ChildProcess[] = [];
 
 function startWriter(dir: string, script: string, keyFile: string): WriterChild {
-  const proc = spawn(process.execPath, ['--import', 'tsx', script, dir, keyFile], { cwd: ROOT, stdio: ['pipe', 'pipe', 'pipe'] });
+  return startChild(script, [dir, keyFile]);
+}
+
+function startChild(script: string, args: string[]): WriterChild {
+  const proc = spawn(process.execPath, ['--import', 'tsx', script, ...args], { cwd: ROOT, stdio: ['pipe', 'pipe', 'pipe'] });
   children.push(proc);
   let stderr = '';
   proc.stderr!.on('data', (c: Buffer) => (stderr += c.toString()));
@@ -81,6 +138,7 @@ function startWriter(dir: string, script: string, keyFile: string): WriterChild 
   return {
     proc,
     next,
+    send: (line) => proc.stdin!.write(`${line}\n`),
     ask: (command) => {
       proc.stdin!.write(`${command}\n`);
       return next();
@@ -194,6 +252,91 @@ describe('audit lock left by a process that is gone', () => {
     const writer = await AuditWriter.open({ dir, instance: 'gw', signingKeyPem, ip: 'none', identity: 'clear', names: false, checkpointEvery: 1000, checkpointInterval: 600_000 });
     expect((await writer.append({ type: 'logout', outcome: 'success' })).seq).toBe(1);
     await writer.close();
+  });
+});
+
+/** What a process on this machine writes into a lock (or a takeover claim); `start` as /proc names it. */
+function lockContentOf(pid: number, start?: string) {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  return {
+    pid, host: hostname(), token: `of-${pid}`, since: new Date().toISOString(),
+    boot: readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim(), pidns: readlinkSync('/proc/self/ns/pid'),
+    start: start ?? stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19],
+  };
+}
+
+/** A lock as this machine writes it, of a process that has ended. */
+function deadHoldersLock(instanceDir: string): void {
+  const ended = spawnSync(process.execPath, ['-e', '']);
+  mkdirSync(instanceDir, { recursive: true });
+  writeFileSync(join(instanceDir, '.lock'), `${JSON.stringify({ ...lockContentOf(process.pid, '1'), pid: ended.pid, token: 'dead' })}\n`);
+}
+
+function startLockChild(instanceDir: string, mode: 'pause' | 'plain'): WriterChild {
+  const script = join(mkdtempSync(join(tmpdir(), 'rg-lock-child-')), 'lock-child.mjs');
+  writeFileSync(script, LOCK_CHILD);
+  return startChild(script, [instanceDir, mode]);
+}
+
+describe('audit lock of a dead holder, taken over by processes racing for it', () => {
+  it('goes to exactly one of two starters, even when the other judged it stale before the first took it over', async () => {
+    const instanceDir = join(setup().instanceDir);
+    deadHoldersLock(instanceDir);
+    const late = startLockChild(instanceDir, 'pause');
+    expect(await late.next()).toMatchObject({ started: true });
+    late.send('go');
+    // It has read the dead holder's lock and judged it stale; it has not acted on that yet.
+    expect(await late.next()).toHaveProperty('paused');
+
+    const first = startLockChild(instanceDir, 'plain');
+    expect(await first.next()).toMatchObject({ started: true });
+    first.send('go');
+    expect(await first.next()).toEqual({ acquired: true });
+
+    // Now the late one acts on what it judged: the lock at the path is no longer the stale one.
+    late.send('go');
+    const refused = await late.next();
+    expect(refused).toMatchObject({ acquired: false });
+    expect(refused.message).toContain(`being written by pid ${first.proc.pid}`);
+    expect(await first.ask('check')).toEqual({ holds: true });
+    expect(JSON.parse(readFileSync(join(instanceDir, '.lock'), 'utf8'))).toMatchObject({ pid: first.proc.pid });
+    expect(readdirSync(instanceDir).filter((f) => f.startsWith('.lock'))).toEqual(['.lock']);
+  });
+
+  it('counts a claim of a live process as a takeover in progress, and one of a process that has ended as stale', async () => {
+    const instanceDir = join(setup().instanceDir);
+    deadHoldersLock(instanceDir);
+    const claimant = startLockChild(instanceDir, 'pause');
+    expect(await claimant.next()).toMatchObject({ started: true });
+    claimant.send('go');
+    const { path: claim } = await claimant.next();
+    expect(claim).toMatch(/\/\.lock\.takeover-[0-9a-f]{16}\.0$/);
+    // Its claim, as it writes it next: a live process on this machine taking the lock over.
+    writeFileSync(claim as string, `${JSON.stringify(lockContentOf(claimant.proc.pid!))}\n`);
+    await expect(acquireInstanceLock(instanceDir)).rejects.toThrow(`being taken over by pid ${claimant.proc.pid}`);
+    expect(readFileSync(join(instanceDir, '.lock'), 'utf8')).toContain('"token":"dead"');
+
+    // The claimant ends half-way: its claim is stale, the next starter takes the lock over, no claim is left.
+    claimant.proc.kill('SIGKILL');
+    await exited(claimant.proc);
+    const lock = await acquireInstanceLock(instanceDir);
+    await lock.check();
+    expect(readdirSync(instanceDir).filter((f) => f.startsWith('.lock'))).toEqual(['.lock']);
+    await lock.release();
+  });
+
+  it('goes to exactly one of several starters let go at the same moment, and that one keeps it', async () => {
+    const instanceDir = join(setup().instanceDir);
+    deadHoldersLock(instanceDir);
+    const starters = Array.from({ length: 6 }, () => startLockChild(instanceDir, 'plain'));
+    for (const starter of starters) expect(await starter.next()).toMatchObject({ started: true });
+    for (const starter of starters) starter.send('go');
+    const outcomes = await Promise.all(starters.map((starter) => starter.next()));
+    const holders = starters.filter((_, i) => outcomes[i]!.acquired === true);
+    expect(holders).toHaveLength(1);
+    for (const outcome of outcomes.filter((o) => o.acquired !== true)) expect(outcome.message).toMatch(/being (written|taken over) by pid \d+/);
+    expect(await holders[0]!.ask('check')).toEqual({ holds: true });
+    expect(JSON.parse(readFileSync(join(instanceDir, '.lock'), 'utf8'))).toMatchObject({ pid: holders[0]!.proc.pid });
   });
 });
 

@@ -3,14 +3,16 @@
 // off-host copy of the checkpoint files): every removal, truncation, reordering or replacement — at the
 // head, in the middle or at the tail, in one segment or across days — and every forged or replayed purge
 // makes `audit verify` fail and name the file and line. Also what the off-host checkpoint copy adds.
-import { generateKeyPairSync } from 'node:crypto';
+import { generateKeyPairSync, sign } from 'node:crypto';
 import { appendFileSync, cpSync, mkdtempSync, readFileSync, renameSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { canonicalJson, sealRecord } from '../../src/audit/chain.js';
 import { runAuditCommand } from '../../src/audit/commands.js';
+import { checkpointSigner } from '../../src/audit/checkpoint.js';
 import { exportEvidence } from '../../src/audit/export.js';
+import { manifestFileText, signManifest, type ExportManifest } from '../../src/audit/manifest.js';
 import { purgeAudit } from '../../src/audit/purge.js';
 import type { AuditEvent, AuditRecord } from '../../src/audit/record.js';
 import { verifyAuditDir, type VerifyProblem, type VerifyReport } from '../../src/audit/verify.js';
@@ -93,6 +95,11 @@ function chainedAfter(after: AuditRecord, body: Pick<AuditRecord, 'type' | 'outc
 
 function verify(dir: string, offHost?: string): Promise<VerifyReport> {
   return verifyAuditDir(dir, { publicKeyPem, ...(offHost ? { checkpointFiles: [offHost] } : {}) });
+}
+
+/** `verify --export`: the directory is an evidence package, its signed export.json honoured. */
+function verifyPackage(dir: string, offHost?: string): Promise<VerifyReport> {
+  return verifyAuditDir(dir, { publicKeyPem, evidencePackage: true, ...(offHost ? { checkpointFiles: [offHost] } : {}) });
 }
 
 function at(file: string, line: number, kind?: VerifyProblem['kind']) {
@@ -375,22 +382,185 @@ describe('audit verify against an attacker without the signing key', () => {
     expect(report.problems).toEqual([at(segment(dir, D4!), day4.length + 1, 'time-reversed')]);
   });
 
-  it('does not let an unsigned export.json in a copy of the directory explain a deleted head', async () => {
+  it('fails on the reported attack: one forged far-future record at the unsigned tail; the writer does not continue from it', async () => {
+    const { dir, offHost, root } = await log();
+    const day4 = readRecords(segment(dir, D4!));
+    const forged = chainedAfter(day4.at(-1)!, { type: 'logout', outcome: 'success', ts: '2099-12-31T23:59:59.000Z' });
+    writeRecords(segment(dir, D4!), [...day4, forged]);
+    // The gateway restarts: it does not continue the chain (or every record would be dated 2099 from now on).
+    const restart = AuditWriter.open({ dir, instance: 'gw', signingKeyPem, ip: 'none', identity: 'clear', names: false, checkpointEvery: 4, checkpointInterval: 86_400_000 });
+    await expect(restart).rejects.toMatchObject({ code: 'RG_AUDIT_UNAVAILABLE', message: expect.stringContaining(`${segment(dir, D4!)}:${day4.length + 1}:`) });
+    const keyFile = join(root, 'audit-signing.pub.pem');
+    writeFileSync(keyFile, publicKeyPem);
+    const out = capture();
+    expect(await runAuditCommand(['verify', dir, '--public-key', keyFile, '--checkpoints', offHost], { auditDir: dir, stdout: out, stderr: out })).toBe(1);
+    expect(out.text).toContain(`${segment(dir, D4!)}:${day4.length + 1}: time-future: expected `);
+    expect(out.text).toContain('found 2099-12-31T23:59:59.000Z');
+  });
+
+  it('reports what a writer continuing a far-future record used to write: every later record at that time, in that day\'s segment', async () => {
+    const { dir } = await log();
+    const day4 = readRecords(segment(dir, D4!));
+    const forged = chainedAfter(day4.at(-1)!, { type: 'logout', outcome: 'success', ts: '2099-12-31T23:59:59.000Z' });
+    writeRecords(segment(dir, D4!), [...day4, forged]);
+    const frozen = rechain([forged, forged].map((r, i) => ({ ...r, id: `later-${i}`, type: 'room.decision', outcome: 'allow', room: 'board' })), forged);
+    writeRecords(segment(dir, '2099-12-31'), frozen);
+    const report = await verify(dir);
+    expect(report.problems).toEqual([at(segment(dir, D4!), day4.length + 1, 'time-future'), at(segment(dir, '2099-12-31'), 1, 'time-future')]);
+    expect(report.problems[0]!.message).toContain('and 2 later record(s)');
+    expect(report.problems.map((p) => p.message)).toContain('a segment named for a day that has not come yet (its records would outlive retention)');
+    // The deny side: the same log verified on 1 January 2100 (the records are no longer in the future).
+    expect((await verifyAuditDir(dir, { publicKeyPem, now: Date.parse('2100-01-01T00:00:00.000Z') })).problems).toEqual([]);
+  });
+
+  it('reports a record dated after the checkpoint that signed it', async () => {
+    const { dir, offHost } = await log();
+    const lines = readFileSync(offHost, 'utf8').split('\n').filter(Boolean);
+    const index = lines.map((l) => l.includes('"instance":"gw"')).lastIndexOf(true);
+    const entry = JSON.parse(lines[index]!) as { seq: number; ts: string };
+    // The off-host copy says the checkpoint was made a day before the record it signed was dated.
+    lines[index] = JSON.stringify({ ...entry, ts: `${D3}T08:00:00.000Z` });
+    writeFileSync(offHost, `${lines.join('\n')}\n`);
+    const day4 = readRecords(segment(dir, D4!));
+    const signedLine = day4.findIndex((r) => r.seq === entry.seq) + 1;
+    const report = await verify(dir, offHost);
+    expect(report.problems).toEqual([at(segment(dir, D4!), signedLine, 'time-reversed')]);
+    expect(report.problems[0]!.expected).toContain(`(the checkpoint at ${offHost}:${index + 1} that signed it)`);
+  });
+
+  it('does not let an export.json in a copy of the directory explain a deleted head: genuine, unsigned or re-dated', async () => {
     const { dir, root } = await log();
     const pkg = join(root, 'pkg');
     await exportEvidence({ dir, since: Date.parse(`${D3}T00:00:00Z`), until: Date.parse(`${D4}T23:00:00Z`), out: pkg, signingKeyPem });
-    expect((await verify(pkg)).problems).toEqual([]);
-    // A copy of the audit directory with day 2 deleted and a manifest written by hand that starts at day 3.
-    const manifest = JSON.parse(readFileSync(join(pkg, 'export.json'), 'utf8')) as Record<string, unknown>;
+    expect((await verifyPackage(pkg)).problems).toEqual([]);
     unlinkSync(segment(dir, D2!));
+    // Verified as an audit log (no --export), any export.json is a finding and explains nothing.
+    cpSync(join(pkg, 'export.json'), join(dir, 'export.json'));
+    const asLog = await verify(dir);
+    expect(asLog.problems).toContainEqual(at(join(dir, 'export.json'), 1, 'inserted'));
+    expect(asLog.problems).toContainEqual(at(segment(dir, D3!), 1, 'missing'));
+    expect(asLog.partial).toBeUndefined();
+    // Verified as a package, a manifest written by hand that starts at day 3 explains nothing either.
+    const manifest = JSON.parse(readFileSync(join(pkg, 'export.json'), 'utf8')) as Record<string, unknown>;
     const { keyId: _k, signature: _s, ...unsigned } = manifest;
     writeFileSync(join(dir, 'export.json'), JSON.stringify(unsigned));
-    const report = await verify(dir);
-    expect(report.problems).toContainEqual(at(join(dir, 'export.json'), 1, 'bad-signature'));
-    expect(report.problems).toContainEqual(at(segment(dir, D3!), 1, 'missing'));
+    const asPackage = await verifyPackage(dir);
+    expect(asPackage.problems).toContainEqual(at(join(dir, 'export.json'), 1, 'bad-signature'));
+    expect(asPackage.problems).toContainEqual(at(segment(dir, D3!), 1, 'missing'));
     // The signed manifest of a package does not fit another stretch of the chain either.
     writeFileSync(join(dir, 'export.json'), JSON.stringify({ ...manifest, since: D2 }));
-    expect((await verify(dir)).problems).toContainEqual(at(join(dir, 'export.json'), 1, 'bad-signature'));
+    expect((await verifyPackage(dir)).problems).toContainEqual(at(join(dir, 'export.json'), 1, 'bad-signature'));
+  });
+
+  it('fails on the reported attack: a genuine export.json dropped into a copy whose head was deleted and whose tail was cut and forged', async () => {
+    const { dir, offHost, root } = await log();
+    const pkg = join(root, 'evidence-day-3');
+    await exportEvidence({ dir, since: Date.parse(`${D3}T00:00:00Z`), until: Date.parse(`${D3}T23:59:59Z`), out: pkg, signingKeyPem });
+    // Day 2 gone (the head), day 4 gone (the tail) and a forged day 4 continuing day 3, the package's manifest dropped in.
+    unlinkSync(segment(dir, D2!));
+    const day3 = readRecords(segment(dir, D3!));
+    const forged = rechain(readRecords(segment(dir, D4!)).slice(0, 3).map((r) => ({ ...r, outcome: 'deny', reason: 'RG_POLICY_NOT_ALLOWED' })), day3.at(-1));
+    writeRecords(segment(dir, D4!), forged);
+    cpSync(join(pkg, 'export.json'), join(dir, 'export.json'));
+    const keyFile = join(root, 'audit-signing.pub.pem');
+    writeFileSync(keyFile, publicKeyPem);
+    const copy = join(root, 'copy-of-audit-dir');
+    cpSync(dir, copy, { recursive: true });
+
+    // As the attack verified it: a copy of the audit directory, the off-host key and checkpoint copy.
+    const out = capture();
+    expect(await runAuditCommand(['verify', copy, '--public-key', keyFile, '--checkpoints', offHost], { auditDir: '/etc/roomguard/audit', stdout: out, stderr: out })).toBe(1);
+    expect(out.text).toContain(`${join(copy, 'export.json')}:1: inserted:`);
+    expect(out.text).toContain(`${segment(copy, D3!)}:1: missing:`);
+    expect(out.text).toMatch(new RegExp(`${segment(copy, D4!).replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}:\\d+: (tampered|truncated-after-checkpoint):`));
+    expect(out.text).not.toContain('evidence package for');
+
+    // And if the reviewer verifies it as an evidence package: the forged segment is no file of the package.
+    const asPackage = capture();
+    expect(await runAuditCommand(['verify', copy, '--export', '--public-key', keyFile, '--checkpoints', offHost], { auditDir: '/etc/roomguard/audit', stdout: asPackage, stderr: asPackage })).toBe(1);
+    expect(asPackage.text).toContain(`${segment(copy, D4!)}:1: inserted: expected only the files ${join(copy, 'export.json')} names found ${D4}.jsonl`);
+    expect(asPackage.text).toContain(`${segment(copy, D4!)}:1: inserted: expected the end of the package at seq ${day3.at(-1)!.seq}`);
+  });
+
+  it('verifying a package (--export), holds every file and record against its signed manifest and names where', async () => {
+    const { dir, offHost, root } = await log();
+    const pkg = join(root, 'pkg');
+    await exportEvidence({ dir, since: Date.parse(`${D3}T00:00:00Z`), until: Date.parse(`${D3}T23:59:59Z`), out: pkg, signingKeyPem });
+    const fresh = () => {
+      const copy = mkdtempSync(join(root, 'pkg-'));
+      cpSync(pkg, copy, { recursive: true });
+      return copy;
+    };
+    // The deny side: the package as written verifies, with the off-host copy too (its later entries are outside the package).
+    const clean = await verifyPackage(fresh(), offHost);
+    expect(clean.problems).toEqual([]);
+    expect(clean.evidencePackage).toMatchObject({ since: D3, until: D3, chains: { gw: { lastSeq: readRecords(segment(dir, D3!)).at(-1)!.seq } } });
+
+    // A segment of a later day added (genuine records of the chain).
+    let copy = fresh();
+    cpSync(segment(dir, D4!), segment(copy, D4!));
+    expect((await verifyPackage(copy)).problems).toEqual([at(segment(copy, D4!), 1, 'inserted'), at(segment(copy, D4!), 1, 'inserted')]);
+
+    // Genuine later records appended to the package's last segment.
+    copy = fresh();
+    const lines = readFileSync(segment(copy, D3!), 'utf8').split('\n').filter(Boolean).length;
+    appendFileSync(segment(copy, D3!), readFileSync(segment(dir, D4!), 'utf8').split('\n').slice(0, 2).map((l) => `${l}\n`).join(''));
+    expect((await verifyPackage(copy)).problems).toEqual([at(segment(copy, D3!), lines + 1, 'inserted'), at(segment(copy, D3!), lines + 1, 'inserted')]);
+
+    // A segment of the package removed: named at the line of export.json that lists it.
+    copy = fresh();
+    unlinkSync(segment(copy, D3!, 'gw-2'));
+    const manifestLines = readFileSync(join(copy, 'export.json'), 'utf8').split('\n');
+    const listed = manifestLines.findIndex((l, i) => i > manifestLines.findIndex((m) => m.includes('"gw-2":')) && l.includes(`"${D3}.jsonl":`)) + 1;
+    expect((await verifyPackage(copy)).problems).toContainEqual(at(join(copy, 'export.json'), listed, 'missing'));
+
+    // Entries cut from the package's checkpoint file; an instance folder the manifest does not list; a lock file.
+    copy = fresh();
+    const entries = readFileSync(join(copy, 'gw', 'checkpoints.jsonl'), 'utf8').split('\n').filter(Boolean);
+    writeFileSync(join(copy, 'gw', 'checkpoints.jsonl'), `${entries.slice(1).join('\n')}\n`);
+    // (named `constructor`: a name every plain object seems to have)
+    cpSync(join(dir, 'gw-2'), join(copy, 'constructor'), { recursive: true });
+    writeFileSync(join(copy, 'gw', '.lock'), '{}');
+    const report = await verifyPackage(copy);
+    expect(report.problems).toContainEqual(at(join(copy, 'gw', 'checkpoints.jsonl'), 1, 'tampered'));
+    expect(report.problems).toContainEqual(at(join(copy, 'gw', '.lock'), 1, 'inserted'));
+    expect(report.problems).toContainEqual(at(segment(copy, D3!, 'constructor'), 1, 'inserted'));
+    expect(report.problems).toContainEqual(at(join(copy, 'constructor', 'checkpoints.jsonl'), 1, 'inserted'));
+
+    // No export.json at all, verified as a package.
+    copy = fresh();
+    unlinkSync(join(copy, 'export.json'));
+    expect((await verifyPackage(copy)).problems).toContainEqual(at(join(copy, 'export.json'), 1, 'missing'));
+  });
+
+  it('verifying a package, ends each chain exactly where its signed manifest says', async () => {
+    const { dir, root } = await log();
+    const pkg = join(root, 'pkg');
+    await exportEvidence({ dir, since: Date.parse(`${D3}T00:00:00Z`), until: Date.parse(`${D3}T23:59:59Z`), out: pkg, signingKeyPem });
+    const manifest = JSON.parse(readFileSync(join(pkg, 'export.json'), 'utf8')) as ExportManifest;
+    const day3 = readRecords(segment(pkg, D3!));
+    // A manifest the key signed whose stretch ends one record earlier than the files it names (a faulty exporter).
+    const short = signManifest({ ...manifest, instances: { ...manifest.instances, gw: { ...manifest.instances.gw!, lastSeq: day3.at(-2)!.seq, lastHash: day3.at(-2)!.hash } } }, checkpointSigner(signingKeyPem));
+    writeFileSync(join(pkg, 'export.json'), manifestFileText(short));
+    expect((await verifyPackage(pkg)).problems).toEqual([at(segment(pkg, D3!), day3.length, 'inserted')]);
+    // One that names another last hash for the package's last record.
+    const other = signManifest({ ...manifest, instances: { ...manifest.instances, gw: { ...manifest.instances.gw!, lastHash: 'f'.repeat(64) } } }, checkpointSigner(signingKeyPem));
+    writeFileSync(join(pkg, 'export.json'), manifestFileText(other));
+    expect((await verifyPackage(pkg)).problems).toEqual([at(segment(pkg, D3!), day3.length, 'tampered')]);
+  });
+
+  it('does not honour a manifest of the older format, which bound none of the package\'s files, even signed', async () => {
+    const { dir, root } = await log();
+    const pkg = join(root, 'pkg');
+    await exportEvidence({ dir, since: Date.parse(`${D3}T00:00:00Z`), until: Date.parse(`${D3}T23:59:59Z`), out: pkg, signingKeyPem });
+    const current = JSON.parse(readFileSync(join(pkg, 'export.json'), 'utf8')) as ExportManifest;
+    const instances = Object.fromEntries(Object.entries(current.instances).map(([name, c]) => [name, { firstSeq: c.firstSeq, firstPrev: c.firstPrev, lastSeq: c.lastSeq, lastHash: c.lastHash, segments: Object.keys(c.files).filter((f) => f !== 'checkpoints.jsonl') }]));
+    const v1 = { v: 1, since: current.since, until: current.until, createdAt: current.createdAt, instances };
+    const signature = sign(null, Buffer.from(`roomguard-audit-export v1\n${canonicalJson(v1)}`), privateKey).toString('base64');
+    writeFileSync(join(pkg, 'export.json'), JSON.stringify({ ...v1, keyId: current.keyId, signature }, null, 2));
+    const report = await verifyPackage(pkg);
+    expect(report.problems).toContainEqual(expect.objectContaining({ file: join(pkg, 'export.json'), line: 1, kind: 'tampered', message: expect.stringContaining('older roomguard (v1)') }));
+    expect(report.problems).toContainEqual(at(segment(pkg, D3!), 1, 'missing'));
   });
 });
 

@@ -387,12 +387,28 @@ describe('audit export', () => {
     expect(readFileSync(join(out, 'README.txt'), 'utf8')).toContain('sha256sum -c SHA256SUMS');
     // The package verifies on its own with the public key, and tampering inside it is found.
     const pub = readFileSync(join(out, 'public-key.pem'), 'utf8');
-    expect((await verifyAuditDir(out, { publicKeyPem: pub })).problems).toEqual([]);
+    expect((await verifyAuditDir(out, { publicKeyPem: pub, evidencePackage: true })).problems).toEqual([]);
     const file = join(out, 'gw-b', '2024-05-02.jsonl');
     const lines = segmentLines(file);
     lines.splice(1, 1);
     writeLines(file, lines);
-    expect((await verifyAuditDir(out, { publicKeyPem: pub })).problems[0]).toMatchObject({ file, line: 2, kind: 'missing' });
+    const problems = (await verifyAuditDir(out, { publicKeyPem: pub, evidencePackage: true })).problems;
+    expect(problems).toContainEqual(expect.objectContaining({ file, line: 1, kind: 'tampered', message: 'the file differs from the one the signed export manifest names' }));
+    expect(problems).toContainEqual(expect.objectContaining({ file, line: 2, kind: 'missing' }));
+  });
+});
+
+describe('audit export of a segment being written', () => {
+  it('copies only its whole lines, so the package holds exactly what its manifest names and verifies', async () => {
+    const dir = await cleanLog();
+    // A write in progress at the end of the newest segment: part of a line, not yet a record.
+    const newest = join(dir, 'gw-a', '2024-05-03.jsonl');
+    const whole = readFileSync(newest);
+    appendFileSync(newest, '{"v":1,"id":"in-progr');
+    const out = join(mkdtempSync(join(tmpdir(), 'rg-audit-x-')), 'evidence');
+    const result = await exportEvidence({ dir, since: Date.parse('2024-05-03T00:00:00Z'), out, signingKeyPem, now: Date.parse('2024-05-03T23:00:00Z') });
+    expect(readFileSync(join(out, 'gw-a', '2024-05-03.jsonl'))).toEqual(whole);
+    expect(result.package.problems).toEqual([]);
   });
 });
 
@@ -442,6 +458,33 @@ describe('roomguard audit commands', () => {
     const key = capture();
     expect(await runAuditCommand(['public-key'], { auditDir: dir, signingKeyPem, stdout: key })).toBe(0);
     expect(key.text).toMatch(/^# audit checkpoint key [0-9a-f]{16}\n-----BEGIN PUBLIC KEY-----/);
+  });
+});
+
+describe('roomguard audit verify of an evidence package', () => {
+  it('honours its export.json only with --export, names the stretch it verified, and never takes the live directory for a package', async () => {
+    const dir = await cleanLog();
+    const pkg = join(mkdtempSync(join(tmpdir(), 'rg-audit-x-')), 'pkg');
+    expect(await runAuditCommand(['export', '--since', '2024-05-02', '--until', '2024-05-02T23:59:59Z', '--out', pkg], { auditDir: dir, signingKeyPem, stdout: capture(), now: () => Date.parse('2024-05-04T00:00:00Z') })).toBe(0);
+    const keyFile = join(pkg, '..', 'off-host.pem');
+    writeFileSync(keyFile, readFileSync(join(pkg, 'public-key.pem')));
+
+    const asPackage = capture();
+    expect(await runAuditCommand(['verify', pkg, '--export', '--public-key', keyFile], { auditDir: dir, stdout: asPackage })).toBe(0);
+    expect(asPackage.text).toContain('ok: 26 records in 2 segments, 2 instances (gw-a, gw-b)\nevidence package for 2024-05-02 to 2024-05-02 (a stretch of each chain, as its signed export.json states: gw-a seq 13–25, gw-b seq 13–25)\n');
+
+    // Without --export the same folder is an audit log whose chains start in the middle: not ok.
+    const asLog = capture();
+    expect(await runAuditCommand(['verify', pkg, '--public-key', keyFile], { auditDir: dir, stdout: asLog })).toBe(1);
+    expect(asLog.text).toContain(`${join(pkg, 'export.json')}:1: inserted:`);
+    expect(asLog.text).toContain(`${join(pkg, 'gw-a', '2024-05-02.jsonl')}:1: missing:`);
+
+    // The live directory is never a package: --export on it (named or not) is wrong usage, as is --repair-tail on a package.
+    for (const args of [['verify', '--export'], ['verify', dir, '--export'], ['verify', pkg, '--export', '--repair-tail']]) {
+      const usage = capture();
+      expect(await runAuditCommand(args, { auditDir: dir, signingKeyPem, stderr: usage })).toBe(2);
+      expect(usage.text).toContain('usage:');
+    }
   });
 });
 

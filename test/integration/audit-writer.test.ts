@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { AuditWriter, type AuditWriterOptions } from '../../src/audit/writer.js';
 import { verifyAuditDir } from '../../src/audit/verify.js';
+import { canonicalJson, sealRecord } from '../../src/audit/chain.js';
 import { checkpointKeys, verifyCheckpointSignature } from '../../src/audit/checkpoint.js';
 import type { AuditEvent, AuditRecord } from '../../src/audit/record.js';
 import type { AuditSink } from '../../src/audit/sink.js';
@@ -154,6 +155,67 @@ describe('AuditWriter durability and group commit', () => {
     await writer.close();
     const next = await openWriter(dir);
     expect((await next.append(join_(1))).seq).toBe(1);
+  });
+});
+
+/** A record chained after the chain's last line, as anyone who can write the directory appends one. */
+function appendForged(file: string, ts: string): number {
+  const chain = lines(file);
+  const last = chain.at(-1)!;
+  appendFileSync(file, `${canonicalJson(sealRecord({ v: 1, id: 'forged', ts, seq: last.seq + 1, instance: last.instance, type: 'logout', outcome: 'success', prev: last.hash }))}\n`);
+  return chain.length + 1;
+}
+
+describe('AuditWriter on a chain whose unsigned tail names another time', () => {
+  it('refuses to continue from a record dated beyond its clock, naming file and line, and writes nothing', async () => {
+    const dir = tempDir();
+    const now = () => Date.parse('2024-05-01T10:00:00.000Z');
+    const writer = await openWriter(dir, { now });
+    await writer.append(join_(1));
+    await writer.close();
+    const segment = join(writer.instanceDir, '2024-05-01.jsonl');
+    const line = appendForged(segment, '2099-12-31T23:59:59.000Z');
+    const before = readFileSync(segment, 'utf8');
+
+    const err = await openWriter(dir, { now }).then(() => undefined, (e: unknown) => e as Error & { code?: string });
+    expect(err?.code).toBe('RG_AUDIT_UNAVAILABLE');
+    expect(err?.message).toContain(`${segment}:${line}: the head of the audit chain is dated 2099-12-31T23:59:59.000Z`);
+    expect(err?.message).toContain('roomguard audit verify');
+    expect(readFileSync(segment, 'utf8')).toBe(before);
+    expect(readdirSync(writer.instanceDir).filter((f) => f.endsWith('.jsonl')).sort()).toEqual(['2024-05-01.jsonl', 'checkpoints.jsonl']);
+  });
+
+  it('continues from a record a little ahead of its clock (the clock stepped back), keeping times monotonic', async () => {
+    const dir = tempDir();
+    let now = Date.parse('2024-05-01T23:58:00.000Z');
+    const writer = await openWriter(dir, { now: () => now });
+    await writer.append(join_(1));
+    now = Date.parse('2024-05-02T00:01:00.000Z');
+    const ahead = await writer.append(join_(2));
+    await writer.close();
+    // The clock goes back four minutes, across midnight, before the next start.
+    now = Date.parse('2024-05-01T23:59:00.000Z');
+    const reopened = await openWriter(dir, { now: () => now });
+    const next = await reopened.append(join_(3));
+    expect(next.ts >= ahead.ts).toBe(true);
+    expect(lines(join(reopened.instanceDir, '2024-05-02.jsonl')).at(-1)).toMatchObject({ seq: next.seq });
+    await reopened.close();
+    expect((await verifyAuditDir(dir, { signingKeyPem, now: now + 60_000 })).problems).toEqual([]);
+  });
+
+  it('refuses to continue into a segment named for a day that has not come, and writes nothing there', async () => {
+    const dir = tempDir();
+    const now = () => Date.parse('2024-05-01T10:00:00.000Z');
+    const writer = await openWriter(dir, { now });
+    await writer.append(join_(1));
+    await writer.close();
+    // An empty segment of a later day: the writer would put every new record there, beyond retention.
+    const later = join(writer.instanceDir, '2099-12-31.jsonl');
+    writeFileSync(later, '');
+    const err = await openWriter(dir, { now }).then(() => undefined, (e: unknown) => e as Error & { code?: string });
+    expect(err?.code).toBe('RG_AUDIT_UNAVAILABLE');
+    expect(err?.message).toContain(`${later}:1: the head of the audit chain is the segment of 2099-12-31`);
+    expect(readFileSync(later, 'utf8')).toBe('');
   });
 });
 

@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { GENESIS, canonicalJson, recordHash, recordLine, sealRecord, sealRecordLine } from '../../src/audit/chain.js';
 import { checkpointKeys, checkpointMessage, checkpointSigner, exportManifestMessage, purgeMessage, verifyCheckpointSignature, verifySignedMessage } from '../../src/audit/checkpoint.js';
+import { describeFile, parseManifest } from '../../src/audit/manifest.js';
 import { pseudonymKey, pseudonymOf, truncateIp, hmacIp, canonicalIp, formatIp } from '../../src/audit/privacy.js';
 import { toRecordBody, validateEvent, type AuditEvent, type AuditRecord, type PrivacySettings } from '../../src/audit/record.js';
 import { csvCell, formatCsv } from '../../src/audit/query.js';
@@ -211,13 +212,45 @@ describe('checkpoint signatures', () => {
     }
   });
 
-  it('signs an export manifest over "roomguard-audit-export v1\\n" and its canonical JSON', () => {
+  it('signs an export manifest over "roomguard-audit-export v2\\n" and its canonical JSON, files included', () => {
     const signer = checkpointSigner(signingKeyPem);
-    const manifest = { v: 1, since: '2024-05-02', until: '2024-05-02', createdAt: '2024-05-04T00:00:00.000Z', instances: {} };
-    expect(exportManifestMessage(manifest)).toBe('roomguard-audit-export v1\n{"createdAt":"2024-05-04T00:00:00.000Z","instances":{},"since":"2024-05-02","until":"2024-05-02","v":1}');
+    const files = { '2024-05-02.jsonl': { sha256: 'a'.repeat(64), lines: 10 } };
+    const manifest = { v: 2, since: '2024-05-02', until: '2024-05-02', createdAt: '2024-05-04T00:00:00.000Z', instances: { gw: { firstSeq: 11, firstPrev: 'b'.repeat(64), lastSeq: 20, lastHash: 'c'.repeat(64), files } } };
+    expect(exportManifestMessage(manifest)).toBe(`roomguard-audit-export v2\n{"createdAt":"2024-05-04T00:00:00.000Z","instances":{"gw":{"files":{"2024-05-02.jsonl":{"lines":10,"sha256":"${'a'.repeat(64)}"}},"firstPrev":"${'b'.repeat(64)}","firstSeq":11,"lastHash":"${'c'.repeat(64)}","lastSeq":20}},"since":"2024-05-02","until":"2024-05-02","v":2}`);
     const signature = signer.signMessage(exportManifestMessage(manifest));
     expect(verifySignedMessage(exportManifestMessage(manifest), signature, signer.publicKey)).toBe(true);
     expect(verifySignedMessage(exportManifestMessage({ ...manifest, since: '2024-05-01' }), signature, signer.publicKey)).toBe(false);
+    const otherFile = { ...manifest, instances: { gw: { ...manifest.instances.gw, files: { '2024-05-02.jsonl': { sha256: 'd'.repeat(64), lines: 10 } } } } };
+    expect(verifySignedMessage(exportManifestMessage(otherFile), signature, signer.publicKey)).toBe(false);
+  });
+});
+
+describe('export manifest from untrusted bytes', () => {
+  const chain = { firstSeq: 1, firstPrev: '0'.repeat(64), lastSeq: 3, lastHash: 'c'.repeat(64), files: { '2024-05-02.jsonl': { sha256: 'a'.repeat(64), lines: 3 }, 'checkpoints.jsonl': { sha256: 'e'.repeat(64), lines: 1 } } };
+  const good = { v: 2, since: '2024-05-02', until: '2024-05-02', createdAt: '2024-05-04T00:00:00.000Z', instances: { gw: chain } };
+
+  it('reads a well-formed one and refuses every other shape with a reason, never a crash', () => {
+    expect(parseManifest(JSON.stringify(good))).toEqual(good);
+    const refused: Array<[unknown, RegExp]> = [
+      ['{', /not JSON/],
+      [[], /not a JSON object/],
+      [{ ...good, v: 1 }, /older roomguard \(v1\)/],
+      [{ ...good, v: 3 }, /unknown manifest version 3/],
+      [{ ...good, since: 'yesterday' }, /since, until or createdAt/],
+      [{ ...good, instances: null }, /no instances/],
+      [{ ...good, instances: { '../etc': chain } }, /not an instance name/],
+      [{ ...good, instances: { gw: { ...chain, lastSeq: 0 } } }, /firstSeq, lastSeq/],
+      [{ ...good, instances: { gw: { ...chain, files: undefined } } }, /no files/],
+      [{ ...good, instances: { gw: { ...chain, files: { '../../x': { sha256: 'a'.repeat(64), lines: 1 } } } } }, /neither a segment nor checkpoints.jsonl/],
+      [{ ...good, instances: { gw: { ...chain, files: { '2024-05-02.jsonl': { sha256: 'x', lines: 1 } } } } }, /without sha256 and lines/],
+    ];
+    for (const [value, reason] of refused) expect(parseManifest(typeof value === 'string' ? value : JSON.stringify(value))).toMatch(reason);
+  });
+
+  it('describes a file by its SHA-256 and its complete lines', () => {
+    expect(describeFile(Buffer.from('a\nb\n'))).toEqual({ sha256: createHash('sha256').update('a\nb\n').digest('hex'), lines: 2 });
+    expect(describeFile(Buffer.from('a\nb')).lines).toBe(1);
+    expect(describeFile(Buffer.alloc(0)).lines).toBe(0);
   });
 });
 
