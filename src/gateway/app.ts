@@ -14,7 +14,7 @@ import { registerAuditRoutes } from './audit-routes.js';
 import { registerForwardAuth, registerRefusedPage } from './forward-auth.js';
 import { registerProxy } from './proxy.js';
 import { registerHealthRoutes } from './health-routes.js';
-import { securityHeaders } from './security-headers.js';
+import { securityHeaders } from '../ui/security-headers.js';
 import { requestIdSource } from './request-id.js';
 import { rawRefusals } from './client-errors.js';
 
@@ -53,6 +53,8 @@ export async function buildGateway(deps: GatewayDeps): Promise<FastifyInstance> 
   refusals.attach(app.server);
   app.server.headersTimeout = config.http.headersTimeout;
   await app.register(fastifyCookie);
+  // The session a hook read after the body arrived, for the handler (context.ts loadSession's `keep`).
+  app.decorateRequest('keptSession', undefined);
 
   addRequestHooks(app, ctx);
 

@@ -7,7 +7,7 @@ import type { Socket } from 'node:net';
 import type { FastifyBaseLogger } from 'fastify';
 import type { ErrorCode } from '../errors.js';
 import { errorPage } from '../ui/pages.js';
-import { securityHeaders } from './security-headers.js';
+import { securityHeaders } from '../ui/security-headers.js';
 
 const STATUS_TEXT: Record<number, string> = {
   400: 'Bad Request', 405: 'Method Not Allowed', 408: 'Request Timeout', 413: 'Payload Too Large', 417: 'Expectation Failed', 431: 'Request Header Fields Too Large',

@@ -1,6 +1,7 @@
-// Everything the gateway's route groups share: settings, the services they call, cookie names, the
-// helpers that render pages (language, branding, CSP nonce) and refusals, and the audit trail's two ways in.
-import { createHmac, hkdfSync, randomBytes, timingSafeEqual } from 'node:crypto';
+// What the gateway's route groups share: settings, the services they call (sessions and their cookies
+// and CSRF tokens from session/, page framing from ui/, second factors, the audit trail's two ways in), and
+// refusals. It composes; the rules live in their own folders.
+import { hkdfSync } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Config } from '../config/schema.js';
@@ -16,12 +17,14 @@ import { AttemptLimiter } from '../mfa/limiter.js';
 import { PendingLoginSeal } from '../identity/pending-logins.js';
 import { decodeKey } from '../config/validate.js';
 import { WebAuthnCeremonies } from '../mfa/webauthn.js';
-import { chooseLang, type Lang } from '../ui/i18n.js';
+import type { Lang } from '../ui/i18n.js';
 import { errorPage } from '../ui/pages.js';
 import type { Frame } from '../ui/layout.js';
+import { PageFrames } from '../ui/page-frames.js';
+import { SessionCookies, type CookieNames } from '../session/cookies.js';
+import { CsrfTokens } from '../session/csrf.js';
 import type { AssertionSigner } from './assertion.js';
 import type { AuditTrail } from './audit-trail.js';
-import { securityHeaders } from './security-headers.js';
 import type { GatewayMetrics } from './metrics.js';
 import type { SessionBus } from '../store/bus.js';
 
@@ -59,11 +62,11 @@ export interface GatewayStatus {
   policiesRejected?: string;
 }
 
-export interface CookieNames {
-  session: string;
-  /** The sealed pending logins of the browser (it binds a login to the browser that started it). */
-  binding: string;
-  lang: string;
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** The session a hook read after the body arrived, for the handler's first loadSession (see there). */
+    keptSession?: { session: LoadedSession | undefined };
+  }
 }
 
 /** New recovery codes can be fetched for display this long, once. */
@@ -89,9 +92,9 @@ export class GatewayContext {
   readonly audit: AuditTrail['record'];
   /** Appends an audit event about a request best-effort (refusals; anonymous ones within the refusal budget). */
   readonly auditQuietly: AuditTrail['recordQuietly'];
-  readonly #csrfKey: Buffer;
-  /** Sessions a hook read for the handler of the same request (loadSession's `keep`). */
-  readonly #kept = new WeakMap<FastifyRequest, { session: LoadedSession | undefined }>();
+  readonly sessionCookies: SessionCookies;
+  readonly csrf: CsrfTokens;
+  readonly frames: PageFrames;
 
   constructor(deps: GatewayDeps) {
     this.deps = deps;
@@ -101,16 +104,19 @@ export class GatewayContext {
     this.now = deps.now ?? Date.now;
     this.audit = deps.audit.record;
     this.auditQuietly = deps.audit.recordQuietly;
-    const prefix = this.https ? '__Host-' : '';
-    const name = deps.config.session.cookieName;
-    this.cookies = { session: `${prefix}${name}`, binding: `${prefix}${name}_login`, lang: `${prefix}${name}_lang` };
-    this.cookieBase = { path: '/', httpOnly: true, secure: this.https, sameSite: 'lax' };
+    this.sessionCookies = new SessionCookies(deps.config.session.cookieName, this.https);
+    this.cookies = this.sessionCookies.names;
+    this.cookieBase = this.sessionCookies.options;
+    this.frames = new PageFrames({
+      publicUrl: this.publicUrl, orgName: deps.config.ui.orgName, hasLogo: Boolean(deps.logo), idpOrigin: deps.oidc.settings.issuer.origin,
+      langCookie: { name: this.cookies.lang, options: { ...this.cookieBase } },
+    });
     this.sessions = new Sessions(deps.store, { idleMs: deps.config.session.idleTimeout, absoluteMs: deps.config.session.absoluteTimeout }, this.now, {
       ...(deps.bus ? { bus: deps.bus } : {}),
       cacheMs: deps.config.session.localCache,
       maxPerPerson: deps.config.session.maxPerPerson,
     });
-    this.#csrfKey = derive(deps.encryptionKey, 'roomguard csrf v1');
+    this.csrf = new CsrfTokens(derive(deps.encryptionKey, 'roomguard csrf v1'), this.publicUrl.origin);
     this.factors = new FactorStore(deps.store);
     const mfa = deps.config.mfa;
     this.limiter = new AttemptLimiter(deps.store, {
@@ -122,30 +128,15 @@ export class GatewayContext {
   }
 
   lang(request: FastifyRequest): Lang {
-    // `cookies` is missing on a request the router refused before @fastify/cookie's hook ran.
-    return chooseLang(langParameter(request), request.cookies?.[this.cookies.lang], request.headers['accept-language']);
+    return this.frames.lang(request);
   }
 
-  /** Sets the page's security headers (with a fresh CSP nonce) and returns the frame to render it in. */
   frame(request: FastifyRequest, reply: FastifyReply): Frame {
-    const lang = this.lang(request);
-    const asked = langParameter(request);
-    if (asked === 'de' || asked === 'en') reply.setCookie(this.cookies.lang, lang, { ...this.cookieBase, maxAge: 365 * 86_400 });
-    const nonce = randomBytes(16).toString('base64');
-    reply.headers(securityHeaders({ https: this.https, formActions: [this.deps.oidc.settings.issuer.origin], nonce }));
-    let url: URL;
-    try {
-      url = new URL(request.url, this.publicUrl);
-    } catch {
-      url = new URL('/', this.publicUrl); // a request URL that does not parse still gets its error page
-    }
-    url.searchParams.set('lang', lang === 'de' ? 'en' : 'de');
-    return { lang, orgName: this.config.ui.orgName, hasLogo: Boolean(this.deps.logo), nonce, switchHref: url.pathname + url.search };
+    return this.frames.frame(request, reply);
   }
 
   page(request: FastifyRequest, reply: FastifyReply, render: (frame: Frame) => string, status = 200) {
-    const html = render(this.frame(request, reply));
-    return reply.code(status).type('text/html; charset=utf-8').send(html);
+    return this.frames.page(request, reply, render, status);
   }
 
   isWebSocket(request: FastifyRequest): boolean {
@@ -173,32 +164,27 @@ export class GatewayContext {
    * Never from onRequest: a client can hold its body back for seconds.
    */
   async loadSession(request: FastifyRequest, options: { cached?: boolean; keep?: boolean } = {}): Promise<LoadedSession | undefined> {
-    const kept = this.#kept.get(request);
+    const kept = request.keptSession;
     if (kept) {
-      this.#kept.delete(request);
+      request.keptSession = undefined;
       return kept.session;
     }
-    const session = await this.sessions.load(request.cookies[this.cookies.session], options.cached ? { cached: true } : {});
-    if (options.keep) this.#kept.set(request, { session });
+    const session = await this.sessions.load(this.sessionCookies.sessionId(request), options.cached ? { cached: true } : {});
+    if (options.keep) request.keptSession = { session };
     return session;
   }
 
   setSessionCookie(reply: FastifyReply, session: LoadedSession): void {
-    reply.setCookie(this.cookies.session, session.id, this.cookieBase);
+    this.sessionCookies.setSession(reply, session);
   }
 
   csrfToken(session: LoadedSession): string {
-    return createHmac('sha256', this.#csrfKey).update(session.hash).digest('base64url');
+    return this.csrf.token(session);
   }
 
   /** A state-changing request must carry the session's CSRF token and, if the browser names one, our origin. */
   csrfValid(request: FastifyRequest, session: LoadedSession, token: unknown): boolean {
-    const origin = request.headers.origin;
-    if (origin !== undefined && origin !== this.publicUrl.origin) return false;
-    if (typeof token !== 'string') return false;
-    const expected = Buffer.from(this.csrfToken(session));
-    const given = Buffer.from(token);
-    return expected.length === given.length && timingSafeEqual(expected, given);
+    return this.csrf.valid(request, session, token);
   }
 
   /** Whether the session's second factor (not the IdP's) is recent enough to change factors (mfa.freshFactor). */
@@ -222,15 +208,6 @@ export class GatewayContext {
   loginHref(returnTo: string, fresh = false): string {
     return `/_roomguard/login?${new URLSearchParams({ returnTo, ...(fresh ? { fresh: '1' } : {}) })}`;
   }
-}
-
-/**
- * The `lang` query parameter of any request, one of roomguard's pages or a refusal of anything else: no
- * route schema declares it, and a request the router refused has no parsed query at all.
- */
-function langParameter(request: FastifyRequest): unknown {
-  const query: unknown = request.query;
-  return typeof query === 'object' && query !== null && 'lang' in query ? query.lang : undefined;
 }
 
 function derive(key: Buffer, info: string): Buffer {
