@@ -6,6 +6,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ERRORS, type ErrorCode } from '../errors.js';
 import { AdmissionJudge, admittedIdentityHeaders, isNavigation, type RequestView, type Verdict } from './admission.js';
 import type { GatewayContext } from './context.js';
+import { route, routeInput } from './route-input.js';
 import { headerSafe, isProxyOnly, namesInUse, stripOwnCookies } from './identity-headers.js';
 
 export const VERIFY_PATH = '/_roomguard/verify';
@@ -74,95 +75,116 @@ function describe(request: FastifyRequest, style: Style, publicHost: string): Re
 export function registerForwardAuth(app: FastifyInstance, ctx: GatewayContext, pageHeaders: Record<string, string>): void {
   const settings = ctx.config.forwardAuth;
   if (!settings.enabled) return;
-  const judge = new AdmissionJudge(ctx);
-  const publicHost = ctx.publicUrl.host.toLowerCase();
-  const style: Style = settings.proxy === 'nginx' ? 'nginx' : 'forwarded';
-
-  const answer = async (request: FastifyRequest, reply: FastifyReply) => {
-    reply.header('cache-control', 'no-store');
-    const view = describe(request, style, publicHost);
-    if ('error' in view) {
-      reply.headers(pageHeaders);
-      request.log.warn({ event: 'verify.malformed', detail: view.error }, 'forward-auth request malformed');
-      // nginx turns anything but 2xx/401/403 into a bare 500: say it with a 403 and the code.
-      if (style === 'nginx') return reply.code(403).header('x-roomguard-error', 'RG_REQUEST_INVALID').send();
-      return ctx.fail(request, reply, 'RG_REQUEST_INVALID', { detail: view.error });
-    }
-    let verdict = await judge.judge(request, view);
-    // A request judged by its body cannot be judged here: the web server's check carries none.
-    if (verdict.kind === 'pass' && verdict.admission.body) {
-      request.log.warn({ event: 'verify.body-needed', path: view.rawUrl.split('?')[0]!.slice(0, 100) }, 'this request must be sent to roomguard itself (see the conference-request location in deploy/nginx/jitsi-meet.conf)');
-      verdict = { kind: 'refuse', code: 'RG_FORWARD_AUTH_BODY' };
-    }
-    if (verdict.kind !== 'pass') reply.headers(pageHeaders);
-    return style === 'nginx' ? answerNginx(request, reply, verdict) : answerForwarded(request, reply, verdict);
+  const verify: Verify = {
+    ctx, pageHeaders, judge: new AdmissionJudge(ctx),
+    publicHost: ctx.publicUrl.host.toLowerCase(),
+    style: settings.proxy === 'nginx' ? 'nginx' : 'forwarded',
+    remoteHeaders: settings.remoteHeaders,
   };
+  app.route({ method: [...METHODS], url: VERIFY_PATH, handler: (request, reply) => answer(verify, request, reply) });
+}
 
-  /** Traefik and Caddy pass non-2xx answers to the browser: send the step or the refusal page itself. */
-  const answerForwarded = async (request: FastifyRequest, reply: FastifyReply, verdict: Verdict) => {
-    switch (verdict.kind) {
-      case 'pass':
-        return pass(request, reply, verdict, 'forwarded');
-      case 'redirect':
-        if (verdict.sensitive) reply.header('referrer-policy', 'no-referrer');
-        return reply.redirect(verdict.location, 302);
-      case 'refuse':
-        return ctx.fail(request, reply, verdict.code);
-    }
-  };
+/** What every answer of the verify endpoint needs. */
+interface Verify {
+  ctx: GatewayContext;
+  pageHeaders: Record<string, string>;
+  judge: AdmissionJudge;
+  publicHost: string;
+  style: Style;
+  remoteHeaders: boolean;
+}
 
-  /**
-   * nginx's auth_request accepts only 2xx, 401 and 403. Steps are 401 with `X-Roomguard-Location` (the
-   * snippet redirects there); refusals are 403 with `X-Roomguard-Error` (the snippet shows our refusal
-   * page for that code, with its real status).
-   */
-  const answerNginx = async (request: FastifyRequest, reply: FastifyReply, verdict: Verdict) => {
-    switch (verdict.kind) {
-      case 'pass':
-        return pass(request, reply, verdict, 'nginx');
-      case 'redirect':
-        return reply.code(401).header('x-roomguard-location', verdict.location).send();
-      case 'refuse':
-        if (ERRORS[verdict.code].status === 401) return reply.code(401).header('x-roomguard-location', ctx.loginHref(returnToOf(request))).send();
-        return reply.code(403).header('x-roomguard-error', verdict.code).send();
-    }
-  };
+async function answer(verify: Verify, request: FastifyRequest, reply: FastifyReply) {
+  const { ctx, style } = verify;
+  reply.header('cache-control', 'no-store');
+  const view = describe(request, style, verify.publicHost);
+  if ('error' in view) {
+    reply.headers(verify.pageHeaders);
+    request.log.warn({ event: 'verify.malformed', detail: view.error }, 'forward-auth request malformed');
+    // nginx turns anything but 2xx/401/403 into a bare 500: say it with a 403 and the code.
+    if (style === 'nginx') return reply.code(403).header('x-roomguard-error', 'RG_REQUEST_INVALID').send();
+    return ctx.fail(request, reply, 'RG_REQUEST_INVALID', { detail: view.error });
+  }
+  let verdict = await verify.judge.judge(request, view);
+  // A request judged by its body cannot be judged here: the web server's check carries none.
+  if (verdict.kind === 'pass' && verdict.admission.body) {
+    request.log.warn({ event: 'verify.body-needed', path: view.rawUrl.split('?')[0]!.slice(0, 100) }, 'this request must be sent to roomguard itself (see the conference-request location in deploy/nginx/jitsi-meet.conf)');
+    verdict = { kind: 'refuse', code: 'RG_FORWARD_AUTH_BODY' };
+  }
+  if (verdict.kind !== 'pass') reply.headers(verify.pageHeaders);
+  return style === 'nginx' ? answerNginx(verify, request, reply, verdict) : answerForwarded(verify, request, reply, verdict);
+}
 
-  const returnToOf = (request: FastifyRequest) => {
-    const uri = header(request, 'x-original-uri') ?? '/';
-    return uri.length <= 2048 ? uri : uri.slice(0, uri.indexOf('?') === -1 ? 2048 : uri.indexOf('?'));
-  };
+/** Traefik and Caddy pass non-2xx answers to the browser: send the step or the refusal page itself. */
+async function answerForwarded(verify: Verify, request: FastifyRequest, reply: FastifyReply, verdict: Verdict) {
+  switch (verdict.kind) {
+    case 'pass':
+      return pass(verify, request, reply, verdict);
+    case 'redirect':
+      if (verdict.sensitive) reply.header('referrer-policy', 'no-referrer');
+      return reply.redirect(verdict.location, 302);
+    case 'refuse':
+      return verify.ctx.fail(request, reply, verdict.code);
+  }
+}
 
-  const pass = async (request: FastifyRequest, reply: FastifyReply, verdict: Extract<Verdict, { kind: 'pass' }>, style: Style) => {
-    // Every name, empty where there is nothing to say: proxies that copy named headers (Caddy 2.6's
-    // copy_headers) would otherwise pass an unexpanded placeholder for an absent one.
-    const headers: Record<string, string> = style === 'forwarded' ? Object.fromEntries(IDENTITY_HEADER_NAMES.map((name) => [name, ''])) : {};
-    Object.assign(headers, await admittedIdentityHeaders(ctx, verdict.admission));
-    if (style === 'nginx') {
-      // nginx cannot reliably cut cookies out of a header; roomguard hands it the Cookie header for the backend.
-      const cookie = stripOwnCookies(header(request, 'cookie'), [ctx.cookies.session, ctx.cookies.binding, ctx.cookies.lang]);
-      if (cookie) headers[UPSTREAM_COOKIE_HEADER] = cookie;
-    }
-    const identity = verdict.admission.session?.data.identity;
-    if (identity && settings.remoteHeaders) {
-      headers['remote-user'] = headerSafe(identity.sub);
-      headers['remote-groups'] = identity.groups.map(headerSafe).join(',');
-      if (identity.email) headers['remote-email'] = headerSafe(identity.email);
-      if (identity.name) headers['remote-name'] = headerSafe(identity.name);
-    }
-    return reply.code(200).headers(headers).send();
-  };
+/**
+ * nginx's auth_request accepts only 2xx, 401 and 403. Steps are 401 with `X-Roomguard-Location` (the
+ * snippet redirects there); refusals are 403 with `X-Roomguard-Error` (the snippet shows our refusal
+ * page for that code, with its real status).
+ */
+async function answerNginx(verify: Verify, request: FastifyRequest, reply: FastifyReply, verdict: Verdict) {
+  switch (verdict.kind) {
+    case 'pass':
+      return pass(verify, request, reply, verdict);
+    case 'redirect':
+      return reply.code(401).header('x-roomguard-location', verdict.location).send();
+    case 'refuse':
+      if (ERRORS[verdict.code].status === 401) return reply.code(401).header('x-roomguard-location', verify.ctx.loginHref(returnToOf(request))).send();
+      return reply.code(403).header('x-roomguard-error', verdict.code).send();
+  }
+}
 
-  app.route({ method: [...METHODS], url: VERIFY_PATH, handler: answer });
+function returnToOf(request: FastifyRequest): string {
+  const uri = header(request, 'x-original-uri') ?? '/';
+  return uri.length <= 2048 ? uri : uri.slice(0, uri.indexOf('?') === -1 ? 2048 : uri.indexOf('?'));
+}
+
+/** 200 with the identity headers the web server copies onto the request for the backend. */
+async function pass(verify: Verify, request: FastifyRequest, reply: FastifyReply, verdict: Extract<Verdict, { kind: 'pass' }>) {
+  const { ctx, style } = verify;
+  // Every name, empty where there is nothing to say: proxies that copy named headers (Caddy 2.6's
+  // copy_headers) would otherwise pass an unexpanded placeholder for an absent one.
+  const headers: Record<string, string> = style === 'forwarded' ? Object.fromEntries(IDENTITY_HEADER_NAMES.map((name) => [name, ''])) : {};
+  Object.assign(headers, await admittedIdentityHeaders(ctx, verdict.admission));
+  if (style === 'nginx') {
+    // nginx cannot reliably cut cookies out of a header; roomguard hands it the Cookie header for the backend.
+    const cookie = stripOwnCookies(header(request, 'cookie'), [ctx.cookies.session, ctx.cookies.binding, ctx.cookies.lang]);
+    if (cookie) headers[UPSTREAM_COOKIE_HEADER] = cookie;
+  }
+  const identity = verdict.admission.session?.data.identity;
+  if (identity && verify.remoteHeaders) {
+    headers['remote-user'] = headerSafe(identity.sub);
+    headers['remote-groups'] = identity.groups.map(headerSafe).join(',');
+    if (identity.email) headers['remote-email'] = headerSafe(identity.email);
+    if (identity.name) headers['remote-name'] = headerSafe(identity.name);
+  }
+  return reply.code(200).headers(headers).send();
+}
+
+/** nginx names the refusal's code; anything else (or nothing) is a page that does not exist. */
+const REFUSED_PAGE = routeInput({ querystring: { type: 'object', properties: { code: { type: 'string', maxLength: 64 } } } });
+
+function isErrorCode(code: string): code is ErrorCode {
+  return Object.hasOwn(ERRORS, code);
 }
 
 /** With forward-auth on, among roomguard's own pages (and their headers). */
 export function registerRefusedPage(app: FastifyInstance, ctx: GatewayContext): void {
   if (!ctx.config.forwardAuth.enabled) return;
   // The page nginx shows for a refusal (error_page 403 → here): the catalogued text, in the person's language.
-  app.get(REFUSED_PATH, async (request, reply) => {
-    const code = (request.query as Record<string, unknown>).code;
-    const known: ErrorCode = typeof code === 'string' && Object.hasOwn(ERRORS, code) ? (code as ErrorCode) : 'RG_NOT_FOUND';
-    return ctx.fail(request, reply, known);
+  route(app, 'GET', REFUSED_PATH, REFUSED_PAGE, async (request, reply) => {
+    const { code } = request.query;
+    return ctx.fail(request, reply, code !== undefined && isErrorCode(code) ? code : 'RG_NOT_FOUND');
   });
 }

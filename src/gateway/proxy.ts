@@ -2,7 +2,7 @@
 // redirected to a step, or passed to the upstream with identity headers; open WebSockets are closed
 // when their session ends on any instance.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import httpProxy from '@fastify/http-proxy';
+import httpProxy, { type FastifyHttpProxyOptions } from '@fastify/http-proxy';
 import { isSpoofable, stripOwnCookies } from './identity-headers.js';
 import type { GatewayContext } from './context.js';
 import { RoomguardError } from '../errors.js';
@@ -176,15 +176,26 @@ declare module 'fastify' {
   }
 }
 
+type UpstreamHeaders = Record<string, string | string[] | undefined>;
+
 export async function registerProxy(app: FastifyInstance, ctx: GatewayContext): Promise<SocketTracker> {
-  const { config, publicUrl } = ctx;
   const tracker = new SocketTracker(ctx);
   app.addHook('onClose', async () => tracker.stop());
   app.decorate('roomguardSockets', () => tracker.count());
   app.decorate('roomguardCloseSockets', () => tracker.closeAll());
-  const judge = new AdmissionJudge(ctx);
+  const guard = proxyGuard(ctx, new AdmissionJudge(ctx), tracker, upstreamHeadersOf(ctx));
+  await app.register(async (proxied) => {
+    proxied.addHook('onRequest', guard);
+    // Requests the judge wants judged by their body too: only once the body has arrived.
+    proxied.addHook('preHandler', bodyCheck(ctx));
+    await proxied.register(httpProxy, proxyOptions(ctx));
+  });
+  return tracker;
+}
 
-  const guard = async (request: FastifyRequest, reply: FastifyReply) => {
+/** Every request is judged before anything reaches the upstream: refused, sent to a step, or passed with its headers prepared. */
+function proxyGuard(ctx: GatewayContext, judge: AdmissionJudge, tracker: SocketTracker, upstreamHeaders: (request: FastifyRequest) => Promise<UpstreamHeaders>) {
+  return async (request: FastifyRequest, reply: FastifyReply) => {
     const ws = ctx.isWebSocket(request);
     const verdict = await judge.judge(request, { method: request.method, rawUrl: request.raw.url ?? '/', ws, navigation: isNavigation(request.method, request.headers) });
     switch (verdict.kind) {
@@ -201,19 +212,21 @@ export async function registerProxy(app: FastifyInstance, ctx: GatewayContext): 
         request.admission = { ...verdict.admission, upstreamHeaders: await upstreamHeaders(request) };
     }
   };
+}
 
+/**
+ * The headers the upstream gets: the client's, without anything spoofable (identity, X-Forwarded-*,
+ * proxy and address headers), roomguard's cookies or hop-by-hop headers (host and length are the
+ * proxy's own, set at the rewrite); then roomguard's forwarding and identity headers. Built as a new
+ * object rather than by deleting from a copy, which left it slow for every later access.
+ */
+function upstreamHeadersOf(ctx: GatewayContext): (request: FastifyRequest) => Promise<UpstreamHeaders> {
   const ownCookies = [ctx.cookies.session, ctx.cookies.binding, ctx.cookies.lang];
-  const forwardedProto = publicUrl.protocol.slice(0, -1);
-  const forwardedHost = publicUrl.host;
-  /**
-   * The headers the upstream gets: the client's, without anything spoofable (identity, X-Forwarded-*,
-   * proxy and address headers), roomguard's cookies or hop-by-hop headers (host and length are the
-   * proxy's own, set at the rewrite); then roomguard's forwarding and identity headers. Built as a new
-   * object rather than by deleting from a copy, which left it slow for every later access.
-   */
-  const upstreamHeaders = async (request: FastifyRequest): Promise<Record<string, string | string[] | undefined>> => {
+  const forwardedProto = ctx.publicUrl.protocol.slice(0, -1);
+  const forwardedHost = ctx.publicUrl.host;
+  return async (request) => {
     const incoming = request.headers;
-    const headers: Record<string, string | string[] | undefined> = {};
+    const headers: UpstreamHeaders = {};
     for (const name in incoming) {
       if (NOT_COPIED.has(name) || isSpoofable(name)) continue;
       headers[name] = incoming[name];
@@ -227,63 +240,66 @@ export async function registerProxy(app: FastifyInstance, ctx: GatewayContext): 
     for (const name in identity) headers[name] = identity[name];
     return headers;
   };
+}
 
-  await app.register(async (proxied) => {
-    proxied.addHook('onRequest', guard);
-    // Requests the judge wants judged by their body too: only once the body has arrived.
-    proxied.addHook('preHandler', async (request, reply) => {
-      const rule = request.admission?.body;
-      if (!rule) return;
-      const refusal = await judgeBody(request, rule);
-      if (refusal === undefined) return;
-      request.log.info({ event: 'body.refused', code: refusal.code }, 'request body refused');
-      if (refusal.room !== undefined) ctx.auditQuietly(request, request.admission?.session, { type: 'room.decision', outcome: 'deny', reason: refusal.code, details: { path: request.url.split('?')[0]!.slice(0, 100), attempted: refusal.room.slice(0, 200) } });
-      return ctx.fail(request, reply, refusal.code);
-    });
-    await proxied.register(httpProxy, {
-      upstream: config.backend.upstream.origin + config.backend.upstream.pathname.replace(/\/$/, ''),
-      websocket: true,
-      proxyPayloads: true,
-      // Where the judge said the request goes (a backend's own path for it), else where it was asked.
-      handler: (request: FastifyRequest, reply: FastifyReply, dest: string, options: object) => reply.from(request.admission?.upstreamPath ?? dest, options),
-      // @fastify/reply-from would log two more info lines per proxied request ("fetching from remote
-      // server", "response received"): a third of the request's logging; roomguard writes its own access line.
-      disableRequestLogging: true,
-      replyOptions: {
-        // The query exactly as the client sent it, as judged: the proxy would otherwise parse it and write it anew.
-        queryString: (_search: string | undefined, rawUrl: string) => {
-          const at = rawUrl.indexOf('?');
-          return at === -1 ? '' : rawUrl.slice(at + 1);
-        },
-        rewriteRequestHeaders: (request, headers) => {
-          const ready = (request as FastifyRequest).admission?.upstreamHeaders;
-          // Fail closed: without prepared headers nothing is forwarded (never the raw ones with our cookie).
-          if (!ready) throw new RoomguardError('RG_INTERNAL', 'upstream headers were not prepared');
-          // Built for this request alone (by the guard), so completed in place. Host and length come from
-          // the proxy's own view of this request; hop-by-hop headers were never copied.
-          const merged = ready;
-          merged.host = headers.host as string;
-          if (headers['content-length'] !== undefined) merged['content-length'] = headers['content-length'] as string;
-          return merged as typeof headers;
-        },
-        onError: (reply, { error }) => {
-          reply.request.log.warn({ err: error.message }, 'upstream unavailable');
-          void ctx.fail(reply.request as FastifyRequest, reply as unknown as FastifyReply, 'RG_UPSTREAM_UNAVAILABLE');
-        },
+/** A request the judge passed with a body rule: refused here (and audited with the room it named) unless its body holds. */
+function bodyCheck(ctx: GatewayContext) {
+  return async (request: FastifyRequest, reply: FastifyReply) => {
+    const rule = request.admission?.body;
+    if (!rule) return;
+    const refusal = await judgeBody(request, rule);
+    if (refusal === undefined) return;
+    request.log.info({ event: 'body.refused', code: refusal.code }, 'request body refused');
+    if (refusal.room !== undefined) ctx.auditQuietly(request, request.admission?.session, { type: 'room.decision', outcome: 'deny', reason: refusal.code, details: { path: request.url.split('?')[0]!.slice(0, 100), attempted: refusal.room.slice(0, 200) } });
+    return ctx.fail(request, reply, refusal.code);
+  };
+}
+
+/** @fastify/http-proxy's options: where, with which headers, the query as judged, and what a refused upgrade or a dead upstream gets. */
+function proxyOptions(ctx: GatewayContext): FastifyHttpProxyOptions & { websocket: true } {
+  const upstream = ctx.config.backend.upstream;
+  return {
+    upstream: upstream.origin + upstream.pathname.replace(/\/$/, ''),
+    websocket: true,
+    proxyPayloads: true,
+    // Where the judge said the request goes (a backend's own path for it), else where it was asked.
+    handler: (request: FastifyRequest, reply: FastifyReply, dest: string, options: object) => reply.from(request.admission?.upstreamPath ?? dest, options),
+    // @fastify/reply-from would log two more info lines per proxied request ("fetching from remote
+    // server", "response received"): a third of the request's logging; roomguard writes its own access line.
+    disableRequestLogging: true,
+    replyOptions: {
+      // The query exactly as the client sent it, as judged: the proxy would otherwise parse it and write it anew.
+      queryString: (_search: string | undefined, rawUrl: string) => {
+        const at = rawUrl.indexOf('?');
+        return at === -1 ? '' : rawUrl.slice(at + 1);
       },
-      wsClientOptions: {
-        // Typed loosely upstream; the plugin calls it with (headers, request) for every proxied upgrade.
-        rewriteRequestHeaders: (_headers: Record<string, string>, request: FastifyRequest) => {
-          const ready = request.admission?.upstreamHeaders ?? {};
-          const out: Record<string, string> = {};
-          for (const [name, value] of Object.entries(ready)) {
-            if (typeof value !== 'string') continue;
-            if (name === 'cookie' || name === 'user-agent' || name === 'accept-language' || name === 'origin' || name.startsWith('x-forwarded-') || name.startsWith('x-roomguard-')) out[name] = value;
-          }
-          return out;
-        },
-      } as object,
-    });
-  });
-  return tracker;
+      rewriteRequestHeaders: (request, headers) => {
+        const ready = (request as FastifyRequest).admission?.upstreamHeaders;
+        // Fail closed: without prepared headers nothing is forwarded (never the raw ones with our cookie).
+        if (!ready) throw new RoomguardError('RG_INTERNAL', 'upstream headers were not prepared');
+        // Built for this request alone (by the guard), so completed in place. Host and length come from
+        // the proxy's own view of this request; hop-by-hop headers were never copied.
+        const merged = ready;
+        merged.host = headers.host as string;
+        if (headers['content-length'] !== undefined) merged['content-length'] = headers['content-length'] as string;
+        return merged as typeof headers;
+      },
+      onError: (reply, { error }) => {
+        reply.request.log.warn({ err: error.message }, 'upstream unavailable');
+        void ctx.fail(reply.request as FastifyRequest, reply as unknown as FastifyReply, 'RG_UPSTREAM_UNAVAILABLE');
+      },
+    },
+    wsClientOptions: {
+      // Typed loosely upstream; the plugin calls it with (headers, request) for every proxied upgrade.
+      rewriteRequestHeaders: (_headers: Record<string, string>, request: FastifyRequest) => {
+        const ready = request.admission?.upstreamHeaders ?? {};
+        const out: Record<string, string> = {};
+        for (const [name, value] of Object.entries(ready)) {
+          if (typeof value !== 'string') continue;
+          if (name === 'cookie' || name === 'user-agent' || name === 'accept-language' || name === 'origin' || name.startsWith('x-forwarded-') || name.startsWith('x-roomguard-')) out[name] = value;
+        }
+        return out;
+      },
+    } as object,
+  };
 }
