@@ -21,7 +21,7 @@ import { scheduleDailyPurge } from '../audit/purge.js';
 import { GatewayMetrics } from './metrics.js';
 import { TimedStore } from '../store/timed.js';
 import { keyCensus } from '../store/key-census.js';
-import { openSessionBus } from '../store/bus.js';
+import { openSessionBus, type SessionBus } from '../store/bus.js';
 import { createServer } from 'node:http';
 import { Handover } from './handover.js';
 import { PolicySetError, type PolicyReloadEvent } from '../policy/load.js';
@@ -85,15 +85,12 @@ function settingOf(config: Config, path: string): string {
 export async function createGateway(config: Config, options: GatewayOptions = {}): Promise<Gateway> {
   const key = decodeKey(config.secrets.encryptionKey.reveal());
   if (!key) throw new Error('secrets.encryptionKey is not a 32-byte key');
-  let running = config;
   const adapterFor = options.backend ?? backendFor;
-  let backend = adapterFor(config);
-  const policiesDir = (c: Config) => options.policiesDir ?? policiesDirOf(c);
-  let policies = await LivePolicies.open(policiesDir(config), { reserved: backend.reservedRooms, settleMs: config.policies.settle });
+  const backend = adapterFor(config);
+  const policies = await LivePolicies.open(options.policiesDir ?? policiesDirOf(config), { reserved: backend.reservedRooms, settleMs: config.policies.settle });
   // The audit log (the configured file chain, unless a test hands in its own sink) opens before the store:
   // a process refused the chain (another holds its lock) then ends at once instead of idling on connections.
   const writer = options.audit ? undefined : await AuditWriter.open(auditWriterOptions(config, { ...(options.now ? { now: options.now } : {}) }));
-
   const metrics = new GatewayMetrics();
   // Every store operation is timed (roomguard_store_operation_seconds); the bus and census look through the wrapper.
   const store = new TimedStore(await openStore(config), metrics.storeLatency);
@@ -101,12 +98,91 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
   const sessionCensus = keyCensus(store, 'session:');
   if (sessionCensus) metrics.countSessionsWith(sessionCensus);
   const bus = await openSessionBus(store, config.store.keyPrefix);
-  // The one audit trail of the process: every generation of the app writes through it (refusal budget included).
-  const audit: AuditTrail = new AuditTrail(options.audit ?? writer!, metrics, { ...(options.now ? { now: options.now } : {}), log: () => current().log });
-  const status: GatewayStatus = { config: `${config.sourceFile} loaded ${new Date().toISOString()}` };
+  const gateway = new RunningGateway({ config, options, key, adapterFor, backend, policies, writer, metrics, store, bus });
+  await gateway.start();
+  return gateway;
+}
+
+interface Parts {
+  config: Config;
+  options: GatewayOptions;
+  key: Buffer;
+  adapterFor: (config: Config) => Backend;
+  backend: Backend;
+  policies: LivePolicies;
+  writer: AuditWriter | undefined;
+  metrics: GatewayMetrics;
+  store: TimedStore;
+  bus: SessionBus;
+}
+
+/**
+ * A gateway process's lifetime: the first app generation, one more per accepted reload (each takes the
+ * new requests; earlier ones keep their WebSockets until they close), policy reloads, the daily audit
+ * purge, and the orderly stop.
+ */
+class RunningGateway implements Gateway {
+  readonly store: TimedStore;
+  readonly audit?: AuditWriter;
+  readonly metrics: GatewayMetrics;
+  readonly #parts: Parts;
+  readonly #trail: AuditTrail;
+  readonly #status: GatewayStatus;
+  #running: Config;
+  #backend: Backend;
+  #policies: LivePolicies;
+  #first!: FastifyInstance;
+  #handover: Handover | undefined;
+  /** Earlier generations, kept until their WebSockets have closed (they own them). */
+  readonly #retired: FastifyInstance[] = [];
+  #metricsServer: { address: string; close(): Promise<void> } | undefined;
+  #stopPurge: () => void = () => undefined;
+  #retireTimer: NodeJS.Timeout | undefined;
+  readonly #onPolicyReload = (event: PolicyReloadEvent) => this.#policyReloaded(event);
+
+  constructor(parts: Parts) {
+    this.#parts = parts;
+    this.store = parts.store;
+    if (parts.writer) this.audit = parts.writer;
+    this.metrics = parts.metrics;
+    this.#running = parts.config;
+    this.#backend = parts.backend;
+    this.#policies = parts.policies;
+    // The one audit trail of the process: every generation of the app writes through it (refusal budget included).
+    this.#trail = new AuditTrail(parts.options.audit ?? parts.writer!, parts.metrics, { ...(parts.options.now ? { now: parts.options.now } : {}), log: () => this.app.log });
+    this.#status = { config: `${parts.config.sourceFile} loaded ${new Date().toISOString()}` };
+  }
+
+  get app(): FastifyInstance {
+    return this.#handover?.app ?? this.#first;
+  }
+
+  get policies(): LivePolicies {
+    return this.#policies;
+  }
+
+  /** The first generation, the start's audit records, policy watching, the purge and the retirement of old generations. */
+  async start(): Promise<void> {
+    const { config } = this.#parts;
+    this.#first = await this.#buildApp(config);
+    await this.#trail.recordProcess({ type: 'config.loaded', outcome: 'success', details: configDetails(config) });
+    await this.#trail.recordProcess({ type: 'policy.loaded', outcome: 'success', details: { version: this.#policies.current.version, ...policyFiles(filesOf(this.#policies)) } });
+    this.#policies.on('reload', this.#onPolicyReload);
+    if (config.policies.watch) this.#policies.watch();
+    const writer = this.#parts.writer;
+    if (writer) {
+      this.#stopPurge = scheduleDailyPurge(writer, config.audit.retentionDays, {
+        onResult: (result) => this.app.log.info({ event: 'audit.purge', result }, 'audit retention purge'),
+        onError: (err) => this.app.log.error({ err: err.message }, 'audit purge failed'),
+      });
+    }
+    this.#retireTimer = setInterval(() => void this.#closeRetired(), 10_000);
+    this.#retireTimer.unref();
+  }
 
   /** One generation of the app for a configuration: everything that may change on reload is built here. */
-  const buildApp = async (c: Config, serverFactory?: GatewayDeps['serverFactory']) => {
+  async #buildApp(c: Config, serverFactory?: GatewayDeps['serverFactory']): Promise<FastifyInstance> {
+    const { options, store, bus, metrics, key } = this.#parts;
     const oidc = new OidcRelyingParty({
       issuer: c.oidc.issuer,
       clientId: c.oidc.clientId,
@@ -123,165 +199,162 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
     const assertion = await AssertionSigner.create(c.secrets.assertionKey.reveal(), c.publicUrl.origin, c.backend.upstream.origin);
     const logo = c.ui.logo ? readLogo(c.ui.logo) : undefined;
     return buildGateway({
-      config: c, store, bus, policies, backend, oidc, assertion, audit, metrics, encryptionKey: key, status,
+      config: c, store, bus, policies: this.#policies, backend: this.#backend, oidc, assertion, audit: this.#trail, metrics, encryptionKey: key, status: this.#status,
       ...(serverFactory ? { serverFactory } : {}),
       ...(logo ? { logo } : {}), ...(options.logger !== undefined ? { logger: serverFactory ? withLevel(options.logger, c.log.level) : options.logger } : {}),
       ...(options.redirectToPublicHost ? { redirectToPublicHost: true } : {}), ...(options.now ? { now: options.now } : {}),
     });
-  };
+  }
 
-  const first = await buildApp(config);
-  let handover: Handover | undefined;
-  /** Earlier generations, kept until their WebSockets have closed (they own them). */
-  const retired: FastifyInstance[] = [];
-  const current = () => handover?.app ?? first;
-
-  const policyFiles = (files: Array<{ file: string; sha256: string }>) => ({ files: files.map((f) => f.file).slice(0, 64), sha256: files.map((f) => f.sha256).slice(0, 64) });
-  const configDetails = (c: Config) => ({ file: c.sourceFile, publicUrl: c.publicUrl.origin, backend: c.backend.type, store: c.store.url === 'memory' ? 'memory' : 'redis' });
-  await audit.recordProcess({ type: 'config.loaded', outcome: 'success', details: configDetails(config) });
-  await audit.recordProcess({ type: 'policy.loaded', outcome: 'success', details: { version: policies.current.version, ...policyFiles(policies.current.policies.map((p) => ({ file: p.file, sha256: p.sha256 }))) } });
-  const onPolicyReload = (event: PolicyReloadEvent) => {
-    metrics.policyReloads.inc({ result: event.ok ? 'loaded' : 'rejected' });
+  #policyReloaded(event: PolicyReloadEvent): void {
+    this.metrics.policyReloads.inc({ result: event.ok ? 'loaded' : 'rejected' });
     if (event.ok) {
-      delete status.policiesRejected;
-      current().log.info({ event: 'policies.loaded', version: event.version, files: event.files }, 'policy set loaded');
-      void audit.recordProcess({ type: 'policy.loaded', outcome: 'success', details: { version: event.version ?? '', ...policyFiles(event.files) } });
-    } else {
-      const problems = event.problems.map(formatProblem);
-      status.policiesRejected = `${new Date().toISOString()}: ${problems[0] ?? 'problems'}${problems.length > 1 ? ` (+${problems.length - 1} more)` : ''}`;
-      current().log.error({ event: 'policies.rejected', problems }, 'policy set rejected; the previous set keeps serving');
-      void audit.recordProcess({ type: 'policy.rejected', outcome: 'failure', reason: 'RG_POLICY_INVALID', details: { problems: problems.slice(0, 20).map((p) => p.slice(0, 500)), ...policyFiles(event.files) } });
+      delete this.#status.policiesRejected;
+      this.app.log.info({ event: 'policies.loaded', version: event.version, files: event.files }, 'policy set loaded');
+      void this.#trail.recordProcess({ type: 'policy.loaded', outcome: 'success', details: { version: event.version ?? '', ...policyFiles(event.files) } });
+      return;
     }
-  };
-  policies.on('reload', onPolicyReload);
-  if (config.policies.watch) policies.watch();
-  let metricsServer: { address: string; close(): Promise<void> } | undefined;
-  const stopPurge = writer
-    ? scheduleDailyPurge(writer, config.audit.retentionDays, {
-      onResult: (result) => current().log.info({ event: 'audit.purge', result }, 'audit retention purge'),
-      onError: (err) => current().log.error({ err: err.message }, 'audit purge failed'),
-    })
-    : () => undefined;
-  const retireTimer = setInterval(() => void closeRetired(), 10_000);
-  retireTimer.unref();
+    const problems = event.problems.map(formatProblem);
+    this.#status.policiesRejected = `${new Date().toISOString()}: ${summary(problems)}`;
+    this.app.log.error({ event: 'policies.rejected', problems }, 'policy set rejected; the previous set keeps serving');
+    void this.#trail.recordProcess({ type: 'policy.rejected', outcome: 'failure', reason: 'RG_POLICY_INVALID', details: { problems: problems.slice(0, 20).map((p) => p.slice(0, 500)), ...policyFiles(event.files) } });
+  }
+
   /** Closes earlier generations once their WebSockets are gone; the first owns the listening socket and goes last. */
-  const closeRetired = async () => {
-    for (const app of [...retired]) {
-      if (app === first || openWebSockets(app) > 0) continue;
-      retired.splice(retired.indexOf(app), 1);
+  async #closeRetired(): Promise<void> {
+    for (const app of [...this.#retired]) {
+      if (app === this.#first || openWebSockets(app) > 0) continue;
+      this.#retired.splice(this.#retired.indexOf(app), 1);
       await app.close().catch(() => undefined);
     }
-  };
+  }
 
-  const rejectReload = (problems: string[]) => {
-    metrics.configReloads.inc({ result: 'rejected' });
-    status.config = `${running.sourceFile} loaded; reload rejected ${new Date().toISOString()}: ${problems[0] ?? 'problems'}${problems.length > 1 ? ` (+${problems.length - 1} more)` : ''}`;
-    current().log.error({ event: 'config.rejected', problems }, 'configuration reload rejected; the running configuration keeps serving');
-    void audit.recordProcess({ type: 'config.rejected', outcome: 'failure', reason: 'RG_CONFIG_INVALID', details: { file: running.sourceFile, problems: problems.slice(0, 20).map((p) => p.slice(0, 500)) } });
-  };
+  rejectReload(problems: string[]): void {
+    this.metrics.configReloads.inc({ result: 'rejected' });
+    this.#status.config = `${this.#running.sourceFile} loaded; reload rejected ${new Date().toISOString()}: ${summary(problems)}`;
+    this.app.log.error({ event: 'config.rejected', problems }, 'configuration reload rejected; the running configuration keeps serving');
+    void this.#trail.recordProcess({ type: 'config.rejected', outcome: 'failure', reason: 'RG_CONFIG_INVALID', details: { file: this.#running.sourceFile, problems: problems.slice(0, 20).map((p) => p.slice(0, 500)) } });
+  }
 
-  const gateway: Gateway = {
-    get app() {
-      return current();
-    },
-    get policies() {
-      return policies;
-    },
-    store,
-    ...(writer ? { audit: writer } : {}),
-    metrics,
-    async listen() {
-      if (config.metrics.listen && !metricsServer) metricsServer = await metrics.serve(config.metrics.listen);
-      const at = config.listen.lastIndexOf(':');
-      const host = config.listen.slice(0, at).replace(/^\[|\]$/g, '');
-      const port = Number(config.listen.slice(at + 1));
-      await first.listen({ host, port });
-      handover = new Handover(first);
-      const address = first.server.address();
-      return typeof address === 'object' && address ? `${address.address.includes(':') ? `[${address.address}]` : address.address}:${address.port}` : config.listen;
-    },
-    async reload(next) {
-      if (!handover) throw new Error('reload() before listen()');
-      const restartNeeded = RESTART_ONLY.filter((path) => settingOf(next, path) !== settingOf(running, path));
-      // Keep what cannot change: the new app runs with the running values of those settings.
-      const effective: Config = { ...next, listen: running.listen, http: running.http, store: running.store, secrets: running.secrets, metrics: running.metrics, audit: { ...running.audit, reviewers: next.audit.reviewers }, log: { ...next.log, format: running.log.format } };
-      // Everything is built on the side and switched in only when all of it stands: a reload with any
-      // problem leaves the running config and policy set untouched.
-      let nextBackend: Backend;
-      let nextPolicies: LivePolicies;
-      try {
-        nextBackend = adapterFor(effective);
-        nextPolicies = await LivePolicies.open(policiesDir(effective), { reserved: nextBackend.reservedRooms, settleMs: effective.policies.settle });
-      } catch (err) {
-        const problems = err instanceof PolicySetError ? err.problems.map(formatProblem) : [(err as Error).message];
-        if (err instanceof PolicySetError) onPolicyReload({ ok: false, problems: err.problems, files: [] });
-        rejectReload(problems);
-        return { ok: false, restartNeeded, problems };
-      }
-      const previous = { backend, policies };
-      let app: FastifyInstance;
-      try {
-        backend = nextBackend;
-        policies = nextPolicies;
-        app = await buildApp(effective, (handler) => createServer(handler));
-        await app.ready();
-      } catch (err) {
-        nextPolicies.close();
-        backend = previous.backend;
-        policies = previous.policies;
-        rejectReload([(err as Error).message]);
-        return { ok: false, restartNeeded, problems: [(err as Error).message] };
-      }
-      previous.policies.close();
-      nextPolicies.on('reload', onPolicyReload);
-      if (effective.policies.watch) nextPolicies.watch();
-      if (nextPolicies.current.version !== previous.policies.current.version) {
-        onPolicyReload({ ok: true, problems: [], version: nextPolicies.current.version, files: nextPolicies.current.policies.map((p) => ({ file: p.file, sha256: p.sha256 })) });
-      }
-      retired.push(handover.switchTo(app));
-      running = effective;
-      metrics.configReloads.inc({ result: 'loaded' });
-      status.config = `${next.sourceFile} reloaded ${new Date().toISOString()}${restartNeeded.length ? `; restart needed for: ${restartNeeded.join(', ')}` : ''}`;
-      app.log.info({ event: 'config.reloaded', restartNeeded, policies: policies.current.version.slice(0, 12) }, 'configuration reloaded');
-      if (restartNeeded.length) app.log.warn({ event: 'config.restart_needed', settings: restartNeeded }, 'some changed settings take effect only after a restart');
-      void audit.recordProcess({ type: 'config.loaded', outcome: 'success', details: { ...configDetails(effective), reload: true, ...(restartNeeded.length ? { restartNeeded } : {}) } });
-      return { ok: true, restartNeeded, problems: [] };
-    },
-    rejectReload,
-    async shutdown() {
-      const settings = running.shutdown;
-      const log = current().log;
-      log.info({ event: 'shutdown.begin', drainTimeout: settings.drainTimeout, websocketGrace: settings.websocketGrace }, 'stopping: no new connections, draining');
-      const left = handover ? await handover.drain(settings.drainTimeout) : 0;
-      if (left > 0) log.warn({ event: 'shutdown.requests_cut', requests: left }, 'requests still running after the drain timeout are cut');
-      const apps = [current(), ...retired];
-      const sockets = () => apps.reduce((n, app) => n + openWebSockets(app), 0);
-      const deadline = Date.now() + settings.websocketGrace;
-      while (sockets() > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
-      log.info({ event: 'shutdown.websockets', closing: sockets() }, 'closing the remaining WebSockets');
-      for (const app of apps) (app as FastifyInstance & { roomguardCloseSockets?: () => void }).roomguardCloseSockets?.();
-      const closed = Date.now() + 1500;
-      while (sockets() > 0 && Date.now() < closed) await new Promise((r) => setTimeout(r, 50));
-      await gateway.close();
-    },
-    async close() {
-      clearInterval(retireTimer);
-      policies.close();
-      stopPurge();
-      await metricsServer?.close();
-      for (const app of new Set([current(), ...retired])) if (app !== first) await app.close().catch(() => undefined);
-      // After a drain the listening socket is already closed; fastify then reports "not running".
-      await first.close().catch((err: unknown) => {
-        if ((err as { code?: string }).code !== 'ERR_SERVER_NOT_RUNNING') throw err;
-      });
-      // Anonymous refusals only counted so far are summarised, then the writer flushes its group commit.
-      await audit.close();
-      await writer?.close();
-      await bus.close();
-      await store.close();
-    },
-  };
-  return gateway;
+  async listen(): Promise<string> {
+    const { config, metrics } = this.#parts;
+    if (config.metrics.listen && !this.#metricsServer) this.#metricsServer = await metrics.serve(config.metrics.listen);
+    const at = config.listen.lastIndexOf(':');
+    const host = config.listen.slice(0, at).replace(/^\[|\]$/g, '');
+    const port = Number(config.listen.slice(at + 1));
+    await this.#first.listen({ host, port });
+    this.#handover = new Handover(this.#first);
+    const address = this.#first.server.address();
+    return typeof address === 'object' && address ? `${address.address.includes(':') ? `[${address.address}]` : address.address}:${address.port}` : config.listen;
+  }
+
+  async reload(next: Config): Promise<ReloadResult> {
+    const handover = this.#handover;
+    if (!handover) throw new Error('reload() before listen()');
+    const running = this.#running;
+    const restartNeeded = RESTART_ONLY.filter((path) => settingOf(next, path) !== settingOf(running, path));
+    // Keep what cannot change: the new app runs with the running values of those settings.
+    const effective: Config = { ...next, listen: running.listen, http: running.http, store: running.store, secrets: running.secrets, metrics: running.metrics, audit: { ...running.audit, reviewers: next.audit.reviewers }, log: { ...next.log, format: running.log.format } };
+    // Everything is built on the side and switched in only when all of it stands: a reload with any
+    // problem leaves the running config and policy set untouched.
+    const built = await this.#buildGeneration(effective);
+    if ('problems' in built) return { ok: false, restartNeeded, problems: built.problems };
+    this.#retired.push(handover.switchTo(built.app));
+    this.#running = effective;
+    this.metrics.configReloads.inc({ result: 'loaded' });
+    this.#status.config = `${next.sourceFile} reloaded ${new Date().toISOString()}${restartNeeded.length ? `; restart needed for: ${restartNeeded.join(', ')}` : ''}`;
+    built.app.log.info({ event: 'config.reloaded', restartNeeded, policies: this.#policies.current.version.slice(0, 12) }, 'configuration reloaded');
+    if (restartNeeded.length) built.app.log.warn({ event: 'config.restart_needed', settings: restartNeeded }, 'some changed settings take effect only after a restart');
+    void this.#trail.recordProcess({ type: 'config.loaded', outcome: 'success', details: { ...configDetails(effective), reload: true, ...(restartNeeded.length ? { restartNeeded } : {}) } });
+    return { ok: true, restartNeeded, problems: [] };
+  }
+
+  /** The backend, policy set and app of a new configuration, all or nothing; the running ones stay on any problem. */
+  async #buildGeneration(effective: Config): Promise<{ app: FastifyInstance } | { problems: string[] }> {
+    let nextBackend: Backend;
+    let nextPolicies: LivePolicies;
+    try {
+      nextBackend = this.#parts.adapterFor(effective);
+      nextPolicies = await LivePolicies.open(this.#parts.options.policiesDir ?? policiesDirOf(effective), { reserved: nextBackend.reservedRooms, settleMs: effective.policies.settle });
+    } catch (err) {
+      const problems = err instanceof PolicySetError ? err.problems.map(formatProblem) : [(err as Error).message];
+      if (err instanceof PolicySetError) this.#policyReloaded({ ok: false, problems: err.problems, files: [] });
+      this.rejectReload(problems);
+      return { problems };
+    }
+    const previous = { backend: this.#backend, policies: this.#policies };
+    let app: FastifyInstance;
+    try {
+      this.#backend = nextBackend;
+      this.#policies = nextPolicies;
+      app = await this.#buildApp(effective, (handler) => createServer(handler));
+      await app.ready();
+    } catch (err) {
+      nextPolicies.close();
+      this.#backend = previous.backend;
+      this.#policies = previous.policies;
+      this.rejectReload([(err as Error).message]);
+      return { problems: [(err as Error).message] };
+    }
+    previous.policies.close();
+    nextPolicies.on('reload', this.#onPolicyReload);
+    if (effective.policies.watch) nextPolicies.watch();
+    if (nextPolicies.current.version !== previous.policies.current.version) {
+      this.#policyReloaded({ ok: true, problems: [], version: nextPolicies.current.version, files: filesOf(nextPolicies) });
+    }
+    return { app };
+  }
+
+  async shutdown(): Promise<void> {
+    const settings = this.#running.shutdown;
+    const log = this.app.log;
+    log.info({ event: 'shutdown.begin', drainTimeout: settings.drainTimeout, websocketGrace: settings.websocketGrace }, 'stopping: no new connections, draining');
+    const left = this.#handover ? await this.#handover.drain(settings.drainTimeout) : 0;
+    if (left > 0) log.warn({ event: 'shutdown.requests_cut', requests: left }, 'requests still running after the drain timeout are cut');
+    const apps = [this.app, ...this.#retired];
+    const sockets = () => apps.reduce((n, app) => n + openWebSockets(app), 0);
+    const deadline = Date.now() + settings.websocketGrace;
+    while (sockets() > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    log.info({ event: 'shutdown.websockets', closing: sockets() }, 'closing the remaining WebSockets');
+    for (const app of apps) (app as FastifyInstance & { roomguardCloseSockets?: () => void }).roomguardCloseSockets?.();
+    const closed = Date.now() + 1500;
+    while (sockets() > 0 && Date.now() < closed) await new Promise((r) => setTimeout(r, 50));
+    await this.close();
+  }
+
+  async close(): Promise<void> {
+    clearInterval(this.#retireTimer);
+    this.#policies.close();
+    this.#stopPurge();
+    await this.#metricsServer?.close();
+    for (const app of new Set([this.app, ...this.#retired])) if (app !== this.#first) await app.close().catch(() => undefined);
+    // After a drain the listening socket is already closed; fastify then reports "not running".
+    await this.#first.close().catch((err: unknown) => {
+      if ((err as { code?: string }).code !== 'ERR_SERVER_NOT_RUNNING') throw err;
+    });
+    // Anonymous refusals only counted so far are summarised, then the writer flushes its group commit.
+    await this.#trail.close();
+    await this.#parts.writer?.close();
+    await this.#parts.bus.close();
+    await this.store.close();
+  }
+}
+
+function filesOf(policies: LivePolicies): Array<{ file: string; sha256: string }> {
+  return policies.current.policies.map((p) => ({ file: p.file, sha256: p.sha256 }));
+}
+
+function policyFiles(files: Array<{ file: string; sha256: string }>) {
+  return { files: files.map((f) => f.file).slice(0, 64), sha256: files.map((f) => f.sha256).slice(0, 64) };
+}
+
+function configDetails(c: Config) {
+  return { file: c.sourceFile, publicUrl: c.publicUrl.origin, backend: c.backend.type, store: c.store.url === 'memory' ? 'memory' : 'redis' };
+}
+
+/** The first problem, and how many more. */
+function summary(problems: string[]): string {
+  return `${problems[0] ?? 'problems'}${problems.length > 1 ? ` (+${problems.length - 1} more)` : ''}`;
 }
 
 /** The logger settings with the level of this configuration (log.level applies on reload). */
