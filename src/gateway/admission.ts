@@ -63,6 +63,11 @@ export type Verdict =
   | { kind: 'redirect'; location: string; sensitive?: boolean }
   | { kind: 'refuse'; code: ErrorCode };
 
+/** A WebSocket upgrade (judged as a join; refused with a bare status, never a page). */
+export function isWebSocketUpgrade(request: FastifyRequest): boolean {
+  return request.headers.upgrade?.toLowerCase() === 'websocket';
+}
+
 /** A top-level page load (as opposed to an asset or API call), from the headers browsers send. */
 export function isNavigation(method: string, headers: FastifyRequest['headers']): boolean {
   if (method !== 'GET' && method !== 'HEAD') return false;
@@ -110,7 +115,8 @@ export class AdmissionJudge {
     const { lookup } = target;
     if (lookup.kind === 'public' || (lookup.kind === 'none' && this.#isPublic(target.path))) return { kind: 'pass', admission: {} };
     const useCache = cached && !view.ws && !view.navigation && !(lookup.kind === 'signalling' && lookup.fresh);
-    const session = await this.#ctx.loadSession(request, { cached: useCache });
+    // Straight from the sessions (no hook ever keeps a session for the judge: see loadSession).
+    const session = await this.#ctx.sessions.load(this.#ctx.sessionCookies.sessionId(request), useCache ? { cached: true } : {});
     const asking: Asking = { request, view, target, session, tentative: useCache && session !== undefined };
     switch (lookup.kind) {
       case 'none':

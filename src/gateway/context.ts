@@ -25,6 +25,7 @@ import { SessionCookies, type CookieNames } from '../session/cookies.js';
 import { CsrfTokens } from '../session/csrf.js';
 import type { AssertionSigner } from './assertion.js';
 import type { AuditTrail } from './audit-trail.js';
+import { isWebSocketUpgrade } from './admission.js';
 import type { GatewayMetrics } from './metrics.js';
 import type { SessionBus } from '../store/bus.js';
 
@@ -140,7 +141,7 @@ export class GatewayContext {
   }
 
   isWebSocket(request: FastifyRequest): boolean {
-    return request.headers.upgrade?.toLowerCase() === 'websocket';
+    return isWebSocketUpgrade(request);
   }
 
   /** Ends a request with a catalogued error: a page in the person's language, or a bare refusal for WebSockets and JSON calls. */

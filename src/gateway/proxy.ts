@@ -7,7 +7,7 @@ import { isSpoofable, stripOwnCookies } from './identity-headers.js';
 import type { GatewayContext } from './context.js';
 import { RoomguardError } from '../errors.js';
 import type { Socket } from 'node:net';
-import { AdmissionJudge, admittedIdentityHeaders, isNavigation, type Admission } from './admission.js';
+import { AdmissionJudge, admittedIdentityHeaders, isNavigation, isWebSocketUpgrade, type Admission } from './admission.js';
 import type { BodyRule } from '../backends/backend.js';
 import type { ErrorCode } from '../errors.js';
 
@@ -196,7 +196,7 @@ export async function registerProxy(app: FastifyInstance, ctx: GatewayContext): 
 /** Every request is judged before anything reaches the upstream: refused, sent to a step, or passed with its headers prepared. */
 function proxyGuard(ctx: GatewayContext, judge: AdmissionJudge, tracker: SocketTracker, upstreamHeaders: (request: FastifyRequest) => Promise<UpstreamHeaders>) {
   return async (request: FastifyRequest, reply: FastifyReply) => {
-    const ws = ctx.isWebSocket(request);
+    const ws = isWebSocketUpgrade(request);
     const verdict = await judge.judge(request, { method: request.method, rawUrl: request.raw.url ?? '/', ws, navigation: isNavigation(request.method, request.headers) });
     switch (verdict.kind) {
       case 'refuse':
