@@ -1,4 +1,4 @@
-// BigBlueButton API calls as bbb-web checks them (shared/reference/bbb.md §1): checksum =
+// BigBlueButton API calls as bbb-web checks them (docs/bbb.md): checksum =
 // hex(H(callName + queryString + secret)) over the exact query bytes sent, H chosen by the checksum's
 // length (SHA-1/256/384/512). We build the query once, sign those bytes, and never re-encode after.
 import { createHash } from 'node:crypto';

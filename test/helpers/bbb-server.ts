@@ -1,4 +1,4 @@
-// A BigBlueButton API written from the rules in shared/reference/bbb.md (independently of roomguard's
+// A BigBlueButton API written from bbb-web's published API rules (docs/bbb.md) (independently of roomguard's
 // signing code): checksums verified over the raw query with the checksum parameter cut out as bbb-web
 // does, the hash chosen by the checksum's length, create idempotent with a createTime, join checked
 // against it. It records every call that reaches it.

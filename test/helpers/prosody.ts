@@ -1,4 +1,4 @@
-// A token check written from Prosody's contract (shared/reference/jitsi.md §5: mod_auth_token,
+// A token check written from Prosody's contract (docs/jitsi.md: mod_auth_token,
 // token/util.lib.lua, mod_token_verification) and independent of roomguard's minting code: plain
 // node:crypto HMAC, no JWT library. Used to prove that minted tokens open exactly their room.
 

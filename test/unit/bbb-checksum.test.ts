@@ -1,5 +1,5 @@
-// BBB API checksums against the vector published in the BBB API documentation (shared/reference/bbb.md
-// §1) and the same input under the other algorithms, plus signing the exact bytes sent.
+// BBB API checksums against the vector published in the BBB API documentation (the API's checksum rule;
+// see docs/bbb.md) and the same input under the other algorithms, plus signing the exact bytes sent.
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { bbbChecksum, signedQuery } from '../../src/backends/bbb-api.js';
