@@ -1,6 +1,6 @@
 // `roomguard invite create|list|revoke`: the table has parsed and checked the options; the invitation
-// commands (src/guests/commands.ts) take them as arguments, as they do from their own tests.
-import { runInviteCommand } from '../guests/commands.js';
+// commands (src/cli/invite-commands.ts) take them as arguments, as they do from their own tests.
+import { runInviteCommand } from './invite-commands.js';
 import type { CliIo, CommandArgs } from './table.js';
 import { argsOf } from './reparse.js';
 

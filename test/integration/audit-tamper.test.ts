@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { canonicalJson, sealRecord } from '../../src/audit/chain.js';
-import { runAuditCommand } from '../../src/audit/commands.js';
+import { runAuditCommand } from '../../src/cli/audit-commands.js';
 import { checkpointSigner } from '../../src/audit/checkpoint.js';
 import { exportEvidence } from '../../src/audit/export.js';
 import { manifestFileText, signManifest, type ExportManifest } from '../../src/audit/manifest.js';

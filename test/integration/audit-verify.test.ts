@@ -11,7 +11,7 @@ import { verifyAuditDir, repairTail, type VerifyProblem } from '../../src/audit/
 import { purgeAudit } from '../../src/audit/purge.js';
 import { queryAudit, formatCsv } from '../../src/audit/query.js';
 import { exportEvidence } from '../../src/audit/export.js';
-import { runAuditCommand } from '../../src/audit/commands.js';
+import { runAuditCommand } from '../../src/cli/audit-commands.js';
 import { canonicalJson, sealRecord } from '../../src/audit/chain.js';
 import { pseudonymKey, pseudonymOf } from '../../src/audit/privacy.js';
 import { renderAuditPage, chainStatusOf, joinsOverTime } from '../../src/ui/audit-page.js';

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { runInviteCommand } from '../../src/guests/commands.js';
+import { runInviteCommand } from '../../src/cli/invite-commands.js';
 import type { Identity } from '../../src/identity/types.js';
 import { Sessions } from '../../src/session/sessions.js';
 import { MemoryStore } from '../../src/store/memory.js';

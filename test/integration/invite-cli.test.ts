@@ -15,7 +15,7 @@ import { queryAudit } from '../../src/audit/query.js';
 import { onFreePort } from '../helpers/ports.js';
 import { startEchoUpstream, type EchoUpstream } from '../helpers/upstream.js';
 import { joinAsGuest, openInvitation } from '../helpers/guests.js';
-import { runInviteCommand } from '../../src/guests/commands.js';
+import { runInviteCommand } from '../../src/cli/invite-commands.js';
 import { UsageError } from '../../src/cli/cli-args.js';
 
 const ROOT = new URL('../..', import.meta.url).pathname;

@@ -10,8 +10,8 @@ import { describe, expect, it } from 'vitest';
 import { runCli } from '../../src/cli/main.js';
 import { COMMANDS, GROUPS, nameOf, type CommandSpec } from '../../src/cli/table.js';
 import { unsupportedRuntime } from '../../src/cli/version.js';
-import { runAuditCommand } from '../../src/audit/commands.js';
-import { runInviteCommand } from '../../src/guests/commands.js';
+import { runAuditCommand } from '../../src/cli/audit-commands.js';
+import { runInviteCommand } from '../../src/cli/invite-commands.js';
 
 const PACKAGE = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string; engines: { node: string } };
 

@@ -2,7 +2,7 @@
 // same store as the running gateways (so a revocation takes effect on every instance at once). The CLI
 // writes its audit records to a chain of its own (`<instance>-cli`), next to the server's.
 import { userInfo } from 'node:os';
-import { UsageError, parseFlags } from '../cli/cli-args.js';
+import { UsageError, parseFlags } from './cli-args.js';
 import type { Config } from '../config/schema.js';
 import { formatDuration, parseDuration } from '../config/duration.js';
 import { loadConfigFile, policiesDirOf } from '../config/load.js';
@@ -11,8 +11,8 @@ import { loadPolicyDir } from '../policy/load.js';
 import { policyFor } from '../policy/decide.js';
 import type { GuestPolicy } from '../policy/types.js';
 import { backendFor } from '../backends/from-config.js';
-import { Invitations, type InvitationView } from './invitations.js';
-import { roomFromSegments } from './room-path.js';
+import { Invitations, type InvitationView } from '../guests/invitations.js';
+import { roomFromSegments } from '../guests/room-path.js';
 
 export const INVITE_USAGE = `  invite create --room R [--ttl 2d] [--uses 5] [--note TEXT] --config FILE [--json]
   invite list --room R --config FILE [--json]
