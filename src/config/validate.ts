@@ -318,7 +318,20 @@ function crossChecks(ctx: Ctx, config: Partial2<Config>): void {
   const http = config.http;
   if (http?.headersTimeout !== undefined && http.requestTimeout !== undefined && http.headersTimeout > http.requestTimeout) problem(['http', 'headersTimeout'], 'must not be longer than http.requestTimeout');
   if (session?.cookieName !== undefined && !/^[A-Za-z0-9_-]+$/.test(session.cookieName)) problem(['session', 'cookieName'], 'may contain only letters, digits, _ and -');
-  if (backend?.roomPath !== undefined) {
+  if (backend) backendChecks(backend, problem);
+  if (secrets) secretsChecks(secrets, problem);
+  if (ui?.primaryColor !== undefined && !/^#[0-9a-fA-F]{6}$/.test(ui.primaryColor)) problem(['ui', 'primaryColor'], 'must be a colour written as #rrggbb');
+  if (ui?.logo !== undefined && !/\.(svg|png)$/i.test(ui.logo)) problem(['ui', 'logo'], 'must be a .svg or .png file');
+  if (mfa?.lockout !== undefined && mfa.maxLockout !== undefined && mfa.lockout > mfa.maxLockout) problem(['mfa', 'lockout'], 'must not be longer than mfa.maxLockout');
+  if (audit?.syslog !== undefined && !/^(udp|tcp):\/\/[^/:]+:\d{1,5}$/.test(audit.syslog)) problem(['audit', 'syslog'], 'must be udp://host:port or tcp://host:port');
+  if (audit?.instance !== undefined && !/^[A-Za-z0-9._-]{1,64}$/.test(audit.instance)) problem(['audit', 'instance'], 'may contain only letters, digits, . _ - (at most 64)');
+}
+
+type ProblemAt = (path: string[], message: string) => void;
+
+/** The backend section: a room pattern that is a sound, anchored regex; each adapter's own required fields. */
+function backendChecks(backend: NonNullable<Partial2<Config>['backend']>, problem: ProblemAt): void {
+  if (backend.roomPath !== undefined) {
     try {
       new RegExp(backend.roomPath, 'd');
       if (!backend.roomPath.startsWith('^')) problem(['backend', 'roomPath'], 'must be anchored with ^ so it judges the whole path');
@@ -327,11 +340,11 @@ function crossChecks(ctx: Ctx, config: Partial2<Config>): void {
       problem(['backend', 'roomPath'], `not a valid regular expression: ${(err as Error).message}`);
     }
   }
-  if (backend?.type === 'bbb') {
+  if (backend.type === 'bbb') {
     if (!backend.bbb?.secret) problem(['backend', 'bbb', 'secret'], 'required when backend.type is bbb');
     if (backend.bbb?.meetingIdPrefix !== undefined && !/^[A-Za-z0-9_.-]{0,32}$/.test(backend.bbb.meetingIdPrefix)) problem(['backend', 'bbb', 'meetingIdPrefix'], 'may contain only letters, digits, _ . - (at most 32)');
   }
-  if (backend?.type === 'jitsi') {
+  if (backend.type === 'jitsi') {
     const j = backend.jitsi;
     if (!j?.appId) problem(['backend', 'jitsi', 'appId'], 'required when backend.type is jitsi');
     if (!j?.appSecret) problem(['backend', 'jitsi', 'appSecret'], 'required when backend.type is jitsi');
@@ -339,15 +352,19 @@ function crossChecks(ctx: Ctx, config: Partial2<Config>): void {
     for (const field of j?.userFields ?? []) if (field !== 'name' && field !== 'email') problem(['backend', 'jitsi', 'userFields'], `"${field}" is not name or email`);
     for (const feature of j?.features ?? []) if (!JITSI_FEATURES.includes(feature)) problem(['backend', 'jitsi', 'features'], `"${feature}" is not one of ${JITSI_FEATURES.join(', ')}`);
   }
-  for (const entry of backend?.public ?? []) {
+  for (const entry of backend.public ?? []) {
     if (!entry.startsWith('/') || entry.startsWith('/_roomguard')) problem(['backend', 'public'], `"${entry}" must be a path starting with / (and not under /_roomguard)`);
     if (entry.indexOf('*') !== -1 && entry.indexOf('*') !== entry.length - 1) problem(['backend', 'public'], `"${entry}": * is allowed only at the end (prefix match)`);
   }
-  if (secrets?.encryptionKey && decodeKey(secrets.encryptionKey.reveal()) === undefined) {
+}
+
+/** Keys: the right length, type and curve, each readable as written. */
+function secretsChecks(secrets: NonNullable<Partial2<Config>['secrets']>, problem: ProblemAt): void {
+  if (secrets.encryptionKey && decodeKey(secrets.encryptionKey.reveal()) === undefined) {
     problem(['secrets', 'encryptionKey'], 'must be 32 bytes, written as base64 (44 characters) or 64 hex digits; `roomguard keys generate` makes one');
   }
-  if (secrets?.previousEncryptionKey && decodeKey(secrets.previousEncryptionKey.reveal()) === undefined) problem(['secrets', 'previousEncryptionKey'], 'must be 32 bytes, written as base64 or 64 hex digits');
-  if (secrets?.assertionKey) {
+  if (secrets.previousEncryptionKey && decodeKey(secrets.previousEncryptionKey.reveal()) === undefined) problem(['secrets', 'previousEncryptionKey'], 'must be 32 bytes, written as base64 or 64 hex digits');
+  if (secrets.assertionKey) {
     try {
       const key = createPrivateKey(secrets.assertionKey.reveal());
       if (key.asymmetricKeyType !== 'ec' || key.asymmetricKeyDetails?.namedCurve !== 'prime256v1') problem(['secrets', 'assertionKey'], 'must be an EC P-256 private key (ES256)');
@@ -355,18 +372,13 @@ function crossChecks(ctx: Ctx, config: Partial2<Config>): void {
       problem(['secrets', 'assertionKey'], 'is not a PEM private key; `roomguard keys generate` makes one');
     }
   }
-  if (secrets?.auditSigningKey) {
+  if (secrets.auditSigningKey) {
     try {
       if (createPrivateKey(secrets.auditSigningKey.reveal()).asymmetricKeyType !== 'ed25519') problem(['secrets', 'auditSigningKey'], 'must be an Ed25519 private key');
     } catch {
       problem(['secrets', 'auditSigningKey'], 'is not a PEM private key; `roomguard keys generate` makes one');
     }
   }
-  if (ui?.primaryColor !== undefined && !/^#[0-9a-fA-F]{6}$/.test(ui.primaryColor)) problem(['ui', 'primaryColor'], 'must be a colour written as #rrggbb');
-  if (ui?.logo !== undefined && !/\.(svg|png)$/i.test(ui.logo)) problem(['ui', 'logo'], 'must be a .svg or .png file');
-  if (mfa?.lockout !== undefined && mfa.maxLockout !== undefined && mfa.lockout > mfa.maxLockout) problem(['mfa', 'lockout'], 'must not be longer than mfa.maxLockout');
-  if (audit?.syslog !== undefined && !/^(udp|tcp):\/\/[^/:]+:\d{1,5}$/.test(audit.syslog)) problem(['audit', 'syslog'], 'must be udp://host:port or tcp://host:port');
-  if (audit?.instance !== undefined && !/^[A-Za-z0-9._-]{1,64}$/.test(audit.instance)) problem(['audit', 'instance'], 'may contain only letters, digits, . _ - (at most 64)');
 }
 
 /** The Redis topology: exactly one of URL, Sentinel and Cluster, TLS only where it takes effect, readable PEM files. */

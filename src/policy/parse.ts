@@ -30,33 +30,7 @@ export function parsePolicyText(file: string, text: string, extraReserved: reado
   }
   const fields = pairsOf(src, root, TOP_KEYS, '', problems);
 
-  // rooms
-  const rooms: string[] = [];
-  const roomLines: number[] = [];
-  const roomsNode = fields.get('rooms')?.value as Node | undefined;
-  if (!roomsNode) add(root, 'rooms', 'required: the room names or globs this policy judges');
-  else {
-    for (const [i, item] of listItems(roomsNode).entries()) {
-      const field = `rooms[${i}]`;
-      if (!isScalar(item) || typeof item.value !== 'string' || item.value.trim() === '') {
-        add(item ?? roomsNode, field, 'must be a room name or glob (text)');
-        continue;
-      }
-      const raw = item.value.trim();
-      if (/[\\\u0000-\u001f]/.test(raw) || raw.split('/').length > 2 || raw.startsWith('/') || raw.endsWith('/')) {
-        add(item, field, `"${raw}" may not contain backslashes, control characters or more than one "/" (tenant/room)`);
-        continue;
-      }
-      const pattern = canonicalPattern(raw);
-      for (const reserved of [...RESERVED_ROOM_NAMES, ...extraReserved]) {
-        if (pattern !== '*' && patternMatches(pattern, reserved)) add(item, field, `"${raw}" would match "${reserved}", which the gateway reserves for itself`);
-      }
-      if (rooms.includes(pattern)) add(item, field, `"${raw}" is listed twice`);
-      rooms.push(pattern);
-      roomLines.push(src.lineOf(item));
-    }
-    if (rooms.length === 0 && !problems.some((p) => p.field.startsWith('rooms'))) add(roomsNode, 'rooms', 'must list at least one room name or glob');
-  }
+  const { rooms, roomLines } = roomPatterns(src, root, fields.get('rooms')?.value as Node | undefined, extraReserved, problems);
 
   // risk
   let risk: Risk = 'normal';
@@ -78,26 +52,8 @@ export function parsePolicyText(file: string, text: string, extraReserved: reado
 
   const mfa = mfaRequirement(src, fields.get('mfa')?.value as Node | undefined, risk, problems);
 
-  let notice: Policy['notice'];
-  const noticeNode = fields.get('notice')?.value as Node | undefined;
-  if (noticeNode) {
-    if (!isMap(noticeNode)) add(noticeNode, 'notice', 'must be a mapping of language to text, e.g. { de: "…", en: "…" }');
-    else {
-      notice = {};
-      const langs = pairsOf(src, noticeNode, ['de', 'en'] as const, 'notice', problems);
-      for (const [lang, pair] of langs) {
-        const v = pair.value as Node | null;
-        if (!isScalar(v) || typeof v.value !== 'string' || v.value.trim() === '') add(v ?? pair.key as Node, `notice.${lang}`, 'must be text');
-        else notice[lang] = v.value;
-      }
-    }
-  }
-  let title: string | undefined;
-  const titleNode = fields.get('title')?.value as Node | undefined;
-  if (titleNode) {
-    if (!isScalar(titleNode) || typeof titleNode.value !== 'string' || titleNode.value.length > 200) add(titleNode, 'title', 'must be text of at most 200 characters');
-    else title = titleNode.value;
-  }
+  const notice = noticeText(src, fields.get('notice')?.value as Node | undefined, problems);
+  const title = titleText(src, fields.get('title')?.value as Node | undefined, problems);
 
   let features: string[] = [];
   const featuresNode = fields.get('features')?.value as Node | undefined;
@@ -127,6 +83,62 @@ export function parsePolicyText(file: string, text: string, extraReserved: reado
     ...(guests ? { guests } : {}),
   };
   return { policy, problems };
+}
+
+/** `rooms`: canonical room patterns and their lines; none may name what the gateway reserves. */
+function roomPatterns(src: YamlSource, root: YAMLMap, roomsNode: Node | undefined, extraReserved: readonly string[], problems: Problem[]): { rooms: string[]; roomLines: number[] } {
+  const add = (node: Node | null | undefined, field: string, message: string) => problems.push({ file: src.file, line: src.lineOf(node), field, message });
+  const rooms: string[] = [];
+  const roomLines: number[] = [];
+  if (!roomsNode) {
+    add(root, 'rooms', 'required: the room names or globs this policy judges');
+    return { rooms, roomLines };
+  }
+  for (const [i, item] of listItems(roomsNode).entries()) {
+    const field = `rooms[${i}]`;
+    if (!isScalar(item) || typeof item.value !== 'string' || item.value.trim() === '') {
+      add(item ?? roomsNode, field, 'must be a room name or glob (text)');
+      continue;
+    }
+    const raw = item.value.trim();
+    if (/[\\\u0000-\u001f]/.test(raw) || raw.split('/').length > 2 || raw.startsWith('/') || raw.endsWith('/')) {
+      add(item, field, `"${raw}" may not contain backslashes, control characters or more than one "/" (tenant/room)`);
+      continue;
+    }
+    const pattern = canonicalPattern(raw);
+    for (const reserved of [...RESERVED_ROOM_NAMES, ...extraReserved]) {
+      if (pattern !== '*' && patternMatches(pattern, reserved)) add(item, field, `"${raw}" would match "${reserved}", which the gateway reserves for itself`);
+    }
+    if (rooms.includes(pattern)) add(item, field, `"${raw}" is listed twice`);
+    rooms.push(pattern);
+    roomLines.push(src.lineOf(item));
+  }
+  if (rooms.length === 0 && !problems.some((p) => p.field.startsWith('rooms'))) add(roomsNode, 'rooms', 'must list at least one room name or glob');
+  return { rooms, roomLines };
+}
+
+/** `notice`: the room notice by language. */
+function noticeText(src: YamlSource, noticeNode: Node | undefined, problems: Problem[]): Policy['notice'] {
+  if (!noticeNode) return undefined;
+  if (!isMap(noticeNode)) {
+    problems.push({ file: src.file, line: src.lineOf(noticeNode), field: 'notice', message: 'must be a mapping of language to text, e.g. { de: "…", en: "…" }' });
+    return undefined;
+  }
+  const notice: NonNullable<Policy['notice']> = {};
+  for (const [lang, pair] of pairsOf(src, noticeNode, ['de', 'en'] as const, 'notice', problems)) {
+    const v = pair.value as Node | null;
+    if (!isScalar(v) || typeof v.value !== 'string' || v.value.trim() === '') problems.push({ file: src.file, line: src.lineOf(v ?? pair.key as Node), field: `notice.${lang}`, message: 'must be text' });
+    else notice[lang] = v.value;
+  }
+  return notice;
+}
+
+/** `title`: the room's title on its pages. */
+function titleText(src: YamlSource, titleNode: Node | undefined, problems: Problem[]): string | undefined {
+  if (!titleNode) return undefined;
+  if (isScalar(titleNode) && typeof titleNode.value === 'string' && titleNode.value.length <= 200) return titleNode.value;
+  problems.push({ file: src.file, line: src.lineOf(titleNode), field: 'title', message: 'must be text of at most 200 characters' });
+  return undefined;
 }
 
 function pairsOf<K extends string>(src: YamlSource, map: YAMLMap, known: readonly K[], prefix: string, problems: Problem[]): Map<K, Pair> {
