@@ -95,6 +95,16 @@ async function syncDir(dir: string): Promise<void> {
   }
 }
 
+/** A group of records sealed onto the chain head in memory, before they are written. */
+interface SealedGroup {
+  sealed: Array<{ record: AuditRecord; line: string; item?: Pending }>;
+  /** Checkpoints asked for when nothing was written since the last: answered without a record. */
+  unresolved: Pending[];
+  seq: number;
+  hash: string;
+  since: number;
+}
+
 export class AuditWriter implements AuditSink {
   readonly dir: string;
   readonly instance: string;
@@ -470,23 +480,40 @@ export class AuditWriter implements AuditSink {
   }
 
   async #commitGroup(group: Array<{ item: Pending; ts: number }>, day: string): Promise<void> {
+    const { handle, ipKey } = await this.#openGroup(group, day);
+    const { sealed, unresolved, seq, hash, since } = this.#sealGroup(group, ipKey);
+    if (sealed.length > 0) await this.#writeDurably(handle, Buffer.from(sealed.map((s) => s.line).join('')));
+    this.#healthy = true;
+    this.#stopRetry();
+    this.#seq = seq;
+    this.#hash = hash;
+    this.#sinceCheckpoint = since;
+    await this.#settle(sealed, unresolved);
+  }
+
+  /** The day's segment (while the lock is ours) and, where addresses are keyed, the day's address key. */
+  async #openGroup(group: Array<{ item: Pending; ts: number }>, day: string): Promise<{ handle: FileHandle; ipKey: Buffer | undefined }> {
     const needsIpKey = this.#privacy.ip === 'hmac' && group.some(({ item }) => item.kind === 'event' && item.event.client?.ip !== undefined);
-    let ipKey: Buffer | undefined;
-    let handle: FileHandle;
     if (this.#lockLost) throw this.#lockLost;
     try {
-      ipKey = needsIpKey ? await this.#ipKeys.keyFor(day) : undefined;
-      handle = await this.#segmentWhileLocked(day);
+      const ipKey = needsIpKey ? await this.#ipKeys.keyFor(day) : undefined;
+      return { handle: await this.#segmentWhileLocked(day), ipKey };
     } catch (err) {
       if (this.#lockLost) throw this.#lockLost;
       await this.#fail();
       throw err;
     }
+  }
 
+  /**
+   * Seals a group's records onto the chain head in memory: events, signed purges (each followed by a
+   * checkpoint) and checkpoints when due. Nothing is written and the head does not move yet.
+   */
+  #sealGroup(group: Array<{ item: Pending; ts: number }>, ipKey: Buffer | undefined): SealedGroup {
     let seq = this.#seq;
     let hash = this.#hash;
     let since = this.#sinceCheckpoint;
-    const sealed: Array<{ record: AuditRecord; line: string; item?: Pending }> = [];
+    const sealed: SealedGroup['sealed'] = [];
     const seal = (body: AuditRecordBody, ts: number, item?: Pending): void => {
       const { record, line } = sealRecordLine({ v: AUDIT_RECORD_VERSION, id: randomUUID(), ts: new Date(ts).toISOString(), seq: seq + 1, instance: this.instance, ...body, prev: hash });
       seq = record.seq;
@@ -529,38 +556,37 @@ export class AuditWriter implements AuditSink {
         since = 0;
       }
     }
+    return { sealed, unresolved, seq, hash, since };
+  }
 
-    if (sealed.length > 0) {
-      const data = Buffer.from(sealed.map((s) => s.line).join(''));
-      try {
-        await writeAll(handle, data);
-        await handle.sync();
-      } catch (err) {
-        if (this.#lockLost) throw this.#lockLost;
-        await this.#fail();
-        throw err;
-      }
-      this.#stats.flushes++;
-      // Checked again once the batch is durable: a process paused between the check above and the
-      // write (a VM pause) may have written into a chain another process took over meanwhile. Then
-      // nobody is told these records are written (their joins are refused), and `verify` shows the fork.
-      // A check that fails for another reason (the folder pulled away) leaves the lock unknown: the batch
-      // is refused like a failed write and cut off again, or the next commit would repeat its seqs.
-      try {
-        await this.#checkLock();
-      } catch (err) {
-        if (this.#lockLost) throw this.#lockLost;
-        await this.#fail();
-        throw err;
-      }
-      this.#size += data.length;
+  /** Appends the sealed lines, fsyncs, and checks the lock is still ours once they are durable. */
+  async #writeDurably(handle: FileHandle, data: Buffer): Promise<void> {
+    try {
+      await writeAll(handle, data);
+      await handle.sync();
+    } catch (err) {
+      if (this.#lockLost) throw this.#lockLost;
+      await this.#fail();
+      throw err;
     }
-    this.#healthy = true;
-    this.#stopRetry();
-    this.#seq = seq;
-    this.#hash = hash;
-    this.#sinceCheckpoint = since;
+    this.#stats.flushes++;
+    // Checked again once the batch is durable: a process paused between the check above and the
+    // write (a VM pause) may have written into a chain another process took over meanwhile. Then
+    // nobody is told these records are written (their joins are refused), and `verify` shows the fork.
+    // A check that fails for another reason (the folder pulled away) leaves the lock unknown: the batch
+    // is refused like a failed write and cut off again, or the next commit would repeat its seqs.
+    try {
+      await this.#checkLock();
+    } catch (err) {
+      if (this.#lockLost) throw this.#lockLost;
+      await this.#fail();
+      throw err;
+    }
+    this.#size += data.length;
+  }
 
+  /** Tells each caller its record is written; sinks and the checkpoint file get the new records. */
+  async #settle(sealed: SealedGroup['sealed'], unresolved: Pending[]): Promise<void> {
     const checkpoints: AuditRecord[] = [];
     // A purge resolves once its checkpoint is in checkpoints.jsonl too: the caller deletes the segment
     // next, and the copy shipped off the host should already vouch for the record of that.

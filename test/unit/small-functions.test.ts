@@ -7,7 +7,6 @@ import { survey } from '../../scripts/long-functions.js';
 /** Functions still over 80 lines, as `name file` (the line may move). Shrinks as the issue's other parts land. */
 const STILL_LONG = new Set([
   'verifyInstance src/audit/verify.ts',
-  'AuditWriter.#commitGroup src/audit/writer.ts',
 ]);
 
 /** Casts on request input still left: none. */
