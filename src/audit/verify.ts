@@ -326,111 +326,155 @@ function purgeStatementProblem(item: Located): string | undefined {
 }
 
 async function verifyInstance(dir: string, instance: string, keys: Map<string, KeyObject> | undefined, manifest: ExportManifest | undefined, offHost: CheckpointLine[], now: number): Promise<InstanceResult> {
-  const instanceDir = join(dir, instance);
-  const problems: VerifyProblem[] = [];
-  const problem = (p: VerifyProblem) => problems.push(p);
-  const checkpoints: CheckpointSummary[] = [];
+  return new InstanceVerifier(dir, instance, keys, manifest, now).run(offHost);
+}
+
+/** A record that passed its own checks (or not) and where it was read: one line of a segment. */
+interface ParsedLine {
+  item: Located | undefined;
+  /** The line failed a check of its own (not JSON, wrong hash, not canonical…): it is not a chain link. */
+  bad: boolean;
+}
+
+/**
+ * One instance's chain, walked once: segments in order, each line checked on its own and then as a link;
+ * afterwards where the chain starts and ends, and whether every checkpoint entry still names a record.
+ */
+class InstanceVerifier {
+  private readonly instanceDir: string;
+  private readonly problems: VerifyProblem[] = [];
+  private readonly checkpoints: CheckpointSummary[] = [];
   /** This instance's stretch of the chain, when verifying an evidence package whose manifest was honoured. */
-  const exported: ExportedChain | undefined = manifest && exportedChain(manifest, instance);
+  private readonly exported: ExportedChain | undefined;
   /** In a package: its record at the manifest's lastSeq, and the first record after it. */
-  let atLastSeq: Located | undefined;
-  let beyondLastSeq: Located | undefined;
+  private atLastSeq: Located | undefined;
+  private beyondLastSeq: Located | undefined;
+  /** Checkpoint entries of the file here and of off-host copies, each once. */
+  private readonly cpEntries: CheckpointLine[] = [];
+  /** The records checkpoint entries name, by seq. */
+  private readonly atSeq = new Map<number, Located>();
+  private wanted = new Set<number>();
+  /** Nobody can have written a record dated after verify's clock (with its tolerance). */
+  private readonly latest: number;
+  private readonly future: Located[] = [];
+  private head: Located | undefined;
+  private beforeHead: Located | undefined;
+  private anchor: Located | undefined;
+  /** Records whose predecessor comes later in their segment, by the hash of that predecessor. */
+  private readonly parked = new Map<string, Located>();
+  /** Purge records of segments that name a cut (valid or not), by the hash they name. */
+  private readonly purgeClaims = new Map<string, { item: Located; valid?: ValidPurge }>();
+  private lastValidPurge: ValidPurge | undefined;
+  private records = 0;
+  private lastLocation: { file: string; line: number } = { file: '', line: 0 };
+
+  constructor(dir: string, private readonly instance: string, private readonly keys: Map<string, KeyObject> | undefined, manifest: ExportManifest | undefined, private readonly now: number) {
+    this.instanceDir = join(dir, instance);
+    this.exported = manifest && exportedChain(manifest, instance);
+    this.latest = now + CLOCK_TOLERANCE_MS;
+  }
+
+  async run(offHost: CheckpointLine[]): Promise<InstanceResult> {
+    // The checkpoint file here and off-host copies: read first, so the walk can note the records they name.
+    await this.readCheckpoints(offHost);
+    const segments = await listSegments(this.instanceDir);
+    this.lastLocation = { file: join(this.instanceDir, segments.at(-1) ?? ''), line: 0 };
+    for (let s = 0; s < segments.length; s++) await this.walkSegment(segments[s]!, s === segments.length - 1);
+    const purgedUpTo = this.checkStart();
+    this.checkPackageEnd();
+    this.checkCheckpointEntries(purgedUpTo);
+    this.reportFuture();
+    const order = (p: VerifyProblem) => `${p.file}\u0000${String(p.line).padStart(12, '0')}`;
+    this.problems.sort((a, b) => (order(a) < order(b) ? -1 : order(a) > order(b) ? 1 : 0));
+    const { head } = this;
+    return { problems: this.problems, records: this.records, segments: segments.length, checkpoints: this.checkpoints, ...(head ? { head: { seq: head.record.seq, hash: head.record.hash } } : {}) };
+  }
+
+  private problem(p: VerifyProblem): void {
+    this.problems.push(p);
+  }
 
   /** Checks a signature where keys were given; reports and returns false when it does not verify. */
-  const checkSigned = (file: string, line: number, what: string, message: string, keyId: unknown, signature: unknown): boolean => {
-    if (!keys) {
+  private checkSigned(file: string, line: number, what: string, message: string, keyId: unknown, signature: unknown): boolean {
+    if (!this.keys) {
       if (typeof keyId === 'string' && typeof signature === 'string') return true;
-      problem({ file, line, kind: 'bad-signature', message: `${what} carries no signature` });
+      this.problem({ file, line, kind: 'bad-signature', message: `${what} carries no signature` });
       return false;
     }
-    const key = typeof keyId === 'string' ? keys.get(keyId) : undefined;
+    const key = typeof keyId === 'string' ? this.keys.get(keyId) : undefined;
     if (!key) {
-      problem({ file, line, kind: 'bad-signature', expected: [...keys.keys()].join(' or '), found: String(keyId), message: `${what} signed with a key other than the given public key(s)` });
+      this.problem({ file, line, kind: 'bad-signature', expected: [...this.keys.keys()].join(' or '), found: String(keyId), message: `${what} signed with a key other than the given public key(s)` });
       return false;
     }
     if (typeof signature !== 'string' || !verifySignedMessage(message, signature, key)) {
-      problem({ file, line, kind: 'bad-signature', message: `${what} signature does not verify with key ${keyId}` });
+      this.problem({ file, line, kind: 'bad-signature', message: `${what} signature does not verify with key ${keyId}` });
       return false;
     }
     return true;
-  };
-  const checkSignature = (file: string, line: number, head: { seq: number; hash: string }, keyId: unknown, signature: unknown) => {
-    if (!keys) return;
-    const key = typeof keyId === 'string' ? keys.get(keyId) : undefined;
+  }
+
+  private checkSignature(file: string, line: number, head: { seq: number; hash: string }, keyId: unknown, signature: unknown): void {
+    if (!this.keys) return;
+    const key = typeof keyId === 'string' ? this.keys.get(keyId) : undefined;
     if (!key) {
-      problem({ file, line, kind: 'bad-signature', expected: [...keys.keys()].join(' or '), found: String(keyId), message: 'checkpoint signed with a key other than the given public key(s)' });
+      this.problem({ file, line, kind: 'bad-signature', expected: [...this.keys.keys()].join(' or '), found: String(keyId), message: 'checkpoint signed with a key other than the given public key(s)' });
       return;
     }
-    if (typeof signature !== 'string' || !verifyCheckpointSignature({ instance, seq: head.seq, hash: head.hash }, signature, key)) {
-      problem({ file, line, kind: 'bad-signature', message: `checkpoint signature over seq ${head.seq} does not verify with key ${keyId}` });
+    if (typeof signature !== 'string' || !verifyCheckpointSignature({ instance: this.instance, seq: head.seq, hash: head.hash }, signature, key)) {
+      this.problem({ file, line, kind: 'bad-signature', message: `checkpoint signature over seq ${head.seq} does not verify with key ${keyId}` });
     }
-  };
-
-  // The checkpoint file here and off-host copies: read first, so the walk can note the hashes they name.
-  const cpEntries: CheckpointLine[] = [];
-  const ownFile = await readCheckpointFile(join(instanceDir, CHECKPOINT_FILE), instance, problems);
-  const seenEntries = new Set<string>();
-  for (const line of [...offHost, ...(ownFile ?? [])]) {
-    // An off-host copy repeats the entries of the file here; each is checked once, and named where the
-    // copy that cannot have been edited here says it.
-    const id = `${line.entry.seq}\u0000${line.entry.hash}\u0000${String(line.entry.signature)}`;
-    if (seenEntries.has(id)) continue;
-    seenEntries.add(id);
-    checkSignature(line.file, line.line, line.entry, line.entry.keyId, line.entry.signature);
-    cpEntries.push(line);
   }
-  const wanted = new Set(cpEntries.map((c) => c.entry.seq));
-  /** The records checkpoint entries name, by seq. */
-  const atSeq = new Map<number, Located>();
-  // Nobody can have written a record dated after verify's clock: a forged one at the unsigned tail would
-  // otherwise make every later record carry its time. The first is reported, with how many follow it.
-  const latest = now + CLOCK_TOLERANCE_MS;
-  const future: Located[] = [];
 
-  const segments = await listSegments(instanceDir);
-  let head: Located | undefined;
-  let beforeHead: Located | undefined;
-  let anchor: Located | undefined;
-  const parked = new Map<string, Located>();
-  /** Purge records of segments that name a cut (valid or not), by the hash they name. */
-  const purgeClaims = new Map<string, { item: Located; valid?: ValidPurge }>();
-  let lastValidPurge: ValidPurge | undefined;
-  let records = 0;
-  let lastLocation = { file: join(instanceDir, segments.at(-1) ?? ''), line: 0 };
+  private async readCheckpoints(offHost: CheckpointLine[]): Promise<void> {
+    const ownFile = await readCheckpointFile(join(this.instanceDir, CHECKPOINT_FILE), this.instance, this.problems);
+    const seenEntries = new Set<string>();
+    for (const line of [...offHost, ...(ownFile ?? [])]) {
+      // An off-host copy repeats the entries of the file here; each is checked once, and named where the
+      // copy that cannot have been edited here says it.
+      const id = `${line.entry.seq}\u0000${line.entry.hash}\u0000${String(line.entry.signature)}`;
+      if (seenEntries.has(id)) continue;
+      seenEntries.add(id);
+      this.checkSignature(line.file, line.line, line.entry, line.entry.keyId, line.entry.signature);
+      this.cpEntries.push(line);
+    }
+    this.wanted = new Set(this.cpEntries.map((c) => c.entry.seq));
+  }
 
-  const accept = (item: Located) => {
-    if (!anchor) anchor = item;
+  /** Makes `item` the chain's head, and any parked records that continue it after it. */
+  private accept(item: Located): void {
+    if (!this.anchor) this.anchor = item;
     const steps = [item];
-    for (let next = parked.get(item.record.hash); next; next = parked.get(next.record.hash)) {
-      parked.delete(steps.at(-1)!.record.hash);
+    for (let next = this.parked.get(item.record.hash); next; next = this.parked.get(next.record.hash)) {
+      this.parked.delete(steps.at(-1)!.record.hash);
       steps.push(next);
     }
     for (const step of steps) {
       // Time never runs backwards within a chain (the writer sees to it): a record older than the one
       // before it was written by another process, or moved here.
+      const { head } = this;
       if (head && Date.parse(step.record.ts) < Date.parse(head.record.ts)) {
-        problem({ file: step.file, line: step.line, kind: 'time-reversed', expected: `${head.record.ts} or later (seq ${head.record.seq}, ${head.file}:${head.line})`, found: step.record.ts, message: 'the record\'s time runs backwards within the chain' });
+        this.problem({ file: step.file, line: step.line, kind: 'time-reversed', expected: `${head.record.ts} or later (seq ${head.record.seq}, ${head.file}:${head.line})`, found: step.record.ts, message: 'the record\'s time runs backwards within the chain' });
       }
-      beforeHead = head;
-      head = step;
-      if (exported && step.record.seq === exported.lastSeq) atLastSeq = step;
-      if (exported && step.record.seq > exported.lastSeq) beyondLastSeq ??= step;
+      this.beforeHead = head;
+      this.head = step;
+      if (this.exported && step.record.seq === this.exported.lastSeq) this.atLastSeq = step;
+      if (this.exported && step.record.seq > this.exported.lastSeq) this.beyondLastSeq ??= step;
     }
-  };
+  }
 
   /** A purge record: signed where it stands? If it removed a segment, does its statement hold? */
-  const notePurge = (item: Located) => {
+  private notePurge(item: Located): void {
     const { record } = item;
     const d = record.details ?? {};
-    const signed = checkSigned(item.file, item.line, 'purge record', purgeMessage({ instance, seq: record.seq, prev: record.prev, ts: record.ts, details: purgeStatement(d) }), d.keyId, d.signature);
+    const signed = this.checkSigned(item.file, item.line, 'purge record', purgeMessage({ instance: this.instance, seq: record.seq, prev: record.prev, ts: record.ts, details: purgeStatement(d) }), d.keyId, d.signature);
     if (d.segment === undefined) return;
     const claim: { item: Located; valid?: ValidPurge } = { item };
     // A copy of a valid purge elsewhere (which does not verify there) does not hide the valid one.
-    if (typeof d.finalHash === 'string' && !purgeClaims.get(d.finalHash)?.valid) purgeClaims.set(d.finalHash, claim);
+    if (typeof d.finalHash === 'string' && !this.purgeClaims.get(d.finalHash)?.valid) this.purgeClaims.set(d.finalHash, claim);
     if (!signed) return;
     const wrong = purgeStatementProblem(item);
     if (wrong) {
-      problem({ file: item.file, line: item.line, kind: 'bad-purge', message: wrong });
+      this.problem({ file: item.file, line: item.line, kind: 'bad-purge', message: wrong });
       return;
     }
     const valid: ValidPurge = {
@@ -438,212 +482,227 @@ async function verifyInstance(dir: string, instance: string, keys: Map<string, K
       ...(typeof d.firstPrev === 'string' ? { firstPrev: d.firstPrev } : {}),
     };
     // Purges go oldest first, each continuing the last: a gap between two is a deletion no purge recorded.
-    const before = lastValidPurge;
+    const before = this.lastValidPurge;
     if (before && (valid.firstSeq !== before.lastSeq + 1 || (valid.firstPrev !== undefined && valid.firstPrev !== before.finalHash))) {
-      problem({
+      this.problem({
         file: item.file, line: item.line, kind: 'missing', expected: `seq ${before.lastSeq + 1} after ${before.finalHash} (${before.at.file}:${before.at.line})`,
         found: `seq ${valid.firstSeq} after ${valid.firstPrev ?? '?'}`, message: 'this purge does not continue the one before it: records between them were deleted without a purge',
       });
     }
     if (valid.firstSeq === 1 && valid.firstPrev !== undefined && valid.firstPrev !== GENESIS) {
-      problem({ file: item.file, line: item.line, kind: 'bad-purge', expected: GENESIS, found: valid.firstPrev, message: 'a purge from seq 1 must start at the genesis' });
+      this.problem({ file: item.file, line: item.line, kind: 'bad-purge', expected: GENESIS, found: valid.firstPrev, message: 'a purge from seq 1 must start at the genesis' });
     }
     claim.valid = valid;
-    lastValidPurge = valid;
-  };
+    this.lastValidPurge = valid;
+  }
 
-  for (let s = 0; s < segments.length; s++) {
-    const file = join(instanceDir, segments[s]!);
-    const isLast = s === segments.length - 1;
+  /** One segment: its tail and name, each line's own checks, then its lines as links of the chain. */
+  private async walkSegment(name: string, isLast: boolean): Promise<void> {
+    const file = join(this.instanceDir, name);
     const content: FileLines = await readLines(file);
     let torn: TornTail | undefined;
     if (isLast) {
       torn = tornTailOf(file, content);
-      if (torn) problem({ file, line: torn.line, kind: 'torn-tail', found: `${torn.bytes} bytes`, message: 'incomplete last line (crash while writing); repairable with --repair-tail' });
+      if (torn) this.problem({ file, line: torn.line, kind: 'torn-tail', found: `${torn.bytes} bytes`, message: 'incomplete last line (crash while writing); repairable with --repair-tail' });
     } else if (content.rest.length > 0) {
-      problem({ file, line: content.lines.length + 1, kind: 'tampered', message: 'bytes after the last newline of a closed segment' });
+      this.problem({ file, line: content.lines.length + 1, kind: 'tampered', message: 'bytes after the last newline of a closed segment' });
     }
     const lineCount = torn && torn.line <= content.lines.length ? content.lines.length - 1 : content.lines.length;
-    lastLocation = { file, line: lineCount };
-    const day = segmentDay(segments[s]!)!;
-    if (day > utcDay(latest)) {
-      problem({ file, line: 1, kind: 'time-future', expected: `a day up to ${utcDay(latest)} (verify's clock ${new Date(now).toISOString()})`, found: day, message: 'a segment named for a day that has not come yet (its records would outlive retention)' });
+    this.lastLocation = { file, line: lineCount };
+    const day = segmentDay(name)!;
+    if (day > utcDay(this.latest)) {
+      this.problem({ file, line: 1, kind: 'time-future', expected: `a day up to ${utcDay(this.latest)} (verify's clock ${new Date(this.now).toISOString()})`, found: day, message: 'a segment named for a day that has not come yet (its records would outlive retention)' });
     }
-
     // Own checks of each line first; hashes of the segment are needed to recognise reordering.
-    const parsed: Array<Located | undefined> = [];
-    const ownProblem: boolean[] = [];
-    for (let i = 0; i < lineCount; i++) {
-      const text = content.lines[i]!;
-      let value: unknown;
-      try {
-        value = JSON.parse(text);
-      } catch {
-        problem({ file, line: i + 1, kind: 'tampered', message: 'not a JSON record' });
-        parsed.push(undefined);
-        ownProblem.push(true);
-        continue;
-      }
-      const record = asRecord(value, instance);
-      if (typeof record === 'string') {
-        problem({ file, line: i + 1, kind: 'tampered', message: record });
-        parsed.push(undefined);
-        ownProblem.push(true);
-        continue;
-      }
-      records++;
-      const item = { record, file, line: i + 1 };
-      parsed.push(item);
-      let bad = false;
-      const expected = hashOf(record);
-      if (expected !== record.hash) {
-        problem({ file, line: i + 1, kind: 'tampered', expected, found: record.hash, message: 'the record does not match its hash (a field was changed)' });
-        bad = true;
-      } else if (canonicalJson(record) !== text) {
-        problem({ file, line: i + 1, kind: 'tampered', message: 'the line is not the canonical JSON of its record' });
-        bad = true;
-      }
-      if (record.type === 'audit.checkpoint') {
-        const d = record.details ?? {};
-        if (d.seq !== record.seq - 1 || d.hash !== record.prev) {
-          problem({ file, line: i + 1, kind: 'tampered', expected: `seq ${record.seq - 1} hash ${record.prev}`, found: `seq ${String(d.seq)} hash ${String(d.hash)}`, message: 'checkpoint does not name the record before it' });
-          bad = true;
-        } else {
-          checkSignature(file, i + 1, { seq: d.seq, hash: d.hash }, d.keyId, d.signature);
-        }
-        if (typeof d.keyId === 'string') checkpoints.push({ instance, seq: d.seq as number, hash: String(d.hash), ts: record.ts, keyId: d.keyId });
-      }
-      if (record.type === 'audit.purge' && !bad) notePurge(item);
-      if (wanted.has(record.seq)) atSeq.set(record.seq, item);
-      if (Date.parse(record.ts) > latest) future.push(item);
-      ownProblem.push(bad);
+    const parsed: ParsedLine[] = [];
+    for (let i = 0; i < lineCount; i++) parsed.push(this.parseLine(file, i + 1, content.lines[i]!));
+    this.chainSegment(file, parsed);
+  }
+
+  /** One line's own checks: a record of this instance, matching its hash, canonical; checkpoints and purges noted. */
+  private parseLine(file: string, line: number, text: string): ParsedLine {
+    let value: unknown;
+    try {
+      value = JSON.parse(text);
+    } catch {
+      this.problem({ file, line, kind: 'tampered', message: 'not a JSON record' });
+      return { item: undefined, bad: true };
     }
+    const record = asRecord(value, this.instance);
+    if (typeof record === 'string') {
+      this.problem({ file, line, kind: 'tampered', message: record });
+      return { item: undefined, bad: true };
+    }
+    this.records++;
+    const item = { record, file, line };
+    let bad = false;
+    const expected = hashOf(record);
+    if (expected !== record.hash) {
+      this.problem({ file, line, kind: 'tampered', expected, found: record.hash, message: 'the record does not match its hash (a field was changed)' });
+      bad = true;
+    } else if (canonicalJson(record) !== text) {
+      this.problem({ file, line, kind: 'tampered', message: 'the line is not the canonical JSON of its record' });
+      bad = true;
+    }
+    if (record.type === 'audit.checkpoint' && !this.noteCheckpointRecord(item)) bad = true;
+    if (record.type === 'audit.purge' && !bad) this.notePurge(item);
+    if (this.wanted.has(record.seq)) this.atSeq.set(record.seq, item);
+    if (Date.parse(record.ts) > this.latest) this.future.push(item);
+    return { item, bad };
+  }
+
+  /** A checkpoint record in the chain: it names the record before it and is signed; false when it does not name it. */
+  private noteCheckpointRecord(item: Located): boolean {
+    const { record, file, line } = item;
+    const d = record.details ?? {};
+    let named = true;
+    if (d.seq !== record.seq - 1 || d.hash !== record.prev) {
+      this.problem({ file, line, kind: 'tampered', expected: `seq ${record.seq - 1} hash ${record.prev}`, found: `seq ${String(d.seq)} hash ${String(d.hash)}`, message: 'checkpoint does not name the record before it' });
+      named = false;
+    } else {
+      this.checkSignature(file, line, { seq: d.seq, hash: d.hash }, d.keyId, d.signature);
+    }
+    if (typeof d.keyId === 'string') this.checkpoints.push({ instance: this.instance, seq: d.seq as number, hash: String(d.hash), ts: record.ts, keyId: d.keyId });
+    return named;
+  }
+
+  /** A segment's records as links, in file order: continued, reordered, inserted, missing or rewritten. */
+  private chainSegment(file: string, parsed: ParsedLine[]): void {
     const positionOf = new Map<string, number>();
-    parsed.forEach((item, i) => {
+    parsed.forEach(({ item }, i) => {
       if (item) positionOf.set(item.record.hash, i);
     });
     const seen = new Set<string>();
-
-    // The chain, in file order.
     for (let i = 0; i < parsed.length; i++) {
-      const item = parsed[i];
+      const { item, bad } = parsed[i]!;
       if (!item) continue;
       const r = item.record;
       const duplicate = seen.has(r.hash);
       seen.add(r.hash);
-      if (!head) {
-        accept(item);
+      const { head, beforeHead } = this;
+      if (!head || (r.prev === head.record.hash && r.seq === head.record.seq + 1)) {
+        this.accept(item);
         continue;
       }
       const h = head.record;
-      if (r.prev === h.hash && r.seq === h.seq + 1) {
-        accept(item);
-        continue;
-      }
-      if (ownProblem[i]) continue;
+      if (bad) continue;
       const later = positionOf.get(r.prev);
       if (later !== undefined && later > i) {
-        parked.set(r.prev, item);
-        problem({ file, line: i + 1, kind: 'reordered', expected: `seq ${h.seq + 1} after ${h.hash}`, found: `seq ${r.seq}, whose predecessor is line ${later + 1}`, message: 'record out of order' });
+        this.parked.set(r.prev, item);
+        this.problem({ file, line: i + 1, kind: 'reordered', expected: `seq ${h.seq + 1} after ${h.hash}`, found: `seq ${r.seq}, whose predecessor is line ${later + 1}`, message: 'record out of order' });
         continue;
       }
       if (beforeHead && r.prev === beforeHead.record.hash && r.seq === beforeHead.record.seq + 1) {
-        problem({ file: head.file, line: head.line, kind: 'inserted', expected: `seq ${r.seq} linking to ${beforeHead.record.hash}`, found: `seq ${h.seq} ${h.hash}`, message: 'a record was inserted here (the next record links past it)' });
-        head = item;
+        this.problem({ file: head.file, line: head.line, kind: 'inserted', expected: `seq ${r.seq} linking to ${beforeHead.record.hash}`, found: `seq ${h.seq} ${h.hash}`, message: 'a record was inserted here (the next record links past it)' });
+        this.head = item;
         continue;
       }
       if (duplicate || r.seq <= h.seq) {
-        problem({ file, line: i + 1, kind: 'inserted', expected: `seq ${h.seq + 1}`, found: `seq ${r.seq}`, message: duplicate ? 'a copy of an earlier record' : 'a record that does not belong here' });
+        this.problem({ file, line: i + 1, kind: 'inserted', expected: `seq ${h.seq + 1}`, found: `seq ${r.seq}`, message: duplicate ? 'a copy of an earlier record' : 'a record that does not belong here' });
         continue;
       }
       if (r.seq > h.seq + 1) {
-        problem({ file, line: i + 1, kind: 'missing', expected: h.hash, found: r.prev, message: `${r.seq - h.seq - 1} record(s) missing before this one (seq ${h.seq + 1}${r.seq - h.seq > 2 ? `–${r.seq - 1}` : ''})` });
+        this.problem({ file, line: i + 1, kind: 'missing', expected: h.hash, found: r.prev, message: `${r.seq - h.seq - 1} record(s) missing before this one (seq ${h.seq + 1}${r.seq - h.seq > 2 ? `–${r.seq - 1}` : ''})` });
       } else {
-        problem({ file, line: i + 1, kind: 'tampered', expected: h.hash, found: r.prev, message: 'prev does not match the hash of the record before (this or the previous record was rewritten)' });
+        this.problem({ file, line: i + 1, kind: 'tampered', expected: h.hash, found: r.prev, message: 'prev does not match the hash of the record before (this or the previous record was rewritten)' });
       }
-      accept(item);
+      this.accept(item);
     }
   }
 
-  // Where the chain starts: the genesis, whole segments removed by a signed purge, or (in a signed export) its first record.
-  let purgedUpTo = 0;
-  if (anchor) {
+  /**
+   * Where the chain starts: the genesis, whole segments removed by a signed purge, or (in a signed export)
+   * its first record. Returns the last seq a valid purge removed (0 if none).
+   */
+  private checkStart(): number {
+    const { anchor, exported } = this;
+    if (!anchor) return 0;
     const a = anchor.record;
     const fromGenesis = a.prev === GENESIS && a.seq === 1;
     const fromExport = exported?.firstPrev === a.prev && exported.firstSeq === a.seq;
-    const claim = purgeClaims.get(a.prev);
+    const claim = this.purgeClaims.get(a.prev);
     const purge = claim?.valid?.lastSeq === a.seq - 1 ? claim.valid : undefined;
     const wholeSegments = anchor.line === 1 && purge !== undefined && segmentDay(anchor.file.split('/').pop() ?? '')! > purge.segmentDay;
-    if (purge && wholeSegments) purgedUpTo = purge.lastSeq;
-    if (!fromGenesis && !fromExport && !(purge && wholeSegments)) {
-      const why = purge
-        ? `the purge at ${purge.at.file}:${purge.at.line} removed whole segments up to ${purge.segmentDay}, but the chain now starts at line ${anchor.line} of ${anchor.file.split('/').pop()}: records were deleted from the start of this segment`
-        : claim
-          ? `the audit.purge record naming this cut (${claim.item.file}:${claim.item.line}) is not a signed purge of whole segments past retention`
-          : 'no signed audit.purge record explains it';
-      problem({ file: anchor.file, line: anchor.line, kind: 'missing', expected: `${GENESIS} (seq 1) or the final hash of a purged segment`, found: `${a.prev} (seq ${a.seq})`, message: `the chain does not start at its beginning and ${why}` });
-    }
-  }
-  const headSeq = head?.record.seq ?? 0;
-  // A package ends exactly where its signed manifest says: nothing cut off, nothing appended or swapped in.
-  if (exported && head && exported.lastSeq > headSeq) {
-    problem({ file: lastLocation.file, line: lastLocation.line + 1, kind: 'missing', expected: `seq ${exported.lastSeq} ${exported.lastHash}`, found: `end of chain at seq ${headSeq}`, message: 'the export ends before the record its manifest names' });
-  }
-  if (atLastSeq && atLastSeq.record.hash !== exported?.lastHash) {
-    problem({ file: atLastSeq.file, line: atLastSeq.line, kind: 'tampered', expected: `${exported?.lastHash} (${EXPORT_MANIFEST})`, found: atLastSeq.record.hash, message: 'the last record of the package is not the one its signed manifest names' });
-  }
-  if (beyondLastSeq) {
-    problem({ file: beyondLastSeq.file, line: beyondLastSeq.line, kind: 'inserted', expected: `the end of the package at seq ${exported?.lastSeq} (${EXPORT_MANIFEST})`, found: `seq ${beyondLastSeq.record.seq}`, message: 'a record after the last one the signed export manifest names' });
+    if (fromGenesis || fromExport || (purge && wholeSegments)) return purge && wholeSegments ? purge.lastSeq : 0;
+    const why = purge
+      ? `the purge at ${purge.at.file}:${purge.at.line} removed whole segments up to ${purge.segmentDay}, but the chain now starts at line ${anchor.line} of ${anchor.file.split('/').pop()}: records were deleted from the start of this segment`
+      : claim
+        ? `the audit.purge record naming this cut (${claim.item.file}:${claim.item.line}) is not a signed purge of whole segments past retention`
+        : 'no signed audit.purge record explains it';
+    this.problem({ file: anchor.file, line: anchor.line, kind: 'missing', expected: `${GENESIS} (seq 1) or the final hash of a purged segment`, found: `${a.prev} (seq ${a.seq})`, message: `the chain does not start at its beginning and ${why}` });
+    return 0;
   }
 
-  // Every checkpoint entry (here and off-host) must agree with the chain that remains.
-  const firstSeq = anchor?.record.seq ?? 1;
-  const validPurges = [...purgeClaims.values()].flatMap((c) => (c.valid ? [c.valid] : []));
-  for (const { entry, file: cpFile, line } of cpEntries) {
-    if (entry.seq === 0) {
-      if (entry.hash !== GENESIS) problem({ file: cpFile, line, kind: 'tampered', expected: GENESIS, found: entry.hash, message: 'checkpoint of an empty chain with a hash' });
-      continue;
+  /** A package ends exactly where its signed manifest says: nothing cut off, nothing appended or swapped in. */
+  private checkPackageEnd(): void {
+    const { exported, head, atLastSeq, beyondLastSeq, lastLocation } = this;
+    const headSeq = head?.record.seq ?? 0;
+    if (exported && head && exported.lastSeq > headSeq) {
+      this.problem({ file: lastLocation.file, line: lastLocation.line + 1, kind: 'missing', expected: `seq ${exported.lastSeq} ${exported.lastHash}`, found: `end of chain at seq ${headSeq}`, message: 'the export ends before the record its manifest names' });
     }
-    const signed = atSeq.get(entry.seq);
-    if (signed !== undefined) {
-      const found = signed.record.hash;
-      if (found !== entry.hash) problem({ file: cpFile, line, kind: 'tampered', expected: entry.hash, found, message: `record seq ${entry.seq} differs from the one this checkpoint signed (history rewritten)` });
-      else if (typeof entry.ts === 'string' && Date.parse(signed.record.ts) > Date.parse(entry.ts)) {
-        problem({ file: signed.file, line: signed.line, kind: 'time-reversed', expected: `${entry.ts} or earlier (the checkpoint at ${cpFile}:${line} that signed it)`, found: signed.record.ts, message: 'the record is dated after the checkpoint that signed it' });
+    if (atLastSeq && atLastSeq.record.hash !== exported?.lastHash) {
+      this.problem({ file: atLastSeq.file, line: atLastSeq.line, kind: 'tampered', expected: `${exported?.lastHash} (${EXPORT_MANIFEST})`, found: atLastSeq.record.hash, message: 'the last record of the package is not the one its signed manifest names' });
+    }
+    if (beyondLastSeq) {
+      this.problem({ file: beyondLastSeq.file, line: beyondLastSeq.line, kind: 'inserted', expected: `the end of the package at seq ${exported?.lastSeq} (${EXPORT_MANIFEST})`, found: `seq ${beyondLastSeq.record.seq}`, message: 'a record after the last one the signed export manifest names' });
+    }
+  }
+
+  /** Every checkpoint entry (here and off-host) must agree with the chain that remains. */
+  private checkCheckpointEntries(purgedUpTo: number): void {
+    const validPurges = [...this.purgeClaims.values()].flatMap((c) => (c.valid ? [c.valid] : []));
+    for (const { entry, file: cpFile, line } of this.cpEntries) {
+      if (entry.seq === 0) {
+        if (entry.hash !== GENESIS) this.problem({ file: cpFile, line, kind: 'tampered', expected: GENESIS, found: entry.hash, message: 'checkpoint of an empty chain with a hash' });
+        continue;
       }
-      continue;
-    }
-    if (entry.seq <= purgedUpTo) {
-      // Gone with a signed purge; where the purge names the record's hash, it must be the one signed here.
-      const named = validPurges.find((p) => p.lastSeq === entry.seq);
-      if (named && named.finalHash !== entry.hash) {
-        problem({ file: cpFile, line, kind: 'tampered', expected: entry.hash, found: `${named.finalHash} (${named.at.file}:${named.at.line})`, message: `the purge names another final hash for seq ${entry.seq} than this checkpoint signed` });
+      const signed = this.atSeq.get(entry.seq);
+      if (signed !== undefined) {
+        const found = signed.record.hash;
+        if (found !== entry.hash) this.problem({ file: cpFile, line, kind: 'tampered', expected: entry.hash, found, message: `record seq ${entry.seq} differs from the one this checkpoint signed (history rewritten)` });
+        else if (typeof entry.ts === 'string' && Date.parse(signed.record.ts) > Date.parse(entry.ts)) {
+          this.problem({ file: signed.file, line: signed.line, kind: 'time-reversed', expected: `${entry.ts} or earlier (the checkpoint at ${cpFile}:${line} that signed it)`, found: signed.record.ts, message: 'the record is dated after the checkpoint that signed it' });
+        }
+        continue;
       }
-      continue;
+      if (entry.seq <= purgedUpTo) {
+        // Gone with a signed purge; where the purge names the record's hash, it must be the one signed here.
+        const named = validPurges.find((p) => p.lastSeq === entry.seq);
+        if (named && named.finalHash !== entry.hash) {
+          this.problem({ file: cpFile, line, kind: 'tampered', expected: entry.hash, found: `${named.finalHash} (${named.at.file}:${named.at.line})`, message: `the purge names another final hash for seq ${entry.seq} than this checkpoint signed` });
+        }
+        continue;
+      }
+      this.checkEntryOutsideChain(entry, cpFile, line);
     }
-    if (exported && (entry.seq < firstSeq - 1 || entry.seq > exported.lastSeq)) continue;
+  }
+
+  /** A checkpoint entry whose record is not in the chain: outside a package's stretch, cut off, or missing. */
+  private checkEntryOutsideChain(entry: CheckpointEntry, cpFile: string, line: number): void {
+    const { exported, anchor, lastLocation } = this;
+    const firstSeq = anchor?.record.seq ?? 1;
+    const headSeq = this.head?.record.seq ?? 0;
+    if (exported && (entry.seq < firstSeq - 1 || entry.seq > exported.lastSeq)) return;
     if (exported && entry.seq === firstSeq - 1) {
-      if (anchor && entry.hash !== anchor.record.prev) problem({ file: cpFile, line, kind: 'tampered', expected: entry.hash, found: anchor.record.prev, message: 'the export does not continue the checkpointed record' });
-      continue;
+      if (anchor && entry.hash !== anchor.record.prev) this.problem({ file: cpFile, line, kind: 'tampered', expected: entry.hash, found: anchor.record.prev, message: 'the export does not continue the checkpointed record' });
+      return;
     }
     if (entry.seq > headSeq) {
-      problem({ file: lastLocation.file, line: lastLocation.line + 1, kind: 'truncated-after-checkpoint', expected: `seq ${entry.seq} ${entry.hash} (${cpFile}:${line})`, found: `end of chain at seq ${headSeq}`, message: 'records covered by a signed checkpoint were cut off the end of the chain' });
+      this.problem({ file: lastLocation.file, line: lastLocation.line + 1, kind: 'truncated-after-checkpoint', expected: `seq ${entry.seq} ${entry.hash} (${cpFile}:${line})`, found: `end of chain at seq ${headSeq}`, message: 'records covered by a signed checkpoint were cut off the end of the chain' });
     } else {
-      problem({ file: cpFile, line, kind: 'missing', expected: `seq ${entry.seq} ${entry.hash}`, found: 'no such record', message: 'the record this checkpoint signed is not in the chain' });
+      this.problem({ file: cpFile, line, kind: 'missing', expected: `seq ${entry.seq} ${entry.hash}`, found: 'no such record', message: 'the record this checkpoint signed is not in the chain' });
     }
   }
 
-  const [firstFuture] = future;
-  if (firstFuture) {
-    problem({
-      file: firstFuture.file, line: firstFuture.line, kind: 'time-future', expected: `${new Date(latest).toISOString()} or earlier (verify's clock ${new Date(now).toISOString()})`, found: firstFuture.record.ts,
-      message: `a record dated after verify's clock: nobody can have written it yet${future.length > 1 ? ` (and ${future.length - 1} later record(s) of this chain)` : ''}`,
+  /** Records dated after verify's clock: the first is reported, with how many follow it. */
+  private reportFuture(): void {
+    const [firstFuture] = this.future;
+    if (!firstFuture) return;
+    this.problem({
+      file: firstFuture.file, line: firstFuture.line, kind: 'time-future', expected: `${new Date(this.latest).toISOString()} or earlier (verify's clock ${new Date(this.now).toISOString()})`, found: firstFuture.record.ts,
+      message: `a record dated after verify's clock: nobody can have written it yet${this.future.length > 1 ? ` (and ${this.future.length - 1} later record(s) of this chain)` : ''}`,
     });
   }
-
-  const order = (p: VerifyProblem) => `${p.file}\u0000${String(p.line).padStart(12, '0')}`;
-  problems.sort((a, b) => (order(a) < order(b) ? -1 : order(a) > order(b) ? 1 : 0));
-  return { problems, records, segments: segments.length, checkpoints, ...(head ? { head: { seq: head.record.seq, hash: head.record.hash } } : {}) };
 }
 
 /**
