@@ -79,7 +79,7 @@ describe('CSRF on roomguard\'s own state-changing routes', () => {
       const { browser, csrf } = path.startsWith('/_roomguard/audit') ? reviewer : await session();
       for (const [label, fields, origin] of [
         ['no token', {}, undefined],
-        ['a wrong token', { csrf: `${csrf.slice(0, -2)}AA` }, undefined],
+        ['a wrong token', { csrf: `${csrf.slice(0, -2)}${csrf.endsWith('AA') ? 'BB' : 'AA'}` }, undefined],
         ['another session\'s token', { csrf: (await session()).csrf }, undefined],
         ['a foreign Origin', { csrf }, 'https://evil.example'],
         ['Origin null', { csrf }, 'null'],
