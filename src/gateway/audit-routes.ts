@@ -7,6 +7,7 @@ import { auditDirOf } from '../config/load.js';
 import { AUDIT_CSS, chainStatusOf, renderAuditPage, type AuditPageFilters, type ChainStatus } from '../ui/audit-page.js';
 import { formatCsv, parseQueryFilters, queryAudit } from '../audit/query.js';
 import { verifyAuditDir } from '../audit/verify.js';
+import { PersonKeys, pseudonymsOf } from '../audit/person-keys.js';
 import type { LoadedSession } from '../session/sessions.js';
 import type { GatewayContext } from './context.js';
 import { route, routeInput, type ValidRequest } from './route-input.js';
@@ -83,6 +84,8 @@ async function showAuditLog({ ctx, dir, chain }: Review, request: ValidRequest<t
   if (!session) return reply;
   const { query } = request;
   const { filters, problems } = parseQueryFilters(query, ctx.now());
+  // A sub names a live person also where records carry a pseudonym (pseudonymous or erasable identities).
+  if (filters.user !== undefined) filters.userPseudonyms = await pseudonymsOf(filters.user, { issuer: ctx.config.oidc.issuer.href, signingKeyPem: ctx.config.secrets.auditSigningKey.reveal(), personKeys: new PersonKeys(ctx.deps.store, ctx.config.audit.retentionDays) });
   const records = await queryAudit(dir, filters, { limit: MAX_SHOWN });
   if (query.format === 'csv') {
     return reply

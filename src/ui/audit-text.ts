@@ -59,6 +59,8 @@ export const TYPE_TEXT: Record<AuditRecordType, Record<Lang, string>> = {
   'policy.rejected': { en: 'policies rejected', de: 'Richtlinien abgelehnt' },
   'config.loaded': { en: 'configuration loaded', de: 'Konfiguration geladen' },
   'config.rejected': { en: 'configuration reload rejected', de: 'Neuladen der Konfiguration abgelehnt' },
+  'privacy.export': { en: 'personal data exported (access request)', de: 'personenbezogene Daten exportiert (Auskunftsersuchen)' },
+  'privacy.erase': { en: 'personal data erased (erasure request)', de: 'personenbezogene Daten gelöscht (Löschersuchen)' },
   'audit.purge': { en: 'old records deleted', de: 'alte Einträge gelöscht' },
   'audit.checkpoint': { en: 'signed checkpoint', de: 'signierter Prüfpunkt' },
   'audit.summary': { en: 'refusals counted, not recorded one by one', de: 'Ablehnungen gezählt, nicht einzeln protokolliert' },
