@@ -296,6 +296,18 @@ export const COMMANDS: readonly CommandSpec[] = [
     run: async (args, io) => (await import('./privacy.js')).privacyErase(args, io),
   },
   {
+    path: ['compliance', 'report'],
+    summary: 'the compliance matrix filled in for this deployment, as Markdown and a printable HTML page',
+    about: 'Each requirement of docs/compliance.md judged for this configuration: met, the operator\'s duty, or not met with the reason; with the actual settings, the high-risk rooms, the policy set\'s version, the audit chain\'s verification and the checkpoint key\'s fingerprint. Exit 1 when a requirement the deployment could meet is not met.',
+    options: {
+      config: { ...needsConfig, required: true },
+      audit: { type: 'string', value: 'DIR', complete: 'dir', doc: 'verify this audit directory (a copy, or an evidence package) instead of audit.dir' },
+      out: { type: 'string', value: 'FILE', required: true, complete: 'file', doc: 'where to write: FILE.md and FILE.html (an .md or .html ending is replaced)' },
+      lang: { type: 'string', value: 'LANG', choices: ['de', 'en'], doc: 'language of the report (default de)' },
+    },
+    run: async (args, io) => (await import('./compliance.js')).complianceReport(args, io),
+  },
+  {
     path: ['keys', 'generate'],
     summary: 'print a new encryption key, assertion-signing key and audit-signing key',
     options: {},

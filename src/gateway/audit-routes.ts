@@ -8,6 +8,10 @@ import { AUDIT_CSS, chainStatusOf, renderAuditPage, type AuditPageFilters, type 
 import { formatCsv, parseQueryFilters, queryAudit } from '../audit/query.js';
 import { verifyAuditDir } from '../audit/verify.js';
 import { PersonKeys, pseudonymsOf } from '../audit/person-keys.js';
+import { gatherFacts } from '../compliance/facts.js';
+import { buildReport, REPORT_TEXT } from '../compliance/report.js';
+import { complianceBody } from '../ui/compliance-page.js';
+import { layout } from '../ui/layout.js';
 import type { LoadedSession } from '../session/sessions.js';
 import type { GatewayContext } from './context.js';
 import { route, routeInput, type ValidRequest } from './route-input.js';
@@ -30,6 +34,7 @@ export function registerAuditRoutes(app: FastifyInstance, ctx: GatewayContext): 
   app.get('/_roomguard/assets/audit.css', async (_request, reply) => reply.header('cache-control', 'public, max-age=3600').type('text/css; charset=utf-8').send(AUDIT_CSS));
   route(app, 'GET', PAGE, AUDIT_QUERY, (request, reply) => showAuditLog(review, request, reply));
   route(app, 'POST', `${PAGE}/verify`, VERIFY_FORM, (request, reply) => verifyAgain(review, request, reply));
+  app.get(`${PAGE}/compliance`, (request, reply) => showComplianceReport(review, request, reply));
 }
 
 interface Review {
@@ -112,4 +117,13 @@ async function verifyAgain({ ctx, chain }: Review, request: ValidRequest<typeof 
   if (!ctx.csrfValid(request, session, request.body.csrf)) throw new RoomguardError('RG_CSRF');
   await chain.current(true);
   return reply.redirect(PAGE, 303);
+}
+
+/** The compliance report of the running configuration (docs/compliance.md), for reviewers. */
+async function showComplianceReport({ ctx, dir }: Review, request: FastifyRequest, reply: FastifyReply) {
+  const session = await reviewer(ctx, request, reply);
+  if (!session) return reply;
+  const facts = await gatherFacts(ctx.config, { auditDir: dir, reserved: ctx.deps.backend.reservedRooms, now: ctx.now() });
+  const frame = ctx.frame(request, reply);
+  return reply.type('text/html; charset=utf-8').send(layout(frame, REPORT_TEXT[frame.lang].title, complianceBody(buildReport(facts), frame.lang), { reviewer: true }));
 }

@@ -19,6 +19,7 @@ export const AUDIT_TEXT = {
     colTime: 'Time (UTC)', colEvent: 'Event', colOutcome: 'Outcome', colPerson: 'Person', colRoom: 'Room', colRole: 'Role',
     colPolicy: 'Policy', colFactor: 'Second factor', colReason: 'Reason', colClient: 'Client',
     ageSeconds: 's ago', verifyNow: 'Verify the chain now', pseudonymous: 'pseudonym',
+    complianceReport: 'Compliance report: the requirements this deployment meets, and the proof',
   },
   de: {
     title: 'Audit-Protokoll', language: 'English',
@@ -35,6 +36,7 @@ export const AUDIT_TEXT = {
     colTime: 'Zeit (UTC)', colEvent: 'Ereignis', colOutcome: 'Ergebnis', colPerson: 'Person', colRoom: 'Raum', colRole: 'Rolle',
     colPolicy: 'Richtlinie', colFactor: 'Zweiter Faktor', colReason: 'Grund', colClient: 'Client',
     ageSeconds: 's zuvor', verifyNow: 'Kette jetzt prüfen', pseudonymous: 'Pseudonym',
+    complianceReport: 'Compliance-Bericht: welche Anforderungen diese Installation erfüllt, mit Nachweis',
   },
 } as const satisfies Record<Lang, Record<string, string>>;
 

@@ -57,7 +57,7 @@ describe('privacy export and erase (audit.identity: erasable)', () => {
     expect(pseudonymOf(records.find((r) => r.outcome === 'deny')!)).not.toBe(before);
   });
 
-  it('exports bob\'s sessions, factors and audit records as JSON and a readable page, and audits the export', async () => {
+  it('exports the sessions, factors and audit records of bob as JSON and a readable page, and audits the export', async () => {
     const dir = join(mkdtempSync(join(tmpdir(), 'rg-export-')), 'bob');
     const result = await roomguard('privacy', 'export', '--user', 'bob', '--config', configFile, '--out', dir, '--lang', 'en');
     expect(result.err).toBe('');
@@ -84,7 +84,7 @@ describe('privacy export and erase (audit.identity: erasable)', () => {
     expect(again.sessions).toHaveLength(0);
   });
 
-  it('after erase --force, audit verify passes, export finds no record of bob, and bob\'s next join has a new pseudonym', async () => {
+  it('after erase --force, audit verify passes, export finds no record of bob, and his next join has a new pseudonym', async () => {
     const held = writeConfig({ legalRetentionDays: 30 });
     const result = await roomguard('privacy', 'erase', '--user', 'bob', '--config', held, '--force');
     expect(result.err).toBe('');
