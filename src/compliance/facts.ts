@@ -2,6 +2,7 @@
 // policy set), the audit chain's verification and the checkpoint key's fingerprint. `factsOf` is pure;
 // `gatherFacts` reads the policy directory and verifies the audit directory.
 import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { checkpointKeys } from '../audit/checkpoint.js';
 import { verifyAuditDir, type VerifyReport } from '../audit/verify.js';
@@ -130,12 +131,22 @@ export function factsOf(config: Config, policies: { set?: PolicySet; problems: s
   };
 }
 
-/** Reads the policy set and verifies the audit chain (`auditDir`, default the configured one) for a report. */
-export async function gatherFacts(config: Config, options: { auditDir?: string; reserved?: readonly string[]; now?: number } = {}): Promise<DeploymentFacts> {
+/**
+ * Reads the policy set and verifies the audit chain (`auditDir`, default the configured one) for a report;
+ * `chain` is a verification the caller already has (the reviewer page's, at most a minute old).
+ */
+export async function gatherFacts(config: Config, options: { auditDir?: string; reserved?: readonly string[]; now?: number; chain?: ChainFacts } = {}): Promise<DeploymentFacts> {
   const now = options.now ?? Date.now();
   const loaded = loadPolicyDir(policiesDirOf(config), options.reserved ?? []);
   const dir = options.auditDir ?? auditDirOf(config);
-  const report = await verifyAuditDir(dir, { signingKeyPem: config.secrets.auditSigningKey.reveal(), live: resolve(dir) === resolve(auditDirOf(config)), now });
+  const chain = options.chain ?? await verifiedChain(config, dir, now);
   const problems = loaded.problems.map((p) => `${p.file}${p.line ? `:${p.line}` : ''}: ${p.field ? `${p.field}: ` : ''}${p.message}`);
-  return factsOf(config, { ...(loaded.set ? { set: loaded.set } : {}), problems }, chainFacts(dir, report), now);
+  return factsOf(config, { ...(loaded.set ? { set: loaded.set } : {}), problems }, chain, now);
+}
+
+/** `audit verify` over `dir`; the configured directory not made yet (a gateway that never ran) holds no records. */
+async function verifiedChain(config: Config, dir: string, now: number): Promise<ChainFacts> {
+  const live = resolve(dir) === resolve(auditDirOf(config));
+  if (live && !existsSync(dir)) return { dir, ok: true, records: 0, instances: [], problems: 0, signatures: 'checked' };
+  return chainFacts(dir, await verifyAuditDir(dir, { signingKeyPem: config.secrets.auditSigningKey.reveal(), live, now }));
 }

@@ -8,7 +8,7 @@ import { AUDIT_CSS, chainStatusOf, renderAuditPage, type AuditPageFilters, type 
 import { formatCsv, parseQueryFilters, queryAudit } from '../audit/query.js';
 import { verifyAuditDir } from '../audit/verify.js';
 import { PersonKeys, pseudonymsOf } from '../audit/person-keys.js';
-import { gatherFacts } from '../compliance/facts.js';
+import { chainFacts, gatherFacts, type ChainFacts } from '../compliance/facts.js';
 import { buildReport, REPORT_TEXT } from '../compliance/report.js';
 import { complianceBody } from '../ui/compliance-page.js';
 import { layout } from '../ui/layout.js';
@@ -44,11 +44,11 @@ interface Review {
   chain: ChainStatusCache;
 }
 
-/** The chain's verification status, worked out at most once a minute unless a reviewer asks again. */
+/** The chain's verification, worked out at most once a minute unless a reviewer asks again. */
 class ChainStatusCache {
   readonly #ctx: GatewayContext;
   readonly #dir: string;
-  #status: { value: ChainStatus; at: number } | undefined;
+  #status: { value: ChainStatus; facts: ChainFacts; at: number } | undefined;
 
   constructor(ctx: GatewayContext, dir: string) {
     this.#ctx = ctx;
@@ -56,11 +56,20 @@ class ChainStatusCache {
   }
 
   async current(force = false): Promise<ChainStatus> {
+    return (await this.#verified(force)).value;
+  }
+
+  /** The same verification as the compliance report states it. */
+  async facts(): Promise<ChainFacts> {
+    return (await this.#verified(false)).facts;
+  }
+
+  async #verified(force: boolean): Promise<{ value: ChainStatus; facts: ChainFacts; at: number }> {
     const now = this.#ctx.now();
-    if (!force && this.#status && now - this.#status.at < STATUS_TTL_MS) return this.#status.value;
+    if (!force && this.#status && now - this.#status.at < STATUS_TTL_MS) return this.#status;
     const report = await verifyAuditDir(this.#dir, { signingKeyPem: this.#ctx.config.secrets.auditSigningKey.reveal(), live: true });
-    this.#status = { value: chainStatusOf(report, now, this.#ctx.deps.audit.healthy), at: now };
-    return this.#status.value;
+    this.#status = { value: chainStatusOf(report, now, this.#ctx.deps.audit.healthy), facts: chainFacts(this.#dir, report), at: now };
+    return this.#status;
   }
 }
 
@@ -120,10 +129,10 @@ async function verifyAgain({ ctx, chain }: Review, request: ValidRequest<typeof 
 }
 
 /** The compliance report of the running configuration (docs/compliance.md), for reviewers. */
-async function showComplianceReport({ ctx, dir }: Review, request: FastifyRequest, reply: FastifyReply) {
+async function showComplianceReport({ ctx, dir, chain }: Review, request: FastifyRequest, reply: FastifyReply) {
   const session = await reviewer(ctx, request, reply);
   if (!session) return reply;
-  const facts = await gatherFacts(ctx.config, { auditDir: dir, reserved: ctx.deps.backend.reservedRooms, now: ctx.now() });
+  const facts = await gatherFacts(ctx.config, { auditDir: dir, reserved: ctx.deps.backend.reservedRooms, now: ctx.now(), chain: await chain.facts() });
   const frame = ctx.frame(request, reply);
   return reply.type('text/html; charset=utf-8').send(layout(frame, REPORT_TEXT[frame.lang].title, complianceBody(buildReport(facts), frame.lang), { reviewer: true }));
 }

@@ -15,6 +15,7 @@ import { signInThrough } from '../helpers/browser.js';
 import { testConfigYaml } from '../helpers/gateway.js';
 import { CLIENT_SECRET, startRig, type Rig } from '../helpers/rig.js';
 import { enrolTotp, loginAs } from '../security/harness.js';
+import { until } from '../helpers/until.js';
 
 const EXAMPLES = fileURLToPath(new URL('../../policies', import.meta.url));
 const SETTINGS = { session: { idleTimeout: '20m', absoluteTimeout: '8h' }, audit: { retentionDays: 30, identity: 'erasable', reviewers: ['board'] } };
@@ -47,6 +48,8 @@ beforeAll(async () => {
   rig = await startRig({ policiesDir: policies, config: SETTINGS });
   expect((await signInThrough(rig.origin, 'bob', '/rooms/staff-weekly')).final.status).toBe(200);
   expect((await signInThrough(rig.origin, 'carol', '/rooms/staff-weekly')).final.status).toBe(403);
+  // A refusal is recorded best-effort, after the answer: wait for carol's.
+  await until('carol\u2019s refusal is recorded', async () => (await queryAudit(rig.auditDir, { type: 'room.decision', outcome: 'deny' })).length > 0 || undefined);
 });
 afterAll(() => rig?.close());
 

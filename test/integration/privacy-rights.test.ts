@@ -2,6 +2,7 @@
 // joins a room under `audit.identity: erasable`; `roomguard privacy export` finds his sessions and records,
 // `privacy erase` ends his sessions, shreds his pseudonym key, the chain still verifies, a later export
 // finds no record of his, and his next join carries a pseudonym nobody can tie to the old records.
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -24,6 +25,14 @@ async function roomguard(...args: string[]): Promise<{ code: number; out: string
   return { code, out, err };
 }
 
+/** `roomguard audit query` as a process (it prints to its own stdout): the records it finds, as JSON Lines. */
+function auditQuery(...args: string[]): AuditRecord[] {
+  const result = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/cli.ts', 'audit', 'query', '--json', ...args], { cwd: new URL('../..', import.meta.url).pathname, encoding: 'utf8', timeout: 30_000 });
+  expect(result.stderr).toBe('');
+  expect(result.status).toBe(0);
+  return result.stdout.split('\n').filter(Boolean).map((line) => JSON.parse(line) as AuditRecord);
+}
+
 const pseudonymOf = (r: AuditRecord): string | undefined => (r.actor && 'pseudonym' in r.actor ? r.actor.pseudonym : undefined);
 
 function writeConfig(extraAudit: Record<string, unknown>): string {
@@ -44,9 +53,11 @@ afterAll(() => rig?.close());
 describe('privacy export and erase (audit.identity: erasable)', () => {
   let before: string;
 
-  it('records people under a pseudonym of their own, and a reviewer-style lookup by sub finds them', async () => {
+  it('records people under a pseudonym of their own, and audit query --user finds them by sub', async () => {
     expect((await signInThrough(rig.origin, 'bob', '/rooms/staff-weekly')).final.status).toBe(200);
     expect((await signInThrough(rig.origin, 'carol', '/rooms/staff-weekly')).final.status).toBe(403);
+    // A refusal is recorded best-effort, after the answer: wait for carol's.
+    await expect.poll(async () => (await queryAudit(rig.auditDir, { type: 'room.decision', outcome: 'deny' })).length).toBeGreaterThan(0);
     const records = await queryAudit(rig.auditDir, { type: 'room.decision' });
     const bobs = records.filter((r) => r.outcome === 'allow');
     expect(bobs.length).toBeGreaterThan(0);
@@ -55,6 +66,9 @@ describe('privacy export and erase (audit.identity: erasable)', () => {
     expect(JSON.stringify(records)).not.toContain('"sub":"bob"');
     // carol's records carry a pseudonym of her own.
     expect(pseudonymOf(records.find((r) => r.outcome === 'deny')!)).not.toBe(before);
+    const found = auditQuery('--user', 'bob', '--type', 'room.decision', '--config', configFile);
+    expect(found.length).toBeGreaterThan(0);
+    expect(found.every((r) => pseudonymOf(r) === before)).toBe(true);
   });
 
   it('exports the sessions, factors and audit records of bob as JSON and a readable page, and audits the export', async () => {
@@ -95,6 +109,7 @@ describe('privacy export and erase (audit.identity: erasable)', () => {
     expect(report.ok).toBe(true);
     const exported = JSON.parse((await roomguard('privacy', 'export', '--user', 'bob', '--config', configFile)).out) as { audit: AuditRecord[] };
     expect(exported.audit).toEqual([]);
+    expect(auditQuery('--user', 'bob', '--type', 'room.decision', '--config', configFile)).toEqual([]);
     // Nothing in the log carries bob's old pseudonym's key any more; the old records are still there.
     expect((await queryAudit(rig.auditDir, { user: before })).length).toBeGreaterThan(0);
     const erase = await queryAudit(rig.auditDir, { type: 'privacy.erase' });
