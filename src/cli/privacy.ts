@@ -73,6 +73,7 @@ export async function privacyExport(args: CommandArgs, io: CliIo): Promise<numbe
 
 function describeErasure(r: ErasureReport, legalDays: number): string {
   const lines = [`${r.user}: ended ${r.sessionsEnded} session(s), removed ${r.factorsRemoved} factor(s), recovery codes and locks`];
+  if (r.invitationsForgotten > 0) lines.push(`forgot ${r.user} as the creator of ${r.invitationsForgotten} guest invitation(s); they stay usable until they expire (revoke them with roomguard invite revoke)`);
   if (r.recordsShredded > 0) lines.push(`shredded the pseudonym key of ${r.recordsShredded} audit record(s): they stay in the chain and can no longer be linked to ${r.user}`);
   if (r.recordsHeld > 0) lines.push(`NOT shredded: ${r.recordsHeld} audit record(s) are inside the legal retention period (audit.legalRetentionDays: ${legalDays}) until ${r.heldUntil}; run again then, or with --force`);
   if (r.recordsInClear > 0) lines.push(`${r.recordsInClear} audit record(s) name ${r.user} in clear (written with audit.identity: clear); they cannot be shredded and go with retention by ${r.purgedBy}`);
@@ -92,7 +93,7 @@ export async function privacyErase(args: CommandArgs, io: CliIo): Promise<number
     // No actor: a record naming the person would link them again.
     await appendFromCli(config, store, [{
       type: 'privacy.erase', outcome: 'success',
-      details: { sessionsEnded: report.sessionsEnded, factorsRemoved: report.factorsRemoved, recordsShredded: report.recordsShredded, recordsHeld: report.recordsHeld, recordsInClear: report.recordsInClear, recordsPseudonymous: report.recordsPseudonymous, forced: force },
+      details: { sessionsEnded: report.sessionsEnded, factorsRemoved: report.factorsRemoved, invitationsForgotten: report.invitationsForgotten, recordsShredded: report.recordsShredded, recordsHeld: report.recordsHeld, recordsInClear: report.recordsInClear, recordsPseudonymous: report.recordsPseudonymous, forced: force },
     }]);
     io.out(describeErasure(report, config.audit.legalRetentionDays));
     return report.recordsHeld > 0 ? EXIT.problems : EXIT.ok;

@@ -110,6 +110,8 @@ export interface ErasureReport {
   recordsHeld: number;
   /** When the last held record leaves the legal retention period (ISO), if any are held. */
   heldUntil?: string;
+  /** Invitations the person created whose creator is now forgotten (they stay usable for their guests). */
+  invitationsForgotten: number;
   /** Records naming the person in clear (`audit.identity: clear` when written): they go with retention only. */
   recordsInClear: number;
   /** Records under the deployment-wide pseudonym (`pseudonymous`): linkable while the signing key lasts. */
@@ -137,12 +139,16 @@ export async function eraseSubject(src: SubjectSources, sub: string, options: Er
   const keep = held.length > 0 && !options.force;
   const sessionsEnded = await src.sessions.destroyAllFor(sub);
   const factorsRemoved = await src.mfa.reset(sub);
+  let invitationsForgotten = 0;
+  for (const invitation of await invitationsOf(src, records)) {
+    if (await src.invitations.forgetCreator(invitation.room, invitation.id)) invitationsForgotten++;
+  }
   if (!keep) await src.personKeys.erase(sub);
   const unshredded = [...clear, ...records.filter((r) => r.actor !== undefined && 'pseudonym' in r.actor && r.actor.pseudonym !== own)];
   const newestKept = unshredded.map((r) => Date.parse(r.ts)).reduce((a, b) => Math.max(a, b), 0);
   const newestHeld = held.map((r) => Date.parse(r.ts)).reduce((a, b) => Math.max(a, b), 0);
   return {
-    user: sub, sessionsEnded, factorsRemoved,
+    user: sub, sessionsEnded, factorsRemoved, invitationsForgotten,
     recordsShredded: keep ? 0 : ownRecords.length,
     recordsHeld: keep ? held.length : 0,
     ...(keep ? { heldUntil: iso(newestHeld + options.legalRetentionDays * DAY_MS) } : {}),

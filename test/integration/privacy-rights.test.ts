@@ -12,6 +12,7 @@ import type { AuditRecord } from '../../src/audit/record.js';
 import { verifyAuditDir } from '../../src/audit/verify.js';
 import { runCli } from '../../src/cli/main.js';
 import { signInThrough } from '../helpers/browser.js';
+import { createInvitation, joinAsGuest, openInvitesPage } from '../helpers/guests.js';
 import { testConfigYaml } from '../helpers/gateway.js';
 import { CLIENT_SECRET, startRig, type Rig } from '../helpers/rig.js';
 
@@ -121,10 +122,24 @@ describe('privacy export and erase (audit.identity: erasable)', () => {
     expect(pseudonymOf(latest)).not.toBe(before);
   });
 
-  it('erase without audit records of the person in the key store still ends sessions and reports it', async () => {
-    await signInThrough(rig.origin, 'alice', '/rooms/staff-weekly');
+  it('exports the invitations a moderator created with the guests they admitted, and erase forgets the creator', async () => {
+    const { browser } = await openInvitesPage(rig.origin, 'town-hall', 'alice');
+    const { link } = await createInvitation(browser, rig.origin, 'town-hall', { note: 'Auditor visit' });
+    expect(link).toBeDefined();
+    expect((await joinAsGuest(link!, 'Guest Gina')).final.status).toBe(200);
+    const before = JSON.parse((await roomguard('privacy', 'export', '--user', 'alice', '--config', configFile)).out) as { invitations: Array<{ room: string; note: string; admissions: Array<{ name: string }> }>; sessions: unknown[] };
+    expect(before.invitations).toHaveLength(1);
+    expect(before.invitations[0]).toMatchObject({ room: 'town-hall', note: 'Auditor visit', admissions: [{ name: 'Guest Gina' }] });
+    expect(before.sessions).toHaveLength(1);
+    // bob created none: his export names no invitation.
+    expect((JSON.parse((await roomguard('privacy', 'export', '--user', 'bob', '--config', configFile)).out) as { invitations: unknown[] }).invitations).toEqual([]);
+
     const result = await roomguard('privacy', 'erase', '--user', 'alice', '--config', configFile);
     expect(result.code).toBe(0);
     expect(result.out).toMatch(/^alice: ended 1 session\(s\)/);
+    expect(result.out).toContain('forgot alice as the creator of 1 guest invitation(s)');
+    const listed = JSON.parse((await roomguard('invite', 'list', '--room', 'town-hall', '--config', configFile, '--json')).out) as Array<{ createdBy: string }>;
+    expect(listed.map((i) => i.createdBy)).toEqual(['(erased)']);
+    expect(JSON.stringify(listed)).not.toMatch(/alice/i);
   });
 });

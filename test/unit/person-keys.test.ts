@@ -1,7 +1,11 @@
 // The per-person pseudonym keys of `audit.identity: erasable`: one stable pseudonym per person while the key
 // lives, none to be found once it is erased, a new one afterwards; a renewal racing an erasure never brings
 // the old key back; two writers making a first key agree on it.
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { AuditWriter } from '../../src/audit/writer.js';
 import { PersonKeys, pseudonymsOf } from '../../src/audit/person-keys.js';
 import { pseudonymKey, pseudonymOf } from '../../src/audit/privacy.js';
 import { generateAuditSigningKeyPem } from '../../src/config/keys.js';
@@ -79,5 +83,28 @@ describe('person keys', () => {
     expect(all).toEqual([pseudonymOf(pseudonymKey(pem), 'https://id.example.org/', 'bob'), pseudonymOf(pseudonymKey(pem), 'https://id.example.org', 'bob'), own]);
     await keys.erase('bob');
     expect(await pseudonymsOf('bob', { issuer: 'https://id.example.org/', signingKeyPem: pem, personKeys: keys })).not.toContain(own);
+  });
+});
+
+describe('the writer under audit.identity: erasable', () => {
+  it('writes the pseudonym under the person\u2019s key, and refuses a record with a person while no key store is connected', async () => {
+    store = new MemoryStore();
+    const writer = await AuditWriter.open({
+      dir: mkdtempSync(join(tmpdir(), 'rg-erasable-')), instance: 'gw', signingKeyPem: generateAuditSigningKeyPem(),
+      ip: 'truncate', identity: 'erasable', names: true, checkpointEvery: 1000, checkpointInterval: 300_000,
+    });
+    try {
+      const actor = { sub: 'bob', iss: 'https://id.example.org', email: 'bob@example.org', name: 'Bob' };
+      await expect(writer.append({ type: 'logout', outcome: 'success', actor })).rejects.toMatchObject({ code: 'RG_AUDIT_UNAVAILABLE' });
+      // Records without a person need no key.
+      expect((await writer.append({ type: 'policy.loaded', outcome: 'success' })).actor).toBeUndefined();
+      const keys = new PersonKeys(store, 90);
+      writer.usePersonKeys(keys);
+      const record = await writer.append({ type: 'logout', outcome: 'success', actor });
+      expect(record.actor).toEqual({ pseudonym: await keys.existingPseudonym('bob') });
+      expect(JSON.stringify(record)).not.toMatch(/bob|example\.org|Bob/);
+    } finally {
+      await writer.close();
+    }
   });
 });
