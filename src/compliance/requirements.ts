@@ -73,7 +73,7 @@ const T = {
   logoutEverywhere: test('test/integration/instances.test.ts', 'logged out on A: B refuses the session and closes its WebSocket within one second'),
   freshLogin: test('test/integration/mfa.test.ts', 'sends the enrolment of a first factor through a fresh IdP login (max_age) when the login is too old'),
   redisTls: test('test/integration/redis-topologies.test.ts', 'reaches every primary over TLS, verified against store.tls.ca, and refuses an untrusted one'),
-  report: test('test/integration/compliance-report.test.ts', 'names the deployment\u2019s own settings, high-risk rooms and chain verification, in Markdown and printable HTML'),
+  report: test('test/integration/compliance-report.test.ts', 'names the settings of the deployment, its high-risk rooms and the chain verification, in Markdown and printable HTML'),
 } as const;
 
 /** Every requirement of the matrix, servable ones first within each source. */
@@ -319,7 +319,7 @@ export const REQUIREMENTS: readonly Requirement[] = [
     asks: t('Inactivity and absolute timeouts and the number of parallel sessions are documented and enforced.', 'Leerlauf- und Höchstdauer sowie die Zahl paralleler Sitzungen sind dokumentiert und durchgesetzt.'),
     feature: t('This report documents them; `session.maxPerPerson` ends the oldest sessions beyond it.', 'Dieser Bericht dokumentiert sie; `session.maxPerPerson` beendet die ältesten Sitzungen darüber hinaus.'),
     keys: ['session.idleTimeout', 'session.absoluteTimeout', 'session.maxPerPerson'],
-    tests: [T.idleLimit, T.absoluteLimit],
+    tests: [T.report, T.idleLimit, T.absoluteLimit],
     duty: t('Justify deviations from NIST SP 800-63B in the security concept.', 'Abweichungen von NIST SP 800-63B im Sicherheitskonzept begründen.'),
     judge: (f) => met(`${f.session.idleMinutes} min idle, ${f.session.absoluteMinutes / 60} h absolute, ${f.session.maxPerPerson} sessions per person`, `${f.session.idleMinutes} min Leerlauf, ${f.session.absoluteMinutes / 60} h Höchstdauer, ${f.session.maxPerPerson} Sitzungen je Person`),
   },

@@ -54,7 +54,7 @@ beforeAll(async () => {
 afterAll(() => rig?.close());
 
 describe('roomguard compliance report', () => {
-  it('names the deployment\u2019s own settings, high-risk rooms and chain verification, in Markdown and printable HTML', async () => {
+  it('names the settings of the deployment, its high-risk rooms and the chain verification, in Markdown and printable HTML', async () => {
     const out = join(mkdtempSync(join(tmpdir(), 'rg-report-')), 'report.html');
     const result = await roomguard('compliance', 'report', '--config', configFile(), '--out', out, '--lang', 'en');
     const md = readFileSync(out.replace(/\.html$/, '.md'), 'utf8');
