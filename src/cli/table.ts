@@ -301,7 +301,7 @@ export const COMMANDS: readonly CommandSpec[] = [
     about: 'Each requirement of docs/compliance.md judged for this configuration: met, the operator\'s duty, or not met with the reason; with the actual settings, the high-risk rooms, the policy set\'s version, the audit chain\'s verification and the checkpoint key\'s fingerprint. Exit 1 when a requirement the deployment could meet is not met.',
     options: {
       config: { ...needsConfig, required: true },
-      audit: { type: 'string', value: 'DIR', complete: 'dir', doc: 'verify this audit directory (a copy, or an evidence package) instead of audit.dir' },
+      audit: { type: 'string', value: 'DIR', complete: 'dir', doc: 'verify this copy of an audit directory instead of audit.dir (an evidence package: audit verify --export)' },
       out: { type: 'string', value: 'FILE', required: true, complete: 'file', doc: 'where to write: FILE.md and FILE.html (an .md or .html ending is replaced)' },
       lang: { type: 'string', value: 'LANG', choices: ['de', 'en'], doc: 'language of the report (default de)' },
     },
