@@ -6,16 +6,21 @@ import { html, join, type SafeHtml } from './html.js';
 
 const STATUS_CLASS = { met: 'met', duty: 'duty', 'not-met': 'not-met' } as const;
 
+/** The matrix's texts mark settings and commands with Markdown backticks: as <code> here. */
+function prose(text: string): SafeHtml {
+  return join(text.split('`').map((part, i) => (i % 2 === 1 ? html`<code>${part}</code>` : part)));
+}
+
 export function complianceBody(report: ComplianceReport, lang: ReportLang): SafeHtml {
   const w = REPORT_TEXT[lang];
   const c = countsOf(report);
   const settings = settingsOf(report.facts, lang).map(([k, v]) => html`<tr><th scope="row">${k}</th><td>${v}</td></tr>`);
   const servable = report.rows.filter((r) => r.requirement.servable).map(({ requirement: r, verdict }) => html`<tr>
-<td><strong>${r.id}</strong></td><td>${textIn(r.asks, lang)}</td>
+<td><strong>${r.id}</strong></td><td>${prose(textIn(r.asks, lang))}</td>
 <td class="${STATUS_CLASS[verdict.status]}">${w.status[verdict.status]}</td><td>${textIn(verdict.reason, lang)}</td>
-<td>${textIn(r.duty, lang)}</td><td>${join(r.tests.map((t) => html`<code>${t.file}</code>: ${t.name}`), html`<br>`)}</td></tr>`);
+<td>${prose(textIn(r.duty, lang))}</td><td>${join(r.tests.map((t) => html`<code>${t.file}</code>: ${t.name}`), html`<br>`)}</td></tr>`);
   const other = report.rows.filter((r) => !r.requirement.servable).map(({ requirement: r }) => html`<tr>
-<td><strong>${r.id}</strong></td><td>${textIn(r.asks, lang)}</td><td>${textIn(r.feature, lang)}</td><td>${textIn(r.duty, lang)}</td></tr>`);
+<td><strong>${r.id}</strong></td><td>${prose(textIn(r.asks, lang))}</td><td>${prose(textIn(r.feature, lang))}</td><td>${prose(textIn(r.duty, lang))}</td></tr>`);
   return html`<h1>${w.title}</h1>
 <p>${w.made}: ${report.facts.generatedAt}</p>
 <h2>${w.summary}</h2>

@@ -3,7 +3,7 @@
 import { html, type SafeHtml } from './html.js';
 import type { Lang } from './i18n.js';
 
-const PRINT_CSS = `body{font:14px/1.45 system-ui,sans-serif;margin:2rem auto;max-width:60rem;color:#111;padding:0 1rem}
+const PRINT_CSS = `body{font:14px/1.45 system-ui,sans-serif;margin:2rem auto;max-width:80rem;color:#111;padding:0 1rem}
 h1{font-size:1.5rem}h2{font-size:1.15rem;margin-top:2rem;border-bottom:1px solid #999}
 table{border-collapse:collapse;width:100%;margin:.5rem 0}th,td{border:1px solid #bbb;padding:.3rem .45rem;text-align:left;vertical-align:top}
 th{background:#eee}code{font-size:.92em;word-break:break-all}.met{color:#0a6b2c;font-weight:600}.not-met{color:#a50e0e;font-weight:600}

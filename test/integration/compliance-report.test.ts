@@ -73,6 +73,7 @@ describe('roomguard compliance report', () => {
     const loaded = (await queryAudit(rig.auditDir, { type: 'policy.loaded' })).at(-1)!;
     expect(md).toContain(`Policy set version | ${loaded.details!.version as string}`);
     expect(page).not.toMatch(/<script|<link|https?:\/\/(?!127\.0\.0\.1)/);
+    expect(page).toContain('<code>risk: high</code>');
     // http://127.0.0.1 is no transport encryption, and the example board room accepts TOTP: not AAL3.
     expect(result.out).toContain('not met: DSK-OH 4.1 (transport); BSI APP.5.4: publicUrl http://127.0.0.1');
     expect(result.out).toContain('not met: ASVS 6.3.3 (L3); NIST SP 800-63B AAL3: high-risk rooms that accept more than WebAuthn: board (webauthn, totp)');
