@@ -3,7 +3,9 @@ import { hostname } from 'node:os';
 import { auditDirOf } from '../config/load.js';
 import type { Config } from '../config/schema.js';
 import type { IdentityMode, IpMode } from './privacy.js';
-import type { AuditWriterOptions } from './writer.js';
+import { PersonKeys, type PersonKeyStore } from './person-keys.js';
+import type { AuditEvent, AuditRecord } from './record.js';
+import { AuditWriter, type AuditWriterOptions } from './writer.js';
 
 /** `audit.instance`, or the host name made safe for a folder name. */
 export function auditInstanceOf(config: Config): string {
@@ -28,4 +30,20 @@ export function auditWriterOptions(config: Config, extra: Pick<AuditWriterOption
     ...(a.syslog !== undefined ? { syslog: a.syslog } : {}),
     ...extra,
   };
+}
+
+/**
+ * Appends records to the command line's own chain (`<instance>-cli`: the running server holds its own
+ * chain's lock) and closes it. `store` holds the person keys of `audit.identity: erasable`.
+ */
+export async function appendFromCli(config: Config, store: PersonKeyStore, events: readonly AuditEvent[]): Promise<AuditRecord[]> {
+  const writer = await AuditWriter.open({ ...auditWriterOptions(config), instance: `${auditInstanceOf(config)}-cli`, stdout: false });
+  writer.usePersonKeys(new PersonKeys(store, config.audit.retentionDays));
+  try {
+    const records: AuditRecord[] = [];
+    for (const event of events) records.push(await writer.append(event));
+    return records;
+  } finally {
+    await writer.close();
+  }
 }

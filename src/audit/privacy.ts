@@ -4,7 +4,7 @@ import { createHmac, createPrivateKey, hkdfSync } from 'node:crypto';
 import { isIP } from 'node:net';
 
 export type IpMode = 'truncate' | 'hmac' | 'full' | 'none';
-export type IdentityMode = 'clear' | 'pseudonymous';
+export type IdentityMode = 'clear' | 'pseudonymous' | 'erasable';
 
 export const PSEUDONYM_INFO = 'roomguard audit pseudonym v1';
 

@@ -12,6 +12,11 @@ export interface QueryFilters {
   room?: string;
   /** `sub`, e-mail address (any case) or pseudonym. */
   user?: string;
+  /**
+   * Pseudonyms the person named by `user` goes by in records (keyed hashes only the caller can work out:
+   * with `audit.identity` pseudonymous or erasable, see `pseudonymsOf`), so a reviewer can name a sub.
+   */
+  userPseudonyms?: readonly string[];
   type?: AuditRecordType;
   outcome?: AuditOutcome;
   /** Milliseconds since the epoch, inclusive. */
@@ -31,7 +36,7 @@ export function matchesFilters(record: AuditRecord, filters: QueryFilters): bool
     const a = record.actor;
     if (!a) return false;
     const u = filters.user;
-    const hit = 'pseudonym' in a ? a.pseudonym === u.toLowerCase() : a.sub === u || (a.email !== undefined && a.email.toLowerCase() === u.toLowerCase());
+    const hit = 'pseudonym' in a ? a.pseudonym === u.toLowerCase() || (filters.userPseudonyms?.includes(a.pseudonym) ?? false) : a.sub === u || (a.email !== undefined && a.email.toLowerCase() === u.toLowerCase());
     if (!hit) return false;
   }
   const ts = Date.parse(record.ts);

@@ -14,6 +14,7 @@ export const AUDIT_RECORD_TYPES = [
   'room.decision', 'logout', 'session.revoked',
   'guest.invite_created', 'guest.invite_revoked', 'guest.invite_used', 'guest.invite_refused',
   'policy.loaded', 'policy.rejected', 'config.loaded', 'config.rejected',
+  'privacy.export', 'privacy.erase',
   'audit.purge', 'audit.checkpoint', 'audit.summary',
 ] as const;
 export type AuditRecordType = (typeof AUDIT_RECORD_TYPES)[number];
@@ -158,11 +159,15 @@ const CODE_PATTERN = /^[A-Za-z0-9_.:-]{1,64}$/;
  * The record body for an event, with the privacy settings applied. Only the fields named here are
  * copied, so extra properties smuggled into an event object never reach the log.
  */
-export function toRecordBody(event: AuditEvent, privacy: PrivacySettings, ipDayKey: Buffer | undefined): AuditRecordBody {
+export function toRecordBody(event: AuditEvent, privacy: PrivacySettings, ipDayKey: Buffer | undefined, personPseudonym?: string): AuditRecordBody {
   const body: AuditRecordBody = { type: event.type, outcome: event.outcome };
   if (event.actor) {
     const { sub, iss, email, name } = event.actor;
-    if (privacy.identity === 'pseudonymous') {
+    if (privacy.identity === 'erasable') {
+      // The pseudonym under the person's own key (person-keys.ts), worked out by the writer before sealing.
+      if (personPseudonym === undefined) throw new TypeError('audit: an erasable identity needs the person\'s pseudonym');
+      body.actor = { pseudonym: personPseudonym };
+    } else if (privacy.identity === 'pseudonymous') {
       body.actor = { pseudonym: pseudonymOf(privacy.pseudonymKey, iss, sub) };
     } else {
       body.actor = {

@@ -12,6 +12,7 @@ import { CHECKPOINT_FILE, CLOCK_TOLERANCE_MS, GENESIS, canonicalJson, isValidIns
 import { checkpointSigner, type CheckpointEntry, type CheckpointSigner } from './checkpoint.js';
 import { DailyIpKeys } from './ip-keys.js';
 import { acquireInstanceLock, LockLostError, type InstanceLock } from './lock.js';
+import type { PersonKeys } from './person-keys.js';
 import { pseudonymKey, type IdentityMode, type IpMode } from './privacy.js';
 import { AUDIT_RECORD_VERSION, toRecordBody, validateDetails, validateEvent, type AuditDetails, type AuditEvent, type AuditRecord, type AuditRecordBody, type PrivacySettings } from './record.js';
 import type { AuditSink } from './sink.js';
@@ -59,7 +60,7 @@ export interface AuditWriterStats {
 }
 
 type Pending =
-  | { kind: 'event'; event: AuditEvent; resolve: (record: AuditRecord) => void; reject: (err: Error) => void }
+  | { kind: 'event'; event: AuditEvent; pseudonym?: string; resolve: (record: AuditRecord) => void; reject: (err: Error) => void }
   | { kind: 'purge'; details: AuditDetails; resolve: (record: AuditRecord) => void; reject: (err: Error) => void }
   | { kind: 'checkpoint'; note?: AuditDetails; resolve: (record: AuditRecord | undefined) => void; reject: (err: Error) => void };
 
@@ -143,6 +144,7 @@ export class AuditWriter implements AuditSink {
   #timer: NodeJS.Timeout | undefined;
   #retryTimer: NodeJS.Timeout | undefined;
   #stats = { flushes: 0, records: 0, checkpoints: 0 };
+  #personKeys: PersonKeys | undefined;
 
   private constructor(options: AuditWriterOptions, signer: CheckpointSigner, lock: InstanceLockRef) {
     this.#options = options;
@@ -236,7 +238,28 @@ export class AuditWriter implements AuditSink {
     }
     if (this.#closed) return Promise.reject(auditUnavailable('the audit writer is closed'));
     if (this.#lockLost) return Promise.reject(this.#lockLost);
+    if (this.#privacy.identity === 'erasable' && event.actor) return this.#appendErasable(event, event.actor.sub);
     return new Promise((resolve, reject) => this.#enqueue({ kind: 'event', event, resolve, reject }));
+  }
+
+  /**
+   * With `audit.identity: erasable` the store holds each person's pseudonym key (person-keys.ts); the
+   * gateway hands it over once the store is open. Until then, and while the store cannot be read, an
+   * append with a person in it is refused like any other failed write.
+   */
+  usePersonKeys(keys: PersonKeys): void {
+    this.#personKeys = keys;
+  }
+
+  async #appendErasable(event: AuditEvent, sub: string): Promise<AuditRecord> {
+    if (!this.#personKeys) throw auditUnavailable('audit.identity erasable: the person keys in the store are not connected');
+    let pseudonym: string;
+    try {
+      pseudonym = await this.#personKeys.pseudonymFor(sub);
+    } catch (err) {
+      throw auditUnavailable(`audit.identity erasable: cannot read the person's key: ${(err as Error).message}`, err);
+    }
+    return new Promise((resolve, reject) => this.#enqueue({ kind: 'event', event, pseudonym, resolve, reject }));
   }
 
   /**
@@ -544,7 +567,7 @@ export class AuditWriter implements AuditSink {
       }
       let body: AuditRecordBody;
       try {
-        body = toRecordBody(item.event, this.#privacy, ipKey);
+        body = toRecordBody(item.event, this.#privacy, ipKey, item.pseudonym);
       } catch (err) {
         item.reject(err as Error);
         continue;

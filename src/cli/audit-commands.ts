@@ -37,6 +37,8 @@ export interface AuditCommandContext {
   signingKeyPem?: string;
   /** `audit.retentionDays` (default 90). */
   retentionDays?: number;
+  /** Pseudonyms the person named by `query --user` goes by (worked out by the caller: see person-keys.ts `pseudonymsOf`). */
+  userPseudonyms?: readonly string[];
   stdout?: { write(text: string): unknown };
   stderr?: { write(text: string): unknown };
   now?: () => number;
@@ -180,6 +182,7 @@ async function queryCommand(args: string[], ctx: AuditCommandContext, out: Out, 
   });
   if (values.json && values.csv) throw new UsageError('choose one of --json and --csv');
   const filters = queryFilters(values, now);
+  if (filters.user !== undefined && ctx.userPseudonyms) filters.userPseudonyms = ctx.userPseudonyms;
   let limit: number | undefined;
   if (values.limit !== undefined) {
     if (!/^\d{1,9}$/.test(values.limit) || Number(values.limit) === 0) throw new UsageError('--limit: a positive whole number');

@@ -71,7 +71,7 @@ export async function runInviteCommand(sub: string | undefined, args: string[], 
       const options = createOptions(values, guests);
       const { token, invitation } = await invitations.create({ room, ...options, createdBy: by });
       try {
-        await auditOnce(config, { type: 'guest.invite_created', outcome: 'success', actor: { sub: by, iss: 'roomguard-cli' }, room, details: { invitation: invitation.id, expires: new Date(invitation.expiresAt).toISOString(), maxUses: invitation.maxUses, ...(invitation.note ? { note: invitation.note } : {}) } });
+        await auditOnce(config, store, { type: 'guest.invite_created', outcome: 'success', actor: { sub: by, iss: 'roomguard-cli' }, room, details: { invitation: invitation.id, expires: new Date(invitation.expiresAt).toISOString(), maxUses: invitation.maxUses, ...(invitation.note ? { note: invitation.note } : {}) } });
       } catch (err) {
         // An invitation nobody can account for must not stay usable.
         await invitations.revoke(room, invitation.id, 'audit-unavailable');
@@ -89,7 +89,7 @@ export async function runInviteCommand(sub: string | undefined, args: string[], 
       return 1;
     }
     const ended = await endSessions(config, store, revoked.sessions);
-    await auditOnce(config, { type: 'guest.invite_revoked', outcome: 'success', actor: { sub: by, iss: 'roomguard-cli' }, room, details: { invitation: revoked.invitation.id, guestSessionsEnded: ended } });
+    await auditOnce(config, store, { type: 'guest.invite_revoked', outcome: 'success', actor: { sub: by, iss: 'roomguard-cli' }, room, details: { invitation: revoked.invitation.id, guestSessionsEnded: ended } });
     io.out(`revoked invitation ${revoked.invitation.id} of ${room}; ended ${ended} guest session(s) on every instance\n`);
     return 0;
   } finally {
@@ -154,13 +154,7 @@ async function endSessions(config: Config, store: import('../store/store.js').St
 }
 
 /** Appends one record to the CLI's own audit chain and closes it (the running server holds its own chain's lock). */
-async function auditOnce(config: Config, event: import('../audit/record.js').AuditEvent): Promise<void> {
-  const { AuditWriter } = await import('../audit/writer.js');
-  const { auditWriterOptions, auditInstanceOf } = await import('../audit/config.js');
-  const writer = await AuditWriter.open({ ...auditWriterOptions(config), instance: `${auditInstanceOf(config)}-cli`, stdout: false });
-  try {
-    await writer.append(event);
-  } finally {
-    await writer.close();
-  }
+async function auditOnce(config: Config, store: import('../store/store.js').Store, event: import('../audit/record.js').AuditEvent): Promise<void> {
+  const { appendFromCli } = await import('../audit/config.js');
+  await appendFromCli(config, store, [event]);
 }

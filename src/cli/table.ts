@@ -83,6 +83,8 @@ export const GROUPS: readonly GroupSpec[] = [
   { name: 'mfa', summary: 'a person\'s second factors' },
   { name: 'invite', summary: 'guest invitations (docs/guests.md)' },
   { name: 'audit', summary: 'the audit log (docs/audit.md)' },
+  { name: 'privacy', summary: 'a person\'s rights of access and erasure (docs/audit.md)' },
+  { name: 'compliance', summary: 'evidence for data-protection and security officers (docs/compliance.md)' },
   { name: 'keys', summary: 'new keys for a configuration' },
 ];
 
@@ -271,6 +273,39 @@ export const COMMANDS: readonly CommandSpec[] = [
       sub: { type: 'string', value: 'SUB', required: true, doc: 'the person\'s subject identifier' },
     },
     run: async (args) => (await import('./audit.js')).audit('pseudonym', args),
+  },
+  {
+    path: ['privacy', 'export'],
+    summary: 'everything roomguard holds about a person, for an access request (GDPR Art. 15)',
+    about: 'Live sessions, second factors (metadata, never secrets), invitations the person created and the guests they admitted, and their audit records. Without --out the JSON goes to stdout. Recorded in the audit log (privacy.export).',
+    options: {
+      user, config: { ...needsConfig, required: true },
+      out: { type: 'string', value: 'DIR', complete: 'dir', doc: 'write subject.json and a readable subject.html into DIR (created, readable only by you)' },
+      lang: { type: 'string', value: 'LANG', choices: ['de', 'en'], doc: 'language of subject.html (default de)' },
+    },
+    run: async (args, io) => (await import('./privacy.js')).privacyExport(args, io),
+  },
+  {
+    path: ['privacy', 'erase'],
+    summary: 'erase a person: sessions, second factors and locks, and shred their audit pseudonym key (GDPR Art. 17)',
+    about: 'With audit.identity: erasable the person\'s audit records stay in the chain (audit verify still passes) but their pseudonym key is deleted, so nobody can link them any more. Records inside audit.legalRetentionDays keep the key (exit 1) unless --force. Recorded in the audit log (privacy.erase, without naming the person).',
+    options: {
+      user, config: { ...needsConfig, required: true },
+      force: { type: 'boolean', doc: 'shred also records inside audit.legalRetentionDays' },
+    },
+    run: async (args, io) => (await import('./privacy.js')).privacyErase(args, io),
+  },
+  {
+    path: ['compliance', 'report'],
+    summary: 'the compliance matrix filled in for this deployment, as Markdown and a printable HTML page',
+    about: 'Each requirement of docs/compliance.md judged for this configuration: met, the operator\'s duty, or not met with the reason; with the actual settings, the high-risk rooms, the policy set\'s version, the audit chain\'s verification and the checkpoint key\'s fingerprint. Exit 1 when a requirement the deployment could meet is not met.',
+    options: {
+      config: { ...needsConfig, required: true },
+      audit: { type: 'string', value: 'DIR', complete: 'dir', doc: 'verify this copy of an audit directory instead of audit.dir (an evidence package: audit verify --export)' },
+      out: { type: 'string', value: 'FILE', required: true, complete: 'file', doc: 'where to write: FILE.md and FILE.html (an .md or .html ending is replaced)' },
+      lang: { type: 'string', value: 'LANG', choices: ['de', 'en'], doc: 'language of the report (default de)' },
+    },
+    run: async (args, io) => (await import('./compliance.js')).complianceReport(args, io),
   },
   {
     path: ['keys', 'generate'],

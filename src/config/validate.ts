@@ -317,6 +317,7 @@ function crossChecks(ctx: Ctx, config: Partial2<Config>): void {
   if (session?.idleTimeout !== undefined && session.absoluteTimeout !== undefined && session.idleTimeout > session.absoluteTimeout) problem(['session', 'idleTimeout'], 'must not be longer than session.absoluteTimeout');
   const http = config.http;
   if (http?.headersTimeout !== undefined && http.requestTimeout !== undefined && http.headersTimeout > http.requestTimeout) problem(['http', 'headersTimeout'], 'must not be longer than http.requestTimeout');
+  if (audit?.legalRetentionDays !== undefined && audit.retentionDays !== undefined && audit.legalRetentionDays > audit.retentionDays) problem(['audit', 'legalRetentionDays'], 'must not be longer than audit.retentionDays (records are purged after that)');
   if (session?.cookieName !== undefined && !/^[A-Za-z0-9_-]+$/.test(session.cookieName)) problem(['session', 'cookieName'], 'may contain only letters, digits, _ and -');
   if (backend) backendChecks(backend, problem);
   if (secrets) secretsChecks(secrets, problem);

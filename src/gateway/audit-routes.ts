@@ -7,6 +7,11 @@ import { auditDirOf } from '../config/load.js';
 import { AUDIT_CSS, chainStatusOf, renderAuditPage, type AuditPageFilters, type ChainStatus } from '../ui/audit-page.js';
 import { formatCsv, parseQueryFilters, queryAudit } from '../audit/query.js';
 import { verifyAuditDir } from '../audit/verify.js';
+import { PersonKeys, pseudonymsOf } from '../audit/person-keys.js';
+import { chainFacts, gatherFacts, type ChainFacts } from '../compliance/facts.js';
+import { buildReport, REPORT_TEXT } from '../compliance/report.js';
+import { complianceBody } from '../ui/compliance-page.js';
+import { layout } from '../ui/layout.js';
 import type { LoadedSession } from '../session/sessions.js';
 import type { GatewayContext } from './context.js';
 import { route, routeInput, type ValidRequest } from './route-input.js';
@@ -29,6 +34,7 @@ export function registerAuditRoutes(app: FastifyInstance, ctx: GatewayContext): 
   app.get('/_roomguard/assets/audit.css', async (_request, reply) => reply.header('cache-control', 'public, max-age=3600').type('text/css; charset=utf-8').send(AUDIT_CSS));
   route(app, 'GET', PAGE, AUDIT_QUERY, (request, reply) => showAuditLog(review, request, reply));
   route(app, 'POST', `${PAGE}/verify`, VERIFY_FORM, (request, reply) => verifyAgain(review, request, reply));
+  app.get(`${PAGE}/compliance`, (request, reply) => showComplianceReport(review, request, reply));
 }
 
 interface Review {
@@ -38,11 +44,11 @@ interface Review {
   chain: ChainStatusCache;
 }
 
-/** The chain's verification status, worked out at most once a minute unless a reviewer asks again. */
+/** The chain's verification, worked out at most once a minute unless a reviewer asks again. */
 class ChainStatusCache {
   readonly #ctx: GatewayContext;
   readonly #dir: string;
-  #status: { value: ChainStatus; at: number } | undefined;
+  #status: { value: ChainStatus; facts: ChainFacts; at: number } | undefined;
 
   constructor(ctx: GatewayContext, dir: string) {
     this.#ctx = ctx;
@@ -50,11 +56,20 @@ class ChainStatusCache {
   }
 
   async current(force = false): Promise<ChainStatus> {
+    return (await this.#verified(force)).value;
+  }
+
+  /** The same verification as the compliance report states it. */
+  async facts(): Promise<ChainFacts> {
+    return (await this.#verified(false)).facts;
+  }
+
+  async #verified(force: boolean): Promise<{ value: ChainStatus; facts: ChainFacts; at: number }> {
     const now = this.#ctx.now();
-    if (!force && this.#status && now - this.#status.at < STATUS_TTL_MS) return this.#status.value;
+    if (!force && this.#status && now - this.#status.at < STATUS_TTL_MS) return this.#status;
     const report = await verifyAuditDir(this.#dir, { signingKeyPem: this.#ctx.config.secrets.auditSigningKey.reveal(), live: true });
-    this.#status = { value: chainStatusOf(report, now, this.#ctx.deps.audit.healthy), at: now };
-    return this.#status.value;
+    this.#status = { value: chainStatusOf(report, now, this.#ctx.deps.audit.healthy), facts: chainFacts(this.#dir, report), at: now };
+    return this.#status;
   }
 }
 
@@ -83,6 +98,8 @@ async function showAuditLog({ ctx, dir, chain }: Review, request: ValidRequest<t
   if (!session) return reply;
   const { query } = request;
   const { filters, problems } = parseQueryFilters(query, ctx.now());
+  // A sub names a live person also where records carry a pseudonym (pseudonymous or erasable identities).
+  if (filters.user !== undefined) filters.userPseudonyms = await pseudonymsOf(filters.user, { issuer: ctx.config.oidc.issuer.href, signingKeyPem: ctx.config.secrets.auditSigningKey.reveal(), personKeys: new PersonKeys(ctx.deps.store, ctx.config.audit.retentionDays) });
   const records = await queryAudit(dir, filters, { limit: MAX_SHOWN });
   if (query.format === 'csv') {
     return reply
@@ -109,4 +126,13 @@ async function verifyAgain({ ctx, chain }: Review, request: ValidRequest<typeof 
   if (!ctx.csrfValid(request, session, request.body.csrf)) throw new RoomguardError('RG_CSRF');
   await chain.current(true);
   return reply.redirect(PAGE, 303);
+}
+
+/** The compliance report of the running configuration (docs/compliance.md), for reviewers. */
+async function showComplianceReport({ ctx, dir, chain }: Review, request: FastifyRequest, reply: FastifyReply) {
+  const session = await reviewer(ctx, request, reply);
+  if (!session) return reply;
+  const facts = await gatherFacts(ctx.config, { auditDir: dir, reserved: ctx.deps.backend.reservedRooms, now: ctx.now(), chain: await chain.facts() });
+  const frame = ctx.frame(request, reply);
+  return reply.type('text/html; charset=utf-8').send(layout(frame, REPORT_TEXT[frame.lang].title, complianceBody(buildReport(facts), frame.lang), { reviewer: true }));
 }

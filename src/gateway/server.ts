@@ -17,6 +17,7 @@ import type { AuditSink } from '../audit/sink.js';
 import { AuditWriter } from '../audit/writer.js';
 import { AuditTrail } from './audit-trail.js';
 import { auditWriterOptions } from '../audit/config.js';
+import { PersonKeys } from '../audit/person-keys.js';
 import { scheduleDailyPurge } from '../audit/purge.js';
 import { GatewayMetrics } from './metrics.js';
 import { TimedStore } from '../store/timed.js';
@@ -97,6 +98,8 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
   // Active sessions are the live `session:` records of the shared store, so every instance reports the same number.
   const sessionCensus = keyCensus(store, 'session:');
   if (sessionCensus) metrics.countSessionsWith(sessionCensus);
+  // audit.identity erasable: the person keys live in the store, which opens after the writer.
+  writer?.usePersonKeys(new PersonKeys(store, config.audit.retentionDays));
   const bus = await openSessionBus(store, config.store.keyPrefix);
   const gateway = new RunningGateway({ config, options, key, adapterFor, backend, policies, writer, metrics, store, bus });
   await gateway.start();

@@ -7,6 +7,8 @@ import type { ErrorCode } from '../errors.js';
 
 /** After expiry (or revocation) a record is kept this long, so a late guest learns why, and moderators see the history. */
 export const INVITATION_HISTORY_MS = 7 * 86_400_000;
+/** What `createdBy` says once its person was erased. */
+export const ERASED = '(erased)';
 /** Admissions remembered per invitation for the moderator's page (the audit log keeps them all). */
 const ADMISSIONS_SHOWN = 50;
 const TOKEN_BYTES = 24;
@@ -222,5 +224,17 @@ export class Invitations {
     const sessions = await this.#store.members(this.#sessions(hash));
     await this.#store.delete(this.#sessions(hash));
     return { invitation: revoked, sessions };
+  }
+
+  /**
+   * Forgets who created (or revoked) an invitation of `room` — the erasure of that person (GDPR Art. 17): the
+   * invitation itself stays as it is for the guests who hold it. False when there is no such invitation.
+   */
+  async forgetCreator(room: string, id: string): Promise<boolean> {
+    const hash = (await this.#store.members(this.#room(room))).find((h) => h.startsWith(id));
+    const invitation = hash ? await this.#load(hash) : undefined;
+    if (!hash || !invitation) return false;
+    const forgotten: Invitation = { ...invitation, createdBy: ERASED, ...(invitation.revokedBy === invitation.createdBy ? { revokedBy: ERASED } : {}) };
+    return this.#store.replace(this.#record(hash), JSON.stringify(forgotten), this.#keep(forgotten));
   }
 }

@@ -215,6 +215,7 @@ ${status.firstProblem && html`<p>${t.chainFirstProblem}: <code>${status.firstPro
 ${status.signatures === 'unchecked' && html`<p class="hint">${t.chainUnsigned}</p>`}
 ${status.writerHealthy === false && html`<p class="error" role="alert">${t.writerDown}</p>`}
 ${csrfToken && html`<form method="post" action="${basePath}/verify"><input type="hidden" name="csrf" value="${csrfToken}"><button type="submit" class="secondary">${t.verifyNow}</button></form>`}
+<p><a href="${basePath}/compliance">${t.complianceReport}</a></p>
 </section>`;
 }
 

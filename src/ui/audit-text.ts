@@ -19,6 +19,7 @@ export const AUDIT_TEXT = {
     colTime: 'Time (UTC)', colEvent: 'Event', colOutcome: 'Outcome', colPerson: 'Person', colRoom: 'Room', colRole: 'Role',
     colPolicy: 'Policy', colFactor: 'Second factor', colReason: 'Reason', colClient: 'Client',
     ageSeconds: 's ago', verifyNow: 'Verify the chain now', pseudonymous: 'pseudonym',
+    complianceReport: 'Compliance report: the requirements this deployment meets, and the proof',
   },
   de: {
     title: 'Audit-Protokoll', language: 'English',
@@ -35,6 +36,7 @@ export const AUDIT_TEXT = {
     colTime: 'Zeit (UTC)', colEvent: 'Ereignis', colOutcome: 'Ergebnis', colPerson: 'Person', colRoom: 'Raum', colRole: 'Rolle',
     colPolicy: 'Richtlinie', colFactor: 'Zweiter Faktor', colReason: 'Grund', colClient: 'Client',
     ageSeconds: 's zuvor', verifyNow: 'Kette jetzt prüfen', pseudonymous: 'Pseudonym',
+    complianceReport: 'Compliance-Bericht: welche Anforderungen diese Installation erfüllt, mit Nachweis',
   },
 } as const satisfies Record<Lang, Record<string, string>>;
 
@@ -59,6 +61,8 @@ export const TYPE_TEXT: Record<AuditRecordType, Record<Lang, string>> = {
   'policy.rejected': { en: 'policies rejected', de: 'Richtlinien abgelehnt' },
   'config.loaded': { en: 'configuration loaded', de: 'Konfiguration geladen' },
   'config.rejected': { en: 'configuration reload rejected', de: 'Neuladen der Konfiguration abgelehnt' },
+  'privacy.export': { en: 'personal data exported (access request)', de: 'personenbezogene Daten exportiert (Auskunftsersuchen)' },
+  'privacy.erase': { en: 'personal data erased (erasure request)', de: 'personenbezogene Daten gelöscht (Löschersuchen)' },
   'audit.purge': { en: 'old records deleted', de: 'alte Einträge gelöscht' },
   'audit.checkpoint': { en: 'signed checkpoint', de: 'signierter Prüfpunkt' },
   'audit.summary': { en: 'refusals counted, not recorded one by one', de: 'Ablehnungen gezählt, nicht einzeln protokolliert' },

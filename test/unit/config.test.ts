@@ -207,6 +207,12 @@ describe('loadConfigText: problems', () => {
     expectProblem(problemsOf(config({ append: ['session:', '  absoluteTimeout: 25h'] })), { line: 12, field: 'session.absoluteTimeout', message: /24h/ });
   });
 
+  it('refuses an audit.legalRetentionDays longer than audit.retentionDays, and takes one within it', () => {
+    expectProblem(problemsOf(config({ append: ['audit:', '  retentionDays: 30', '  legalRetentionDays: 31'] })), { line: 13, field: 'audit.legalRetentionDays', message: /audit.retentionDays/ });
+    const c = config({ append: ['audit:', '  retentionDays: 30', '  legalRetentionDays: 30', '  identity: erasable'] }).config!;
+    expect([c.audit.legalRetentionDays, c.audit.identity]).toEqual([30, 'erasable']);
+  });
+
   it('refuses an http:// publicUrl on a non-loopback host', () => {
     expectProblem(problemsOf(config({ replace: { 1: 'publicUrl: http://meet.example.org' } })), { line: 1, field: 'publicUrl', message: /https/ });
   });
