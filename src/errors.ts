@@ -25,6 +25,7 @@ export const ERRORS = {
   RG_MFA_LOCKED: { status: 429, summary: 'too many failed second-factor attempts; locked for a while (or until an admin unlocks)' },
   RG_MFA_NOT_ENROLLED: { status: 409, summary: 'the account has no second factor of the kind sent (no authenticator app, no recovery codes, or not this passkey); nothing was checked' },
   RG_MFA_FRESH_LOGIN: { status: 403, summary: 'enrolling the first second factor needs a recent login at the identity provider' },
+  RG_ROOM_NOT_OPEN: { status: 403, summary: "the room is outside its scheduled times (policy schedule): it refuses new joins and its admitted connections are closed" },
   RG_ROOM_INVALID: { status: 400, summary: 'the room name is not a valid room name' },
   RG_REQUEST_BAD_PATH: { status: 400, summary: 'the request path holds something an upstream could read as another path (a ; path parameter, an empty or dot segment, an escaped slash or control character, a malformed escape or invalid UTF-8)' },
   RG_REQUEST_INVALID: { status: 400, summary: 'the request is malformed' },

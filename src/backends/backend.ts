@@ -83,7 +83,11 @@ export interface BodyRule {
 
 export type SignallingVerdict =
   /** `upstreamPath`: where the upstream gets it (query as sent); `body`: judge the body too before it goes on. */
-  | { kind: 'pass'; upstreamPath?: string; body?: BodyRule }
+  /**
+   * `room`: the room the request belongs to (the one its admission was for), which the gateway holds to
+   * that room's schedule: a request of a closed room is refused, and a WebSocket of it closed at the close.
+   */
+  | { kind: 'pass'; upstreamPath?: string; body?: BodyRule; room?: string }
   | { kind: 'refuse'; code: ErrorCode };
 
 export interface Backend {

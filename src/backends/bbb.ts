@@ -85,21 +85,21 @@ export class BbbBackend implements Backend {
       kind: 'enter',
       location: `${API_PREFIX}join?${query}`,
       details: { meetingID: this.meetingId(request.room) },
-      remember: { key: joinKey(query), value: JSON.stringify({ session: request.session.hash, exp: request.now + ttlMs }), ttlMs },
+      remember: { key: joinKey(query), value: JSON.stringify({ session: request.session.hash, exp: request.now + ttlMs, room: request.room }), ttlMs },
     };
   }
 
   /** A join URL passes only if roomguard signed it for this session, once, within its lifetime. */
   async signalling(request: SignallingRequest): Promise<SignallingVerdict> {
     const raw = await request.take(joinKey(request.query));
-    let minted: { session?: unknown; exp?: unknown } | undefined;
+    let minted: { session?: unknown; exp?: unknown; room?: unknown } | undefined;
     try {
-      minted = raw ? (JSON.parse(raw) as { session?: unknown; exp?: unknown }) : undefined;
+      minted = raw ? (JSON.parse(raw) as { session?: unknown; exp?: unknown; room?: unknown }) : undefined;
     } catch {
       minted = undefined;
     }
     if (!minted || minted.session !== request.session.hash || typeof minted.exp !== 'number' || minted.exp <= request.now) return { kind: 'refuse', code: 'RG_BBB_JOIN_INVALID' };
-    return { kind: 'pass' };
+    return { kind: 'pass', ...(typeof minted.room === 'string' ? { room: minted.room } : {}) };
   }
 
   meetingId(room: string): string {

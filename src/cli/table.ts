@@ -141,6 +141,7 @@ export const COMMANDS: readonly CommandSpec[] = [
       mfa: { type: 'string', value: 'METHOD', choices: MFA_METHODS, doc: 'a second factor confirmed with METHOD' },
       'mfa-age': { type: 'string', value: 'AGE', doc: 'how long ago the second factor was confirmed (e.g. 10m; needs --mfa)' },
       guest: { type: 'string', value: 'ROOM', doc: 'a guest without an account, admitted by an invitation to ROOM' },
+      at: { type: 'string', value: 'TIME', doc: 'judge at this moment instead of now (ISO 8601 with Z or an offset, e.g. 2026-12-10T09:30+01:00)' },
       json,
     },
     run: async (args, io) => (await import('./policy.js')).policyExplain(args, io),

@@ -4,7 +4,7 @@
 // before the verdict is given (DESIGN invariant 4). Transport (proxying, status codes) is the caller's.
 import type { FastifyRequest } from 'fastify';
 import { LRUCache } from 'lru-cache';
-import { decide } from '../policy/decide.js';
+import { decide, roomOpenAt } from '../policy/decide.js';
 import type { Decision, Subject } from '../policy/types.js';
 import type { Identity } from '../identity/types.js';
 import type { LoadedSession } from '../session/sessions.js';
@@ -43,6 +43,8 @@ export interface Admission {
   upstreamPath?: string;
   /** A request judged by its body too: read (bounded), parsed as JSON, judged, and forwarded re-encoded. */
   body?: BodyRule;
+  /** The room a signalling request belongs to (a room's own requests carry it in `decision`). */
+  room?: string;
 }
 
 
@@ -61,7 +63,8 @@ export type Verdict =
   | { kind: 'pass'; admission: Admission }
   /** `sensitive`: the location carries a backend entry token (no caching, no referrer). */
   | { kind: 'redirect'; location: string; sensitive?: boolean }
-  | { kind: 'refuse'; code: ErrorCode };
+  /** `opens`: a closed time-boxed room, when it opens next (absent `at`: never) in the schedule's zone. */
+  | { kind: 'refuse'; code: ErrorCode; opens?: { at?: number; timeZone: string } };
 
 /** A WebSocket upgrade (judged as a join; refused with a bare status, never a page). */
 export function isWebSocketUpgrade(request: FastifyRequest): boolean {
@@ -196,7 +199,12 @@ export class AdmissionJudge {
       this.#note(asking, { type: 'room.decision', outcome: 'deny', reason: verdict.code, details: { path: target.path.slice(0, 100) } });
       return this.#refuse(asking, verdict.code);
     }
-    return { kind: 'pass', admission: { session, ...(verdict.upstreamPath ? { upstreamPath: verdict.upstreamPath } : {}), ...(verdict.body ? { body: verdict.body } : {}) } };
+    // An admission given earlier (a Jitsi token, a signed join) ends with its room's schedule.
+    if (verdict.room !== undefined && !roomOpenAt(verdict.room, this.#ctx.deps.policies.current, this.#ctx.now())) {
+      this.#note(asking, { type: 'room.decision', outcome: 'deny', reason: 'RG_ROOM_NOT_OPEN', details: { room: verdict.room.slice(0, 100), path: target.path.slice(0, 100) } });
+      return this.#refuse(asking, 'RG_ROOM_NOT_OPEN');
+    }
+    return { kind: 'pass', admission: { session, ...(verdict.room !== undefined ? { room: verdict.room } : {}), ...(verdict.upstreamPath ? { upstreamPath: verdict.upstreamPath } : {}), ...(verdict.body ? { body: verdict.body } : {}) } };
   }
 
   /** A room: the policy decides (decide() rules on every step), then the backend's entry or the recorded pass. */
@@ -228,7 +236,7 @@ export class AdmissionJudge {
         return { kind: 'refuse', code: decision.reasons[0] ?? 'RG_MFA_REQUIRED' };
       case 'deny':
         this.#ctx.auditQuietly(request, session, { type: 'room.decision', outcome: 'deny', decision, reason: decision.reasons[0] ?? 'RG_POLICY_NOT_ALLOWED' });
-        return { kind: 'refuse', code: decision.reasons[0] ?? 'RG_POLICY_NOT_ALLOWED' };
+        return { kind: 'refuse', code: decision.reasons[0] ?? 'RG_POLICY_NOT_ALLOWED', ...opensOf(decision) };
       case 'allow':
         return this.#admitToRoom(asking, decision);
     }
@@ -297,6 +305,13 @@ export class AdmissionJudge {
     }
   }
 
+}
+
+/** When a closed time-boxed room opens next, for the refusal page. */
+function opensOf(decision: Decision): Pick<Extract<Verdict, { kind: 'refuse' }>, 'opens'> {
+  const schedule = decision.schedule;
+  if (!schedule || schedule.open) return {};
+  return { opens: { timeZone: schedule.timeZone, ...(schedule.opensAt !== undefined ? { at: schedule.opensAt } : {}) } };
 }
 
 function enteredKeyOf(session: LoadedSession, room: string): string {

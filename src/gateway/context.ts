@@ -145,7 +145,7 @@ export class GatewayContext {
   }
 
   /** Ends a request with a catalogued error: a page in the person's language, or a bare refusal for WebSockets and JSON calls. */
-  fail(request: FastifyRequest, reply: FastifyReply, code: ErrorCode, options: { action?: { href: string; label: string }; detail?: string } = {}) {
+  fail(request: FastifyRequest, reply: FastifyReply, code: ErrorCode, options: { action?: { href: string; label: string }; detail?: string; opens?: { at?: number; timeZone: string } } = {}) {
     const status = ERRORS[code].status;
     if (this.isWebSocket(request)) {
       return reply.code(status).header('connection', 'close').header('x-roomguard-reason', code).type('text/plain').send(`${WS_STATUS_TEXT[status] ?? 'Refused'}: ${code}\n`);

@@ -3,6 +3,7 @@
 import type { Decision, Matcher, Policy, PolicySet, RuleRef, Subject } from './types.js';
 import type { GuestGrant, Identity } from '../identity/types.js';
 import { roomIndexOf } from './rooms.js';
+import { scheduleAt } from './schedule.js';
 
 export interface PolicyMatch {
   policy?: Policy;
@@ -73,6 +74,9 @@ function decideMember(subject: Subject, who: Identity, room: string, policy: Pol
   const allowRule = firstMatch('allow', policy.allow, who);
   if (!allowRule) return { outcome: 'deny', room, reasons: ['RG_POLICY_NOT_ALLOWED'], ...policyRef(match) };
   const role = firstMatch('moderators', policy.moderators, who) ? 'moderator' : 'participant';
+  // Only people the room admits learn its times; outside them nobody is asked for a second factor.
+  const timing = scheduleOf(policy, now);
+  if (timing && !timing.open) return { outcome: 'deny', room, rule: allowRule, role, reasons: ['RG_ROOM_NOT_OPEN'], schedule: timing, ...policyRef(match) };
 
   if (policy.mfa.required) {
     const factor = subject.mfa;
@@ -86,7 +90,7 @@ function decideMember(subject: Subject, who: Identity, room: string, policy: Pol
       return { outcome: 'mfa', room, rule: allowRule, role, reasons: ['RG_MFA_TOO_OLD'], mfa: policy.mfa, ...policyRef(match) };
     }
   }
-  return { outcome: 'allow', room, rule: allowRule, role, reasons: [], ...policyRef(match), ...(policy.features.length > 0 ? { features: policy.features } : {}) };
+  return { outcome: 'allow', room, rule: allowRule, role, reasons: [], ...policyRef(match), ...(policy.features.length > 0 ? { features: policy.features } : {}), ...(timing ? { schedule: timing } : {}) };
 }
 
 /**
@@ -99,7 +103,27 @@ function decideGuest(grant: GuestGrant, room: string, policy: Policy, match: Pol
   if (grant.room !== room) return { outcome: 'deny', room, reasons: ['RG_GUEST_WRONG_ROOM'], ...ref };
   if (!policy.guests?.invites) return { outcome: 'deny', room, reasons: ['RG_GUEST_INVITES_OFF'], ...ref };
   if (!(now < grant.expiresAt)) return { outcome: 'deny', room, reasons: ['RG_GUEST_EXPIRED'], ...ref };
-  return { outcome: 'allow', room, rule: { kind: 'guests', index: 0, line: policy.guests.line }, role: 'guest', reasons: [], ...ref };
+  const rule = { kind: 'guests', index: 0, line: policy.guests.line } as const;
+  const timing = scheduleOf(policy, now);
+  if (timing && !timing.open) return { outcome: 'deny', room, rule, role: 'guest', reasons: ['RG_ROOM_NOT_OPEN'], schedule: timing, ...ref };
+  return { outcome: 'allow', room, rule, role: 'guest', reasons: [], ...ref, ...(timing ? { schedule: timing } : {}) };
+}
+
+/** A time-boxed room's state at `now` as a decision carries it; undefined for a room without a schedule. */
+function scheduleOf(policy: Policy, now: number): Decision['schedule'] {
+  if (!policy.schedule) return undefined;
+  const state = scheduleAt(policy.schedule, now);
+  return { ...state, timeZone: policy.schedule.timeZone };
+}
+
+/**
+ * Whether a room's schedule lets connections go on at `now`, for requests that carry an admission given
+ * earlier (a Jitsi token, an open WebSocket): true for rooms without a schedule or without a policy (those
+ * are judged elsewhere). Same policy lookup and schedule reading as decide().
+ */
+export function roomOpenAt(room: string, set: PolicySet, now: number): boolean {
+  const policy = policyFor(room, set).policy;
+  return !policy?.schedule || scheduleAt(policy.schedule, now).open;
 }
 
 function policyRef(match: PolicyMatch): Pick<Decision, 'policy'> {

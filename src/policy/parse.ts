@@ -5,12 +5,14 @@ import { parseDuration } from '../config/duration.js';
 import { parseYamlSource, type Problem, type YamlSource } from '../config/yaml-source.js';
 import { canonicalPattern, patternMatches, isGlob } from './rooms.js';
 import { JITSI_FEATURES } from '../backends/jitsi.js';
+import { checkRecurrence, isTimeZone, parseInterval, type Schedule } from './schedule.js';
 import { MFA_METHODS, type GuestPolicy, type Matcher, type MfaMethod, type MfaRequirement, type Policy, type Risk } from './types.js';
 
 /** Names the gateway routes itself; no room pattern may name them. */
 export const RESERVED_ROOM_NAMES = ['_roomguard', 'healthz', 'readyz'] as const;
 
-const TOP_KEYS = ['rooms', 'risk', 'allow', 'deny', 'moderators', 'mfa', 'notice', 'title', 'features', 'guests'] as const;
+const TOP_KEYS = ['rooms', 'risk', 'allow', 'deny', 'moderators', 'mfa', 'notice', 'title', 'features', 'guests', 'schedule'] as const;
+const SCHEDULE_KEYS = ['timeZone', 'windows', 'rrule', 'duration', 'opensBefore', 'closeGrace'] as const;
 const GUEST_KEYS = ['invites', 'ttl', 'maxUses', 'lobby', 'requireName'] as const;
 const MATCHER_KEYS = ['groups', 'emails', 'domains', 'anyone'] as const;
 const MFA_KEYS = ['required', 'methods', 'maxAge', 'userVerification'] as const;
@@ -65,6 +67,9 @@ export function parsePolicyText(file: string, text: string, extraReserved: reado
   const guestsKey = fields.get('guests')?.key as Node | undefined;
   const guests = guestsKey ? guestPolicy(src, guestsNode ?? guestsKey, src.lineOf(guestsKey), mfa, problems) : undefined;
 
+  const scheduleKey = fields.get('schedule')?.key as Node | undefined;
+  const schedule = scheduleKey ? roomSchedule(src, (fields.get('schedule')?.value as Node | null) ?? scheduleKey, problems) : undefined;
+
   if (problems.length > 0) return { problems };
   const policy: Policy = {
     file,
@@ -81,6 +86,7 @@ export function parsePolicyText(file: string, text: string, extraReserved: reado
     ...(title ? { title } : {}),
     features: [...new Set(features)],
     ...(guests ? { guests } : {}),
+    ...(schedule ? { schedule } : {}),
   };
   return { policy, problems };
 }
@@ -294,6 +300,63 @@ function guestPolicy(src: YamlSource, node: Node, line: number, mfa: MfaRequirem
   // A guest has no account and so no second factor: a room that demands one cannot also admit guests.
   if (result.invites && mfa.required) add(pairs.get('invites')?.value as Node, 'guests.invites', 'this room requires a second factor, which guests cannot have; lower the risk and mfa.required, or leave guests out');
   return result;
+}
+
+const SCHEDULE_MARGIN_LIMIT = 24 * 3_600_000;
+
+/** The `schedule:` field: when a time-boxed room is open (docs/policies.md). */
+function roomSchedule(src: YamlSource, node: Node, problems: Problem[]): Schedule | undefined {
+  const add = (at: Node | null | undefined, field: string, message: string) => problems.push({ file: src.file, line: src.lineOf(at ?? node), field, message });
+  if (!isMap(node)) {
+    add(node, 'schedule', 'must be a mapping, e.g. { timeZone: Europe/Berlin, windows: ["2026-12-10T09:00/11:00"] }');
+    return undefined;
+  }
+  const before = problems.length;
+  const pairs = pairsOf(src, node, SCHEDULE_KEYS, 'schedule', problems);
+  const text = (key: (typeof SCHEDULE_KEYS)[number]): { value?: string; at: Node } => {
+    const pair = pairs.get(key);
+    const value = pair?.value as Node | null | undefined;
+    const at = value ?? (pair?.key as Node | undefined) ?? node;
+    if (!pair) return { at };
+    if (!isScalar(value) || typeof value.value !== 'string' || value.value.trim() === '') {
+      add(at, `schedule.${key}`, 'must be text');
+      return { at };
+    }
+    return { value: value.value.trim(), at };
+  };
+  const zone = text('timeZone');
+  if (!pairs.has('timeZone')) add(node, 'schedule.timeZone', 'required: the IANA time zone the windows are written in, e.g. Europe/Berlin');
+  else if (zone.value !== undefined && !isTimeZone(zone.value)) add(zone.at, 'schedule.timeZone', `"${zone.value}" is not a time zone (IANA name such as Europe/Berlin or UTC)`);
+  const timeZone = zone.value !== undefined && isTimeZone(zone.value) ? zone.value : 'UTC';
+  const margin = (key: 'opensBefore' | 'closeGrace'): number => {
+    const { value, at } = text(key);
+    if (value === undefined) return 0;
+    const ms = parseDuration(value);
+    if (ms === undefined || ms > SCHEDULE_MARGIN_LIMIT) add(at, `schedule.${key}`, 'must be a duration of at most 24h (e.g. 15m, 0s)');
+    return ms ?? 0;
+  };
+  const schedule: Schedule = { timeZone, windows: [], opensBefore: margin('opensBefore'), closeGrace: margin('closeGrace'), line: src.lineOf(node) };
+  const windowsNode = pairs.get('windows')?.value as Node | null | undefined;
+  if (pairs.has('windows')) {
+    if (!windowsNode || !isSeq(windowsNode)) add(windowsNode, 'schedule.windows', 'must be a list of intervals, e.g. ["2026-12-10T09:00/11:00"]');
+    else for (const [i, item] of (windowsNode.items as Array<Node | null>).entries()) {
+      const interval = isScalar(item) && typeof item.value === 'string' ? parseInterval(item.value.trim(), timeZone) : 'must be an interval START/END as text, e.g. "2026-12-10T09:00/11:00"';
+      if (typeof interval === 'string') add(item ?? windowsNode, `schedule.windows[${i}]`, interval);
+      else schedule.windows.push({ ...interval, line: src.lineOf(item) });
+    }
+  }
+  const rule = text('rrule');
+  const duration = text('duration');
+  if (rule.value !== undefined) {
+    const wrong = checkRecurrence(rule.value);
+    if (wrong) add(rule.at, 'schedule.rrule', wrong);
+    const ms = duration.value !== undefined ? parseDuration(duration.value) : undefined;
+    if (!pairs.has('duration')) add(node, 'schedule.duration', 'required with rrule: how long each meeting lasts, e.g. 2h');
+    else if (ms === undefined || ms < 60_000 || ms > 7 * 86_400_000) add(duration.at, 'schedule.duration', 'must be a duration between 1m and 7d (e.g. 90m, 2h)');
+    if (!wrong && ms !== undefined) schedule.recurrence = { rule: rule.value, duration: ms, line: src.lineOf(rule.at) };
+  } else if (pairs.has('duration')) add(duration.at, 'schedule.duration', 'only has a meaning with rrule (a window carries its own end)');
+  if (!pairs.has('windows') && !pairs.has('rrule')) add(node, 'schedule', 'needs windows, rrule or both: a room with a schedule but no times would never open');
+  return problems.length === before ? schedule : undefined;
 }
 
 export { isGlob };

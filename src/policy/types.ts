@@ -1,5 +1,6 @@
 // The typed shape of a room policy and of a decision. Shared by the parser, decide(), explain and the gateway.
 import type { Identity, Role } from '../identity/types.js';
+import type { Schedule } from './schedule.js';
 
 export type Risk = 'low' | 'normal' | 'high';
 export type MfaMethod = 'webauthn' | 'totp' | 'idp';
@@ -46,6 +47,8 @@ export interface Policy {
   features: string[];
   /** Guests without an account, by invitation; absent means off. */
   guests?: GuestPolicy;
+  /** When a time-boxed room is open; absent means always. */
+  schedule?: Schedule;
 }
 
 /** The `guests:` field: who may invite people without an account, and on what terms. */
@@ -109,6 +112,11 @@ export interface Decision {
   reasons: import('../errors.js').ErrorCode[];
   /** What second factor would satisfy the room (for outcome mfa). */
   mfa?: MfaRequirement;
+  /**
+   * A time-boxed room (policy `schedule:`): open until `closesAt` (then admitted connections are closed and
+   * its tokens refused), or closed until `opensAt` (absent: it never opens again). Times in ms; `timeZone` the schedule's.
+   */
+  schedule?: { open: boolean; opensAt?: number; closesAt?: number; timeZone: string };
   /** Backend features the room's policy switches on (allow only). */
   features?: string[];
 }

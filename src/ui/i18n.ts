@@ -97,6 +97,10 @@ export const ERROR_TEXT: Record<ErrorCode, Record<Lang, ErrorText>> = {
     en: { title: 'Please sign in again', text: 'Setting up your first second factor needs a fresh sign-in at your identity provider.', next: 'Sign in again; you will come straight back here.' },
     de: { title: 'Bitte erneut anmelden', text: 'Für die Einrichtung Ihres ersten zweiten Faktors ist eine frische Anmeldung beim Identitätsdienst nötig.', next: 'Melden Sie sich erneut an; Sie kommen direkt hierher zurück.' },
   },
+  RG_ROOM_NOT_OPEN: {
+    en: { title: 'This room is not open now', text: 'This meeting room is open only at its scheduled times.', next: 'Come back when it opens; if you think it should be open now, ask the person who organised the meeting.' },
+    de: { title: 'Dieser Raum ist gerade nicht geöffnet', text: 'Dieser Besprechungsraum ist nur zu den geplanten Zeiten geöffnet.', next: 'Kommen Sie wieder, wenn er öffnet; sollte er jetzt offen sein, fragen Sie die Person, die das Meeting organisiert hat.' },
+  },
   RG_ROOM_INVALID: {
     en: { title: 'This is not a valid room name', text: 'The room name in the address contains characters that room names cannot have.', next: 'Check the room link in your invitation.' },
     de: { title: 'Kein gültiger Raumname', text: 'Der Raumname in der Adresse enthält Zeichen, die in Raumnamen nicht vorkommen dürfen.', next: 'Prüfen Sie den Raum-Link in Ihrer Einladung.' },
@@ -238,6 +242,7 @@ export const UI_TEXT = {
     signedOutTitle: 'You are signed out', signedOutText: 'Your session on this site has ended.', notSignedIn: 'You are not signed in.',
     policyFile: 'Rule', language: 'Deutsch', account: 'Your sign-in methods',
     noticeTitle: 'Before you join', noticeRoom: 'Room', noticeContinue: 'Continue to the room',
+    opensNext: 'It opens next:', opensNever: 'No further times are scheduled.',
   },
   de: {
     requestId: 'Anfrage-Kennung', reason: 'Grund-Code', signIn: 'Anmelden', signInAgain: 'Erneut anmelden', home: 'Startseite',
@@ -245,6 +250,7 @@ export const UI_TEXT = {
     signedOutTitle: 'Sie sind abgemeldet', signedOutText: 'Ihre Sitzung auf dieser Website ist beendet.', notSignedIn: 'Sie sind nicht angemeldet.',
     policyFile: 'Regel', language: 'English', account: 'Ihre Anmeldemethoden',
     noticeTitle: 'Bevor Sie teilnehmen', noticeRoom: 'Raum', noticeContinue: 'Weiter zum Raum',
+    opensNext: 'Er öffnet das nächste Mal:', opensNever: 'Weitere Termine sind nicht geplant.',
   },
 } as const satisfies Record<Lang, Record<string, string>>;
 
