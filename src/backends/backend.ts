@@ -107,6 +107,13 @@ export interface Backend {
   enter(request: EntryRequest): Promise<Entry>;
   /** Whether a signalling request may go on. */
   signalling(request: SignallingRequest): Promise<SignallingVerdict>;
+  /**
+   * Ends the room's meeting for everyone, at the backend itself (BBB's `end`), when everyone is evicted.
+   * Absent where the gateway's own measures are the whole of it (Jitsi: its tokens for the room are
+   * refused at the gate and its signalling streams closed; the generic backend: its WebSockets closed).
+   * Resolves to a detail for the audit record; throws when the backend refused or could not be reached.
+   */
+  end?(room: string): Promise<string>;
 }
 
 /** The first of `candidates` that `backend` reads back as exactly `room`, spelled canonically (for pathOf). */

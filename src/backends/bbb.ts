@@ -102,6 +102,19 @@ export class BbbBackend implements Backend {
     return { kind: 'pass', ...(typeof minted.room === 'string' ? { room: minted.room } : {}) };
   }
 
+  /** Ends the meeting for everyone in it (the signed `end` call); a meeting that is not running is fine. */
+  async end(room: string): Promise<string> {
+    const s = this.settings;
+    const query = signedQuery('end', [['meetingID', this.meetingId(room)]], s.secret, s.checksum);
+    const response = await fetch(new URL(`${API_PREFIX}end?${query}`, s.upstream), { signal: AbortSignal.timeout(10_000) });
+    const xml = await response.text();
+    const returncode = /<returncode>([^<]*)<\/returncode>/.exec(xml)?.[1];
+    const key = /<messageKey>([^<]*)<\/messageKey>/.exec(xml)?.[1];
+    if (response.ok && returncode === 'SUCCESS') return 'ended';
+    if (response.ok && key === 'notFound') return 'not running';
+    throw new Error(`BBB end failed: ${key ?? `HTTP ${response.status}`}`);
+  }
+
   meetingId(room: string): string {
     return `${this.settings.meetingIdPrefix}${room}`;
   }

@@ -82,6 +82,7 @@ export const GROUPS: readonly GroupSpec[] = [
   { name: 'sessions', summary: 'list or end a person\'s sessions' },
   { name: 'mfa', summary: 'a person\'s second factors' },
   { name: 'invite', summary: 'guest invitations (docs/guests.md)' },
+  { name: 'rooms', summary: 'lock a room or evict people from it, on every instance (docs/policies.md)' },
   { name: 'audit', summary: 'the audit log (docs/audit.md)' },
   { name: 'privacy', summary: 'a person\'s rights of access and erasure (docs/audit.md)' },
   { name: 'compliance', summary: 'evidence for data-protection and security officers (docs/compliance.md)' },
@@ -208,6 +209,29 @@ export const COMMANDS: readonly CommandSpec[] = [
       config: needsConfig,
     },
     run: async (args, io) => (await import('./invite.js')).invite('revoke', args, io),
+  },
+  {
+    path: ['rooms', 'lock'],
+    summary: 'lock a room: nobody new is admitted (its moderators where the policy says lock.moderatorsMayEnter)',
+    options: { room: { type: 'string', value: 'ROOM', required: true, doc: 'the room' }, config: needsConfig },
+    run: async (args, io) => (await import('./rooms.js')).roomsCommand('lock', args, io),
+  },
+  {
+    path: ['rooms', 'unlock'],
+    summary: 'unlock a room, and let back in the people evicted from it',
+    options: { room: { type: 'string', value: 'ROOM', required: true, doc: 'the room' }, config: needsConfig },
+    run: async (args, io) => (await import('./rooms.js')).roomsCommand('unlock', args, io),
+  },
+  {
+    path: ['rooms', 'evict'],
+    summary: 'end the admission of one person, or of everyone, in a room on every instance',
+    about: 'Their WebSockets into the room close, their Jitsi tokens and BBB joins for it are refused; for everyone on BBB the meeting is ended. One person stays out until the room is unlocked (at most 12 hours); to keep everyone out, lock the room first.',
+    options: {
+      room: { type: 'string', value: 'ROOM', required: true, doc: 'the room' },
+      user: { type: 'string', value: 'SUB', doc: 'the person (their `sub` at the IdP); without it everyone in the room' },
+      config: needsConfig,
+    },
+    run: async (args, io) => (await import('./rooms.js')).roomsCommand('evict', args, io),
   },
   {
     path: ['audit', 'verify'],

@@ -28,6 +28,7 @@ import type { AuditTrail } from './audit-trail.js';
 import { isWebSocketUpgrade } from './admission.js';
 import type { GatewayMetrics } from './metrics.js';
 import type { SessionBus } from '../store/bus.js';
+import { RoomControls } from '../rooms/controls.js';
 
 export interface GatewayDeps {
   config: Config;
@@ -96,6 +97,8 @@ export class GatewayContext {
   readonly sessionCookies: SessionCookies;
   readonly csrf: CsrfTokens;
   readonly frames: PageFrames;
+  /** Locks and evictions of rooms, shared by every instance through the store and the bus. */
+  readonly rooms: RoomControls;
 
   constructor(deps: GatewayDeps) {
     this.deps = deps;
@@ -117,6 +120,7 @@ export class GatewayContext {
       cacheMs: deps.config.session.localCache,
       maxPerPerson: deps.config.session.maxPerPerson,
     });
+    this.rooms = new RoomControls(deps.store, deps.bus, this.now);
     this.csrf = new CsrfTokens(derive(deps.encryptionKey, 'roomguard csrf v1'), this.publicUrl.origin);
     this.factors = new FactorStore(deps.store);
     const mfa = deps.config.mfa;

@@ -11,6 +11,7 @@ import { roomFromSegments } from '../guests/room-path.js';
 import { GUEST_TEXT } from '../ui/i18n.js';
 import { invitesPage } from '../ui/guest-pages.js';
 import { route, routeInput, type ValidRequest } from './route-input.js';
+import { changeRoomControls, showRoomControls } from './room-routes.js';
 import { GUEST_PREFIX, ROOMS_PREFIX, guestPolicy, pathOfRoom, rawPath, type GuestsContext } from './guests-context.js';
 
 const NOTE_MAX = 200;
@@ -19,8 +20,11 @@ const MIN_INVITATION_TTL_MS = 5 * 60_000;
 const TEXT = { type: 'string' } as const;
 /** After a revocation the page says so (`done=revoked`). */
 const INVITES_PAGE = routeInput({ querystring: { type: 'object', properties: { done: TEXT } } });
-/** Creating (ttl as a duration, uses, note) or revoking (id) an invitation; ttl and uses are checked against the policy. */
-const INVITES_FORM = routeInput({ body: { type: 'object', properties: { csrf: TEXT, id: TEXT, ttl: TEXT, uses: TEXT, note: TEXT } } }, ['csrf']);
+/**
+ * Creating (ttl as a duration, uses, note) or revoking (id) an invitation; ttl and uses are checked against
+ * the policy. The room page's forms (room-routes.ts) share the path prefix and so this schema: user, everyone.
+ */
+const INVITES_FORM = routeInput({ body: { type: 'object', properties: { csrf: TEXT, id: TEXT, ttl: TEXT, uses: TEXT, note: TEXT, user: TEXT, everyone: TEXT } } }, ['csrf']);
 
 export function registerInvitationRoutes(app: FastifyInstance, guests: GuestsContext): void {
   route(app, 'GET', `${ROOMS_PREFIX}*`, INVITES_PAGE, (request, reply) => showInvitations(guests, request, reply));
@@ -92,7 +96,9 @@ async function renderInvites({ ctx, invitations }: GuestsContext, request: Fasti
 
 async function showInvitations(guests: GuestsContext, request: ValidRequest<typeof INVITES_PAGE>, reply: FastifyReply) {
   const target = roomsTarget(request);
-  if (!target || target.revoke) return guests.ctx.fail(request, reply, 'RG_NOT_FOUND');
+  // /_roomguard/rooms/<room> itself is the room page (lock, evict).
+  if (!target) return showRoomControls(guests.ctx, request, reply, request.query.done === '1');
+  if (target.revoke) return guests.ctx.fail(request, reply, 'RG_NOT_FOUND');
   const page = `${ROOMS_PREFIX}${target.room}/invites`;
   const allowed = await moderator(guests, request, reply, target.room, page);
   if (!allowed) return reply;
@@ -102,7 +108,7 @@ async function showInvitations(guests: GuestsContext, request: ValidRequest<type
 
 async function changeInvitations(guests: GuestsContext, request: ValidRequest<typeof INVITES_FORM>, reply: FastifyReply) {
   const target = roomsTarget(request);
-  if (!target) return guests.ctx.fail(request, reply, 'RG_NOT_FOUND');
+  if (!target) return changeRoomControls(guests.ctx, request, reply, request.body);
   const page = `${ROOMS_PREFIX}${target.room}/invites`;
   const allowed = await moderator(guests, request, reply, target.room, page, request.body.csrf);
   if (!allowed) return reply;

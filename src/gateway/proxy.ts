@@ -11,6 +11,7 @@ import { AdmissionJudge, admittedIdentityHeaders, isNavigation, isWebSocketUpgra
 import type { BodyRule } from '../backends/backend.js';
 import type { ErrorCode } from '../errors.js';
 import { roomOpenAt } from '../policy/decide.js';
+import { roomEventHash } from '../rooms/controls.js';
 
 /** How often open WebSockets are checked against the store while the session bus is down. */
 const SOCKET_POLL_MS = 1000;
@@ -30,7 +31,7 @@ export class SocketTracker {
   readonly #anonymous = new Set<Socket>();
   readonly #checkedAt = new Map<string, number>();
   /** The room and person of each WebSocket that belongs to a room: closed when the room closes. */
-  readonly #inRoom = new Map<Socket, { room: string; sub?: string }>();
+  readonly #inRoom = new Map<Socket, { room: string; sub: string; openedAt: number }>();
   readonly #timer: NodeJS.Timeout;
   readonly #ctx: GatewayContext;
   readonly #unsubscribe: Array<() => void>;
@@ -42,7 +43,10 @@ export class SocketTracker {
 
   constructor(ctx: GatewayContext) {
     this.#ctx = ctx;
-    this.#unsubscribe = [ctx.sessions.onEnded((hash) => this.#close(hash)), ctx.sessions.onEventsMissed(() => this.#recheckAll())];
+    this.#unsubscribe = [
+      ctx.sessions.onEnded((hash) => this.#close(hash)), ctx.sessions.onEventsMissed(() => this.#recheckAll()),
+      ctx.rooms.onChange((hash) => void this.#closeEvicted(hash)),
+    ];
     this.#timer = setInterval(() => {
       this.#closeClosedRooms();
       void this.#sweep();
@@ -51,9 +55,9 @@ export class SocketTracker {
   }
 
   /** `room`: the room the WebSocket belongs to (its judged room, or the room a signalling stream was admitted to). */
-  track(sessionHash: string, socket: Socket, room?: string): void {
-    if (room !== undefined) {
-      this.#inRoom.set(socket, { room });
+  track(sessionHash: string, socket: Socket, room?: string, sub?: string): void {
+    if (room !== undefined && sub !== undefined) {
+      this.#inRoom.set(socket, { room, sub, openedAt: this.#ctx.now() });
       socket.once('close', () => this.#inRoom.delete(socket));
     }
     const set = this.#sockets.get(sessionHash) ?? new Set<Socket>();
@@ -107,6 +111,24 @@ export class SocketTracker {
       let isOpen = open.get(room);
       if (isOpen === undefined) open.set(room, (isOpen = roomOpenAt(room, set, now)));
       if (!isOpen) socket.destroy();
+    }
+  }
+
+  /** A room's evictions changed (on any instance): its WebSockets of evicted people, or of everyone admitted before, close. */
+  async #closeEvicted(eventHash: string): Promise<void> {
+    const rooms = new Set([...this.#inRoom.values()].map((v) => v.room).filter((room) => roomEventHash(room) === eventHash));
+    for (const room of rooms) {
+      let controls;
+      try {
+        controls = await this.#ctx.rooms.state(room);
+      } catch {
+        continue; // store unreachable: the admission checks refuse what the sockets would carry next
+      }
+      for (const [socket, where] of this.#inRoom) {
+        if (where.room !== room) continue;
+        const everyone = controls.everyoneEvictedAt !== undefined && where.openedAt <= controls.everyoneEvictedAt;
+        if (everyone || controls.evicted.has(where.sub)) socket.destroy();
+      }
     }
   }
 
@@ -230,7 +252,10 @@ function proxyGuard(ctx: GatewayContext, judge: AdmissionJudge, tracker: SocketT
         return reply.redirect(verdict.location, 302);
       case 'pass':
         request.admission = verdict.admission;
-        if (ws && verdict.admission.session) tracker.track(verdict.admission.session.hash, request.raw.socket, verdict.admission.decision?.room ?? verdict.admission.room);
+        if (ws && verdict.admission.session) {
+          const { session, decision, room } = verdict.admission;
+          tracker.track(session.hash, request.raw.socket, decision?.room ?? room, session.data.identity.sub);
+        }
         else if (ws) tracker.trackAnonymous(request.raw.socket);
         // Identity headers are signed asynchronously: prepared here for the (synchronous) proxy rewrite.
         request.admission = { ...verdict.admission, upstreamHeaders: await upstreamHeaders(request) };

@@ -1,6 +1,6 @@
 // decide(): the one decision function. Pure: from (subject, room, policy set, now) to a Decision that
 // carries the outcome, the policy file and rule, the role and the reasons. No I/O, no clock of its own.
-import type { Decision, Matcher, Policy, PolicySet, RuleRef, Subject } from './types.js';
+import type { Decision, Matcher, Policy, PolicySet, RoomState, RuleRef, Subject } from './types.js';
 import type { GuestGrant, Identity } from '../identity/types.js';
 import { roomIndexOf } from './rooms.js';
 import { scheduleAt } from './schedule.js';
@@ -50,7 +50,13 @@ export function noticeKey(room: string, policySha: string): string {
   return `${room}@${policySha.slice(0, 16)}`;
 }
 
-export function decide(subject: Subject, room: string, set: PolicySet, now: number): Decision {
+const NO_CONTROLS: RoomState = { evicted: new Map() };
+
+/**
+ * `controls`: the room's lock and evictions set at run time (src/rooms/controls.ts), as an input like the
+ * moment, so explain, pages and audit see the same answer.
+ */
+export function decide(subject: Subject, room: string, set: PolicySet, now: number, controls: RoomState = NO_CONTROLS): Decision {
   const match = policyFor(room, set);
   const who = subject.identity;
   // Without a session nobody learns whether a room exists: everyone is sent to log in first.
@@ -62,7 +68,8 @@ export function decide(subject: Subject, room: string, set: PolicySet, now: numb
   if (!match.policy) return { outcome: 'deny', room, reasons: ['RG_POLICY_NO_MATCH'] };
   if (match.ties.length > 0) return { outcome: 'deny', room, reasons: ['RG_POLICY_AMBIGUOUS'], ...policyRef(match) };
   const policy = match.policy;
-  const decision = who.guest ? decideGuest(who.guest, room, policy, match, now) : decideMember(subject, who, room, policy, match, now);
+  const judged = who.guest ? decideGuest(who.guest, room, policy, match, now) : decideMember(subject, who, room, policy, match, now);
+  const decision = judged.outcome === 'deny' ? judged : controlled(judged, subject, who, policy, controls);
   // The room's notice comes before the entry (page loads show it); a new version of the policy asks again.
   if (decision.outcome === 'allow' && policy.notice && !(subject.noticesSeen ?? []).includes(noticeKey(room, policy.sha256))) return { ...decision, notice: { key: noticeKey(room, policy.sha256) } };
   return decision;
@@ -107,6 +114,29 @@ function decideGuest(grant: GuestGrant, room: string, policy: Policy, match: Pol
   const timing = scheduleOf(policy, now);
   if (timing && !timing.open) return { outcome: 'deny', room, rule, role: 'guest', reasons: ['RG_ROOM_NOT_OPEN'], schedule: timing, ...ref };
   return { outcome: 'allow', room, rule, role: 'guest', reasons: [], ...ref, ...(timing ? { schedule: timing } : {}) };
+}
+
+/**
+ * The room's run-time controls over a decision the policy would allow (or would ask a factor for): an
+ * evicted person stays out; a locked room admits only those admitted before the lock (and not evicted
+ * since), and its moderators where the policy lets them in.
+ */
+function controlled(decision: Decision, subject: Subject, who: Identity, policy: Policy, controls: RoomState): Decision {
+  const deny = (reason: 'RG_ROOM_EVICTED' | 'RG_ROOM_LOCKED'): Decision => {
+    const { notice: _n, features: _f, mfa: _m, ...rest } = decision;
+    return { ...rest, outcome: 'deny', reasons: [reason] };
+  };
+  if (controls.evicted.has(who.sub)) return deny('RG_ROOM_EVICTED');
+  if (!controls.lock) return decision;
+  const member = memberOfLockedRoom(controls, subject.enteredAt);
+  const moderatorMayEnter = decision.role === 'moderator' && policy.lock?.moderatorsMayEnter === true;
+  return member || moderatorMayEnter ? decision : deny('RG_ROOM_LOCKED');
+}
+
+/** Whether a session last admitted at `since` was in the locked room before its lock (and not evicted with everyone since). */
+export function memberOfLockedRoom(controls: RoomState, since: number | undefined): boolean {
+  if (!controls.lock || since === undefined) return false;
+  return since < controls.lock.at && (controls.everyoneEvictedAt === undefined || since > controls.everyoneEvictedAt);
 }
 
 /** A time-boxed room's state at `now` as a decision carries it; undefined for a room without a schedule. */

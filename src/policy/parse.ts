@@ -11,7 +11,7 @@ import { MFA_METHODS, type GuestPolicy, type Matcher, type MfaMethod, type MfaRe
 /** Names the gateway routes itself; no room pattern may name them. */
 export const RESERVED_ROOM_NAMES = ['_roomguard', 'healthz', 'readyz'] as const;
 
-const TOP_KEYS = ['rooms', 'risk', 'allow', 'deny', 'moderators', 'mfa', 'notice', 'title', 'features', 'guests', 'schedule'] as const;
+const TOP_KEYS = ['rooms', 'risk', 'allow', 'deny', 'moderators', 'mfa', 'notice', 'title', 'features', 'guests', 'schedule', 'lock'] as const;
 const SCHEDULE_KEYS = ['timeZone', 'windows', 'rrule', 'duration', 'opensBefore', 'closeGrace'] as const;
 const GUEST_KEYS = ['invites', 'ttl', 'maxUses', 'lobby', 'requireName'] as const;
 const MATCHER_KEYS = ['groups', 'emails', 'domains', 'anyone'] as const;
@@ -70,6 +70,8 @@ export function parsePolicyText(file: string, text: string, extraReserved: reado
   const scheduleKey = fields.get('schedule')?.key as Node | undefined;
   const schedule = scheduleKey ? roomSchedule(src, (fields.get('schedule')?.value as Node | null) ?? scheduleKey, problems) : undefined;
 
+  const lock = roomLock(src, fields.get('lock'), problems);
+
   if (problems.length > 0) return { problems };
   const policy: Policy = {
     file,
@@ -87,6 +89,7 @@ export function parsePolicyText(file: string, text: string, extraReserved: reado
     features: [...new Set(features)],
     ...(guests ? { guests } : {}),
     ...(schedule ? { schedule } : {}),
+    ...(lock ? { lock } : {}),
   };
   return { policy, problems };
 }
@@ -300,6 +303,23 @@ function guestPolicy(src: YamlSource, node: Node, line: number, mfa: MfaRequirem
   // A guest has no account and so no second factor: a room that demands one cannot also admit guests.
   if (result.invites && mfa.required) add(pairs.get('invites')?.value as Node, 'guests.invites', 'this room requires a second factor, which guests cannot have; lower the risk and mfa.required, or leave guests out');
   return result;
+}
+
+/** The `lock:` field: what a lock set at run time (`roomguard rooms lock`, the moderator's page) still lets in. */
+function roomLock(src: YamlSource, pair: Pair | undefined, problems: Problem[]): Policy['lock'] {
+  if (!pair) return undefined;
+  const node = (pair.value as Node | null) ?? (pair.key as Node);
+  if (!isMap(node)) {
+    problems.push({ file: src.file, line: src.lineOf(node), field: 'lock', message: 'must be a mapping, e.g. { moderatorsMayEnter: true }' });
+    return undefined;
+  }
+  const pairs = pairsOf(src, node, ['moderatorsMayEnter'] as const, 'lock', problems);
+  const value = pairs.get('moderatorsMayEnter')?.value as Node | null | undefined;
+  if (!isScalar(value) || typeof value.value !== 'boolean') {
+    problems.push({ file: src.file, line: src.lineOf(value ?? node), field: 'lock.moderatorsMayEnter', message: 'must be true or false' });
+    return undefined;
+  }
+  return { moderatorsMayEnter: value.value };
 }
 
 const SCHEDULE_MARGIN_LIMIT = 24 * 3_600_000;

@@ -49,6 +49,18 @@ export interface Policy {
   guests?: GuestPolicy;
   /** When a time-boxed room is open; absent means always. */
   schedule?: Schedule;
+  /** While the room is locked: may its moderators still enter (`lock.moderatorsMayEnter`)? */
+  lock?: { moderatorsMayEnter: boolean };
+}
+
+/**
+ * What was set on a room at run time (lock, evictions), as decide() takes it: the room's lock, since when
+ * everyone admitted so far was evicted, and who is evicted (sub → when).
+ */
+export interface RoomState {
+  lock?: { at: number; by: string };
+  everyoneEvictedAt?: number;
+  evicted: ReadonlyMap<string, number>;
 }
 
 /** The `guests:` field: who may invite people without an account, and on what terms. */
@@ -83,6 +95,8 @@ export interface Subject {
   /** The session's most recent second factor. */
   /** `uv`: for WebAuthn, whether the authenticator verified the user (PIN, biometrics). */
   mfa?: { method: FactorMethod; at: number; uv?: boolean };
+  /** When this session was last admitted to the room being judged (read only while the room is locked or evicted). */
+  enteredAt?: number;
 }
 
 export type Outcome = 'allow' | 'login' | 'mfa' | 'deny';
