@@ -19,6 +19,7 @@ export const ERRORS = {
   RG_POLICY_NOT_ALLOWED: { status: 403, summary: 'no allow rule of the room policy matches this person' },
   RG_MFA_REQUIRED: { status: 403, summary: 'the room requires a second factor the session does not have' },
   RG_MFA_TOO_OLD: { status: 403, summary: "the session's second factor is older than the room's maxAge" },
+  RG_MFA_AUTHENTICATOR_REFUSED: { status: 403, summary: 'the room accepts only certain authenticators (mfa.authenticators): this key is synced, or not one of the listed models with a verified attestation' },
   RG_MFA_INVALID: { status: 422, summary: 'the second factor was wrong' },
   RG_MFA_REPLAY: { status: 422, summary: 'an authenticator code was used a second time (replay refused)' },
   RG_MFA_COUNTER: { status: 400, summary: "a security key's signature counter went backwards (possibly cloned); refused" },

@@ -324,6 +324,10 @@ function crossChecks(ctx: Ctx, config: Partial2<Config>): void {
   if (ui?.primaryColor !== undefined && !/^#[0-9a-fA-F]{6}$/.test(ui.primaryColor)) problem(['ui', 'primaryColor'], 'must be a colour written as #rrggbb');
   if (ui?.logo !== undefined && !/\.(svg|png)$/i.test(ui.logo)) problem(['ui', 'logo'], 'must be a .svg or .png file');
   if (mfa?.lockout !== undefined && mfa.maxLockout !== undefined && mfa.lockout > mfa.maxLockout) problem(['mfa', 'lockout'], 'must not be longer than mfa.maxLockout');
+  for (const key of ['metadata', 'metadataRoot'] as const) {
+    const value = mfa?.[key];
+    if (value !== undefined && !/^file:\/./.test(value)) problem(['mfa', key], 'must be file:/path (a file on this host; roomguard never fetches it)');
+  }
   if (audit?.syslog !== undefined && !/^(udp|tcp):\/\/[^/:]+:\d{1,5}$/.test(audit.syslog)) problem(['audit', 'syslog'], 'must be udp://host:port or tcp://host:port');
   if (audit?.instance !== undefined && !/^[A-Za-z0-9._-]{1,64}$/.test(audit.instance)) problem(['audit', 'instance'], 'may contain only letters, digits, . _ - (at most 64)');
 }

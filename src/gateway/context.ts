@@ -29,6 +29,7 @@ import { isWebSocketUpgrade } from './admission.js';
 import type { GatewayMetrics } from './metrics.js';
 import type { SessionBus } from '../store/bus.js';
 import { RoomControls } from '../rooms/controls.js';
+import type { AuthenticatorMetadata } from '../mfa/metadata.js';
 
 export interface GatewayDeps {
   config: Config;
@@ -47,6 +48,8 @@ export interface GatewayDeps {
   logger?: boolean | object;
   now?: () => number;
   metrics: GatewayMetrics;
+  /** The authenticators listed in the FIDO metadata blob (mfa.metadata), when one is configured. */
+  metadata?: AuthenticatorMetadata;
   /** Session ended/changed events between instances (pub/sub); without it nothing is cached and WebSockets are polled. */
   bus?: SessionBus;
   /** Builds the app on a server of its own (generations after a config reload; see handover.ts). */

@@ -3,7 +3,6 @@
 // of the room (per its policy, with the second factor the room asks for) gets here.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { RoomguardError } from '../errors.js';
-import { decide } from '../policy/decide.js';
 import type { Policy } from '../policy/types.js';
 import { parseDuration } from '../config/duration.js';
 import type { LoadedSession } from '../session/sessions.js';
@@ -11,7 +10,7 @@ import { roomFromSegments } from '../guests/room-path.js';
 import { GUEST_TEXT } from '../ui/i18n.js';
 import { invitesPage } from '../ui/guest-pages.js';
 import { route, routeInput, type ValidRequest } from './route-input.js';
-import { changeRoomControls, showRoomControls } from './room-routes.js';
+import { changeRoomControls, roomModerator, showRoomControls } from './room-routes.js';
 import { GUEST_PREFIX, ROOMS_PREFIX, guestPolicy, pathOfRoom, rawPath, type GuestsContext } from './guests-context.js';
 
 const NOTE_MAX = 200;
@@ -46,30 +45,10 @@ interface Moderator {
   policy: Policy;
 }
 
-/**
- * The session of a moderator of `room` (per its policy, with the second factor the room asks for), or
- * undefined after a redirect; throws the refusal otherwise. POSTs must carry the session's CSRF token.
- */
+/** A moderator of `room` (room-routes.ts), for a room whose policy invites guests. */
 async function moderator({ ctx }: GuestsContext, request: FastifyRequest, reply: FastifyReply, room: string, page: string, csrf?: string): Promise<Moderator | undefined> {
-  const session = await ctx.loadSession(request);
-  const post = request.method !== 'GET';
-  if (!session) {
-    if (post) throw new RoomguardError('RG_LOGIN_REQUIRED');
-    await reply.redirect(ctx.loginHref(page), 302);
-    return undefined;
-  }
-  if (post && !ctx.csrfValid(request, session, csrf)) throw new RoomguardError('RG_CSRF');
-  if (session.data.identity.guest) throw new RoomguardError('RG_GUEST_NOT_ALLOWED');
-  const decision = decide({ identity: session.data.identity, ...(session.data.mfa ? { mfa: session.data.mfa } : {}) }, room, ctx.deps.policies.current, ctx.now());
-  if (decision.outcome === 'mfa') {
-    if (post) throw new RoomguardError('RG_MFA_REQUIRED');
-    await reply.redirect(`/_roomguard/mfa?${new URLSearchParams({ returnTo: page, room })}`, 302);
-    return undefined;
-  }
-  if (decision.outcome !== 'allow' || decision.role !== 'moderator') {
-    ctx.auditQuietly(request, session, { type: 'room.decision', outcome: 'deny', reason: 'RG_GUEST_NOT_MODERATOR', room, details: { page: 'invites' } });
-    throw new RoomguardError('RG_GUEST_NOT_MODERATOR');
-  }
+  const session = await roomModerator(ctx, request, reply, room, page, csrf, { code: 'RG_GUEST_NOT_MODERATOR', page: 'invites' });
+  if (!session) return undefined;
   const policy = guestPolicy(ctx, room);
   if (!policy) throw new RoomguardError('RG_GUEST_INVITES_OFF');
   return { session, policy };

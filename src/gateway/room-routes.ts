@@ -13,6 +13,7 @@ import type { GatewayContext } from './context.js';
 import { ROOMS_PREFIX, guestPolicy, rawPath } from './guests-context.js';
 
 const ACTIONS: readonly RoomAction[] = ['lock', 'unlock', 'evict'];
+const ROOM_PAGE: ModeratorRefusal = { code: 'RG_ROOM_NOT_MODERATOR', page: 'room controls' };
 
 /** The room (and, for a POST, the action) of a /_roomguard/rooms/<room>[/<action>] path. */
 export function roomControlsTarget(request: FastifyRequest): { room: string; action?: RoomAction } | undefined {
@@ -27,12 +28,19 @@ export function roomControlsTarget(request: FastifyRequest): { room: string; act
   return room ? { room, ...(action ? { action } : {}) } : undefined;
 }
 
+/** How a person who is not a moderator of the room is refused, per page. */
+export interface ModeratorRefusal {
+  code: 'RG_ROOM_NOT_MODERATOR' | 'RG_GUEST_NOT_MODERATOR';
+  page: string;
+}
+
 /**
  * The session of a moderator of `room` by its policy alone (a lock or eviction must not shut its
- * moderators out of the page that lifts it), or undefined after a redirect; throws the refusal otherwise.
+ * moderators out of the page that lifts it), with the second factor the room asks for, or undefined
+ * after a redirect (to log in, to the second factor); throws the refusal otherwise. POSTs must carry the
+ * session's CSRF token. Shared by the room page and the invitations page.
  */
-async function roomModerator(ctx: GatewayContext, request: FastifyRequest, reply: FastifyReply, room: string, csrf?: string): Promise<LoadedSession | undefined> {
-  const page = `${ROOMS_PREFIX}${room}`;
+export async function roomModerator(ctx: GatewayContext, request: FastifyRequest, reply: FastifyReply, room: string, page: string, csrf: string | undefined, refusal: ModeratorRefusal): Promise<LoadedSession | undefined> {
   const session = await ctx.loadSession(request);
   const post = request.method !== 'GET';
   if (!session) {
@@ -43,15 +51,15 @@ async function roomModerator(ctx: GatewayContext, request: FastifyRequest, reply
   if (post && !ctx.csrfValid(request, session, csrf)) throw new RoomguardError('RG_CSRF');
   if (session.data.identity.guest) throw new RoomguardError('RG_GUEST_NOT_ALLOWED');
   const decision = decide({ identity: session.data.identity, ...(session.data.mfa ? { mfa: session.data.mfa } : {}) }, room, ctx.deps.policies.current, ctx.now());
-  if (decision.outcome === 'mfa' && decision.role === 'moderator') {
+  if (decision.outcome === 'mfa') {
     if (post) throw new RoomguardError('RG_MFA_REQUIRED');
     await reply.redirect(`/_roomguard/mfa?${new URLSearchParams({ returnTo: page, room })}`, 302);
     return undefined;
   }
   // Outside a time-boxed room's times the page is closed too: decide() stops there before the second factor.
   if (decision.outcome !== 'allow' || decision.role !== 'moderator') {
-    ctx.auditQuietly(request, session, { type: 'room.decision', outcome: 'deny', reason: 'RG_ROOM_NOT_MODERATOR', room, details: { page: 'room controls' } });
-    throw new RoomguardError('RG_ROOM_NOT_MODERATOR');
+    ctx.auditQuietly(request, session, { type: 'room.decision', outcome: 'deny', reason: refusal.code, room, details: { page: refusal.page } });
+    throw new RoomguardError(refusal.code);
   }
   return session;
 }
@@ -59,7 +67,7 @@ async function roomModerator(ctx: GatewayContext, request: FastifyRequest, reply
 export async function showRoomControls(ctx: GatewayContext, request: FastifyRequest, reply: FastifyReply, done: boolean): Promise<FastifyReply> {
   const target = roomControlsTarget(request);
   if (!target) return ctx.fail(request, reply, 'RG_NOT_FOUND');
-  const session = await roomModerator(ctx, request, reply, target.room);
+  const session = await roomModerator(ctx, request, reply, target.room, `${ROOMS_PREFIX}${target.room}`, undefined, ROOM_PAGE);
   if (!session) return reply;
   const { room } = target;
   const [state, people] = await Promise.all([ctx.rooms.state(room), ctx.rooms.people(room)]);
@@ -74,7 +82,7 @@ export async function showRoomControls(ctx: GatewayContext, request: FastifyRequ
 export async function changeRoomControls(ctx: GatewayContext, request: FastifyRequest, reply: FastifyReply, form: { csrf?: string | undefined; user?: string | undefined; everyone?: string | undefined }): Promise<FastifyReply> {
   const target = roomControlsTarget(request);
   if (!target?.action) return ctx.fail(request, reply, 'RG_NOT_FOUND');
-  const session = await roomModerator(ctx, request, reply, target.room, form.csrf);
+  const session = await roomModerator(ctx, request, reply, target.room, `${ROOMS_PREFIX}${target.room}`, form.csrf, ROOM_PAGE);
   if (!session) return reply;
   const { room, action } = target;
   const identity = session.data.identity;

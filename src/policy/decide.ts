@@ -1,6 +1,6 @@
 // decide(): the one decision function. Pure: from (subject, room, policy set, now) to a Decision that
 // carries the outcome, the policy file and rule, the role and the reasons. No I/O, no clock of its own.
-import type { Decision, Matcher, Policy, PolicySet, RoomState, RuleRef, Subject } from './types.js';
+import type { Decision, Matcher, MfaRequirement, Policy, PolicySet, RoomState, RuleRef, Subject } from './types.js';
 import type { GuestGrant, Identity } from '../identity/types.js';
 import { roomIndexOf } from './rooms.js';
 import { scheduleAt } from './schedule.js';
@@ -93,11 +93,24 @@ function decideMember(subject: Subject, who: Identity, room: string, policy: Pol
     // A room that requires user verification does not accept a passkey confirmed without it.
     const verified = factor?.method !== 'webauthn' || policy.mfa.userVerification !== 'required' || factor.uv === true;
     if (!fitting || !verified) return { outcome: 'mfa', room, rule: allowRule, role, reasons: ['RG_MFA_REQUIRED'], mfa: policy.mfa, ...policyRef(match) };
+    if (!authenticatorAccepted(factor, policy.mfa.authenticators)) return { outcome: 'mfa', room, rule: allowRule, role, reasons: ['RG_MFA_AUTHENTICATOR_REFUSED'], mfa: policy.mfa, ...policyRef(match) };
     if (now - factor.at > policy.mfa.maxAge || factor.at > now + 60_000) {
       return { outcome: 'mfa', room, rule: allowRule, role, reasons: ['RG_MFA_TOO_OLD'], mfa: policy.mfa, ...policyRef(match) };
     }
   }
   return { outcome: 'allow', room, rule: allowRule, role, reasons: [], ...policyRef(match), ...(policy.features.length > 0 ? { features: policy.features } : {}), ...(timing ? { schedule: timing } : {}) };
+}
+
+/**
+ * Whether the key that confirmed the session is one the room accepts: not synced where synced passkeys
+ * are refused, and one of the listed AAGUIDs — vouched for by an attestation verified against the FIDO
+ * metadata, since an AAGUID alone is only what the authenticator claims.
+ */
+export function authenticatorAccepted(factor: NonNullable<Subject['mfa']>, rule: MfaRequirement['authenticators']): boolean {
+  if (!rule) return true;
+  if (factor.method !== 'webauthn') return false;
+  if (!rule.allowSynced && factor.synced !== false) return false;
+  return !rule.aaguids || (factor.attested === true && factor.aaguid !== undefined && rule.aaguids.includes(factor.aaguid));
 }
 
 /**

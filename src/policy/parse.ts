@@ -15,7 +15,9 @@ const TOP_KEYS = ['rooms', 'risk', 'allow', 'deny', 'moderators', 'mfa', 'notice
 const SCHEDULE_KEYS = ['timeZone', 'windows', 'rrule', 'duration', 'opensBefore', 'closeGrace'] as const;
 const GUEST_KEYS = ['invites', 'ttl', 'maxUses', 'lobby', 'requireName'] as const;
 const MATCHER_KEYS = ['groups', 'emails', 'domains', 'anyone'] as const;
-const MFA_KEYS = ['required', 'methods', 'maxAge', 'userVerification'] as const;
+const MFA_KEYS = ['required', 'methods', 'maxAge', 'userVerification', 'phishingResistant', 'authenticators'] as const;
+const AUTHENTICATOR_KEYS = ['aaguids', 'allowSynced'] as const;
+const AAGUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const HIGH_RISK_IDLE_MS = 15 * 60_000;
 const DEFAULT_MFA_MAX_AGE = '12h';
 
@@ -235,6 +237,7 @@ function mfaRequirement(src: YamlSource, node: Node | undefined, risk: Risk, pro
     methods: ['webauthn', 'totp'],
     maxAge: parseDuration(DEFAULT_MFA_MAX_AGE)!,
     userVerification: 'preferred',
+    phishingResistant: false,
   };
   if (!node) return result;
   if (!isMap(node)) {
@@ -262,12 +265,56 @@ function mfaRequirement(src: YamlSource, node: Node | undefined, risk: Risk, pro
     } else if (key === 'userVerification') {
       if (!isScalar(value) || (value.value !== 'required' && value.value !== 'preferred')) problems.push({ file: src.file, line, field: f, message: 'must be required or preferred' });
       else result.userVerification = value.value;
+    } else if (key === 'phishingResistant') {
+      if (!isScalar(value) || typeof value.value !== 'boolean') problems.push({ file: src.file, line, field: f, message: 'must be true or false' });
+      else result.phishingResistant = value.value;
+    } else if (key === 'authenticators') {
+      const authenticators = authenticatorRule(src, value ?? (pair.key as Node), problems);
+      if (authenticators) result.authenticators = authenticators;
     }
   }
+  phishingResistance(src, node, pairs, result, problems);
   if (risk === 'high' && !result.required) {
     problems.push({ file: src.file, line: src.lineOf(pairs.get('required')?.value as Node ?? node), field: 'mfa.required', message: 'risk: high rooms always require a second factor; lower the risk instead' });
   }
   return result;
+}
+
+/** `mfa.authenticators`: an AAGUID allow-list and whether synced passkeys count. */
+function authenticatorRule(src: YamlSource, node: Node, problems: Problem[]): MfaRequirement['authenticators'] {
+  const add = (at: Node | null | undefined, field: string, message: string) => problems.push({ file: src.file, line: src.lineOf(at ?? node), field, message });
+  if (!isMap(node)) {
+    add(node, 'mfa.authenticators', 'must be a mapping, e.g. { aaguids: [ee882879-721c-4913-9775-3dfcce97072a], allowSynced: false }');
+    return undefined;
+  }
+  const before = problems.length;
+  const pairs = pairsOf(src, node, AUTHENTICATOR_KEYS, 'mfa.authenticators', problems);
+  const rule: NonNullable<MfaRequirement['authenticators']> = { allowSynced: true };
+  const synced = pairs.get('allowSynced')?.value as Node | null | undefined;
+  if (pairs.has('allowSynced')) {
+    if (!isScalar(synced) || typeof synced.value !== 'boolean') add(synced, 'mfa.authenticators.allowSynced', 'must be true or false');
+    else rule.allowSynced = synced.value;
+  }
+  const list = pairs.get('aaguids')?.value as Node | null | undefined;
+  if (pairs.has('aaguids')) {
+    if (!list) add(node, 'mfa.authenticators.aaguids', 'has no value');
+    else rule.aaguids = [...new Set(stringList(src, list, 'mfa.authenticators.aaguids', problems, (v) => (AAGUID.test(v.toLowerCase()) ? undefined : `"${v}" is not an AAGUID (8-4-4-4-12 hexadecimal digits, as in the FIDO metadata)`)).map((v) => v.toLowerCase()))];
+  }
+  if (pairs.size === 0) add(node, 'mfa.authenticators', 'needs aaguids, allowSynced or both');
+  return problems.length === before ? rule : undefined;
+}
+
+/** A phishing-resistant room counts only passkeys and security keys that verify the person; authenticator rules need one. */
+function phishingResistance(src: YamlSource, node: YAMLMap, pairs: Map<(typeof MFA_KEYS)[number], Pair>, result: MfaRequirement, problems: Problem[]): void {
+  const at = (key: (typeof MFA_KEYS)[number]) => src.lineOf((pairs.get(key)?.value as Node | undefined) ?? node);
+  if (result.authenticators && !result.phishingResistant) problems.push({ file: src.file, line: at('authenticators'), field: 'mfa.authenticators', message: 'needs mfa.phishingResistant: true (only passkeys and security keys have an authenticator to judge)' });
+  if (!result.phishingResistant) return;
+  if (pairs.has('methods') && result.methods.some((m) => m !== 'webauthn')) problems.push({ file: src.file, line: at('methods'), field: 'mfa.methods', message: 'a phishing-resistant room accepts only webauthn (leave methods out, or write [webauthn])' });
+  if (pairs.has('userVerification') && result.userVerification !== 'required') problems.push({ file: src.file, line: at('userVerification'), field: 'mfa.userVerification', message: 'a phishing-resistant room requires user verification (leave it out, or write required)' });
+  if (pairs.has('required') && !result.required) problems.push({ file: src.file, line: at('required'), field: 'mfa.required', message: 'a phishing-resistant room requires its second factor' });
+  result.required = true;
+  result.methods = ['webauthn'];
+  result.userVerification = 'required';
 }
 
 const GUEST_TTL_LIMITS = { min: 5 * 60_000, max: 90 * 86_400_000 };

@@ -24,6 +24,10 @@ export interface MfaRequirement {
   /** Maximum age of the second factor, in milliseconds. */
   maxAge: number;
   userVerification: 'required' | 'preferred';
+  /** Only WebAuthn with user verification counts (no TOTP, no recovery code, no IdP). */
+  phishingResistant?: boolean;
+  /** Which authenticators count: an AAGUID allow-list (attested against the FIDO metadata), and whether synced passkeys do. */
+  authenticators?: { aaguids?: string[]; allowSynced: boolean };
 }
 
 export interface Policy {
@@ -94,7 +98,11 @@ export interface Subject {
   noticesSeen?: readonly string[];
   /** The session's most recent second factor. */
   /** `uv`: for WebAuthn, whether the authenticator verified the user (PIN, biometrics). */
-  mfa?: { method: FactorMethod; at: number; uv?: boolean };
+  /**
+   * For WebAuthn also the key: its AAGUID, whether it is synced (backup eligible), and whether its
+   * attestation was verified against the FIDO metadata at registration.
+   */
+  mfa?: { method: FactorMethod; at: number; uv?: boolean; aaguid?: string; synced?: boolean; attested?: boolean };
   /** When this session was last admitted to the room being judged (read only while the room is locked or evicted). */
   enteredAt?: number;
 }

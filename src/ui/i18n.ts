@@ -101,6 +101,10 @@ export const ERROR_TEXT: Record<ErrorCode, Record<Lang, ErrorText>> = {
     en: { title: 'This room is not open now', text: 'This meeting room is open only at its scheduled times.', next: 'Come back when it opens; if you think it should be open now, ask the person who organised the meeting.' },
     de: { title: 'Dieser Raum ist gerade nicht geöffnet', text: 'Dieser Besprechungsraum ist nur zu den geplanten Zeiten geöffnet.', next: 'Kommen Sie wieder, wenn er öffnet; sollte er jetzt offen sein, fragen Sie die Person, die das Meeting organisiert hat.' },
   },
+  RG_MFA_AUTHENTICATOR_REFUSED: {
+    en: { title: 'This security key is not accepted here', text: 'This room accepts only certain security keys, kept on one device (not synced passkeys).', next: 'Use one of the security keys listed on the sign-in page, or ask your administrator which ones are accepted.' },
+    de: { title: 'Dieser Sicherheitsschlüssel wird hier nicht akzeptiert', text: 'Dieser Raum akzeptiert nur bestimmte Sicherheitsschlüssel, die an ein Gerät gebunden sind (keine synchronisierten Passkeys).', next: 'Verwenden Sie einen der auf der Anmeldeseite genannten Sicherheitsschlüssel, oder fragen Sie Ihre Administration, welche akzeptiert werden.' },
+  },
   RG_ROOM_LOCKED: {
     en: { title: 'This room is locked', text: 'The meeting in this room has been locked by its moderators: nobody new can join.', next: 'If you should be in this meeting, ask a moderator to unlock the room for a moment.' },
     de: { title: 'Dieser Raum ist gesperrt', text: 'Die Moderierenden haben das Meeting in diesem Raum gesperrt: Niemand kann neu hinzukommen.', next: 'Wenn Sie an diesem Meeting teilnehmen sollen, bitten Sie eine moderierende Person, den Raum kurz zu öffnen.' },
@@ -270,6 +274,8 @@ export const UI_TEXT = {
 export const MFA_TEXT = {
   en: {
     verifyTitle: 'Confirm it is you', verifyIntro: 'This room needs a second factor in addition to your login.',
+    acceptedKeys: 'This room accepts only these security keys:', acceptedUnknown: 'an authenticator with AAGUID',
+    noSynced: 'Passkeys synced through a cloud account are not accepted here: use a security key, or a passkey kept on this device only.',
     stepUpIntro: 'Your last confirmation is too long ago for this room. Please confirm again.',
     useKey: 'Use your passkey or security key', useKeyButton: 'Use passkey or security key',
     useApp: 'Or enter the code from your authenticator app', code: '6-digit code', codeHint: 'The code changes every 30 seconds.',
@@ -296,6 +302,8 @@ export const MFA_TEXT = {
     saved: 'Saved.', removed: 'Removed.', othersEnded: 'Your other sessions have ended.', jsNeeded: 'This needs JavaScript in your browser.',
   },
   de: {
+    acceptedKeys: 'Dieser Raum akzeptiert nur diese Sicherheitsschlüssel:', acceptedUnknown: 'einen Authenticator mit der AAGUID',
+    noSynced: 'Über ein Cloud-Konto synchronisierte Passkeys werden hier nicht akzeptiert: Verwenden Sie einen Sicherheitsschlüssel oder einen Passkey, der nur auf diesem Gerät liegt.',
     verifyTitle: 'Bestätigen Sie, dass Sie es sind', verifyIntro: 'Dieser Raum verlangt zusätzlich zu Ihrer Anmeldung einen zweiten Faktor.',
     stepUpIntro: 'Ihre letzte Bestätigung liegt für diesen Raum zu lange zurück. Bitte bestätigen Sie erneut.',
     useKey: 'Mit Passkey oder Sicherheitsschlüssel', useKeyButton: 'Passkey oder Sicherheitsschlüssel verwenden',

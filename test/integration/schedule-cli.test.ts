@@ -41,6 +41,15 @@ describe('roomguard policy check / explain on schedules', () => {
     expect(out.stdout).toMatch(/weekly\.yaml:6: schedule\.rrule: needs a DTSTART line/);
   });
 
+  it('refuses a broken mfa.authenticators with file:line too', () => {
+    const dir = policyDir({ 'court.yaml': 'rooms: [court]\nallow:\n  - anyone: true\nmfa:\n  phishingResistant: true\n  methods: [webauthn, totp]\n  authenticators:\n    aaguids: [yubikey]\n    allowSynced: nope\n' });
+    const out = roomguard(['policy', 'check', dir]);
+    expect(out.code).toBe(1);
+    expect(out.stdout).toMatch(/court\.yaml:6: mfa\.methods: a phishing-resistant room accepts only webauthn/);
+    expect(out.stdout).toMatch(/court\.yaml:8: mfa\.authenticators\.aaguids\[0\]: "yubikey" is not an AAGUID/);
+    expect(out.stdout).toMatch(/court\.yaml:9: mfa\.authenticators\.allowSynced: must be true or false/);
+  });
+
   it('accepts a good schedule, and explains the room open and closed with --at', () => {
     const dir = policyDir({ 'exam.yaml': EXAM });
     expect(roomguard(['policy', 'check', dir]).code).toBe(0);
