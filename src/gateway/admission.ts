@@ -240,6 +240,7 @@ export class AdmissionJudge {
     asking.controls = controls;
     asking.enteredAt = subject.enteredAt;
     const decision = decide(subject, room, this.#ctx.deps.policies.current, this.#ctx.now(), controls);
+    if (decision.schedule?.closesAt !== undefined) asking.closesAt = decision.schedule.closesAt;
     const join = view.ws || view.navigation;
     if (decision.outcome !== 'allow' && asking.tentative) return this.#refuse(asking, decision.reasons[0] ?? 'RG_POLICY_NOT_ALLOWED');
     // Every join and every refusal is logged; the allowed sub-resource requests inside a room only at debug.
@@ -309,6 +310,8 @@ export class AdmissionJudge {
    * entered — kept as it was for a member of a locked room, so reloads do not make them a newcomer.
    */
   async #noteEntry(asking: Asking, session: LoadedSession, room: string): Promise<void> {
+    const closesAt = asking.closesAt;
+    if (closesAt !== undefined) this.#ctx.closings?.watch(room, closesAt);
     const member = asking.controls !== undefined && memberOfLockedRoom(asking.controls, asking.enteredAt);
     const identity = session.data.identity;
     await this.#ctx.rooms.noteEntry(room, session.hash, { sub: identity.sub, ...(identity.name ? { name: identity.name } : {}) }, !member);
@@ -380,6 +383,8 @@ interface Asking {
   /** The room's lock and evictions as the decision saw them, and this session's last entry (read while locked). */
   controls?: RoomState;
   enteredAt?: number | undefined;
+  /** A time-boxed room's close, as the decision gave it. */
+  closesAt?: number;
 }
 
 type IdentityHeaders = Readonly<Record<string, string>>;

@@ -29,6 +29,7 @@ import { isWebSocketUpgrade } from './admission.js';
 import type { GatewayMetrics } from './metrics.js';
 import type { SessionBus } from '../store/bus.js';
 import { RoomControls } from '../rooms/controls.js';
+import { ScheduleClosings } from '../rooms/closings.js';
 import type { AuthenticatorMetadata } from '../mfa/metadata.js';
 
 export interface GatewayDeps {
@@ -102,6 +103,8 @@ export class GatewayContext {
   readonly frames: PageFrames;
   /** Locks and evictions of rooms, shared by every instance through the store and the bus. */
   readonly rooms: RoomControls;
+  /** Time-boxed rooms ended at the backend at their close, where the backend can end a meeting. */
+  readonly closings: ScheduleClosings | undefined;
 
   constructor(deps: GatewayDeps) {
     this.deps = deps;
@@ -124,6 +127,11 @@ export class GatewayContext {
       maxPerPerson: deps.config.session.maxPerPerson,
     });
     this.rooms = new RoomControls(deps.store, deps.bus, this.now);
+    const end = deps.backend.end?.bind(deps.backend);
+    this.closings = end && new ScheduleClosings({
+      store: deps.store, end, now: this.now,
+      recorded: (room, details) => void deps.audit.recordProcess({ type: 'room.evicted', outcome: 'success', room, details }),
+    });
     this.csrf = new CsrfTokens(derive(deps.encryptionKey, 'roomguard csrf v1'), this.publicUrl.origin);
     this.factors = new FactorStore(deps.store);
     const mfa = deps.config.mfa;

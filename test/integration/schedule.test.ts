@@ -170,11 +170,18 @@ describe('a time-boxed room with the BBB backend', () => {
     expect(entry.status).toBe(302);
     const joinUrl = new URL(entry.headers.get('location')!, rig.origin);
     expect(joinUrl.pathname).toBe('/bigbluebutton/api/join');
+    expect(bbb.meetings.has('rg-exam')).toBe(true);
     offset = 2 * MIN;
     const late = await browser.request(joinUrl.href);
     expect(late.status).toBe(403);
     expect(await late.text()).toContain('RG_ROOM_NOT_OPEN');
     expect(bbb.joins.some((j) => j.meetingID === 'rg-exam')).toBe(false);
+    // BBB's own connections do not name the room to the gateway: at the close the meeting is ended at BBB, once.
+    await expect.poll(() => bbb.meetings.has('rg-exam'), { timeout: 10_000 }).toBe(false);
+    const ends = bbb.calls.filter((c) => c.call === 'end');
+    expect(ends).toHaveLength(1);
+    expect(ends[0]).toMatchObject({ valid: true });
+    await expect.poll(async () => (await queryAudit(rig.auditDir, { room: 'exam', type: 'room.evicted' })).map((r) => r.details), { timeout: 10_000 }).toEqual([expect.objectContaining({ everyone: true, by: 'schedule', backendEnd: 'ended' })]);
     offset = 0;
     const before = await browser.request(`${rig.origin}/rooms/later`);
     expect(before.status).toBe(403);
