@@ -11,7 +11,7 @@ export const AUDIT_RECORD_VERSION = 1;
 export const AUDIT_RECORD_TYPES = [
   'login.success', 'login.failure',
   'mfa.success', 'mfa.failure', 'mfa.lock', 'mfa.replay', 'mfa.enrolled', 'mfa.removed', 'mfa.recovery_used',
-  'room.decision', 'logout', 'session.revoked',
+  'room.decision', 'room.locked', 'room.unlocked', 'room.evicted', 'logout', 'session.revoked',
   'guest.invite_created', 'guest.invite_revoked', 'guest.invite_used', 'guest.invite_refused',
   'policy.loaded', 'policy.rejected', 'config.loaded', 'config.rejected',
   'privacy.export', 'privacy.erase',

@@ -83,7 +83,11 @@ export interface BodyRule {
 
 export type SignallingVerdict =
   /** `upstreamPath`: where the upstream gets it (query as sent); `body`: judge the body too before it goes on. */
-  | { kind: 'pass'; upstreamPath?: string; body?: BodyRule }
+  /**
+   * `room`: the room the request belongs to (the one its admission was for), which the gateway holds to
+   * that room's schedule: a request of a closed room is refused, and a WebSocket of it closed at the close.
+   */
+  | { kind: 'pass'; upstreamPath?: string; body?: BodyRule; room?: string }
   | { kind: 'refuse'; code: ErrorCode };
 
 export interface Backend {
@@ -103,6 +107,13 @@ export interface Backend {
   enter(request: EntryRequest): Promise<Entry>;
   /** Whether a signalling request may go on. */
   signalling(request: SignallingRequest): Promise<SignallingVerdict>;
+  /**
+   * Ends the room's meeting for everyone, at the backend itself (BBB's `end`), when everyone is evicted.
+   * Absent where the gateway's own measures are the whole of it (Jitsi: its tokens for the room are
+   * refused at the gate and its signalling streams closed; the generic backend: its WebSockets closed).
+   * Resolves to a detail for the audit record; throws when the backend refused or could not be reached.
+   */
+  end?(room: string): Promise<string>;
 }
 
 /** The first of `candidates` that `backend` reads back as exactly `room`, spelled canonically (for pathOf). */

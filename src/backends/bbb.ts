@@ -85,21 +85,34 @@ export class BbbBackend implements Backend {
       kind: 'enter',
       location: `${API_PREFIX}join?${query}`,
       details: { meetingID: this.meetingId(request.room) },
-      remember: { key: joinKey(query), value: JSON.stringify({ session: request.session.hash, exp: request.now + ttlMs }), ttlMs },
+      remember: { key: joinKey(query), value: JSON.stringify({ session: request.session.hash, exp: request.now + ttlMs, room: request.room }), ttlMs },
     };
   }
 
   /** A join URL passes only if roomguard signed it for this session, once, within its lifetime. */
   async signalling(request: SignallingRequest): Promise<SignallingVerdict> {
     const raw = await request.take(joinKey(request.query));
-    let minted: { session?: unknown; exp?: unknown } | undefined;
+    let minted: { session?: unknown; exp?: unknown; room?: unknown } | undefined;
     try {
-      minted = raw ? (JSON.parse(raw) as { session?: unknown; exp?: unknown }) : undefined;
+      minted = raw ? (JSON.parse(raw) as { session?: unknown; exp?: unknown; room?: unknown }) : undefined;
     } catch {
       minted = undefined;
     }
     if (!minted || minted.session !== request.session.hash || typeof minted.exp !== 'number' || minted.exp <= request.now) return { kind: 'refuse', code: 'RG_BBB_JOIN_INVALID' };
-    return { kind: 'pass' };
+    return { kind: 'pass', ...(typeof minted.room === 'string' ? { room: minted.room } : {}) };
+  }
+
+  /** Ends the meeting for everyone in it (the signed `end` call); a meeting that is not running is fine. */
+  async end(room: string): Promise<string> {
+    const s = this.settings;
+    const query = signedQuery('end', [['meetingID', this.meetingId(room)]], s.secret, s.checksum);
+    const response = await fetch(new URL(`${API_PREFIX}end?${query}`, s.upstream), { signal: AbortSignal.timeout(10_000) });
+    const xml = await response.text();
+    const returncode = /<returncode>([^<]*)<\/returncode>/.exec(xml)?.[1];
+    const key = /<messageKey>([^<]*)<\/messageKey>/.exec(xml)?.[1];
+    if (response.ok && returncode === 'SUCCESS') return 'ended';
+    if (response.ok && key === 'notFound') return 'not running';
+    throw new Error(`BBB end failed: ${key ?? `HTTP ${response.status}`}`);
   }
 
   meetingId(room: string): string {

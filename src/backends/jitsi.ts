@@ -191,11 +191,12 @@ export class JitsiBackend implements Backend {
       const jti = await this.tokenFor(token, judged, request.now);
       if (!jti || !admitted.includes(jti)) return refuse('RG_JITSI_TOKEN_INVALID');
     }
-    if (!conference) return { kind: 'pass' };
+    if (!conference) return { kind: 'pass', room: judged };
     if (request.method !== 'POST') return refuse('RG_REQUEST_INVALID');
     const at = request.query === '' ? '' : `?${request.query}`;
     return {
       kind: 'pass',
+      room: judged,
       upstreamPath: CONFERENCE_REQUEST_PATH + at,
       body: {
         limit: CONFERENCE_BODY_LIMIT,

@@ -126,7 +126,8 @@ function formatList(room: string, list: InvitationView[]): string {
   return `${lines.join('\n')}\n`;
 }
 
-function cliUser(): string {
+/** Who runs the CLI (the operating-system account), for `by` and the audit actor `cli:<name>`. */
+export function cliUser(): string {
   try {
     return userInfo().username || 'unknown';
   } catch {
@@ -154,7 +155,7 @@ async function endSessions(config: Config, store: import('../store/store.js').St
 }
 
 /** Appends one record to the CLI's own audit chain and closes it (the running server holds its own chain's lock). */
-async function auditOnce(config: Config, store: import('../store/store.js').Store, event: import('../audit/record.js').AuditEvent): Promise<void> {
+export async function auditOnce(config: Config, store: import('../store/store.js').Store, event: import('../audit/record.js').AuditEvent): Promise<void> {
   const { appendFromCli } = await import('../audit/config.js');
   await appendFromCli(config, store, [event]);
 }

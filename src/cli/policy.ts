@@ -30,7 +30,7 @@ export async function policyExplain(args: CommandArgs, io: CliIo): Promise<numbe
   const roomText = args.string('room')!;
   const room = canonicalRoom(roomText);
   if (!room) throw new UsageError(`--room: "${roomText}" is not a valid room name`);
-  const now = Date.now();
+  const now = momentOf(args.string('at'));
   const subject = subjectOf(args, now);
   const result = loadPolicyDir(policyDir(args.string('dir'), args.string('config')));
   if (!result.set) {
@@ -40,6 +40,14 @@ export async function policyExplain(args: CommandArgs, io: CliIo): Promise<numbe
   const decision = decide(subject, room, result.set, now);
   io.out(`${args.flag('json') ? explainJson(decision) : explainText(decision)}\n`);
   return EXIT.ok;
+}
+
+/** `--at`: an ISO 8601 date and time with Z or an offset (a time without one would be ambiguous); now without it. */
+function momentOf(at: string | undefined): number {
+  if (at === undefined) return Date.now();
+  const ms = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/.test(at) ? Date.parse(at) : NaN;
+  if (Number.isNaN(ms)) throw new UsageError(`--at: "${at}" is not an ISO 8601 date and time with Z or an offset (e.g. 2026-12-10T09:30+01:00)`);
+  return ms;
 }
 
 /** The person the flags describe: signed in (--email/--sub/--groups), a guest (--guest), or nobody. */

@@ -59,6 +59,8 @@ export const CONFIG_SCHEMA = object('roomguard.yaml', {
     hardLockAfter: { kind: 'integer', default: 100, min: 10, max: 1000, doc: 'Consecutive failures (no success in between) after which the account\'s second factor is locked until an admin runs `roomguard mfa unlock --user SUB` (NIST SP 800-63B: at most 100).' },
     challengeTimeout: { kind: 'duration', default: '5m', min: '30s', max: '15m', doc: 'How long a WebAuthn challenge or a pending TOTP enrolment stays valid.' },
     freshLogin: { kind: 'duration', default: '5m', min: '1m', max: '30m', doc: 'Enrolling the first factor needs an IdP login at most this old; older sessions are sent to log in again (OIDC `max_age`).' },
+    metadata: { kind: 'string', example: 'file:/etc/roomguard/fido-mds.jwt', doc: 'A FIDO Metadata Service blob (MDS3, the signed JWT from mds.fidoalliance.org) stored on this host, as `file:/path`: read at start, never fetched. Rooms whose policy lists `mfa.authenticators.aaguids` accept only keys whose attestation verifies against it (docs/mfa.md). Restart to load a newer one.' },
+    metadataRoot: { kind: 'string', example: 'file:/etc/roomguard/mds-root.pem', doc: 'The root certificate (PEM, `file:/path`) the metadata blob is signed under; default: the FIDO Alliance\'s own root, which roomguard carries. Set it for a blob your organisation signs itself.' },
     freshFactor: { kind: 'duration', default: '5m', min: '1m', max: '30m', doc: 'Adding or removing a factor, or new recovery codes, need a second factor confirmed at most this long ago.' },
   }),
   ui: object('Branding of roomguard\'s own pages.', {

@@ -287,6 +287,14 @@ type Partial2<T> = { [K in keyof T]?: T[K] extends object ? (T[K] extends URL | 
  * Checks that relate fields to each other or look inside values. Runs even when other fields had
  * problems (config check reports everything at once); a check whose inputs are missing is skipped.
  */
+/** mfa.metadata and mfa.metadataRoot name files on this host: the blob is never fetched. */
+function metadataFiles(mfa: { metadata?: string | undefined; metadataRoot?: string | undefined } | undefined, problem: (path: string[], message: string) => void): void {
+  for (const key of ['metadata', 'metadataRoot'] as const) {
+    const value = mfa?.[key];
+    if (value !== undefined && !/^file:\/./.test(value)) problem(['mfa', key], 'must be file:/path (a file on this host; roomguard never fetches it)');
+  }
+}
+
 function crossChecks(ctx: Ctx, config: Partial2<Config>): void {
   const lineOf = (path: string[]): Location => {
     const envName = envNameFor(path);
@@ -324,6 +332,7 @@ function crossChecks(ctx: Ctx, config: Partial2<Config>): void {
   if (ui?.primaryColor !== undefined && !/^#[0-9a-fA-F]{6}$/.test(ui.primaryColor)) problem(['ui', 'primaryColor'], 'must be a colour written as #rrggbb');
   if (ui?.logo !== undefined && !/\.(svg|png)$/i.test(ui.logo)) problem(['ui', 'logo'], 'must be a .svg or .png file');
   if (mfa?.lockout !== undefined && mfa.maxLockout !== undefined && mfa.lockout > mfa.maxLockout) problem(['mfa', 'lockout'], 'must not be longer than mfa.maxLockout');
+  metadataFiles(mfa, problem);
   if (audit?.syslog !== undefined && !/^(udp|tcp):\/\/[^/:]+:\d{1,5}$/.test(audit.syslog)) problem(['audit', 'syslog'], 'must be udp://host:port or tcp://host:port');
   if (audit?.instance !== undefined && !/^[A-Za-z0-9._-]{1,64}$/.test(audit.instance)) problem(['audit', 'instance'], 'may contain only letters, digits, . _ - (at most 64)');
 }

@@ -4,8 +4,8 @@
 // before the verdict is given (DESIGN invariant 4). Transport (proxying, status codes) is the caller's.
 import type { FastifyRequest } from 'fastify';
 import { LRUCache } from 'lru-cache';
-import { decide } from '../policy/decide.js';
-import type { Decision, Subject } from '../policy/types.js';
+import { decide, memberOfLockedRoom, roomOpenAt } from '../policy/decide.js';
+import type { Decision, RoomState, Subject } from '../policy/types.js';
 import type { Identity } from '../identity/types.js';
 import type { LoadedSession } from '../session/sessions.js';
 import { identityHeaders } from './identity-headers.js';
@@ -43,6 +43,8 @@ export interface Admission {
   upstreamPath?: string;
   /** A request judged by its body too: read (bounded), parsed as JSON, judged, and forwarded re-encoded. */
   body?: BodyRule;
+  /** The room a signalling request belongs to (a room's own requests carry it in `decision`). */
+  room?: string;
 }
 
 
@@ -61,7 +63,8 @@ export type Verdict =
   | { kind: 'pass'; admission: Admission }
   /** `sensitive`: the location carries a backend entry token (no caching, no referrer). */
   | { kind: 'redirect'; location: string; sensitive?: boolean }
-  | { kind: 'refuse'; code: ErrorCode };
+  /** `opens`: a closed time-boxed room, when it opens next (absent `at`: never) in the schedule's zone. */
+  | { kind: 'refuse'; code: ErrorCode; opens?: { at?: number; timeZone: string } };
 
 /** A WebSocket upgrade (judged as a join; refused with a bare status, never a page). */
 export function isWebSocketUpgrade(request: FastifyRequest): boolean {
@@ -196,7 +199,26 @@ export class AdmissionJudge {
       this.#note(asking, { type: 'room.decision', outcome: 'deny', reason: verdict.code, details: { path: target.path.slice(0, 100) } });
       return this.#refuse(asking, verdict.code);
     }
-    return { kind: 'pass', admission: { session, ...(verdict.upstreamPath ? { upstreamPath: verdict.upstreamPath } : {}), ...(verdict.body ? { body: verdict.body } : {}) } };
+    // An admission given earlier (a Jitsi token, a signed join) ends with its room's schedule and with an eviction.
+    const ended = verdict.room === undefined ? undefined : await this.#admissionEnded(verdict.room, session);
+    if (ended) {
+      this.#note(asking, { type: 'room.decision', outcome: 'deny', reason: ended, details: { room: verdict.room!.slice(0, 100), path: target.path.slice(0, 100) } });
+      return this.#refuse(asking, ended);
+    }
+    return { kind: 'pass', admission: { session, ...(verdict.room !== undefined ? { room: verdict.room } : {}), ...(verdict.upstreamPath ? { upstreamPath: verdict.upstreamPath } : {}), ...(verdict.body ? { body: verdict.body } : {}) } };
+  }
+
+  /**
+   * Whether an admission to `room` given earlier has ended since: the room's schedule closed it, this
+   * person was evicted, or everyone was after this session's last entry.
+   */
+  async #admissionEnded(room: string, session: LoadedSession): Promise<'RG_ROOM_NOT_OPEN' | 'RG_ROOM_EVICTED' | undefined> {
+    if (!roomOpenAt(room, this.#ctx.deps.policies.current, this.#ctx.now())) return 'RG_ROOM_NOT_OPEN';
+    const controls = await this.#ctx.rooms.state(room);
+    if (controls.evicted.has(session.data.identity.sub)) return 'RG_ROOM_EVICTED';
+    if (controls.everyoneEvictedAt === undefined) return undefined;
+    const since = await this.#ctx.rooms.enteredAt(room, session.hash);
+    return since !== undefined && since > controls.everyoneEvictedAt ? undefined : 'RG_ROOM_EVICTED';
   }
 
   /** A room: the policy decides (decide() rules on every step), then the backend's entry or the recorded pass. */
@@ -209,7 +231,16 @@ export class AdmissionJudge {
       subject.idleMs = Math.max(session.idleFor, session.data.maxIdleMs ?? 0);
       subject.noticesSeen = session.data.noticesSeen ?? [];
     }
-    const decision = decide(subject, room, this.#ctx.deps.policies.current, this.#ctx.now());
+    // A lock or an eviction set at run time is an input of the decision like the moment.
+    const controls = await this.#ctx.rooms.state(room);
+    if (session && controls.lock) {
+      const since = await this.#ctx.rooms.enteredAt(room, session.hash);
+      if (since !== undefined) subject.enteredAt = since;
+    }
+    asking.controls = controls;
+    asking.enteredAt = subject.enteredAt;
+    const decision = decide(subject, room, this.#ctx.deps.policies.current, this.#ctx.now(), controls);
+    if (decision.schedule?.closesAt !== undefined) asking.closesAt = decision.schedule.closesAt;
     const join = view.ws || view.navigation;
     if (decision.outcome !== 'allow' && asking.tentative) return this.#refuse(asking, decision.reasons[0] ?? 'RG_POLICY_NOT_ALLOWED');
     // Every join and every refusal is logged; the allowed sub-resource requests inside a room only at debug.
@@ -228,7 +259,7 @@ export class AdmissionJudge {
         return { kind: 'refuse', code: decision.reasons[0] ?? 'RG_MFA_REQUIRED' };
       case 'deny':
         this.#ctx.auditQuietly(request, session, { type: 'room.decision', outcome: 'deny', decision, reason: decision.reasons[0] ?? 'RG_POLICY_NOT_ALLOWED' });
-        return { kind: 'refuse', code: decision.reasons[0] ?? 'RG_POLICY_NOT_ALLOWED' };
+        return { kind: 'refuse', code: decision.reasons[0] ?? 'RG_POLICY_NOT_ALLOWED', ...opensOf(decision) };
       case 'allow':
         return this.#admitToRoom(asking, decision);
     }
@@ -251,6 +282,7 @@ export class AdmissionJudge {
       }
       // No join without an audit record: if it cannot be written, no backend credential is handed out.
       if (!(await this.#recordJoin(request, session, decision, entry.details))) return { kind: 'refuse', code: 'RG_AUDIT_UNAVAILABLE' };
+      await this.#noteEntry(asking, session, room);
       if (entry.kind === 'pass') {
         await this.#markEntered(session, room);
         return { kind: 'pass', admission: { session, decision } };
@@ -265,9 +297,24 @@ export class AdmissionJudge {
     const enteredKey = session ? enteredKeyOf(session, room) : undefined;
     if (view.ws || view.navigation || (enteredKey && !this.#entered.has(enteredKey) && (await this.#ctx.deps.store.get(enteredKey)) === null)) {
       if (!(await this.#recordJoin(request, session, decision))) return { kind: 'refuse', code: 'RG_AUDIT_UNAVAILABLE' };
-      if (session) await this.#markEntered(session, room);
+      if (session) {
+        await this.#markEntered(session, room);
+        await this.#noteEntry(asking, session, room);
+      }
     } else if (enteredKey && !this.#entered.has(enteredKey)) this.#entered.remember(enteredKey, ENTERED_READ_MEMO_MS);
     return { kind: 'pass', admission: session ? { session, decision } : { decision } };
+  }
+
+  /**
+   * Notes the entry for the room's controls: who is in (for the moderator's page) and when this session
+   * entered — kept as it was for a member of a locked room, so reloads do not make them a newcomer.
+   */
+  async #noteEntry(asking: Asking, session: LoadedSession, room: string): Promise<void> {
+    const closesAt = asking.closesAt;
+    if (closesAt !== undefined) this.#ctx.closings?.watch(room, closesAt);
+    const member = asking.controls !== undefined && memberOfLockedRoom(asking.controls, asking.enteredAt);
+    const identity = session.data.identity;
+    await this.#ctx.rooms.noteEntry(room, session.hash, { sub: identity.sub, ...(identity.name ? { name: identity.name } : {}) }, !member);
   }
 
   /** Remembers (in the store, for every instance) that this session's entry to the room was just recorded. */
@@ -299,6 +346,13 @@ export class AdmissionJudge {
 
 }
 
+/** When a closed time-boxed room opens next, for the refusal page. */
+function opensOf(decision: Decision): Pick<Extract<Verdict, { kind: 'refuse' }>, 'opens'> {
+  const schedule = decision.schedule;
+  if (!schedule || schedule.open) return {};
+  return { opens: { timeZone: schedule.timeZone, ...(schedule.opensAt !== undefined ? { at: schedule.opensAt } : {}) } };
+}
+
 function enteredKeyOf(session: LoadedSession, room: string): string {
   return `audit:entered:${session.hash}:${room}`;
 }
@@ -326,6 +380,11 @@ interface Asking {
   session: LoadedSession | undefined;
   /** Judged from a cached session: only a pass counts, anything else is judged again from the store. */
   tentative: boolean;
+  /** The room's lock and evictions as the decision saw them, and this session's last entry (read while locked). */
+  controls?: RoomState;
+  enteredAt?: number | undefined;
+  /** A time-boxed room's close, as the decision gave it. */
+  closesAt?: number;
 }
 
 type IdentityHeaders = Readonly<Record<string, string>>;

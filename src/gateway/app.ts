@@ -68,6 +68,8 @@ export async function buildGateway(deps: GatewayDeps): Promise<FastifyInstance> 
 
   app.addHook('onClose', async () => {
     await ctx.sessions.close();
+    ctx.rooms.stop();
+    ctx.closings?.stop();
   });
   await registerProxy(app, ctx);
   return app;

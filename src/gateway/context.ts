@@ -28,6 +28,9 @@ import type { AuditTrail } from './audit-trail.js';
 import { isWebSocketUpgrade } from './admission.js';
 import type { GatewayMetrics } from './metrics.js';
 import type { SessionBus } from '../store/bus.js';
+import { RoomControls } from '../rooms/controls.js';
+import { ScheduleClosings } from '../rooms/closings.js';
+import type { AuthenticatorMetadata } from '../mfa/metadata.js';
 
 export interface GatewayDeps {
   config: Config;
@@ -46,6 +49,8 @@ export interface GatewayDeps {
   logger?: boolean | object;
   now?: () => number;
   metrics: GatewayMetrics;
+  /** The authenticators listed in the FIDO metadata blob (mfa.metadata), when one is configured. */
+  metadata?: AuthenticatorMetadata;
   /** Session ended/changed events between instances (pub/sub); without it nothing is cached and WebSockets are polled. */
   bus?: SessionBus;
   /** Builds the app on a server of its own (generations after a config reload; see handover.ts). */
@@ -96,6 +101,10 @@ export class GatewayContext {
   readonly sessionCookies: SessionCookies;
   readonly csrf: CsrfTokens;
   readonly frames: PageFrames;
+  /** Locks and evictions of rooms, shared by every instance through the store and the bus. */
+  readonly rooms: RoomControls;
+  /** Time-boxed rooms ended at the backend at their close, where the backend can end a meeting. */
+  readonly closings: ScheduleClosings | undefined;
 
   constructor(deps: GatewayDeps) {
     this.deps = deps;
@@ -116,6 +125,12 @@ export class GatewayContext {
       ...(deps.bus ? { bus: deps.bus } : {}),
       cacheMs: deps.config.session.localCache,
       maxPerPerson: deps.config.session.maxPerPerson,
+    });
+    this.rooms = new RoomControls(deps.store, deps.bus, this.now);
+    const end = deps.backend.end?.bind(deps.backend);
+    this.closings = end && new ScheduleClosings({
+      store: deps.store, end, now: this.now,
+      recorded: (room, details) => void deps.audit.recordProcess({ type: 'room.evicted', outcome: 'success', room, details }),
     });
     this.csrf = new CsrfTokens(derive(deps.encryptionKey, 'roomguard csrf v1'), this.publicUrl.origin);
     this.factors = new FactorStore(deps.store);
@@ -145,7 +160,7 @@ export class GatewayContext {
   }
 
   /** Ends a request with a catalogued error: a page in the person's language, or a bare refusal for WebSockets and JSON calls. */
-  fail(request: FastifyRequest, reply: FastifyReply, code: ErrorCode, options: { action?: { href: string; label: string }; detail?: string } = {}) {
+  fail(request: FastifyRequest, reply: FastifyReply, code: ErrorCode, options: { action?: { href: string; label: string }; detail?: string; opens?: { at?: number; timeZone: string } } = {}) {
     const status = ERRORS[code].status;
     if (this.isWebSocket(request)) {
       return reply.code(status).header('connection', 'close').header('x-roomguard-reason', code).type('text/plain').send(`${WS_STATUS_TEXT[status] ?? 'Refused'}: ${code}\n`);

@@ -3,7 +3,6 @@
 // of the room (per its policy, with the second factor the room asks for) gets here.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { RoomguardError } from '../errors.js';
-import { decide } from '../policy/decide.js';
 import type { Policy } from '../policy/types.js';
 import { parseDuration } from '../config/duration.js';
 import type { LoadedSession } from '../session/sessions.js';
@@ -11,6 +10,7 @@ import { roomFromSegments } from '../guests/room-path.js';
 import { GUEST_TEXT } from '../ui/i18n.js';
 import { invitesPage } from '../ui/guest-pages.js';
 import { route, routeInput, type ValidRequest } from './route-input.js';
+import { changeRoomControls, roomModerator, showRoomControls } from './room-routes.js';
 import { GUEST_PREFIX, ROOMS_PREFIX, guestPolicy, pathOfRoom, rawPath, type GuestsContext } from './guests-context.js';
 
 const NOTE_MAX = 200;
@@ -19,8 +19,11 @@ const MIN_INVITATION_TTL_MS = 5 * 60_000;
 const TEXT = { type: 'string' } as const;
 /** After a revocation the page says so (`done=revoked`). */
 const INVITES_PAGE = routeInput({ querystring: { type: 'object', properties: { done: TEXT } } });
-/** Creating (ttl as a duration, uses, note) or revoking (id) an invitation; ttl and uses are checked against the policy. */
-const INVITES_FORM = routeInput({ body: { type: 'object', properties: { csrf: TEXT, id: TEXT, ttl: TEXT, uses: TEXT, note: TEXT } } }, ['csrf']);
+/**
+ * Creating (ttl as a duration, uses, note) or revoking (id) an invitation; ttl and uses are checked against
+ * the policy. The room page's forms (room-routes.ts) share the path prefix and so this schema: user, everyone.
+ */
+const INVITES_FORM = routeInput({ body: { type: 'object', properties: { csrf: TEXT, id: TEXT, ttl: TEXT, uses: TEXT, note: TEXT, user: TEXT, everyone: TEXT } } }, ['csrf']);
 
 export function registerInvitationRoutes(app: FastifyInstance, guests: GuestsContext): void {
   route(app, 'GET', `${ROOMS_PREFIX}*`, INVITES_PAGE, (request, reply) => showInvitations(guests, request, reply));
@@ -42,30 +45,10 @@ interface Moderator {
   policy: Policy;
 }
 
-/**
- * The session of a moderator of `room` (per its policy, with the second factor the room asks for), or
- * undefined after a redirect; throws the refusal otherwise. POSTs must carry the session's CSRF token.
- */
+/** A moderator of `room` (room-routes.ts), for a room whose policy invites guests. */
 async function moderator({ ctx }: GuestsContext, request: FastifyRequest, reply: FastifyReply, room: string, page: string, csrf?: string): Promise<Moderator | undefined> {
-  const session = await ctx.loadSession(request);
-  const post = request.method !== 'GET';
-  if (!session) {
-    if (post) throw new RoomguardError('RG_LOGIN_REQUIRED');
-    await reply.redirect(ctx.loginHref(page), 302);
-    return undefined;
-  }
-  if (post && !ctx.csrfValid(request, session, csrf)) throw new RoomguardError('RG_CSRF');
-  if (session.data.identity.guest) throw new RoomguardError('RG_GUEST_NOT_ALLOWED');
-  const decision = decide({ identity: session.data.identity, ...(session.data.mfa ? { mfa: session.data.mfa } : {}) }, room, ctx.deps.policies.current, ctx.now());
-  if (decision.outcome === 'mfa') {
-    if (post) throw new RoomguardError('RG_MFA_REQUIRED');
-    await reply.redirect(`/_roomguard/mfa?${new URLSearchParams({ returnTo: page, room })}`, 302);
-    return undefined;
-  }
-  if (decision.outcome !== 'allow' || decision.role !== 'moderator') {
-    ctx.auditQuietly(request, session, { type: 'room.decision', outcome: 'deny', reason: 'RG_GUEST_NOT_MODERATOR', room, details: { page: 'invites' } });
-    throw new RoomguardError('RG_GUEST_NOT_MODERATOR');
-  }
+  const session = await roomModerator(ctx, request, reply, room, page, csrf, { code: 'RG_GUEST_NOT_MODERATOR', page: 'invites' });
+  if (!session) return undefined;
   const policy = guestPolicy(ctx, room);
   if (!policy) throw new RoomguardError('RG_GUEST_INVITES_OFF');
   return { session, policy };
@@ -92,7 +75,9 @@ async function renderInvites({ ctx, invitations }: GuestsContext, request: Fasti
 
 async function showInvitations(guests: GuestsContext, request: ValidRequest<typeof INVITES_PAGE>, reply: FastifyReply) {
   const target = roomsTarget(request);
-  if (!target || target.revoke) return guests.ctx.fail(request, reply, 'RG_NOT_FOUND');
+  // /_roomguard/rooms/<room> itself is the room page (lock, evict).
+  if (!target) return showRoomControls(guests.ctx, request, reply, request.query.done === '1');
+  if (target.revoke) return guests.ctx.fail(request, reply, 'RG_NOT_FOUND');
   const page = `${ROOMS_PREFIX}${target.room}/invites`;
   const allowed = await moderator(guests, request, reply, target.room, page);
   if (!allowed) return reply;
@@ -102,7 +87,7 @@ async function showInvitations(guests: GuestsContext, request: ValidRequest<type
 
 async function changeInvitations(guests: GuestsContext, request: ValidRequest<typeof INVITES_FORM>, reply: FastifyReply) {
   const target = roomsTarget(request);
-  if (!target) return guests.ctx.fail(request, reply, 'RG_NOT_FOUND');
+  if (!target) return changeRoomControls(guests.ctx, request, reply, request.body);
   const page = `${ROOMS_PREFIX}${target.room}/invites`;
   const allowed = await moderator(guests, request, reply, target.room, page, request.body.csrf);
   if (!allowed) return reply;

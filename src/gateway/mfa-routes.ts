@@ -14,7 +14,7 @@ import { enrolChoicePage, idpOnlyPage, recoveryCodesPage, recoveryPage, totpSetu
 import type { GatewayContext } from './context.js';
 import { route, routeInput, type ValidRequest } from './route-input.js';
 import {
-  CODE_FIELD, FACTOR_NAME_FIELD, STEP_CHECKED, STEP_FORM, STEP_QUERY, afterEnrolment, cleanName, codeOf, confirmed, defaultName, enrolmentGate, failed, postedStep, refuseIfLocked, requirementFor, stepInput,
+  CODE_FIELD, FACTOR_NAME_FIELD, STEP_CHECKED, STEP_FORM, STEP_QUERY, afterEnrolment, cleanName, codeOf, confirmed, defaultName, enrolmentGate, failed, postedStep, refuseIfLocked, requirementFor, stepInput, acceptedFactors, acceptedKeysOf,
   type Requirement, type StepInput,
 } from './mfa-step.js';
 import { registerWebauthnRoutes } from './webauthn-routes.js';
@@ -48,17 +48,20 @@ async function showStep(ctx: GatewayContext, request: ValidRequest<typeof STEP_P
   const user = userKey(input.session.data.identity.sub);
   if (await refuseIfLocked(ctx, request, reply, user)) return reply;
   const doc = await ctx.factors.load(user);
-  const webauthn = requirement.methods.includes('webauthn') && doc.factors.some((f) => f.kind === 'webauthn');
+  const accepted = acceptedKeysOf(ctx, requirement);
+  // Only a passkey the room accepts is offered; with none, the person adds one (the list says which).
+  const webauthn = requirement.methods.includes('webauthn') && acceptedFactors(doc, requirement).factors.some((f) => f.kind === 'webauthn');
   const totp = requirement.methods.includes('totp') && doc.factors.some((f) => f.kind === 'totp');
   if (webauthn || totp) {
     return ctx.page(request, reply, (frame) => verifyPage(frame, {
       csrf: ctx.csrfToken(input.session), returnTo: input.returnTo, room: input.room, stepUp: requirement.stepUp, webauthn, totp, recovery: Boolean(doc.recovery?.hashes.length) && requirement.methods.includes('totp'),
+      ...(accepted ? { accepted } : {}),
     }));
   }
   const canEnrol = requirement.methods.filter((m) => m === 'webauthn' || m === 'totp');
   if (canEnrol.length === 0) return ctx.page(request, reply, (frame) => idpOnlyPage(frame, ctx.loginHref(input.returnTo, true)));
   if (!(await enrolmentGate(ctx, request, reply, input, doc, false))) return reply;
-  return ctx.page(request, reply, (frame) => enrolChoicePage(frame, { returnTo: input.returnTo, room: input.room, webauthn: canEnrol.includes('webauthn'), totp: canEnrol.includes('totp') }));
+  return ctx.page(request, reply, (frame) => enrolChoicePage(frame, { returnTo: input.returnTo, room: input.room, webauthn: canEnrol.includes('webauthn'), totp: canEnrol.includes('totp'), ...(accepted ? { accepted } : {}) }));
 }
 
 /** An authenticator code: counted before it is checked, single use per time step, audited either way. */

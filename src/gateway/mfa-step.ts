@@ -5,8 +5,10 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { RoomguardError } from '../errors.js';
 import { safeReturnTo } from '../identity/return-to.js';
 import { canonicalRoom } from '../backends/room-name.js';
-import { decide } from '../policy/decide.js';
-import type { MfaMethod, Subject } from '../policy/types.js';
+import { authenticatorAccepted, decide } from '../policy/decide.js';
+import type { MfaMethod, MfaRequirement, Subject } from '../policy/types.js';
+import { keyFactsOf, type KeyFacts } from '../mfa/webauthn.js';
+import type { AcceptedKeys } from '../ui/mfa-pages.js';
 import type { LoadedSession } from '../session/sessions.js';
 import { userKey, type UserFactors } from '../mfa/factors.js';
 import type { LockState } from '../mfa/limiter.js';
@@ -54,6 +56,8 @@ export interface Requirement {
   methods: MfaMethod[];
   userVerification: 'required' | 'preferred';
   stepUp: boolean;
+  /** The room's authenticator rule (mfa.authenticators), where it has one. */
+  authenticators?: MfaRequirement['authenticators'];
 }
 
 const subjectOf = (session: LoadedSession): Subject => ({ identity: session.data.identity, ...(session.data.mfa ? { mfa: session.data.mfa } : {}) });
@@ -89,7 +93,25 @@ export function requirementFor(ctx: GatewayContext, input: StepInput): Requireme
   const decision = decide(subjectOf(input.session), input.room, ctx.deps.policies.current, ctx.now());
   if (decision.outcome === 'allow') return undefined;
   if (decision.outcome !== 'mfa' || !decision.mfa) throw new RoomguardError(decision.reasons[0] ?? 'RG_POLICY_NOT_ALLOWED');
-  return { methods: decision.mfa.methods, userVerification: decision.mfa.userVerification, stepUp: decision.reasons.includes('RG_MFA_TOO_OLD') };
+  return {
+    methods: decision.mfa.methods, userVerification: decision.mfa.userVerification, stepUp: decision.reasons.includes('RG_MFA_TOO_OLD'),
+    ...(decision.mfa.authenticators ? { authenticators: decision.mfa.authenticators } : {}),
+  };
+}
+
+/** What the pages say a room with an authenticator rule accepts: the listed models by their metadata names. */
+export function acceptedKeysOf(ctx: GatewayContext, requirement: Requirement | undefined): AcceptedKeys | undefined {
+  const rule = requirement?.authenticators;
+  if (!rule) return undefined;
+  const names = rule.aaguids?.map((aaguid) => ctx.deps.metadata?.names.get(aaguid) ?? aaguid);
+  return { allowSynced: rule.allowSynced, ...(names ? { names } : {}) };
+}
+
+/** The person's passkeys a room accepts (all of them where it has no authenticator rule). */
+export function acceptedFactors(doc: UserFactors, requirement: Requirement | undefined): UserFactors {
+  const rule = requirement?.authenticators;
+  if (!rule) return doc;
+  return { ...doc, factors: doc.factors.filter((f) => f.kind !== 'webauthn' || authenticatorAccepted({ method: 'webauthn', at: 0, ...keyFactsOf(f) }, rule)) };
 }
 
 function lockDetail(ctx: GatewayContext, request: FastifyRequest, lock: LockState): string | undefined {
@@ -127,11 +149,11 @@ export async function failed(ctx: GatewayContext, request: FastifyRequest, reply
 }
 
 /** A confirmed second factor: new session id carrying the method and time (step-up), counters cleared. */
-export async function confirmed(ctx: GatewayContext, request: FastifyRequest, reply: FastifyReply, input: StepInput, method: 'webauthn' | 'totp' | 'recovery', uv?: boolean): Promise<LoadedSession> {
-  const rotated = await ctx.sessions.rotate(input.session, { mfa: { method, at: ctx.now(), ...(uv !== undefined ? { uv } : {}) } });
+export async function confirmed(ctx: GatewayContext, request: FastifyRequest, reply: FastifyReply, input: StepInput, method: 'webauthn' | 'totp' | 'recovery', uv?: boolean, key?: KeyFacts): Promise<LoadedSession> {
+  const rotated = await ctx.sessions.rotate(input.session, { mfa: { method, at: ctx.now(), ...(uv !== undefined ? { uv } : {}), ...(key ?? {}) } });
   ctx.setSessionCookie(reply, rotated);
   await ctx.limiter.succeed(userKey(input.session.data.identity.sub), request.ip);
-  ctx.auditQuietly(request, rotated, { type: method === 'recovery' ? 'mfa.recovery_used' : 'mfa.success', outcome: 'success', details: { method, ...(input.room ? { room: input.room } : {}) } });
+  ctx.auditQuietly(request, rotated, { type: method === 'recovery' ? 'mfa.recovery_used' : 'mfa.success', outcome: 'success', details: { method, ...(input.room ? { room: input.room } : {}), ...(key ?? {}) } });
   return rotated;
 }
 

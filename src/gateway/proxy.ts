@@ -10,6 +10,8 @@ import type { Socket } from 'node:net';
 import { AdmissionJudge, admittedIdentityHeaders, isNavigation, isWebSocketUpgrade, type Admission } from './admission.js';
 import type { BodyRule } from '../backends/backend.js';
 import type { ErrorCode } from '../errors.js';
+import { roomOpenAt } from '../policy/decide.js';
+import { roomEventHash } from '../rooms/controls.js';
 
 /** How often open WebSockets are checked against the store while the session bus is down. */
 const SOCKET_POLL_MS = 1000;
@@ -28,6 +30,8 @@ export class SocketTracker {
   /** WebSockets of public paths (no session): counted and closed at shutdown only. */
   readonly #anonymous = new Set<Socket>();
   readonly #checkedAt = new Map<string, number>();
+  /** The room and person of each WebSocket that belongs to a room: closed when the room closes. */
+  readonly #inRoom = new Map<Socket, { room: string; sub: string; openedAt: number }>();
   readonly #timer: NodeJS.Timeout;
   readonly #ctx: GatewayContext;
   readonly #unsubscribe: Array<() => void>;
@@ -39,12 +43,23 @@ export class SocketTracker {
 
   constructor(ctx: GatewayContext) {
     this.#ctx = ctx;
-    this.#unsubscribe = [ctx.sessions.onEnded((hash) => this.#close(hash)), ctx.sessions.onEventsMissed(() => this.#recheckAll())];
-    this.#timer = setInterval(() => void this.#sweep(), SOCKET_POLL_MS);
+    this.#unsubscribe = [
+      ctx.sessions.onEnded((hash) => this.#close(hash)), ctx.sessions.onEventsMissed(() => this.#recheckAll()),
+      ctx.rooms.onChange((hash) => void this.#closeEvicted(hash)),
+    ];
+    this.#timer = setInterval(() => {
+      this.#closeClosedRooms();
+      void this.#sweep();
+    }, SOCKET_POLL_MS);
     this.#timer.unref();
   }
 
-  track(sessionHash: string, socket: Socket): void {
+  /** `room`: the room the WebSocket belongs to (its judged room, or the room a signalling stream was admitted to). */
+  track(sessionHash: string, socket: Socket, room?: string, sub?: string): void {
+    if (room !== undefined && sub !== undefined) {
+      this.#inRoom.set(socket, { room, sub, openedAt: this.#ctx.now() });
+      socket.once('close', () => this.#inRoom.delete(socket));
+    }
     const set = this.#sockets.get(sessionHash) ?? new Set<Socket>();
     set.add(socket);
     this.#sockets.set(sessionHash, set);
@@ -84,6 +99,37 @@ export class SocketTracker {
     let n = this.#anonymous.size;
     for (const set of this.#sockets.values()) n += set.size;
     return n;
+  }
+
+  /** Time-boxed rooms: the WebSockets of a room whose schedule has closed it (end plus closeGrace) are closed. */
+  #closeClosedRooms(): void {
+    if (this.#inRoom.size === 0) return;
+    const set = this.#ctx.deps.policies.current;
+    const now = this.#ctx.now();
+    const open = new Map<string, boolean>();
+    for (const [socket, { room }] of this.#inRoom) {
+      let isOpen = open.get(room);
+      if (isOpen === undefined) open.set(room, (isOpen = roomOpenAt(room, set, now)));
+      if (!isOpen) socket.destroy();
+    }
+  }
+
+  /** A room's evictions changed (on any instance): its WebSockets of evicted people, or of everyone admitted before, close. */
+  async #closeEvicted(eventHash: string): Promise<void> {
+    const rooms = new Set([...this.#inRoom.values()].map((v) => v.room).filter((room) => roomEventHash(room) === eventHash));
+    for (const room of rooms) {
+      let controls;
+      try {
+        controls = await this.#ctx.rooms.state(room);
+      } catch {
+        continue; // store unreachable: the admission checks refuse what the sockets would carry next
+      }
+      for (const [socket, where] of this.#inRoom) {
+        if (where.room !== room) continue;
+        const everyone = controls.everyoneEvictedAt !== undefined && where.openedAt <= controls.everyoneEvictedAt;
+        if (everyone || controls.evicted.has(where.sub)) socket.destroy();
+      }
+    }
   }
 
   #close(hash: string): void {
@@ -200,13 +246,16 @@ function proxyGuard(ctx: GatewayContext, judge: AdmissionJudge, tracker: SocketT
     const verdict = await judge.judge(request, { method: request.method, rawUrl: request.raw.url ?? '/', ws, navigation: isNavigation(request.method, request.headers) });
     switch (verdict.kind) {
       case 'refuse':
-        return ctx.fail(request, reply, verdict.code);
+        return ctx.fail(request, reply, verdict.code, verdict.opens ? { opens: verdict.opens } : {});
       case 'redirect':
         if (verdict.sensitive) reply.header('cache-control', 'no-store').header('referrer-policy', 'no-referrer');
         return reply.redirect(verdict.location, 302);
       case 'pass':
         request.admission = verdict.admission;
-        if (ws && verdict.admission.session) tracker.track(verdict.admission.session.hash, request.raw.socket);
+        if (ws && verdict.admission.session) {
+          const { session, decision, room } = verdict.admission;
+          tracker.track(session.hash, request.raw.socket, decision?.room ?? room, session.data.identity.sub);
+        }
         else if (ws) tracker.trackAnonymous(request.raw.socket);
         // Identity headers are signed asynchronously: prepared here for the (synchronous) proxy rewrite.
         request.admission = { ...verdict.admission, upstreamHeaders: await upstreamHeaders(request) };

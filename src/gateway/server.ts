@@ -23,6 +23,7 @@ import { GatewayMetrics } from './metrics.js';
 import { TimedStore } from '../store/timed.js';
 import { keyCensus } from '../store/key-census.js';
 import { openSessionBus, type SessionBus } from '../store/bus.js';
+import { loadAuthenticatorMetadata, type AuthenticatorMetadata } from '../mfa/metadata.js';
 import { createServer } from 'node:http';
 import { Handover } from './handover.js';
 import { PolicySetError, type PolicyReloadEvent } from '../policy/load.js';
@@ -88,6 +89,8 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
   if (!key) throw new Error('secrets.encryptionKey is not a 32-byte key');
   const adapterFor = options.backend ?? backendFor;
   const backend = adapterFor(config);
+  // The authenticators' metadata before anything listens: a blob that does not verify stops the start.
+  const metadata = config.mfa.metadata ? await loadAuthenticatorMetadata({ metadata: config.mfa.metadata, metadataRoot: config.mfa.metadataRoot }) : undefined;
   const policies = await LivePolicies.open(options.policiesDir ?? policiesDirOf(config), { reserved: backend.reservedRooms, settleMs: config.policies.settle });
   // The audit log (the configured file chain, unless a test hands in its own sink) opens before the store:
   // a process refused the chain (another holds its lock) then ends at once instead of idling on connections.
@@ -101,12 +104,14 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
   // audit.identity erasable: the person keys live in the store, which opens after the writer.
   writer?.usePersonKeys(new PersonKeys(store, config.audit.retentionDays));
   const bus = await openSessionBus(store, config.store.keyPrefix);
-  const gateway = new RunningGateway({ config, options, key, adapterFor, backend, policies, writer, metrics, store, bus });
+  const gateway = new RunningGateway({ config, options, key, adapterFor, backend, policies, writer, metrics, store, bus, ...(metadata ? { metadata } : {}) });
   await gateway.start();
   return gateway;
 }
 
 interface Parts {
+  /** The FIDO metadata read at start (mfa.metadata); a reload keeps it. */
+  metadata?: AuthenticatorMetadata;
   config: Config;
   options: GatewayOptions;
   key: Buffer;
@@ -202,6 +207,7 @@ class RunningGateway implements Gateway {
     const assertion = await AssertionSigner.create(c.secrets.assertionKey.reveal(), c.publicUrl.origin, c.backend.upstream.origin);
     const logo = c.ui.logo ? readLogo(c.ui.logo) : undefined;
     return buildGateway({
+      ...(this.#parts.metadata ? { metadata: this.#parts.metadata } : {}),
       config: c, store, bus, policies: this.#policies, backend: this.#backend, oidc, assertion, audit: this.#trail, metrics, encryptionKey: key, status: this.#status,
       ...(serverFactory ? { serverFactory } : {}),
       ...(logo ? { logo } : {}), ...(options.logger !== undefined ? { logger: serverFactory ? withLevel(options.logger, c.log.level) : options.logger } : {}),

@@ -3,10 +3,12 @@
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { RoomguardError } from '../errors.js';
 import { MAX_FACTORS_PER_PERSON, userKey } from '../mfa/factors.js';
+import { keyFactsOf } from '../mfa/webauthn.js';
+import { authenticatorAccepted } from '../policy/decide.js';
 import { webauthnSetupPage } from '../ui/mfa-pages.js';
 import type { GatewayContext } from './context.js';
 import { route, routeInput, type ValidRequest } from './route-input.js';
-import { FACTOR_NAME_FIELD, STEP_CHECKED, STEP_FORM, STEP_QUERY, afterEnrolment, cleanName, confirmed, defaultName, enrolmentGate, postedStep, requirementFor, stepInput, type Requirement } from './mfa-step.js';
+import { acceptedFactors, acceptedKeysOf, FACTOR_NAME_FIELD, STEP_CHECKED, STEP_FORM, STEP_QUERY, afterEnrolment, cleanName, confirmed, defaultName, enrolmentGate, postedStep, requirementFor, stepInput, type Requirement } from './mfa-step.js';
 
 /**
  * The authenticator's answer at the edge: an object, with the credential id the gateway itself reads to
@@ -34,7 +36,8 @@ async function showWebauthnSetup(ctx: GatewayContext, request: ValidRequest<type
   if (!input) return reply;
   const doc = await ctx.factors.load(userKey(input.session.data.identity.sub));
   if (!(await enrolmentGate(ctx, request, reply, input, doc, false))) return reply;
-  return ctx.page(request, reply, (frame) => webauthnSetupPage(frame, { csrf: ctx.csrfToken(input.session), returnTo: input.returnTo, room: input.room, defaultName: defaultName(ctx, request, 'webauthn', doc) }));
+  const accepted = input.room ? acceptedKeysOf(ctx, requirementFor(ctx, input)) : undefined;
+  return ctx.page(request, reply, (frame) => webauthnSetupPage(frame, { csrf: ctx.csrfToken(input.session), returnTo: input.returnTo, room: input.room, defaultName: defaultName(ctx, request, 'webauthn', doc), ...(accepted ? { accepted } : {}) }));
 }
 
 async function registrationOptions(ctx: GatewayContext, request: ValidRequest<typeof OPTIONS_ASKED>, reply: FastifyReply) {
@@ -44,7 +47,9 @@ async function registrationOptions(ctx: GatewayContext, request: ValidRequest<ty
   await enrolmentGate(ctx, request, reply, input, doc, true);
   const requirement = input.room ? requirementFor(ctx, input) : undefined;
   const identity = input.session.data.identity;
-  const options = await ctx.ceremonies.registrationOptions(input.session.hash, doc, identity.email ?? identity.sub, identity.name ?? identity.email ?? identity.sub, requirement?.userVerification ?? 'preferred');
+  // A room with an AAGUID allow-list asks the key to prove its model (attestation); others ask nothing.
+  const attestation = requirement?.authenticators?.aaguids ? 'direct' : 'none';
+  const options = await ctx.ceremonies.registrationOptions(input.session.hash, doc, identity.email ?? identity.sub, identity.name ?? identity.email ?? identity.sub, requirement?.userVerification ?? 'preferred', attestation);
   return reply.header('cache-control', 'no-store').send(options);
 }
 
@@ -56,19 +61,27 @@ async function registerCredential(ctx: GatewayContext, request: ValidRequest<typ
   const user = userKey(input.session.data.identity.sub);
   const doc = await ctx.factors.load(user);
   await enrolmentGate(ctx, request, reply, input, doc, true);
-  const registered = await ctx.ceremonies.register(input.session.hash, body.response, cleanName(body.name, defaultName(ctx, request, 'webauthn', doc)), ctx.now());
+  const metadata = ctx.deps.metadata;
+  const registered = await ctx.ceremonies.register(input.session.hash, body.response, cleanName(body.name, defaultName(ctx, request, 'webauthn', doc)), ctx.now(), (aaguid) => metadata?.names.has(aaguid) === true);
   if (!registered) {
     ctx.auditQuietly(request, input.session, { type: 'mfa.failure', outcome: 'failure', reason: 'RG_MFA_INVALID', details: { method: 'webauthn', ceremony: 'register' } });
     return reply.code(400).send({ error: 'invalid' });
   }
   const { factor } = registered;
+  const key = keyFactsOf(factor);
+  // A key the room would not accept is not kept: the person learns at once which ones it takes.
+  const rule = input.room ? requirementFor(ctx, input)?.authenticators : undefined;
+  if (!authenticatorAccepted({ method: 'webauthn', at: 0, ...key }, rule)) {
+    ctx.auditQuietly(request, input.session, { type: 'mfa.failure', outcome: 'failure', reason: 'RG_MFA_AUTHENTICATOR_REFUSED', details: { method: 'webauthn', ceremony: 'register', room: input.room, ...key } });
+    return reply.code(422).send({ error: 'RG_MFA_AUTHENTICATOR_REFUSED' });
+  }
   if (doc.factors.length >= MAX_FACTORS_PER_PERSON) throw new RoomguardError('RG_REQUEST_INVALID', `at most ${MAX_FACTORS_PER_PERSON} factors per person`);
   // A first factor: keep the user handle the authenticator was given.
   if (doc.factors.length === 0) doc.userHandle = registered.userHandle;
   doc.factors.push(factor);
   await ctx.factors.save(user, doc);
-  const session = await confirmed(ctx, request, reply, input, 'webauthn', registered.userVerified);
-  ctx.auditQuietly(request, session, { type: 'mfa.enrolled', outcome: 'success', details: { method: 'webauthn', deviceType: factor.deviceType, factors: doc.factors.length } });
+  const session = await confirmed(ctx, request, reply, input, 'webauthn', registered.userVerified, key);
+  ctx.auditQuietly(request, session, { type: 'mfa.enrolled', outcome: 'success', details: { method: 'webauthn', deviceType: factor.deviceType, factors: doc.factors.length, ...key } });
   return reply.send({ redirect: await afterEnrolment(ctx, session, doc, input.returnTo) });
 }
 
@@ -80,7 +93,7 @@ async function authenticationOptions(ctx: GatewayContext, request: ValidRequest<
   const user = userKey(input.session.data.identity.sub);
   const lock = await ctx.limiter.state(user, request.ip);
   if (lock.locked) throw new RoomguardError('RG_MFA_LOCKED');
-  const doc = await ctx.factors.load(user);
+  const doc = acceptedFactors(await ctx.factors.load(user), requirement);
   return reply.header('cache-control', 'no-store').send(await ctx.ceremonies.authenticationOptions(input.session.hash, doc, requirement.userVerification));
 }
 
@@ -105,6 +118,6 @@ async function authenticate(ctx: GatewayContext, request: ValidRequest<typeof AS
   result.factor.counter = result.newCounter;
   result.factor.lastUsedAt = ctx.now();
   await ctx.factors.save(user, doc);
-  await confirmed(ctx, request, reply, input, 'webauthn', result.userVerified);
+  await confirmed(ctx, request, reply, input, 'webauthn', result.userVerified, keyFactsOf(result.factor));
   return reply.send({ redirect: input.returnTo });
 }

@@ -28,6 +28,10 @@ export interface WebAuthnFactor {
   /** `singleDevice` (security key) or `multiDevice` (synced passkey). */
   deviceType: string;
   backedUp: boolean;
+  /** The authenticator model (AAGUID, lowercase with dashes; all zeros when it does not say). */
+  aaguid?: string;
+  /** Its attestation was verified at registration against the FIDO metadata's statement for that AAGUID. */
+  attested?: boolean;
   createdAt: number;
   lastUsedAt?: number;
 }

@@ -11,7 +11,20 @@ import {
 } from '@simplewebauthn/server';
 import type { Store } from '../store/store.js';
 import type { UserFactors, WebAuthnFactor } from './factors.js';
+import { decodeAttestationObject } from '@simplewebauthn/server/helpers';
 import { credentialIdOf, isAuthenticationResponse, isRegistrationResponse } from './webauthn-json.js';
+
+/** What a room's authenticator rule reads of a key (and the audit log names). */
+export interface KeyFacts {
+  aaguid: string;
+  /** Backup eligible (a synced passkey), from the authenticator's BE flag. */
+  synced: boolean;
+  attested: boolean;
+}
+
+export function keyFactsOf(factor: WebAuthnFactor): KeyFacts {
+  return { aaguid: factor.aaguid ?? '00000000-0000-0000-0000-000000000000', synced: factor.deviceType === 'multiDevice', attested: factor.attested === true };
+}
 
 export interface RelyingParty {
   id: string;
@@ -20,6 +33,14 @@ export interface RelyingParty {
 }
 
 export type Ceremony = 'register' | 'authenticate';
+
+/** An attestation signed by a certificate chain (x5c), which the metadata's roots can vouch for; not `none` or self attestation. */
+function attestedByCertificate(fmt: string, attestationObject: Uint8Array): boolean {
+  if (fmt === 'none') return false;
+  const statement = decodeAttestationObject(new Uint8Array(attestationObject)).get('attStmt');
+  const x5c = statement.get('x5c');
+  return Array.isArray(x5c) && x5c.length > 0;
+}
 
 export class WebAuthnCeremonies {
   readonly #store: Store;
@@ -36,14 +57,15 @@ export class WebAuthnCeremonies {
     return `mfa:challenge:${ceremony}:${sessionHash}`;
   }
 
-  async registrationOptions(sessionHash: string, doc: UserFactors, userName: string, displayName: string, userVerification: 'required' | 'preferred'): Promise<PublicKeyCredentialCreationOptionsJSON> {
+  /** `attestation`: ask the authenticator to prove its model (rooms with an AAGUID allow-list); otherwise none is asked. */
+  async registrationOptions(sessionHash: string, doc: UserFactors, userName: string, displayName: string, userVerification: 'required' | 'preferred', attestation: 'direct' | 'none' = 'none'): Promise<PublicKeyCredentialCreationOptionsJSON> {
     const options = await generateRegistrationOptions({
       rpName: this.#rp.name,
       rpID: this.#rp.id,
       userName,
       userDisplayName: displayName,
       userID: Buffer.from(doc.userHandle, 'base64url'),
-      attestationType: 'none',
+      attestationType: attestation,
       excludeCredentials: doc.factors.filter((f): f is WebAuthnFactor => f.kind === 'webauthn').map((f) => ({ id: f.id, ...(f.transports ? { transports: f.transports } : {}) })),
       authenticatorSelection: { residentKey: 'preferred', userVerification },
       timeout: this.#challengeTtlMs,
@@ -58,7 +80,11 @@ export class WebAuthnCeremonies {
    * Verifies a registration, as the browser sent it; the challenge is taken first, so it works once (a
    * malformed answer spends it too). Returns the factor and the user handle it was created for.
    */
-  async register(sessionHash: string, response: unknown, name: string, now: number): Promise<{ factor: WebAuthnFactor; userHandle: string; userVerified: boolean } | undefined> {
+  /**
+   * `listed`: whether the FIDO metadata has a statement for an AAGUID — the MetadataService has then checked
+   * the attestation against it during verification, so such a key counts as attested.
+   */
+  async register(sessionHash: string, response: unknown, name: string, now: number, listed: (aaguid: string) => boolean = () => false): Promise<{ factor: WebAuthnFactor; userHandle: string; userVerified: boolean } | undefined> {
     const pending = await this.#store.take(this.#challengeKey('register', sessionHash));
     if (!pending) return undefined;
     const { challenge, userVerification, userHandle } = JSON.parse(pending) as { challenge: string; userVerification: string; userHandle: string };
@@ -82,6 +108,8 @@ export class WebAuthnCeremonies {
         ...(info.credential.transports ? { transports: info.credential.transports } : {}),
         deviceType: info.credentialDeviceType,
         backedUp: info.credentialBackedUp,
+        aaguid: info.aaguid.toLowerCase(),
+        attested: attestedByCertificate(info.fmt, info.attestationObject) && listed(info.aaguid.toLowerCase()),
         createdAt: now,
       };
       return { factor, userHandle, userVerified: info.userVerified };

@@ -1,8 +1,9 @@
 // decide(): the one decision function. Pure: from (subject, room, policy set, now) to a Decision that
 // carries the outcome, the policy file and rule, the role and the reasons. No I/O, no clock of its own.
-import type { Decision, Matcher, Policy, PolicySet, RuleRef, Subject } from './types.js';
+import type { Decision, Matcher, MfaRequirement, Policy, PolicySet, RoomState, RuleRef, Subject } from './types.js';
 import type { GuestGrant, Identity } from '../identity/types.js';
 import { roomIndexOf } from './rooms.js';
+import { scheduleAt } from './schedule.js';
 
 export interface PolicyMatch {
   policy?: Policy;
@@ -49,7 +50,13 @@ export function noticeKey(room: string, policySha: string): string {
   return `${room}@${policySha.slice(0, 16)}`;
 }
 
-export function decide(subject: Subject, room: string, set: PolicySet, now: number): Decision {
+const NO_CONTROLS: RoomState = { evicted: new Map() };
+
+/**
+ * `controls`: the room's lock and evictions set at run time (src/rooms/controls.ts), as an input like the
+ * moment, so explain, pages and audit see the same answer.
+ */
+export function decide(subject: Subject, room: string, set: PolicySet, now: number, controls: RoomState = NO_CONTROLS): Decision {
   const match = policyFor(room, set);
   const who = subject.identity;
   // Without a session nobody learns whether a room exists: everyone is sent to log in first.
@@ -61,7 +68,8 @@ export function decide(subject: Subject, room: string, set: PolicySet, now: numb
   if (!match.policy) return { outcome: 'deny', room, reasons: ['RG_POLICY_NO_MATCH'] };
   if (match.ties.length > 0) return { outcome: 'deny', room, reasons: ['RG_POLICY_AMBIGUOUS'], ...policyRef(match) };
   const policy = match.policy;
-  const decision = who.guest ? decideGuest(who.guest, room, policy, match, now) : decideMember(subject, who, room, policy, match, now);
+  const judged = who.guest ? decideGuest(who.guest, room, policy, match, now) : decideMember(subject, who, room, policy, match, now);
+  const decision = judged.outcome === 'deny' ? judged : controlled(judged, subject, who, policy, controls);
   // The room's notice comes before the entry (page loads show it); a new version of the policy asks again.
   if (decision.outcome === 'allow' && policy.notice && !(subject.noticesSeen ?? []).includes(noticeKey(room, policy.sha256))) return { ...decision, notice: { key: noticeKey(room, policy.sha256) } };
   return decision;
@@ -73,6 +81,9 @@ function decideMember(subject: Subject, who: Identity, room: string, policy: Pol
   const allowRule = firstMatch('allow', policy.allow, who);
   if (!allowRule) return { outcome: 'deny', room, reasons: ['RG_POLICY_NOT_ALLOWED'], ...policyRef(match) };
   const role = firstMatch('moderators', policy.moderators, who) ? 'moderator' : 'participant';
+  // Only people the room admits learn its times; outside them nobody is asked for a second factor.
+  const timing = scheduleOf(policy, now);
+  if (timing && !timing.open) return { outcome: 'deny', room, rule: allowRule, role, reasons: ['RG_ROOM_NOT_OPEN'], schedule: timing, ...policyRef(match) };
 
   if (policy.mfa.required) {
     const factor = subject.mfa;
@@ -82,11 +93,24 @@ function decideMember(subject: Subject, who: Identity, room: string, policy: Pol
     // A room that requires user verification does not accept a passkey confirmed without it.
     const verified = factor?.method !== 'webauthn' || policy.mfa.userVerification !== 'required' || factor.uv === true;
     if (!fitting || !verified) return { outcome: 'mfa', room, rule: allowRule, role, reasons: ['RG_MFA_REQUIRED'], mfa: policy.mfa, ...policyRef(match) };
+    if (!authenticatorAccepted(factor, policy.mfa.authenticators)) return { outcome: 'mfa', room, rule: allowRule, role, reasons: ['RG_MFA_AUTHENTICATOR_REFUSED'], mfa: policy.mfa, ...policyRef(match) };
     if (now - factor.at > policy.mfa.maxAge || factor.at > now + 60_000) {
       return { outcome: 'mfa', room, rule: allowRule, role, reasons: ['RG_MFA_TOO_OLD'], mfa: policy.mfa, ...policyRef(match) };
     }
   }
-  return { outcome: 'allow', room, rule: allowRule, role, reasons: [], ...policyRef(match), ...(policy.features.length > 0 ? { features: policy.features } : {}) };
+  return { outcome: 'allow', room, rule: allowRule, role, reasons: [], ...policyRef(match), ...(policy.features.length > 0 ? { features: policy.features } : {}), ...(timing ? { schedule: timing } : {}) };
+}
+
+/**
+ * Whether the key that confirmed the session is one the room accepts: not synced where synced passkeys
+ * are refused, and one of the listed AAGUIDs — vouched for by an attestation verified against the FIDO
+ * metadata, since an AAGUID alone is only what the authenticator claims.
+ */
+export function authenticatorAccepted(factor: NonNullable<Subject['mfa']>, rule: MfaRequirement['authenticators']): boolean {
+  if (!rule) return true;
+  if (factor.method !== 'webauthn') return false;
+  if (!rule.allowSynced && factor.synced !== false) return false;
+  return !rule.aaguids || (factor.attested === true && factor.aaguid !== undefined && rule.aaguids.includes(factor.aaguid));
 }
 
 /**
@@ -99,7 +123,50 @@ function decideGuest(grant: GuestGrant, room: string, policy: Policy, match: Pol
   if (grant.room !== room) return { outcome: 'deny', room, reasons: ['RG_GUEST_WRONG_ROOM'], ...ref };
   if (!policy.guests?.invites) return { outcome: 'deny', room, reasons: ['RG_GUEST_INVITES_OFF'], ...ref };
   if (!(now < grant.expiresAt)) return { outcome: 'deny', room, reasons: ['RG_GUEST_EXPIRED'], ...ref };
-  return { outcome: 'allow', room, rule: { kind: 'guests', index: 0, line: policy.guests.line }, role: 'guest', reasons: [], ...ref };
+  const rule = { kind: 'guests', index: 0, line: policy.guests.line } as const;
+  const timing = scheduleOf(policy, now);
+  if (timing && !timing.open) return { outcome: 'deny', room, rule, role: 'guest', reasons: ['RG_ROOM_NOT_OPEN'], schedule: timing, ...ref };
+  return { outcome: 'allow', room, rule, role: 'guest', reasons: [], ...ref, ...(timing ? { schedule: timing } : {}) };
+}
+
+/**
+ * The room's run-time controls over a decision the policy would allow (or would ask a factor for): an
+ * evicted person stays out; a locked room admits only those admitted before the lock (and not evicted
+ * since), and its moderators where the policy lets them in.
+ */
+function controlled(decision: Decision, subject: Subject, who: Identity, policy: Policy, controls: RoomState): Decision {
+  const deny = (reason: 'RG_ROOM_EVICTED' | 'RG_ROOM_LOCKED'): Decision => {
+    const { notice: _n, features: _f, mfa: _m, ...rest } = decision;
+    return { ...rest, outcome: 'deny', reasons: [reason] };
+  };
+  if (controls.evicted.has(who.sub)) return deny('RG_ROOM_EVICTED');
+  if (!controls.lock) return decision;
+  const member = memberOfLockedRoom(controls, subject.enteredAt);
+  const moderatorMayEnter = decision.role === 'moderator' && policy.lock?.moderatorsMayEnter === true;
+  return member || moderatorMayEnter ? decision : deny('RG_ROOM_LOCKED');
+}
+
+/** Whether a session last admitted at `since` was in the locked room before its lock (and not evicted with everyone since). */
+export function memberOfLockedRoom(controls: RoomState, since: number | undefined): boolean {
+  if (!controls.lock || since === undefined) return false;
+  return since < controls.lock.at && (controls.everyoneEvictedAt === undefined || since > controls.everyoneEvictedAt);
+}
+
+/** A time-boxed room's state at `now` as a decision carries it; undefined for a room without a schedule. */
+function scheduleOf(policy: Policy, now: number): Decision['schedule'] {
+  if (!policy.schedule) return undefined;
+  const state = scheduleAt(policy.schedule, now);
+  return { ...state, timeZone: policy.schedule.timeZone };
+}
+
+/**
+ * Whether a room's schedule lets connections go on at `now`, for requests that carry an admission given
+ * earlier (a Jitsi token, an open WebSocket): true for rooms without a schedule or without a policy (those
+ * are judged elsewhere). Same policy lookup and schedule reading as decide().
+ */
+export function roomOpenAt(room: string, set: PolicySet, now: number): boolean {
+  const policy = policyFor(room, set).policy;
+  return !policy?.schedule || scheduleAt(policy.schedule, now).open;
 }
 
 function policyRef(match: PolicyMatch): Pick<Decision, 'policy'> {

@@ -16,11 +16,19 @@ export function explainText(decision: Decision): string {
   for (const reason of decision.reasons) lines.push(['reason', `${reason}: ${ERRORS[reason].summary}`]);
   if (decision.freshLogin) lines.push(['needs', 'a fresh login at the identity provider (the session was idle longer than the room allows)']);
   if (decision.notice) lines.push(['notice', 'shown on the way in, until the person acknowledges it (again after each change of the policy file)']);
+  if (decision.schedule) lines.push(['schedule', scheduleText(decision.schedule)]);
   if (decision.mfa && decision.outcome === 'mfa') {
     lines.push(['needs', `a second factor (${decision.mfa.methods.join(' or ')}) no older than ${formatDuration(decision.mfa.maxAge)}`]);
   }
   const width = Math.max(...lines.map(([k]) => k.length)) + 1;
   return lines.map(([k, v]) => `${(k + ':').padEnd(width + 1)}${v}`).join('\n');
+}
+
+/** A time-boxed room's state, with instants in UTC and in the schedule's own zone. */
+function scheduleText(schedule: NonNullable<Decision['schedule']>): string {
+  const at = (ms: number) => `${new Date(ms).toISOString()} (${new Intl.DateTimeFormat('en-GB', { dateStyle: 'medium', timeStyle: 'short', timeZone: schedule.timeZone }).format(ms)} ${schedule.timeZone})`;
+  if (schedule.open) return `open; closes at ${at(schedule.closesAt!)}, when admitted connections are closed`;
+  return schedule.opensAt === undefined ? 'closed; no further times scheduled' : `closed; opens at ${at(schedule.opensAt)}`;
 }
 
 export function explainJson(decision: Decision): string {

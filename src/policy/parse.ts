@@ -5,15 +5,19 @@ import { parseDuration } from '../config/duration.js';
 import { parseYamlSource, type Problem, type YamlSource } from '../config/yaml-source.js';
 import { canonicalPattern, patternMatches, isGlob } from './rooms.js';
 import { JITSI_FEATURES } from '../backends/jitsi.js';
+import { checkRecurrence, isTimeZone, parseInterval, type Schedule } from './schedule.js';
 import { MFA_METHODS, type GuestPolicy, type Matcher, type MfaMethod, type MfaRequirement, type Policy, type Risk } from './types.js';
 
 /** Names the gateway routes itself; no room pattern may name them. */
 export const RESERVED_ROOM_NAMES = ['_roomguard', 'healthz', 'readyz'] as const;
 
-const TOP_KEYS = ['rooms', 'risk', 'allow', 'deny', 'moderators', 'mfa', 'notice', 'title', 'features', 'guests'] as const;
+const TOP_KEYS = ['rooms', 'risk', 'allow', 'deny', 'moderators', 'mfa', 'notice', 'title', 'features', 'guests', 'schedule', 'lock'] as const;
+const SCHEDULE_KEYS = ['timeZone', 'windows', 'rrule', 'duration', 'opensBefore', 'closeGrace'] as const;
 const GUEST_KEYS = ['invites', 'ttl', 'maxUses', 'lobby', 'requireName'] as const;
 const MATCHER_KEYS = ['groups', 'emails', 'domains', 'anyone'] as const;
-const MFA_KEYS = ['required', 'methods', 'maxAge', 'userVerification'] as const;
+const MFA_KEYS = ['required', 'methods', 'maxAge', 'userVerification', 'phishingResistant', 'authenticators'] as const;
+const AUTHENTICATOR_KEYS = ['aaguids', 'allowSynced'] as const;
+const AAGUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const HIGH_RISK_IDLE_MS = 15 * 60_000;
 const DEFAULT_MFA_MAX_AGE = '12h';
 
@@ -65,6 +69,11 @@ export function parsePolicyText(file: string, text: string, extraReserved: reado
   const guestsKey = fields.get('guests')?.key as Node | undefined;
   const guests = guestsKey ? guestPolicy(src, guestsNode ?? guestsKey, src.lineOf(guestsKey), mfa, problems) : undefined;
 
+  const scheduleKey = fields.get('schedule')?.key as Node | undefined;
+  const schedule = scheduleKey ? roomSchedule(src, (fields.get('schedule')?.value as Node | null) ?? scheduleKey, problems) : undefined;
+
+  const lock = roomLock(src, fields.get('lock'), problems);
+
   if (problems.length > 0) return { problems };
   const policy: Policy = {
     file,
@@ -81,6 +90,8 @@ export function parsePolicyText(file: string, text: string, extraReserved: reado
     ...(title ? { title } : {}),
     features: [...new Set(features)],
     ...(guests ? { guests } : {}),
+    ...(schedule ? { schedule } : {}),
+    ...(lock ? { lock } : {}),
   };
   return { policy, problems };
 }
@@ -226,6 +237,7 @@ function mfaRequirement(src: YamlSource, node: Node | undefined, risk: Risk, pro
     methods: ['webauthn', 'totp'],
     maxAge: parseDuration(DEFAULT_MFA_MAX_AGE)!,
     userVerification: 'preferred',
+    phishingResistant: false,
   };
   if (!node) return result;
   if (!isMap(node)) {
@@ -253,12 +265,56 @@ function mfaRequirement(src: YamlSource, node: Node | undefined, risk: Risk, pro
     } else if (key === 'userVerification') {
       if (!isScalar(value) || (value.value !== 'required' && value.value !== 'preferred')) problems.push({ file: src.file, line, field: f, message: 'must be required or preferred' });
       else result.userVerification = value.value;
+    } else if (key === 'phishingResistant') {
+      if (!isScalar(value) || typeof value.value !== 'boolean') problems.push({ file: src.file, line, field: f, message: 'must be true or false' });
+      else result.phishingResistant = value.value;
+    } else if (key === 'authenticators') {
+      const authenticators = authenticatorRule(src, value ?? (pair.key as Node), problems);
+      if (authenticators) result.authenticators = authenticators;
     }
   }
+  phishingResistance(src, node, pairs, result, problems);
   if (risk === 'high' && !result.required) {
     problems.push({ file: src.file, line: src.lineOf(pairs.get('required')?.value as Node ?? node), field: 'mfa.required', message: 'risk: high rooms always require a second factor; lower the risk instead' });
   }
   return result;
+}
+
+/** `mfa.authenticators`: an AAGUID allow-list and whether synced passkeys count. */
+function authenticatorRule(src: YamlSource, node: Node, problems: Problem[]): MfaRequirement['authenticators'] {
+  const add = (at: Node | null | undefined, field: string, message: string) => problems.push({ file: src.file, line: src.lineOf(at ?? node), field, message });
+  if (!isMap(node)) {
+    add(node, 'mfa.authenticators', 'must be a mapping, e.g. { aaguids: [ee882879-721c-4913-9775-3dfcce97072a], allowSynced: false }');
+    return undefined;
+  }
+  const before = problems.length;
+  const pairs = pairsOf(src, node, AUTHENTICATOR_KEYS, 'mfa.authenticators', problems);
+  const rule: NonNullable<MfaRequirement['authenticators']> = { allowSynced: true };
+  const synced = pairs.get('allowSynced')?.value as Node | null | undefined;
+  if (pairs.has('allowSynced')) {
+    if (!isScalar(synced) || typeof synced.value !== 'boolean') add(synced, 'mfa.authenticators.allowSynced', 'must be true or false');
+    else rule.allowSynced = synced.value;
+  }
+  const list = pairs.get('aaguids')?.value as Node | null | undefined;
+  if (pairs.has('aaguids')) {
+    if (!list) add(node, 'mfa.authenticators.aaguids', 'has no value');
+    else rule.aaguids = [...new Set(stringList(src, list, 'mfa.authenticators.aaguids', problems, (v) => (AAGUID.test(v.toLowerCase()) ? undefined : `"${v}" is not an AAGUID (8-4-4-4-12 hexadecimal digits, as in the FIDO metadata)`)).map((v) => v.toLowerCase()))];
+  }
+  if (pairs.size === 0) add(node, 'mfa.authenticators', 'needs aaguids, allowSynced or both');
+  return problems.length === before ? rule : undefined;
+}
+
+/** A phishing-resistant room counts only passkeys and security keys that verify the person; authenticator rules need one. */
+function phishingResistance(src: YamlSource, node: YAMLMap, pairs: Map<(typeof MFA_KEYS)[number], Pair>, result: MfaRequirement, problems: Problem[]): void {
+  const at = (key: (typeof MFA_KEYS)[number]) => src.lineOf((pairs.get(key)?.value as Node | undefined) ?? node);
+  if (result.authenticators && !result.phishingResistant) problems.push({ file: src.file, line: at('authenticators'), field: 'mfa.authenticators', message: 'needs mfa.phishingResistant: true (only passkeys and security keys have an authenticator to judge)' });
+  if (!result.phishingResistant) return;
+  if (pairs.has('methods') && result.methods.some((m) => m !== 'webauthn')) problems.push({ file: src.file, line: at('methods'), field: 'mfa.methods', message: 'a phishing-resistant room accepts only webauthn (leave methods out, or write [webauthn])' });
+  if (pairs.has('userVerification') && result.userVerification !== 'required') problems.push({ file: src.file, line: at('userVerification'), field: 'mfa.userVerification', message: 'a phishing-resistant room requires user verification (leave it out, or write required)' });
+  if (pairs.has('required') && !result.required) problems.push({ file: src.file, line: at('required'), field: 'mfa.required', message: 'a phishing-resistant room requires its second factor' });
+  result.required = true;
+  result.methods = ['webauthn'];
+  result.userVerification = 'required';
 }
 
 const GUEST_TTL_LIMITS = { min: 5 * 60_000, max: 90 * 86_400_000 };
@@ -294,6 +350,80 @@ function guestPolicy(src: YamlSource, node: Node, line: number, mfa: MfaRequirem
   // A guest has no account and so no second factor: a room that demands one cannot also admit guests.
   if (result.invites && mfa.required) add(pairs.get('invites')?.value as Node, 'guests.invites', 'this room requires a second factor, which guests cannot have; lower the risk and mfa.required, or leave guests out');
   return result;
+}
+
+/** The `lock:` field: what a lock set at run time (`roomguard rooms lock`, the moderator's page) still lets in. */
+function roomLock(src: YamlSource, pair: Pair | undefined, problems: Problem[]): Policy['lock'] {
+  if (!pair) return undefined;
+  const node = (pair.value as Node | null) ?? (pair.key as Node);
+  if (!isMap(node)) {
+    problems.push({ file: src.file, line: src.lineOf(node), field: 'lock', message: 'must be a mapping, e.g. { moderatorsMayEnter: true }' });
+    return undefined;
+  }
+  const pairs = pairsOf(src, node, ['moderatorsMayEnter'] as const, 'lock', problems);
+  const value = pairs.get('moderatorsMayEnter')?.value as Node | null | undefined;
+  if (!isScalar(value) || typeof value.value !== 'boolean') {
+    problems.push({ file: src.file, line: src.lineOf(value ?? node), field: 'lock.moderatorsMayEnter', message: 'must be true or false' });
+    return undefined;
+  }
+  return { moderatorsMayEnter: value.value };
+}
+
+const SCHEDULE_MARGIN_LIMIT = 24 * 3_600_000;
+
+/** The `schedule:` field: when a time-boxed room is open (docs/policies.md). */
+function roomSchedule(src: YamlSource, node: Node, problems: Problem[]): Schedule | undefined {
+  const add = (at: Node | null | undefined, field: string, message: string) => problems.push({ file: src.file, line: src.lineOf(at ?? node), field, message });
+  if (!isMap(node)) {
+    add(node, 'schedule', 'must be a mapping, e.g. { timeZone: Europe/Berlin, windows: ["2026-12-10T09:00/11:00"] }');
+    return undefined;
+  }
+  const before = problems.length;
+  const pairs = pairsOf(src, node, SCHEDULE_KEYS, 'schedule', problems);
+  const text = (key: (typeof SCHEDULE_KEYS)[number]): { value?: string; at: Node } => {
+    const pair = pairs.get(key);
+    const value = pair?.value as Node | null | undefined;
+    const at = value ?? (pair?.key as Node | undefined) ?? node;
+    if (!pair) return { at };
+    if (!isScalar(value) || typeof value.value !== 'string' || value.value.trim() === '') {
+      add(at, `schedule.${key}`, 'must be text');
+      return { at };
+    }
+    return { value: value.value.trim(), at };
+  };
+  const zone = text('timeZone');
+  if (!pairs.has('timeZone')) add(node, 'schedule.timeZone', 'required: the IANA time zone the windows are written in, e.g. Europe/Berlin');
+  else if (zone.value !== undefined && !isTimeZone(zone.value)) add(zone.at, 'schedule.timeZone', `"${zone.value}" is not a time zone (IANA name such as Europe/Berlin or UTC)`);
+  const timeZone = zone.value !== undefined && isTimeZone(zone.value) ? zone.value : 'UTC';
+  const margin = (key: 'opensBefore' | 'closeGrace'): number => {
+    const { value, at } = text(key);
+    if (value === undefined) return 0;
+    const ms = parseDuration(value);
+    if (ms === undefined || ms > SCHEDULE_MARGIN_LIMIT) add(at, `schedule.${key}`, 'must be a duration of at most 24h (e.g. 15m, 0s)');
+    return ms ?? 0;
+  };
+  const schedule: Schedule = { timeZone, windows: [], opensBefore: margin('opensBefore'), closeGrace: margin('closeGrace'), line: src.lineOf(node) };
+  const windowsNode = pairs.get('windows')?.value as Node | null | undefined;
+  if (pairs.has('windows')) {
+    if (!windowsNode || !isSeq(windowsNode)) add(windowsNode, 'schedule.windows', 'must be a list of intervals, e.g. ["2026-12-10T09:00/11:00"]');
+    else for (const [i, item] of (windowsNode.items as Array<Node | null>).entries()) {
+      const interval = isScalar(item) && typeof item.value === 'string' ? parseInterval(item.value.trim(), timeZone) : 'must be an interval START/END as text, e.g. "2026-12-10T09:00/11:00"';
+      if (typeof interval === 'string') add(item ?? windowsNode, `schedule.windows[${i}]`, interval);
+      else schedule.windows.push({ ...interval, line: src.lineOf(item) });
+    }
+  }
+  const rule = text('rrule');
+  const duration = text('duration');
+  if (rule.value !== undefined) {
+    const wrong = checkRecurrence(rule.value);
+    if (wrong) add(rule.at, 'schedule.rrule', wrong);
+    const ms = duration.value !== undefined ? parseDuration(duration.value) : undefined;
+    if (!pairs.has('duration')) add(node, 'schedule.duration', 'required with rrule: how long each meeting lasts, e.g. 2h');
+    else if (ms === undefined || ms < 60_000 || ms > 7 * 86_400_000) add(duration.at, 'schedule.duration', 'must be a duration between 1m and 7d (e.g. 90m, 2h)');
+    if (!wrong && ms !== undefined) schedule.recurrence = { rule: rule.value, duration: ms, line: src.lineOf(rule.at) };
+  } else if (pairs.has('duration')) add(duration.at, 'schedule.duration', 'only has a meaning with rrule (a window carries its own end)');
+  if (!pairs.has('windows') && !pairs.has('rrule')) add(node, 'schedule', 'needs windows, rrule or both: a room with a schedule but no times would never open');
+  return problems.length === before ? schedule : undefined;
 }
 
 export { isGlob };

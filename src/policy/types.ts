@@ -1,5 +1,6 @@
 // The typed shape of a room policy and of a decision. Shared by the parser, decide(), explain and the gateway.
 import type { Identity, Role } from '../identity/types.js';
+import type { Schedule } from './schedule.js';
 
 export type Risk = 'low' | 'normal' | 'high';
 export type MfaMethod = 'webauthn' | 'totp' | 'idp';
@@ -23,6 +24,10 @@ export interface MfaRequirement {
   /** Maximum age of the second factor, in milliseconds. */
   maxAge: number;
   userVerification: 'required' | 'preferred';
+  /** Only WebAuthn with user verification counts (no TOTP, no recovery code, no IdP). */
+  phishingResistant?: boolean;
+  /** Which authenticators count: an AAGUID allow-list (attested against the FIDO metadata), and whether synced passkeys do. */
+  authenticators?: { aaguids?: string[]; allowSynced: boolean };
 }
 
 export interface Policy {
@@ -46,6 +51,20 @@ export interface Policy {
   features: string[];
   /** Guests without an account, by invitation; absent means off. */
   guests?: GuestPolicy;
+  /** When a time-boxed room is open; absent means always. */
+  schedule?: Schedule;
+  /** While the room is locked: may its moderators still enter (`lock.moderatorsMayEnter`)? */
+  lock?: { moderatorsMayEnter: boolean };
+}
+
+/**
+ * What was set on a room at run time (lock, evictions), as decide() takes it: the room's lock, since when
+ * everyone admitted so far was evicted, and who is evicted (sub → when).
+ */
+export interface RoomState {
+  lock?: { at: number; by: string };
+  everyoneEvictedAt?: number;
+  evicted: ReadonlyMap<string, number>;
 }
 
 /** The `guests:` field: who may invite people without an account, and on what terms. */
@@ -79,7 +98,13 @@ export interface Subject {
   noticesSeen?: readonly string[];
   /** The session's most recent second factor. */
   /** `uv`: for WebAuthn, whether the authenticator verified the user (PIN, biometrics). */
-  mfa?: { method: FactorMethod; at: number; uv?: boolean };
+  /**
+   * For WebAuthn also the key: its AAGUID, whether it is synced (backup eligible), and whether its
+   * attestation was verified against the FIDO metadata at registration.
+   */
+  mfa?: { method: FactorMethod; at: number; uv?: boolean; aaguid?: string; synced?: boolean; attested?: boolean };
+  /** When this session was last admitted to the room being judged (read only while the room is locked or evicted). */
+  enteredAt?: number;
 }
 
 export type Outcome = 'allow' | 'login' | 'mfa' | 'deny';
@@ -109,6 +134,11 @@ export interface Decision {
   reasons: import('../errors.js').ErrorCode[];
   /** What second factor would satisfy the room (for outcome mfa). */
   mfa?: MfaRequirement;
+  /**
+   * A time-boxed room (policy `schedule:`): open until `closesAt` (then admitted connections are closed and
+   * its tokens refused), or closed until `opensAt` (absent: it never opens again). Times in ms; `timeZone` the schedule's.
+   */
+  schedule?: { open: boolean; opensAt?: number; closesAt?: number; timeZone: string };
   /** Backend features the room's policy switches on (allow only). */
   features?: string[];
 }

@@ -29,7 +29,8 @@ export interface SessionData {
   maxIdleMs?: number;
   /** When the person last authenticated at the IdP (ms; from `auth_time`, else the login time). */
   authTime: number;
-  mfa?: { method: FactorMethod; at: number; uv?: boolean };
+  /** For a passkey also its AAGUID, whether it is synced, and whether its attestation was verified (mfa.authenticators). */
+  mfa?: { method: FactorMethod; at: number; uv?: boolean; aaguid?: string; synced?: boolean; attested?: boolean };
   /** Rooms (with the policy hash) whose notice the person has acknowledged in this session. */
   noticesSeen?: string[];
   /** Shorter lifetimes than the gateway's (a guest's session); absent: session.idleTimeout/absoluteTimeout. */

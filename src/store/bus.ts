@@ -9,7 +9,8 @@ import { RedisStore } from './redis.js';
 import { backingStoreOf } from './key-census.js';
 
 export interface SessionEvent {
-  kind: 'ended' | 'changed';
+  /** `room`: a room's lock or evictions changed (src/rooms/controls.ts); the hash is then of the room's name. */
+  kind: 'ended' | 'changed' | 'room';
   /** Hash of the session id (never the id itself). */
   hash: string;
 }
@@ -41,7 +42,7 @@ function parseEvent(message: string): SessionEvent | undefined {
   const at = message.indexOf(':');
   const kind = message.slice(0, at);
   const hash = message.slice(at + 1);
-  if ((kind !== 'ended' && kind !== 'changed') || !HASH.test(hash)) return undefined;
+  if ((kind !== 'ended' && kind !== 'changed' && kind !== 'room') || !HASH.test(hash)) return undefined;
   return { kind, hash };
 }
 

@@ -97,6 +97,26 @@ export const ERROR_TEXT: Record<ErrorCode, Record<Lang, ErrorText>> = {
     en: { title: 'Please sign in again', text: 'Setting up your first second factor needs a fresh sign-in at your identity provider.', next: 'Sign in again; you will come straight back here.' },
     de: { title: 'Bitte erneut anmelden', text: 'Für die Einrichtung Ihres ersten zweiten Faktors ist eine frische Anmeldung beim Identitätsdienst nötig.', next: 'Melden Sie sich erneut an; Sie kommen direkt hierher zurück.' },
   },
+  RG_ROOM_NOT_OPEN: {
+    en: { title: 'This room is not open now', text: 'This meeting room is open only at its scheduled times.', next: 'Come back when it opens; if you think it should be open now, ask the person who organised the meeting.' },
+    de: { title: 'Dieser Raum ist gerade nicht geöffnet', text: 'Dieser Besprechungsraum ist nur zu den geplanten Zeiten geöffnet.', next: 'Kommen Sie wieder, wenn er öffnet; sollte er jetzt offen sein, fragen Sie die Person, die das Meeting organisiert hat.' },
+  },
+  RG_MFA_AUTHENTICATOR_REFUSED: {
+    en: { title: 'This security key is not accepted here', text: 'This room accepts only certain security keys, kept on one device (not synced passkeys).', next: 'Use one of the security keys listed on the sign-in page, or ask your administrator which ones are accepted.' },
+    de: { title: 'Dieser Sicherheitsschlüssel wird hier nicht akzeptiert', text: 'Dieser Raum akzeptiert nur bestimmte Sicherheitsschlüssel, die an ein Gerät gebunden sind (keine synchronisierten Passkeys).', next: 'Verwenden Sie einen der auf der Anmeldeseite genannten Sicherheitsschlüssel, oder fragen Sie Ihre Administration, welche akzeptiert werden.' },
+  },
+  RG_ROOM_LOCKED: {
+    en: { title: 'This room is locked', text: 'The meeting in this room has been locked by its moderators: nobody new can join.', next: 'If you should be in this meeting, ask a moderator to unlock the room for a moment.' },
+    de: { title: 'Dieser Raum ist gesperrt', text: 'Die Moderierenden haben das Meeting in diesem Raum gesperrt: Niemand kann neu hinzukommen.', next: 'Wenn Sie an diesem Meeting teilnehmen sollen, bitten Sie eine moderierende Person, den Raum kurz zu öffnen.' },
+  },
+  RG_ROOM_EVICTED: {
+    en: { title: 'You were removed from this room', text: 'A moderator or administrator ended your participation in this meeting.', next: 'If this was a mistake, contact a moderator of the meeting.' },
+    de: { title: 'Sie wurden aus diesem Raum entfernt', text: 'Eine moderierende oder administrierende Person hat Ihre Teilnahme an diesem Meeting beendet.', next: 'Falls das ein Irrtum war, wenden Sie sich an eine moderierende Person des Meetings.' },
+  },
+  RG_ROOM_NOT_MODERATOR: {
+    en: { title: 'Only moderators can do this', text: 'Locking this room and removing people is up to its moderators.', next: 'Ask a moderator of the room.' },
+    de: { title: 'Nur Moderierende können das', text: 'Diesen Raum zu sperren und Personen zu entfernen ist Sache seiner Moderierenden.', next: 'Bitten Sie eine moderierende Person des Raums.' },
+  },
   RG_ROOM_INVALID: {
     en: { title: 'This is not a valid room name', text: 'The room name in the address contains characters that room names cannot have.', next: 'Check the room link in your invitation.' },
     de: { title: 'Kein gültiger Raumname', text: 'Der Raumname in der Adresse enthält Zeichen, die in Raumnamen nicht vorkommen dürfen.', next: 'Prüfen Sie den Raum-Link in Ihrer Einladung.' },
@@ -238,6 +258,7 @@ export const UI_TEXT = {
     signedOutTitle: 'You are signed out', signedOutText: 'Your session on this site has ended.', notSignedIn: 'You are not signed in.',
     policyFile: 'Rule', language: 'Deutsch', account: 'Your sign-in methods',
     noticeTitle: 'Before you join', noticeRoom: 'Room', noticeContinue: 'Continue to the room',
+    opensNext: 'It opens next:', opensNever: 'No further times are scheduled.',
   },
   de: {
     requestId: 'Anfrage-Kennung', reason: 'Grund-Code', signIn: 'Anmelden', signInAgain: 'Erneut anmelden', home: 'Startseite',
@@ -245,6 +266,7 @@ export const UI_TEXT = {
     signedOutTitle: 'Sie sind abgemeldet', signedOutText: 'Ihre Sitzung auf dieser Website ist beendet.', notSignedIn: 'Sie sind nicht angemeldet.',
     policyFile: 'Regel', language: 'English', account: 'Ihre Anmeldemethoden',
     noticeTitle: 'Bevor Sie teilnehmen', noticeRoom: 'Raum', noticeContinue: 'Weiter zum Raum',
+    opensNext: 'Er öffnet das nächste Mal:', opensNever: 'Weitere Termine sind nicht geplant.',
   },
 } as const satisfies Record<Lang, Record<string, string>>;
 
@@ -252,6 +274,8 @@ export const UI_TEXT = {
 export const MFA_TEXT = {
   en: {
     verifyTitle: 'Confirm it is you', verifyIntro: 'This room needs a second factor in addition to your login.',
+    acceptedKeys: 'This room accepts only these security keys:', acceptedUnknown: 'an authenticator with AAGUID',
+    noSynced: 'Passkeys synced through a cloud account are not accepted here: use a security key, or a passkey kept on this device only.',
     stepUpIntro: 'Your last confirmation is too long ago for this room. Please confirm again.',
     useKey: 'Use your passkey or security key', useKeyButton: 'Use passkey or security key',
     useApp: 'Or enter the code from your authenticator app', code: '6-digit code', codeHint: 'The code changes every 30 seconds.',
@@ -278,6 +302,8 @@ export const MFA_TEXT = {
     saved: 'Saved.', removed: 'Removed.', othersEnded: 'Your other sessions have ended.', jsNeeded: 'This needs JavaScript in your browser.',
   },
   de: {
+    acceptedKeys: 'Dieser Raum akzeptiert nur diese Sicherheitsschlüssel:', acceptedUnknown: 'einen Authenticator mit der AAGUID',
+    noSynced: 'Über ein Cloud-Konto synchronisierte Passkeys werden hier nicht akzeptiert: Verwenden Sie einen Sicherheitsschlüssel oder einen Passkey, der nur auf diesem Gerät liegt.',
     verifyTitle: 'Bestätigen Sie, dass Sie es sind', verifyIntro: 'Dieser Raum verlangt zusätzlich zu Ihrer Anmeldung einen zweiten Faktor.',
     stepUpIntro: 'Ihre letzte Bestätigung liegt für diesen Raum zu lange zurück. Bitte bestätigen Sie erneut.',
     useKey: 'Mit Passkey oder Sicherheitsschlüssel', useKeyButton: 'Passkey oder Sicherheitsschlüssel verwenden',
@@ -307,6 +333,24 @@ export const MFA_TEXT = {
 } as const satisfies Record<Lang, Record<string, string>>;
 
 /** Words of the guest pages: the invitation link (notice and name) and the moderator's invitations page. */
+/** Words of the moderator's room page (/_roomguard/rooms/<room>). */
+export const ROOM_TEXT = {
+  en: {
+    title: 'Room controls', room: 'Room', lockedSince: 'Locked since', lockedBy: 'by', open: 'The room is not locked: everyone the policy admits can join.',
+    lockedText: 'The room is locked: nobody new can join.', lock: 'Lock the room', unlock: 'Unlock the room',
+    evictAll: 'Remove everyone', evictAllHint: 'Ends everyone\'s participation now, on every server; lock the room first to keep them out.',
+    people: 'People who joined today', nobody: 'Nobody has joined yet.', evict: 'Remove', evictHint: 'Removes this person and keeps them out until the room is unlocked (at most 12 hours).',
+    done: 'Done.', invites: 'Guest invitations',
+  },
+  de: {
+    title: 'Raumsteuerung', room: 'Raum', lockedSince: 'Gesperrt seit', lockedBy: 'von', open: 'Der Raum ist nicht gesperrt: Alle, die die Richtlinie zulässt, können teilnehmen.',
+    lockedText: 'Der Raum ist gesperrt: Niemand kann neu hinzukommen.', lock: 'Raum sperren', unlock: 'Raum entsperren',
+    evictAll: 'Alle entfernen', evictAllHint: 'Beendet sofort die Teilnahme aller, auf jedem Server; sperren Sie den Raum vorher, damit niemand zurückkommt.',
+    people: 'Heute beigetreten', nobody: 'Noch niemand ist beigetreten.', evict: 'Entfernen', evictHint: 'Entfernt diese Person und hält sie fern, bis der Raum entsperrt wird (höchstens 12 Stunden).',
+    done: 'Erledigt.', invites: 'Gast-Einladungen',
+  },
+} as const satisfies Record<Lang, Record<string, string>>;
+
 export const GUEST_TEXT = {
   en: {
     joinTitle: 'Join as a guest', joinIntro: 'You have been invited to a meeting. You take part as a guest, without an account.',

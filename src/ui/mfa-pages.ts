@@ -18,7 +18,22 @@ function alertBox(message: string | undefined): SafeHtml {
   return html`<p class="error" role="alert" id="mfa-error"${!message && html` hidden`}>${message}</p>`;
 }
 
+/** Which authenticators a room accepts (mfa.authenticators): their names from the FIDO metadata, and whether synced passkeys do. */
+export interface AcceptedKeys {
+  names?: string[];
+  allowSynced: boolean;
+}
+
+function acceptedKeys(frame: Frame, accepted: AcceptedKeys | undefined): SafeHtml {
+  if (!accepted) return html``;
+  const t = MFA_TEXT[frame.lang];
+  return html`<div class="accepted">${accepted.names && html`<p>${t.acceptedKeys}</p>
+<ul>${join(accepted.names.map((name) => html`<li>${name}</li>`), '\n')}</ul>`}
+${!accepted.allowSynced && html`<p>${t.noSynced}</p>`}</div>`;
+}
+
 export interface VerifyPageInput {
+  accepted?: AcceptedKeys;
   csrf: string;
   returnTo: string;
   room: string;
@@ -51,6 +66,7 @@ ${hidden(carry)}
   const recovery = input.recovery && html`<p><a href="/_roomguard/mfa/recovery?${new URLSearchParams({ returnTo: input.returnTo, room: input.room }).toString()}">${t.useRecovery}</a></p>`;
   return layout({ ...frame, scripts: input.webauthn ? WEBAUTHN_SCRIPTS : [] }, t.verifyTitle, html`<h1>${t.verifyTitle}</h1>
 <p>${input.stepUp ? t.stepUpIntro : t.verifyIntro}</p>
+${acceptedKeys(frame, input.accepted)}
 ${alertBox(input.error)}
 ${join(sections, '\n')}
 ${recovery}`);
@@ -69,7 +85,7 @@ ${hidden({ csrf: input.csrf, returnTo: input.returnTo, room: input.room })}
 </form>`);
 }
 
-export function enrolChoicePage(frame: Frame, input: { returnTo: string; room: string; webauthn: boolean; totp: boolean }): string {
+export function enrolChoicePage(frame: Frame, input: { returnTo: string; room: string; webauthn: boolean; totp: boolean; accepted?: AcceptedKeys }): string {
   const t = MFA_TEXT[frame.lang];
   const q = new URLSearchParams({ returnTo: input.returnTo, room: input.room }).toString();
   const options: SafeHtml[] = [];
@@ -77,6 +93,7 @@ export function enrolChoicePage(frame: Frame, input: { returnTo: string; room: s
   if (input.totp) options.push(html`<li><h2>${t.enrolApp}</h2><p>${t.enrolAppText}</p><p><a class="button" href="/_roomguard/mfa/totp/setup?${q}">${t.start}</a></p></li>`);
   return layout(frame, t.enrolTitle, html`<h1>${t.enrolTitle}</h1>
 <p>${t.enrolIntro}</p>
+${acceptedKeys(frame, input.accepted)}
 <ul class="choices">${join(options, '\n')}</ul>`);
 }
 
@@ -100,10 +117,11 @@ ${hidden({ csrf: input.csrf, returnTo: input.returnTo, room: input.room })}
 </ol>`);
 }
 
-export function webauthnSetupPage(frame: Frame, input: { csrf: string; returnTo: string; room: string; defaultName: string }): string {
+export function webauthnSetupPage(frame: Frame, input: { csrf: string; returnTo: string; room: string; defaultName: string; accepted?: AcceptedKeys }): string {
   const t = MFA_TEXT[frame.lang];
   return layout({ ...frame, scripts: WEBAUTHN_SCRIPTS }, t.keyTitle, html`<h1>${t.keyTitle}</h1>
 <p>${t.keyIntro}</p>
+${acceptedKeys(frame, input.accepted)}
 ${alertBox(undefined)}
 <label for="name">${t.factorName}</label>
 <input id="name" name="name" type="text" maxlength="60" value="${input.defaultName}">

@@ -12,6 +12,19 @@ export interface ErrorPageInput {
   action?: { href: string; label: string };
   /** Extra sentence, e.g. until when a lock lasts. */
   detail?: string;
+  /** A time-boxed room that is closed: when it opens next (absent `at`: never again), and the schedule's zone. */
+  opens?: { at?: number; timeZone: string };
+}
+
+/** The script that shows `<time data-local>` in the reader's own time zone. */
+const LOCAL_TIME_SCRIPT = '/_roomguard/assets/local-time.js';
+
+/** When a closed room opens next: written in the schedule's zone (named), shown in the reader's by local-time.js. */
+function opensText(frame: Frame, opens: NonNullable<ErrorPageInput['opens']>) {
+  const ui = UI_TEXT[frame.lang];
+  if (opens.at === undefined) return html`<p class="opens">${ui.opensNever}</p>`;
+  const written = new Intl.DateTimeFormat(frame.lang, { dateStyle: 'full', timeStyle: 'short', timeZone: opens.timeZone }).format(opens.at);
+  return html`<p class="opens">${ui.opensNext} <time data-local datetime="${new Date(opens.at).toISOString()}">${written} (${opens.timeZone})</time></p>`;
 }
 
 export function errorPage(frame: Frame, input: ErrorPageInput): string {
@@ -19,11 +32,12 @@ export function errorPage(frame: Frame, input: ErrorPageInput): string {
   const ui = UI_TEXT[frame.lang];
   const action = input.action ?? { href: '/', label: ui.home };
   return layout(
-    frame,
+    input.opens?.at !== undefined ? { ...frame, scripts: [...(frame.scripts ?? []), LOCAL_TIME_SCRIPT] } : frame,
     t.title,
     html`<h1>${t.title}</h1>
 <p>${t.text}</p>
 ${input.detail && html`<p>${input.detail}</p>`}
+${input.opens && opensText(frame, input.opens)}
 <p class="next"><strong>${t.next}</strong></p>
 <p><a class="button" href="${action.href}">${action.label}</a></p>
 <dl class="meta">

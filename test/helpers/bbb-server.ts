@@ -77,6 +77,11 @@ export async function startFakeBbb(secret: string): Promise<FakeBbb> {
       res.writeHead(302, { location: `/html5client/join?sessionToken=t${joins.length}` });
       return res.end();
     }
+    if (call === 'end') {
+      // bbb-web ends the meeting for everyone in it; an unknown meeting is notFound.
+      if (!meetings.delete(meetingID)) return reply('<returncode>FAILED</returncode><messageKey>notFound</messageKey>');
+      return reply('<returncode>SUCCESS</returncode><messageKey>sentEndMeetingRequest</messageKey>');
+    }
     return reply('<returncode>SUCCESS</returncode>');
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));

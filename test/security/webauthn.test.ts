@@ -2,82 +2,18 @@
 // (an ES256 key pair from node:crypto, CBOR by a small encoder below) signs registrations and assertions
 // the way a real security key does, then an attacker bends one field at a time. Invariant 8.
 import { beforeEach, describe, expect, it } from 'vitest';
-import { createHash, generateKeyPairSync, randomBytes, sign, type KeyObject } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { MemoryStore } from '../../src/store/memory.js';
 import { WebAuthnCeremonies } from '../../src/mfa/webauthn.js';
 import type { UserFactors, WebAuthnFactor } from '../../src/mfa/factors.js';
+import { b64u, FLAG_UP, FLAG_UV, SoftwareAuthenticator as GenericAuthenticator } from '../helpers/software-authenticator.js';
 
 const RP = { id: 'meet.example.org', name: 'Example', origin: 'https://meet.example.org' };
-const FLAG_UP = 0x01;
-const FLAG_UV = 0x04;
-const FLAG_AT = 0x40;
 
-/** Just enough CBOR (RFC 8949) for attestation objects and COSE keys: integers, byte and text strings, maps. */
-function cbor(value: unknown): Buffer {
-  const head = (major: number, n: number): Buffer => {
-    if (n < 24) return Buffer.from([(major << 5) | n]);
-    if (n < 0x100) return Buffer.from([(major << 5) | 24, n]);
-    if (n < 0x10000) return Buffer.from([(major << 5) | 25, n >> 8, n & 0xff]);
-    const b = Buffer.alloc(5);
-    b[0] = (major << 5) | 26;
-    b.writeUInt32BE(n, 1);
-    return b;
-  };
-  if (typeof value === 'number') return value >= 0 ? head(0, value) : head(1, -1 - value);
-  if (Buffer.isBuffer(value)) return Buffer.concat([head(2, value.length), value]);
-  if (typeof value === 'string') return Buffer.concat([head(3, Buffer.byteLength(value)), Buffer.from(value)]);
-  if (value instanceof Map) return Buffer.concat([head(5, value.size), ...[...value].flatMap(([k, v]) => [cbor(k), cbor(v)])]);
-  throw new Error(`cbor: unsupported ${typeof value}`);
-}
-
-const b64u = (b: Buffer) => b.toString('base64url');
-const sha256 = (b: Buffer | string) => createHash('sha256').update(b).digest();
-
-/** A security key in software: one ES256 credential, a signature counter, and flags it sets. */
-class SoftwareAuthenticator {
-  readonly id = randomBytes(32);
-  readonly #key: KeyObject;
-  readonly #cose: Buffer;
-  counter = 0;
-
+/** A security key in software for this relying party (test/helpers/software-authenticator.ts). */
+class SoftwareAuthenticator extends GenericAuthenticator {
   constructor() {
-    const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
-    this.#key = privateKey;
-    const jwk = publicKey.export({ format: 'jwk' });
-    this.#cose = cbor(new Map<number, unknown>([[1, 2], [3, -7], [-1, 1], [-2, Buffer.from(jwk.x!, 'base64url')], [-3, Buffer.from(jwk.y!, 'base64url')]]));
-  }
-
-  #authData(rpId: string, flags: number, counter: number, attested: boolean): Buffer {
-    const count = Buffer.alloc(4);
-    count.writeUInt32BE(counter);
-    const parts: Buffer[] = [sha256(rpId), Buffer.from([flags | (attested ? FLAG_AT : 0)]), count];
-    if (attested) {
-      const len = Buffer.alloc(2);
-      len.writeUInt16BE(this.id.length);
-      parts.push(Buffer.alloc(16), len, this.id, this.#cose);
-    }
-    return Buffer.concat(parts);
-  }
-
-  register(challenge: string, opts: { origin?: string; rpId?: string; flags?: number } = {}) {
-    const clientData = Buffer.from(JSON.stringify({ type: 'webauthn.create', challenge, origin: opts.origin ?? RP.origin, crossOrigin: false }));
-    const authData = this.#authData(opts.rpId ?? RP.id, opts.flags ?? FLAG_UP | FLAG_UV, this.counter, true);
-    const attestationObject = cbor(new Map<string, unknown>([['fmt', 'none'], ['attStmt', new Map()], ['authData', authData]]));
-    return {
-      id: b64u(this.id), rawId: b64u(this.id), type: 'public-key' as const, clientExtensionResults: {},
-      response: { clientDataJSON: b64u(clientData), attestationObject: b64u(attestationObject), transports: ['usb' as const] },
-    };
-  }
-
-  assert(challenge: string, opts: { origin?: string; rpId?: string; flags?: number; counter?: number; type?: string } = {}) {
-    if (opts.counter === undefined) this.counter += 1;
-    const clientData = Buffer.from(JSON.stringify({ type: opts.type ?? 'webauthn.get', challenge, origin: opts.origin ?? RP.origin, crossOrigin: false }));
-    const authData = this.#authData(opts.rpId ?? RP.id, opts.flags ?? FLAG_UP | FLAG_UV, opts.counter ?? this.counter, false);
-    const signature = sign('sha256', Buffer.concat([authData, sha256(clientData)]), this.#key);
-    return {
-      id: b64u(this.id), rawId: b64u(this.id), type: 'public-key' as const, clientExtensionResults: {},
-      response: { clientDataJSON: b64u(clientData), authenticatorData: b64u(authData), signature: b64u(signature) },
-    };
+    super({ rp: RP });
   }
 }
 

@@ -506,3 +506,12 @@ describe('loadConfigText: Redis topologies (store.*)', () => {
     expect(problems.map(formatProblem).join('\n')).not.toMatch(/url-pw-4711|other-pw-0815/);
   });
 });
+
+describe('mfa.metadata (issue 20)', () => {
+  it('takes a file: path, and refuses a URL or a bare path with its line', () => {
+    expect(config({ append: ['mfa:', '  metadata: file:/etc/roomguard/fido-mds.jwt', '  metadataRoot: file:/etc/roomguard/root.pem'] }).config?.mfa.metadata).toBe('file:/etc/roomguard/fido-mds.jwt');
+    const problems = problemsOf(config({ append: ['mfa:', '  metadata: https://mds.fidoalliance.org/', '  metadataRoot: /etc/roomguard/root.pem'] }));
+    expectProblem(problems, { line: 12, field: 'mfa.metadata', message: /must be file:\/path/ });
+    expectProblem(problems, { line: 13, field: 'mfa.metadataRoot', message: /must be file:\/path/ });
+  });
+});

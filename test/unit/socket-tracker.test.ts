@@ -32,7 +32,7 @@ function fakeContext() {
     onEventsMissed: (listener: () => void) => (gapListeners.add(listener), () => gapListeners.delete(listener)),
     existing: (hashes: string[]) => new Promise<Set<string>>((answer) => reads.push({ hashes, answer })),
   };
-  const ctx = { sessions, deps: { metrics: { websockets: { inc: () => undefined, dec: () => undefined } } } } as unknown as GatewayContext;
+  const ctx = { sessions, rooms: { onChange: () => () => undefined }, deps: { metrics: { websockets: { inc: () => undefined, dec: () => undefined } } } } as unknown as GatewayContext;
   return { ctx, reads, gap: () => gapListeners.forEach((listener) => listener()) };
 }
 
