@@ -7,7 +7,7 @@ import { LRUCache } from 'lru-cache';
 import { decide, memberOfLockedRoom, roomOpenAt } from '../policy/decide.js';
 import type { Decision, RoomState, Subject } from '../policy/types.js';
 import type { Identity } from '../identity/types.js';
-import type { LoadedSession } from '../session/sessions.js';
+import { roomMap, type LoadedSession } from '../session/sessions.js';
 import { identityHeaders } from './identity-headers.js';
 import { readRequestPath } from '../backends/request-path.js';
 import type { GatewayContext } from './context.js';
@@ -326,7 +326,7 @@ export class AdmissionJudge {
 
   /** Keeps a backend credential id in the session: the last five per room, the fifty most recent rooms. */
   async #grant(session: LoadedSession, given: { room: string; id: string }): Promise<void> {
-    const admissions = { ...(session.data.admissions ?? {}) };
+    const admissions = roomMap(session.data.admissions);
     admissions[given.room] = [...(admissions[given.room] ?? []), given.id].slice(-5);
     const rooms = Object.keys(admissions);
     for (const stale of rooms.slice(0, Math.max(0, rooms.length - 50))) delete admissions[stale];
@@ -359,7 +359,7 @@ function enteredKeyOf(session: LoadedSession, room: string): string {
 
 /** What the backend may see of a session. */
 function sessionView(session: LoadedSession): SessionView {
-  return { hash: session.hash, identity: session.data.identity, admissions: session.data.admissions ?? {} };
+  return { hash: session.hash, identity: session.data.identity, admissions: roomMap(session.data.admissions) };
 }
 
 /** The request's target, read: the backend's lookup and the parts of the URL the steps need. */

@@ -255,7 +255,7 @@ export class Sessions {
     if (raw === null) return undefined;
     let data: SessionData;
     try {
-      data = JSON.parse(raw) as SessionData;
+      data = sessionDataOf(raw);
     } catch {
       return undefined;
     }
@@ -328,7 +328,7 @@ export class Sessions {
     for (const hash of await this.#store.members(this.#sidKey(sid))) {
       const raw = await this.#store.get(this.#key(hash));
       if (raw) {
-        if (await this.destroy({ hash, data: JSON.parse(raw) as SessionData })) ended++;
+        if (await this.destroy({ hash, data: sessionDataOf(raw) })) ended++;
       } else await this.#store.removeMember(this.#sidKey(sid), hash);
     }
     return ended;
@@ -338,7 +338,7 @@ export class Sessions {
   async byHash(hash: string): Promise<{ hash: string; data: SessionData } | undefined> {
     if (!/^[0-9a-f]{64}$/.test(hash)) return undefined;
     const raw = await this.#store.get(this.#key(hash));
-    return raw ? { hash, data: JSON.parse(raw) as SessionData } : undefined;
+    return raw ? { hash, data: sessionDataOf(raw) } : undefined;
   }
 
   /** Whether a session (by hash) still exists: open WebSockets of ended sessions are closed. */
@@ -378,7 +378,7 @@ export class Sessions {
     const now = this.#now();
     for (const hash of await this.#store.members(this.#indexKey(sub))) {
       const raw = await this.#store.get(this.#key(hash));
-      const data = raw ? (JSON.parse(raw) as SessionData) : undefined;
+      const data = raw ? sessionDataOf(raw) : undefined;
       if (!data || data.v !== 1 || now - data.lastSeenAt >= this.#limitsOf(data).idleMs || now - data.createdAt >= this.#limitsOf(data).absoluteMs) {
         await this.#store.removeMember(this.#indexKey(sub), hash);
         continue;
@@ -410,4 +410,19 @@ export class Sessions {
 
 function stripUndefined<T extends object>(value: T): T {
   return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as T;
+}
+
+/**
+ * Session data from its stored JSON. Maps keyed by room names get no prototype: otherwise a room named
+ * `constructor` or `__proto__` would be found in every session's admissions.
+ */
+export function sessionDataOf(raw: string): SessionData {
+  const data = JSON.parse(raw) as SessionData;
+  if (data.admissions) data.admissions = roomMap(data.admissions);
+  return data;
+}
+
+/** A copy of a map keyed by room names, without a prototype to inherit names from. */
+export function roomMap<T>(entries: Readonly<Record<string, T>> | undefined): Record<string, T> {
+  return Object.assign(Object.create(null) as Record<string, T>, entries ?? {});
 }

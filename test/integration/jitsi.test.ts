@@ -137,6 +137,19 @@ describe('signalling gate', () => {
     expect(reached.some((url) => url.startsWith('/xmpp-websocket?room=town-hall'))).toBe(true);
   });
 
+  it.each(['constructor', '__proto__'])('refuses ?room=%s, a name every plain object seems to hold, over WebSocket, BOSH and conference requests', async (room) => {
+    const alice = await enter('alice', 'town-hall');
+    const cookie = alice.browser.jar.header(new URL(origin))!;
+    const before = upstream.arrived.length;
+    expect(await ws(`/xmpp-websocket?room=${room}&token=${alice.token}`, cookie)).toMatchObject({ status: 403, reason: 'RG_JITSI_NOT_ADMITTED' });
+    expect(await ws(`/xmpp-websocket?room=${room}`, cookie)).toMatchObject({ status: 403, reason: 'RG_JITSI_NOT_ADMITTED' });
+    const bosh = await alice.browser.request(`${origin}/http-bind?room=${room}`, { method: 'POST', body: '<body/>', headers: { 'content-type': 'text/xml' } });
+    expect(bosh.status).toBe(403);
+    const conf = await alice.browser.request(`${origin}/conference-request/v1?room=${room}`, { method: 'POST', body: JSON.stringify({ room: `${room}@conference.meet.jitsi` }), headers: { 'content-type': 'application/json' } });
+    expect(conf.status).toBe(403);
+    expect(upstream.arrived.slice(before).map((a) => a.url)).toEqual([]);
+  });
+
   describe('conference requests: Jicofo reads the room from the body', () => {
     const post = (browser: ScriptedBrowser, query: string, body: string, type = 'application/json') =>
       browser.request(`${origin}/conference-request/v1?${query}`, { method: 'POST', body, headers: { 'content-type': type } });
