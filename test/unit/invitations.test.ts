@@ -103,6 +103,25 @@ describe('invitations', () => {
     }
   });
 
+  it('finds and forgets a person wherever an invitation names them, creator or revoker, by store name only', async () => {
+    const { store, invitations } = setup();
+    const { token, invitation } = await invitations.create({ room: 'r', ttlMs: HOUR, maxUses: 5, note: '', createdBy: 'Alice Admin', creator: 'ref-alice' });
+    await invitations.revoke('r', invitation.id, 'Dave Moderator', 'ref-dave');
+    const own = await invitations.create({ room: 'elsewhere', ttlMs: HOUR, maxUses: 5, note: '', createdBy: 'Dave Moderator', creator: 'ref-dave' });
+    expect((await invitations.ofPerson('ref-dave')).map((v) => v.id).sort()).toEqual([invitation.id, own.invitation.id].sort());
+    expect((await invitations.ofPerson('ref-alice')).map((v) => v.id)).toEqual([invitation.id]);
+    expect(await invitations.forgetPerson('ref-dave')).toBe(2);
+    const record = (await store.get(`guest:invite:${tokenHash(token)}`))!;
+    // The revoker is gone, the creator (another person) stays as they were.
+    expect(record).not.toContain('Dave');
+    expect(record).not.toContain('ref-dave');
+    expect(JSON.parse(record)).toMatchObject({ createdBy: 'Alice Admin', creator: 'ref-alice', revokedBy: '(erased)' });
+    expect((await invitations.list('elsewhere'))[0]).toMatchObject({ createdBy: '(erased)' });
+    expect(JSON.stringify(await invitations.list('elsewhere'))).not.toContain('Dave');
+    expect(await invitations.ofPerson('ref-dave')).toEqual([]);
+    expect((await invitations.ofPerson('ref-alice')).map((v) => v.id)).toEqual([invitation.id]);
+  });
+
   it('lists a room\'s invitations newest first with the names that used them', async () => {
     const { invitations, advance } = setup();
     const first = await invitations.create({ room: 'r', ttlMs: HOUR, maxUses: 5, note: 'first', createdBy: 'a' });
