@@ -153,7 +153,9 @@ export const REQUIREMENTS: readonly Requirement[] = [
     keys: [],
     tests: [T.exportSubject],
     duty: t('Verify the requester\'s identity; add what the IdP and the backend hold.', 'Identität der anfragenden Person prüfen; ergänzen, was IdP und Backend speichern.'),
-    judge: () => met('privacy export is available', 'privacy export steht zur Verfügung'),
+    judge: (f) => f.store.kind === 'memory'
+      ? notMet('store.url is memory: privacy export cannot reach the gateway\'s in-process store and refuses', 'store.url ist memory: privacy export erreicht den Speicher im Gateway-Prozess nicht und verweigert')
+      : met('privacy export is available', 'privacy export steht zur Verfügung'),
   },
   {
     id: 'GDPR Art. 17', source: 'GDPR', servable: true,
@@ -162,7 +164,9 @@ export const REQUIREMENTS: readonly Requirement[] = [
     keys: ['audit.identity', 'audit.legalRetentionDays', 'audit.retentionDays'],
     tests: [T.eraseVerifies, T.eraseHeld],
     duty: t('With clear or pseudonymous identities, document reliance on Art. 17(3)(b)/(e) until retention deletes the records.', 'Bei Klartext- oder pseudonymen Identitäten die Berufung auf Art. 17 Abs. 3 lit. b/e dokumentieren, bis die Aufbewahrungsfrist die Einträge löscht.'),
-    judge: (f) => f.audit.identity === 'erasable'
+    judge: (f) => f.store.kind === 'memory'
+      ? notMet('store.url is memory: privacy erase cannot reach the gateway\'s in-process store and refuses', 'store.url ist memory: privacy erase erreicht den Speicher im Gateway-Prozess nicht und verweigert')
+      : f.audit.identity === 'erasable'
       ? met(`audit.identity is erasable; legal retention ${f.audit.legalRetentionDays} days`, `audit.identity ist erasable; gesetzliche Aufbewahrung ${f.audit.legalRetentionDays} Tage`)
       : duty(`audit.identity is ${f.audit.identity}: a person's records go only with retention (${f.audit.retentionDays} days)`, `audit.identity ist ${f.audit.identity}: Einträge einer Person verschwinden erst mit der Aufbewahrungsfrist (${f.audit.retentionDays} Tage)`),
   },
@@ -216,8 +220,12 @@ export const REQUIREMENTS: readonly Requirement[] = [
     judge: (f) => {
       const c = f.chain;
       if (!c.ok) return notMet(`audit verify found ${c.problems} problem(s), first ${c.firstProblem}`, `audit verify fand ${c.problems} Problem(e), zuerst ${c.firstProblem}`);
+      if (c.unrecognised.length > 0) return notMet(`${c.dir} holds entries verify does not read: ${c.unrecognised.join(', ')}`, `${c.dir} enthält Einträge, die verify nicht liest: ${c.unrecognised.join(', ')}`);
+      if (c.missing) return duty(`there is no audit directory ${c.dir}: a gateway that never ran, or a deleted log — only checkpoints kept off the host tell`, `es gibt kein Audit-Verzeichnis ${c.dir}: ein Gateway, das nie lief, oder ein gelöschtes Protokoll — das zeigen nur Prüfpunkte außerhalb des Hosts`);
       if (c.records === 0) return duty(`no records in ${c.dir} yet`, `noch keine Einträge in ${c.dir}`);
-      return met(`${c.records} records of ${c.instances.join(', ')} verified`, `${c.records} Einträge von ${c.instances.join(', ')} geprüft`);
+      // Without evidence kept off the host, a whole deleted instance folder leaves a chain that verifies.
+      if (!c.offHost) return duty(`${c.records} records of ${c.instances.join(', ')} verified with the key on this host; deleted instance folders show only against checkpoints kept off the host (report --checkpoints FILE)`, `${c.records} Einträge von ${c.instances.join(', ')} mit dem Schlüssel dieses Hosts geprüft; gelöschte Instanzordner zeigen sich nur gegen Prüfpunkte außerhalb des Hosts (report --checkpoints DATEI)`);
+      return met(`${c.records} records of ${c.instances.join(', ')} verified against checkpoints or the public key kept off the host`, `${c.records} Einträge von ${c.instances.join(', ')} gegen Prüfpunkte bzw. den öffentlichen Schlüssel außerhalb des Hosts geprüft`);
     },
   },
   {
@@ -310,8 +318,10 @@ export const REQUIREMENTS: readonly Requirement[] = [
     judge: (f) => {
       if (f.store.kind === 'memory') return met('sessions in this process\'s memory', 'Sitzungen im Speicher dieses Prozesses');
       if (f.store.tls) return met(`Redis ${f.store.host} over TLS`, `Redis ${f.store.host} über TLS`);
-      if (f.store.loopback) return met(`Redis on this host (${f.store.host}) without TLS`, `Redis auf diesem Host (${f.store.host}) ohne TLS`);
-      return notMet(`Redis ${f.store.host} is reached without TLS`, `Redis ${f.store.host} wird ohne TLS erreicht`);
+      if (!f.store.loopback) return notMet(`Redis ${f.store.host} is reached without TLS, not all of it on this host`, `Redis ${f.store.host} wird ohne TLS erreicht, nicht alles auf diesem Host`);
+      // Sentinel hands out the primary, a Cluster its nodes: their addresses are not in the configuration.
+      if (f.store.discovered) return duty(`configured Redis nodes on this host (${f.store.host}) without TLS; the primary or nodes they hand out must be on this host too`, `konfigurierte Redis-Knoten auf diesem Host (${f.store.host}) ohne TLS; der von ihnen genannte Primary bzw. die Knoten müssen ebenfalls auf diesem Host laufen`);
+      return met(`Redis on this host (${f.store.host}) without TLS`, `Redis auf diesem Host (${f.store.host}) ohne TLS`);
     },
   },
   {
