@@ -47,6 +47,11 @@ const T = {
   exportSubject: test('test/integration/privacy-rights.test.ts', 'exports the sessions, factors and audit records of bob as JSON and a readable page, and audits the export'),
   eraseVerifies: test('test/integration/privacy-rights.test.ts', 'after erase --force, audit verify passes, export finds no record of bob, and his next join has a new pseudonym'),
   eraseHeld: test('test/integration/privacy-rights.test.ts', 'keeps records inside the legal retention period linkable unless --force, and says so'),
+  eraseSealsClient: test('test/integration/privacy-rights.test.ts', 'seals client address and user agent under the person\'s own key, and opens them only in their export'),
+  eraseBySubject: test('test/integration/privacy-rights.test.ts', 'matches the person by sub only: neither their pseudonym nor their e-mail address finds their records'),
+  eraseForgetsEveryone: test('test/unit/invitations.test.ts', 'finds and forgets a person wherever an invitation names them, creator or revoker, by store name only'),
+  eraseRecordedFirst: test('test/integration/privacy-rights.test.ts', 'erases nothing when the erasure cannot be recorded'),
+  offHostDeletion: test('test/integration/compliance-report.test.ts', 'says the log cannot be altered or deleted unnoticed only against checkpoints kept off the host'),
   backchannel: test('test/integration/backchannel.test.ts', 'ends the roomguard session when the person signs out at the IdP'),
   auditRecords: test('test/integration/audit-gateway.test.ts', 'records config, policies, login, allowed and denied joins, and the chain verifies'),
   auditRefuses: test('test/integration/audit-gateway.test.ts', 'refuses a join with 503 when its record cannot be written, and reports not ready'),
@@ -160,9 +165,9 @@ export const REQUIREMENTS: readonly Requirement[] = [
   {
     id: 'GDPR Art. 17', source: 'GDPR', servable: true,
     asks: t('A person\'s data is erased on request unless a legal duty to keep it applies.', 'Daten einer Person werden auf Antrag gelöscht, sofern keine gesetzliche Aufbewahrungspflicht besteht.'),
-    feature: t('`roomguard privacy erase --user SUB`: ends sessions, removes factors and locks; with `audit.identity: erasable` deletes the person\'s pseudonym key, so their records stay in the verifiable chain but cannot be linked to them (records inside `audit.legalRetentionDays` only with `--force`).', '`roomguard privacy erase --user SUB`: beendet Sitzungen, entfernt Faktoren und Sperren; mit `audit.identity: erasable` wird der Pseudonym-Schlüssel der Person gelöscht, ihre Einträge bleiben in der prüfbaren Kette, sind ihr aber nicht mehr zuzuordnen (Einträge innerhalb `audit.legalRetentionDays` nur mit `--force`).'),
+    feature: t('`roomguard privacy erase --user SUB`: ends sessions, removes factors and locks, forgets the person wherever an invitation names them; with `audit.identity: erasable` deletes the person\'s pseudonym key, which also seals their client address and user agent, so their records stay in the verifiable chain but cannot be linked to them (records inside `audit.legalRetentionDays` only with `--force`). Residual risk: the pattern of their records (rooms, times) stays.', '`roomguard privacy erase --user SUB`: beendet Sitzungen, entfernt Faktoren und Sperren; mit `audit.identity: erasable` wird der Pseudonym-Schlüssel der Person gelöscht, ihre Einträge bleiben in der prüfbaren Kette, sind ihr aber nicht mehr zuzuordnen (Einträge innerhalb `audit.legalRetentionDays` nur mit `--force`).'),
     keys: ['audit.identity', 'audit.legalRetentionDays', 'audit.retentionDays'],
-    tests: [T.eraseVerifies, T.eraseHeld],
+    tests: [T.eraseVerifies, T.eraseHeld, T.eraseSealsClient, T.eraseBySubject, T.eraseForgetsEveryone, T.eraseRecordedFirst],
     duty: t('With clear or pseudonymous identities, document reliance on Art. 17(3)(b)/(e) until retention deletes the records.', 'Bei Klartext- oder pseudonymen Identitäten die Berufung auf Art. 17 Abs. 3 lit. b/e dokumentieren, bis die Aufbewahrungsfrist die Einträge löscht.'),
     judge: (f) => f.store.kind === 'memory'
       ? notMet('store.url is memory: privacy erase cannot reach the gateway\'s in-process store and refuses', 'store.url ist memory: privacy erase erreicht den Speicher im Gateway-Prozess nicht und verweigert')
@@ -213,9 +218,9 @@ export const REQUIREMENTS: readonly Requirement[] = [
   {
     id: 'BSI OPS.1.1.5.A12; ASVS 16.4.2', source: 'BSI', servable: true,
     asks: t('Logs cannot be altered or deleted unnoticed.', 'Protokolle können nicht unbemerkt verändert oder gelöscht werden.'),
-    feature: t('Hash chain per instance with Ed25519-signed checkpoints; `roomguard audit verify` names the first broken place.', 'Hash-Kette je Instanz mit Ed25519-signierten Prüfpunkten; `roomguard audit verify` nennt die erste defekte Stelle.'),
+    feature: t('Hash chain per instance with Ed25519-signed checkpoints; `roomguard audit verify` names the first broken place. The report says met only when given the checkpoints or the public key kept off the host (`--checkpoints`, `--public-key`): without them a deleted instance folder leaves a chain that verifies.', 'Hash-Kette je Instanz mit Ed25519-signierten Prüfpunkten; `roomguard audit verify` nennt die erste defekte Stelle. Der Bericht sagt nur mit den außerhalb des Hosts aufbewahrten Prüfpunkten oder dem öffentlichen Schlüssel (`--checkpoints`, `--public-key`) erfüllt: ohne sie hinterlässt ein gelöschter Instanzordner eine Kette, die sich prüfen lässt.'),
     keys: ['audit.checkpointEvery', 'audit.checkpointInterval'],
-    tests: [T.tamperMiddle, T.verifyChanged],
+    tests: [T.tamperMiddle, T.verifyChanged, T.offHostDeletion],
     duty: t('Keep the signing key readable by roomguard only; keep the public key off the host.', 'Den Signaturschlüssel nur für roomguard lesbar halten; den öffentlichen Schlüssel außerhalb des Hosts aufbewahren.'),
     judge: (f) => {
       const c = f.chain;
