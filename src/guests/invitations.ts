@@ -261,6 +261,19 @@ export class Invitations {
   }
 
   /**
+   * Invitations written before they carried a store name (no `creator`): erasure can only find them through
+   * the person's `guest.invite_created` records and forget the creator's display name (and the revoker's,
+   * where it is the same). They go with their expiry anyway. False when there is no such invitation.
+   */
+  async forgetLegacyCreator(room: string, id: string): Promise<boolean> {
+    const hash = (await this.#store.members(this.#room(room))).find((h) => h.startsWith(id));
+    const invitation = hash ? await this.#load(hash) : undefined;
+    if (!hash || !invitation || invitation.creator !== undefined || invitation.createdBy.startsWith('cli:')) return false;
+    const forgotten: Invitation = { ...invitation, createdBy: ERASED, ...(invitation.revokedBy === invitation.createdBy ? { revokedBy: ERASED } : {}) };
+    return this.#store.replace(this.#record(hash), JSON.stringify(forgotten), this.#keep(forgotten));
+  }
+
+  /**
    * Forgets the person with store name `ref` wherever an invitation names them (creator, revoker) — their
    * erasure (GDPR Art. 17): the invitations themselves stay as they are for the guests who hold them.
    * Returns how many invitations changed.

@@ -87,9 +87,19 @@ async function openClientFields(src: SubjectSources, sub: string, records: Audit
   return out;
 }
 
+/** Invitations made before they carried a store name, found through the person's `guest.invite_created` records. */
+function legacyInvitationIds(records: readonly AuditRecord[]): Array<{ room: string; id: string }> {
+  return records.flatMap((r) => (r.type === 'guest.invite_created' && r.room !== undefined && typeof r.details?.invitation === 'string' ? [{ room: r.room, id: r.details.invitation }] : []));
+}
+
 /** Invitations that name the person as creator or revoker, found by their store name (never by display name). */
-async function invitationsOf(src: SubjectSources, sub: string): Promise<SubjectInvitation[]> {
-  return (await src.invitations.ofPerson(userKey(sub))).map((v) => ({
+async function invitationsOf(src: SubjectSources, sub: string, records: readonly AuditRecord[]): Promise<SubjectInvitation[]> {
+  const views = await src.invitations.ofPerson(userKey(sub));
+  for (const { room, id } of legacyInvitationIds(records)) {
+    if (views.some((v) => v.id === id)) continue;
+    views.push(...(await src.invitations.list(room)).filter((v) => v.id === id && v.creator === undefined));
+  }
+  return views.map((v) => ({
     id: v.id, room: v.room, note: v.note, createdAt: iso(v.createdAt), expiresAt: iso(v.expiresAt), maxUses: v.maxUses, used: v.used, state: v.state,
     admissions: v.admissions.map((a) => ({ at: iso(a.at), name: a.name })),
   }));
@@ -103,7 +113,7 @@ export async function collectSubject(src: SubjectSources, sub: string): Promise<
     ...(data.mfa ? { secondFactor: data.mfa.method } : {}), ...(data.userAgent ? { userAgent: data.userAgent } : {}),
   }));
   const audit = await openClientFields(src, sub, await auditRecordsOf(src, sub));
-  return { user: sub, generatedAt: iso(src.now()), sessions, factors: await src.mfa.list(sub), invitations: await invitationsOf(src, sub), audit };
+  return { user: sub, generatedAt: iso(src.now()), sessions, factors: await src.mfa.list(sub), invitations: await invitationsOf(src, sub, audit), audit };
 }
 
 /** What an erasure did, and what it could not do and why. */
@@ -154,7 +164,10 @@ export async function eraseSubject(src: SubjectSources, sub: string, options: Er
   const keep = (held.length > 0 || keyInHold) && !options.force;
   const sessionsEnded = await src.sessions.destroyAllFor(sub);
   const factorsRemoved = await src.mfa.reset(sub);
-  const invitationsForgotten = await src.invitations.forgetPerson(userKey(sub));
+  let invitationsForgotten = await src.invitations.forgetPerson(userKey(sub));
+  for (const { room, id } of legacyInvitationIds(records)) {
+    if (await src.invitations.forgetLegacyCreator(room, id)) invitationsForgotten++;
+  }
   if (!keep) await src.personKeys.erase(sub);
   const unshredded = [...clear, ...records.filter((r) => r.actor !== undefined && 'pseudonym' in r.actor && r.actor.pseudonym !== own)];
   const newestKept = unshredded.map((r) => Date.parse(r.ts)).reduce((a, b) => Math.max(a, b), 0);

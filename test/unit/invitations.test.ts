@@ -122,6 +122,19 @@ describe('invitations', () => {
     expect((await invitations.ofPerson('ref-alice')).map((v) => v.id)).toEqual([invitation.id]);
   });
 
+  it('forgets the display name of an invitation made before store names, and leaves current and CLI ones alone', async () => {
+    const { store, invitations } = setup();
+    const legacy = await invitations.create({ room: 'r', ttlMs: HOUR, maxUses: 5, note: '', createdBy: 'Alice Admin' });
+    const current = await invitations.create({ room: 'r', ttlMs: HOUR, maxUses: 5, note: '', createdBy: 'Alice Admin', creator: 'ref-alice' });
+    const cli = await invitations.create({ room: 'r', ttlMs: HOUR, maxUses: 5, note: '', createdBy: 'cli:root' });
+    expect(await invitations.forgetLegacyCreator('r', legacy.invitation.id)).toBe(true);
+    expect(await invitations.forgetLegacyCreator('r', current.invitation.id)).toBe(false);
+    expect(await invitations.forgetLegacyCreator('r', cli.invitation.id)).toBe(false);
+    expect(JSON.parse((await store.get(`guest:invite:${tokenHash(legacy.token)}`))!)).toMatchObject({ createdBy: '(erased)' });
+    expect(JSON.parse((await store.get(`guest:invite:${tokenHash(current.token)}`))!)).toMatchObject({ createdBy: 'Alice Admin' });
+    expect(JSON.parse((await store.get(`guest:invite:${tokenHash(cli.token)}`))!)).toMatchObject({ createdBy: 'cli:root' });
+  });
+
   it('lists a room\'s invitations newest first with the names that used them', async () => {
     const { invitations, advance } = setup();
     const first = await invitations.create({ room: 'r', ttlMs: HOUR, maxUses: 5, note: 'first', createdBy: 'a' });
