@@ -268,7 +268,7 @@ export class Invitations {
   async forgetLegacyCreator(room: string, id: string): Promise<boolean> {
     const hash = (await this.#store.members(this.#room(room))).find((h) => h.startsWith(id));
     const invitation = hash ? await this.#load(hash) : undefined;
-    if (!hash || !invitation || invitation.creator !== undefined || invitation.createdBy.startsWith('cli:')) return false;
+    if (!hash || !invitation || invitation.creator !== undefined || invitation.createdBy === ERASED || invitation.createdBy.startsWith('cli:')) return false;
     const forgotten: Invitation = { ...invitation, createdBy: ERASED, ...(invitation.revokedBy === invitation.createdBy ? { revokedBy: ERASED } : {}) };
     return this.#store.replace(this.#record(hash), JSON.stringify(forgotten), this.#keep(forgotten));
   }

@@ -128,10 +128,14 @@ describe('invitations', () => {
     const current = await invitations.create({ room: 'r', ttlMs: HOUR, maxUses: 5, note: '', createdBy: 'Alice Admin', creator: 'ref-alice' });
     const cli = await invitations.create({ room: 'r', ttlMs: HOUR, maxUses: 5, note: '', createdBy: 'cli:root' });
     expect(await invitations.forgetLegacyCreator('r', legacy.invitation.id)).toBe(true);
+    // Forgotten once is forgotten: neither a second call nor one after forgetPerson counts again.
+    expect(await invitations.forgetLegacyCreator('r', legacy.invitation.id)).toBe(false);
+    expect(await invitations.forgetLegacyCreator('r', current.invitation.id)).toBe(false);
+    await invitations.forgetPerson('ref-alice');
     expect(await invitations.forgetLegacyCreator('r', current.invitation.id)).toBe(false);
     expect(await invitations.forgetLegacyCreator('r', cli.invitation.id)).toBe(false);
     expect(JSON.parse((await store.get(`guest:invite:${tokenHash(legacy.token)}`))!)).toMatchObject({ createdBy: '(erased)' });
-    expect(JSON.parse((await store.get(`guest:invite:${tokenHash(current.token)}`))!)).toMatchObject({ createdBy: 'Alice Admin' });
+    expect(JSON.parse((await store.get(`guest:invite:${tokenHash(current.token)}`))!)).toMatchObject({ createdBy: '(erased)' });
     expect(JSON.parse((await store.get(`guest:invite:${tokenHash(cli.token)}`))!)).toMatchObject({ createdBy: 'cli:root' });
   });
 
