@@ -17,6 +17,12 @@ export interface QueryFilters {
    * with `audit.identity` pseudonymous or erasable, see `pseudonymsOf`), so a reviewer can name a sub.
    */
   userPseudonyms?: readonly string[];
+  /**
+   * The data-subject match of `privacy export|erase`: clear records whose `sub` is exactly this sub and
+   * whose `iss` is one of `issuers`, and records under one of `pseudonyms` (the ones the caller worked out
+   * for that sub). Never the raw input as a pseudonym or an e-mail address: that is `user`, for reviewers.
+   */
+  subject?: { sub: string; issuers: readonly string[]; pseudonyms: readonly string[] };
   type?: AuditRecordType;
   outcome?: AuditOutcome;
   /** Milliseconds since the epoch, inclusive. */
@@ -38,6 +44,12 @@ export function matchesFilters(record: AuditRecord, filters: QueryFilters): bool
     const u = filters.user;
     const hit = 'pseudonym' in a ? a.pseudonym === u.toLowerCase() || (filters.userPseudonyms?.includes(a.pseudonym) ?? false) : a.sub === u || (a.email !== undefined && a.email.toLowerCase() === u.toLowerCase());
     if (!hit) return false;
+  }
+  if (filters.subject !== undefined) {
+    const a = record.actor;
+    if (!a) return false;
+    const s = filters.subject;
+    if (!('pseudonym' in a ? s.pseudonyms.includes(a.pseudonym) : a.sub === s.sub && s.issuers.includes(a.iss))) return false;
   }
   const ts = Date.parse(record.ts);
   if (filters.since !== undefined && ts < filters.since) return false;

@@ -4,6 +4,7 @@
 import { createHash } from 'node:crypto';
 import type { Decision } from '../policy/types.js';
 import type { Role } from '../identity/types.js';
+import type { PersonSeal } from './person-keys.js';
 import { pseudonymOf, recordableIp, type IdentityMode, type IpMode } from './privacy.js';
 
 export const AUDIT_RECORD_VERSION = 1;
@@ -159,14 +160,14 @@ const CODE_PATTERN = /^[A-Za-z0-9_.:-]{1,64}$/;
  * The record body for an event, with the privacy settings applied. Only the fields named here are
  * copied, so extra properties smuggled into an event object never reach the log.
  */
-export function toRecordBody(event: AuditEvent, privacy: PrivacySettings, ipDayKey: Buffer | undefined, personPseudonym?: string): AuditRecordBody {
+export function toRecordBody(event: AuditEvent, privacy: PrivacySettings, ipDayKey: Buffer | undefined, person?: PersonSeal): AuditRecordBody {
   const body: AuditRecordBody = { type: event.type, outcome: event.outcome };
   if (event.actor) {
     const { sub, iss, email, name } = event.actor;
     if (privacy.identity === 'erasable') {
       // The pseudonym under the person's own key (person-keys.ts), worked out by the writer before sealing.
-      if (personPseudonym === undefined) throw new TypeError('audit: an erasable identity needs the person\'s pseudonym');
-      body.actor = { pseudonym: personPseudonym };
+      if (person === undefined) throw new TypeError('audit: an erasable identity needs the person\'s pseudonym');
+      body.actor = { pseudonym: person.pseudonym };
     } else if (privacy.identity === 'pseudonymous') {
       body.actor = { pseudonym: pseudonymOf(privacy.pseudonymKey, iss, sub) };
     } else {
@@ -204,7 +205,11 @@ export function toRecordBody(event: AuditEvent, privacy: PrivacySettings, ipDayK
   if (event.client) {
     const ip = event.client.ip !== undefined ? recordableIp(event.client.ip, privacy.ip, ipDayKey) : undefined;
     const userAgent = event.client.userAgent !== undefined ? clip(event.client.userAgent, 256) : undefined;
-    if (ip !== undefined || userAgent !== undefined) body.client = { ...(ip !== undefined ? { ip } : {}), ...(userAgent !== undefined ? { userAgent } : {}) };
+    // erasable: a person's client fields are sealed under their key, so shredding it covers them too; in
+    // clear they would tie the old records to the person's next ones (same address, same browser).
+    const sealed = privacy.identity === 'erasable' && event.actor !== undefined ? person : undefined;
+    const put = (field: string, value: string) => (sealed ? sealed.seal(field, value) : value);
+    if (ip !== undefined || userAgent !== undefined) body.client = { ...(ip !== undefined ? { ip: put('client.ip', ip) } : {}), ...(userAgent !== undefined ? { userAgent: put('client.userAgent', userAgent) } : {}) };
   }
   if (event.session !== undefined) body.session = sessionRef(event.session);
   const reason = event.reason ?? decision?.reasons[0];

@@ -12,7 +12,7 @@ import { CHECKPOINT_FILE, CLOCK_TOLERANCE_MS, GENESIS, canonicalJson, isValidIns
 import { checkpointSigner, type CheckpointEntry, type CheckpointSigner } from './checkpoint.js';
 import { DailyIpKeys } from './ip-keys.js';
 import { acquireInstanceLock, LockLostError, type InstanceLock } from './lock.js';
-import type { PersonKeys } from './person-keys.js';
+import type { PersonKeys, PersonSeal } from './person-keys.js';
 import { pseudonymKey, type IdentityMode, type IpMode } from './privacy.js';
 import { AUDIT_RECORD_VERSION, toRecordBody, validateDetails, validateEvent, type AuditDetails, type AuditEvent, type AuditRecord, type AuditRecordBody, type PrivacySettings } from './record.js';
 import type { AuditSink } from './sink.js';
@@ -60,7 +60,7 @@ export interface AuditWriterStats {
 }
 
 type Pending =
-  | { kind: 'event'; event: AuditEvent; pseudonym?: string; resolve: (record: AuditRecord) => void; reject: (err: Error) => void }
+  | { kind: 'event'; event: AuditEvent; person?: PersonSeal; resolve: (record: AuditRecord) => void; reject: (err: Error) => void }
   | { kind: 'purge'; details: AuditDetails; resolve: (record: AuditRecord) => void; reject: (err: Error) => void }
   | { kind: 'checkpoint'; note?: AuditDetails; resolve: (record: AuditRecord | undefined) => void; reject: (err: Error) => void };
 
@@ -253,13 +253,13 @@ export class AuditWriter implements AuditSink {
 
   async #appendErasable(event: AuditEvent, sub: string): Promise<AuditRecord> {
     if (!this.#personKeys) throw auditUnavailable('audit.identity erasable: the person keys in the store are not connected');
-    let pseudonym: string;
+    let person: PersonSeal;
     try {
-      pseudonym = await this.#personKeys.pseudonymFor(sub);
+      person = await this.#personKeys.sealFor(sub);
     } catch (err) {
       throw auditUnavailable(`audit.identity erasable: cannot read the person's key: ${(err as Error).message}`, err);
     }
-    return new Promise((resolve, reject) => this.#enqueue({ kind: 'event', event, pseudonym, resolve, reject }));
+    return new Promise((resolve, reject) => this.#enqueue({ kind: 'event', event, person, resolve, reject }));
   }
 
   /**
@@ -567,7 +567,7 @@ export class AuditWriter implements AuditSink {
       }
       let body: AuditRecordBody;
       try {
-        body = toRecordBody(item.event, this.#privacy, ipKey, item.pseudonym);
+        body = toRecordBody(item.event, this.#privacy, ipKey, item.person);
       } catch (err) {
         item.reject(err as Error);
         continue;

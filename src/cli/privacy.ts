@@ -1,7 +1,9 @@
 // `roomguard privacy export|erase --user SUB`: a data subject's rights of access (GDPR Art. 15) and to
 // erasure (Art. 17) over the shared store and the audit log (src/privacy/subject.ts). Both are recorded in
 // the command line's own audit chain.
-import { mkdir, writeFile } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { mkdir, open } from 'node:fs/promises';
+import { userInfo } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { Config } from '../config/schema.js';
 import { auditDirOf, loadConfigFile } from '../config/load.js';
@@ -39,43 +41,82 @@ async function withSources<T>(config: Config, use: (src: SubjectSources, store: 
   }
 }
 
-function configOf(args: CommandArgs): Config | undefined {
+/**
+ * The config, or undefined (problems printed). `store.url: memory` is refused: the command would work on
+ * its own empty store and report an erasure or an export that never touched the gateway's data.
+ */
+function configOf(args: CommandArgs, io: CliIo): Config | undefined {
   const { config, problems } = loadConfigFile(args.string('config'));
   if (!config) printProblems(problems);
+  if (config?.store.url === 'memory') {
+    io.err(`${config.sourceFile}: store.url is "memory": privacy commands need the gateway's shared store (Redis); an in-memory store belongs to one process and this command cannot reach it\n`);
+    return undefined;
+  }
   return config ?? undefined;
+}
+
+/** Who ran the command, for the record (the operator, never the data subject). */
+function operator(): string {
+  try {
+    return `cli:${userInfo().username || 'unknown'}`;
+  } catch {
+    return 'cli:unknown';
+  }
+}
+
+/**
+ * Writes the export into a new directory of its own: an existing one (perhaps made by someone else to read
+ * or redirect the export) is refused, and files are created exclusively without following symlinks.
+ */
+async function writeExportDir(dir: string, files: ReadonlyArray<[string, string]>): Promise<void> {
+  await mkdir(dir, { mode: 0o700 });
+  for (const [name, text] of files) {
+    const handle = await open(join(dir, name), constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
+    try {
+      await handle.writeFile(text);
+    } finally {
+      await handle.close();
+    }
+  }
 }
 
 export async function privacyExport(args: CommandArgs, io: CliIo): Promise<number> {
   const user = args.string('user')!;
-  const config = configOf(args);
+  const config = configOf(args, io);
   if (!config) return EXIT.problems;
   const { collectSubject } = await import('../privacy/subject.js');
   const { appendFromCli } = await import('../audit/config.js');
   return withSources(config, async (src, store) => {
     const data = await collectSubject(src, user);
     const out = args.string('out');
-    // Recorded before anything is handed out: an export nobody can account for does not happen.
-    await appendFromCli(config, store, [{ type: 'privacy.export', outcome: 'success', actor: { sub: user, iss: config.oidc.issuer.href }, details: { sessions: data.sessions.length, factors: data.factors.factors.length, invitations: data.invitations.length, auditRecords: data.audit.length, ...(out ? { written: 'files' } : { written: 'stdout' }) } }]);
+    // Recorded before anything is handed out: an export nobody can account for does not happen. Without
+    // the person in it (no actor, no counts): it must neither make them a key nor point at their records.
+    await appendFromCli(config, store, [{ type: 'privacy.export', outcome: 'success', details: { operator: operator(), written: out ? 'files' : 'stdout' } }]);
     if (!out) {
       io.out(`${JSON.stringify(data, null, 2)}\n`);
       return EXIT.ok;
     }
     const { renderSubjectPage } = await import('../ui/privacy-page.js');
     const dir = resolve(out);
-    await mkdir(dir, { recursive: true, mode: 0o700 });
     const lang = args.string('lang') === 'en' ? 'en' : 'de';
-    await writeFile(join(dir, 'subject.json'), `${JSON.stringify(data, null, 2)}\n`, { mode: 0o600 });
-    await writeFile(join(dir, 'subject.html'), renderSubjectPage(data, lang), { mode: 0o600 });
+    try {
+      await writeExportDir(dir, [['subject.json', `${JSON.stringify(data, null, 2)}\n`], ['subject.html', renderSubjectPage(data, lang)]]);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      io.err(code === 'EEXIST' ? `${dir} exists: privacy export writes into a new directory of its own; name one that does not exist yet\n` : `cannot write the export to ${dir}: ${(err as Error).message}\n`);
+      return EXIT.problems;
+    }
     io.out(`wrote ${join(dir, 'subject.json')} and ${join(dir, 'subject.html')}: ${data.sessions.length} session(s), ${data.factors.factors.length} factor(s), ${data.invitations.length} invitation(s), ${data.audit.length} audit record(s)\n`);
     return EXIT.ok;
   });
 }
 
-function describeErasure(r: ErasureReport, legalDays: number): string {
+function describeErasure(r: ErasureReport, legalDays: number, auditDir: string): string {
   const lines = [`${r.user}: ended ${r.sessionsEnded} session(s), removed ${r.factorsRemoved} factor(s), recovery codes and locks`];
-  if (r.invitationsForgotten > 0) lines.push(`forgot ${r.user} as the creator of ${r.invitationsForgotten} guest invitation(s); they stay usable until they expire (revoke them with roomguard invite revoke)`);
+  if (r.invitationsForgotten > 0) lines.push(`forgot ${r.user} as the creator or revoker of ${r.invitationsForgotten} guest invitation(s); they stay usable until they expire (revoke them with roomguard invite revoke)`);
+  if (r.keyWithoutRecords) lines.push(`warning: ${r.user} had a pseudonym key but no audit record under it was found in ${auditDir}; check that --config names the gateway's own audit.dir`);
   if (r.recordsShredded > 0) lines.push(`shredded the pseudonym key of ${r.recordsShredded} audit record(s): they stay in the chain and can no longer be linked to ${r.user}`);
-  if (r.recordsHeld > 0) lines.push(`NOT shredded: ${r.recordsHeld} audit record(s) are inside the legal retention period (audit.legalRetentionDays: ${legalDays}) until ${r.heldUntil}; run again then, or with --force`);
+  if (r.keyHeld) lines.push(`NOT shredded: ${r.recordsHeld} audit record(s) found, and the pseudonym key was in use, inside the legal retention period (audit.legalRetentionDays: ${legalDays}) until ${r.heldUntil}; run again then, or with --force`);
   if (r.recordsInClear > 0) lines.push(`${r.recordsInClear} audit record(s) name ${r.user} in clear (written with audit.identity: clear); they cannot be shredded and go with retention by ${r.purgedBy}`);
   if (r.recordsPseudonymous > 0) lines.push(`${r.recordsPseudonymous} audit record(s) carry the deployment-wide pseudonym (audit.identity: pseudonymous); they go with retention by ${r.purgedBy}`);
   return `${lines.join('\n')}\n`;
@@ -83,19 +124,17 @@ function describeErasure(r: ErasureReport, legalDays: number): string {
 
 export async function privacyErase(args: CommandArgs, io: CliIo): Promise<number> {
   const user = args.string('user')!;
-  const config = configOf(args);
+  const config = configOf(args, io);
   if (!config) return EXIT.problems;
   const { eraseSubject } = await import('../privacy/subject.js');
   const { appendFromCli } = await import('../audit/config.js');
   return withSources(config, async (src, store) => {
     const force = args.flag('force');
+    // Recorded before anything changes: when the record cannot be written, nothing is erased. It names
+    // neither the person nor how much was theirs (counts would point at their records).
+    await appendFromCli(config, store, [{ type: 'privacy.erase', outcome: 'success', details: { operator: operator(), forced: force } }]);
     const report = await eraseSubject(src, user, { force, legalRetentionDays: config.audit.legalRetentionDays, retentionDays: config.audit.retentionDays });
-    // No actor: a record naming the person would link them again.
-    await appendFromCli(config, store, [{
-      type: 'privacy.erase', outcome: 'success',
-      details: { sessionsEnded: report.sessionsEnded, factorsRemoved: report.factorsRemoved, invitationsForgotten: report.invitationsForgotten, recordsShredded: report.recordsShredded, recordsHeld: report.recordsHeld, recordsInClear: report.recordsInClear, recordsPseudonymous: report.recordsPseudonymous, forced: force },
-    }]);
-    io.out(describeErasure(report, config.audit.legalRetentionDays));
-    return report.recordsHeld > 0 ? EXIT.problems : EXIT.ok;
+    io.out(describeErasure(report, config.audit.legalRetentionDays, src.auditDir));
+    return report.keyHeld ? EXIT.problems : EXIT.ok;
   });
 }

@@ -327,6 +327,8 @@ export const COMMANDS: readonly CommandSpec[] = [
     options: {
       config: { ...needsConfig, required: true },
       audit: { type: 'string', value: 'DIR', complete: 'dir', doc: 'verify this copy of an audit directory instead of audit.dir (an evidence package: audit verify --export)' },
+      checkpoints: { type: 'string', value: 'FILE', complete: 'file', doc: 'a copy of checkpoints.jsonl kept off the host: only with it (or --public-key) can the report say the log was not altered or deleted unnoticed' },
+      'public-key': { type: 'string', value: 'FILE', complete: 'file', doc: 'the checkpoint public key kept off the host (as audit verify --public-key)' },
       out: { type: 'string', value: 'FILE', required: true, complete: 'file', doc: 'where to write: FILE.md and FILE.html (an .md or .html ending is replaced)' },
       lang: { type: 'string', value: 'LANG', choices: ['de', 'en'], doc: 'language of the report (default de)' },
     },

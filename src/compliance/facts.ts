@@ -3,7 +3,9 @@
 // `gatherFacts` reads the policy directory and verifies the audit directory.
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
+import { readdir } from 'node:fs/promises';
 import { resolve } from 'node:path';
+import { isValidInstance, KEYS_DIR } from '../audit/chain.js';
 import { checkpointKeys } from '../audit/checkpoint.js';
 import { verifyAuditDir, type VerifyReport } from '../audit/verify.js';
 import { auditDirOf, policiesDirOf } from '../config/load.js';
@@ -34,6 +36,15 @@ export interface ChainFacts {
   /** The first problem as `file:line: kind`. */
   firstProblem?: string;
   signatures: 'checked' | 'unchecked';
+  /**
+   * Checked against evidence kept off the host (a checkpoints.jsonl copy or the public key): only then can
+   * the deletion of whole instance folders or of the directory itself show.
+   */
+  offHost: boolean;
+  /** The directory is missing (a gateway that never ran, or a deleted log: only off-host evidence tells). */
+  missing?: boolean;
+  /** Entries of the directory that are neither an instance folder nor the keys folder. */
+  unrecognised: string[];
   lastCheckpoint?: { instance: string; seq: number; ts: string; keyId: string };
 }
 
@@ -49,7 +60,11 @@ export interface DeploymentFacts {
   guests: { idleMinutes: number; absoluteMinutes: number };
   oidc: { issuer: string; claims: { email: string; name: string; groups: string }; trustAmr: string[]; scopes: string[] };
   mfa: { maxFailures: number; hardLockAfter: number; lockoutMinutes: number };
-  store: { kind: 'memory' | 'redis'; tls: boolean; host?: string; loopback: boolean };
+  /**
+   * `loopback`: every configured node is on this host. `discovered`: the nodes in use are learnt at run
+   * time (the Sentinel's primary, Cluster nodes), so configured loopback addresses prove nothing about them.
+   */
+  store: { kind: 'memory' | 'redis'; tls: boolean; host?: string; loopback: boolean; discovered: boolean };
   audit: {
     ip: string; identity: string; names: boolean; retentionDays: number; legalRetentionDays: number;
     checkpointEvery: number; checkpointIntervalMinutes: number; syslog?: string; stdout: boolean; reviewers: string[];
@@ -78,23 +93,24 @@ function roomFacts(policy: PolicySet['policies'][number]): RoomFacts {
 
 function storeFacts(config: Config): DeploymentFacts['store'] {
   const s = config.store;
-  if (s.url === 'memory') return { kind: 'memory', tls: false, loopback: true };
-  if (s.sentinel.nodes.length > 0 || s.cluster.nodes.length > 0) {
-    const host = (s.sentinel.nodes[0] ?? s.cluster.nodes[0]!).replace(/:\d+$/, '').replace(/^\[|\]$/g, '');
-    return { kind: 'redis', tls: s.tls.enabled, host, loopback: isLoopbackHost(host) };
+  if (s.url === 'memory') return { kind: 'memory', tls: false, loopback: true, discovered: false };
+  const nodes = s.sentinel.nodes.length > 0 ? s.sentinel.nodes : s.cluster.nodes;
+  if (nodes.length > 0) {
+    const hosts = nodes.map((n) => n.replace(/:\d+$/, '').replace(/^\[|\]$/g, ''));
+    return { kind: 'redis', tls: s.tls.enabled, host: hosts.join(', '), loopback: hosts.every((h) => isLoopbackHost(h)), discovered: true };
   }
   const url = new URL(s.url);
   const host = url.hostname.replace(/^\[|\]$/g, '');
-  return { kind: 'redis', tls: url.protocol === 'rediss:', host, loopback: isLoopbackHost(host) };
+  return { kind: 'redis', tls: url.protocol === 'rediss:', host, loopback: isLoopbackHost(host), discovered: false };
 }
 
-export function chainFacts(dir: string, report: VerifyReport): ChainFacts {
+export function chainFacts(dir: string, report: VerifyReport, extra: { offHost?: boolean; unrecognised?: string[] } = {}): ChainFacts {
   const first = report.problems[0];
   const cp = report.lastCheckpoint;
   return {
     dir, ok: report.ok, records: report.records, instances: [...report.instanceNames], problems: report.problems.length,
     ...(first ? { firstProblem: `${first.file}:${first.line}: ${first.kind}` } : {}),
-    signatures: report.signatures,
+    signatures: report.signatures, offHost: extra.offHost ?? false, unrecognised: extra.unrecognised ?? [],
     ...(cp ? { lastCheckpoint: { instance: cp.instance, seq: cp.seq, ts: cp.ts, keyId: cp.keyId } } : {}),
   };
 }
@@ -135,18 +151,46 @@ export function factsOf(config: Config, policies: { set?: PolicySet; problems: s
  * Reads the policy set and verifies the audit chain (`auditDir`, default the configured one) for a report;
  * `chain` is a verification the caller already has (the reviewer page's, at most a minute old).
  */
-export async function gatherFacts(config: Config, options: { auditDir?: string; reserved?: readonly string[]; now?: number; chain?: ChainFacts } = {}): Promise<DeploymentFacts> {
+export interface OffHostEvidence {
+  /** Copies of checkpoints.jsonl kept off the host. */
+  checkpointFiles?: string[];
+  /** The checkpoint public key kept off the host. */
+  publicKeyPem?: string;
+}
+
+export async function gatherFacts(config: Config, options: { auditDir?: string; reserved?: readonly string[]; now?: number; chain?: ChainFacts } & OffHostEvidence = {}): Promise<DeploymentFacts> {
   const now = options.now ?? Date.now();
   const loaded = loadPolicyDir(policiesDirOf(config), options.reserved ?? []);
   const dir = options.auditDir ?? auditDirOf(config);
-  const chain = options.chain ?? await verifiedChain(config, dir, now);
+  const chain = options.chain ?? await verifiedChain(config, dir, now, options);
   const problems = loaded.problems.map((p) => `${p.file}${p.line ? `:${p.line}` : ''}: ${p.field ? `${p.field}: ` : ''}${p.message}`);
   return factsOf(config, { ...(loaded.set ? { set: loaded.set } : {}), problems }, chain, now);
 }
 
-/** `audit verify` over `dir`; the configured directory not made yet (a gateway that never ran) holds no records. */
-async function verifiedChain(config: Config, dir: string, now: number): Promise<ChainFacts> {
+/** Entries of an audit directory that verify does not read: neither instance folders nor the keys folder. */
+async function unrecognisedEntries(dir: string): Promise<string[]> {
+  const entries = await readdir(dir, { withFileTypes: true });
+  return entries.filter((e) => !(e.isDirectory() && isValidInstance(e.name)) && e.name !== KEYS_DIR && !e.name.startsWith('.')).map((e) => e.name).sort();
+}
+
+/**
+ * `audit verify` over `dir`. A missing configured directory holds no records (a gateway that never ran, or
+ * one whose log was deleted: said so). A directory verify cannot read is a failed verification, not a crash.
+ */
+async function verifiedChain(config: Config, dir: string, now: number, evidence: OffHostEvidence): Promise<ChainFacts> {
   const live = resolve(dir) === resolve(auditDirOf(config));
-  if (live && !existsSync(dir)) return { dir, ok: true, records: 0, instances: [], problems: 0, signatures: 'checked' };
-  return chainFacts(dir, await verifyAuditDir(dir, { signingKeyPem: config.secrets.auditSigningKey.reveal(), live, now }));
+  const offHost = (evidence.checkpointFiles?.length ?? 0) > 0 || evidence.publicKeyPem !== undefined;
+  if (live && !existsSync(dir)) return { dir, ok: true, records: 0, instances: [], problems: 0, signatures: 'checked', offHost, missing: true, unrecognised: [] };
+  try {
+    const unrecognised = await unrecognisedEntries(dir);
+    const report = await verifyAuditDir(dir, {
+      signingKeyPem: config.secrets.auditSigningKey.reveal(), live, now,
+      ...(evidence.publicKeyPem !== undefined ? { publicKeyPem: evidence.publicKeyPem } : {}),
+      ...(evidence.checkpointFiles ? { checkpointFiles: evidence.checkpointFiles } : {}),
+    });
+    return chainFacts(dir, report, { offHost, unrecognised });
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
+    return { dir, ok: false, records: 0, instances: [], problems: 1, firstProblem: `${dir}: cannot be read (${code})`, signatures: 'unchecked', offHost, unrecognised: [] };
+  }
 }

@@ -47,6 +47,11 @@ const T = {
   exportSubject: test('test/integration/privacy-rights.test.ts', 'exports the sessions, factors and audit records of bob as JSON and a readable page, and audits the export'),
   eraseVerifies: test('test/integration/privacy-rights.test.ts', 'after erase --force, audit verify passes, export finds no record of bob, and his next join has a new pseudonym'),
   eraseHeld: test('test/integration/privacy-rights.test.ts', 'keeps records inside the legal retention period linkable unless --force, and says so'),
+  eraseSealsClient: test('test/integration/privacy-rights.test.ts', 'seals client address and user agent under the person\'s own key, and opens them only in their export'),
+  eraseBySubject: test('test/integration/privacy-rights.test.ts', 'matches the person by sub only: neither their pseudonym nor their e-mail address finds their records'),
+  eraseForgetsEveryone: test('test/unit/invitations.test.ts', 'finds and forgets a person wherever an invitation names them, creator or revoker, by store name only'),
+  eraseRecordedFirst: test('test/integration/privacy-rights.test.ts', 'erases nothing when the erasure cannot be recorded'),
+  offHostDeletion: test('test/integration/compliance-report.test.ts', 'says the log cannot be altered or deleted unnoticed only against checkpoints kept off the host'),
   backchannel: test('test/integration/backchannel.test.ts', 'ends the roomguard session when the person signs out at the IdP'),
   auditRecords: test('test/integration/audit-gateway.test.ts', 'records config, policies, login, allowed and denied joins, and the chain verifies'),
   auditRefuses: test('test/integration/audit-gateway.test.ts', 'refuses a join with 503 when its record cannot be written, and reports not ready'),
@@ -153,16 +158,20 @@ export const REQUIREMENTS: readonly Requirement[] = [
     keys: [],
     tests: [T.exportSubject],
     duty: t('Verify the requester\'s identity; add what the IdP and the backend hold.', 'Identität der anfragenden Person prüfen; ergänzen, was IdP und Backend speichern.'),
-    judge: () => met('privacy export is available', 'privacy export steht zur Verfügung'),
+    judge: (f) => f.store.kind === 'memory'
+      ? notMet('store.url is memory: privacy export cannot reach the gateway\'s in-process store and refuses', 'store.url ist memory: privacy export erreicht den Speicher im Gateway-Prozess nicht und verweigert')
+      : met('privacy export is available', 'privacy export steht zur Verfügung'),
   },
   {
     id: 'GDPR Art. 17', source: 'GDPR', servable: true,
     asks: t('A person\'s data is erased on request unless a legal duty to keep it applies.', 'Daten einer Person werden auf Antrag gelöscht, sofern keine gesetzliche Aufbewahrungspflicht besteht.'),
-    feature: t('`roomguard privacy erase --user SUB`: ends sessions, removes factors and locks; with `audit.identity: erasable` deletes the person\'s pseudonym key, so their records stay in the verifiable chain but cannot be linked to them (records inside `audit.legalRetentionDays` only with `--force`).', '`roomguard privacy erase --user SUB`: beendet Sitzungen, entfernt Faktoren und Sperren; mit `audit.identity: erasable` wird der Pseudonym-Schlüssel der Person gelöscht, ihre Einträge bleiben in der prüfbaren Kette, sind ihr aber nicht mehr zuzuordnen (Einträge innerhalb `audit.legalRetentionDays` nur mit `--force`).'),
+    feature: t('`roomguard privacy erase --user SUB`: ends sessions, removes factors and locks, forgets the person wherever an invitation names them; with `audit.identity: erasable` deletes the person\'s pseudonym key, which also seals their client address and user agent, so their records stay in the verifiable chain but cannot be linked to them (records inside `audit.legalRetentionDays` only with `--force`). Residual risk: the pattern of their records (rooms, times) stays.', '`roomguard privacy erase --user SUB`: beendet Sitzungen, entfernt Faktoren und Sperren, vergisst die Person überall, wo eine Einladung sie nennt; mit `audit.identity: erasable` wird der Pseudonym-Schlüssel der Person gelöscht, unter dem auch ihre Client-Adresse und ihr User-Agent verschlüsselt sind; ihre Einträge bleiben in der prüfbaren Kette, sind ihr aber nicht mehr zuzuordnen (Einträge innerhalb `audit.legalRetentionDays` nur mit `--force`). Restrisiko: das Muster ihrer Einträge (Räume, Zeiten) bleibt.'),
     keys: ['audit.identity', 'audit.legalRetentionDays', 'audit.retentionDays'],
-    tests: [T.eraseVerifies, T.eraseHeld],
+    tests: [T.eraseVerifies, T.eraseHeld, T.eraseSealsClient, T.eraseBySubject, T.eraseForgetsEveryone, T.eraseRecordedFirst],
     duty: t('With clear or pseudonymous identities, document reliance on Art. 17(3)(b)/(e) until retention deletes the records.', 'Bei Klartext- oder pseudonymen Identitäten die Berufung auf Art. 17 Abs. 3 lit. b/e dokumentieren, bis die Aufbewahrungsfrist die Einträge löscht.'),
-    judge: (f) => f.audit.identity === 'erasable'
+    judge: (f) => f.store.kind === 'memory'
+      ? notMet('store.url is memory: privacy erase cannot reach the gateway\'s in-process store and refuses', 'store.url ist memory: privacy erase erreicht den Speicher im Gateway-Prozess nicht und verweigert')
+      : f.audit.identity === 'erasable'
       ? met(`audit.identity is erasable; legal retention ${f.audit.legalRetentionDays} days`, `audit.identity ist erasable; gesetzliche Aufbewahrung ${f.audit.legalRetentionDays} Tage`)
       : duty(`audit.identity is ${f.audit.identity}: a person's records go only with retention (${f.audit.retentionDays} days)`, `audit.identity ist ${f.audit.identity}: Einträge einer Person verschwinden erst mit der Aufbewahrungsfrist (${f.audit.retentionDays} Tage)`),
   },
@@ -209,15 +218,19 @@ export const REQUIREMENTS: readonly Requirement[] = [
   {
     id: 'BSI OPS.1.1.5.A12; ASVS 16.4.2', source: 'BSI', servable: true,
     asks: t('Logs cannot be altered or deleted unnoticed.', 'Protokolle können nicht unbemerkt verändert oder gelöscht werden.'),
-    feature: t('Hash chain per instance with Ed25519-signed checkpoints; `roomguard audit verify` names the first broken place.', 'Hash-Kette je Instanz mit Ed25519-signierten Prüfpunkten; `roomguard audit verify` nennt die erste defekte Stelle.'),
+    feature: t('Hash chain per instance with Ed25519-signed checkpoints; `roomguard audit verify` names the first broken place. The report says met only when given the checkpoints or the public key kept off the host (`--checkpoints`, `--public-key`): without them a deleted instance folder leaves a chain that verifies.', 'Hash-Kette je Instanz mit Ed25519-signierten Prüfpunkten; `roomguard audit verify` nennt die erste defekte Stelle. Der Bericht sagt nur mit den außerhalb des Hosts aufbewahrten Prüfpunkten oder dem öffentlichen Schlüssel (`--checkpoints`, `--public-key`) erfüllt: ohne sie hinterlässt ein gelöschter Instanzordner eine Kette, die sich prüfen lässt.'),
     keys: ['audit.checkpointEvery', 'audit.checkpointInterval'],
-    tests: [T.tamperMiddle, T.verifyChanged],
+    tests: [T.tamperMiddle, T.verifyChanged, T.offHostDeletion],
     duty: t('Keep the signing key readable by roomguard only; keep the public key off the host.', 'Den Signaturschlüssel nur für roomguard lesbar halten; den öffentlichen Schlüssel außerhalb des Hosts aufbewahren.'),
     judge: (f) => {
       const c = f.chain;
       if (!c.ok) return notMet(`audit verify found ${c.problems} problem(s), first ${c.firstProblem}`, `audit verify fand ${c.problems} Problem(e), zuerst ${c.firstProblem}`);
+      if (c.unrecognised.length > 0) return notMet(`${c.dir} holds entries verify does not read: ${c.unrecognised.join(', ')}`, `${c.dir} enthält Einträge, die verify nicht liest: ${c.unrecognised.join(', ')}`);
+      if (c.missing) return duty(`there is no audit directory ${c.dir}: a gateway that never ran, or a deleted log — only checkpoints kept off the host tell`, `es gibt kein Audit-Verzeichnis ${c.dir}: ein Gateway, das nie lief, oder ein gelöschtes Protokoll — das zeigen nur Prüfpunkte außerhalb des Hosts`);
       if (c.records === 0) return duty(`no records in ${c.dir} yet`, `noch keine Einträge in ${c.dir}`);
-      return met(`${c.records} records of ${c.instances.join(', ')} verified`, `${c.records} Einträge von ${c.instances.join(', ')} geprüft`);
+      // Without evidence kept off the host, a whole deleted instance folder leaves a chain that verifies.
+      if (!c.offHost) return duty(`${c.records} records of ${c.instances.join(', ')} verified with the key on this host; deleted instance folders show only against checkpoints kept off the host (report --checkpoints FILE)`, `${c.records} Einträge von ${c.instances.join(', ')} mit dem Schlüssel dieses Hosts geprüft; gelöschte Instanzordner zeigen sich nur gegen Prüfpunkte außerhalb des Hosts (report --checkpoints DATEI)`);
+      return met(`${c.records} records of ${c.instances.join(', ')} verified against checkpoints or the public key kept off the host`, `${c.records} Einträge von ${c.instances.join(', ')} gegen Prüfpunkte bzw. den öffentlichen Schlüssel außerhalb des Hosts geprüft`);
     },
   },
   {
@@ -310,8 +323,10 @@ export const REQUIREMENTS: readonly Requirement[] = [
     judge: (f) => {
       if (f.store.kind === 'memory') return met('sessions in this process\'s memory', 'Sitzungen im Speicher dieses Prozesses');
       if (f.store.tls) return met(`Redis ${f.store.host} over TLS`, `Redis ${f.store.host} über TLS`);
-      if (f.store.loopback) return met(`Redis on this host (${f.store.host}) without TLS`, `Redis auf diesem Host (${f.store.host}) ohne TLS`);
-      return notMet(`Redis ${f.store.host} is reached without TLS`, `Redis ${f.store.host} wird ohne TLS erreicht`);
+      if (!f.store.loopback) return notMet(`Redis ${f.store.host} is reached without TLS, not all of it on this host`, `Redis ${f.store.host} wird ohne TLS erreicht, nicht alles auf diesem Host`);
+      // Sentinel hands out the primary, a Cluster its nodes: their addresses are not in the configuration.
+      if (f.store.discovered) return duty(`configured Redis nodes on this host (${f.store.host}) without TLS; the primary or nodes they hand out must be on this host too`, `konfigurierte Redis-Knoten auf diesem Host (${f.store.host}) ohne TLS; der von ihnen genannte Primary bzw. die Knoten müssen ebenfalls auf diesem Host laufen`);
+      return met(`Redis on this host (${f.store.host}) without TLS`, `Redis auf diesem Host (${f.store.host}) ohne TLS`);
     },
   },
   {

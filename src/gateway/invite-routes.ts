@@ -7,6 +7,7 @@ import type { Policy } from '../policy/types.js';
 import { parseDuration } from '../config/duration.js';
 import type { LoadedSession } from '../session/sessions.js';
 import { roomFromSegments } from '../guests/room-path.js';
+import { userKey } from '../identity/user-key.js';
 import { GUEST_TEXT } from '../ui/i18n.js';
 import { invitesPage } from '../ui/guest-pages.js';
 import { route, routeInput, type ValidRequest } from './route-input.js';
@@ -99,7 +100,7 @@ async function changeInvitations(guests: GuestsContext, request: ValidRequest<ty
 async function revokeInvitation(guests: GuestsContext, request: ValidRequest<typeof INVITES_FORM>, reply: FastifyReply, { room, page, session }: InvitesView) {
   const { ctx, invitations } = guests;
   const id = request.body.id?.toLowerCase() ?? '';
-  const revoked = await invitations.revoke(room, id, moderatorName(session));
+  const revoked = await invitations.revoke(room, id, moderatorName(session), userKey(session.data.identity.sub));
   if (!revoked) return ctx.fail(request, reply, 'RG_GUEST_INVITE_UNKNOWN');
   const ended = await endGuestSessions(guests, revoked.sessions);
   ctx.auditQuietly(request, session, { type: 'guest.invite_revoked', outcome: 'success', room, details: { invitation: revoked.invitation.id, guestSessionsEnded: ended } });
@@ -118,7 +119,7 @@ async function createInvitation(guests: GuestsContext, request: ValidRequest<typ
   const note = form.note === undefined ? '' : form.note.replace(/[\p{Cc}\p{Cf}]/gu, '').trim().slice(0, NOTE_MAX);
   if (ttl === undefined || ttl < MIN_INVITATION_TTL_MS || ttl > limits.ttl) return renderInvites(guests, request, reply, { ...view, error: t.badTtl }, 422);
   if (uses === undefined || uses < 1 || uses > limits.maxUses) return renderInvites(guests, request, reply, { ...view, error: t.badUses }, 422);
-  const { token, invitation } = await invitations.create({ room, ttlMs: ttl, maxUses: uses, note, createdBy: moderatorName(session) });
+  const { token, invitation } = await invitations.create({ room, ttlMs: ttl, maxUses: uses, note, createdBy: moderatorName(session), creator: userKey(session.data.identity.sub) });
   try {
     await ctx.audit(request, session, {
       type: 'guest.invite_created', outcome: 'success', room,

@@ -22,10 +22,17 @@ export interface Invitation {
   createdAt: number;
   expiresAt: number;
   maxUses: number;
-  /** Who created it (account name or `cli`). */
+  /** Who created it, for moderators to read (account name or `cli:<user>`). */
   createdBy: string;
+  /**
+   * The creator's store name (`userKey(sub)`) when a person created it: how erasure and the access export
+   * find every invitation that names them (through the `guest:person:` index), never by display name.
+   */
+  creator?: string;
   revokedAt?: number;
   revokedBy?: string;
+  /** The revoker's store name, as `creator`. */
+  revoker?: string;
 }
 
 export interface GuestAdmission {
@@ -81,18 +88,30 @@ export class Invitations {
   #sessions(hash: string) {
     return `guest:sessions:${hash}`;
   }
+  /** The invitations that name one person (as creator or revoker), by their store name. */
+  #person(ref: string) {
+    return `guest:person:${ref}`;
+  }
+
+  async #index(ref: string | undefined, hash: string, invitation: Invitation): Promise<void> {
+    if (ref !== undefined) await this.#store.addMember(this.#person(ref), hash, this.#keep(invitation));
+  }
 
   #keep(invitation: Invitation): number {
     return Math.max(1, invitation.expiresAt + INVITATION_HISTORY_MS - this.#now());
   }
 
-  async create(input: { room: string; ttlMs: number; maxUses: number; note: string; createdBy: string }): Promise<{ token: string; invitation: Invitation }> {
+  /** `creator`: the creator's store name (`userKey(sub)`) when a person creates it, so erasure can find it. */
+  async create(input: { room: string; ttlMs: number; maxUses: number; note: string; createdBy: string; creator?: string }): Promise<{ token: string; invitation: Invitation }> {
     const token = randomBytes(TOKEN_BYTES).toString('base64url');
     const hash = tokenHash(token);
     const now = this.#now();
     const invitation: Invitation = {
       id: hash.slice(0, 16), room: input.room, note: input.note, createdAt: now, expiresAt: now + input.ttlMs, maxUses: input.maxUses, createdBy: input.createdBy,
+      ...(input.creator !== undefined ? { creator: input.creator } : {}),
     };
+    // Indexed before the record exists: erasure must never meet a record naming a person it cannot find.
+    await this.#index(input.creator, hash, invitation);
     await this.#store.set(this.#record(hash), JSON.stringify(invitation), this.#keep(invitation));
     await this.#store.addMember(this.#room(input.room), hash, input.ttlMs + INVITATION_HISTORY_MS);
     return { token, invitation };
@@ -212,29 +231,67 @@ export class Invitations {
    * the hashes of the guest sessions it opened, which the caller ends; undefined when there is no such invitation.
    * The revoked record is written before the linked sessions are read: linkSession() relies on that order.
    */
-  async revoke(room: string, id: string, by: string): Promise<{ invitation: Invitation; sessions: string[] } | undefined> {
+  async revoke(room: string, id: string, by: string, byRef?: string): Promise<{ invitation: Invitation; sessions: string[] } | undefined> {
     if (!/^[0-9a-f]{6,64}$/.test(id)) return undefined;
     const matches = (await this.#store.members(this.#room(room))).filter((h) => h.startsWith(id));
     if (matches.length !== 1) return undefined;
     const hash = matches[0]!;
     const invitation = await this.#load(hash);
     if (!invitation) return undefined;
-    const revoked: Invitation = { ...invitation, revokedAt: invitation.revokedAt ?? this.#now(), revokedBy: invitation.revokedBy ?? by };
+    const first = invitation.revokedAt === undefined;
+    const revoked: Invitation = first ? { ...invitation, revokedAt: this.#now(), revokedBy: by, ...(byRef !== undefined ? { revoker: byRef } : {}) } : invitation;
+    if (first) await this.#index(byRef, hash, revoked);
     if (!(await this.#store.replace(this.#record(hash), JSON.stringify(revoked), this.#keep(revoked)))) return undefined;
     const sessions = await this.#store.members(this.#sessions(hash));
     await this.#store.delete(this.#sessions(hash));
     return { invitation: revoked, sessions };
   }
 
+  /** The invitations that name the person with store name `ref` as creator or revoker, as moderators see them. */
+  async ofPerson(ref: string): Promise<InvitationView[]> {
+    const hashes = new Set(await this.#store.members(this.#person(ref)));
+    const rooms = new Set<string>();
+    for (const hash of hashes) {
+      const invitation = await this.#load(hash);
+      if (invitation && (invitation.creator === ref || invitation.revoker === ref)) rooms.add(invitation.room);
+    }
+    const out: InvitationView[] = [];
+    for (const room of rooms) out.push(...(await this.list(room)).filter((v) => (v.creator === ref || v.revoker === ref)));
+    return out;
+  }
+
   /**
-   * Forgets who created (or revoked) an invitation of `room` — the erasure of that person (GDPR Art. 17): the
-   * invitation itself stays as it is for the guests who hold it. False when there is no such invitation.
+   * Invitations written before they carried a store name (no `creator`): erasure can only find them through
+   * the person's `guest.invite_created` records and forget the creator's display name (and the revoker's,
+   * where it is the same). They go with their expiry anyway. False when there is no such invitation.
    */
-  async forgetCreator(room: string, id: string): Promise<boolean> {
+  async forgetLegacyCreator(room: string, id: string): Promise<boolean> {
     const hash = (await this.#store.members(this.#room(room))).find((h) => h.startsWith(id));
     const invitation = hash ? await this.#load(hash) : undefined;
-    if (!hash || !invitation) return false;
+    if (!hash || !invitation || invitation.creator !== undefined || invitation.createdBy === ERASED || invitation.createdBy.startsWith('cli:')) return false;
     const forgotten: Invitation = { ...invitation, createdBy: ERASED, ...(invitation.revokedBy === invitation.createdBy ? { revokedBy: ERASED } : {}) };
     return this.#store.replace(this.#record(hash), JSON.stringify(forgotten), this.#keep(forgotten));
+  }
+
+  /**
+   * Forgets the person with store name `ref` wherever an invitation names them (creator, revoker) — their
+   * erasure (GDPR Art. 17): the invitations themselves stay as they are for the guests who hold them.
+   * Returns how many invitations changed.
+   */
+  async forgetPerson(ref: string): Promise<number> {
+    let changed = 0;
+    for (const hash of await this.#store.members(this.#person(ref))) {
+      const invitation = await this.#load(hash);
+      if (!invitation || (invitation.creator !== ref && invitation.revoker !== ref)) continue;
+      const { creator, revoker, ...rest } = invitation;
+      const forgotten: Invitation = {
+        ...rest,
+        ...(creator === ref ? { createdBy: ERASED } : creator !== undefined ? { creator } : {}),
+        ...(revoker === ref ? { revokedBy: ERASED } : revoker !== undefined ? { revoker } : {}),
+      };
+      if (await this.#store.replace(this.#record(hash), JSON.stringify(forgotten), this.#keep(forgotten))) changed++;
+    }
+    await this.#store.delete(this.#person(ref));
+    return changed;
   }
 }

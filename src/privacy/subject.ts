@@ -2,7 +2,8 @@
 // sessions, second factors (metadata only, never secrets), invitations they created and the admissions
 // those granted, and their audit records. `collectSubject` gathers it for an access request;
 // `eraseSubject` removes what may be removed and shreds the person's audit pseudonym key (person-keys.ts).
-import { PersonKeys, pseudonymsOf } from '../audit/person-keys.js';
+import { isSealed, PersonKeys, pseudonymsOf } from '../audit/person-keys.js';
+import { userKey } from '../identity/user-key.js';
 import { queryAudit } from '../audit/query.js';
 import type { AuditRecord } from '../audit/record.js';
 import type { FactorSummary, MfaAdmin } from '../mfa/admin.js';
@@ -60,32 +61,48 @@ export interface SubjectData {
 
 const iso = (ms: number): string => new Date(ms).toISOString();
 
-/** The person's records: the sub (clear identities), their e-mail addresses, or a pseudonym they go by. */
+/**
+ * The person's records, matched by subject only: clear records with exactly this `sub` from the configured
+ * issuer, and records under a pseudonym worked out for this sub. The input is never taken as a pseudonym or
+ * an e-mail address, so nobody's records are found by a string that merely looks like theirs.
+ */
 async function auditRecordsOf(src: SubjectSources, sub: string): Promise<AuditRecord[]> {
-  const userPseudonyms = await pseudonymsOf(sub, { issuer: src.issuer, signingKeyPem: src.signingKeyPem, personKeys: src.personKeys });
-  return queryAudit(src.auditDir, { user: sub, userPseudonyms });
+  const pseudonyms = await pseudonymsOf(sub, { issuer: src.issuer, signingKeyPem: src.signingKeyPem, personKeys: src.personKeys });
+  const issuers = [...new Set([src.issuer, src.issuer.replace(/\/$/, '')])];
+  return queryAudit(src.auditDir, { subject: { sub, issuers, pseudonyms } });
 }
 
-/** Invitations the person created, found through their `guest.invite_created` records (the store has no index by creator). */
-async function invitationsOf(src: SubjectSources, records: readonly AuditRecord[]): Promise<SubjectInvitation[]> {
-  const wanted = new Map<string, Set<string>>();
+/** Client fields sealed under the person's key, opened for their own export (they are theirs to see). */
+async function openClientFields(src: SubjectSources, sub: string, records: AuditRecord[]): Promise<AuditRecord[]> {
+  const out: AuditRecord[] = [];
   for (const r of records) {
-    const id = r.details?.invitation;
-    if (r.type !== 'guest.invite_created' || r.room === undefined || typeof id !== 'string') continue;
-    if (!wanted.has(r.room)) wanted.set(r.room, new Set());
-    wanted.get(r.room)!.add(id);
-  }
-  const out: SubjectInvitation[] = [];
-  for (const [room, ids] of wanted) {
-    for (const v of await src.invitations.list(room)) {
-      if (!ids.has(v.id)) continue;
-      out.push({
-        id: v.id, room: v.room, note: v.note, createdAt: iso(v.createdAt), expiresAt: iso(v.expiresAt), maxUses: v.maxUses, used: v.used, state: v.state,
-        admissions: v.admissions.map((a) => ({ at: iso(a.at), name: a.name })),
-      });
+    if (!r.client || (!isSealed(r.client.ip) && !isSealed(r.client.userAgent))) {
+      out.push(r);
+      continue;
     }
+    const ip = r.client.ip !== undefined && isSealed(r.client.ip) ? await src.personKeys.open(sub, 'client.ip', r.client.ip) : r.client.ip;
+    const userAgent = r.client.userAgent !== undefined && isSealed(r.client.userAgent) ? await src.personKeys.open(sub, 'client.userAgent', r.client.userAgent) : r.client.userAgent;
+    out.push({ ...r, client: { ...(ip !== undefined ? { ip } : {}), ...(userAgent !== undefined ? { userAgent } : {}) } });
   }
   return out;
+}
+
+/** Invitations made before they carried a store name, found through the person's `guest.invite_created` records. */
+function legacyInvitationIds(records: readonly AuditRecord[]): Array<{ room: string; id: string }> {
+  return records.flatMap((r) => (r.type === 'guest.invite_created' && r.room !== undefined && typeof r.details?.invitation === 'string' ? [{ room: r.room, id: r.details.invitation }] : []));
+}
+
+/** Invitations that name the person as creator or revoker, found by their store name (never by display name). */
+async function invitationsOf(src: SubjectSources, sub: string, records: readonly AuditRecord[]): Promise<SubjectInvitation[]> {
+  const views = await src.invitations.ofPerson(userKey(sub));
+  for (const { room, id } of legacyInvitationIds(records)) {
+    if (views.some((v) => v.id === id)) continue;
+    views.push(...(await src.invitations.list(room)).filter((v) => v.id === id && v.creator === undefined));
+  }
+  return views.map((v) => ({
+    id: v.id, room: v.room, note: v.note, createdAt: iso(v.createdAt), expiresAt: iso(v.expiresAt), maxUses: v.maxUses, used: v.used, state: v.state,
+    admissions: v.admissions.map((a) => ({ at: iso(a.at), name: a.name })),
+  }));
 }
 
 export async function collectSubject(src: SubjectSources, sub: string): Promise<SubjectData> {
@@ -95,8 +112,8 @@ export async function collectSubject(src: SubjectSources, sub: string): Promise<
     groups: [...data.identity.groups],
     ...(data.mfa ? { secondFactor: data.mfa.method } : {}), ...(data.userAgent ? { userAgent: data.userAgent } : {}),
   }));
-  const audit = await auditRecordsOf(src, sub);
-  return { user: sub, generatedAt: iso(src.now()), sessions, factors: await src.mfa.list(sub), invitations: await invitationsOf(src, audit), audit };
+  const audit = await openClientFields(src, sub, await auditRecordsOf(src, sub));
+  return { user: sub, generatedAt: iso(src.now()), sessions, factors: await src.mfa.list(sub), invitations: await invitationsOf(src, sub, audit), audit };
 }
 
 /** What an erasure did, and what it could not do and why. */
@@ -108,10 +125,14 @@ export interface ErasureReport {
   recordsShredded: number;
   /** Records under the person's own key inside `audit.legalRetentionDays`: the key was kept (no --force). */
   recordsHeld: number;
+  /** The key was kept for the legal retention period (no --force): decided from the records and the key's own age. */
+  keyHeld: boolean;
   /** When the last held record leaves the legal retention period (ISO), if any are held. */
   heldUntil?: string;
-  /** Invitations the person created whose creator is now forgotten (they stay usable for their guests). */
+  /** Invitations that named the person (creator, revoker) and now name nobody (they stay usable for their guests). */
   invitationsForgotten: number;
+  /** The person had a key but no record under it was found (another audit.dir?): said, never silent. */
+  keyWithoutRecords: boolean;
   /** Records naming the person in clear (`audit.identity: clear` when written): they go with retention only. */
   recordsInClear: number;
   /** Records under the deployment-wide pseudonym (`pseudonymous`): linkable while the signing key lasts. */
@@ -136,21 +157,27 @@ export async function eraseSubject(src: SubjectSources, sub: string, options: Er
   const global = records.length - ownRecords.length - clear.length;
   const holdStart = now - options.legalRetentionDays * DAY_MS;
   const held = options.legalRetentionDays > 0 ? ownRecords.filter((r) => Date.parse(r.ts) > holdStart) : [];
-  const keep = held.length > 0 && !options.force;
+  // The hold is decided from the key as well as from the records found: a record under it can be up to a
+  // day younger than its last renewal, wherever the log is (a config naming another audit.dir finds none).
+  const renewedAt = await src.personKeys.renewedAt(sub);
+  const keyInHold = options.legalRetentionDays > 0 && renewedAt !== undefined && renewedAt + DAY_MS > holdStart;
+  const keep = (held.length > 0 || keyInHold) && !options.force;
   const sessionsEnded = await src.sessions.destroyAllFor(sub);
   const factorsRemoved = await src.mfa.reset(sub);
-  let invitationsForgotten = 0;
-  for (const invitation of await invitationsOf(src, records)) {
-    if (await src.invitations.forgetCreator(invitation.room, invitation.id)) invitationsForgotten++;
+  let invitationsForgotten = await src.invitations.forgetPerson(userKey(sub));
+  for (const { room, id } of legacyInvitationIds(records)) {
+    if (await src.invitations.forgetLegacyCreator(room, id)) invitationsForgotten++;
   }
   if (!keep) await src.personKeys.erase(sub);
   const unshredded = [...clear, ...records.filter((r) => r.actor !== undefined && 'pseudonym' in r.actor && r.actor.pseudonym !== own)];
   const newestKept = unshredded.map((r) => Date.parse(r.ts)).reduce((a, b) => Math.max(a, b), 0);
-  const newestHeld = held.map((r) => Date.parse(r.ts)).reduce((a, b) => Math.max(a, b), 0);
+  const newestHeld = Math.max(held.map((r) => Date.parse(r.ts)).reduce((a, b) => Math.max(a, b), 0), keyInHold ? renewedAt! + DAY_MS : 0);
   return {
     user: sub, sessionsEnded, factorsRemoved, invitationsForgotten,
     recordsShredded: keep ? 0 : ownRecords.length,
     recordsHeld: keep ? held.length : 0,
+    keyHeld: keep,
+    keyWithoutRecords: own !== undefined && ownRecords.length === 0,
     ...(keep ? { heldUntil: iso(newestHeld + options.legalRetentionDays * DAY_MS) } : {}),
     recordsInClear: clear.length, recordsPseudonymous: global,
     ...(newestKept > 0 ? { purgedBy: iso((Math.floor(newestKept / DAY_MS) + options.retentionDays + 1) * DAY_MS) } : {}),

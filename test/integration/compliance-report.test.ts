@@ -4,7 +4,7 @@
 // printable HTML, and exits 1 exactly when a row the deployment could meet is not met. The reviewer page
 // links it, serves it to reviewers, and finds a live person's records by sub under erasable identities.
 import { createHash, createPublicKey } from 'node:crypto';
-import { cpSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -105,6 +105,87 @@ describe('roomguard compliance report', () => {
     expect(result.code).toBe(1);
     expect(result.out).toMatch(/not met: BSI OPS\.1\.1\.5\.A12; ASVS 16\.4\.2: audit verify found \d+ problem\(s\), first .*\.jsonl:\d+: /);
     expect(readFileSync(`${out}.md`, 'utf8')).toContain('verification FAILED');
+  });
+
+  it('says the log cannot be altered or deleted unnoticed only against checkpoints kept off the host', async () => {
+    const offHost = join(mkdtempSync(join(tmpdir(), 'rg-offhost-')), 'checkpoints.jsonl');
+    const checkpoint = (await rig.gateway.audit!.checkpoint())!;
+    const cpFile = join(rig.auditDir, 'gw-1', 'checkpoints.jsonl');
+    await until('the checkpoint reaches checkpoints.jsonl', async () => (existsSync(cpFile) && readFileSync(cpFile, 'utf8').includes(`"seq":${checkpoint.details!.seq as number},`)) || undefined);
+    const copy = mkdtempSync(join(tmpdir(), 'rg-copy-'));
+    cpSync(rig.auditDir, copy, { recursive: true });
+    const instance = readdirSync(copy).find((d) => d === 'gw-1')!;
+    cpSync(join(copy, instance, 'checkpoints.jsonl'), offHost);
+    const config = configFile({ publicUrl: 'https://meet.example.org' });
+    const report = async (...extra: string[]) => {
+      const out = join(mkdtempSync(join(tmpdir(), 'rg-report-')), 'report');
+      const result = await roomguard('compliance', 'report', '--config', config, '--audit', copy, '--out', out, '--lang', 'en', ...extra);
+      return { ...result, md: readFileSync(`${out}.md`, 'utf8') };
+    };
+    const onHost = await report();
+    expect(onHost.out).not.toContain('not met: BSI OPS.1.1.5.A12');
+    expect(onHost.md).toContain('verified with the key on this host; deleted instance folders show only against checkpoints kept off the host');
+    const checked = await report('--checkpoints', offHost);
+    expect(checked.md).toMatch(/records of [^|]*gw-1[^|]* verified against checkpoints or the public key kept off the host/);
+    // A whole instance folder deleted: the chain left verifies on its own, the off-host checkpoints tell.
+    rmSync(join(copy, instance), { recursive: true });
+    expect((await report()).out).not.toContain('not met: BSI OPS.1.1.5.A12');
+    const gone = await report('--checkpoints', offHost);
+    expect(gone.code).toBe(1);
+    expect(gone.out).toMatch(/not met: BSI OPS\.1\.1\.5\.A12; ASVS 16\.4\.2: audit verify found \d+ problem\(s\), first .*checkpoints\.jsonl:\d+: missing/);
+  });
+
+  it('flags folders verify does not read, and a directory it cannot read, as not met instead of failing', async () => {
+    const copy = mkdtempSync(join(tmpdir(), 'rg-copy-'));
+    cpSync(rig.auditDir, copy, { recursive: true });
+    renameSync(join(copy, 'gw-1'), join(copy, 'gw 1 (renamed)'));
+    const out = join(mkdtempSync(join(tmpdir(), 'rg-report-')), 'report');
+    const renamed = await roomguard('compliance', 'report', '--config', configFile({ publicUrl: 'https://meet.example.org' }), '--audit', copy, '--out', out, '--lang', 'en');
+    expect(renamed.code).toBe(1);
+    expect(renamed.out).toContain('not met: BSI OPS.1.1.5.A12; ASVS 16.4.2: ' + copy + ' holds entries verify does not read: gw 1 (renamed)');
+    const broken = mkdtempSync(join(tmpdir(), 'rg-copy-'));
+    cpSync(rig.auditDir, broken, { recursive: true });
+    const segment = readdirSync(join(broken, 'gw-1')).find((f) => f.endsWith('.jsonl') && f !== 'checkpoints.jsonl')!;
+    rmSync(join(broken, 'gw-1', segment));
+    mkdirSync(join(broken, 'gw-1', segment));
+    const eisdir = await roomguard('compliance', 'report', '--config', configFile({ publicUrl: 'https://meet.example.org' }), '--audit', broken, '--out', out, '--lang', 'en');
+    expect(eisdir.code).toBe(1);
+    expect(eisdir.out).toMatch(/not met: BSI OPS\.1\.1\.5\.A12; ASVS 16\.4\.2: audit verify found \d+ problem/);
+  });
+
+  it('replaces a symlink planted at the report\'s name instead of writing through it', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'rg-report-'));
+    const victim = join(dir, 'victim');
+    writeFileSync(victim, 'keep me');
+    symlinkSync(victim, join(dir, 'report.md'));
+    await roomguard('compliance', 'report', '--config', configFile(), '--out', join(dir, 'report'));
+    expect(readFileSync(victim, 'utf8')).toBe('keep me');
+    expect(lstatSync(join(dir, 'report.md')).isSymbolicLink()).toBe(false);
+    expect(readFileSync(join(dir, 'report.md'), 'utf8')).toContain('# Compliance-Bericht');
+  });
+
+  it('judges every configured Redis node, leaves discovered ones to the operator, and the rights rows not met on a memory store', async () => {
+    const withStore = (store: string): string => {
+      const file = configFile({ publicUrl: 'https://meet.example.org' });
+      const text = readFileSync(file, 'utf8');
+      expect(text).toMatch(/^store:\n  url: .*\n/m);
+      writeFileSync(file, text.replace(/^store:\n  url: .*\n/m, `store:\n${store}`));
+      return file;
+    };
+    const run = async (file: string) => {
+      const out = join(mkdtempSync(join(tmpdir(), 'rg-report-')), 'report');
+      const result = await roomguard('compliance', 'report', '--config', file, '--out', out, '--lang', 'en');
+      return { ...result, md: readFileSync(`${out}.md`, 'utf8') };
+    };
+    const mixed = await run(withStore('  cluster:\n    nodes: [127.0.0.1:7000, 10.20.30.40:7000]\n'));
+    expect(mixed.out).toContain('not met: ASVS 7.2.1, 7.2.3, 7.2.4: Redis 127.0.0.1, 10.20.30.40 is reached without TLS');
+    const sentinel = await run(withStore('  sentinel:\n    nodes: [127.0.0.1:26379]\n    name: mymaster\n'));
+    expect(sentinel.out).not.toContain('not met: ASVS 7.2.1');
+    expect(sentinel.md).toContain('the primary or nodes they hand out must be on this host too');
+    const memory = await run(withStore('  url: memory\n  allowMemory: true\n'));
+    expect(memory.code).toBe(1);
+    expect(memory.out).toContain('not met: GDPR Art. 15: store.url is memory');
+    expect(memory.out).toContain('not met: GDPR Art. 17: store.url is memory');
   });
 
   it('refuses to run without --out, and names a broken configuration', async () => {

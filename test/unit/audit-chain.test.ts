@@ -7,7 +7,8 @@ import { checkpointKeys, checkpointMessage, checkpointSigner, exportManifestMess
 import { describeFile, parseManifest } from '../../src/audit/manifest.js';
 import { pseudonymKey, pseudonymOf, truncateIp, hmacIp, canonicalIp, formatIp } from '../../src/audit/privacy.js';
 import { toRecordBody, validateEvent, type AuditEvent, type AuditRecord, type PrivacySettings } from '../../src/audit/record.js';
-import { csvCell, formatCsv } from '../../src/audit/query.js';
+import { csvCell, formatCsv, matchesFilters } from '../../src/audit/query.js';
+import { openField, sealField } from '../../src/audit/person-keys.js';
 import type { Decision } from '../../src/policy/types.js';
 
 const signingKeyPem = generateKeyPairSync('ed25519').privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
@@ -268,5 +269,29 @@ describe('CSV', () => {
     const csv = formatCsv([record]);
     expect(csv.split('\r\n')[1]).toContain(",'=cmd|calc,");
     expect(csv.endsWith('\r\n')).toBe(true);
+  });
+});
+
+describe('erasable identities', () => {
+  it('seals client address and user agent of a person\'s record under their key, and leaves neither in clear', () => {
+    const key = Buffer.alloc(32, 7);
+    const body = toRecordBody(joinEvent, privacy({ identity: 'erasable' }), undefined, { pseudonym: 'p'.repeat(64), seal: (field, value) => sealField(key, field, value) });
+    expect(body.actor).toEqual({ pseudonym: 'p'.repeat(64) });
+    expect(JSON.stringify(body)).not.toContain('Firefox');
+    expect(JSON.stringify(body)).not.toContain('203.0.113');
+    expect(openField(key, 'client.userAgent', body.client!.userAgent!)).toBe(joinEvent.client!.userAgent);
+    expect(openField(key, 'client.ip', body.client!.ip!)).toBe('203.0.113.0/24');
+    expect(openField(Buffer.alloc(32, 8), 'client.ip', body.client!.ip!)).toBeUndefined();
+  });
+
+  it('finds a data subject by exact sub and issuer or a pseudonym worked out for them, never by the input as pseudonym or e-mail', () => {
+    const base = { v: 1, id: 'x', ts: '2026-01-01T00:00:00.000Z', seq: 1, instance: 'i', type: 'logout', outcome: 'success', prev: '', hash: '' } as const;
+    const subject = { sub: 'bob', issuers: ['https://idp.example/'], pseudonyms: ['a'.repeat(64)] };
+    expect(matchesFilters({ ...base, actor: { sub: 'bob', iss: 'https://idp.example/' } }, { subject })).toBe(true);
+    expect(matchesFilters({ ...base, actor: { sub: 'bob', iss: 'https://other.example/' } }, { subject })).toBe(false);
+    expect(matchesFilters({ ...base, actor: { sub: 'BOB', iss: 'https://idp.example/' } }, { subject })).toBe(false);
+    expect(matchesFilters({ ...base, actor: { pseudonym: 'a'.repeat(64) } }, { subject })).toBe(true);
+    expect(matchesFilters({ ...base, actor: { pseudonym: 'b'.repeat(64) } }, { subject: { ...subject, sub: 'b'.repeat(64) } })).toBe(false);
+    expect(matchesFilters({ ...base, actor: { sub: 'carol', iss: 'https://idp.example/', email: 'bob' } }, { subject })).toBe(false);
   });
 });

@@ -103,6 +103,42 @@ describe('invitations', () => {
     }
   });
 
+  it('finds and forgets a person wherever an invitation names them, creator or revoker, by store name only', async () => {
+    const { store, invitations } = setup();
+    const { token, invitation } = await invitations.create({ room: 'r', ttlMs: HOUR, maxUses: 5, note: '', createdBy: 'Alice Admin', creator: 'ref-alice' });
+    await invitations.revoke('r', invitation.id, 'Dave Moderator', 'ref-dave');
+    const own = await invitations.create({ room: 'elsewhere', ttlMs: HOUR, maxUses: 5, note: '', createdBy: 'Dave Moderator', creator: 'ref-dave' });
+    expect((await invitations.ofPerson('ref-dave')).map((v) => v.id).sort()).toEqual([invitation.id, own.invitation.id].sort());
+    expect((await invitations.ofPerson('ref-alice')).map((v) => v.id)).toEqual([invitation.id]);
+    expect(await invitations.forgetPerson('ref-dave')).toBe(2);
+    const record = (await store.get(`guest:invite:${tokenHash(token)}`))!;
+    // The revoker is gone, the creator (another person) stays as they were.
+    expect(record).not.toContain('Dave');
+    expect(record).not.toContain('ref-dave');
+    expect(JSON.parse(record)).toMatchObject({ createdBy: 'Alice Admin', creator: 'ref-alice', revokedBy: '(erased)' });
+    expect((await invitations.list('elsewhere'))[0]).toMatchObject({ createdBy: '(erased)' });
+    expect(JSON.stringify(await invitations.list('elsewhere'))).not.toContain('Dave');
+    expect(await invitations.ofPerson('ref-dave')).toEqual([]);
+    expect((await invitations.ofPerson('ref-alice')).map((v) => v.id)).toEqual([invitation.id]);
+  });
+
+  it('forgets the display name of an invitation made before store names, and leaves current and CLI ones alone', async () => {
+    const { store, invitations } = setup();
+    const legacy = await invitations.create({ room: 'r', ttlMs: HOUR, maxUses: 5, note: '', createdBy: 'Alice Admin' });
+    const current = await invitations.create({ room: 'r', ttlMs: HOUR, maxUses: 5, note: '', createdBy: 'Alice Admin', creator: 'ref-alice' });
+    const cli = await invitations.create({ room: 'r', ttlMs: HOUR, maxUses: 5, note: '', createdBy: 'cli:root' });
+    expect(await invitations.forgetLegacyCreator('r', legacy.invitation.id)).toBe(true);
+    // Forgotten once is forgotten: neither a second call nor one after forgetPerson counts again.
+    expect(await invitations.forgetLegacyCreator('r', legacy.invitation.id)).toBe(false);
+    expect(await invitations.forgetLegacyCreator('r', current.invitation.id)).toBe(false);
+    await invitations.forgetPerson('ref-alice');
+    expect(await invitations.forgetLegacyCreator('r', current.invitation.id)).toBe(false);
+    expect(await invitations.forgetLegacyCreator('r', cli.invitation.id)).toBe(false);
+    expect(JSON.parse((await store.get(`guest:invite:${tokenHash(legacy.token)}`))!)).toMatchObject({ createdBy: '(erased)' });
+    expect(JSON.parse((await store.get(`guest:invite:${tokenHash(current.token)}`))!)).toMatchObject({ createdBy: '(erased)' });
+    expect(JSON.parse((await store.get(`guest:invite:${tokenHash(cli.token)}`))!)).toMatchObject({ createdBy: 'cli:root' });
+  });
+
   it('lists a room\'s invitations newest first with the names that used them', async () => {
     const { invitations, advance } = setup();
     const first = await invitations.create({ room: 'r', ttlMs: HOUR, maxUses: 5, note: 'first', createdBy: 'a' });

@@ -107,4 +107,20 @@ describe('the writer under audit.identity: erasable', () => {
       await writer.close();
     }
   });
+
+  it('seals a field under the person\'s key: only that key opens it, and not as another field', async () => {
+    store = new MemoryStore();
+    const keys = new PersonKeys(store, 90);
+    const sealed = (await keys.sealFor('bob')).seal('client.userAgent', 'Firefox/140');
+    expect(sealed).toMatch(/^enc1:/);
+    expect(sealed).not.toContain('Firefox');
+    expect(await keys.open('bob', 'client.userAgent', sealed)).toBe('Firefox/140');
+    expect(await keys.open('bob', 'client.ip', sealed)).toBeUndefined();
+    await keys.pseudonymFor('carol');
+    expect(await keys.open('carol', 'client.userAgent', sealed)).toBeUndefined();
+    await keys.erase('bob');
+    expect(await keys.open('bob', 'client.userAgent', sealed)).toBeUndefined();
+    await keys.pseudonymFor('bob');
+    expect(await keys.open('bob', 'client.userAgent', sealed)).toBeUndefined();
+  });
 });
