@@ -45,6 +45,13 @@ export interface Admission {
   body?: BodyRule;
   /** The room a signalling request belongs to (a room's own requests carry it in `decision`). */
   room?: string;
+  /**
+   * The same request with the same cookies would get this same pass for the next moment: a read-only
+   * request that is neither a join (page load, WebSocket) nor signalling (one-time tokens), and wrote no
+   * record a repeat would have to write again. Only such a pass may be cached by a web server
+   * (forward-auth with nginx, `X-Accel-Expires`).
+   */
+  repeatable?: true;
 }
 
 
@@ -116,7 +123,7 @@ export class AdmissionJudge {
     const target = this.#readTarget(request, view);
     if ('kind' in target) return target;
     const { lookup } = target;
-    if (lookup.kind === 'public' || (lookup.kind === 'none' && this.#isPublic(target.path))) return { kind: 'pass', admission: {} };
+    if (lookup.kind === 'public' || (lookup.kind === 'none' && this.#isPublic(target.path))) return { kind: 'pass', admission: repeatableIf(view, target, {}) };
     const useCache = cached && !view.ws && !view.navigation && !(lookup.kind === 'signalling' && lookup.fresh);
     // Straight from the sessions (no hook ever keeps a session for the judge: see loadSession).
     const session = await this.#ctx.sessions.load(this.#ctx.sessionCookies.sessionId(request), useCache ? { cached: true } : {});
@@ -182,7 +189,7 @@ export class AdmissionJudge {
       this.#note(asking, { type: 'room.decision', outcome: 'deny', reason: 'RG_GUEST_NOT_ALLOWED', details: { path: asking.target.path.slice(0, 100) } });
       return this.#refuse(asking, 'RG_GUEST_NOT_ALLOWED');
     }
-    return { kind: 'pass', admission: { session } };
+    return { kind: 'pass', admission: repeatableIf(asking.view, asking.target, { session }) };
   }
 
   /** A request that carries its own admission (a signalling stream, a signed join): the backend decides. */
@@ -301,8 +308,10 @@ export class AdmissionJudge {
         await this.#markEntered(session, room);
         await this.#noteEntry(asking, session, room);
       }
-    } else if (enteredKey && !this.#entered.has(enteredKey)) this.#entered.remember(enteredKey, ENTERED_READ_MEMO_MS);
-    return { kind: 'pass', admission: session ? { session, decision } : { decision } };
+      return { kind: 'pass', admission: session ? { session, decision } : { decision } };
+    }
+    if (enteredKey && !this.#entered.has(enteredKey)) this.#entered.remember(enteredKey, ENTERED_READ_MEMO_MS);
+    return { kind: 'pass', admission: repeatableIf(view, target, session ? { session, decision } : { decision }) };
   }
 
   /**
@@ -351,6 +360,13 @@ function opensOf(decision: Decision): Pick<Extract<Verdict, { kind: 'refuse' }>,
   const schedule = decision.schedule;
   if (!schedule || schedule.open) return {};
   return { opens: { timeZone: schedule.timeZone, ...(schedule.opensAt !== undefined ? { at: schedule.opensAt } : {}) } };
+}
+
+/** Marks a pass repeatable when the request is read-only and no join (see `Admission.repeatable`). */
+function repeatableIf(view: RequestView, target: Target, admission: Admission): Admission {
+  if (view.ws || view.navigation || !target.readOnly) return admission;
+  admission.repeatable = true;
+  return admission;
 }
 
 function enteredKeyOf(session: LoadedSession, room: string): string {
