@@ -52,6 +52,8 @@ export interface Admission {
    * (forward-auth with nginx, `X-Accel-Expires`).
    */
   repeatable?: true;
+  /** A public path of the backend (its static files): passed without a session, identity or record. */
+  public?: true;
 }
 
 
@@ -104,10 +106,29 @@ export class AdmissionJudge {
   }
 
   /** Judges from a cached session where that is allowed; anything but a pass is judged again from the store. */
-  async judge(request: FastifyRequest, view: RequestView): Promise<Verdict> {
-    const first = await this.#judgeOnce(request, view, true);
+  judge(request: FastifyRequest, view: RequestView): Promise<Verdict> {
+    const read = this.read(request, view);
+    return read.kind === 'target' ? this.judgeTarget(request, view, read.target) : Promise.resolve(read.verdict);
+  }
+
+  /**
+   * The part of a judgement that needs no session, at once: the path read (a refusal or the redirect to
+   * the plain spelling), or the pass of a public path (the backend's static files: no session, no
+   * identity, no record). Otherwise the target, for `judgeTarget`.
+   */
+  read(request: FastifyRequest, view: RequestView): { kind: 'verdict'; verdict: Verdict } | { kind: 'target'; target: Target } {
+    const target = this.#readTarget(request, view);
+    if ('kind' in target) return { kind: 'verdict', verdict: target };
+    const { lookup } = target;
+    if (lookup.kind === 'public' || (lookup.kind === 'none' && this.#isPublic(target.path))) return { kind: 'verdict', verdict: { kind: 'pass', admission: repeatableIf(view, target, { public: true }) } };
+    return { kind: 'target', target };
+  }
+
+  /** The rest of a judgement, for a target `read` returned. */
+  async judgeTarget(request: FastifyRequest, view: RequestView, target: Target): Promise<Verdict> {
+    const first = await this.#judgeOnce(request, view, target, true);
     if (first.kind === 'pass' || !first.tentative) return first;
-    return this.#judgeOnce(request, view, false);
+    return this.#judgeOnce(request, view, target, false);
   }
 
   #isPublic(path: string): boolean {
@@ -119,16 +140,16 @@ export class AdmissionJudge {
    * a judgement is tentative unless it passes — a refusal or step is judged again from the store, so the
    * cache can never refuse someone, and audits nothing until then.
    */
-  async #judgeOnce(request: FastifyRequest, view: RequestView, cached: boolean): Promise<Verdict & { tentative?: boolean }> {
-    const target = this.#readTarget(request, view);
-    if ('kind' in target) return target;
+  async #judgeOnce(request: FastifyRequest, view: RequestView, target: Target, cached: boolean): Promise<Verdict & { tentative?: boolean }> {
     const { lookup } = target;
-    if (lookup.kind === 'public' || (lookup.kind === 'none' && this.#isPublic(target.path))) return { kind: 'pass', admission: repeatableIf(view, target, {}) };
     const useCache = cached && !view.ws && !view.navigation && !(lookup.kind === 'signalling' && lookup.fresh);
     // Straight from the sessions (no hook ever keeps a session for the judge: see loadSession).
     const session = await this.#ctx.sessions.load(this.#ctx.sessionCookies.sessionId(request), useCache ? { cached: true } : {});
     const asking: Asking = { request, view, target, session, tentative: useCache && session !== undefined };
     switch (lookup.kind) {
+      case 'public':
+        // `read` passes these before any session is read; kept here so every lookup has its answer.
+        return { kind: 'pass', admission: { public: true } };
       case 'none':
         return this.#judgeOwnPath(asking);
       case 'refused':
@@ -379,7 +400,7 @@ function sessionView(session: LoadedSession): SessionView {
 }
 
 /** The request's target, read: the backend's lookup and the parts of the URL the steps need. */
-interface Target {
+export interface Target {
   lookup: Exclude<RoomLookup, { kind: 'invalid' }>;
   path: string;
   query: string;
