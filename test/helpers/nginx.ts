@@ -79,6 +79,26 @@ export function roomguardHttpConf(): string {
   return text.replace(shipped, join(dir, 'cache'));
 }
 
+/**
+ * The `http { }` body of a meeting host behind nginx with the shipped snippets: roomguard-http.conf, the
+ * `roomguard` and `app` upstreams, `$connection_upgrade`, and one server with roomguard-server.conf and
+ * the test's own `locations` (which include roomguard-auth.conf where they guard).
+ */
+export function forwardAuthHttpBlock(nginxPort: number, gatewayPort: number, upstreamUrl: string, locations: string): string {
+  const snippets = new URL('../../deploy/nginx/', import.meta.url).pathname;
+  return `
+  ${roomguardHttpConf()}
+  upstream roomguard { server 127.0.0.1:${gatewayPort}; keepalive 4; }
+  upstream app { server ${new URL(upstreamUrl).host}; }
+  map $http_upgrade $connection_upgrade { default upgrade; '' close; }
+  server {
+    listen 127.0.0.1:${nginxPort};
+    server_name 127.0.0.1;
+    include ${snippets}roomguard-server.conf;
+    ${locations}
+  }`;
+}
+
 function safeRead(path: string): string {
   try {
     return readFileSync(path, 'utf8');

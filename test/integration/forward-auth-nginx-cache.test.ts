@@ -14,7 +14,7 @@ import { queryAudit } from '../../src/audit/query.js';
 import { signInThrough, type ScriptedBrowser } from '../helpers/browser.js';
 import type { Arrived, EchoUpstream } from '../helpers/upstream.js';
 import { startRigBehind, type Rig } from '../helpers/rig.js';
-import { roomguardHttpConf, startNginx, type Nginx } from '../helpers/nginx.js';
+import { forwardAuthHttpBlock, startNginx, type Nginx } from '../helpers/nginx.js';
 import { getWithRawHeaders, NEW_FAMILY_MEMBERS } from '../helpers/spoofed-headers.js';
 
 const SNIPPETS = fileURLToPath(new URL('../../deploy/nginx/', import.meta.url));
@@ -38,15 +38,7 @@ const toBackend = `proxy_pass http://app;
 
 beforeAll(async () => {
   auditDir = mkdtempSync(join(tmpdir(), 'rg-audit-nginx-cache-'));
-  rig = await startRigBehind({ auditDir, config: { trustProxy: ['127.0.0.1'], forwardAuth: { enabled: true, proxy: 'nginx' } } }, (nginxPort, { port: gatewayPort, upstream }) => startNginx(`
-  ${roomguardHttpConf()}
-  upstream roomguard { server 127.0.0.1:${gatewayPort}; keepalive 4; }
-  upstream app { server ${new URL(upstream.url).host}; }
-  map $http_upgrade $connection_upgrade { default upgrade; '' close; }
-  server {
-    listen 127.0.0.1:${nginxPort};
-    server_name 127.0.0.1;
-    include ${SNIPPETS}roomguard-server.conf;
+  rig = await startRigBehind({ auditDir, config: { trustProxy: ['127.0.0.1'], forwardAuth: { enabled: true, proxy: 'nginx' } } }, (nginxPort, { port: gatewayPort, upstream }) => startNginx(forwardAuthHttpBlock(nginxPort, gatewayPort, upstream.url, `
     location /rooms/town-hall/uncached/ {
       include ${SNIPPETS}roomguard-auth.conf;
       ${showStatus}
@@ -57,8 +49,7 @@ beforeAll(async () => {
       include ${SNIPPETS}roomguard-auth.conf;
       ${showStatus}
       ${toBackend}
-    }
-  }`, nginxPort));
+    }`), nginxPort));
   ({ upstream, origin } = rig);
 }, 60_000);
 
