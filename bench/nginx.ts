@@ -1,19 +1,25 @@
-// Debian's nginx on loopback for the forward-auth scenario: one server proxies straight to the upstream,
-// the other asks roomguard's /_roomguard/verify first (auth_request), as a forward-auth deployment does.
+// Debian's nginx on loopback for the forward-auth scenario, with the shipped snippets of deploy/nginx:
+// one server proxies straight to the upstream; one asks roomguard first as roomguard-auth.conf does in a
+// location that proxies (the verdict cache off); one with the verdict cache turned on, as a location may
+// that passes the backend none of the client's headers (docs/forward-auth.md, "The verdict cache").
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { AddressInUse, onFreePorts } from '../test/helpers/ports.js';
 import { until } from '../test/helpers/until.js';
 
 export const NGINX = '/usr/sbin/nginx';
+const SNIPPETS = fileURLToPath(new URL('../deploy/nginx/', import.meta.url));
 
 export interface BenchNginx {
   /** nginx → upstream. */
   plainUrl: string;
-  /** nginx → auth_request to roomguard → upstream. */
+  /** nginx → auth_request to roomguard (shipped snippets, no verdict cache) → upstream. */
   guardedUrl: string;
+  /** The same with the verdict cache turned on (and the client's headers not passed to the upstream). */
+  cachedUrl: string;
   close(): Promise<void>;
 }
 
@@ -23,14 +29,33 @@ export function nginxInstalled(): boolean {
 
 /** nginx's ports are in its config: it starts on ports free now, and again on others if one was taken meanwhile. */
 export function startNginx(upstream: string, gateway: string): Promise<BenchNginx> {
-  return onFreePorts(2, ([plain, guarded]) => startNginxOn(upstream, gateway, plain!, guarded!));
+  return onFreePorts(3, ([plain, guarded, cached]) => startNginxOn(upstream, gateway, plain!, guarded!, cached!));
 }
 
-async function startNginxOn(upstream: string, gateway: string, plain: number, guarded: number): Promise<BenchNginx> {
+/** roomguard-http.conf as shipped, its cache directory moved into the run's own. */
+function httpSnippet(dir: string): string {
+  const text = readFileSync(join(SNIPPETS, 'roomguard-http.conf'), 'utf8');
+  return text.replace('/var/lib/nginx/roomguard-verdicts', join(dir, 'verdicts'));
+}
+
+async function startNginxOn(upstream: string, gateway: string, plain: number, guarded: number, cached: number): Promise<BenchNginx> {
   const dir = mkdtempSync(join(tmpdir(), 'rg-bench-nginx-'));
+  // The worker (nobody, when started as root) creates the cache directory in here.
+  chmodSync(dir, 0o755);
   const up = new URL(upstream).host;
   const rg = new URL(gateway).host;
   const proxied = 'proxy_http_version 1.1; proxy_set_header Connection "";';
+  const guardedLocation = (cache: boolean) => `location / {
+      ${cache ? 'set $roomguard_verdict_cache on;\n      proxy_pass_request_headers off;\n      proxy_set_header Accept $http_accept;\n      proxy_set_header Accept-Encoding $http_accept_encoding;\n      proxy_set_header User-Agent $http_user_agent;' : ''}
+      include ${SNIPPETS}roomguard-auth.conf;
+      proxy_pass http://conference; ${proxied}
+      proxy_set_header Host $host;
+    }`;
+  const server = (port: number, cache: boolean) => `server {
+    listen 127.0.0.1:${port};
+    include ${SNIPPETS}roomguard-server.conf;
+    ${guardedLocation(cache)}
+  }`;
   // One worker, like the single-process gateway; keep-alive to both backends, no access log.
   writeFileSync(join(dir, 'nginx.conf'), `
 worker_processes 1;
@@ -46,25 +71,15 @@ http {
   keepalive_timeout 300s;
   client_body_temp_path ${dir}/body; proxy_temp_path ${dir}/proxy; fastcgi_temp_path ${dir}/fastcgi;
   uwsgi_temp_path ${dir}/uwsgi; scgi_temp_path ${dir}/scgi;
+  ${httpSnippet(dir)}
   upstream conference { server ${up}; keepalive 64; keepalive_requests 10000000; }
   upstream roomguard { server ${rg}; keepalive 64; keepalive_requests 10000000; }
   server {
     listen 127.0.0.1:${plain};
     location / { proxy_pass http://conference; ${proxied} }
   }
-  server {
-    listen 127.0.0.1:${guarded};
-    location / { auth_request /_roomguard_verify; proxy_pass http://conference; ${proxied} }
-    location = /_roomguard_verify {
-      internal;
-      proxy_pass http://roomguard/_roomguard/verify;
-      proxy_pass_request_body off;
-      proxy_set_header Content-Length "";
-      proxy_set_header X-Original-URI $request_uri;
-      proxy_set_header X-Original-Method $request_method;
-      ${proxied}
-    }
-  }
+  ${server(guarded, false)}
+  ${server(cached, true)}
 }
 `);
   const nginx = spawn(NGINX, ['-p', dir, '-c', join(dir, 'nginx.conf'), '-e', 'stderr'], { stdio: ['ignore', 'ignore', 'pipe'] });
@@ -90,6 +105,7 @@ http {
   return {
     plainUrl: `http://127.0.0.1:${plain}`,
     guardedUrl: `http://127.0.0.1:${guarded}`,
+    cachedUrl: `http://127.0.0.1:${cached}`,
     close: () => new Promise<void>((resolve) => {
       const done = () => { rmSync(dir, { recursive: true, force: true }); resolve(); };
       if (nginx.exitCode !== null) return done();

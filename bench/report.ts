@@ -110,5 +110,7 @@ export function cpuRows(scenario: string, what: string, runs: { baseline: HttpRu
   return [
     differenceRow({ scenario, metric: `CPU per request: ${what} process`, unit: 'µs', baseline: m(runs.baseline, 'serverCpuUs'), roomguard: m(runs.contender, 'serverCpuUs'), goal: 'report' }),
     differenceRow({ scenario, metric: 'CPU per request: load generator', unit: 'µs', baseline: m(runs.baseline, 'clientCpuUs'), roomguard: m(runs.contender, 'clientCpuUs'), goal: 'report' }),
+    // The throughput ratio a CPU-bound process would reach whatever else runs on the machine: baseline ÷ roomguard.
+    ratioRow({ scenario, metric: `requests per CPU-second: ${what} process`, unit: '1/s', baseline: 1e6 / m(runs.baseline, 'serverCpuUs'), roomguard: 1e6 / m(runs.contender, 'serverCpuUs'), goal: 'report' }),
   ];
 }

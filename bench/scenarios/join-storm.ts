@@ -41,6 +41,11 @@ async function storm(people: string[], pids: Record<string, number>, one: (user:
   return { seconds: (performance.now() - start) / 1000, latencies, cpuPerJoin };
 }
 
+/** Median CPU per join of one process over the storms. */
+function cpuOf(runs: Storm[], name: string): number {
+  return median(runs.map((r) => r.cpuPerJoin[name] ?? Number.NaN));
+}
+
 export const joinStormScenario: Scenario = {
   name: 'join-storm',
   async run(env, settings, accounts) {
@@ -66,13 +71,16 @@ export const joinStormScenario: Scenario = {
     const rate = (runs: Storm[]) => median(runs.map((r) => n / r.seconds));
     const p99 = (runs: Storm[]) => median(runs.map((r) => percentile(r.latencies, 99)));
     return [
-      ratioRow({ scenario, metric: 'time for everyone (login+TOTP+join vs IdP login)', unit: 's', baseline: seconds(idpOnly), roomguard: seconds(roomguard), goal: '≤ 1.25× (adds ≤ 25%)' }, undefined, 1.25),
+      // Issue 22: on two shared cores the storm's time includes the load generator and the IdP: reported.
+      ratioRow({ scenario, metric: 'time for everyone (login+TOTP+join vs IdP login)', unit: 's', baseline: seconds(idpOnly), roomguard: seconds(roomguard), goal: 'report' }),
+      // The join's own cost (issue 22): the gateway's CPU per join against the bare relying party's.
+      ratioRow({ scenario, metric: 'CPU per join: gateway vs bare relying party', unit: 'ms', baseline: cpuOf(idpOnly, 'relying party'), roomguard: cpuOf(roomguard, 'relying party'), goal: '≤ 2.0×' }, undefined, 2),
       ratioRow({ scenario, metric: 'joins per second (vs IdP logins per second)', unit: '1/s', baseline: rate(idpOnly), roomguard: rate(roomguard), goal: 'report' }),
       ratioRow({ scenario, metric: 'p99 join latency (vs p99 IdP login)', unit: 'ms', baseline: p99(idpOnly), roomguard: p99(roomguard), goal: 'report' }),
       // Where the time goes: CPU per person of each process (the relying party is roomguard or the bare one).
       ...['relying party', 'IdP', 'client', 'Redis'].map((name) => differenceRow({
         scenario, metric: `CPU per join: ${name === 'client' ? 'client (load generator)' : name}`, unit: 'ms',
-        baseline: median(idpOnly.map((r) => r.cpuPerJoin[name] ?? Number.NaN)), roomguard: median(roomguard.map((r) => r.cpuPerJoin[name] ?? Number.NaN)), goal: 'report',
+        baseline: cpuOf(idpOnly, name), roomguard: cpuOf(roomguard, name), goal: 'report',
       })),
     ] satisfies Row[];
   },

@@ -45,6 +45,15 @@ export interface Admission {
   body?: BodyRule;
   /** The room a signalling request belongs to (a room's own requests carry it in `decision`). */
   room?: string;
+  /**
+   * The same request with the same cookies would get this same pass for the next moment: a read-only
+   * request that is neither a join (page load, WebSocket) nor signalling (one-time tokens), and wrote no
+   * record a repeat would have to write again. Only such a pass may be cached by a web server
+   * (forward-auth with nginx, `X-Accel-Expires`).
+   */
+  repeatable?: true;
+  /** A public path of the backend (its static files): passed without a session, identity or record. */
+  public?: true;
 }
 
 
@@ -97,10 +106,29 @@ export class AdmissionJudge {
   }
 
   /** Judges from a cached session where that is allowed; anything but a pass is judged again from the store. */
-  async judge(request: FastifyRequest, view: RequestView): Promise<Verdict> {
-    const first = await this.#judgeOnce(request, view, true);
+  judge(request: FastifyRequest, view: RequestView): Promise<Verdict> {
+    const read = this.read(request, view);
+    return read.kind === 'target' ? this.judgeTarget(request, view, read.target) : Promise.resolve(read.verdict);
+  }
+
+  /**
+   * The part of a judgement that needs no session, at once: the path read (a refusal or the redirect to
+   * the plain spelling), or the pass of a public path (the backend's static files: no session, no
+   * identity, no record). Otherwise the target, for `judgeTarget`.
+   */
+  read(request: FastifyRequest, view: RequestView): { kind: 'verdict'; verdict: Verdict } | { kind: 'target'; target: Target } {
+    const target = this.#readTarget(request, view);
+    if ('kind' in target) return { kind: 'verdict', verdict: target };
+    const { lookup } = target;
+    if (lookup.kind === 'public' || (lookup.kind === 'none' && this.#isPublic(target.path))) return { kind: 'verdict', verdict: { kind: 'pass', admission: repeatableIf(view, target, { public: true }) } };
+    return { kind: 'target', target };
+  }
+
+  /** The rest of a judgement, for a target `read` returned. */
+  async judgeTarget(request: FastifyRequest, view: RequestView, target: Target): Promise<Verdict> {
+    const first = await this.#judgeOnce(request, view, target, true);
     if (first.kind === 'pass' || !first.tentative) return first;
-    return this.#judgeOnce(request, view, false);
+    return this.#judgeOnce(request, view, target, false);
   }
 
   #isPublic(path: string): boolean {
@@ -112,16 +140,16 @@ export class AdmissionJudge {
    * a judgement is tentative unless it passes — a refusal or step is judged again from the store, so the
    * cache can never refuse someone, and audits nothing until then.
    */
-  async #judgeOnce(request: FastifyRequest, view: RequestView, cached: boolean): Promise<Verdict & { tentative?: boolean }> {
-    const target = this.#readTarget(request, view);
-    if ('kind' in target) return target;
+  async #judgeOnce(request: FastifyRequest, view: RequestView, target: Target, cached: boolean): Promise<Verdict & { tentative?: boolean }> {
     const { lookup } = target;
-    if (lookup.kind === 'public' || (lookup.kind === 'none' && this.#isPublic(target.path))) return { kind: 'pass', admission: {} };
     const useCache = cached && !view.ws && !view.navigation && !(lookup.kind === 'signalling' && lookup.fresh);
     // Straight from the sessions (no hook ever keeps a session for the judge: see loadSession).
     const session = await this.#ctx.sessions.load(this.#ctx.sessionCookies.sessionId(request), useCache ? { cached: true } : {});
     const asking: Asking = { request, view, target, session, tentative: useCache && session !== undefined };
     switch (lookup.kind) {
+      case 'public':
+        // `read` passes these before any session is read; kept here so every lookup has its answer.
+        return { kind: 'pass', admission: { public: true } };
       case 'none':
         return this.#judgeOwnPath(asking);
       case 'refused':
@@ -182,7 +210,7 @@ export class AdmissionJudge {
       this.#note(asking, { type: 'room.decision', outcome: 'deny', reason: 'RG_GUEST_NOT_ALLOWED', details: { path: asking.target.path.slice(0, 100) } });
       return this.#refuse(asking, 'RG_GUEST_NOT_ALLOWED');
     }
-    return { kind: 'pass', admission: { session } };
+    return { kind: 'pass', admission: repeatableIf(asking.view, asking.target, { session }) };
   }
 
   /** A request that carries its own admission (a signalling stream, a signed join): the backend decides. */
@@ -301,8 +329,10 @@ export class AdmissionJudge {
         await this.#markEntered(session, room);
         await this.#noteEntry(asking, session, room);
       }
-    } else if (enteredKey && !this.#entered.has(enteredKey)) this.#entered.remember(enteredKey, ENTERED_READ_MEMO_MS);
-    return { kind: 'pass', admission: session ? { session, decision } : { decision } };
+      return { kind: 'pass', admission: session ? { session, decision } : { decision } };
+    }
+    if (enteredKey && !this.#entered.has(enteredKey)) this.#entered.remember(enteredKey, ENTERED_READ_MEMO_MS);
+    return { kind: 'pass', admission: repeatableIf(view, target, session ? { session, decision } : { decision }) };
   }
 
   /**
@@ -353,6 +383,13 @@ function opensOf(decision: Decision): Pick<Extract<Verdict, { kind: 'refuse' }>,
   return { opens: { timeZone: schedule.timeZone, ...(schedule.opensAt !== undefined ? { at: schedule.opensAt } : {}) } };
 }
 
+/** Marks a pass repeatable when the request is read-only and no join (see `Admission.repeatable`). */
+function repeatableIf(view: RequestView, target: Target, admission: Admission): Admission {
+  if (view.ws || view.navigation || !target.readOnly) return admission;
+  admission.repeatable = true;
+  return admission;
+}
+
 function enteredKeyOf(session: LoadedSession, room: string): string {
   return `audit:entered:${session.hash}:${room}`;
 }
@@ -363,7 +400,7 @@ function sessionView(session: LoadedSession): SessionView {
 }
 
 /** The request's target, read: the backend's lookup and the parts of the URL the steps need. */
-interface Target {
+export interface Target {
   lookup: Exclude<RoomLookup, { kind: 'invalid' }>;
   path: string;
   query: string;

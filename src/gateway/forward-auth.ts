@@ -96,6 +96,10 @@ interface Verify {
 
 async function answer(verify: Verify, request: FastifyRequest, reply: FastifyReply) {
   const { ctx, style } = verify;
+  // nginx's verdict cache (deploy/nginx/roomguard-http.conf) keeps only what `pass` marks, in this header,
+  // which outranks Cache-Control — in nginx before 1.23 only when it comes first, so it is set first
+  // (`pass` overwrites the value in place). Every other answer says 0: never kept.
+  if (style === 'nginx') reply.header('x-accel-expires', '0');
   reply.header('cache-control', 'no-store');
   const view = describe(request, style, verify.publicHost);
   if ('error' in view) {
@@ -169,7 +173,17 @@ async function pass(verify: Verify, request: FastifyRequest, reply: FastifyReply
     if (identity.email) headers['remote-email'] = headerSafe(identity.email);
     if (identity.name) headers['remote-name'] = headerSafe(identity.name);
   }
+  if (style === 'nginx' && verdict.admission.repeatable) headers['x-accel-expires'] = cacheUntilEndOfSecond(Date.now());
   return reply.code(200).headers(headers).send();
+}
+
+/**
+ * `@<unix second>`: nginx keeps the answer while its clock reads that second, so at most until the next
+ * second begins — never longer than 1 s. A relative `1` would be kept up to 2 s (nginx compares whole
+ * seconds). Real time, not the gateway's clock: nginx judges by its own.
+ */
+export function cacheUntilEndOfSecond(nowMs: number): string {
+  return `@${Math.floor(nowMs / 1000)}`;
 }
 
 /** nginx names the refusal's code; anything else (or nothing) is a page that does not exist. */

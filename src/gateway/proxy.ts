@@ -240,10 +240,18 @@ export async function registerProxy(app: FastifyInstance, ctx: GatewayContext): 
 }
 
 /** Every request is judged before anything reaches the upstream: refused, sent to a step, or passed with its headers prepared. */
-function proxyGuard(ctx: GatewayContext, judge: AdmissionJudge, tracker: SocketTracker, upstreamHeaders: (request: FastifyRequest) => Promise<UpstreamHeaders>) {
+function proxyGuard(ctx: GatewayContext, judge: AdmissionJudge, tracker: SocketTracker, upstreamHeaders: UpstreamHeaderBuilder) {
   return async (request: FastifyRequest, reply: FastifyReply) => {
     const ws = isWebSocketUpgrade(request);
-    const verdict = await judge.judge(request, { method: request.method, rawUrl: request.raw.url ?? '/', ws, navigation: isNavigation(request.method, request.headers) });
+    const view = { method: request.method, rawUrl: request.raw.url ?? '/', ws, navigation: isNavigation(request.method, request.headers) };
+    const read = judge.read(request, view);
+    // A public path (the backend's static files) passes at once: no session to read, no identity to sign,
+    // the client's headers still filtered like every other request's.
+    if (read.kind === 'verdict' && read.verdict.kind === 'pass' && read.verdict.admission.public && !ws) {
+      request.admission = { ...read.verdict.admission, upstreamHeaders: upstreamHeaders.plain(request) };
+      return;
+    }
+    const verdict = read.kind === 'verdict' ? read.verdict : await judge.judgeTarget(request, view, read.target);
     switch (verdict.kind) {
       case 'refuse':
         return ctx.fail(request, reply, verdict.code, verdict.opens ? { opens: verdict.opens } : {});
@@ -258,7 +266,7 @@ function proxyGuard(ctx: GatewayContext, judge: AdmissionJudge, tracker: SocketT
         }
         else if (ws) tracker.trackAnonymous(request.raw.socket);
         // Identity headers are signed asynchronously: prepared here for the (synchronous) proxy rewrite.
-        request.admission = { ...verdict.admission, upstreamHeaders: await upstreamHeaders(request) };
+        request.admission = { ...verdict.admission, upstreamHeaders: await upstreamHeaders.admitted(request) };
     }
   };
 }
@@ -269,11 +277,11 @@ function proxyGuard(ctx: GatewayContext, judge: AdmissionJudge, tracker: SocketT
  * proxy's own, set at the rewrite); then roomguard's forwarding and identity headers. Built as a new
  * object rather than by deleting from a copy, which left it slow for every later access.
  */
-function upstreamHeadersOf(ctx: GatewayContext): (request: FastifyRequest) => Promise<UpstreamHeaders> {
+function upstreamHeadersOf(ctx: GatewayContext): UpstreamHeaderBuilder {
   const ownCookies = [ctx.cookies.session, ctx.cookies.binding, ctx.cookies.lang];
   const forwardedProto = ctx.publicUrl.protocol.slice(0, -1);
   const forwardedHost = ctx.publicUrl.host;
-  return async (request) => {
+  const plain = (request: FastifyRequest): UpstreamHeaders => {
     const incoming = request.headers;
     const headers: UpstreamHeaders = {};
     for (const name in incoming) {
@@ -285,10 +293,23 @@ function upstreamHeadersOf(ctx: GatewayContext): (request: FastifyRequest) => Pr
     headers['x-forwarded-for'] = request.ip;
     headers['x-forwarded-proto'] = forwardedProto;
     headers['x-forwarded-host'] = forwardedHost;
-    const identity = await admittedIdentityHeaders(ctx, request.admission);
-    for (const name in identity) headers[name] = identity[name];
     return headers;
   };
+  return {
+    plain,
+    async admitted(request) {
+      const headers = plain(request);
+      const identity = await admittedIdentityHeaders(ctx, request.admission);
+      for (const name in identity) headers[name] = identity[name];
+      return headers;
+    },
+  };
+}
+
+/** The upstream's headers without identity (public paths, at once) or with the admitted identity's. */
+interface UpstreamHeaderBuilder {
+  plain(request: FastifyRequest): UpstreamHeaders;
+  admitted(request: FastifyRequest): Promise<UpstreamHeaders>;
 }
 
 /** A request the judge passed with a body rule: refused here (and audited with the room it named) unless its body holds. */

@@ -3,7 +3,7 @@
 // until this nginx has bound its port (its pid file), and fails with an address-in-use error when another
 // process holds the port, so a rig started with startRigBehind tries another (test/helpers/ports.ts).
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AddressInUse } from './ports.js';
@@ -63,6 +63,40 @@ ${httpBlock}
       }
     },
   };
+}
+
+/**
+ * deploy/nginx/roomguard-http.conf as shipped, its cache directory moved into a private temporary one
+ * (the only change), for the `http { }` block of a test's nginx.
+ */
+export function roomguardHttpConf(): string {
+  const text = readFileSync(new URL('../../deploy/nginx/roomguard-http.conf', import.meta.url), 'utf8');
+  const shipped = '/var/lib/nginx/roomguard-verdicts';
+  if (!text.includes(shipped)) throw new Error(`deploy/nginx/roomguard-http.conf no longer names ${shipped}: update test/helpers/nginx.ts`);
+  const dir = mkdtempSync(join(tmpdir(), 'rg-nginx-verdicts-'));
+  // nginx creates the cache directory for its worker user, which must be able to reach it (run as root, the worker is nobody).
+  chmodSync(dir, 0o755);
+  return text.replace(shipped, join(dir, 'cache'));
+}
+
+/**
+ * The `http { }` body of a meeting host behind nginx with the shipped snippets: roomguard-http.conf, the
+ * `roomguard` and `app` upstreams, `$connection_upgrade`, and one server with roomguard-server.conf and
+ * the test's own `locations` (which include roomguard-auth.conf where they guard).
+ */
+export function forwardAuthHttpBlock(nginxPort: number, gatewayPort: number, upstreamUrl: string, locations: string): string {
+  const snippets = new URL('../../deploy/nginx/', import.meta.url).pathname;
+  return `
+  ${roomguardHttpConf()}
+  upstream roomguard { server 127.0.0.1:${gatewayPort}; keepalive 4; }
+  upstream app { server ${new URL(upstreamUrl).host}; }
+  map $http_upgrade $connection_upgrade { default upgrade; '' close; }
+  server {
+    listen 127.0.0.1:${nginxPort};
+    server_name 127.0.0.1;
+    include ${snippets}roomguard-server.conf;
+    ${locations}
+  }`;
 }
 
 function safeRead(path: string): string {

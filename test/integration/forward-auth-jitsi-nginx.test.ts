@@ -11,7 +11,7 @@ import WebSocket from 'ws';
 import { ScriptedBrowser } from '../helpers/browser.js';
 import type { Arrived, EchoUpstream } from '../helpers/upstream.js';
 import { startRigBehind, type Rig } from '../helpers/rig.js';
-import { startNginx, type Nginx } from '../helpers/nginx.js';
+import { roomguardHttpConf, startNginx, type Nginx } from '../helpers/nginx.js';
 import { prosodyAllowsJoin, type ProsodySettings } from '../helpers/prosody.js';
 
 const SNIPPETS = fileURLToPath(new URL('../../deploy/nginx/', import.meta.url));
@@ -46,6 +46,7 @@ beforeAll(async () => {
       .replaceAll('127.0.0.1:8888', backendHost)
       .replaceAll('127.0.0.1:9090', backendHost);
     return startNginx(`
+  ${roomguardHttpConf()}
   upstream roomguard { server 127.0.0.1:${gatewayPort}; keepalive 4; }
   server {
     listen 127.0.0.1:${nginxPort};

@@ -9,7 +9,7 @@ import { queryAudit } from '../../src/audit/query.js';
 import { signInThrough } from '../helpers/browser.js';
 import type { Arrived, EchoUpstream } from '../helpers/upstream.js';
 import { startRigBehind, type Rig } from '../helpers/rig.js';
-import { NGINX, startNginx, type Nginx } from '../helpers/nginx.js';
+import { forwardAuthHttpBlock, NGINX, startNginx, type Nginx } from '../helpers/nginx.js';
 import { spawnSync } from 'node:child_process';
 import { getWithRawHeaders, HAND_PICKED, leaked, NEW_FAMILY_MEMBERS, openWebSocket, spoofBatches } from '../helpers/spoofed-headers.js';
 import { mkdtempSync } from 'node:fs';
@@ -26,14 +26,7 @@ let auditDir: string;
 
 beforeAll(async () => {
   auditDir = mkdtempSync(join(tmpdir(), 'rg-audit-nginx-'));
-  rig = await startRigBehind({ auditDir, config: { trustProxy: ['127.0.0.1'], forwardAuth: { enabled: true, proxy: 'nginx' } } }, (nginxPort, { port: gatewayPort, upstream }) => startNginx(`
-  upstream roomguard { server 127.0.0.1:${gatewayPort}; keepalive 4; }
-  upstream app { server ${new URL(upstream.url).host}; }
-  map $http_upgrade $connection_upgrade { default upgrade; '' close; }
-  server {
-    listen 127.0.0.1:${nginxPort};
-    server_name 127.0.0.1;
-    include ${SNIPPETS}roomguard-server.conf;
+  rig = await startRigBehind({ auditDir, config: { trustProxy: ['127.0.0.1'], forwardAuth: { enabled: true, proxy: 'nginx' } } }, (nginxPort, { port: gatewayPort, upstream }) => startNginx(forwardAuthHttpBlock(nginxPort, gatewayPort, upstream.url, `
     location /public/ {
       proxy_pass http://app;
     }
@@ -44,8 +37,7 @@ beforeAll(async () => {
       proxy_set_header Host $host;
       proxy_set_header Upgrade $http_upgrade;
       proxy_set_header Connection $connection_upgrade;
-    }
-  }`, nginxPort));
+    }`), nginxPort));
   ({ upstream, origin, proxy: nginx } = rig);
 }, 60_000);
 

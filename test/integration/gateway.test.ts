@@ -77,6 +77,24 @@ describe('room requests without a session', () => {
     expect(seen.url).toBe('/public/logo.svg');
     expect(Object.keys(seen.headers).filter((h) => h.startsWith('x-roomguard-'))).toEqual([]);
   });
+
+  it('passes public paths at once, yet with the client\'s headers filtered as on every other path', async () => {
+    const spoofed = { 'x-roomguard-user': 'mallory', 'remote-user': 'mallory', 'x-forwarded-user': 'mallory', 'x-forwarded-for': '198.51.100.9', 'x-original-uri': '/rooms/staff-weekly' };
+    const res = await fetch(`${origin}/public/libs/app.js?v=2`, { headers: { ...spoofed, cookie: 'roomguard_session=abc; theme=dark; roomguard_session_lang=de', 'sec-fetch-dest': 'script' } });
+    expect(res.status).toBe(200);
+    expect(res.headers.get('x-request-id')).toMatch(/\S/);
+    const seen = (await res.json()) as Arrived;
+    expect(seen.url).toBe('/public/libs/app.js?v=2');
+    for (const name of ['x-roomguard-user', 'remote-user', 'x-forwarded-user', 'x-original-uri']) expect(seen.headers[name]).toBeUndefined();
+    expect(seen.headers['x-forwarded-for']).toBe('127.0.0.1');
+    expect(seen.headers.cookie).toBe('theme=dark');
+    // The path is read as for every request: a spelling an upstream would route elsewhere is refused.
+    const before = upstream.arrived.length;
+    const sneaky = await rawRequest(Number(new URL(origin).port), '/public/%2e%2e/rooms/staff-weekly');
+    expect(sneaky.status).toBe(400);
+    expect(sneaky.body).toContain('RG_REQUEST_BAD_PATH');
+    expect(upstream.arrived.length).toBe(before);
+  });
 });
 
 describe('login and admission', () => {

@@ -32,6 +32,8 @@ describe.each<LogFormat>(['json', 'text'])('logs (log.format: %s)', (format) => 
     // A backend token in a proxied request's query (as Jitsi's ?jwt=) is logged by nobody, not even the proxy library.
     const proxied = await browser.request(`${origin}/rooms/town-hall/app.js?jwt=query-secret-jwt`);
     expect(proxied.status).toBe(200);
+    // The backend's public static files, and one that is missing there.
+    expect((await browser.request(`${origin}/public/libs/app.js`)).status).toBe(200);
 
     const log = lines.join('');
     expect(code.length).toBeGreaterThan(10);
@@ -55,5 +57,8 @@ describe.each<LogFormat>(['json', 'text'])('logs (log.format: %s)', (format) => 
     expect(access).toBeDefined();
     const infoLines = records.filter((r) => r.reqId === access!.reqId && Number(r.level) >= 30);
     expect(infoLines.map((r) => r.msg)).toEqual(['request completed']);
+    // A public static file's access line is at debug (about a tenth of such a request's CPU: docs/performance.md).
+    const publicLines = records.filter((r) => r.msg === 'request completed' && (r.req as { path?: string } | undefined)?.path === '/public/libs/app.js');
+    expect(publicLines.map((r) => r.levelName)).toEqual(['debug']);
   });
 });

@@ -22,7 +22,7 @@ import { canonicalRoom } from '../../src/backends/room-name.js';
 import { readRequestPath } from '../../src/backends/request-path.js';
 import { signInThrough } from '../helpers/browser.js';
 import { startRigBehind, type Rig, type RigInstance } from '../helpers/rig.js';
-import { startNginx, type Nginx } from '../helpers/nginx.js';
+import { roomguardHttpConf, startNginx, type Nginx } from '../helpers/nginx.js';
 import { rawTargetRequest } from '../helpers/raw-http.js';
 import { startTomcat, tomcatReading, type Tomcat, type TomcatReading } from '../helpers/tomcat.js';
 import { lookupPath } from '../helpers/paths.js';
@@ -58,6 +58,7 @@ beforeAll(async () => {
       { config: { backend: { type: 'bbb', bbb: { secret: 'differential-bbb-secret-0123456789' } } } },
     ],
   }, (nginxPort, { port: verifyPort }) => startNginx(`
+  ${roomguardHttpConf()}
   upstream roomguard { server 127.0.0.1:${verifyPort}; keepalive 4; }
   server {
     listen 127.0.0.1:${nginxPort};
