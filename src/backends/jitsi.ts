@@ -2,6 +2,7 @@
 // getBackendSafeRoomName; Jitsi's own paths are never rooms. Admission is a room-scoped HS256 JWT in the
 // contract Prosody's token verification enforces (reference/jitsi.md §5): `room` names exactly one room,
 // never "*"; `sub` is the tenant or the XMPP domain; short `exp`, backdated `nbf`.
+import { isUtf8 } from 'node:buffer';
 import { createHmac, hkdfSync, randomBytes } from 'node:crypto';
 import { SignJWT, jwtVerify } from 'jose';
 import { firstPathOpening, type Backend, type Entry, type EntryRequest, type RoomLookup, type SignallingRequest, type SignallingVerdict } from './backend.js';
@@ -313,12 +314,7 @@ export class JitsiBackend implements Backend {
   }
 }
 
-/** The message as UTF-8 text; undefined when it is not valid UTF-8. */
+/** The message as UTF-8 text; undefined when it is not valid UTF-8 (checked first: toString would replace). */
 function decodeUtf8(bytes: Buffer): string | undefined {
-  try {
-    return UTF8.decode(bytes);
-  } catch {
-    return undefined;
-  }
+  return isUtf8(bytes) ? bytes.toString('utf8') : undefined;
 }
-const UTF8 = new TextDecoder('utf-8', { fatal: true });
