@@ -274,8 +274,23 @@ function judgeConference(tag: SaxesTagNS, rules: StanzaRules): void {
   const room = attribute(tag, 'room');
   if (room === undefined) return;
   const parsed = splitJid(room);
-  if (!parsed || parsed.domain !== rules.mucDomain || parsed.local === undefined) throw new Refusal({ ok: false, why: 'not-admitted', room: room.slice(0, 200) });
-  judgeRoomAddress(parsed.local, rules);
+  const tenant = parsed ? subdomainTenant(parsed.domain, rules) : undefined;
+  if (!parsed || (parsed.domain !== rules.mucDomain && tenant === undefined) || parsed.local === undefined) throw new Refusal({ ok: false, why: 'not-admitted', room: room.slice(0, 200) });
+  judgeRoomAddress(parsed.local, rules, tenant);
+}
+
+/**
+ * The tenant of a MUC address in Jitsi's subdomain form: Prosody's muc_domain_mapper reads
+ * `room@<prefix>.<tenant>.<base>` as `[tenant]room@<prefix>.<base>` (the MUC service being
+ * `<prefix>.<base>`). Undefined for any other domain.
+ */
+function subdomainTenant(domain: string, rules: StanzaRules): string | undefined {
+  const dot = rules.mucDomain.indexOf('.');
+  if (dot <= 0) return undefined;
+  const prefix = rules.mucDomain.slice(0, dot + 1);
+  const base = rules.mucDomain.slice(dot);
+  if (!domain.startsWith(prefix) || !domain.endsWith(base) || domain.length <= prefix.length + base.length) return undefined;
+  return domain.slice(prefix.length, domain.length - base.length);
 }
 
 /** A stanza's `to`: anything on the MUC service must be a room the session was admitted to. */
@@ -283,10 +298,11 @@ function judgeAddress(to: string | undefined, rules: StanzaRules): void {
   if (to === undefined) return;
   const parsed = splitJid(to);
   if (!parsed) throw new Refusal({ ok: false, why: 'malformed' });
-  if (parsed.domain !== rules.mucDomain) return;
+  const tenant = subdomainTenant(parsed.domain, rules);
+  if (parsed.domain !== rules.mucDomain && tenant === undefined) return;
   // The service itself (room listings, room creation by owner forms) is no room of this session.
   if (parsed.local === undefined) throw new Refusal({ ok: false, why: 'not-admitted', room: to.slice(0, 200) });
-  judgeRoomAddress(parsed.local, rules);
+  judgeRoomAddress(parsed.local, rules, tenant);
 }
 
 /**
@@ -294,9 +310,11 @@ function judgeAddress(to: string | undefined, rules: StanzaRules): void {
  * the policy judged it): Prosody folds case and width itself, so `Board` or `ｂｏａｒｄ` would reach `board`,
  * and `b%61ard` would be yet another room. Anything else is refused, not reinterpreted.
  */
-function judgeRoomAddress(local: string, rules: StanzaRules): void {
-  const tenanted = rules.tenants ? /^\[([^\]]+)\](.+)$/.exec(local) : null;
-  const parts = tenanted ? [tenanted[1]!, tenanted[2]!] : [local];
+function judgeRoomAddress(local: string, rules: StanzaRules, subdomain?: string): void {
+  const tenanted = rules.tenants && subdomain === undefined ? /^\[([^\]]+)\](.+)$/.exec(local) : null;
+  // A tenant's room in the subdomain form is a room only where roomguard knows tenants at all.
+  if (subdomain !== undefined && !rules.tenants) throw new Refusal({ ok: false, why: 'not-admitted', room: local.slice(0, 200) });
+  const parts = subdomain !== undefined ? [subdomain, local] : tenanted ? [tenanted[1]!, tenanted[2]!] : [local];
   const judged = parts.join('/');
   if (parts.some((part) => canonicalRoom(part) !== part) || !rules.admitted(judged)) throw new Refusal({ ok: false, why: 'not-admitted', room: local.slice(0, 200) });
 }

@@ -126,7 +126,7 @@ export const CONFIG_SCHEMA = object('roomguard.yaml', {
     }),
     jitsi: object('Jitsi Meet (`backend.type: jitsi`): the token contract Prosody checks, and the XMPP inspection (docs/jitsi.md).', {
       auth: { kind: 'enum', values: ['token', 'none'], default: 'token', doc: '`token`: each admission gets a room-scoped JWT that Prosody checks (Prosody configured for JWT). `none`: no JWT; for a stock Jitsi (anonymous or internal authentication): roomguard\'s reading of the XMPP stream alone keeps a connection to its room (docs/jitsi.md says what it does not cover). The stream is read in both modes.' },
-      mucDomain: { kind: 'string', example: 'conference.meet.jitsi', doc: 'The MUC service of the rooms (`XMPP_MUC_DOMAIN`); unset: `conference.` + `domain`. Presence, IQs and conference requests to rooms there are refused unless the session was admitted to the room.' },
+      mucDomain: { kind: 'string', example: 'conference.meet.jitsi', doc: 'The MUC service of the rooms (`XMPP_MUC_DOMAIN`: `muc.meet.jitsi` in docker-jitsi-meet, `conference.<host>` in a Debian install); unset: `conference.` + `domain`. Presence, IQs and conference requests to rooms there are refused unless the session was admitted to the room.' },
       appId: { kind: 'string', example: 'roomguard', doc: 'JWT `iss`; Jitsi\'s `JWT_APP_ID` (and one of `JWT_ACCEPTED_ISSUERS`). Required for `jitsi` with `auth: token`.' },
       appSecret: { kind: 'secret', example: 'env:JITSI_JWT_SECRET', doc: 'HS256 key shared with Prosody (`JWT_APP_SECRET`), at least 32 characters. Required for `jitsi` with `auth: token`.' },
       audience: { kind: 'string', default: 'jitsi', doc: 'JWT `aud`; must be in Jitsi\'s `JWT_ACCEPTED_AUDIENCES`.' },

@@ -85,8 +85,16 @@ describe('WebSocket messages', () => {
     expect(ws(deep(STANZA_DEPTH_LIMIT))).toMatchObject({ ok: false, why: 'malformed' });
   });
 
-  it('reads tenant rooms as [tenant]room', () => {
+  it('reads tenant rooms as [tenant]room, and in the subdomain form Prosody maps to it', () => {
     expect(ws(join('[acme]board@conference.meet.test/a'), tenantRules).ok).toBe(true);
+    expect(ws(join('board@conference.acme.meet.test/a'), tenantRules).ok).toBe(true);
+    expect(ws(join('board@conference.other.meet.test/a'), tenantRules)).toMatchObject({ ok: false, why: 'not-admitted' });
+    expect(ws(join('other@conference.acme.meet.test/a'), tenantRules)).toMatchObject({ ok: false, why: 'not-admitted' });
+    expect(ws(join('[acme]board@conference.acme.meet.test/a'), tenantRules)).toMatchObject({ ok: false, why: 'not-admitted' });
+    // Without tenants a subdomain-form address is some tenant's room, never the admitted one.
+    expect(ws(join('board@conference.acme.meet.test/a'))).toMatchObject({ ok: false, why: 'not-admitted' });
+    expect(ws(`<iq ${CLIENT} type="set" to="focus.meet.test"><conference xmlns="http://jitsi.org/protocol/focus" room="board@conference.acme.meet.test"/></iq>`, tenantRules).ok).toBe(true);
+    expect(ws(`<iq ${CLIENT} type="set" to="focus.meet.test"><conference xmlns="http://jitsi.org/protocol/focus" room="board@conference.acme.meet.test"/></iq>`)).toMatchObject({ ok: false });
     for (const to of ['board@conference.meet.test/a', '[other]board@conference.meet.test/a', '[ACME]board@conference.meet.test/a', '[acme]Board@conference.meet.test/a', '[acme]other@conference.meet.test/a']) {
       expect(ws(join(to), tenantRules), to).toMatchObject({ ok: false, why: 'not-admitted' });
     }
