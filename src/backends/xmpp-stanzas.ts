@@ -51,7 +51,7 @@ export function judgeWebSocketMessageWithSaxes(text: string, rules: StanzaRules)
 }
 
 // The subset the scanner reads: ASCII names without prefixes (attributes may be xml:…), quoted attribute
-// values without `<`, `&`, tabs or line breaks, text without `&` or `]]>`, nothing but whitespace between
+// values without `<`, tabs or line breaks, no `&` or `]]>` anywhere, nothing but whitespace between
 // stanzas, only characters XML allows. Anything else — a reference, a comment, CDATA, a prefix, a
 // namespace declaration with one, a duplicate attribute, an element named open, close or conference —
 // is left to saxes. One pass over the characters, no regular expressions (nothing to backtrack).
@@ -66,8 +66,8 @@ const isWellFormedUnicode = (text: string): boolean => (text as unknown as { isW
 const isSpace = (c: number) => c === 32 || c === 9 || c === 10 || c === 13;
 const isNameStart = (c: number) => (c >= 97 && c <= 122) || (c >= 65 && c <= 90) || c === 95;
 const isNameChar = (c: number) => isNameStart(c) || (c >= 48 && c <= 57) || c === 45 || c === 46;
-/** A character XML 1.0 allows (lone surrogates are excluded by the caller). */
-const isXmlChar = (c: number) => (c >= 32 && c !== 0xfffe && c !== 0xffff) || c === 9 || c === 10 || c === 13;
+/** Characters XML 1.0 does not allow (lone surrogates are checked apart). */
+const NOT_XML_CHAR = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]/;
 
 class Scan {
   i = 0;
@@ -89,7 +89,8 @@ class Scan {
 
 /** The scanner: a verdict for a message in the subset, undefined for anything else. */
 function scanPlainStanzas(text: string, rules: StanzaRules): StanzaVerdict | undefined {
-  if (text.length > SCANNED_LIMIT || !isWellFormedUnicode(text)) return undefined;
+  // Checked once for the whole message (native string scans), not per character below.
+  if (text.length > SCANNED_LIMIT || !isWellFormedUnicode(text) || text.includes('&') || text.includes(']]>') || NOT_XML_CHAR.test(text)) return undefined;
   const scan = new Scan(text);
   const open: string[] = [];
   const addresses: Array<string | undefined> = [];
@@ -129,12 +130,13 @@ function scanPlainStanzas(text: string, rules: StanzaRules): StanzaVerdict | und
 /** Character data up to the next '<': false when it leaves the subset (or is not whitespace between stanzas). */
 function skipText(scan: Scan, between: boolean): boolean {
   const { text } = scan;
-  for (; scan.i < text.length; scan.i++) {
-    const c = text.charCodeAt(scan.i);
-    if (c === 60) return true;
-    if (c === 38 || !isXmlChar(c) || (between && !isSpace(c))) return false;
-    if (c === 62 && scan.i >= 2 && text.charCodeAt(scan.i - 1) === 93 && text.charCodeAt(scan.i - 2) === 93) return false;
+  const next = text.indexOf('<', scan.i);
+  const end = next === -1 ? text.length : next;
+  if (between) {
+    for (; scan.i < end; scan.i++) if (!isSpace(text.charCodeAt(scan.i))) return false;
   }
+  // '&', ']]>' and characters XML does not allow were ruled out for the whole message already.
+  scan.i = end;
   return true;
 }
 
@@ -187,7 +189,7 @@ function readValue(scan: Scan): string | undefined {
   for (; scan.i < text.length; scan.i++) {
     const c = text.charCodeAt(scan.i);
     if (c === quote) return text.slice(from, scan.i++);
-    if (c === 60 || c === 38 || c === 9 || c === 10 || c === 13 || !isXmlChar(c)) return undefined;
+    if (c === 60 || c === 9 || c === 10 || c === 13) return undefined;
   }
   return undefined;
 }
