@@ -141,9 +141,12 @@ function skipText(scan: Scan, between: boolean): boolean {
 }
 
 /** The rest of a start tag after its name: its unprefixed `to`, default namespace, and whether it is empty. */
+/** The attribute names of the tag being read (reused: a scan runs synchronously to its end). */
+const seen: string[] = [];
+
 function readTag(scan: Scan): { to?: string; xmlns?: string; empty: boolean } | undefined {
   const { text } = scan;
-  const seen: string[] = [];
+  seen.length = 0;
   const tag: { to?: string; xmlns?: string; empty: boolean } = { empty: false };
   for (;;) {
     const spaced = scan.skipSpace() > 0;
@@ -170,7 +173,7 @@ function readTag(scan: Scan): { to?: string; xmlns?: string; empty: boolean } | 
     if (text.charCodeAt(scan.i) !== 61) return undefined;
     scan.i++;
     scan.skipSpace();
-    const value = readValue(scan);
+    const value = readValue(scan, name === 'to' || name === 'xmlns');
     if (value === undefined) return undefined;
     if (name === 'to') tag.to = value;
     else if (name === 'xmlns') {
@@ -180,15 +183,15 @@ function readTag(scan: Scan): { to?: string; xmlns?: string; empty: boolean } | 
   }
 }
 
-/** A quoted attribute value without '<', '&', tabs or line breaks (so it needs no normalising); undefined otherwise. */
-function readValue(scan: Scan): string | undefined {
+/** A quoted attribute value without '<', tabs or line breaks (so it needs no normalising), '' unless `keep`; undefined otherwise. */
+function readValue(scan: Scan, keep: boolean): string | undefined {
   const { text } = scan;
   const quote = text.charCodeAt(scan.i);
   if (quote !== 34 && quote !== 39) return undefined;
   const from = ++scan.i;
   for (; scan.i < text.length; scan.i++) {
     const c = text.charCodeAt(scan.i);
-    if (c === quote) return text.slice(from, scan.i++);
+    if (c === quote) return keep ? text.slice(from, scan.i++) : (scan.i++, '');
     if (c === 60 || c === 9 || c === 10 || c === 13) return undefined;
   }
   return undefined;
