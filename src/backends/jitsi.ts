@@ -230,7 +230,8 @@ export class JitsiBackend implements Backend {
     const admissions = request.session.admissions;
     const rules: StanzaRules = {
       domain: this.settings.domain.toLowerCase(), mucDomain: this.settings.mucDomain.toLowerCase(), tenants: this.settings.tenants,
-      admitted: (room) => (admissions[room]?.length ?? 0) > 0,
+      // Own entries only: `constructor` or `__proto__` must never read as an admission.
+      admitted: (room) => Object.hasOwn(admissions, room) && Array.isArray(admissions[room]) && admissions[room].length > 0,
     };
     const code = (verdict: Extract<StanzaVerdict, { ok: false }>) => (verdict.why === 'not-admitted' ? 'RG_JITSI_NOT_ADMITTED' : 'RG_REQUEST_INVALID') as 'RG_JITSI_NOT_ADMITTED' | 'RG_REQUEST_INVALID';
     if (request.endpoint === 'xmpp') {

@@ -200,6 +200,8 @@ describe('auth: none and the XMPP inspection (both modes)', () => {
     const verdict = await ask(none, 'xmpp', 'room=board');
     if (verdict.kind !== 'pass' || !verdict.stream) throw new Error('expected a stream rule');
     expect(await ask(none, 'xmpp', 'room=other')).toMatchObject({ kind: 'refuse', code: 'RG_JITSI_NOT_ADMITTED' });
+    // Object's own members are no admissions, in the stanzas either.
+    expect(verdict.stream.judge(Buffer.from('<presence xmlns="jabber:client" to="constructor@conference.meet.jitsi/a"/>'), false)).toMatchObject({ code: 'RG_JITSI_NOT_ADMITTED' });
     const judge = (text: string | Buffer, binary = false) => verdict.stream!.judge(Buffer.isBuffer(text) ? text : Buffer.from(text), binary);
     expect(judge('<presence xmlns="jabber:client" to="board@conference.meet.jitsi/a"/>')).toBeUndefined();
     expect(judge('<presence xmlns="jabber:client" to="other@conference.meet.jitsi/a"/>')).toMatchObject({ code: 'RG_JITSI_NOT_ADMITTED', room: 'other', frames: [expect.stringContaining('policy-violation'), expect.stringContaining('<close')] });
@@ -214,7 +216,7 @@ describe('auth: none and the XMPP inspection (both modes)', () => {
     expect(verdict.body.format).toBe('text');
     expect(verdict.body.judge('<body xmlns="http://jabber.org/protocol/httpbind" rid="1" sid="s"><presence xmlns="jabber:client" to="board@conference.meet.jitsi/a"/></body>')).toBeUndefined();
     expect(verdict.body.judge('<body xmlns="http://jabber.org/protocol/httpbind" rid="1" sid="s"><presence xmlns="jabber:client" to="other@conference.meet.jitsi/a"/></body>')).toMatchObject({ code: 'RG_JITSI_NOT_ADMITTED', room: 'other', reply: { status: 403, body: expect.stringContaining('type="terminate"') } });
-    expect(await ask(none, 'bosh', 'room=board', 'GET')).toEqual({ kind: 'pass' });
+    expect(await ask(none, 'bosh', 'room=board', 'GET')).toEqual({ kind: 'pass', room: 'board' });
     expect(await ask(none, 'bosh', 'room=board', 'PUT')).toMatchObject({ kind: 'refuse' });
   });
 
