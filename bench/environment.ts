@@ -40,6 +40,8 @@ export interface Environment {
   gateway: ServerProcess;
   /** The same gateway with the audit sink off (baseline of the audit scenario only). */
   gatewayNoAudit: ServerProcess;
+  /** A gateway in front of Jitsi (`auth: none`): its XMPP WebSocket messages are read one by one. */
+  gatewayJitsi: ServerProcess;
   bareProxy: ServerProcess;
   bareRoute: ServerProcess;
   bareRp: ServerProcess;
@@ -67,14 +69,14 @@ export async function startEnvironment(options: { users: number; profileDir?: st
     // The IdP, both gateways and the bare relying party must know their ports before they start (issuer,
     // public URLs, redirect URIs): they start on ports free now, and again on others if another process
     // took one meanwhile (test/helpers/ports.ts).
-    const { gwPort, idp, gateway, gatewayNoAudit, bareProxy, bareRoute, bareRp } = await onFreePorts(4, async ([gwPort, gwNoAuditPort, rpPort, idpPort]) => {
+    const { gwPort, idp, gateway, gatewayNoAudit, gatewayJitsi, bareProxy, bareRoute, bareRp } = await onFreePorts(5, async ([gwPort, gwNoAuditPort, rpPort, idpPort, gwJitsiPort]) => {
       const attempt: Array<{ close(): Promise<void> }> = [];
       const mine = <T extends { close(): Promise<void> }>(server: T): T => (attempt.push(server), server);
       try {
         const idp = mine(await startServer({
           role: 'idp', port: idpPort!, users: options.users,
           clients: [
-            { clientId: 'roomguard-test', clientSecret: CLIENT_SECRET, redirectUris: [gwPort, gwNoAuditPort].map((p) => `http://127.0.0.1:${p}/_roomguard/callback`) },
+            { clientId: 'roomguard-test', clientSecret: CLIENT_SECRET, redirectUris: [gwPort, gwNoAuditPort, gwJitsiPort].map((p) => `http://127.0.0.1:${p}/_roomguard/callback`) },
             { clientId: 'bare-rp', clientSecret: CLIENT_SECRET, redirectUris: [`http://127.0.0.1:${rpPort}/callback`] },
           ],
         }));
@@ -82,24 +84,25 @@ export async function startEnvironment(options: { users: number; profileDir?: st
           role: 'gateway' as const, port, issuer: idp.url, clientSecret: CLIENT_SECRET, upstream: upstream.url, redisUrl: redis.url,
           keyPrefix: `rgbench:${port}:`, policiesDir, auditDir: join(scratch, `audit-${port}`), audit, keys,
         });
-        const [gateway, gatewayNoAudit, bareProxy, bareRoute, bareRp] = await allStarted([
+        const [gateway, gatewayNoAudit, gatewayJitsi, bareProxy, bareRoute, bareRp] = await allStarted([
           startServer(gatewaySpec(gwPort!, 'on'), options.profileDir).then(mine),
           startServer(gatewaySpec(gwNoAuditPort!, 'off')).then(mine),
+          startServer({ ...gatewaySpec(gwJitsiPort!, 'on'), backend: 'jitsi' }).then(mine),
           startServer({ role: 'bare-proxy', upstream: upstream.url }).then(mine),
           startServer({ role: 'bare-route' }).then(mine),
           startServer({ role: 'bare-rp', port: rpPort!, issuer: idp.url, clientId: 'bare-rp', clientSecret: CLIENT_SECRET }).then(mine),
         ]);
-        return { gwPort: gwPort!, idp, gateway, gatewayNoAudit, bareProxy, bareRoute, bareRp };
+        return { gwPort: gwPort!, idp, gateway, gatewayNoAudit, gatewayJitsi, bareProxy, bareRoute, bareRp };
       } catch (err) {
         for (const server of attempt.reverse()) await server.close().catch(() => undefined);
         throw err;
       }
     });
-    for (const server of [idp, gateway, gatewayNoAudit, bareProxy, bareRoute, bareRp]) keep(server);
+    for (const server of [idp, gateway, gatewayNoAudit, gatewayJitsi, bareProxy, bareRoute, bareRp]) keep(server);
     const store = keep(await openStore(testConfig({ port: gwPort, issuer: idp.url, clientSecret: CLIENT_SECRET, upstream: upstream.url, store: redis.url, keyPrefix: `rgbench:${gwPort}:`, policiesDir, keys })));
     const factors = new FactorStore(store);
     return {
-      redis, upstream, idp, gateway, gatewayNoAudit, bareProxy, bareRoute, bareRp,
+      redis, upstream, idp, gateway, gatewayNoAudit, gatewayJitsi, bareProxy, bareRoute, bareRp,
       async enrolAuthenticators(people) {
         const secrets = new Map<string, string>();
         for (const sub of people) {

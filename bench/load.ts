@@ -56,11 +56,11 @@ export function atRate(target: HttpTarget, seconds: number, rate: number): Promi
 }
 
 /** Opens `count` WebSockets, `batch` handshakes at a time; throws if any is refused. */
-export async function openSockets(url: string, count: number, headers: Record<string, string>, batch = 100): Promise<WebSocket[]> {
+export async function openSockets(url: string, count: number, headers: Record<string, string>, batch = 100, protocol?: string): Promise<WebSocket[]> {
   const open: WebSocket[] = [];
   for (let i = 0; i < count; i += batch) {
     const wave = Array.from({ length: Math.min(batch, count - i) }, () => new Promise<WebSocket>((resolve, reject) => {
-      const ws = new WebSocket(url, { headers });
+      const ws = protocol ? new WebSocket(url, protocol, { headers }) : new WebSocket(url, { headers });
       ws.once('open', () => resolve(ws));
       ws.once('unexpected-response', (_req, res) => reject(new Error(`${url}: WebSocket refused with ${res.statusCode}`)));
       ws.once('error', reject);
@@ -79,23 +79,25 @@ export async function closeSockets(sockets: WebSocket[]): Promise<void> {
 }
 
 /**
- * Small frames both ways: each socket keeps `window` frames in flight and sends the next when an echo
- * comes back. Returns frames per second counted in both directions (one echo = two frames).
+ * Frames both ways (small ones unless `frames` are given, then those in turn): each socket keeps `window`
+ * frames in flight and sends the next when an echo comes back. Returns frames per second counted in both
+ * directions (one echo = two frames).
  */
-export async function echoFrames(sockets: WebSocket[], seconds: number, window = 4): Promise<number> {
-  const frame = Buffer.from('{"type":"ping","t":0}');
+export async function echoFrames(sockets: WebSocket[], seconds: number, window = 4, frames: readonly string[] = ['{"type":"ping","t":0}']): Promise<number> {
+  let next = 0;
+  const nextFrame = () => frames[next++ % frames.length]!;
   let echoes = 0;
   let running = true;
   const listeners = sockets.map((ws) => {
     const onMessage = () => {
       echoes++;
-      if (running) ws.send(frame);
+      if (running) ws.send(nextFrame());
     };
     ws.on('message', onMessage);
     return onMessage;
   });
   const start = performance.now();
-  for (const ws of sockets) for (let i = 0; i < window; i++) ws.send(frame);
+  for (const ws of sockets) for (let i = 0; i < window; i++) ws.send(nextFrame());
   await new Promise((r) => setTimeout(r, seconds * 1000));
   running = false;
   const elapsed = (performance.now() - start) / 1000;

@@ -10,6 +10,8 @@ export type ServerSpec =
   | {
     role: 'gateway'; port: number; issuer: string; clientSecret: string; upstream: string; redisUrl: string;
     keyPrefix: string; policiesDir: string; auditDir: string; audit: 'on' | 'off';
+    /** `jitsi`: Jitsi Meet with `auth: none` (its XMPP read message by message); otherwise the generic backend. */
+    backend?: 'generic' | 'jitsi';
     /** Secrets from the parent, so it can open the same sealed store to enrol authenticators. */
     keys: { encryptionKey: string; assertionKey: string; auditSigningKey: string };
   }

@@ -18,12 +18,13 @@ import { Accounts, type Scenario, type Settings } from './scenarios/scenario.js'
 import { httpScenario } from './scenarios/http.js';
 import { forwardAuthScenario } from './scenarios/forward-auth.js';
 import { websocketScenario } from './scenarios/websocket.js';
+import { xmppScenario } from './scenarios/xmpp.js';
 import { joinStormScenario } from './scenarios/join-storm.js';
 import { auditScenario } from './scenarios/audit.js';
 import { decideScenario } from './scenarios/decide.js';
 import { logScenario } from './scenarios/log.js';
 
-const SCENARIOS: Scenario[] = [httpScenario, forwardAuthScenario, websocketScenario, joinStormScenario, auditScenario, decideScenario, logScenario];
+const SCENARIOS: Scenario[] = [httpScenario, forwardAuthScenario, websocketScenario, xmppScenario, joinStormScenario, auditScenario, decideScenario, logScenario];
 const BENCH_DIR = fileURLToPath(new URL('.', import.meta.url));
 
 const { values } = parseArgs({

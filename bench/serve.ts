@@ -82,7 +82,10 @@ async function start(spec: ServerSpec): Promise<{ url: string; close(): Promise<
         // Join-storm participants each come from their own address (X-Forwarded-For), as behind a real
         // reverse proxy; otherwise 50 people on one address would share one second-factor attempt limit.
         // Forward-auth only adds /_roomguard/verify; proxy mode works as before.
-        extra: { trustProxy: ['127.0.0.1'], forwardAuth: { enabled: true, proxy: 'nginx' } },
+        extra: {
+          trustProxy: ['127.0.0.1'], forwardAuth: { enabled: true, proxy: 'nginx' },
+          ...(spec.backend === 'jitsi' ? { backend: { type: 'jitsi', upstream: spec.upstream, jitsi: { auth: 'none', domain: 'meet.jitsi' } } } : {}),
+        },
       });
       // Logging as `roomguard serve` does (JSON lines at the configured level; the parent discards stdout).
       const gateway = await createGateway(config, { logger: loggerOptions(config.log.level), ...(spec.audit === 'off' ? { audit: NO_AUDIT } : {}) });

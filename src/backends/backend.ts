@@ -47,8 +47,8 @@ export interface EntryRequest {
 }
 
 export type Entry =
-  /** The page goes on to the backend as it is; the join is recorded with `details`. */
-  | { kind: 'pass'; details?: EntryDetails }
+  /** The page goes on to the backend as it is; the join is recorded with `details`, and `grant` kept in the session (see `enter`). */
+  | { kind: 'pass'; details?: EntryDetails; grant?: { room: string; id: string } }
   /**
    * The browser is sent to `location`, which carries a backend credential (a token, a signed join): the
    * gateway records the join with `details` first, then keeps `grant` in the session (a credential id for
@@ -73,21 +73,50 @@ export interface SignallingRequest {
   take(key: string): Promise<string | null>;
 }
 
-/** How a request's JSON body is judged before it goes on. */
+/** How a request's body is judged before it goes on. */
 export interface BodyRule {
   /** The most bytes read; a longer body is refused. */
   limit: number;
-  /** Undefined when the parsed body may go on; otherwise the refusal and the room it named (for the audit record). */
-  judge(body: unknown): { code: ErrorCode; room: string } | undefined;
+  /**
+   * `json` (the default): an application/json body, parsed; on a pass the parsed value goes on, re-encoded.
+   * `text`: the body as UTF-8 text, whatever its type; on a pass exactly the bytes judged go on.
+   */
+  format?: 'json' | 'text';
+  /** Undefined when the body may go on; otherwise the refusal and the room it named (for the audit record). */
+  judge(body: unknown): BodyRefusal | undefined;
+}
+
+/** A refused body or stream message: `room` for the audit record; `reply`: what the client gets instead of the usual error page. */
+export interface BodyRefusal {
+  code: ErrorCode;
+  room: string;
+  reply?: { status: number; contentType: string; body: string };
+}
+
+/**
+ * How each message a client sends on a proxied WebSocket is judged before it goes on. A refused message
+ * never reaches the upstream: the client gets `frames`, then the socket is closed, and the refusal is audited.
+ */
+export interface StreamRule {
+  judge(message: Buffer, binary: boolean): StreamRefusal | undefined;
+}
+
+export interface StreamRefusal {
+  code: ErrorCode;
+  /** The room the message tried to reach, for the audit record ('' when it named none). */
+  room: string;
+  /** Text frames the client gets before the close. */
+  frames: readonly string[];
 }
 
 export type SignallingVerdict =
-  /** `upstreamPath`: where the upstream gets it (query as sent); `body`: judge the body too before it goes on. */
   /**
-   * `room`: the room the request belongs to (the one its admission was for), which the gateway holds to
-   * that room's schedule: a request of a closed room is refused, and a WebSocket of it closed at the close.
+   * `upstreamPath`: where the upstream gets it (query as sent); `body`: judge the body too before it goes on;
+   * `stream`: (a WebSocket) judge every message the client sends. `room`: the room the request belongs to
+   * (the one its admission was for), which the gateway holds to that room's schedule: a request of a closed
+   * room is refused, and a WebSocket of it closed at the close.
    */
-  | { kind: 'pass'; upstreamPath?: string; body?: BodyRule; room?: string }
+  | { kind: 'pass'; upstreamPath?: string; body?: BodyRule; stream?: StreamRule; room?: string }
   | { kind: 'refuse'; code: ErrorCode };
 
 export interface Backend {

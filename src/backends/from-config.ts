@@ -1,6 +1,7 @@
 // The backend adapter the `backend` section of roomguard.yaml asks for. The section is described here by
 // its shape, so that backends import nothing from config (config validates backend values with the
 // adapters' own lists, e.g. Jitsi's features).
+import { randomBytes } from 'node:crypto';
 import type { Backend } from './backend.js';
 import { GenericBackend } from './generic.js';
 import { JitsiBackend } from './jitsi.js';
@@ -16,16 +17,19 @@ export interface BackendSection {
   type: string;
   upstream: URL;
   roomPath: string;
-  jitsi: { appId?: string | undefined; appSecret?: Secret | undefined; audience: string; domain: string; tenants: boolean; tokenTtl: number; userFields: string[]; features: string[] };
+  jitsi: { auth: string; mucDomain?: string | undefined; appId?: string | undefined; appSecret?: Secret | undefined; audience: string; domain: string; tenants: boolean; tokenTtl: number; userFields: string[]; features: string[] };
   bbb: { secret?: Secret | undefined; checksum: string; meetingIdPrefix: string; joinTtl: number };
 }
 
 export function backendFor(config: { backend: BackendSection }): Backend {
   if (config.backend.type === 'jitsi') {
     const j = config.backend.jitsi;
-    if (!j.appId || !j.appSecret) throw new Error('backend.jitsi.appId and appSecret are required for backend.type jitsi');
+    const none = j.auth === 'none';
+    if (!none && (!j.appId || !j.appSecret)) throw new Error('backend.jitsi.appId and appSecret are required for backend.type jitsi with auth token');
     return new JitsiBackend({
-      appId: j.appId, appSecret: j.appSecret.reveal(), audience: j.audience, domain: j.domain, tenants: j.tenants,
+      auth: none ? 'none' : 'token', ...(j.mucDomain ? { mucDomain: j.mucDomain } : {}),
+      // Without tokens the secret only keys the pseudonymous user ids: a random one per start will do.
+      appId: j.appId ?? 'roomguard', appSecret: j.appSecret?.reveal() ?? randomBytes(32).toString('base64url'), audience: j.audience, domain: j.domain, tenants: j.tenants,
       tokenTtlMs: j.tokenTtl, userFields: j.userFields, features: j.features,
     });
   }

@@ -2,11 +2,13 @@
 // getBackendSafeRoomName; Jitsi's own paths are never rooms. Admission is a room-scoped HS256 JWT in the
 // contract Prosody's token verification enforces (reference/jitsi.md §5): `room` names exactly one room,
 // never "*"; `sub` is the tenant or the XMPP domain; short `exp`, backdated `nbf`.
+import { isUtf8 } from 'node:buffer';
 import { createHmac, hkdfSync, randomBytes } from 'node:crypto';
 import { SignJWT, jwtVerify } from 'jose';
 import { firstPathOpening, type Backend, type Entry, type EntryRequest, type RoomLookup, type SignallingRequest, type SignallingVerdict } from './backend.js';
 import type { RequestPath } from './request-path.js';
 import { canonicalRoom } from './room-name.js';
+import { boshTerminateBody, judgeBoshBody, judgeWebSocketMessage, STANZA_BYTES_LIMIT, streamErrorCondition, streamErrorFrames, type StanzaRules, type StanzaVerdict } from './xmpp-stanzas.js';
 import type { Identity, Role } from '../identity/types.js';
 
 /** First path segments that are Jitsi's own files, served without login. */
@@ -62,8 +64,12 @@ export function conferenceRequestRoom(body: unknown): string | undefined {
 const NBF_BACKDATE_S = 30;
 
 export interface JitsiSettings {
+  /** `token`: each admission is a room-scoped JWT Prosody checks; `none`: no JWT, stock (anonymous) Prosody. */
+  auth: 'token' | 'none';
   appId: string;
   appSecret: string;
+  /** The MUC service whose rooms the stanza inspection judges (`conference.<domain>` in a stock Jitsi). */
+  mucDomain: string;
   audience: string;
   domain: string;
   tenants: boolean;
@@ -93,7 +99,8 @@ export class JitsiBackend implements Backend {
   readonly #key: Uint8Array;
   readonly #pseudonymKey: Buffer;
 
-  constructor(settings: JitsiSettings) {
+  constructor(given: Omit<JitsiSettings, 'auth' | 'mucDomain'> & Partial<Pick<JitsiSettings, 'auth' | 'mucDomain'>>) {
+    const settings: JitsiSettings = { ...given, auth: given.auth ?? 'token', mucDomain: given.mucDomain || `conference.${given.domain}` };
     this.settings = settings;
     this.#key = new TextEncoder().encode(settings.appSecret);
     this.#pseudonymKey = Buffer.from(hkdfSync('sha256', Buffer.from(settings.appSecret), Buffer.alloc(0), 'roomguard jitsi user id v1', 32));
@@ -150,6 +157,8 @@ export class JitsiBackend implements Backend {
    * is minted and the browser sent to the room with it.
    */
   async enter(request: EntryRequest): Promise<Entry> {
+    // Without tokens the page goes on as it is; the admission the stanza inspection reads is kept.
+    if (this.settings.auth === 'none') return { kind: 'pass', details: { auth: 'none' }, grant: { room: request.room, id: randomBytes(12).toString('base64url') } };
     const params = new URLSearchParams(request.query);
     const given = params.get('jwt');
     const jti = given ? await this.tokenFor(given, request.room, request.now) : undefined;
@@ -186,12 +195,17 @@ export class JitsiBackend implements Backend {
     const admitted = request.session.admissions[judged] ?? [];
     if (admitted.length === 0) return refuse('RG_JITSI_NOT_ADMITTED');
     const token = params.get('token');
-    if (token === null && !conference) return refuse('RG_JITSI_TOKEN_INVALID');
-    if (token !== null) {
-      const jti = await this.tokenFor(token, judged, request.now);
-      if (!jti || !admitted.includes(jti)) return refuse('RG_JITSI_TOKEN_INVALID');
+    if (this.settings.auth === 'token') {
+      if (token === null && !conference) return refuse('RG_JITSI_TOKEN_INVALID');
+      if (token !== null) {
+        const jti = await this.tokenFor(token, judged, request.now);
+        if (!jti || !admitted.includes(jti)) return refuse('RG_JITSI_TOKEN_INVALID');
+      }
     }
-    if (!conference) return { kind: 'pass', room: judged };
+    if (!conference) {
+      const verdict = this.#xmppVerdict(request);
+      return verdict.kind === 'pass' ? { ...verdict, room: judged } : verdict;
+    }
     if (request.method !== 'POST') return refuse('RG_REQUEST_INVALID');
     const at = request.query === '' ? '' : `?${request.query}`;
     return {
@@ -203,6 +217,47 @@ export class JitsiBackend implements Backend {
         judge: (body) => {
           const named = conferenceRequestRoom(body);
           return named === judged ? undefined : { code: 'RG_JITSI_NOT_ADMITTED', room: named ?? '(unreadable)' };
+        },
+      },
+    };
+  }
+
+  /**
+   * The XMPP itself is read too, whatever the auth mode: a connection opened for one room must not join
+   * another. WebSocket: every message; BOSH: every POST body (GET only shows Prosody's info page).
+   */
+  #xmppVerdict(request: SignallingRequest): SignallingVerdict {
+    const admissions = request.session.admissions;
+    const rules: StanzaRules = {
+      domain: this.settings.domain.toLowerCase(), mucDomain: this.settings.mucDomain.toLowerCase(), tenants: this.settings.tenants,
+      // Own entries only: `constructor` or `__proto__` must never read as an admission.
+      admitted: (room) => Object.hasOwn(admissions, room) && Array.isArray(admissions[room]) && admissions[room].length > 0,
+    };
+    const code = (verdict: Extract<StanzaVerdict, { ok: false }>) => (verdict.why === 'not-admitted' ? 'RG_JITSI_NOT_ADMITTED' : 'RG_REQUEST_INVALID') as 'RG_JITSI_NOT_ADMITTED' | 'RG_REQUEST_INVALID';
+    if (request.endpoint === 'xmpp') {
+      return {
+        kind: 'pass',
+        stream: {
+          judge: (message, binary) => {
+            const verdict: StanzaVerdict = binary ? { ok: false, why: 'malformed' } : judgeWebSocketMessage(decodeUtf8(message) ?? '<', rules);
+            if (verdict.ok) return undefined;
+            return { code: code(verdict), room: verdict.room ?? '', frames: streamErrorFrames(streamErrorCondition(verdict.why)) };
+          },
+        },
+      };
+    }
+    if (request.method === 'GET' || request.method === 'HEAD') return { kind: 'pass' };
+    if (request.method !== 'POST') return { kind: 'refuse', code: 'RG_REQUEST_INVALID' };
+    return {
+      kind: 'pass',
+      body: {
+        limit: STANZA_BYTES_LIMIT,
+        format: 'text',
+        judge: (body) => {
+          const verdict = judgeBoshBody(String(body), rules);
+          if (verdict.ok) return undefined;
+          // BOSH clients read a terminate body; the HTTP status says the same to anything else.
+          return { code: code(verdict), room: verdict.room ?? '', reply: { status: 403, contentType: 'text/xml; charset=utf-8', body: boshTerminateBody(streamErrorCondition(verdict.why)) } };
         },
       },
     };
@@ -258,4 +313,9 @@ export class JitsiBackend implements Backend {
       return undefined;
     }
   }
+}
+
+/** The message as UTF-8 text; undefined when it is not valid UTF-8 (checked first: toString would replace). */
+function decodeUtf8(bytes: Buffer): string | undefined {
+  return isUtf8(bytes) ? bytes.toString('utf8') : undefined;
 }

@@ -124,11 +124,13 @@ export const CONFIG_SCHEMA = object('roomguard.yaml', {
       meetingIdPrefix: { kind: 'string', default: 'rg-', doc: 'Prefix of the BBB `meetingID` of each room (`rg-board`).' },
       joinTtl: { kind: 'duration', default: '60s', min: '5s', max: '10m', doc: 'How long a signed join URL stays usable; it is accepted once.' },
     }),
-    jitsi: object('Jitsi Meet (`backend.type: jitsi`): the token contract Prosody checks (docs/jitsi.md).', {
-      appId: { kind: 'string', example: 'roomguard', doc: 'JWT `iss`; Jitsi\'s `JWT_APP_ID` (and one of `JWT_ACCEPTED_ISSUERS`). Required for `jitsi`.' },
-      appSecret: { kind: 'secret', example: 'env:JITSI_JWT_SECRET', doc: 'HS256 key shared with Prosody (`JWT_APP_SECRET`), at least 32 characters. Required for `jitsi`.' },
+    jitsi: object('Jitsi Meet (`backend.type: jitsi`): the token contract Prosody checks, and the XMPP inspection (docs/jitsi.md).', {
+      auth: { kind: 'enum', values: ['token', 'none'], default: 'token', doc: '`token`: each admission gets a room-scoped JWT that Prosody checks (Prosody configured for JWT). `none`: no JWT; for a stock Jitsi (anonymous or internal authentication): roomguard\'s reading of the XMPP stream alone keeps a connection to its room (docs/jitsi.md says what it does not cover). The stream is read in both modes.' },
+      mucDomain: { kind: 'string', example: 'conference.meet.jitsi', doc: 'The MUC service of the rooms (`XMPP_MUC_DOMAIN`: `muc.meet.jitsi` in docker-jitsi-meet, `conference.<host>` in a Debian install); unset: `conference.` + `domain`. Presence, IQs and conference requests to rooms there are refused unless the session was admitted to the room.' },
+      appId: { kind: 'string', example: 'roomguard', doc: 'JWT `iss`; Jitsi\'s `JWT_APP_ID` (and one of `JWT_ACCEPTED_ISSUERS`). Required for `jitsi` with `auth: token`.' },
+      appSecret: { kind: 'secret', example: 'env:JITSI_JWT_SECRET', doc: 'HS256 key shared with Prosody (`JWT_APP_SECRET`), at least 32 characters. Required for `jitsi` with `auth: token`.' },
       audience: { kind: 'string', default: 'jitsi', doc: 'JWT `aud`; must be in Jitsi\'s `JWT_ACCEPTED_AUDIENCES`.' },
-      domain: { kind: 'string', default: 'meet.jitsi', doc: 'JWT `sub` for rooms without a tenant: Jitsi\'s XMPP domain (`XMPP_DOMAIN`).' },
+      domain: { kind: 'string', default: 'meet.jitsi', doc: 'Jitsi\'s XMPP domain (`XMPP_DOMAIN`): JWT `sub` for rooms without a tenant, and the only domain a client may open its XMPP stream to.' },
       tenants: { kind: 'boolean', default: false, doc: 'Treat `/<tenant>/<room>` as a room of that tenant (JWT `sub` = tenant). Policies then name such rooms `tenant/room`.' },
       tokenTtl: { kind: 'duration', default: '10m', min: '1m', max: '12h', doc: 'Lifetime of a room token (`exp`). Prosody checks it when the client connects, so a client that reconnects after it expired must reload the room page.' },
       userFields: { kind: 'list', default: ['name'], example: '[name, email]', doc: 'Which identity fields go into `context.user` besides the pseudonymous `id`: `name`, `email`.' },

@@ -356,9 +356,10 @@ function backendChecks(backend: NonNullable<Partial2<Config>['backend']>, proble
   }
   if (backend.type === 'jitsi') {
     const j = backend.jitsi;
-    if (!j?.appId) problem(['backend', 'jitsi', 'appId'], 'required when backend.type is jitsi');
-    if (!j?.appSecret) problem(['backend', 'jitsi', 'appSecret'], 'required when backend.type is jitsi');
-    else if (j.appSecret.reveal().length < 32) problem(['backend', 'jitsi', 'appSecret'], 'must be at least 32 characters (it is an HS256 key)');
+    const token = j?.auth !== 'none';
+    if (token && !j?.appId) problem(['backend', 'jitsi', 'appId'], 'required when backend.type is jitsi (auth: token)');
+    if (token && !j?.appSecret) problem(['backend', 'jitsi', 'appSecret'], 'required when backend.type is jitsi (auth: token)');
+    else if (j?.appSecret && j.appSecret.reveal().length < 32) problem(['backend', 'jitsi', 'appSecret'], 'must be at least 32 characters (it is an HS256 key)');
     for (const field of j?.userFields ?? []) if (field !== 'name' && field !== 'email') problem(['backend', 'jitsi', 'userFields'], `"${field}" is not name or email`);
     for (const feature of j?.features ?? []) if (!JITSI_FEATURES.includes(feature)) problem(['backend', 'jitsi', 'features'], `"${feature}" is not one of ${JITSI_FEATURES.join(', ')}`);
   }

@@ -11,7 +11,7 @@ import { roomMap, type LoadedSession } from '../session/sessions.js';
 import { identityHeaders } from './identity-headers.js';
 import { readRequestPath } from '../backends/request-path.js';
 import type { GatewayContext } from './context.js';
-import type { Backend, BodyRule, RoomLookup, SessionView } from '../backends/backend.js';
+import type { Backend, BodyRule, StreamRule, RoomLookup, SessionView } from '../backends/backend.js';
 import type { ErrorCode } from '../errors.js';
 import { isFresh, type AssertionSigner } from './assertion.js';
 
@@ -41,7 +41,7 @@ export interface Admission {
   decision?: Decision;
   /** Where the upstream gets the request, when not at the path the client asked for (the query stays as sent). */
   upstreamPath?: string;
-  /** A request judged by its body too: read (bounded), parsed as JSON, judged, and forwarded re-encoded. */
+  /** A request judged by its body too: read (bounded), judged, and forwarded as judged. */
   body?: BodyRule;
   /** The room a signalling request belongs to (a room's own requests carry it in `decision`). */
   room?: string;
@@ -54,6 +54,8 @@ export interface Admission {
   repeatable?: true;
   /** A public path of the backend (its static files): passed without a session, identity or record. */
   public?: true;
+  /** A WebSocket whose every client message is judged before it goes on. */
+  stream?: StreamRule;
 }
 
 
@@ -233,7 +235,7 @@ export class AdmissionJudge {
       this.#note(asking, { type: 'room.decision', outcome: 'deny', reason: ended, details: { room: verdict.room!.slice(0, 100), path: target.path.slice(0, 100) } });
       return this.#refuse(asking, ended);
     }
-    return { kind: 'pass', admission: { session, ...(verdict.room !== undefined ? { room: verdict.room } : {}), ...(verdict.upstreamPath ? { upstreamPath: verdict.upstreamPath } : {}), ...(verdict.body ? { body: verdict.body } : {}) } };
+    return { kind: 'pass', admission: { session, ...(verdict.room !== undefined ? { room: verdict.room } : {}), ...(verdict.upstreamPath ? { upstreamPath: verdict.upstreamPath } : {}), ...(verdict.body ? { body: verdict.body } : {}), ...(verdict.stream ? { stream: verdict.stream } : {}) } };
   }
 
   /**
@@ -312,6 +314,7 @@ export class AdmissionJudge {
       if (!(await this.#recordJoin(request, session, decision, entry.details))) return { kind: 'refuse', code: 'RG_AUDIT_UNAVAILABLE' };
       await this.#noteEntry(asking, session, room);
       if (entry.kind === 'pass') {
+        if (entry.grant) await this.#grant(session, entry.grant);
         await this.#markEntered(session, room);
         return { kind: 'pass', admission: { session, decision } };
       }

@@ -8,7 +8,7 @@ import type { GatewayContext } from './context.js';
 import { RoomguardError } from '../errors.js';
 import type { Socket } from 'node:net';
 import { AdmissionJudge, admittedIdentityHeaders, isNavigation, isWebSocketUpgrade, type Admission } from './admission.js';
-import type { BodyRule } from '../backends/backend.js';
+import type { BodyRefusal, BodyRule } from '../backends/backend.js';
 import type { ErrorCode } from '../errors.js';
 import { roomOpenAt } from '../policy/decide.js';
 import { roomEventHash } from '../rooms/controls.js';
@@ -187,13 +187,15 @@ export class SocketTracker {
 }
 
 /**
- * Reads the request body (at most `rule.limit` bytes), parses it as JSON and lets the rule judge it; on a
- * pass the parsed value replaces the body, so the upstream gets it re-encoded — exactly what was judged,
- * never a second `room` or a spelling another parser reads differently. Undefined when it may go on.
+ * Reads the request body (at most `rule.limit` bytes) and lets the rule judge it. A JSON body is parsed
+ * and, on a pass, the parsed value replaces the body, so the upstream gets it re-encoded — exactly what
+ * was judged, never a second `room` or a spelling another parser reads differently. A text body goes on
+ * byte for byte as it was judged. Undefined when it may go on.
  */
-async function judgeBody(request: FastifyRequest, rule: BodyRule): Promise<{ code: ErrorCode; room?: string } | undefined> {
+async function judgeBody(request: FastifyRequest, rule: BodyRule): Promise<{ code: ErrorCode; room?: string; reply?: BodyRefusal['reply'] } | undefined> {
+  const json = (rule.format ?? 'json') === 'json';
   const type = request.headers['content-type']?.split(';')[0]?.trim().toLowerCase();
-  if (type !== 'application/json') return { code: 'RG_REQUEST_INVALID' };
+  if (json && type !== 'application/json') return { code: 'RG_REQUEST_INVALID' };
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of request.raw as AsyncIterable<Buffer>) {
@@ -201,15 +203,17 @@ async function judgeBody(request: FastifyRequest, rule: BodyRule): Promise<{ cod
     if (size > rule.limit) return { code: 'RG_REQUEST_INVALID' };
     chunks.push(chunk);
   }
+  const bytes = Buffer.concat(chunks);
   let body: unknown;
   try {
-    body = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(Buffer.concat(chunks)));
+    const text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+    body = json ? JSON.parse(text) : text;
   } catch {
     return { code: 'RG_REQUEST_INVALID' };
   }
   const refusal = rule.judge(body);
   if (refusal) return refusal;
-  request.body = body;
+  request.body = json ? body : bytes;
   return undefined;
 }
 
@@ -229,18 +233,20 @@ export async function registerProxy(app: FastifyInstance, ctx: GatewayContext): 
   app.addHook('onClose', async () => tracker.stop());
   app.decorate('roomguardSockets', () => tracker.count());
   app.decorate('roomguardCloseSockets', () => tracker.closeAll());
-  const guard = proxyGuard(ctx, new AdmissionJudge(ctx), tracker, upstreamHeadersOf(ctx));
+  // WebSockets whose messages are judged, by their connection: the proxy's message hook sees only the socket.
+  const judgedStreams = new WeakMap<Socket, FastifyRequest>();
+  const guard = proxyGuard(ctx, new AdmissionJudge(ctx), tracker, upstreamHeadersOf(ctx), judgedStreams);
   await app.register(async (proxied) => {
     proxied.addHook('onRequest', guard);
     // Requests the judge wants judged by their body too: only once the body has arrived.
     proxied.addHook('preHandler', bodyCheck(ctx));
-    await proxied.register(httpProxy, proxyOptions(ctx));
+    await proxied.register(httpProxy, { ...proxyOptions(ctx), wsHooks: streamHooks(ctx, judgedStreams) });
   });
   return tracker;
 }
 
 /** Every request is judged before anything reaches the upstream: refused, sent to a step, or passed with its headers prepared. */
-function proxyGuard(ctx: GatewayContext, judge: AdmissionJudge, tracker: SocketTracker, upstreamHeaders: UpstreamHeaderBuilder) {
+function proxyGuard(ctx: GatewayContext, judge: AdmissionJudge, tracker: SocketTracker, upstreamHeaders: UpstreamHeaderBuilder, judgedStreams: WeakMap<Socket, FastifyRequest>) {
   return async (request: FastifyRequest, reply: FastifyReply) => {
     const ws = isWebSocketUpgrade(request);
     const view = { method: request.method, rawUrl: request.raw.url ?? '/', ws, navigation: isNavigation(request.method, request.headers) };
@@ -265,6 +271,7 @@ function proxyGuard(ctx: GatewayContext, judge: AdmissionJudge, tracker: SocketT
           tracker.track(session.hash, request.raw.socket, decision?.room ?? room, session.data.identity.sub);
         }
         else if (ws) tracker.trackAnonymous(request.raw.socket);
+        if (ws && verdict.admission.stream) judgedStreams.set(request.raw.socket, request);
         // Identity headers are signed asynchronously: prepared here for the (synchronous) proxy rewrite.
         request.admission = { ...verdict.admission, upstreamHeaders: await upstreamHeaders.admitted(request) };
     }
@@ -321,7 +328,46 @@ function bodyCheck(ctx: GatewayContext) {
     if (refusal === undefined) return;
     request.log.info({ event: 'body.refused', code: refusal.code }, 'request body refused');
     if (refusal.room !== undefined) ctx.auditQuietly(request, request.admission?.session, { type: 'room.decision', outcome: 'deny', reason: refusal.code, details: { path: request.url.split('?')[0]!.slice(0, 100), attempted: refusal.room.slice(0, 200) } });
+    // The backend's own answer where its client reads one (a BOSH terminate body), else the error page.
+    if (refusal.reply) return reply.code(refusal.reply.status).header('content-type', refusal.reply.contentType).header('cache-control', 'no-store').send(refusal.reply.body);
     return ctx.fail(request, reply, refusal.code);
+  };
+}
+
+/** What the proxy's WebSocket relay sees of a connection: the client side (ws's WebSocket). */
+interface RelaySocket {
+  readonly _socket?: Socket;
+  send(data: string): void;
+  close(code: number): void;
+  terminate(): void;
+}
+
+/**
+ * The proxy calls onIncomingMessage for each client message just before it forwards it. A message its
+ * stream rule refuses never leaves: the upstream connection is dropped first (the relay's send to a
+ * closed socket sends nothing, and so does every later one), the client gets the rule's frames and a
+ * normal close, and the refusal is audited with the room it named. Messages judged good go on at once.
+ */
+function streamHooks(ctx: GatewayContext, judgedStreams: WeakMap<Socket, FastifyRequest>) {
+  const refused = new WeakSet<Socket>();
+  return {
+    onIncomingMessage: (_context: unknown, source: RelaySocket, target: RelaySocket, message: { data: Buffer | ArrayBuffer | Buffer[]; binary: boolean }) => {
+      const socket = source._socket;
+      const request = socket ? judgedStreams.get(socket) : undefined;
+      const rule = request?.admission?.stream;
+      if (!socket || !request || !rule) return;
+      if (refused.has(socket)) return target.terminate();
+      const { data } = message;
+      const bytes = Buffer.isBuffer(data) ? data : Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data);
+      const refusal = rule.judge(bytes, message.binary);
+      if (!refusal) return;
+      refused.add(socket);
+      target.terminate();
+      for (const frame of refusal.frames) source.send(frame);
+      source.close(1000);
+      request.log.info({ event: 'stream.refused', code: refusal.code }, 'stream message refused');
+      ctx.auditQuietly(request, request.admission?.session, { type: 'room.decision', outcome: 'deny', reason: refusal.code, details: { path: request.url.split('?')[0]!.slice(0, 100), attempted: refusal.room.slice(0, 200) } });
+    },
   };
 }
 

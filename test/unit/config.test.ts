@@ -277,6 +277,19 @@ describe('loadConfigText: problems', () => {
     expect(c.backend.public).toEqual(['/favicon.ico', '/static/*']);
   });
 
+  it('needs the JWT settings for Jitsi with auth: token (the default), not with auth: none', () => {
+    const jitsi = (auth: string) => config({ replace: { 7: `  upstream: http://127.0.0.1:8000\n  type: jitsi\n  jitsi:\n${auth}    domain: meet.example.org` } });
+    const problems = problemsOf(jitsi(''));
+    // Reported at the jitsi section's first line (line 10), where the missing keys belong.
+    expectProblem(problems, { line: 10, field: 'backend.jitsi.appId', message: /auth: token/ });
+    expectProblem(problems, { line: 10, field: 'backend.jitsi.appSecret', message: /auth: token/ });
+    expectProblem(problemsOf(jitsi('    auth: token\n')), { line: 10, field: 'backend.jitsi.appId' });
+    const none = jitsi('    auth: none\n');
+    expect(none.problems).toEqual([]);
+    expect(none.config!.backend.jitsi).toMatchObject({ auth: 'none', domain: 'meet.example.org' });
+    expectProblem(problemsOf(jitsi('    auth: anonymous\n')), { line: 10, field: 'backend.jitsi.auth' });
+  });
+
   it('refuses an encryption key of the wrong length (16 bytes)', () => {
     const problems = problemsOf(config({ env: { RG_TEST_ENC_KEY: randomBytes(16).toString('base64') } }));
     expectProblem(problems, { line: 9, field: 'secrets.encryptionKey', message: /32 bytes/ });

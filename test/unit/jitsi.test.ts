@@ -183,3 +183,57 @@ describe('the room of a conference request (Jicofo reads the body)', () => {
     expect(conferenceRequestRoom(body)).toBeUndefined();
   });
 });
+
+describe('auth: none and the XMPP inspection (both modes)', () => {
+  const none = new JitsiBackend({ ...settings, tenants: false, auth: 'none' });
+  const session = { hash: 'h', identity: alice, admissions: { board: ['e1'] } };
+  const ask = (backend: JitsiBackend, endpoint: 'xmpp' | 'bosh', query: string, method = 'GET') =>
+    backend.signalling({ path: endpoint === 'xmpp' ? '/xmpp-websocket' : '/http-bind', method, query, endpoint, session, now: Date.now(), take: async () => null });
+
+  it('mints no token in none mode: the page goes on and the admission is kept for the inspection', async () => {
+    const entry = await none.enter({ room: 'board', role: 'participant', features: [], session: { ...session, admissions: {} }, path: '/board', query: '', now: Date.now(), policy: { file: 'p.yaml' } });
+    expect(entry).toMatchObject({ kind: 'pass', grant: { room: 'board' } });
+    expect(JSON.stringify(entry)).not.toContain('jwt');
+  });
+
+  it('needs no token in none mode, still one room only, and reads every WebSocket message', async () => {
+    const verdict = await ask(none, 'xmpp', 'room=board');
+    if (verdict.kind !== 'pass' || !verdict.stream) throw new Error('expected a stream rule');
+    expect(await ask(none, 'xmpp', 'room=other')).toMatchObject({ kind: 'refuse', code: 'RG_JITSI_NOT_ADMITTED' });
+    // Object's own members are no admissions, in the stanzas either.
+    expect(verdict.stream.judge(Buffer.from('<presence xmlns="jabber:client" to="constructor@conference.meet.jitsi/a"/>'), false)).toMatchObject({ code: 'RG_JITSI_NOT_ADMITTED' });
+    const judge = (text: string | Buffer, binary = false) => verdict.stream!.judge(Buffer.isBuffer(text) ? text : Buffer.from(text), binary);
+    expect(judge('<presence xmlns="jabber:client" to="board@conference.meet.jitsi/a"/>')).toBeUndefined();
+    expect(judge('<presence xmlns="jabber:client" to="other@conference.meet.jitsi/a"/>')).toMatchObject({ code: 'RG_JITSI_NOT_ADMITTED', room: 'other', frames: [expect.stringContaining('policy-violation'), expect.stringContaining('<close')] });
+    expect(judge('<presence xmlns="jabber:client"/>', true)).toMatchObject({ code: 'RG_REQUEST_INVALID', frames: [expect.stringContaining('not-well-formed'), expect.any(String)] });
+    expect(judge(Buffer.from([0x3c, 0x61, 0xff, 0x2f, 0x3e]))).toMatchObject({ code: 'RG_REQUEST_INVALID' });
+    expect(judge('<open xmlns="urn:ietf:params:xml:ns:xmpp-framing" to="elsewhere" version="1.0"/>')).toMatchObject({ code: 'RG_REQUEST_INVALID', frames: [expect.stringContaining('host-unknown'), expect.any(String)] });
+  });
+
+  it('reads BOSH bodies as text, answers a refusal with a terminate body, and passes GET only without one', async () => {
+    const verdict = await ask(none, 'bosh', 'room=board', 'POST');
+    if (verdict.kind !== 'pass' || !verdict.body) throw new Error('expected a body rule');
+    expect(verdict.body.format).toBe('text');
+    expect(verdict.body.judge('<body xmlns="http://jabber.org/protocol/httpbind" rid="1" sid="s"><presence xmlns="jabber:client" to="board@conference.meet.jitsi/a"/></body>')).toBeUndefined();
+    expect(verdict.body.judge('<body xmlns="http://jabber.org/protocol/httpbind" rid="1" sid="s"><presence xmlns="jabber:client" to="other@conference.meet.jitsi/a"/></body>')).toMatchObject({ code: 'RG_JITSI_NOT_ADMITTED', room: 'other', reply: { status: 403, body: expect.stringContaining('type="terminate"') } });
+    expect(await ask(none, 'bosh', 'room=board', 'GET')).toEqual({ kind: 'pass', room: 'board' });
+    expect(await ask(none, 'bosh', 'room=board', 'PUT')).toMatchObject({ kind: 'refuse' });
+  });
+
+  it('reads the stream in token mode too, where the token is still required', async () => {
+    expect(await ask(plain, 'xmpp', 'room=board')).toMatchObject({ kind: 'refuse', code: 'RG_JITSI_TOKEN_INVALID' });
+    const minted = await plain.mint({ judgedRoom: 'board', identity: alice, role: 'participant', features: [], now: Date.now() });
+    const withToken = plain.signalling({ path: '/xmpp-websocket', method: 'GET', query: `room=board&token=${minted.token}`, endpoint: 'xmpp', session: { ...session, admissions: { board: [minted.jti] } }, now: Date.now(), take: async () => null });
+    const verdict = await withToken;
+    if (verdict.kind !== 'pass' || !verdict.stream) throw new Error('expected a stream rule');
+    expect(verdict.stream.judge(Buffer.from('<presence xmlns="jabber:client" to="other@conference.meet.jitsi/a"/>'), false)).toMatchObject({ code: 'RG_JITSI_NOT_ADMITTED' });
+  });
+
+  it('judges rooms on the configured MUC service', async () => {
+    const custom = new JitsiBackend({ ...settings, tenants: false, auth: 'none', mucDomain: 'muc.meet.jitsi' });
+    const verdict = await custom.signalling({ path: '/xmpp-websocket', method: 'GET', query: 'room=board', endpoint: 'xmpp', session, now: Date.now(), take: async () => null });
+    if (verdict.kind !== 'pass' || !verdict.stream) throw new Error('expected a stream rule');
+    expect(verdict.stream.judge(Buffer.from('<presence xmlns="jabber:client" to="other@muc.meet.jitsi/a"/>'), false)).toMatchObject({ code: 'RG_JITSI_NOT_ADMITTED' });
+    expect(verdict.stream.judge(Buffer.from('<presence xmlns="jabber:client" to="board@muc.meet.jitsi/a"/>'), false)).toBeUndefined();
+  });
+});
