@@ -12,13 +12,17 @@ export interface AddressField extends Base { kind: 'address'; default?: string }
 export interface UrlField extends Base { kind: 'url'; protocols: readonly string[]; default?: string; required?: boolean }
 export interface DurationField extends Base { kind: 'duration'; default: string; min?: string; max?: string }
 export interface IntegerField extends Base { kind: 'integer'; default: number; min: number; max: number }
-export interface BooleanField extends Base { kind: 'boolean'; default: boolean }
+/** Without a default the key is unset unless written (another key, e.g. `oidc.profile`, then decides). */
+export interface BooleanField extends Base { kind: 'boolean'; default?: boolean }
 export interface EnumField<V extends string = string> extends Base { kind: 'enum'; values: readonly V[]; default: V }
 export interface ListField extends Base { kind: 'list'; default: readonly string[] }
 export interface SecretField extends Base { kind: 'secret'; required?: boolean }
 export interface ObjectField<F extends Fields = Fields> extends Base { kind: 'object'; fields: F }
 export type Field = StringField | AddressField | UrlField | DurationField | IntegerField | BooleanField | EnumField | ListField | SecretField | ObjectField;
 export type Fields = { readonly [key: string]: Field };
+
+/** The identity providers `oidc.profile` knows (src/identity/profiles.ts holds what each sends). */
+export const IDP_PROFILES = ['generic', 'keycloak', 'entra', 'authentik', 'nextcloud', 'ucs', 'adfs'] as const;
 
 const object = <F extends Fields>(doc: string, fields: F): ObjectField<F> => ({ kind: 'object', doc, fields });
 
@@ -41,12 +45,14 @@ export const CONFIG_SCHEMA = object('roomguard.yaml', {
     clientId: { kind: 'string', required: true, example: 'roomguard', doc: 'Client id registered at the IdP. Redirect URI to register: `<publicUrl>/_roomguard/callback`; post-logout redirect: `<publicUrl>/_roomguard/logged-out`.' },
     clientSecret: { kind: 'secret', required: true, example: 'env:ROOMGUARD_OIDC_SECRET', doc: 'Client secret (`env:NAME`, `file:/path` or the value itself).' },
     scopes: { kind: 'list', default: ['openid', 'email', 'profile'], doc: 'Scopes to request; must include `openid`. Add the scope that releases groups (e.g. `groups`) if your IdP needs one.' },
-    claims: object('Where to find identity attributes in the ID token / userinfo (dot paths).', {
-      email: { kind: 'string', default: 'email', doc: 'Claim path of the e-mail address.' },
-      name: { kind: 'string', default: 'name', doc: 'Claim path of the display name.' },
-      groups: { kind: 'string', default: 'groups', example: 'realm_access.roles', doc: 'Claim path of the group list (an array of strings, or one string).' },
+    profile: { kind: 'enum', values: IDP_PROFILES, default: 'generic', doc: 'Which identity provider this is: `keycloak`, `entra` (Microsoft Entra ID), `authentik`, `nextcloud`, `ucs` (Univention Corporate Server), `adfs` or `generic`. Sets where e-mail, name and groups are read and how group values become the names policies use (Keycloak and UCS: the leading `/` of a group path is dropped, `/staff` is `staff`; Entra ID: group object ids renamed by `oidc.groupNames`, app roles from `roles`). `oidc.claims.*` and `oidc.userinfo`, when set, win. Setting up each IdP: docs/idp/.' },
+    claims: object('Where to find identity attributes in the ID token / userinfo (dot paths). Unset: where `oidc.profile` says.', {
+      email: { kind: 'string', example: 'email', doc: 'Claim path of the e-mail address (default from `oidc.profile`: `email`; AD FS also `upn`).' },
+      name: { kind: 'string', example: 'name', doc: 'Claim path of the display name (default from `oidc.profile`: `name`, then `preferred_username`, `uid` or `unique_name` as the IdP sends them).' },
+      groups: { kind: 'string', example: 'realm_access.roles', doc: 'Claim path of the group list (an array of strings, or one string). Default from `oidc.profile`: `groups` (Entra ID and Nextcloud also `roles`; AD FS `group` and `role`). The profile\'s group normalisation applies to it too.' },
     }),
-    userinfo: { kind: 'boolean', default: true, doc: 'Also fetch the userinfo endpoint at login and merge its claims (ID token claims win).' },
+    groupNames: { kind: 'list', default: [], example: '[3f9ac1d2-5b7e-4c1a-9e0f-2d8b6a4c7e11=staff]', doc: 'Group values renamed for policies, as `<value>=<name>`: Microsoft Entra ID sends group object ids, which policies then name by these names. Values without an entry keep their form.' },
+    userinfo: { kind: 'boolean', doc: 'Also fetch the userinfo endpoint at login and merge its claims (ID token claims win). Default from `oidc.profile`: true, except `adfs` (its userinfo answers only `sub`).' },
     loginTimeout: { kind: 'duration', default: '10m', min: '1m', max: '1h', doc: 'How long a started login may take before its state expires.' },
     trustAmr: { kind: 'list', default: [], example: '[otp, hwk, mfa]', doc: 'When the ID token\'s `amr` contains one of these values, the session counts the second-factor method `idp` (used only where a policy lists `idp` in `mfa.methods`). Empty: the IdP\'s MFA is never trusted.' },
   }),
@@ -182,7 +188,7 @@ type Infer<F> =
   F extends UrlField ? URL :
   F extends DurationField ? number :
   F extends IntegerField ? number :
-  F extends BooleanField ? boolean :
+  F extends BooleanField ? (F extends { default: boolean } ? boolean : boolean | undefined) :
   F extends EnumField<infer V> ? V :
   F extends ListField ? string[] :
   F extends SecretField ? (F extends { required: true } ? import('./secret.js').Secret : import('./secret.js').Secret | undefined) :

@@ -313,8 +313,7 @@ function crossChecks(ctx: Ctx, config: Partial2<Config>): void {
     if (pub.pathname !== '/' || pub.search || pub.hash) problem(['publicUrl'], 'must be an origin without path, query or fragment (e.g. https://meet.example.org)');
     if (pub.protocol === 'http:' && !isLoopbackHost(pub.hostname)) problem(['publicUrl'], 'must be https:// (http:// is allowed only for loopback addresses)');
   }
-  if (oidc?.issuer?.protocol === 'http:' && !isLoopbackHost(oidc.issuer.hostname)) problem(['oidc', 'issuer'], 'must be https:// (http:// is allowed only for loopback addresses)');
-  if (oidc?.scopes && !oidc.scopes.includes('openid')) problem(['oidc', 'scopes'], 'must include "openid"');
+  if (oidc) oidcChecks(oidc, problem);
   for (const entry of config.trustProxy ?? []) {
     if (!parseCidr(entry)) problem(['trustProxy'], `"${entry}" is not an IP address or CIDR range`);
   }
@@ -390,6 +389,27 @@ function secretsChecks(secrets: NonNullable<Partial2<Config>['secrets']>, proble
       problem(['secrets', 'auditSigningKey'], 'is not a PEM private key; `roomguard keys generate` makes one');
     }
   }
+}
+
+function oidcChecks(oidc: NonNullable<Partial2<Config>['oidc']>, problem: (path: string[], message: string) => void): void {
+  if (oidc.issuer?.protocol === 'http:' && !isLoopbackHost(oidc.issuer.hostname)) problem(['oidc', 'issuer'], 'must be https:// (http:// is allowed only for loopback addresses)');
+  if (oidc.scopes && !oidc.scopes.includes('openid')) problem(['oidc', 'scopes'], 'must include "openid"');
+  for (const message of groupNameProblems(oidc.groupNames ?? [])) problem(['oidc', 'groupNames'], message);
+}
+
+/** Problems of `oidc.groupNames` entries (`<value>=<name>`, each value once). */
+function groupNameProblems(entries: readonly string[]): string[] {
+  const problems: string[] = [];
+  const seen = new Set<string>();
+  for (const entry of entries) {
+    const at = entry.indexOf('=');
+    const value = at > 0 ? entry.slice(0, at).trim() : '';
+    const name = at > 0 ? entry.slice(at + 1).trim() : '';
+    if (!value || !name) problems.push(`"${entry}" is not <group value>=<name> (e.g. 3f9ac1d2-…=staff)`);
+    else if (seen.has(value)) problems.push(`"${value}" is named twice`);
+    seen.add(value);
+  }
+  return problems;
 }
 
 /** The Redis topology: exactly one of URL, Sentinel and Cluster, TLS only where it takes effect, readable PEM files. */
