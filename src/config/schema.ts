@@ -73,6 +73,12 @@ export const CONFIG_SCHEMA = object('roomguard.yaml', {
     orgName: { kind: 'string', default: 'roomguard', doc: 'Organisation name shown on pages and as the issuer in authenticator apps.' },
     logo: { kind: 'string', example: '/etc/roomguard/logo.svg', doc: 'Path to an SVG or PNG logo (at most 256 KiB), served by roomguard itself.' },
     primaryColor: { kind: 'string', default: '#0b57d0', doc: 'Accent colour of buttons and links, as #rrggbb. Choose one with enough contrast to white text.' },
+    timeZone: { kind: 'string', example: 'Europe/Berlin', doc: 'Zone of every time on roomguard\'s pages (IANA name, e.g. `Europe/Berlin`, `UTC`); each time is shown with its zone (`14:05 CET`). Unset: the server\'s zone (`TZ`, else the system\'s).' },
+    links: object('Links in the footer of every page (in German and English pages alike), and in room notices as `{privacy}`, `{imprint}`, `{help}`.', {
+      privacy: { kind: 'url', protocols: ['https:', 'http:'], example: 'https://example.org/datenschutz', doc: 'The organisation\'s data-protection information (Datenschutzhinweise; GDPR Art. 13), linked as "Privacy" / "Datenschutz".' },
+      imprint: { kind: 'url', protocols: ['https:', 'http:'], example: 'https://example.org/impressum', doc: 'The legal notice (Impressum), linked as "Imprint" / "Impressum".' },
+      help: { kind: 'url', protocols: ['https:', 'http:', 'mailto:'], example: 'https://example.org/hilfe', doc: 'Where participants get help (a page, or `mailto:`), linked as "Help" / "Hilfe".' },
+    }),
   }),
   store: object('Where sessions and pending logins live: one Redis server, a Sentinel-managed primary, or a Cluster (docs/operations.md).', {
     url: { kind: 'string', default: 'redis://127.0.0.1:6379', example: 'rediss://redis.internal:6380/2', doc: 'One Redis server: a `redis://` or `rediss://` (TLS) URL with an optional database number, or `memory` (single instance only; refused by `serve` unless `allowMemory` is true). Leave it unset with `store.sentinel` or `store.cluster`. No query string.' },
@@ -185,7 +191,7 @@ type Infer<F> =
   F extends ObjectField<infer Inner> ? { [K in keyof Inner]: Infer<Inner[K]> } :
   F extends StringField ? (F extends { required: true } | { default: string } ? string : string | undefined) :
   F extends AddressField ? (F extends { default: string } ? string : string | undefined) :
-  F extends UrlField ? URL :
+  F extends UrlField ? (F extends { required: true } | { default: string } ? URL : URL | undefined) :
   F extends DurationField ? number :
   F extends IntegerField ? number :
   F extends BooleanField ? (F extends { default: boolean } ? boolean : boolean | undefined) :

@@ -330,6 +330,7 @@ function crossChecks(ctx: Ctx, config: Partial2<Config>): void {
   if (secrets) secretsChecks(secrets, problem);
   if (ui?.primaryColor !== undefined && !/^#[0-9a-fA-F]{6}$/.test(ui.primaryColor)) problem(['ui', 'primaryColor'], 'must be a colour written as #rrggbb');
   if (ui?.logo !== undefined && !/\.(svg|png)$/i.test(ui.logo)) problem(['ui', 'logo'], 'must be a .svg or .png file');
+  if (ui?.timeZone !== undefined && !isTimeZone(ui.timeZone)) problem(['ui', 'timeZone'], `"${ui.timeZone}" is not a time zone name (IANA, e.g. Europe/Berlin or UTC)`);
   if (mfa?.lockout !== undefined && mfa.maxLockout !== undefined && mfa.lockout > mfa.maxLockout) problem(['mfa', 'lockout'], 'must not be longer than mfa.maxLockout');
   metadataFiles(mfa, problem);
   if (audit?.syslog !== undefined && !/^(udp|tcp):\/\/[^/:]+:\d{1,5}$/.test(audit.syslog)) problem(['audit', 'syslog'], 'must be udp://host:port or tcp://host:port');
@@ -395,6 +396,16 @@ function oidcChecks(oidc: NonNullable<Partial2<Config>['oidc']>, problem: (path:
   if (oidc.issuer?.protocol === 'http:' && !isLoopbackHost(oidc.issuer.hostname)) problem(['oidc', 'issuer'], 'must be https:// (http:// is allowed only for loopback addresses)');
   if (oidc.scopes && !oidc.scopes.includes('openid')) problem(['oidc', 'scopes'], 'must include "openid"');
   for (const message of groupNameProblems(oidc.groupNames ?? [])) problem(['oidc', 'groupNames'], message);
+}
+
+/** Whether `zone` is an IANA zone name this Node knows (`Europe/Berlin`, `UTC`). */
+function isTimeZone(zone: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en', { timeZone: zone });
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** Problems of `oidc.groupNames` entries (`<value>=<name>`, each value once). */

@@ -116,6 +116,7 @@ async function showAuditLog({ ctx, dir, chain }: Review, request: ValidRequest<t
   const frame = ctx.frame(request, reply);
   return reply.type('text/html; charset=utf-8').send(renderAuditPage({
     lang: frame.lang, records, filters: raw, invalid: problems, chainStatus, csrfToken: ctx.csrfToken(session), nonce: frame.nonce, orgName: ctx.config.ui.orgName,
+    ...(frame.timeZone ? { timeZone: frame.timeZone } : {}), ...(frame.links ? { links: frame.links } : {}),
   }));
 }
 

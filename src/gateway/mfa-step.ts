@@ -15,6 +15,7 @@ import type { LockState } from '../mfa/limiter.js';
 import { MFA_TEXT } from '../ui/i18n.js';
 import type { GatewayContext } from './context.js';
 import type { FieldCheck } from './route-input.js';
+import { formatClock } from '../ui/time.js';
 
 /** Where the step goes on to (checked by safeReturnTo) and the room it is for ('' when managing factors). */
 const STEP_FIELDS = {
@@ -118,8 +119,8 @@ function lockDetail(ctx: GatewayContext, request: FastifyRequest, lock: LockStat
   if (!lock.locked) return undefined;
   const lang = ctx.lang(request);
   if (lock.hard) return lang === 'de' ? 'Die Sperre ist dauerhaft.' : 'The lock is permanent.';
-  const at = new Date(lock.until!).toISOString().slice(11, 19);
-  return lang === 'de' ? `Gesperrt bis ${at} UTC.` : `Locked until ${at} UTC.`;
+  const at = formatClock(lock.until!, lang, ctx.timeZone);
+  return lang === 'de' ? `Gesperrt bis ${at}.` : `Locked until ${at}.`;
 }
 
 /**

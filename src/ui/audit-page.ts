@@ -6,7 +6,8 @@ import { readFileSync } from 'node:fs';
 import { ERRORS } from '../errors.js';
 import type { Lang } from './i18n.js';
 import { html, join, type SafeHtml } from './html.js';
-import { layout } from './layout.js';
+import { layout, type SiteLinks } from './layout.js';
+import { formatStamp, serverTimeZone } from './time.js';
 import { AUDIT_OUTCOMES, AUDIT_RECORD_TYPES, type AuditRecord } from '../audit/record.js';
 import { AUDIT_TEXT, OUTCOME_TEXT, REASON_DE, TYPE_TEXT } from './audit-text.js';
 import type { CheckpointSummary, VerifyReport } from '../audit/verify.js';
@@ -64,6 +65,9 @@ export interface AuditPageInput {
   basePath?: string;
   /** Chart range in ms (defaults: the records' own range). */
   range?: { since?: number; until?: number };
+  /** Zone of the times shown (`ui.timeZone`; default the server's). */
+  timeZone?: string;
+  links?: SiteLinks;
 }
 
 const HOUR = 3_600_000;
@@ -168,7 +172,7 @@ function personCell(record: AuditRecord, lang: Lang): SafeHtml | undefined {
   return html`<span title="${a.iss} ${a.sub}">${shown}</span>${a.name && html`<br><small>${a.name}</small>`}`;
 }
 
-function row(record: AuditRecord, lang: Lang): SafeHtml {
+function row(record: AuditRecord, lang: Lang, zone: string): SafeHtml {
   const t = AUDIT_TEXT[lang];
   const room = record.room ?? (typeof record.details?.room === 'string' ? record.details.room : undefined);
   const policy = record.policy
@@ -181,7 +185,7 @@ function row(record: AuditRecord, lang: Lang): SafeHtml {
   const client = record.client && html`${record.client.ip ?? ''}${record.client.userAgent && html`<br><small>${record.client.userAgent.slice(0, 80)}</small>`}`;
   const outcomeClass = record.outcome === 'deny' || record.outcome === 'failure' ? 'outcome-bad' : record.outcome === 'allow' || record.outcome === 'success' ? 'outcome-good' : 'outcome-other';
   return html`<tr>
-<td><time datetime="${record.ts}">${record.ts.slice(0, 19).replace('T', ' ')}</time><br><small>${record.instance}:${record.seq}</small></td>
+<td><time datetime="${record.ts}">${formatStamp(Date.parse(record.ts), lang, zone)}</time><br><small>${record.instance}:${record.seq}</small></td>
 <td>${TYPE_TEXT[record.type]?.[lang] ?? record.type}<br><small><code>${record.type}</code></small></td>
 <td class="${outcomeClass}">${OUTCOME_TEXT[record.outcome]?.[lang] ?? record.outcome}</td>
 <td>${personCell(record, lang)}</td>
@@ -201,15 +205,15 @@ function query(params: Record<string, string | undefined>): string {
   return text ? `?${text}` : '';
 }
 
-function statusSection(status: ChainStatus, lang: Lang, csrfToken: string | undefined, basePath: string): SafeHtml {
+function statusSection(status: ChainStatus, lang: Lang, csrfToken: string | undefined, basePath: string, zone: string): SafeHtml {
   const t = AUDIT_TEXT[lang];
   const cp = status.lastCheckpoint;
   const checkpoint = cp
-    ? html`${t.lastCheckpoint}: ${cp.instance} seq ${cp.seq}, <time datetime="${cp.ts}">${cp.ts.slice(0, 19).replace('T', ' ')}</time> UTC, key <code>${cp.keyId}</code>`
+    ? html`${t.lastCheckpoint}: ${cp.instance} seq ${cp.seq}, <time datetime="${cp.ts}">${formatStamp(Date.parse(cp.ts), lang, zone)}</time>, key <code>${cp.keyId}</code>`
     : t.noCheckpoint;
   return html`<section class="status ${status.ok ? 'status-ok' : 'status-bad'}" aria-labelledby="status-h">
 <h2 id="status-h">${status.ok ? t.chainOk : t.chainBad}</h2>
-<p>${status.records} ${t.chainRecords}${!status.ok && `, ${status.problems} ${t.chainProblems}`} (${t.chainChecked} <time datetime="${status.checkedAt}">${status.checkedAt.slice(0, 19).replace('T', ' ')}</time> UTC)</p>
+<p>${status.records} ${t.chainRecords}${!status.ok && `, ${status.problems} ${t.chainProblems}`} (${t.chainChecked} <time datetime="${status.checkedAt}">${formatStamp(Date.parse(status.checkedAt), lang, zone)}</time>)</p>
 ${status.firstProblem && html`<p>${t.chainFirstProblem}: <code>${status.firstProblem}</code></p>`}
 <p>${checkpoint}</p>
 ${status.signatures === 'unchecked' && html`<p class="hint">${t.chainUnsigned}</p>`}
@@ -250,17 +254,18 @@ export function renderAuditPage(input: AuditPageInput): string {
   const shown = input.records.length;
   const total = input.total ?? shown;
   const newestFirst = [...input.records].reverse();
+  const zone = input.timeZone ?? serverTimeZone();
   const table = shown === 0
     ? html`<p>${t.none}</p>`
     : html`<div class="table-wrap"><table class="records">
 <caption>${total > shown ? `${t.showing} ${shown} ${t.of} ${total}` : `${shown} ${t.records}`}</caption>
 <thead><tr><th scope="col">${t.colTime}</th><th scope="col">${t.colEvent}</th><th scope="col">${t.colOutcome}</th><th scope="col">${t.colPerson}</th><th scope="col">${t.colRoom}</th><th scope="col">${t.colRole}</th><th scope="col">${t.colPolicy}</th><th scope="col">${t.colFactor}</th><th scope="col">${t.colReason}</th><th scope="col">${t.colClient}</th></tr></thead>
 <tbody>
-${join(newestFirst.map((r) => row(r, lang)), '\n')}
+${join(newestFirst.map((r) => row(r, lang, zone)), '\n')}
 </tbody></table></div>`;
-  const frame = { lang, orgName, hasLogo: false, nonce: input.nonce ?? '', switchHref: `${basePath}${query({ ...input.filters, lang: other })}` };
+  const frame = { lang, orgName, hasLogo: false, nonce: input.nonce ?? '', switchHref: `${basePath}${query({ ...input.filters, lang: other })}`, timeZone: zone, ...(input.links ? { links: input.links } : {}) };
   return layout(frame, t.title, html`<h1>${t.title}</h1>
-${statusSection(input.chainStatus, lang, input.csrfToken, basePath)}
+${statusSection(input.chainStatus, lang, input.csrfToken, basePath, zone)}
 ${filterForm(input.filters, lang, basePath, input.invalid)}
 ${chartSection(joinsOverTime(input.records, input.range ?? {}), lang)}
 <section aria-labelledby="records-h"><h2 id="records-h">${t.records}</h2>

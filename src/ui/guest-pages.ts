@@ -6,9 +6,10 @@ import { html, join, lines } from './html.js';
 import { layout, type Frame } from './layout.js';
 import type { InvitationState, InvitationView } from '../guests/invitations.js';
 import { formatDuration } from '../config/duration.js';
+import { formatWhen, zoneOf } from './time.js';
 
-function when(ms: number, lang: Lang): string {
-  return new Date(ms).toLocaleString(lang === 'de' ? 'de-DE' : 'en-GB', { dateStyle: 'medium', timeStyle: 'short', timeZone: 'UTC' }) + ' UTC';
+function when(ms: number, frame: Frame): string {
+  return formatWhen(ms, frame.lang, zoneOf(frame));
 }
 
 function roomLabel(room: string): string {
@@ -42,7 +43,7 @@ export function guestJoinPage(frame: Frame, input: GuestJoinInput): string {
 <p>${t.joinIntro}</p>
 <dl class="meta">
 <dt>${t.room}</dt><dd><strong>${roomLabel(input.room)}</strong></dd>
-<dt>${t.validUntil}</dt><dd>${when(input.expiresAt, frame.lang)}</dd>
+<dt>${t.validUntil}</dt><dd>${when(input.expiresAt, frame)}</dd>
 </dl>
 ${input.notice && html`<section aria-labelledby="notice-h"><h2 id="notice-h">${t.noticeHeading}</h2>\n<div class="notice">${lines(input.notice)}</div></section>`}
 ${input.error && html`<p class="error" role="alert">${input.error}</p>`}
@@ -84,11 +85,11 @@ export function invitesPage(frame: Frame, input: InvitesPageInput): string {
   const lang = frame.lang;
   const rows = input.invitations.map((inv) => html`<tr>
 <td>${inv.note || '—'}</td>
-<td>${when(inv.createdAt, lang)}<br><small>${inv.createdBy}</small></td>
-<td>${when(inv.expiresAt, lang)}</td>
+<td>${when(inv.createdAt, frame)}<br><small>${inv.createdBy}</small></td>
+<td>${when(inv.expiresAt, frame)}</td>
 <td>${inv.usesLeft} / ${inv.maxUses}</td>
 <td>${stateText(inv.state, lang)}</td>
-<td>${inv.admissions.length === 0 ? '—' : join(inv.admissions.map((a) => html`${a.name} <small>(${when(a.at, lang)})</small>`), html`<br>`)}</td>
+<td>${inv.admissions.length === 0 ? '—' : join(inv.admissions.map((a) => html`${a.name} <small>(${when(a.at, frame)})</small>`), html`<br>`)}</td>
 <td>${inv.state !== 'revoked' && html`<form method="post" action="${input.action}/revoke">
 <input type="hidden" name="csrf" value="${input.csrf}">
 <input type="hidden" name="id" value="${inv.id}">
@@ -134,7 +135,7 @@ ${join(rows, '\n')}
 </section>
 <section aria-labelledby="recent-h"><h2 id="recent-h">${t.waitingHeading}</h2>
 <p>${t.waitingIntro}</p>
-${recent.length === 0 ? html`<p>${t.noGuests}</p>` : html`<ul>${recent.map((a) => html`<li>${a.name} <small>(${when(a.at, lang)}${a.note && html` · ${a.note}`})</small></li>`)}</ul>`}
+${recent.length === 0 ? html`<p>${t.noGuests}</p>` : html`<ul>${recent.map((a) => html`<li>${a.name} <small>(${when(a.at, frame)}${a.note && html` · ${a.note}`})</small></li>`)}</ul>`}
 </section>`,
   );
 }

@@ -259,6 +259,7 @@ export const UI_TEXT = {
     policyFile: 'Rule', language: 'Deutsch', account: 'Your sign-in methods',
     noticeTitle: 'Before you join', noticeRoom: 'Room', noticeContinue: 'Continue to the room',
     opensNext: 'It opens next:', opensNever: 'No further times are scheduled.',
+    siteLinks: 'About this site', privacy: 'Privacy', imprint: 'Imprint', help: 'Help',
   },
   de: {
     requestId: 'Anfrage-Kennung', reason: 'Grund-Code', signIn: 'Anmelden', signInAgain: 'Erneut anmelden', home: 'Startseite',
@@ -267,6 +268,7 @@ export const UI_TEXT = {
     policyFile: 'Regel', language: 'English', account: 'Ihre Anmeldemethoden',
     noticeTitle: 'Bevor Sie teilnehmen', noticeRoom: 'Raum', noticeContinue: 'Weiter zum Raum',
     opensNext: 'Er öffnet das nächste Mal:', opensNever: 'Weitere Termine sind nicht geplant.',
+    siteLinks: 'Über diese Website', privacy: 'Datenschutz', imprint: 'Impressum', help: 'Hilfe',
   },
 } as const satisfies Record<Lang, Record<string, string>>;
 

@@ -6,6 +6,7 @@ import { MFA_TEXT } from './i18n.js';
 import { html, join, type SafeHtml } from './html.js';
 import { layout, type Frame } from './layout.js';
 import { qrCodeSvg } from './qr-code.js';
+import { formatWhen, zoneOf } from './time.js';
 import type { Factor } from '../mfa/factors.js';
 
 const WEBAUTHN_SCRIPTS = ['/_roomguard/assets/webauthn-browser.js', '/_roomguard/assets/mfa.js'];
@@ -150,16 +151,16 @@ export interface AccountPageInput {
   sessions?: Array<{ current: boolean; createdAt: number; lastSeenAt: number; userAgent?: string }>;
 }
 
-function when(lang: Frame['lang'], ms: number | undefined, never: string): string {
+function when(frame: Frame, ms: number | undefined, never: string): string {
   if (!ms) return never;
-  return new Date(ms).toLocaleString(lang === 'de' ? 'de-DE' : 'en-GB', { dateStyle: 'medium', timeStyle: 'short', timeZone: 'UTC' }) + ' UTC';
+  return formatWhen(ms, frame.lang, zoneOf(frame));
 }
 
 export function accountPage(frame: Frame, input: AccountPageInput): string {
   const t = MFA_TEXT[frame.lang];
   const rows = input.factors.map((f) => html`<li class="factor">
 <p><strong>${f.name}</strong> · ${f.kind === 'totp' ? t.kindTotp : t.kindWebauthn}<br>
-<small>${t.created} ${when(frame.lang, f.createdAt, t.never)} · ${t.lastUsed} ${when(frame.lang, f.lastUsedAt, t.never)}</small></p>
+<small>${t.created} ${when(frame, f.createdAt, t.never)} · ${t.lastUsed} ${when(frame, f.lastUsedAt, t.never)}</small></p>
 <form method="post" action="/_roomguard/account/rename" class="inline">
 ${hidden({ csrf: input.csrf, id: f.id })}
 <label for="name-${f.id}" class="visually-hidden">${t.factorName}</label>
@@ -172,7 +173,7 @@ ${hidden({ csrf: input.csrf, id: f.id })}
 </form>
 </li>`);
   const sessions = input.sessions
-    && html`<h2>${t.sessionsTitle}</h2><ul class="sessions">${input.sessions.map((s) => html`<li>${when(frame.lang, s.createdAt, t.never)}${s.userAgent && html` · ${s.userAgent.slice(0, 80)}`}${s.current && html` <strong>(${t.thisSession})</strong>`}</li>`)}</ul>
+    && html`<h2>${t.sessionsTitle}</h2><ul class="sessions">${input.sessions.map((s) => html`<li>${when(frame, s.createdAt, t.never)}${s.userAgent && html` · ${s.userAgent.slice(0, 80)}`}${s.current && html` <strong>(${t.thisSession})</strong>`}</li>`)}</ul>
 <form method="post" action="/_roomguard/account/end-others">${hidden({ csrf: input.csrf })}<button type="submit" class="secondary">${t.endOthers}</button></form>`;
   return layout(frame, t.accountTitle, html`<h1>${t.accountTitle}</h1>
 ${input.message && html`<p role="status" class="ok">${input.message}</p>`}

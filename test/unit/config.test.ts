@@ -204,6 +204,16 @@ describe('loadConfigText: problems', () => {
     expect(config({ replace: { 4: '  clientId: roomguard\n  profile: adfs\n  userinfo: true' } }).config?.oidc.userinfo).toBe(true);
   });
 
+  it('refuses a ui.timeZone that is no zone and a ui.links entry that is no http(s) URL', () => {
+    const problems = problemsOf(config({ append: ['ui:', '  timeZone: Europe/Berlinn', '  links:', '    privacy: "javascript:alert(1)"', '    help: "mailto:help@example.org"'] }));
+    expectProblem(problems, { line: 12, field: 'ui.timeZone', message: /not a time zone name/ });
+    expectProblem(problems, { line: 14, field: 'ui.links.privacy', message: /must start with https:\/\/ or http:\/\// });
+    expect(problems.some((p) => p.field === 'ui.links.help')).toBe(false);
+    const ok = config({ append: ['ui:', '  timeZone: Europe/Berlin', '  links:', '    imprint: https://example.org/impressum'] });
+    expect(ok.config?.ui.timeZone).toBe('Europe/Berlin');
+    expect(ok.config?.ui.links.imprint?.href).toBe('https://example.org/impressum');
+  });
+
   it('refuses a bad duration', () => {
     expectProblem(problemsOf(config({ append: ['session:', '  idleTimeout: soon'] })), { line: 12, field: 'session.idleTimeout', message: /duration/ });
   });

@@ -83,3 +83,45 @@ describe('QR code', () => {
     expect(() => qrCodeSvg(svg)).toThrow(/unexpected SVG/);
   });
 });
+
+describe('links and times (ui.links, ui.timeZone)', () => {
+  const linked: Frame = { lang: 'de', orgName: 'Stadt', hasLogo: false, nonce: 'n', switchHref: '/', timeZone: 'Europe/Berlin', links: { privacy: 'https://stadt.example/datenschutz', imprint: 'https://stadt.example/impressum', help: 'mailto:hilfe@stadt.example' } };
+
+  it('puts the privacy, imprint and help links in the footer of every page, in the page\'s language', () => {
+    for (const [name, render] of Object.entries({
+      error: () => errorPage(linked, { code: 'RG_POLICY_NOT_ALLOWED', requestId: 'r' }),
+      signedOut: () => signedOutPage(linked),
+      account: () => accountPage(linked, { csrf: 'c', factors: [], recoveryLeft: undefined }),
+      audit: () => renderAuditPage({ lang: 'de', records: [], filters: {}, chainStatus: { ok: true, checkedAt: '2024-05-01T10:00:00.000Z', records: 0, problems: 0, signatures: 'checked' }, links: linked.links! }),
+    })) {
+      const page = render();
+      expect(page, name).toContain('<footer class="site-links"><nav aria-label="Über diese Website"><ul><li><a href="https://stadt.example/datenschutz">Datenschutz</a></li><li><a href="https://stadt.example/impressum">Impressum</a></li><li><a href="mailto:hilfe@stadt.example">Hilfe</a></li></ul></nav></footer>');
+    }
+    expect(signedOutPage({ ...linked, lang: 'en' })).toContain('>Privacy</a>');
+  });
+
+  it('has no footer when no link is configured, and only the configured ones otherwise', () => {
+    expect(signedOutPage({ ...linked, links: {} })).not.toContain('site-links');
+    const onlyHelp = signedOutPage({ ...linked, links: { help: 'https://h.example/' } });
+    expect(onlyHelp).toContain('>Hilfe</a>');
+    expect(onlyHelp).not.toContain('Datenschutz');
+  });
+
+  it('turns {privacy}, {imprint} and {help} in a room notice into the links, escaping the rest', () => {
+    const page = noticePage(linked, { room: 'board', text: 'Siehe {privacy} und {help}.\n<b>{unknown}</b>', csrfToken: 'c', returnTo: '/board' });
+    expect(page).toContain('Siehe <a href="https://stadt.example/datenschutz">Datenschutz</a> und <a href="mailto:hilfe@stadt.example">Hilfe</a>.<br>&lt;b&gt;{unknown}&lt;/b&gt;');
+    // Without the link configured the placeholder reads as its label, not as braces.
+    expect(noticePage({ ...linked, links: {} }, { room: 'board', text: 'Siehe {imprint}.', csrfToken: 'c', returnTo: '/board' })).toContain('Siehe Impressum.');
+  });
+
+  it('shows every time in the configured zone with the zone named', () => {
+    const july = Date.UTC(2026, 6, 3, 12, 5);
+    const guest = guestJoinPage(linked, { room: 'town-hall', action: '/a', token: 't', csrf: 'c', expiresAt: july, requireName: false, lobby: false });
+    expect(guest).toContain('3. Juli 2026, 14:05 MESZ');
+    const english = guestJoinPage({ ...linked, lang: 'en', timeZone: 'UTC' }, { room: 'town-hall', action: '/a', token: 't', csrf: 'c', expiresAt: july, requireName: false, lobby: false });
+    expect(english).toContain('3 Jul 2026, 12:05 UTC');
+    const audit = renderAuditPage({ lang: 'en', records: [{ ...record, ts: '2026-01-15T09:30:00.000Z' }], filters: {}, chainStatus: { ok: true, checkedAt: '2026-01-15T09:31:00.000Z', records: 1, problems: 0, signatures: 'checked' }, timeZone: 'Europe/Berlin' });
+    expect(audit).toContain('<time datetime="2026-01-15T09:30:00.000Z">2026-01-15 10:30:00 CET</time>');
+    expect(audit).not.toContain('Time (UTC)');
+  });
+});
