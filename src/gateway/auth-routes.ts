@@ -12,6 +12,7 @@ import { signOutPage, signedOutPage } from '../ui/pages.js';
 import type { GatewayContext } from './context.js';
 import { canonicalRoom } from '../backends/room-name.js';
 import { route, routeInput, type ValidRequest } from './route-input.js';
+import { truncateIp } from '../audit/privacy.js';
 
 const require = createRequire(import.meta.url);
 const ASSETS: Record<string, { body: string; type: string }> = {
@@ -98,6 +99,7 @@ async function completeLogin(ctx: GatewayContext, request: FastifyRequest, reply
     sid: login.sid, idToken: login.idToken, authTime: login.authTime,
     ...(trusted ? { mfa: { method: 'idp' as const, at: login.authTime } } : {}),
     ...(request.headers['user-agent'] ? { userAgent: String(request.headers['user-agent']).slice(0, 200) } : {}),
+    ...(truncateIp(request.ip) ? { address: truncateIp(request.ip)! } : {}),
   });
   request.log.info({ session: session.hash.slice(0, 16), event: 'login' }, 'login completed');
   ctx.auditQuietly(request, session, { type: 'login.success', outcome: 'success', details: { amr: login.amr.slice(0, 10), idpMfaTrusted: trusted } });

@@ -59,6 +59,8 @@ export interface Requirement {
   stepUp: boolean;
   /** The room's authenticator rule (mfa.authenticators), where it has one. */
   authenticators?: MfaRequirement['authenticators'];
+  /** How fresh the room wants the second factor (ms). */
+  maxAge?: number;
 }
 
 const subjectOf = (session: LoadedSession): Subject => ({ identity: session.data.identity, ...(session.data.mfa ? { mfa: session.data.mfa } : {}) });
@@ -95,7 +97,7 @@ export function requirementFor(ctx: GatewayContext, input: StepInput): Requireme
   if (decision.outcome === 'allow') return undefined;
   if (decision.outcome !== 'mfa' || !decision.mfa) throw new RoomguardError(decision.reasons[0] ?? 'RG_POLICY_NOT_ALLOWED');
   return {
-    methods: decision.mfa.methods, userVerification: decision.mfa.userVerification, stepUp: decision.reasons.includes('RG_MFA_TOO_OLD'),
+    methods: decision.mfa.methods, userVerification: decision.mfa.userVerification, stepUp: decision.reasons.includes('RG_MFA_TOO_OLD'), maxAge: decision.mfa.maxAge,
     ...(decision.mfa.authenticators ? { authenticators: decision.mfa.authenticators } : {}),
   };
 }

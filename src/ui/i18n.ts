@@ -302,6 +302,10 @@ export const MFA_TEXT = {
     rename: 'Rename', remove: 'Remove', addKey: 'Add passkey or security key', addApp: 'Add authenticator app',
     recoveryLeft: 'Recovery codes left', newCodes: 'Make new recovery codes', sessionsTitle: 'Your sessions', thisSession: 'this session', endOthers: 'End all other sessions',
     saved: 'Saved.', removed: 'Removed.', othersEnded: 'Your other sessions have ended.', jsNeeded: 'This needs JavaScript in your browser.',
+    forRoom: 'For the room', whyAsked: 'Its rules ask for a second factor on top of your password, so that a stolen or guessed password alone does not let anyone into this meeting.',
+    whyAgain: 'Its rules ask you to confirm again when your last confirmation is older than', otherMethod: 'Choose another method', backToAccount: 'Back to your sign-in methods',
+    qrLabel: 'QR code for your authenticator app', sessionOn: 'on', unknownBrowser: 'Unknown browser', unknownSystem: 'unknown system',
+    signedInAt: 'signed in', network: 'network',
   },
   de: {
     acceptedKeys: 'Dieser Raum akzeptiert nur diese Sicherheitsschlüssel:', acceptedUnknown: 'einen Authenticator mit der AAGUID',
@@ -331,6 +335,10 @@ export const MFA_TEXT = {
     rename: 'Umbenennen', remove: 'Entfernen', addKey: 'Passkey oder Sicherheitsschlüssel hinzufügen', addApp: 'Authenticator-App hinzufügen',
     recoveryLeft: 'Verbleibende Wiederherstellungscodes', newCodes: 'Neue Wiederherstellungscodes erzeugen', sessionsTitle: 'Ihre Sitzungen', thisSession: 'diese Sitzung', endOthers: 'Alle anderen Sitzungen beenden',
     saved: 'Gespeichert.', removed: 'Entfernt.', othersEnded: 'Ihre anderen Sitzungen wurden beendet.', jsNeeded: 'Dafür braucht Ihr Browser JavaScript.',
+    forRoom: 'Für den Raum', whyAsked: 'Seine Regeln verlangen zusätzlich zu Ihrem Passwort einen zweiten Faktor, damit ein gestohlenes oder erratenes Passwort allein niemanden in dieses Meeting lässt.',
+    whyAgain: 'Seine Regeln verlangen eine erneute Bestätigung, wenn Ihre letzte älter ist als', otherMethod: 'Andere Methode wählen', backToAccount: 'Zurück zu Ihren Anmeldemethoden',
+    qrLabel: 'QR-Code für Ihre Authenticator-App', sessionOn: 'unter', unknownBrowser: 'Unbekannter Browser', unknownSystem: 'unbekanntem System',
+    signedInAt: 'angemeldet', network: 'Netz',
   },
 } as const satisfies Record<Lang, Record<string, string>>;
 

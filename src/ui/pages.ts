@@ -30,7 +30,8 @@ function opensText(frame: Frame, opens: NonNullable<ErrorPageInput['opens']>) {
 export function errorPage(frame: Frame, input: ErrorPageInput): string {
   const t = ERROR_TEXT[input.code][frame.lang];
   const ui = UI_TEXT[frame.lang];
-  const action = input.action ?? { href: '/', label: ui.home };
+  // A guest has no account: "Home" would send them to the IdP's login. Their page says what to do instead.
+  const action = input.action ?? (input.code.startsWith('RG_GUEST_') ? undefined : { href: '/', label: ui.home });
   return layout(
     input.opens?.at !== undefined ? { ...frame, scripts: [...(frame.scripts ?? []), LOCAL_TIME_SCRIPT] } : frame,
     t.title,
@@ -39,7 +40,7 @@ export function errorPage(frame: Frame, input: ErrorPageInput): string {
 ${input.detail && html`<p>${input.detail}</p>`}
 ${input.opens && opensText(frame, input.opens)}
 <p class="next"><strong>${t.next}</strong></p>
-<p><a class="button" href="${action.href}">${action.label}</a></p>
+${action && html`<p><a class="button" href="${action.href}">${action.label}</a></p>`}
 <dl class="meta">
 <dt>${ui.requestId}</dt><dd><code>${input.requestId}</code></dd>
 <dt>${ui.reason}</dt><dd><code>${input.code}</code></dd>
