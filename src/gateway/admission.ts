@@ -327,7 +327,8 @@ export class AdmissionJudge {
     // client cannot skip the record by dressing a page load as an asset request).
     const enteredKey = session ? enteredKeyOf(session, room) : undefined;
     if (view.ws || view.navigation || (enteredKey && !this.#entered.has(enteredKey) && (await this.#ctx.deps.store.get(enteredKey)) === null)) {
-      if (!(await this.#recordJoin(request, session, decision))) return { kind: 'refuse', code: 'RG_AUDIT_UNAVAILABLE' };
+      // A WebSocket says so, so the reviewer page can fold it into the page load it belongs to.
+      if (!(await this.#recordJoin(request, session, decision, view.ws ? { websocket: true } : undefined))) return { kind: 'refuse', code: 'RG_AUDIT_UNAVAILABLE' };
       if (session) {
         await this.#markEntered(session, room);
         await this.#noteEntry(asking, session, room);

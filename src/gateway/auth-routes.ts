@@ -19,6 +19,7 @@ const ASSETS: Record<string, { body: string; type: string }> = {
   'style.css': { body: readFileSync(new URL('../ui/assets/style.css', import.meta.url), 'utf8'), type: 'text/css; charset=utf-8' },
   'local-time.js': { body: readFileSync(new URL('../ui/assets/local-time.js', import.meta.url), 'utf8'), type: 'text/javascript; charset=utf-8' },
   'mfa.js': { body: readFileSync(new URL('../ui/assets/mfa.js', import.meta.url), 'utf8'), type: 'text/javascript; charset=utf-8' },
+  'copy.js': { body: readFileSync(new URL('../ui/assets/copy.js', import.meta.url), 'utf8'), type: 'text/javascript; charset=utf-8' },
   // @simplewebauthn/browser, served from roomguard itself (no CDN).
   'webauthn-browser.js': { body: readFileSync(join(dirname(dirname(require.resolve('@simplewebauthn/browser'))), 'dist/bundle/index.umd.min.js'), 'utf8'), type: 'text/javascript; charset=utf-8' },
 };

@@ -187,3 +187,25 @@ describe('browserAndSystem', () => {
     expect(browserAndSystem(undefined)).toEqual({});
   });
 });
+
+describe('the moderator\'s invitations page', () => {
+  const en: Frame = { lang: 'en', orgName: 'Org', hasLogo: false, nonce: 'n0', switchHref: '/', timeZone: 'UTC' };
+  const input = {
+    room: 'town-hall', action: '/_roomguard/rooms/town-hall/invites', roomPath: '/rooms/town-hall', csrf: 'c', limits: { ttl: 3_600_000, maxUses: 5 }, recentSince: 0,
+    invitations: [{ id: 'inv1', room: 'town-hall', note: 'Press', createdAt: 0, createdBy: 'alice', expiresAt: 3_600_000, maxUses: 5, used: 1, usesLeft: 4, state: 'active' as const, admissions: [] }],
+  };
+
+  it('offers a copy button for a new link, with its script under the page\'s nonce and a status for the result', () => {
+    const page = invitesPage(en, { ...input, created: { link: 'https://meet.example.org/_roomguard/guest/town-hall?invite=abc' } });
+    expect(page).toContain('<button type="button" class="secondary" data-copy="invite-link" data-status="invite-copied" data-copied="Link copied." data-failed="Could not copy: select the link and copy it yourself." hidden>Copy link</button>');
+    expect(page).toContain('<p id="invite-copied" class="hint" role="status"></p>');
+    expect(page).toContain('<script nonce="n0" src="/_roomguard/assets/copy.js"></script>');
+    expect(invitesPage(en, input)).not.toContain('copy.js');
+  });
+
+  it('labels every cell with its column, so the rows can stack on a phone', () => {
+    const page = invitesPage({ ...en, lang: 'de' }, input);
+    expect(page).toContain('<table class="stack">');
+    for (const label of ['Notiz', 'Erstellt', 'Läuft ab', 'Verbleibend', 'Status', 'Verwendet von', 'Aktion']) expect(page).toContain(`<td data-label="${label}">`);
+  });
+});
