@@ -8,7 +8,7 @@ import { decide, memberOfLockedRoom, roomOpenAt } from '../policy/decide.js';
 import type { Decision, RoomState, Subject } from '../policy/types.js';
 import type { Identity } from '../identity/types.js';
 import { roomMap, type LoadedSession } from '../session/sessions.js';
-import { identityHeaders } from './identity-headers.js';
+import { identityHeaders, type HeaderEncoding } from './identity-headers.js';
 import { readRequestPath } from '../backends/request-path.js';
 import type { GatewayContext } from './context.js';
 import type { Backend, BodyRule, StreamRule, RoomLookup, SessionView } from '../backends/backend.js';
@@ -459,7 +459,8 @@ export function admittedIdentityHeaders(ctx: GatewayContext, admission: Admissio
     ...(room ? { room } : {}), ...(role ? { role } : {}),
   };
   const { token, iat } = signer.signed({ ...facts, iss: identity.iss }, now);
-  const entry = { iat, headers: token.then((assertion) => Object.freeze(identityHeaders({ ...facts, assertion }))) };
+  const encoding = ctx.config.identityHeaders.encoding as HeaderEncoding;
+  const entry = { iat, headers: token.then((assertion) => Object.freeze(identityHeaders({ ...facts, assertion }, encoding))) };
   const memos = byIdentity;
   memos.set(key, entry);
   entry.headers.catch(() => {
