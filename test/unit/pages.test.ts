@@ -134,7 +134,7 @@ describe('second-factor pages say which room asks and why, and lead back', () =>
 
   it('names the room and the reason on the verify page, and the freshness when asking again', () => {
     const first = verifyPage(en, { ...step, stepUp: false, webauthn: false, totp: true, recovery: false });
-    expect(first).toContain('For the room <strong>board</strong>: Its rules ask for a second factor on top of your password');
+    expect(first).toContain('For the room <strong>board</strong>: its rules ask for a second factor on top of your password');
     const again = verifyPage(de, { ...step, stepUp: true, webauthn: true, totp: true, recovery: false, maxAge: 15 * 60_000 });
     expect(again).toContain('Für den Raum <strong>board</strong>: Seine Regeln verlangen eine erneute Bestätigung, wenn Ihre letzte älter ist als 15m.');
   });
