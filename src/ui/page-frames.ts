@@ -29,6 +29,11 @@ export class PageFrames {
     this.#https = settings.publicUrl.protocol === 'https:';
   }
 
+  /** `ui.links`, for pages written without a request (raw refusals). */
+  get links(): SiteLinks {
+    return this.#settings.links;
+  }
+
   lang(request: FastifyRequest): Lang {
     // `cookies` is missing on a request the router refused before @fastify/cookie's hook ran.
     return chooseLang(langParameter(request), request.cookies?.[this.#settings.langCookie.name], request.headers['accept-language']);

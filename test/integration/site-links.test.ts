@@ -32,3 +32,16 @@ it('links the privacy notice from the town-hall room notice', async () => {
   const page = await final.text();
   expect(page).toContain('(siehe <a href="https://stadt.example/datenschutz">Datenschutz</a>).');
 });
+
+it('links them from the page of a request refused before routing (a malformed request)', async () => {
+  const { connect } = await import('node:net');
+  const answer = await new Promise<string>((resolve, reject) => {
+    const socket = connect(rig.port, '127.0.0.1', () => socket.write('GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nBroken header line\r\n\r\n'));
+    let text = '';
+    socket.on('data', (chunk) => { text += chunk.toString('utf8'); });
+    socket.on('end', () => resolve(text));
+    socket.on('error', reject);
+  });
+  expect(answer).toMatch(/^HTTP\/1\.1 400 /);
+  expect(answer).toContain('<a href="https://stadt.example/datenschutz">Privacy</a>');
+});
