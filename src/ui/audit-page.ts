@@ -255,16 +255,16 @@ function row({ record, sockets }: RecordRow, lang: Lang, zone: string): SafeHtml
   const client = record.client && html`${record.client.ip ?? ''}${record.client.userAgent && html`<br><small>${record.client.userAgent.slice(0, 80)}</small>`}`;
   const outcomeClass = record.outcome === 'deny' || record.outcome === 'failure' ? 'outcome-bad' : record.outcome === 'allow' || record.outcome === 'success' ? 'outcome-good' : 'outcome-other';
   return html`<tr>
-<td><time datetime="${record.ts}">${formatStamp(Date.parse(record.ts), lang, zone)}</time><br><small>${record.instance}:${record.seq}</small></td>
-<td>${TYPE_TEXT[record.type]?.[lang] ?? record.type}<br><small><code>${record.type}</code></small>${socket}</td>
-<td class="${outcomeClass}">${OUTCOME_TEXT[record.outcome]?.[lang] ?? record.outcome}</td>
-<td>${personCell(record, lang)}</td>
-<td>${room}</td>
-<td>${record.role}</td>
-<td>${policy}</td>
-<td>${factor}</td>
-<td>${reason}</td>
-<td>${client}</td>
+<td data-label="${t.colTime}"><time datetime="${record.ts}">${formatStamp(Date.parse(record.ts), lang, zone)}</time><br><small>${record.instance}:${record.seq}</small></td>
+<td data-label="${t.colEvent}">${TYPE_TEXT[record.type]?.[lang] ?? record.type}<br><small><code>${record.type}</code></small>${socket}</td>
+<td data-label="${t.colOutcome}" class="${outcomeClass}">${OUTCOME_TEXT[record.outcome]?.[lang] ?? record.outcome}</td>
+<td data-label="${t.colPerson}">${personCell(record, lang)}</td>
+<td data-label="${t.colRoom}">${room}</td>
+<td data-label="${t.colRole}">${record.role}</td>
+<td data-label="${t.colPolicy}">${policy}</td>
+<td data-label="${t.colFactor}">${factor}</td>
+<td data-label="${t.colReason}">${reason}</td>
+<td data-label="${t.colClient}">${client}</td>
 </tr>`;
 }
 
@@ -327,7 +327,7 @@ export function renderAuditPage(input: AuditPageInput): string {
   const zone = input.timeZone ?? serverTimeZone();
   const table = shown === 0
     ? html`<p>${t.none}</p>`
-    : html`<div class="table-wrap" tabindex="0" role="region" aria-labelledby="records-h"><table class="records">
+    : html`<div class="table-wrap" tabindex="0" role="region" aria-labelledby="records-h"><table class="records stack">
 <caption>${total > shown ? `${t.showing} ${shown} ${t.of} ${total}` : `${shown} ${t.records}`}</caption>
 <thead><tr><th scope="col">${t.colTime}</th><th scope="col">${t.colEvent}</th><th scope="col">${t.colOutcome}</th><th scope="col">${t.colPerson}</th><th scope="col">${t.colRoom}</th><th scope="col">${t.colRole}</th><th scope="col">${t.colPolicy}</th><th scope="col">${t.colFactor}</th><th scope="col">${t.colReason}</th><th scope="col">${t.colClient}</th></tr></thead>
 <tbody>

@@ -63,7 +63,7 @@ describe('foldWebSockets', () => {
 describe('the records table', () => {
   it('shows one row per join with the count of its WebSockets, in a region a keyboard can scroll', () => {
     const page = renderAuditPage({ lang: 'en', records: [entry('2026-03-01T10:00:00Z'), socket('2026-03-01T10:00:01Z'), socket('2026-03-01T10:00:02Z')], filters: {}, chainStatus: status, timeZone: 'UTC' });
-    expect(page.match(/<tr>\n<td><time/g)).toHaveLength(1);
+    expect(page.match(/<tr>\n<td data-label="Time"><time/g)).toHaveLength(1);
     expect(page).toContain('<small>+ 2 WebSocket connections</small>');
     expect(page).toContain('<div class="table-wrap" tabindex="0" role="region" aria-labelledby="records-h">');
     const de = renderAuditPage({ lang: 'de', records: [entry('2026-03-01T10:00:00Z')], filters: {}, chainStatus: status, timeZone: 'UTC', range: { since: Date.parse('2026-03-01T10:00:00Z'), until: Date.parse('2026-03-01T11:00:00Z') } });
