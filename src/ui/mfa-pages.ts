@@ -6,9 +6,8 @@ import { MFA_TEXT } from './i18n.js';
 import { html, join, type SafeHtml } from './html.js';
 import { layout, type Frame } from './layout.js';
 import { qrCodeSvg } from './qr-code.js';
-import { formatWhen, zoneOf } from './time.js';
+import { formatSpan, formatWhen, zoneOf } from './time.js';
 import { browserAndSystem } from './user-agent.js';
-import { formatDuration } from '../config/duration.js';
 import type { Factor } from '../mfa/factors.js';
 
 const WEBAUTHN_SCRIPTS = ['/_roomguard/assets/webauthn-browser.js', '/_roomguard/assets/mfa.js'];
@@ -57,7 +56,7 @@ function roomLabel(room: string): string {
 function whyAsked(frame: Frame, room: string, maxAge?: number): SafeHtml | undefined {
   if (!room) return undefined;
   const t = MFA_TEXT[frame.lang];
-  return html`<p class="why">${t.forRoom} <strong>${roomLabel(room)}</strong>: ${maxAge !== undefined ? `${t.whyAgain} ${formatDuration(maxAge)}.` : t.whyAsked}</p>`;
+  return html`<p class="why">${t.forRoom} <strong>${roomLabel(room)}</strong>: ${maxAge !== undefined ? `${t.whyAgain} ${formatSpan(maxAge, frame.lang)}.` : t.whyAsked}</p>`;
 }
 
 export interface VerifyPageInput {

@@ -46,3 +46,15 @@ export function formatStamp(ms: number, lang: Lang, zone: string): string {
   const parts = Object.fromEntries(format(lang, zone, 'stamp').formatToParts(ms).map((p) => [p.type, p.value]));
   return `${parts.year}-${parts.month}-${parts.day} ${parts.hour}:${parts.minute}:${parts.second} ${parts.timeZoneName}`;
 }
+
+const UNITS: Readonly<Record<Lang, { minute: [string, string]; hour: [string, string]; day: [string, string] }>> = {
+  en: { minute: ['minute', 'minutes'], hour: ['hour', 'hours'], day: ['day', 'days'] },
+  de: { minute: ['Minute', 'Minuten'], hour: ['Stunde', 'Stunden'], day: ['Tag', 'Tage'] },
+};
+
+/** A length of time in words, in its largest whole unit: `15 minutes`, `1 Stunde`, `90 Minuten`. */
+export function formatSpan(ms: number, lang: Lang): string {
+  const minutes = Math.max(1, Math.round(ms / 60_000));
+  const [count, unit] = minutes % 1440 === 0 ? [minutes / 1440, 'day' as const] : minutes % 60 === 0 ? [minutes / 60, 'hour' as const] : [minutes, 'minute' as const];
+  return `${count} ${UNITS[lang][unit][count === 1 ? 0 : 1]}`;
+}

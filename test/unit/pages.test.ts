@@ -9,6 +9,7 @@ import { accountPage, enrolChoicePage, idpOnlyPage, recoveryCodesPage, recoveryP
 import { renderAuditPage } from '../../src/ui/audit-page.js';
 import { qrCodeSvg } from '../../src/ui/qr-code.js';
 import { browserAndSystem } from '../../src/ui/user-agent.js';
+import { formatSpan } from '../../src/ui/time.js';
 import type { Frame } from '../../src/ui/layout.js';
 import type { AuditRecord } from '../../src/audit/record.js';
 
@@ -136,7 +137,7 @@ describe('second-factor pages say which room asks and why, and lead back', () =>
     const first = verifyPage(en, { ...step, stepUp: false, webauthn: false, totp: true, recovery: false });
     expect(first).toContain('For the room <strong>board</strong>: its rules ask for a second factor on top of your password');
     const again = verifyPage(de, { ...step, stepUp: true, webauthn: true, totp: true, recovery: false, maxAge: 15 * 60_000 });
-    expect(again).toContain('Für den Raum <strong>board</strong>: Seine Regeln verlangen eine erneute Bestätigung, wenn Ihre letzte älter ist als 15m.');
+    expect(again).toContain('Für den Raum <strong>board</strong>: Seine Regeln verlangen eine erneute Bestätigung, wenn Ihre letzte älter ist als 15 Minuten.');
   });
 
   it('offers a way back to choose another method from the app, key and recovery pages', () => {
@@ -207,5 +208,15 @@ describe('the moderator\'s invitations page', () => {
     const page = invitesPage({ ...en, lang: 'de' }, input);
     expect(page).toContain('<table class="stack">');
     for (const label of ['Notiz', 'Erstellt', 'Läuft ab', 'Verbleibend', 'Status', 'Verwendet von', 'Aktion']) expect(page).toContain(`<td data-label="${label}">`);
+  });
+});
+
+describe('formatSpan', () => {
+  it('says a length of time in its largest whole unit, in both languages', () => {
+    expect(formatSpan(15 * 60_000, 'en')).toBe('15 minutes');
+    expect(formatSpan(60 * 60_000, 'de')).toBe('1 Stunde');
+    expect(formatSpan(90 * 60_000, 'de')).toBe('90 Minuten');
+    expect(formatSpan(2 * 86_400_000, 'en')).toBe('2 days');
+    expect(formatSpan(60_000, 'en')).toBe('1 minute');
   });
 });
