@@ -29,7 +29,7 @@ export interface Stop {
 /** Every page the walk stops at, in order (the tests check that each was reached). */
 export const TOUR = [
   'mfa-enrol-choice', 'mfa-totp-setup', 'mfa-recovery-codes', 'notice', 'account', 'mfa-webauthn-setup',
-  'invites', 'invites-created', 'audit', 'sign-out', 'mfa-verify', 'mfa-recovery', 'signed-out', 'refused',
+  'invites', 'invites-created', 'audit', 'audit-compliance', 'sign-out', 'mfa-verify', 'mfa-recovery', 'signed-out', 'refused',
   'audit-refused', 'guest-join', 'guest-refused',
 ] as const;
 
@@ -104,6 +104,8 @@ async function walkAsAlice(origin: string, page: Page, stop: StopAt): Promise<st
   const link = await page.locator('#invite-link').inputValue();
   await page.goto(`${origin}/_roomguard/audit`);
   await stop('audit', 'reviewer', page);
+  await page.goto(`${origin}/_roomguard/audit/compliance`);
+  await stop('audit-compliance', 'reviewer', page);
   await page.goto(`${origin}/_roomguard/logout`);
   await stop('sign-out', 'participant', page);
   return link;
