@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { DemoUser } from '../../src/demo/idp.js';
 import { signInThrough } from '../helpers/browser.js';
-import { startNginx, type Nginx } from '../helpers/nginx.js';
+import { forwardAuthHttpBlock, startNginx, type Nginx } from '../helpers/nginx.js';
 import { startRig, startRigBehind, type Rig } from '../helpers/rig.js';
 
 const SNIPPETS = fileURLToPath(new URL('../../deploy/nginx/', import.meta.url));
@@ -49,19 +49,12 @@ describe('X-Roomguard-* in proxy mode (identityHeaders.encoding)', () => {
 
 describe('forward-auth through nginx with the shipped snippets', () => {
   it('hands the backend Remote-Name as raw UTF-8 and X-Roomguard-Name percent-encoded', async () => {
-    const rig = await startRigBehind({ idp: { users: [DANA] }, config: { trustProxy: ['127.0.0.1'], forwardAuth: { enabled: true, proxy: 'nginx' } } }, (nginxPort, { port: gatewayPort, upstream }) => startNginx(`
-  upstream roomguard { server 127.0.0.1:${gatewayPort}; keepalive 4; }
-  upstream app { server ${new URL(upstream.url).host}; }
-  server {
-    listen 127.0.0.1:${nginxPort};
-    server_name 127.0.0.1;
-    include ${SNIPPETS}roomguard-server.conf;
+    const rig = await startRigBehind({ idp: { users: [DANA] }, config: { trustProxy: ['127.0.0.1'], forwardAuth: { enabled: true, proxy: 'nginx' } } }, (nginxPort, { port: gatewayPort, upstream }) => startNginx(forwardAuthHttpBlock(nginxPort, gatewayPort, upstream.url, `
     location / {
       include ${SNIPPETS}roomguard-auth.conf;
       proxy_pass http://app;
       proxy_set_header Host $host;
-    }
-  }`, nginxPort));
+    }`), nginxPort));
     rigs.push(rig as Rig & { proxy: Nginx });
     expect((await signInThrough(rig.origin, 'dana', '/rooms/staff-weekly')).final.status).toBe(200);
     const headers = rig.upstream.arrived.find((a) => a.url === '/rooms/staff-weekly')!.headers;
