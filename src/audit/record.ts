@@ -12,7 +12,7 @@ export const AUDIT_RECORD_VERSION = 1;
 export const AUDIT_RECORD_TYPES = [
   'login.success', 'login.failure',
   'mfa.success', 'mfa.failure', 'mfa.lock', 'mfa.replay', 'mfa.enrolled', 'mfa.removed', 'mfa.recovery_used',
-  'room.decision', 'room.locked', 'room.unlocked', 'room.evicted', 'logout', 'session.revoked',
+  'room.decision', 'review.refused', 'room.locked', 'room.unlocked', 'room.evicted', 'logout', 'session.revoked',
   'guest.invite_created', 'guest.invite_revoked', 'guest.invite_used', 'guest.invite_refused',
   'policy.loaded', 'policy.rejected', 'config.loaded', 'config.rejected',
   'privacy.export', 'privacy.erase',

@@ -1,5 +1,6 @@
 // `roomguard policy check` and `roomguard policy explain`: lint a policy directory; show the decision for
 // one person and room, with the policy file, rule, role and reasons the gateway would use.
+import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { canonicalRoom } from '../backends/room-name.js';
 import { parseDuration } from '../config/duration.js';
@@ -8,6 +9,9 @@ import { decide } from '../policy/decide.js';
 import { explainJson, explainText } from '../policy/explain.js';
 import { loadPolicyDir } from '../policy/load.js';
 import type { MfaMethod, Subject } from '../policy/types.js';
+import { identityFromClaims, readGroups, type GroupReading } from '../identity/claims.js';
+import { claimMapping, groupNameTable, profileNamed, type ClaimMapping, type IdpProfile } from '../identity/profiles.js';
+import type { Identity } from '../identity/types.js';
 import { UsageError } from './cli-args.js';
 import { printProblems } from './output.js';
 import { EXIT, type CliIo, type CommandArgs } from './table.js';
@@ -31,14 +35,22 @@ export async function policyExplain(args: CommandArgs, io: CliIo): Promise<numbe
   const room = canonicalRoom(roomText);
   if (!room) throw new UsageError(`--room: "${roomText}" is not a valid room name`);
   const now = momentOf(args.string('at'));
-  const subject = subjectOf(args, now);
+  const { profile, mapping } = claimReading(args);
+  const reading = readPerson(args, mapping);
+  const subject = subjectOf(args, now, reading);
   const result = loadPolicyDir(policyDir(args.string('dir'), args.string('config')));
   if (!result.set) {
     printProblems(result.problems, io.out);
     return EXIT.problems;
   }
   const decision = decide(subject, room, result.set, now);
-  io.out(`${args.flag('json') ? explainJson(decision) : explainText(decision)}\n`);
+  const groups = reading?.groups ?? [];
+  if (args.flag('json')) {
+    io.out(`${explainJson(decision, reading ? { profile, groups } : {})}\n`);
+    return EXIT.ok;
+  }
+  const before: Array<[string, string]> = reading ? [['profile', profile], ['groups', groups.length ? groups.map(groupText).join(', ') : '(none)']] : [];
+  io.out(`${explainText(decision, before)}\n`);
   return EXIT.ok;
 }
 
@@ -50,18 +62,67 @@ function momentOf(at: string | undefined): number {
   return ms;
 }
 
+const groupText = (g: GroupReading): string => (g.sent === g.group ? g.group : `${g.group} (sent as ${g.sent})`);
+
+/** The IdP profile and group names of --config (or --profile, which wins): how the IdP's claims are read. */
+function claimReading(args: CommandArgs): { profile: IdpProfile; mapping: ClaimMapping } {
+  const configFile = args.string('config');
+  const config = configFile ? loadConfigFile(configFile).config : undefined;
+  const profile = profileNamed(args.string('profile') ?? config?.oidc.profile ?? 'generic');
+  return { profile, mapping: claimMapping(profile, config?.oidc.claims, groupNameTable(config?.oidc.groupNames ?? [])) };
+}
+
+/**
+ * The signed-in person from --claims (an ID token's or userinfo's claims, as JSON or @file) or from
+ * --groups (values as the IdP sends them), read the way the gateway reads them at login.
+ */
+function readPerson(args: CommandArgs, mapping: ClaimMapping): { identity?: Identity; groups: GroupReading[] } | undefined {
+  const claimsText = args.string('claims');
+  if (claimsText !== undefined) {
+    if (args.string('groups') !== undefined || args.string('email') !== undefined) throw new UsageError('--claims describes the person already: leave out --groups and --email');
+    const claims = parseClaims(claimsText);
+    const full = { sub: 'cli-user', iss: 'roomguard-cli', ...claims };
+    return { identity: identityFromClaims(full, mapping), groups: readGroups(full, mapping) };
+  }
+  const groups = args.string('groups');
+  if (groups === undefined) return undefined;
+  const values = groups.split(',').map((g) => g.trim()).filter(Boolean);
+  return { groups: readGroups({ groups: values }, { ...mapping, groups: ['groups'] }) };
+}
+
+function parseClaims(text: string): Record<string, unknown> {
+  let source = text;
+  if (text.startsWith('@')) {
+    try {
+      source = readFileSync(text.slice(1), 'utf8');
+    } catch (err) {
+      throw new UsageError(`--claims: cannot read ${text.slice(1)}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    }
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(source);
+  } catch (err) {
+    throw new UsageError(`--claims: not JSON: ${(err as Error).message}`);
+  }
+  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) throw new UsageError('--claims: must be a JSON object of claims, e.g. {"groups":["/staff"]}');
+  return parsed as Record<string, unknown>;
+}
+
 /** The person the flags describe: signed in (--email/--sub/--groups), a guest (--guest), or nobody. */
-function subjectOf(args: CommandArgs, now: number): Subject {
+function subjectOf(args: CommandArgs, now: number, reading?: { identity?: Identity; groups: GroupReading[] }): Subject {
+  const fromClaims = reading?.identity;
   const subject: Subject = {};
   const email = args.string('email');
   const sub = args.string('sub');
   const groups = args.string('groups');
-  if (email !== undefined || sub !== undefined || groups !== undefined) {
+  if (fromClaims) subject.identity = { ...fromClaims, ...(sub !== undefined ? { sub } : {}) };
+  else if (email !== undefined || sub !== undefined || groups !== undefined) {
     subject.identity = {
       sub: sub ?? email ?? 'cli-user',
       iss: 'roomguard-cli',
       emailVerified: email !== undefined && !args.flag('unverified-email'),
-      groups: (groups ?? '').split(',').map((g) => g.trim()).filter(Boolean),
+      groups: (reading?.groups ?? []).map((g) => g.group),
       ...(email !== undefined ? { email: email.toLowerCase() } : {}),
     };
   }

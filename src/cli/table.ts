@@ -4,6 +4,7 @@
 // completion stay fast and load nothing of the gateway.
 import { AUDIT_OUTCOMES, AUDIT_RECORD_TYPES } from '../audit/record.js';
 import { MFA_METHODS } from '../policy/types.js';
+import { IDP_PROFILES } from '../config/schema.js';
 
 /** What a command's exit status means; the same for every command (README, `--help`). */
 export const EXIT = { ok: 0, problems: 1, usage: 2 } as const;
@@ -130,14 +131,16 @@ export const COMMANDS: readonly CommandSpec[] = [
   {
     path: ['policy', 'explain'],
     summary: 'show the decision, policy file, rule, role and reasons for one person and room',
-    about: 'Without --email, --sub, --groups and --guest the person is not signed in.',
+    about: 'Without --email, --sub, --groups, --claims and --guest the person is not signed in. Groups and claims are read by the IdP profile of --config (or --profile), and the groups as read are shown.',
     options: {
       room: { type: 'string', value: 'NAME', required: true, doc: 'the room' },
       dir: { type: 'string', value: 'DIR', complete: 'dir', doc: 'the policy directory (default ./policies)' },
       config: config('take the policy directory from this roomguard.yaml'),
       email: { type: 'string', value: 'ADDRESS', doc: 'the person\'s e-mail address (verified unless --unverified-email)' },
       sub: { type: 'string', value: 'SUB', doc: 'the person\'s subject identifier' },
-      groups: { type: 'string', value: 'A,B', doc: 'the person\'s groups, comma-separated' },
+      groups: { type: 'string', value: 'A,B', doc: 'the person\'s groups as the IdP sends them, comma-separated (read by the IdP profile: with keycloak, /staff is staff)' },
+      claims: { type: 'string', value: 'JSON', doc: 'the person as the IdP describes them: the claims of an ID token or userinfo answer, as JSON or @FILE (read as the gateway reads them at login)' },
+      profile: { type: 'string', value: 'NAME', choices: IDP_PROFILES, doc: 'read --groups and --claims as this IdP sends them (default: oidc.profile of --config, else generic)' },
       'unverified-email': { type: 'boolean', doc: 'the IdP has not verified the e-mail address' },
       mfa: { type: 'string', value: 'METHOD', choices: MFA_METHODS, doc: 'a second factor confirmed with METHOD' },
       'mfa-age': { type: 'string', value: 'AGE', doc: 'how long ago the second factor was confirmed (e.g. 10m; needs --mfa)' },

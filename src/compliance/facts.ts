@@ -13,6 +13,7 @@ import { isLoopbackHost } from '../config/net.js';
 import type { Config } from '../config/schema.js';
 import { loadPolicyDir } from '../policy/load.js';
 import type { PolicySet } from '../policy/types.js';
+import { claimMapping, profileNamed } from '../identity/profiles.js';
 
 export interface RoomFacts {
   /** The policy's room names and globs. */
@@ -58,7 +59,8 @@ export interface DeploymentFacts {
   /** Minutes. */
   session: { idleMinutes: number; absoluteMinutes: number; maxPerPerson: number };
   guests: { idleMinutes: number; absoluteMinutes: number };
-  oidc: { issuer: string; claims: { email: string; name: string; groups: string }; trustAmr: string[]; scopes: string[] };
+  /** The IdP; `claims` the paths read in effect (the profile's, or `oidc.claims.*` where set), several as `a, b`. */
+  oidc: { issuer: string; profile: string; claims: { email: string; name: string; groups: string }; trustAmr: string[]; scopes: string[] };
   mfa: { maxFailures: number; hardLockAfter: number; lockoutMinutes: number };
   /**
    * `loopback`: every configured node is on this host. `discovered`: the nodes in use are learnt at run
@@ -121,6 +123,11 @@ export function checkpointKeyOf(signingKeyPem: string): DeploymentFacts['checkpo
   return { fingerprint: createHash('sha256').update(raw).digest('hex'), keyId };
 }
 
+function claimsInEffect(config: Config): DeploymentFacts['oidc']['claims'] {
+  const mapping = claimMapping(profileNamed(config.oidc.profile), config.oidc.claims);
+  return { email: mapping.email.join(', '), name: mapping.name.join(', '), groups: mapping.groups.join(', ') };
+}
+
 export function factsOf(config: Config, policies: { set?: PolicySet; problems: string[] }, chain: ChainFacts, now: number): DeploymentFacts {
   const a = config.audit;
   const all = policies.set?.policies ?? [];
@@ -131,7 +138,7 @@ export function factsOf(config: Config, policies: { set?: PolicySet; problems: s
     backend: config.backend.type,
     session: { idleMinutes: minutes(config.session.idleTimeout), absoluteMinutes: minutes(config.session.absoluteTimeout), maxPerPerson: config.session.maxPerPerson },
     guests: { idleMinutes: minutes(config.guests.idleTimeout), absoluteMinutes: minutes(config.guests.absoluteTimeout) },
-    oidc: { issuer: config.oidc.issuer.href, claims: { ...config.oidc.claims }, trustAmr: [...config.oidc.trustAmr], scopes: [...config.oidc.scopes] },
+    oidc: { issuer: config.oidc.issuer.href, profile: config.oidc.profile, claims: claimsInEffect(config), trustAmr: [...config.oidc.trustAmr], scopes: [...config.oidc.scopes] },
     mfa: { maxFailures: config.mfa.maxFailures, hardLockAfter: config.mfa.hardLockAfter, lockoutMinutes: minutes(config.mfa.lockout) },
     store: storeFacts(config),
     audit: {

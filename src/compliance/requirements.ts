@@ -188,12 +188,12 @@ export const REQUIREMENTS: readonly Requirement[] = [
     id: 'BSI ORP.4', source: 'BSI', servable: true,
     asks: t('Identities and access rights are managed centrally; leavers lose access at once.', 'Identitäten und Zugriffsrechte werden zentral verwaltet; Ausscheidende verlieren den Zugang sofort.'),
     feature: t('Login only through the organisation\'s OIDC IdP; groups from its claims; back-channel logout and `sessions revoke` end sessions on every instance.', 'Anmeldung nur über den OIDC-IdP der Organisation; Gruppen aus seinen Claims; Back-Channel-Logout und `sessions revoke` beenden Sitzungen auf allen Instanzen.'),
-    keys: ['oidc.issuer', 'oidc.claims.groups', 'oidc.claims.email', 'oidc.trustAmr'],
+    keys: ['oidc.issuer', 'oidc.profile', 'oidc.claims.groups', 'oidc.claims.email', 'oidc.trustAmr'],
     tests: [T.backchannel, T.revokeCli],
     duty: t('Accounts, groups, password policy and leavers at the IdP; configure its back-channel logout.', 'Konten, Gruppen, Passwortregeln und Austritte beim IdP; dessen Back-Channel-Logout einrichten.'),
     judge: (f) => duty(
-      `IdP ${f.oidc.issuer}; groups from claim "${f.oidc.claims.groups}", e-mail from "${f.oidc.claims.email}"; IdP MFA trusted for amr: ${f.oidc.trustAmr.join(', ') || 'never'}`,
-      `IdP ${f.oidc.issuer}; Gruppen aus Claim „${f.oidc.claims.groups}“, E-Mail aus „${f.oidc.claims.email}“; MFA des IdP anerkannt für amr: ${f.oidc.trustAmr.join(', ') || 'nie'}`),
+      `IdP ${f.oidc.issuer} (profile ${f.oidc.profile}); groups from claim "${f.oidc.claims.groups}", e-mail from "${f.oidc.claims.email}"; IdP MFA trusted for amr: ${f.oidc.trustAmr.join(', ') || 'never'}`,
+      `IdP ${f.oidc.issuer} (Profil ${f.oidc.profile}); Gruppen aus Claim „${f.oidc.claims.groups}“, E-Mail aus „${f.oidc.claims.email}“; MFA des IdP anerkannt für amr: ${f.oidc.trustAmr.join(', ') || 'nie'}`),
   },
   {
     id: 'BSI OPS.1.1.5.A3; ASVS 16.3.1, 16.3.2', source: 'BSI', servable: true,

@@ -12,13 +12,17 @@ export interface AddressField extends Base { kind: 'address'; default?: string }
 export interface UrlField extends Base { kind: 'url'; protocols: readonly string[]; default?: string; required?: boolean }
 export interface DurationField extends Base { kind: 'duration'; default: string; min?: string; max?: string }
 export interface IntegerField extends Base { kind: 'integer'; default: number; min: number; max: number }
-export interface BooleanField extends Base { kind: 'boolean'; default: boolean }
+/** Without a default the key is unset unless written (another key, e.g. `oidc.profile`, then decides). */
+export interface BooleanField extends Base { kind: 'boolean'; default?: boolean }
 export interface EnumField<V extends string = string> extends Base { kind: 'enum'; values: readonly V[]; default: V }
 export interface ListField extends Base { kind: 'list'; default: readonly string[] }
 export interface SecretField extends Base { kind: 'secret'; required?: boolean }
 export interface ObjectField<F extends Fields = Fields> extends Base { kind: 'object'; fields: F }
 export type Field = StringField | AddressField | UrlField | DurationField | IntegerField | BooleanField | EnumField | ListField | SecretField | ObjectField;
 export type Fields = { readonly [key: string]: Field };
+
+/** The identity providers `oidc.profile` knows (src/identity/profiles.ts holds what each sends). */
+export const IDP_PROFILES = ['generic', 'keycloak', 'entra', 'authentik', 'nextcloud', 'ucs', 'adfs'] as const;
 
 const object = <F extends Fields>(doc: string, fields: F): ObjectField<F> => ({ kind: 'object', doc, fields });
 
@@ -41,12 +45,14 @@ export const CONFIG_SCHEMA = object('roomguard.yaml', {
     clientId: { kind: 'string', required: true, example: 'roomguard', doc: 'Client id registered at the IdP. Redirect URI to register: `<publicUrl>/_roomguard/callback`; post-logout redirect: `<publicUrl>/_roomguard/logged-out`.' },
     clientSecret: { kind: 'secret', required: true, example: 'env:ROOMGUARD_OIDC_SECRET', doc: 'Client secret (`env:NAME`, `file:/path` or the value itself).' },
     scopes: { kind: 'list', default: ['openid', 'email', 'profile'], doc: 'Scopes to request; must include `openid`. Add the scope that releases groups (e.g. `groups`) if your IdP needs one.' },
-    claims: object('Where to find identity attributes in the ID token / userinfo (dot paths).', {
-      email: { kind: 'string', default: 'email', doc: 'Claim path of the e-mail address.' },
-      name: { kind: 'string', default: 'name', doc: 'Claim path of the display name.' },
-      groups: { kind: 'string', default: 'groups', example: 'realm_access.roles', doc: 'Claim path of the group list (an array of strings, or one string).' },
+    profile: { kind: 'enum', values: IDP_PROFILES, default: 'generic', doc: 'Which identity provider this is: `keycloak`, `entra` (Microsoft Entra ID), `authentik`, `nextcloud`, `ucs` (Univention Corporate Server), `adfs` or `generic`. Sets where e-mail, name and groups are read and how group values become the names policies use (Keycloak and UCS: the leading `/` of a group path is dropped, `/staff` is `staff`; Entra ID: group object ids renamed by `oidc.groupNames`, app roles from `roles`). `oidc.claims.*` and `oidc.userinfo`, when set, win. Setting up each IdP: docs/idp/.' },
+    claims: object('Where to find identity attributes in the ID token / userinfo (dot paths). Unset: where `oidc.profile` says.', {
+      email: { kind: 'string', example: 'email', doc: 'Claim path of the e-mail address (default from `oidc.profile`: `email`; AD FS also `upn`).' },
+      name: { kind: 'string', example: 'name', doc: 'Claim path of the display name (default from `oidc.profile`: `name`, then `preferred_username`, `uid` or `unique_name` as the IdP sends them).' },
+      groups: { kind: 'string', example: 'realm_access.roles', doc: 'Claim path of the group list (an array of strings, or one string). Default from `oidc.profile`: `groups` (Entra ID and Nextcloud also `roles`; AD FS `group` and `role`). The profile\'s group normalisation applies to it too.' },
     }),
-    userinfo: { kind: 'boolean', default: true, doc: 'Also fetch the userinfo endpoint at login and merge its claims (ID token claims win).' },
+    groupNames: { kind: 'list', default: [], example: '[3f9ac1d2-5b7e-4c1a-9e0f-2d8b6a4c7e11=staff]', doc: 'Group values renamed for policies, as `<value>=<name>`: Microsoft Entra ID sends group object ids, which policies then name by these names. Values without an entry keep their form.' },
+    userinfo: { kind: 'boolean', doc: 'Also fetch the userinfo endpoint at login and merge its claims (ID token claims win). Default from `oidc.profile`: true, except `adfs` (its userinfo answers only `sub`).' },
     loginTimeout: { kind: 'duration', default: '10m', min: '1m', max: '1h', doc: 'How long a started login may take before its state expires.' },
     trustAmr: { kind: 'list', default: [], example: '[otp, hwk, mfa]', doc: 'When the ID token\'s `amr` contains one of these values, the session counts the second-factor method `idp` (used only where a policy lists `idp` in `mfa.methods`). Empty: the IdP\'s MFA is never trusted.' },
   }),
@@ -67,6 +73,12 @@ export const CONFIG_SCHEMA = object('roomguard.yaml', {
     orgName: { kind: 'string', default: 'roomguard', doc: 'Organisation name shown on pages and as the issuer in authenticator apps.' },
     logo: { kind: 'string', example: '/etc/roomguard/logo.svg', doc: 'Path to an SVG or PNG logo (at most 256 KiB), served by roomguard itself.' },
     primaryColor: { kind: 'string', default: '#0b57d0', doc: 'Accent colour of buttons and links, as #rrggbb. Choose one with enough contrast to white text.' },
+    timeZone: { kind: 'string', example: 'Europe/Berlin', doc: 'Zone of every time on roomguard\'s pages (IANA name, e.g. `Europe/Berlin`, `UTC`); each time is shown with its zone (`14:05 CET`). Unset: the server\'s zone (`TZ`, else the system\'s).' },
+    links: object('Links in the footer of every page (in German and English pages alike), and in room notices as `{privacy}`, `{imprint}`, `{help}`.', {
+      privacy: { kind: 'url', protocols: ['https:', 'http:'], example: 'https://example.org/datenschutz', doc: 'The organisation\'s data-protection information (Datenschutzhinweise; GDPR Art. 13), linked as "Privacy" / "Datenschutz".' },
+      imprint: { kind: 'url', protocols: ['https:', 'http:'], example: 'https://example.org/impressum', doc: 'The legal notice (Impressum), linked as "Imprint" / "Impressum".' },
+      help: { kind: 'url', protocols: ['https:', 'http:', 'mailto:'], example: 'https://example.org/hilfe', doc: 'Where participants get help (a page, or `mailto:`), linked as "Help" / "Hilfe".' },
+    }),
   }),
   store: object('Where sessions and pending logins live: one Redis server, a Sentinel-managed primary, or a Cluster (docs/operations.md).', {
     url: { kind: 'string', default: 'redis://127.0.0.1:6379', example: 'rediss://redis.internal:6380/2', doc: 'One Redis server: a `redis://` or `rediss://` (TLS) URL with an optional database number, or `memory` (single instance only; refused by `serve` unless `allowMemory` is true). Leave it unset with `store.sentinel` or `store.cluster`. No query string.' },
@@ -142,6 +154,10 @@ export const CONFIG_SCHEMA = object('roomguard.yaml', {
     proxy: { kind: 'string', example: 'nginx', doc: 'Which web server asks: `nginx`, `caddy` or `traefik` (required with `enabled`). roomguard reads the original request only from the headers that server sets itself — `X-Original-URI`/`X-Original-Method` for nginx (set by the shipped snippet), `X-Forwarded-Uri`/`X-Forwarded-Method` for Caddy and Traefik — never from headers a client could send through another kind of proxy.' },
     remoteHeaders: { kind: 'boolean', default: true, doc: 'Also answer with `Remote-User`, `Remote-Email`, `Remote-Name` and `Remote-Groups` (for upstreams that read those) besides the `X-Roomguard-*` headers.' },
   }),
+  identityHeaders: object('How names, e-mail addresses and groups with letters outside ASCII travel in the identity headers the backend reads (docs/identity-headers.md). Jitsi and BigBlueButton get them in their token or signed join instead, unaffected.', {
+    encoding: { kind: 'enum', values: ['percent', 'utf8', 'rfc8187'], default: 'percent', doc: '`X-Roomguard-User`, `-Email`, `-Name`, `-Groups`: `percent` writes UTF-8 with every byte outside printable ASCII (and `%`, `,`) percent-encoded (`Dana D%C3%BCsseldorf`; decode with `decodeURIComponent`); `utf8` the raw UTF-8 bytes (`Dana Düsseldorf`, as Authelia sends; Go, PHP and Node apps read it right, Java servlets and WSGI apps see Latin-1); `rfc8187` `UTF-8\'\'Dana%20D%C3%BCsseldorf` for values that are not plain ASCII. The signed `X-Roomguard-Assertion` carries the exact values whatever is chosen.' },
+    remoteEncoding: { kind: 'enum', values: ['percent', 'utf8', 'rfc8187'], default: 'utf8', doc: 'The same for the Authelia-style `Remote-User`, `-Email`, `-Name`, `-Groups` of forward-auth (`forwardAuth.remoteHeaders`): raw UTF-8 by default, as Authelia sends them and as the apps that read them (Grafana, Nextcloud, Paperless …) expect.' },
+  }),
   shutdown: object('Graceful stop on SIGTERM/SIGINT: stop accepting, let requests finish, then close WebSockets and flush the audit log.', {
     drainTimeout: { kind: 'duration', default: '10s', max: '5m', doc: 'How long requests under way may take to finish after SIGTERM. Keep the orchestrator\'s grace period (Kubernetes `terminationGracePeriodSeconds`, systemd `TimeoutStopSec`) above `drainTimeout` + `websocketGrace`.' },
     websocketGrace: { kind: 'duration', default: '5s', max: '5m', doc: 'How long open WebSockets are left to close on their own after the requests drained; then they are closed (clients such as Jitsi reconnect, through the load balancer, to another instance).' },
@@ -179,10 +195,10 @@ type Infer<F> =
   F extends ObjectField<infer Inner> ? { [K in keyof Inner]: Infer<Inner[K]> } :
   F extends StringField ? (F extends { required: true } | { default: string } ? string : string | undefined) :
   F extends AddressField ? (F extends { default: string } ? string : string | undefined) :
-  F extends UrlField ? URL :
+  F extends UrlField ? (F extends { required: true } | { default: string } ? URL : URL | undefined) :
   F extends DurationField ? number :
   F extends IntegerField ? number :
-  F extends BooleanField ? boolean :
+  F extends BooleanField ? (F extends { default: boolean } ? boolean : boolean | undefined) :
   F extends EnumField<infer V> ? V :
   F extends ListField ? string[] :
   F extends SecretField ? (F extends { required: true } ? import('./secret.js').Secret : import('./secret.js').Secret | undefined) :

@@ -313,8 +313,7 @@ function crossChecks(ctx: Ctx, config: Partial2<Config>): void {
     if (pub.pathname !== '/' || pub.search || pub.hash) problem(['publicUrl'], 'must be an origin without path, query or fragment (e.g. https://meet.example.org)');
     if (pub.protocol === 'http:' && !isLoopbackHost(pub.hostname)) problem(['publicUrl'], 'must be https:// (http:// is allowed only for loopback addresses)');
   }
-  if (oidc?.issuer?.protocol === 'http:' && !isLoopbackHost(oidc.issuer.hostname)) problem(['oidc', 'issuer'], 'must be https:// (http:// is allowed only for loopback addresses)');
-  if (oidc?.scopes && !oidc.scopes.includes('openid')) problem(['oidc', 'scopes'], 'must include "openid"');
+  if (oidc) oidcChecks(oidc, problem);
   for (const entry of config.trustProxy ?? []) {
     if (!parseCidr(entry)) problem(['trustProxy'], `"${entry}" is not an IP address or CIDR range`);
   }
@@ -331,6 +330,7 @@ function crossChecks(ctx: Ctx, config: Partial2<Config>): void {
   if (secrets) secretsChecks(secrets, problem);
   if (ui?.primaryColor !== undefined && !/^#[0-9a-fA-F]{6}$/.test(ui.primaryColor)) problem(['ui', 'primaryColor'], 'must be a colour written as #rrggbb');
   if (ui?.logo !== undefined && !/\.(svg|png)$/i.test(ui.logo)) problem(['ui', 'logo'], 'must be a .svg or .png file');
+  if (ui?.timeZone !== undefined && !isTimeZone(ui.timeZone)) problem(['ui', 'timeZone'], `"${ui.timeZone}" is not a time zone name (IANA, e.g. Europe/Berlin or UTC)`);
   if (mfa?.lockout !== undefined && mfa.maxLockout !== undefined && mfa.lockout > mfa.maxLockout) problem(['mfa', 'lockout'], 'must not be longer than mfa.maxLockout');
   metadataFiles(mfa, problem);
   if (audit?.syslog !== undefined && !/^(udp|tcp):\/\/[^/:]+:\d{1,5}$/.test(audit.syslog)) problem(['audit', 'syslog'], 'must be udp://host:port or tcp://host:port');
@@ -390,6 +390,37 @@ function secretsChecks(secrets: NonNullable<Partial2<Config>['secrets']>, proble
       problem(['secrets', 'auditSigningKey'], 'is not a PEM private key; `roomguard keys generate` makes one');
     }
   }
+}
+
+function oidcChecks(oidc: NonNullable<Partial2<Config>['oidc']>, problem: (path: string[], message: string) => void): void {
+  if (oidc.issuer?.protocol === 'http:' && !isLoopbackHost(oidc.issuer.hostname)) problem(['oidc', 'issuer'], 'must be https:// (http:// is allowed only for loopback addresses)');
+  if (oidc.scopes && !oidc.scopes.includes('openid')) problem(['oidc', 'scopes'], 'must include "openid"');
+  for (const message of groupNameProblems(oidc.groupNames ?? [])) problem(['oidc', 'groupNames'], message);
+}
+
+/** Whether `zone` is an IANA zone name this Node knows (`Europe/Berlin`, `UTC`). */
+function isTimeZone(zone: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en', { timeZone: zone });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Problems of `oidc.groupNames` entries (`<value>=<name>`, each value once). */
+function groupNameProblems(entries: readonly string[]): string[] {
+  const problems: string[] = [];
+  const seen = new Set<string>();
+  for (const entry of entries) {
+    const at = entry.indexOf('=');
+    const value = at > 0 ? entry.slice(0, at).trim() : '';
+    const name = at > 0 ? entry.slice(at + 1).trim() : '';
+    if (!value || !name) problems.push(`"${entry}" is not <group value>=<name> (e.g. 3f9ac1d2-…=staff)`);
+    else if (seen.has(value)) problems.push(`"${value}" is named twice`);
+    seen.add(value);
+  }
+  return problems;
 }
 
 /** The Redis topology: exactly one of URL, Sentinel and Cluster, TLS only where it takes effect, readable PEM files. */

@@ -40,6 +40,11 @@ export interface DemoUser {
   /** Display name, e.g. "Alice Example". */
   readonly name: string;
   readonly groups: readonly string[];
+  /**
+   * The claims as a particular IdP would send them (tests of `oidc.profile`): when set, the ID token
+   * carries `sub` plus `idToken`, and userinfo `sub` plus `userinfo`, instead of the demo's own claims.
+   */
+  readonly shape?: { idToken: Readonly<Record<string, unknown>>; userinfo: Readonly<Record<string, unknown>>; amr?: readonly string[]; acr?: string };
 }
 
 function demoUser(sub: string, name: string, groups: string[]): DemoUser {
@@ -382,9 +387,11 @@ function readForm(req: IncomingMessage): Promise<FormResult> {
 // ---------------------------------------------------------------------------
 
 function accountFor(user: DemoUser): Account {
+  const shape = user.shape;
   return {
     accountId: user.sub,
-    claims() {
+    claims(use) {
+      if (shape) return { ...(use === 'id_token' ? shape.idToken : shape.userinfo), sub: user.sub };
       return {
         sub: user.sub,
         email: user.email,
@@ -395,6 +402,14 @@ function accountFor(user: DemoUser): Account {
       };
     },
   };
+}
+
+/** Every claim name the shaped users send that the standard scopes do not already carry. */
+function shapedClaimNames(users: readonly DemoUser[]): string[] {
+  const standard = new Set(['sub', 'email', 'email_verified', 'name', 'preferred_username', 'groups']);
+  const names = new Set<string>();
+  for (const u of users) for (const part of [u.shape?.idToken, u.shape?.userinfo]) for (const key of Object.keys(part ?? {})) if (!standard.has(key)) names.add(key);
+  return [...names];
 }
 
 function toClientMetadata(c: DemoIdpClient): ClientMetadata {
@@ -487,7 +502,8 @@ export async function startDemoIdp(options: DemoIdpOptions): Promise<DemoIdp> {
       scopes: ['openid', 'offline_access', 'email', 'profile', 'groups'],
       claims: {
         // amr and auth_time in every ID token: roomguard reads them (oidc.trustAmr, enrolment freshness).
-        openid: ['sub', 'amr', 'auth_time'],
+        // Claims of shaped users (another IdP's claim names) travel with openid, which every login has.
+        openid: ['sub', 'amr', 'auth_time', 'acr', ...shapedClaimNames(users)],
         email: ['email', 'email_verified'],
         profile: ['name', 'preferred_username'],
         groups: ['groups'],
@@ -712,7 +728,7 @@ export async function startDemoIdp(options: DemoIdpOptions): Promise<DemoIdp> {
         await provider.interactionFinished(
           req,
           res,
-          { login: { accountId: user.sub, amr: ['pwd'] } },
+          { login: { accountId: user.sub, amr: [...(user.shape?.amr ?? ['pwd'])], ...(user.shape?.acr ? { acr: user.shape.acr } : {}) } },
           { mergeWithLastSubmission: false },
         );
         return;

@@ -58,6 +58,7 @@ async function showAccount(ctx: GatewayContext, request: ValidRequest<typeof ACC
   const message = done === 'saved' ? t.saved : done === 'removed' ? t.removed : done === 'ended' ? t.othersEnded : undefined;
   const sessions = (await ctx.sessions.listFor(session.data.identity.sub)).map((s) => ({
     current: s.hash === session.hash, createdAt: s.data.createdAt, lastSeenAt: s.data.lastSeenAt, ...(s.data.userAgent ? { userAgent: s.data.userAgent } : {}),
+    ...(s.data.address ? { address: s.data.address } : {}),
   }));
   return ctx.page(request, reply, (frame) => accountPage(frame, {
     csrf: ctx.csrfToken(session), factors: doc.factors, recoveryLeft: doc.recovery?.hashes.length, sessions, ...(message ? { message } : {}),

@@ -8,7 +8,7 @@ import { decide, memberOfLockedRoom, roomOpenAt } from '../policy/decide.js';
 import type { Decision, RoomState, Subject } from '../policy/types.js';
 import type { Identity } from '../identity/types.js';
 import { roomMap, type LoadedSession } from '../session/sessions.js';
-import { identityHeaders } from './identity-headers.js';
+import { identityHeaders, type HeaderEncoding } from './identity-headers.js';
 import { readRequestPath } from '../backends/request-path.js';
 import type { GatewayContext } from './context.js';
 import type { Backend, BodyRule, StreamRule, RoomLookup, SessionView } from '../backends/backend.js';
@@ -327,7 +327,8 @@ export class AdmissionJudge {
     // client cannot skip the record by dressing a page load as an asset request).
     const enteredKey = session ? enteredKeyOf(session, room) : undefined;
     if (view.ws || view.navigation || (enteredKey && !this.#entered.has(enteredKey) && (await this.#ctx.deps.store.get(enteredKey)) === null)) {
-      if (!(await this.#recordJoin(request, session, decision))) return { kind: 'refuse', code: 'RG_AUDIT_UNAVAILABLE' };
+      // A WebSocket says so, so the reviewer page can fold it into the page load it belongs to.
+      if (!(await this.#recordJoin(request, session, decision, view.ws ? { websocket: true } : undefined))) return { kind: 'refuse', code: 'RG_AUDIT_UNAVAILABLE' };
       if (session) {
         await this.#markEntered(session, room);
         await this.#noteEntry(asking, session, room);
@@ -458,7 +459,8 @@ export function admittedIdentityHeaders(ctx: GatewayContext, admission: Admissio
     ...(room ? { room } : {}), ...(role ? { role } : {}),
   };
   const { token, iat } = signer.signed({ ...facts, iss: identity.iss }, now);
-  const entry = { iat, headers: token.then((assertion) => Object.freeze(identityHeaders({ ...facts, assertion }))) };
+  const encoding = ctx.config.identityHeaders.encoding as HeaderEncoding;
+  const entry = { iat, headers: token.then((assertion) => Object.freeze(identityHeaders({ ...facts, assertion }, encoding))) };
   const memos = byIdentity;
   memos.set(key, entry);
   entry.headers.catch(() => {

@@ -26,7 +26,7 @@ export async function buildGateway(deps: GatewayDeps): Promise<FastifyInstance> 
 
   const newRequestId = requestIdSource();
   let log: FastifyInstance['log'] | undefined;
-  const refusals = rawRefusals({ orgName: config.ui.orgName, hasLogo: Boolean(deps.logo), https: ctx.https, newRequestId, log: () => log });
+  const refusals = rawRefusals({ orgName: config.ui.orgName, hasLogo: Boolean(deps.logo), https: ctx.https, links: ctx.frames.links, newRequestId, log: () => log });
   const app = Fastify({
     logger: deps.logger ?? false,
     trustProxy: config.trustProxy.length > 0 ? config.trustProxy : false,

@@ -82,7 +82,8 @@ async function reviewer(ctx: GatewayContext, request: FastifyRequest, reply: Fas
   }
   const groups = session.data.identity.groups;
   if (!ctx.config.audit.reviewers.some((g) => groups.includes(g))) {
-    ctx.auditQuietly(request, session, { type: 'room.decision', outcome: 'deny', reason: 'RG_AUDIT_FORBIDDEN', details: { page: 'audit' } });
+    // Not a room: its own type, so room reports and the chart of room entries do not count it.
+    ctx.auditQuietly(request, session, { type: 'review.refused', outcome: 'deny', reason: 'RG_AUDIT_FORBIDDEN', details: { page: 'audit' } });
     throw new RoomguardError('RG_AUDIT_FORBIDDEN');
   }
   const mfa = session.data.mfa;
@@ -116,6 +117,7 @@ async function showAuditLog({ ctx, dir, chain }: Review, request: ValidRequest<t
   const frame = ctx.frame(request, reply);
   return reply.type('text/html; charset=utf-8').send(renderAuditPage({
     lang: frame.lang, records, filters: raw, invalid: problems, chainStatus, csrfToken: ctx.csrfToken(session), nonce: frame.nonce, orgName: ctx.config.ui.orgName,
+    ...(frame.timeZone ? { timeZone: frame.timeZone } : {}), ...(frame.links ? { links: frame.links } : {}),
   }));
 }
 

@@ -12,12 +12,14 @@ import { signOutPage, signedOutPage } from '../ui/pages.js';
 import type { GatewayContext } from './context.js';
 import { canonicalRoom } from '../backends/room-name.js';
 import { route, routeInput, type ValidRequest } from './route-input.js';
+import { truncateIp } from '../audit/privacy.js';
 
 const require = createRequire(import.meta.url);
 const ASSETS: Record<string, { body: string; type: string }> = {
   'style.css': { body: readFileSync(new URL('../ui/assets/style.css', import.meta.url), 'utf8'), type: 'text/css; charset=utf-8' },
   'local-time.js': { body: readFileSync(new URL('../ui/assets/local-time.js', import.meta.url), 'utf8'), type: 'text/javascript; charset=utf-8' },
   'mfa.js': { body: readFileSync(new URL('../ui/assets/mfa.js', import.meta.url), 'utf8'), type: 'text/javascript; charset=utf-8' },
+  'copy.js': { body: readFileSync(new URL('../ui/assets/copy.js', import.meta.url), 'utf8'), type: 'text/javascript; charset=utf-8' },
   // @simplewebauthn/browser, served from roomguard itself (no CDN).
   'webauthn-browser.js': { body: readFileSync(join(dirname(dirname(require.resolve('@simplewebauthn/browser'))), 'dist/bundle/index.umd.min.js'), 'utf8'), type: 'text/javascript; charset=utf-8' },
 };
@@ -98,6 +100,7 @@ async function completeLogin(ctx: GatewayContext, request: FastifyRequest, reply
     sid: login.sid, idToken: login.idToken, authTime: login.authTime,
     ...(trusted ? { mfa: { method: 'idp' as const, at: login.authTime } } : {}),
     ...(request.headers['user-agent'] ? { userAgent: String(request.headers['user-agent']).slice(0, 200) } : {}),
+    ...(truncateIp(request.ip) ? { address: truncateIp(request.ip)! } : {}),
   });
   request.log.info({ session: session.hash.slice(0, 16), event: 'login' }, 'login completed');
   ctx.auditQuietly(request, session, { type: 'login.success', outcome: 'success', details: { amr: login.amr.slice(0, 10), idpMfaTrusted: trusted } });

@@ -8,6 +8,7 @@ import type { FastifyBaseLogger } from 'fastify';
 import type { ErrorCode } from '../errors.js';
 import { errorPage } from '../ui/pages.js';
 import { securityHeaders } from '../ui/security-headers.js';
+import type { SiteLinks } from '../ui/layout.js';
 
 const STATUS_TEXT: Record<number, string> = {
   400: 'Bad Request', 405: 'Method Not Allowed', 408: 'Request Timeout', 413: 'Payload Too Large', 417: 'Expectation Failed', 431: 'Request Header Fields Too Large',
@@ -32,11 +33,11 @@ export interface RawRefusals {
  * Refusals written without a fastify request: in English, the only language known before the headers
  * could be read (the page links the German one).
  */
-export function rawRefusals(options: { orgName: string; hasLogo: boolean; https: boolean; newRequestId: () => string; log: () => FastifyBaseLogger | undefined }): RawRefusals {
+export function rawRefusals(options: { orgName: string; hasLogo: boolean; https: boolean; links?: SiteLinks; newRequestId: () => string; log: () => FastifyBaseLogger | undefined }): RawRefusals {
   const page = (status: number, code: ErrorCode, event: string, detail: string | undefined): { head: string; headers: Record<string, string>; body: string } => {
     const requestId = options.newRequestId();
     options.log()?.info({ event, detail, status, reqId: requestId }, 'request refused before routing');
-    const body = errorPage({ lang: 'en', orgName: options.orgName, hasLogo: options.hasLogo, nonce: '', switchHref: '/?lang=de' }, { code, requestId });
+    const body = errorPage({ lang: 'en', orgName: options.orgName, hasLogo: options.hasLogo, nonce: '', switchHref: '/?lang=de', ...(options.links ? { links: options.links } : {}) }, { code, requestId });
     const headers = { ...securityHeaders({ https: options.https, formActions: [] }), 'content-type': 'text/html; charset=utf-8', 'content-length': String(Buffer.byteLength(body)), 'x-request-id': requestId, connection: 'close' };
     return { head: `HTTP/1.1 ${status} ${STATUS_TEXT[status]}`, headers, body };
   };

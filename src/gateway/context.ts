@@ -21,6 +21,8 @@ import type { Lang } from '../ui/i18n.js';
 import { errorPage } from '../ui/pages.js';
 import type { Frame } from '../ui/layout.js';
 import { PageFrames } from '../ui/page-frames.js';
+import { serverTimeZone } from '../ui/time.js';
+import type { SiteLinks } from '../ui/layout.js';
 import { SessionCookies, type CookieNames } from '../session/cookies.js';
 import { CsrfTokens } from '../session/csrf.js';
 import type { AssertionSigner } from './assertion.js';
@@ -120,6 +122,7 @@ export class GatewayContext {
     this.frames = new PageFrames({
       publicUrl: this.publicUrl, orgName: deps.config.ui.orgName, hasLogo: Boolean(deps.logo), idpOrigin: deps.oidc.settings.issuer.origin,
       langCookie: { name: this.cookies.lang, options: { ...this.cookieBase } },
+      timeZone: deps.config.ui.timeZone ?? serverTimeZone(), links: siteLinksOf(deps.config.ui.links),
     });
     this.sessions = new Sessions(deps.store, { idleMs: deps.config.session.idleTimeout, absoluteMs: deps.config.session.absoluteTimeout }, this.now, {
       ...(deps.bus ? { bus: deps.bus } : {}),
@@ -141,6 +144,11 @@ export class GatewayContext {
     const previousKey = deps.config.secrets.previousEncryptionKey ? decodeKey(deps.config.secrets.previousEncryptionKey.reveal()) : undefined;
     this.pendingLogins = new PendingLoginSeal(deps.encryptionKey, previousKey ? [previousKey] : [], this.now);
     this.ceremonies = new WebAuthnCeremonies(deps.store, { id: this.publicUrl.hostname, name: deps.config.ui.orgName, origin: this.publicUrl.origin }, mfa.challengeTimeout);
+  }
+
+  /** The zone of times on pages and in messages (`ui.timeZone`, else the server's). */
+  get timeZone(): string {
+    return this.config.ui.timeZone ?? serverTimeZone();
   }
 
   lang(request: FastifyRequest): Lang {
@@ -228,4 +236,13 @@ export class GatewayContext {
 
 function derive(key: Buffer, info: string): Buffer {
   return Buffer.from(hkdfSync('sha256', key, Buffer.alloc(0), info, 32));
+}
+
+/** `ui.links` as the hrefs the footer and notices use. */
+function siteLinksOf(links: { privacy?: URL | undefined; imprint?: URL | undefined; help?: URL | undefined }): SiteLinks {
+  return {
+    ...(links.privacy ? { privacy: links.privacy.href } : {}),
+    ...(links.imprint ? { imprint: links.imprint.href } : {}),
+    ...(links.help ? { help: links.help.href } : {}),
+  };
 }

@@ -7,7 +7,7 @@ import { ERRORS, type ErrorCode } from '../errors.js';
 import { AdmissionJudge, admittedIdentityHeaders, isNavigation, type RequestView, type Verdict } from './admission.js';
 import type { GatewayContext } from './context.js';
 import { route, routeInput } from './route-input.js';
-import { headerSafe, isProxyOnly, namesInUse, stripOwnCookies } from './identity-headers.js';
+import { encodeHeaderList, encodeHeaderValue, isProxyOnly, namesInUse, stripOwnCookies, type HeaderEncoding } from './identity-headers.js';
 
 export const VERIFY_PATH = '/_roomguard/verify';
 export const REFUSED_PATH = '/_roomguard/refused';
@@ -168,10 +168,11 @@ async function pass(verify: Verify, request: FastifyRequest, reply: FastifyReply
   }
   const identity = verdict.admission.session?.data.identity;
   if (identity && verify.remoteHeaders) {
-    headers['remote-user'] = headerSafe(identity.sub);
-    headers['remote-groups'] = identity.groups.map(headerSafe).join(',');
-    if (identity.email) headers['remote-email'] = headerSafe(identity.email);
-    if (identity.name) headers['remote-name'] = headerSafe(identity.name);
+    const encoding = ctx.config.identityHeaders.remoteEncoding as HeaderEncoding;
+    headers['remote-user'] = encodeHeaderValue(identity.sub, encoding);
+    headers['remote-groups'] = encodeHeaderList(identity.groups, encoding);
+    if (identity.email) headers['remote-email'] = encodeHeaderValue(identity.email, encoding);
+    if (identity.name) headers['remote-name'] = encodeHeaderValue(identity.name, encoding);
   }
   if (style === 'nginx' && verdict.admission.repeatable) headers['x-accel-expires'] = cacheUntilEndOfSecond(Date.now());
   return reply.code(200).headers(headers).send();

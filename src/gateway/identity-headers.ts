@@ -2,8 +2,9 @@
 // invariant 6). This module holds the one rule for which request headers never come from a client: the
 // identity headers of roomguard and of every common auth proxy, and the headers that re-describe the
 // request. Proxy mode strips by it; the nginx, Caddy and Traefik snippets in deploy/ are generated from it
-// (scripts/deploy-snippets.ts, with a drift test). Identity values are UTF-8 with every byte outside
-// printable ASCII (and % and ,) percent-encoded, so names and groups survive HTTP intact.
+// (scripts/deploy-snippets.ts, with a drift test). How a name with non-ASCII letters travels is the
+// admin's choice per header family (`identityHeaders.*`, docs/identity-headers.md): percent-encoded UTF-8,
+// raw UTF-8 bytes (as Authelia sends), or RFC 8187 `UTF-8''…`; control characters never pass.
 
 export interface IdentityFacts {
   sub: string;
@@ -23,6 +24,33 @@ export function headerSafe(value: string): string {
   return Array.from(value)
     .map((ch) => (/^[\x20-\x7e]$/.test(ch) && ch !== '%' && ch !== ',' ? ch : encodeURIComponent(ch).replace(/[,!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`)))
     .join('');
+}
+
+/** How non-ASCII identity values are written into a header (`identityHeaders.encoding`, `.remoteEncoding`). */
+export type HeaderEncoding = 'percent' | 'utf8' | 'rfc8187';
+
+/** C0 controls, DEL and C1 controls: never in a header, in any encoding (U+FFFD in their place in raw UTF-8). */
+const CONTROL = /[\u0000-\u001f\u007f-\u009f]/g;
+
+/** RFC 8187's attr-char: what an ext-value leaves as it is. */
+const ATTR_CHAR = /^[A-Za-z0-9!#$&+\-.^_`|~]$/;
+
+/** One value in `encoding`. In a list (groups) a `,` inside a value is always written `%2C`. */
+export function encodeHeaderValue(value: string, encoding: HeaderEncoding, inList = false): string {
+  if (encoding === 'percent') return headerSafe(value);
+  if (encoding === 'rfc8187') {
+    // Plain printable ASCII stays as it is, unless it could be read as an ext-value itself.
+    if (/^[\x20-\x7e]*$/.test(value) && !/^utf-8''/i.test(value) && !(inList && value.includes(','))) return value;
+    return `UTF-8''${Array.from(Buffer.from(value, 'utf8')).map((b) => { const c = String.fromCharCode(b); return b < 0x80 && ATTR_CHAR.test(c) ? c : `%${b.toString(16).toUpperCase().padStart(2, '0')}`; }).join('')}`;
+  }
+  const clean = value.replace(CONTROL, '\ufffd');
+  // Node writes a header string's code units as bytes: the UTF-8 bytes, one per code unit.
+  return Buffer.from(inList ? clean.replace(/,/g, '%2C') : clean, 'utf8').toString('latin1');
+}
+
+/** A comma-separated list (groups), each value in `encoding`. */
+export function encodeHeaderList(values: readonly string[], encoding: HeaderEncoding): string {
+  return values.map((v) => encodeHeaderValue(v, encoding, true)).join(',');
 }
 
 /**
@@ -154,14 +182,14 @@ export function stripOwnCookies(cookieHeader: string | undefined, ownNames: read
   return kept.length > 0 ? kept.join('; ') : undefined;
 }
 
-export function identityHeaders(facts: IdentityFacts): Record<string, string> {
+export function identityHeaders(facts: IdentityFacts, encoding: HeaderEncoding = 'percent'): Record<string, string> {
   const out: Record<string, string> = {
-    'x-roomguard-user': headerSafe(facts.sub),
-    'x-roomguard-groups': facts.groups.map(headerSafe).join(','),
+    'x-roomguard-user': encodeHeaderValue(facts.sub, encoding),
+    'x-roomguard-groups': encodeHeaderList(facts.groups, encoding),
     'x-roomguard-assertion': facts.assertion,
   };
-  if (facts.email) out['x-roomguard-email'] = headerSafe(facts.email);
-  if (facts.name) out['x-roomguard-name'] = headerSafe(facts.name);
+  if (facts.email) out['x-roomguard-email'] = encodeHeaderValue(facts.email, encoding);
+  if (facts.name) out['x-roomguard-name'] = encodeHeaderValue(facts.name, encoding);
   if (facts.room) out['x-roomguard-room'] = facts.room;
   if (facts.role) out['x-roomguard-role'] = facts.role;
   return out;

@@ -54,7 +54,7 @@ async function showStep(ctx: GatewayContext, request: ValidRequest<typeof STEP_P
   const totp = requirement.methods.includes('totp') && doc.factors.some((f) => f.kind === 'totp');
   if (webauthn || totp) {
     return ctx.page(request, reply, (frame) => verifyPage(frame, {
-      csrf: ctx.csrfToken(input.session), returnTo: input.returnTo, room: input.room, stepUp: requirement.stepUp, webauthn, totp, recovery: Boolean(doc.recovery?.hashes.length) && requirement.methods.includes('totp'),
+      csrf: ctx.csrfToken(input.session), returnTo: input.returnTo, room: input.room, stepUp: requirement.stepUp, webauthn, totp, ...(requirement.maxAge !== undefined ? { maxAge: requirement.maxAge } : {}), recovery: Boolean(doc.recovery?.hashes.length) && requirement.methods.includes('totp'),
       ...(accepted ? { accepted } : {}),
     }));
   }
@@ -110,7 +110,7 @@ async function claimTotpCode(ctx: GatewayContext, user: string, authenticators: 
 function wrongTotpPage(ctx: GatewayContext, request: FastifyRequest, reply: FastifyReply, input: StepInput, requirement: Requirement, doc: UserFactors, replay: boolean) {
   const t = MFA_TEXT[ctx.lang(request)];
   return ctx.page(request, reply, (frame) => verifyPage(frame, {
-    csrf: ctx.csrfToken(input.session), returnTo: input.returnTo, room: input.room, stepUp: requirement.stepUp,
+    csrf: ctx.csrfToken(input.session), returnTo: input.returnTo, room: input.room, stepUp: requirement.stepUp, ...(requirement.maxAge !== undefined ? { maxAge: requirement.maxAge } : {}),
     webauthn: requirement.methods.includes('webauthn') && doc.factors.some((f) => f.kind === 'webauthn'), totp: true,
     recovery: Boolean(doc.recovery?.hashes.length) && requirement.methods.includes('totp'), error: replay ? t.replayedCode : t.wrongCode,
   }), 422);

@@ -15,6 +15,7 @@ import type { LockState } from '../mfa/limiter.js';
 import { MFA_TEXT } from '../ui/i18n.js';
 import type { GatewayContext } from './context.js';
 import type { FieldCheck } from './route-input.js';
+import { formatClock } from '../ui/time.js';
 
 /** Where the step goes on to (checked by safeReturnTo) and the room it is for ('' when managing factors). */
 const STEP_FIELDS = {
@@ -58,6 +59,8 @@ export interface Requirement {
   stepUp: boolean;
   /** The room's authenticator rule (mfa.authenticators), where it has one. */
   authenticators?: MfaRequirement['authenticators'];
+  /** How fresh the room wants the second factor (ms). */
+  maxAge?: number;
 }
 
 const subjectOf = (session: LoadedSession): Subject => ({ identity: session.data.identity, ...(session.data.mfa ? { mfa: session.data.mfa } : {}) });
@@ -94,7 +97,7 @@ export function requirementFor(ctx: GatewayContext, input: StepInput): Requireme
   if (decision.outcome === 'allow') return undefined;
   if (decision.outcome !== 'mfa' || !decision.mfa) throw new RoomguardError(decision.reasons[0] ?? 'RG_POLICY_NOT_ALLOWED');
   return {
-    methods: decision.mfa.methods, userVerification: decision.mfa.userVerification, stepUp: decision.reasons.includes('RG_MFA_TOO_OLD'),
+    methods: decision.mfa.methods, userVerification: decision.mfa.userVerification, stepUp: decision.reasons.includes('RG_MFA_TOO_OLD'), maxAge: decision.mfa.maxAge,
     ...(decision.mfa.authenticators ? { authenticators: decision.mfa.authenticators } : {}),
   };
 }
@@ -118,8 +121,8 @@ function lockDetail(ctx: GatewayContext, request: FastifyRequest, lock: LockStat
   if (!lock.locked) return undefined;
   const lang = ctx.lang(request);
   if (lock.hard) return lang === 'de' ? 'Die Sperre ist dauerhaft.' : 'The lock is permanent.';
-  const at = new Date(lock.until!).toISOString().slice(11, 19);
-  return lang === 'de' ? `Gesperrt bis ${at} UTC.` : `Locked until ${at} UTC.`;
+  const at = formatClock(lock.until!, lang, ctx.timeZone);
+  return lang === 'de' ? `Gesperrt bis ${at}.` : `Locked until ${at}.`;
 }
 
 /**

@@ -7,6 +7,7 @@ import { policiesDirOf } from '../config/load.js';
 import { LivePolicies } from '../policy/load.js';
 import { backendFor } from '../backends/from-config.js';
 import { OidcRelyingParty } from '../identity/oidc.js';
+import { claimMapping, groupNameTable, PROFILES, profileNamed } from '../identity/profiles.js';
 import { openStore } from '../store/open.js';
 import type { Store } from '../store/store.js';
 import { AssertionSigner } from './assertion.js';
@@ -196,8 +197,8 @@ class RunningGateway implements Gateway {
       clientId: c.oidc.clientId,
       clientSecret: c.oidc.clientSecret.reveal(),
       scopes: c.oidc.scopes,
-      claims: c.oidc.claims,
-      userinfo: c.oidc.userinfo,
+      claims: claimMapping(profileNamed(c.oidc.profile), c.oidc.claims, groupNameTable(c.oidc.groupNames)),
+      userinfo: c.oidc.userinfo ?? PROFILES[profileNamed(c.oidc.profile)].userinfo,
       loginTimeoutMs: c.oidc.loginTimeout,
       redirectUri: new URL('/_roomguard/callback', c.publicUrl).href,
       postLogoutRedirectUri: new URL('/_roomguard/logged-out', c.publicUrl).href,

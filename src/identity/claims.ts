@@ -1,5 +1,7 @@
-// Maps ID-token / userinfo claims to an Identity using the configured claim paths (e.g. realm_access.roles).
+// Maps ID-token / userinfo claims to an Identity using the configured claim paths (e.g. realm_access.roles)
+// and the IdP profile's group normalisation (profiles.ts).
 import type { Identity } from '../identity/types.js';
+import { claimMapping, type ClaimMapping } from './profiles.js';
 
 export interface ClaimPaths {
   email: string;
@@ -20,16 +22,53 @@ export function claimAt(claims: Record<string, unknown>, path: string): unknown 
 
 const MAX_GROUPS = 1000;
 
-export function identityFromClaims(claims: Record<string, unknown>, paths: ClaimPaths): Identity {
+/** Plain paths (one each) read as the generic profile does. */
+function mappingOf(paths: ClaimPaths | ClaimMapping): ClaimMapping {
+  if (typeof paths.email !== 'string') return paths as ClaimMapping;
+  const plain = paths as ClaimPaths;
+  return claimMapping('generic', plain);
+}
+
+function firstString(claims: Record<string, unknown>, paths: readonly string[]): string | undefined {
+  for (const path of paths) {
+    const value = claimAt(claims, path);
+    if (typeof value === 'string' && value !== '') return value;
+  }
+  return undefined;
+}
+
+/** One group as the IdP sent it and as policies see it. */
+export interface GroupReading {
+  sent: string;
+  group: string;
+}
+
+/** Every group value under the mapping's paths (an array, or one string), normalised and renamed; duplicates once. */
+export function readGroups(claims: Record<string, unknown>, paths: ClaimPaths | ClaimMapping): GroupReading[] {
+  const mapping = mappingOf(paths);
+  const out: GroupReading[] = [];
+  const seen = new Set<string>();
+  for (const path of mapping.groups) {
+    const raw = claimAt(claims, path);
+    for (const sent of Array.isArray(raw) ? raw : typeof raw === 'string' ? [raw] : []) {
+      if (typeof sent !== 'string' || sent === '' || sent.length > 256) continue;
+      const normal = mapping.normaliseGroup(sent);
+      const group = mapping.groupNames.get(normal) ?? normal;
+      if (seen.has(group) || out.length >= MAX_GROUPS) continue;
+      seen.add(group);
+      out.push({ sent, group });
+    }
+  }
+  return out;
+}
+
+export function identityFromClaims(claims: Record<string, unknown>, paths: ClaimPaths | ClaimMapping): Identity {
+  const mapping = mappingOf(paths);
   const sub = claims.sub;
   const iss = claims.iss;
   if (typeof sub !== 'string' || sub === '' || typeof iss !== 'string') throw new TypeError('ID token lacks sub or iss');
-  const email = claimAt(claims, paths.email);
-  const name = claimAt(claims, paths.name);
-  const rawGroups = claimAt(claims, paths.groups);
-  const groups = (Array.isArray(rawGroups) ? rawGroups : typeof rawGroups === 'string' ? [rawGroups] : [])
-    .filter((g): g is string => typeof g === 'string' && g !== '' && g.length <= 256)
-    .slice(0, MAX_GROUPS);
+  const email = firstString(claims, mapping.email);
+  const name = firstString(claims, mapping.name);
   const identity: Identity = {
     sub,
     iss,
@@ -37,7 +76,7 @@ export function identityFromClaims(claims: Record<string, unknown>, paths: Claim
     // Only an address the IdP says it verified (true, or "true" from IdPs that send strings) may satisfy
     // e-mail and domain rules; a missing claim counts as unverified.
     emailVerified: typeof email === 'string' && (claims.email_verified === true || claims.email_verified === 'true'),
-    groups: [...new Set(groups)],
+    groups: readGroups(claims, mapping).map((g) => g.group),
   };
   if (typeof email === 'string' && email.includes('@') && email.length <= 320) identity.email = email.toLowerCase();
   else identity.emailVerified = false;

@@ -8,7 +8,8 @@ import * as client from 'openid-client';
 import { RoomguardError } from '../errors.js';
 import type { Store } from '../store/store.js';
 import type { Identity } from '../identity/types.js';
-import { identityFromClaims, type ClaimPaths } from './claims.js';
+import { identityFromClaims } from './claims.js';
+import type { ClaimMapping } from './profiles.js';
 import { isLoopbackHost } from '../config/net.js';
 import type { PendingLogin } from './pending-logins.js';
 
@@ -17,7 +18,7 @@ export interface OidcSettings {
   clientId: string;
   clientSecret: string;
   scopes: string[];
-  claims: ClaimPaths;
+  claims: ClaimMapping;
   userinfo: boolean;
   loginTimeoutMs: number;
   redirectUri: string;

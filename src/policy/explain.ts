@@ -4,8 +4,10 @@ import { ERRORS } from '../errors.js';
 import { formatDuration } from '../config/duration.js';
 import type { Decision } from './types.js';
 
-export function explainText(decision: Decision): string {
+/** `before`: lines about the person put ahead of the decision (the groups as the IdP sent them and as read). */
+export function explainText(decision: Decision, before: ReadonlyArray<[string, string]> = []): string {
   const lines: Array<[string, string]> = [
+    ...before,
     ['room', decision.room],
     ['decision', decision.outcome],
   ];
@@ -31,6 +33,6 @@ function scheduleText(schedule: NonNullable<Decision['schedule']>): string {
   return schedule.opensAt === undefined ? 'closed; no further times scheduled' : `closed; opens at ${at(schedule.opensAt)}`;
 }
 
-export function explainJson(decision: Decision): string {
-  return JSON.stringify({ ...decision, reasonSummaries: decision.reasons.map((r) => ERRORS[r].summary) }, null, 2);
+export function explainJson(decision: Decision, extra: Record<string, unknown> = {}): string {
+  return JSON.stringify({ ...extra, ...decision, reasonSummaries: decision.reasons.map((r) => ERRORS[r].summary) }, null, 2);
 }

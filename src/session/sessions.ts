@@ -37,6 +37,8 @@ export interface SessionData {
   limits?: SessionTimeouts;
   /** Browser description, shown on the account page's session list. */
   userAgent?: string;
+  /** The network the login came from, truncated (/24, /48) so it names no household: the session list. */
+  address?: string;
   /** Rooms this session was admitted to with a backend token: judged room → token ids (Jitsi signalling gate). */
   admissions?: Record<string, string[]>;
   /** The person's revocation fence when this session's login began (see #stillGranted); absent: none was set. */
@@ -210,7 +212,7 @@ export class Sessions {
   }
 
   /** A new session for a person; ends their oldest sessions beyond maxPerPerson (on every instance). */
-  async create(identity: Identity, extras: Partial<Pick<SessionData, 'sid' | 'idToken' | 'mfa' | 'authTime' | 'userAgent' | 'limits'>> = {}): Promise<CreatedSession> {
+  async create(identity: Identity, extras: Partial<Pick<SessionData, 'sid' | 'idToken' | 'mfa' | 'authTime' | 'userAgent' | 'address' | 'limits'>> = {}): Promise<CreatedSession> {
     const fence = (await this.#store.get(this.#fenceKey(identity.sub))) ?? undefined;
     const now = this.#now();
     const id = randomBytes(32).toString('base64url');

@@ -6,9 +6,10 @@ import { html, join, lines } from './html.js';
 import { layout, type Frame } from './layout.js';
 import type { InvitationState, InvitationView } from '../guests/invitations.js';
 import { formatDuration } from '../config/duration.js';
+import { formatWhen, zoneOf } from './time.js';
 
-function when(ms: number, lang: Lang): string {
-  return new Date(ms).toLocaleString(lang === 'de' ? 'de-DE' : 'en-GB', { dateStyle: 'medium', timeStyle: 'short', timeZone: 'UTC' }) + ' UTC';
+function when(ms: number, frame: Frame): string {
+  return formatWhen(ms, frame.lang, zoneOf(frame));
 }
 
 function roomLabel(room: string): string {
@@ -42,7 +43,7 @@ export function guestJoinPage(frame: Frame, input: GuestJoinInput): string {
 <p>${t.joinIntro}</p>
 <dl class="meta">
 <dt>${t.room}</dt><dd><strong>${roomLabel(input.room)}</strong></dd>
-<dt>${t.validUntil}</dt><dd>${when(input.expiresAt, frame.lang)}</dd>
+<dt>${t.validUntil}</dt><dd>${when(input.expiresAt, frame)}</dd>
 </dl>
 ${input.notice && html`<section aria-labelledby="notice-h"><h2 id="notice-h">${t.noticeHeading}</h2>\n<div class="notice">${lines(input.notice)}</div></section>`}
 ${input.error && html`<p class="error" role="alert">${input.error}</p>`}
@@ -82,14 +83,15 @@ function stateText(state: InvitationState, lang: Lang): string {
 export function invitesPage(frame: Frame, input: InvitesPageInput): string {
   const t = GUEST_TEXT[frame.lang];
   const lang = frame.lang;
+  // Each cell carries its column's name: on a phone the rows stack as cards and the names label the values.
   const rows = input.invitations.map((inv) => html`<tr>
-<td>${inv.note || '—'}</td>
-<td>${when(inv.createdAt, lang)}<br><small>${inv.createdBy}</small></td>
-<td>${when(inv.expiresAt, lang)}</td>
-<td>${inv.usesLeft} / ${inv.maxUses}</td>
-<td>${stateText(inv.state, lang)}</td>
-<td>${inv.admissions.length === 0 ? '—' : join(inv.admissions.map((a) => html`${a.name} <small>(${when(a.at, lang)})</small>`), html`<br>`)}</td>
-<td>${inv.state !== 'revoked' && html`<form method="post" action="${input.action}/revoke">
+<td data-label="${t.colNote}">${inv.note || '—'}</td>
+<td data-label="${t.colCreated}">${when(inv.createdAt, frame)}<br><small>${inv.createdBy}</small></td>
+<td data-label="${t.colExpires}">${when(inv.expiresAt, frame)}</td>
+<td data-label="${t.colUses}">${inv.usesLeft} / ${inv.maxUses}</td>
+<td data-label="${t.colState}">${stateText(inv.state, lang)}</td>
+<td data-label="${t.colUsedBy}">${inv.admissions.length === 0 ? '—' : join(inv.admissions.map((a) => html`${a.name} <small>(${when(a.at, frame)})</small>`), html`<br>`)}</td>
+<td data-label="${t.colAction}">${inv.state !== 'revoked' && html`<form method="post" action="${input.action}/revoke">
 <input type="hidden" name="csrf" value="${input.csrf}">
 <input type="hidden" name="id" value="${inv.id}">
 <button type="submit" class="secondary" aria-label="${t.revoke}: ${inv.note || inv.id}">${t.revoke}</button>
@@ -100,7 +102,7 @@ export function invitesPage(frame: Frame, input: InvitesPageInput): string {
     .filter((a) => a.at >= input.recentSince)
     .sort((a, b) => b.at - a.at);
   return layout(
-    frame,
+    input.created ? { ...frame, scripts: ['/_roomguard/assets/copy.js'] } : frame,
     t.invitesTitle,
     html`<h1>${t.invitesTitle}</h1>
 <p>${t.room}: <strong>${roomLabel(input.room)}</strong> · <a href="${input.roomPath}">${t.openRoom}</a></p>
@@ -110,7 +112,9 @@ ${input.error && html`<p class="error" role="alert">${input.error}</p>`}
 ${input.created && html`<section aria-labelledby="created-h"><h2 id="created-h">${t.createdHeading}</h2>
 <p>${t.createdText}</p>
 <label for="invite-link">${t.link}</label>
-<input id="invite-link" type="text" readonly value="${input.created.link}">
+<div class="copy-row"><input id="invite-link" type="text" readonly value="${input.created.link}">
+<button type="button" class="secondary" data-copy="invite-link" data-status="invite-copied" data-copied="${t.copied}" data-failed="${t.copyFailed}" hidden>${t.copy}</button></div>
+<p id="invite-copied" class="hint" role="status"></p>
 </section>`}
 <section aria-labelledby="create-h"><h2 id="create-h">${t.createHeading}</h2>
 <form method="post" action="${input.action}">
@@ -126,7 +130,7 @@ ${input.created && html`<section aria-labelledby="created-h"><h2 id="created-h">
 <button type="submit">${t.create}</button>
 </form></section>
 <section aria-labelledby="list-h"><h2 id="list-h">${t.listHeading}</h2>
-${rows.length === 0 ? html`<p>${t.none}</p>` : html`<table>
+${rows.length === 0 ? html`<p>${t.none}</p>` : html`<table class="stack">
 <thead><tr><th scope="col">${t.colNote}</th><th scope="col">${t.colCreated}</th><th scope="col">${t.colExpires}</th><th scope="col">${t.colUses}</th><th scope="col">${t.colState}</th><th scope="col">${t.colUsedBy}</th><th scope="col">${t.colAction}</th></tr></thead>
 <tbody>
 ${join(rows, '\n')}
@@ -134,7 +138,7 @@ ${join(rows, '\n')}
 </section>
 <section aria-labelledby="recent-h"><h2 id="recent-h">${t.waitingHeading}</h2>
 <p>${t.waitingIntro}</p>
-${recent.length === 0 ? html`<p>${t.noGuests}</p>` : html`<ul>${recent.map((a) => html`<li>${a.name} <small>(${when(a.at, lang)}${a.note && html` · ${a.note}`})</small></li>`)}</ul>`}
+${recent.length === 0 ? html`<p>${t.noGuests}</p>` : html`<ul>${recent.map((a) => html`<li>${a.name} <small>(${when(a.at, frame)}${a.note && html` · ${a.note}`})</small></li>`)}</ul>`}
 </section>`,
   );
 }

@@ -259,6 +259,7 @@ export const UI_TEXT = {
     policyFile: 'Rule', language: 'Deutsch', account: 'Your sign-in methods',
     noticeTitle: 'Before you join', noticeRoom: 'Room', noticeContinue: 'Continue to the room',
     opensNext: 'It opens next:', opensNever: 'No further times are scheduled.',
+    siteLinks: 'About this site', privacy: 'Privacy', imprint: 'Imprint', help: 'Help',
   },
   de: {
     requestId: 'Anfrage-Kennung', reason: 'Grund-Code', signIn: 'Anmelden', signInAgain: 'Erneut anmelden', home: 'Startseite',
@@ -267,6 +268,7 @@ export const UI_TEXT = {
     policyFile: 'Regel', language: 'English', account: 'Ihre Anmeldemethoden',
     noticeTitle: 'Bevor Sie teilnehmen', noticeRoom: 'Raum', noticeContinue: 'Weiter zum Raum',
     opensNext: 'Er öffnet das nächste Mal:', opensNever: 'Weitere Termine sind nicht geplant.',
+    siteLinks: 'Über diese Website', privacy: 'Datenschutz', imprint: 'Impressum', help: 'Hilfe',
   },
 } as const satisfies Record<Lang, Record<string, string>>;
 
@@ -300,6 +302,10 @@ export const MFA_TEXT = {
     rename: 'Rename', remove: 'Remove', addKey: 'Add passkey or security key', addApp: 'Add authenticator app',
     recoveryLeft: 'Recovery codes left', newCodes: 'Make new recovery codes', sessionsTitle: 'Your sessions', thisSession: 'this session', endOthers: 'End all other sessions',
     saved: 'Saved.', removed: 'Removed.', othersEnded: 'Your other sessions have ended.', jsNeeded: 'This needs JavaScript in your browser.',
+    forRoom: 'For the room', whyAsked: 'its rules ask for a second factor on top of your password, so that a stolen or guessed password alone does not let anyone into this meeting.',
+    whyAgain: 'its rules ask you to confirm again when your last confirmation is older than', otherMethod: 'Choose another method', backToAccount: 'Back to your sign-in methods',
+    qrLabel: 'QR code for your authenticator app', sessionOn: 'on', unknownBrowser: 'Unknown browser', unknownSystem: 'unknown system',
+    signedInAt: 'signed in', network: 'network',
   },
   de: {
     acceptedKeys: 'Dieser Raum akzeptiert nur diese Sicherheitsschlüssel:', acceptedUnknown: 'einen Authenticator mit der AAGUID',
@@ -329,6 +335,10 @@ export const MFA_TEXT = {
     rename: 'Umbenennen', remove: 'Entfernen', addKey: 'Passkey oder Sicherheitsschlüssel hinzufügen', addApp: 'Authenticator-App hinzufügen',
     recoveryLeft: 'Verbleibende Wiederherstellungscodes', newCodes: 'Neue Wiederherstellungscodes erzeugen', sessionsTitle: 'Ihre Sitzungen', thisSession: 'diese Sitzung', endOthers: 'Alle anderen Sitzungen beenden',
     saved: 'Gespeichert.', removed: 'Entfernt.', othersEnded: 'Ihre anderen Sitzungen wurden beendet.', jsNeeded: 'Dafür braucht Ihr Browser JavaScript.',
+    forRoom: 'Für den Raum', whyAsked: 'Seine Regeln verlangen zusätzlich zu Ihrem Passwort einen zweiten Faktor, damit ein gestohlenes oder erratenes Passwort allein niemanden in dieses Meeting lässt.',
+    whyAgain: 'Seine Regeln verlangen eine erneute Bestätigung, wenn Ihre letzte älter ist als', otherMethod: 'Andere Methode wählen', backToAccount: 'Zurück zu Ihren Anmeldemethoden',
+    qrLabel: 'QR-Code für Ihre Authenticator-App', sessionOn: 'unter', unknownBrowser: 'Unbekannter Browser', unknownSystem: 'unbekanntem System',
+    signedInAt: 'angemeldet', network: 'Netz',
   },
 } as const satisfies Record<Lang, Record<string, string>>;
 
@@ -363,6 +373,7 @@ export const GUEST_TEXT = {
     createHeading: 'New invitation', validFor: 'Valid for', validForHint: 'A duration such as 2h, 2d or 7d; at most', uses: 'Number of uses', usesHint: 'How many people may use the link; at most',
     note: 'Note (for moderators, e.g. whom it is for)', create: 'Create invitation',
     createdHeading: 'Invitation created', createdText: 'Copy this link now and send it to your guests. It is shown only once.', link: 'Invitation link',
+    copy: 'Copy link', copied: 'Link copied.', copyFailed: 'Could not copy: select the link and copy it yourself.',
     listHeading: 'Invitations', none: 'No invitations yet.', colNote: 'Note', colCreated: 'Created', colExpires: 'Expires', colUses: 'Uses left', colState: 'State', colUsedBy: 'Used by', colAction: 'Action',
     revoke: 'Revoke', revoked: 'The invitation has been revoked; guests who used it were signed out.',
     stateActive: 'active', stateExpired: 'expired', stateUsedUp: 'used up', stateRevoked: 'revoked',
@@ -380,6 +391,7 @@ export const GUEST_TEXT = {
     createHeading: 'Neue Einladung', validFor: 'Gültig für', validForHint: 'Eine Dauer wie 2h, 2d oder 7d; höchstens', uses: 'Anzahl der Verwendungen', usesHint: 'Wie viele Personen den Link verwenden dürfen; höchstens',
     note: 'Notiz (für Moderierende, z. B. für wen)', create: 'Einladung erstellen',
     createdHeading: 'Einladung erstellt', createdText: 'Kopieren Sie diesen Link jetzt und senden Sie ihn Ihren Gästen. Er wird nur einmal angezeigt.', link: 'Einladungslink',
+    copy: 'Link kopieren', copied: 'Link kopiert.', copyFailed: 'Kopieren ging nicht: Markieren Sie den Link und kopieren Sie ihn selbst.',
     listHeading: 'Einladungen', none: 'Noch keine Einladungen.', colNote: 'Notiz', colCreated: 'Erstellt', colExpires: 'Läuft ab', colUses: 'Verbleibend', colState: 'Status', colUsedBy: 'Verwendet von', colAction: 'Aktion',
     revoke: 'Zurückziehen', revoked: 'Die Einladung wurde zurückgezogen; Gäste, die sie verwendet haben, wurden abgemeldet.',
     stateActive: 'gültig', stateExpired: 'abgelaufen', stateUsedUp: 'aufgebraucht', stateRevoked: 'zurückgezogen',

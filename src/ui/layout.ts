@@ -12,6 +12,27 @@ export interface Frame {
   /** URL of this page in the other language. */
   switchHref: string;
   scripts?: string[];
+  /** Zone of the times on the page (`ui.timeZone`); unset: the server's. */
+  timeZone?: string;
+  /** The organisation's links in the footer (`ui.links`). */
+  links?: SiteLinks;
+}
+
+/** `ui.links`: the privacy notice, the imprint and help, each optional. */
+export interface SiteLinks {
+  privacy?: string;
+  imprint?: string;
+  help?: string;
+}
+
+export const SITE_LINKS = ['privacy', 'imprint', 'help'] as const;
+
+/** The footer with the organisation's links, in the page's language; nothing when none is configured. */
+export function siteLinks(frame: Frame): SafeHtml | undefined {
+  const t = UI_TEXT[frame.lang];
+  const present = SITE_LINKS.filter((key) => frame.links?.[key]);
+  if (present.length === 0) return undefined;
+  return html`<footer class="site-links"><nav aria-label="${t.siteLinks}"><ul>${present.map((key) => html`<li><a href="${frame.links![key]!}">${t[key]}</a></li>`)}</ul></nav></footer>`;
 }
 
 /** What a page may change in the layout; every page gets the shared stylesheets, header and nonce. */
@@ -47,6 +68,7 @@ ${frame.hasLogo && html`<img src="/_roomguard/assets/logo" alt="" class="logo">`
 <main class="${options.reviewer ? 'audit' : 'card'}">
 ${body}
 </main>
+${siteLinks(frame)}
 ${join(scripts, '\n')}
 </body>
 </html>

@@ -6,6 +6,8 @@ import { MFA_TEXT } from './i18n.js';
 import { html, join, type SafeHtml } from './html.js';
 import { layout, type Frame } from './layout.js';
 import { qrCodeSvg } from './qr-code.js';
+import { formatSpan, formatWhen, zoneOf } from './time.js';
+import { browserAndSystem } from './user-agent.js';
 import type { Factor } from '../mfa/factors.js';
 
 const WEBAUTHN_SCRIPTS = ['/_roomguard/assets/webauthn-browser.js', '/_roomguard/assets/mfa.js'];
@@ -32,6 +34,31 @@ function acceptedKeys(frame: Frame, accepted: AcceptedKeys | undefined): SafeHtm
 ${!accepted.allowSynced && html`<p>${t.noSynced}</p>`}</div>`;
 }
 
+/** Where a step goes back to choose another way: the step page of the room, or the account page. */
+function backHref(input: { returnTo: string; room: string }): string {
+  return input.room ? `/_roomguard/mfa?${new URLSearchParams({ returnTo: input.returnTo, room: input.room }).toString()}` : input.returnTo;
+}
+
+function backLink(frame: Frame, input: { returnTo: string; room: string }): SafeHtml {
+  const t = MFA_TEXT[frame.lang];
+  return html`<p class="back"><a href="${backHref(input)}">${input.room ? t.otherMethod : t.backToAccount}</a></p>`;
+}
+
+function roomLabel(room: string): string {
+  try {
+    return decodeURIComponent(room);
+  } catch {
+    return room;
+  }
+}
+
+/** Names the room and says in plain words why it asks: its rules, and (asking again) how fresh it wants it. */
+function whyAsked(frame: Frame, room: string, maxAge?: number): SafeHtml | undefined {
+  if (!room) return undefined;
+  const t = MFA_TEXT[frame.lang];
+  return html`<p class="why">${t.forRoom} <strong>${roomLabel(room)}</strong>: ${maxAge !== undefined ? `${t.whyAgain} ${formatSpan(maxAge, frame.lang)}.` : t.whyAsked}</p>`;
+}
+
 export interface VerifyPageInput {
   accepted?: AcceptedKeys;
   csrf: string;
@@ -42,6 +69,8 @@ export interface VerifyPageInput {
   totp: boolean;
   recovery: boolean;
   error?: string;
+  /** How fresh the room wants the second factor (ms), named when asking again. */
+  maxAge?: number;
 }
 
 export function verifyPage(frame: Frame, input: VerifyPageInput): string {
@@ -67,6 +96,7 @@ ${hidden(carry)}
   return layout({ ...frame, scripts: input.webauthn ? WEBAUTHN_SCRIPTS : [] }, t.verifyTitle, html`<h1>${t.verifyTitle}</h1>
 <p>${input.stepUp ? t.stepUpIntro : t.verifyIntro}</p>
 ${acceptedKeys(frame, input.accepted)}
+${whyAsked(frame, input.room, input.stepUp ? input.maxAge : undefined)}
 ${alertBox(input.error)}
 ${join(sections, '\n')}
 ${recovery}`);
@@ -75,6 +105,7 @@ ${recovery}`);
 export function recoveryPage(frame: Frame, input: { csrf: string; returnTo: string; room: string; error?: string }): string {
   const t = MFA_TEXT[frame.lang];
   return layout(frame, t.recoveryTitle, html`<h1>${t.recoveryTitle}</h1>
+${whyAsked(frame, input.room)}
 <p>${t.recoveryIntro}</p>
 ${alertBox(input.error)}
 <form method="post" action="/_roomguard/mfa/recovery">
@@ -82,7 +113,8 @@ ${hidden({ csrf: input.csrf, returnTo: input.returnTo, room: input.room })}
 <label for="recovery">${t.recoveryCode}</label>
 <input id="recovery" name="code" type="text" autocomplete="off" autocapitalize="none" spellcheck="false" maxlength="40" required autofocus>
 <button type="submit">${t.confirm}</button>
-</form>`);
+</form>
+${backLink(frame, input)}`);
 }
 
 export function enrolChoicePage(frame: Frame, input: { returnTo: string; room: string; webauthn: boolean; totp: boolean; accepted?: AcceptedKeys }): string {
@@ -94,6 +126,7 @@ export function enrolChoicePage(frame: Frame, input: { returnTo: string; room: s
   return layout(frame, t.enrolTitle, html`<h1>${t.enrolTitle}</h1>
 <p>${t.enrolIntro}</p>
 ${acceptedKeys(frame, input.accepted)}
+${whyAsked(frame, input.room)}
 <ul class="choices">${join(options, '\n')}</ul>`);
 }
 
@@ -101,9 +134,10 @@ export function totpSetupPage(frame: Frame, input: { csrf: string; returnTo: str
   const t = MFA_TEXT[frame.lang];
   const grouped = input.secret.match(/.{1,4}/g)!.join(' ');
   return layout(frame, t.appTitle, html`<h1>${t.appTitle}</h1>
+${whyAsked(frame, input.room)}
 ${alertBox(input.error)}
 <ol class="steps">
-<li><p>${t.appStep1}</p><div class="qr" role="img" aria-label="QR code">${qrCodeSvg(input.qrSvg)}</div></li>
+<li><p>${t.appStep1}</p><div class="qr" role="img" aria-label="${t.qrLabel}">${qrCodeSvg(input.qrSvg)}</div></li>
 <li><p>${t.appStep2}</p><p><code class="secret" aria-label="${input.secret.split('').join(' ')}">${grouped}</code></p></li>
 <li><p>${t.appStep3}</p>
 <form method="post" action="/_roomguard/mfa/totp/setup">
@@ -114,19 +148,22 @@ ${hidden({ csrf: input.csrf, returnTo: input.returnTo, room: input.room })}
 <input id="name" name="name" type="text" maxlength="60" value="${input.defaultName}">
 <button type="submit">${t.confirm}</button>
 </form></li>
-</ol>`);
+</ol>
+${backLink(frame, input)}`);
 }
 
 export function webauthnSetupPage(frame: Frame, input: { csrf: string; returnTo: string; room: string; defaultName: string; accepted?: AcceptedKeys }): string {
   const t = MFA_TEXT[frame.lang];
   return layout({ ...frame, scripts: WEBAUTHN_SCRIPTS }, t.keyTitle, html`<h1>${t.keyTitle}</h1>
+${whyAsked(frame, input.room)}
 <p>${t.keyIntro}</p>
 ${acceptedKeys(frame, input.accepted)}
 ${alertBox(undefined)}
 <label for="name">${t.factorName}</label>
 <input id="name" name="name" type="text" maxlength="60" value="${input.defaultName}">
 <button type="button" id="webauthn-register" data-csrf="${input.csrf}" data-return-to="${input.returnTo}" data-room="${input.room}" data-failed="${t.keyFailed}">${t.keyButton}</button>
-<noscript><p>${t.jsNeeded}</p></noscript>`);
+<noscript><p>${t.jsNeeded}</p></noscript>
+${backLink(frame, input)}`);
 }
 
 export function recoveryCodesPage(frame: Frame, input: { codes: string[]; continueTo: string }): string {
@@ -147,19 +184,27 @@ export interface AccountPageInput {
   factors: Factor[];
   recoveryLeft: number | undefined;
   message?: string;
-  sessions?: Array<{ current: boolean; createdAt: number; lastSeenAt: number; userAgent?: string }>;
+  sessions?: Array<{ current: boolean; createdAt: number; lastSeenAt: number; userAgent?: string; address?: string }>;
 }
 
-function when(lang: Frame['lang'], ms: number | undefined, never: string): string {
+function when(frame: Frame, ms: number | undefined, never: string): string {
   if (!ms) return never;
-  return new Date(ms).toLocaleString(lang === 'de' ? 'de-DE' : 'en-GB', { dateStyle: 'medium', timeStyle: 'short', timeZone: 'UTC' }) + ' UTC';
+  return formatWhen(ms, frame.lang, zoneOf(frame));
+}
+
+/** "Firefox on Windows (this session)", then the network it signed in from and when it was last used. */
+function sessionItem(frame: Frame, s: NonNullable<AccountPageInput['sessions']>[number]): SafeHtml {
+  const t = MFA_TEXT[frame.lang];
+  const { browser, system } = browserAndSystem(s.userAgent);
+  return html`<li><strong>${browser ?? t.unknownBrowser}</strong> ${t.sessionOn} ${system ?? t.unknownSystem}${s.current && html` <strong>(${t.thisSession})</strong>`}<br>
+<small>${t.lastUsed} ${when(frame, s.lastSeenAt, t.never)} · ${t.signedInAt} ${when(frame, s.createdAt, t.never)}${s.address && html` · ${t.network} <code>${s.address}</code>`}</small></li>`;
 }
 
 export function accountPage(frame: Frame, input: AccountPageInput): string {
   const t = MFA_TEXT[frame.lang];
   const rows = input.factors.map((f) => html`<li class="factor">
 <p><strong>${f.name}</strong> · ${f.kind === 'totp' ? t.kindTotp : t.kindWebauthn}<br>
-<small>${t.created} ${when(frame.lang, f.createdAt, t.never)} · ${t.lastUsed} ${when(frame.lang, f.lastUsedAt, t.never)}</small></p>
+<small>${t.created} ${when(frame, f.createdAt, t.never)} · ${t.lastUsed} ${when(frame, f.lastUsedAt, t.never)}</small></p>
 <form method="post" action="/_roomguard/account/rename" class="inline">
 ${hidden({ csrf: input.csrf, id: f.id })}
 <label for="name-${f.id}" class="visually-hidden">${t.factorName}</label>
@@ -172,7 +217,7 @@ ${hidden({ csrf: input.csrf, id: f.id })}
 </form>
 </li>`);
   const sessions = input.sessions
-    && html`<h2>${t.sessionsTitle}</h2><ul class="sessions">${input.sessions.map((s) => html`<li>${when(frame.lang, s.createdAt, t.never)}${s.userAgent && html` · ${s.userAgent.slice(0, 80)}`}${s.current && html` <strong>(${t.thisSession})</strong>`}</li>`)}</ul>
+    && html`<h2>${t.sessionsTitle}</h2><ul class="sessions">${input.sessions.map((s) => sessionItem(frame, s))}</ul>
 <form method="post" action="/_roomguard/account/end-others">${hidden({ csrf: input.csrf })}<button type="submit" class="secondary">${t.endOthers}</button></form>`;
   return layout(frame, t.accountTitle, html`<h1>${t.accountTitle}</h1>
 ${input.message && html`<p role="status" class="ok">${input.message}</p>`}

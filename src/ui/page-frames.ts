@@ -4,7 +4,7 @@
 import { randomBytes } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { chooseLang, type Lang } from './i18n.js';
-import type { Frame } from './layout.js';
+import type { Frame, SiteLinks } from './layout.js';
 import { securityHeaders } from './security-headers.js';
 
 export interface FrameSettings {
@@ -15,6 +15,9 @@ export interface FrameSettings {
   idpOrigin: string;
   /** Where the chosen language is remembered. */
   langCookie: { name: string; options: Record<string, unknown> };
+  /** `ui.timeZone` (unset: the server's zone). */
+  timeZone: string;
+  links: SiteLinks;
 }
 
 export class PageFrames {
@@ -24,6 +27,11 @@ export class PageFrames {
   constructor(settings: FrameSettings) {
     this.#settings = settings;
     this.#https = settings.publicUrl.protocol === 'https:';
+  }
+
+  /** `ui.links`, for pages written without a request (raw refusals). */
+  get links(): SiteLinks {
+    return this.#settings.links;
   }
 
   lang(request: FastifyRequest): Lang {
@@ -46,7 +54,7 @@ export class PageFrames {
       url = new URL('/', s.publicUrl); // a request URL that does not parse still gets its error page
     }
     url.searchParams.set('lang', lang === 'de' ? 'en' : 'de');
-    return { lang, orgName: s.orgName, hasLogo: s.hasLogo, nonce, switchHref: url.pathname + url.search };
+    return { lang, orgName: s.orgName, hasLogo: s.hasLogo, nonce, switchHref: url.pathname + url.search, timeZone: s.timeZone, links: s.links };
   }
 
   page(request: FastifyRequest, reply: FastifyReply, render: (frame: Frame) => string, status = 200) {

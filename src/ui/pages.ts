@@ -1,8 +1,8 @@
 // Server-rendered pages of roomguard itself: error, sign-out, signed-out, the room notice. Plain HTML in
 // the one layout (layout.ts), written with the escaping `html` tag; no scripts of their own.
 import { ERROR_TEXT, UI_TEXT } from './i18n.js';
-import { html, lines } from './html.js';
-import { layout, type Frame } from './layout.js';
+import { html, join, type SafeHtml } from './html.js';
+import { layout, SITE_LINKS, type Frame } from './layout.js';
 import type { ErrorCode } from '../errors.js';
 
 export interface ErrorPageInput {
@@ -30,7 +30,8 @@ function opensText(frame: Frame, opens: NonNullable<ErrorPageInput['opens']>) {
 export function errorPage(frame: Frame, input: ErrorPageInput): string {
   const t = ERROR_TEXT[input.code][frame.lang];
   const ui = UI_TEXT[frame.lang];
-  const action = input.action ?? { href: '/', label: ui.home };
+  // A guest has no account: "Home" would send them to the IdP's login. Their page says what to do instead.
+  const action = input.action ?? (input.code.startsWith('RG_GUEST_') ? undefined : { href: '/', label: ui.home });
   return layout(
     input.opens?.at !== undefined ? { ...frame, scripts: [...(frame.scripts ?? []), LOCAL_TIME_SCRIPT] } : frame,
     t.title,
@@ -39,7 +40,7 @@ export function errorPage(frame: Frame, input: ErrorPageInput): string {
 ${input.detail && html`<p>${input.detail}</p>`}
 ${input.opens && opensText(frame, input.opens)}
 <p class="next"><strong>${t.next}</strong></p>
-<p><a class="button" href="${action.href}">${action.label}</a></p>
+${action && html`<p><a class="button" href="${action.href}">${action.label}</a></p>`}
 <dl class="meta">
 <dt>${ui.requestId}</dt><dd><code>${input.requestId}</code></dd>
 <dt>${ui.reason}</dt><dd><code>${input.code}</code></dd>
@@ -79,7 +80,7 @@ export function noticePage(frame: Frame, input: { room: string; text: string; cs
     ui.noticeTitle,
     html`<h1>${ui.noticeTitle}</h1>
 <p>${ui.noticeRoom} <strong>${decodeURIComponent(input.room)}</strong></p>
-<div class="notice">${lines(input.text)}</div>
+<div class="notice">${noticeText(input.text, frame)}</div>
 <form method="post" action="/_roomguard/notice">
 <input type="hidden" name="csrf" value="${input.csrfToken}">
 <input type="hidden" name="room" value="${input.room}">
@@ -87,4 +88,19 @@ export function noticePage(frame: Frame, input: { room: string; text: string; cs
 <button type="submit">${ui.noticeContinue}</button>
 </form>`,
   );
+}
+
+/**
+ * A notice as its author wrote it, line breaks kept, with `{privacy}`, `{imprint}` and `{help}` as links to
+ * the organisation's pages (`ui.links`); a placeholder without a configured link is its label as text.
+ */
+export function noticeText(text: string, frame: Frame): SafeHtml {
+  const t = UI_TEXT[frame.lang];
+  const line = (part: string) => join(part.split(/(\{(?:privacy|imprint|help)\})/).map((piece) => {
+    const key = /^\{(privacy|imprint|help)\}$/.exec(piece)?.[1] as (typeof SITE_LINKS)[number] | undefined;
+    if (!key) return piece;
+    const href = frame.links?.[key];
+    return href ? html`<a href="${href}">${t[key]}</a>` : t[key];
+  }));
+  return join(text.split('\n').map(line), html`<br>`);
 }

@@ -41,6 +41,34 @@ async function login(user: string, path: string) {
   return { browser, final: done.final };
 }
 
+describe('what the reviewer page is told about joins and refusals', () => {
+  it('marks a WebSocket\'s entry so it folds into its page load, and records a refused reviewer page as review.refused', async () => {
+    const { WebSocket } = await import('ws');
+    const bob = await login('bob', '/rooms/staff-weekly');
+    expect(bob.final.status).toBe(200);
+    const cookie = bob.browser.jar.header(new URL(origin))!;
+    const ws = new WebSocket(`${origin.replace('http', 'ws')}/rooms/staff-weekly/ws`, { headers: { cookie } });
+    await new Promise<void>((resolve, reject) => {
+      ws.once('message', () => resolve());
+      ws.once('error', reject);
+    });
+    ws.close();
+    const refused = await bob.browser.request(`${origin}/_roomguard/audit`);
+    expect(refused.status).toBe(403);
+
+    const records = await queryAudit(auditDir, { user: 'bob' });
+    const entries = records.filter((r) => r.type === 'room.decision' && r.room === 'staff-weekly' && r.outcome === 'allow');
+    const sockets = entries.filter((r) => r.details?.websocket === true);
+    expect(sockets.length).toBeGreaterThanOrEqual(1);
+    expect(entries.length - sockets.length).toBeGreaterThanOrEqual(1);
+    const review = records.filter((r) => r.type === 'review.refused');
+    expect(review).toHaveLength(1);
+    expect(review[0]).toMatchObject({ outcome: 'deny', reason: 'RG_AUDIT_FORBIDDEN', details: { page: 'audit' } });
+    expect(review[0]!.room).toBeUndefined();
+    expect(records.some((r) => r.type === 'room.decision' && r.reason === 'RG_AUDIT_FORBIDDEN')).toBe(false);
+  });
+});
+
 describe('audit log of the gateway', () => {
   it('records config, policies, login, allowed and denied joins, and the chain verifies', async () => {
     const bob = await login('bob', '/rooms/staff-weekly');

@@ -184,7 +184,60 @@ describe('roomguard policy check / explain', () => {
     const out = roomguard(['policy', 'explain', '--dir', 'policies', '--room', 'a/b']);
     expect(out.code).toBe(2);
   });
+
+  it('reads Keycloak group paths through the config\'s profile: /staff is staff, /org/staff is not', () => {
+    const file = profileConfig('keycloak');
+    const staff = roomguard(['policy', 'explain', '--config', file, '--groups', '/staff', '--room', 'staff-weekly'], { ROOMGUARD_OIDC_SECRET: 's3cret' });
+    expect(staff.stdout).toMatch(/groups:\s+staff \(sent as \/staff\)/);
+    expect(staff.stdout).toMatch(/decision:\s+allow/);
+    const nested = roomguard(['policy', 'explain', '--config', file, '--groups', '/org/staff', '--room', 'staff-weekly'], { ROOMGUARD_OIDC_SECRET: 's3cret' });
+    expect(nested.stdout).toMatch(/groups:\s+org\/staff/);
+    expect(nested.stdout).toMatch(/decision:\s+deny/);
+    // The generic profile takes the value as sent, so the same path is no group a policy names.
+    const generic = roomguard(['policy', 'explain', '--dir', 'policies', '--groups', '/staff', '--room', 'staff-weekly']);
+    expect(generic.stdout).toMatch(/decision:\s+deny/);
+  });
+
+  it('reads raw Entra ID claims: group ids renamed by oidc.groupNames, app roles as groups', () => {
+    const file = profileConfig('entra', ['groupNames: ["3f9ac1d2-5b7e-4c1a-9e0f-2d8b6a4c7e11=staff"]']);
+    const env = { ROOMGUARD_OIDC_SECRET: 's3cret' };
+    const claims = JSON.stringify({ sub: 'AAAAAAAAAAAAAAAAAAAAAIkzqFVrSaSaFHy782bbtaQ', oid: '00000000-0000-0000-66f3-3332eca7ea81', email: 'bob@example.org', groups: ['3f9ac1d2-5b7e-4c1a-9e0f-2d8b6a4c7e11'] });
+    const byId = roomguard(['policy', 'explain', '--config', file, '--claims', claims, '--room', 'staff-weekly', '--json'], env);
+    const parsed = JSON.parse(byId.stdout) as { outcome: string; groups: Array<{ sent: string; group: string }> };
+    expect(parsed.groups).toEqual([{ sent: '3f9ac1d2-5b7e-4c1a-9e0f-2d8b6a4c7e11', group: 'staff' }]);
+    expect(parsed.outcome).toBe('allow');
+    const otherId = roomguard(['policy', 'explain', '--config', file, '--claims', JSON.stringify({ groups: ['77b0e4a1-0000-4000-8000-000000000000'] }), '--room', 'staff-weekly'], env);
+    expect(otherId.stdout).toMatch(/decision:\s+deny/);
+    const role = roomguard(['policy', 'explain', '--config', file, '--claims', JSON.stringify({ roles: ['staff'] }), '--room', 'staff-weekly'], env);
+    expect(role.stdout).toMatch(/decision:\s+allow/);
+  });
+
+  it('refuses --claims that are not a JSON object, and --claims with --groups', () => {
+    expect(roomguard(['policy', 'explain', '--dir', 'policies', '--claims', '[1]', '--room', 'staff-weekly']).code).toBe(2);
+    expect(roomguard(['policy', 'explain', '--dir', 'policies', '--claims', '{}', '--groups', 'x', '--room', 'staff-weekly']).code).toBe(2);
+  });
 });
+
+/** A valid roomguard.yaml with `oidc.profile` (and more oidc lines), the example policies, fresh keys. */
+function profileConfig(profile: string, oidcLines: string[] = []): string {
+  const dir = mkdtempSync(join(tmpdir(), 'rg-cli-profile-'));
+  writeFileSync(join(dir, 'assertion.pem'), generateAssertionKeyPem());
+  writeFileSync(join(dir, 'audit.pem'), generateAuditSigningKeyPem());
+  const file = join(dir, 'roomguard.yaml');
+  writeFileSync(file, [
+    'publicUrl: https://meet.example.org',
+    'oidc:',
+    '  issuer: https://id.example.org/realms/staff',
+    '  clientId: roomguard',
+    '  clientSecret: env:ROOMGUARD_OIDC_SECRET',
+    `  profile: ${profile}`,
+    ...oidcLines.map((line) => `  ${line}`),
+    `policies: { dir: ${JSON.stringify(join(ROOT, 'policies'))} }`,
+    'backend: { upstream: "http://127.0.0.1:9000" }',
+    `secrets: { encryptionKey: ${JSON.stringify(generateEncryptionKey())}, assertionKey: ${JSON.stringify(`file:${join(dir, 'assertion.pem')}`)}, auditSigningKey: ${JSON.stringify(`file:${join(dir, 'audit.pem')}`)} }`,
+  ].join('\n'));
+  return file;
+}
 
 function readExample(): string {
   return readFileSync(join(ROOT, 'examples/roomguard.yaml'), 'utf8');

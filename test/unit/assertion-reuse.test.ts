@@ -42,7 +42,7 @@ describe('identity headers of an admitted request', () => {
   it('are built once per identity, room and role, and rebuilt with a new assertion after the reuse window', async () => {
     const signer = await AssertionSigner.create(generateAssertionKeyPem(), 'https://meet.example', 'http://upstream');
     let now = t0;
-    const ctx = { deps: { assertion: signer }, now: () => now } as unknown as GatewayContext;
+    const ctx = { deps: { assertion: signer }, config: { identityHeaders: { encoding: 'percent' } }, now: () => now } as unknown as GatewayContext;
     const first = await admittedIdentityHeaders(ctx, admitted('town-hall', 'moderator'));
     expect(first).toMatchObject({ 'x-roomguard-user': 'alice', 'x-roomguard-room': 'town-hall', 'x-roomguard-role': 'moderator', 'x-roomguard-name': 'Alice %C3%84' });
     expect(Object.isFrozen(first)).toBe(true);
@@ -62,7 +62,7 @@ describe('identity headers of an admitted request', () => {
 
   it('follow the identity object: another person never gets them, and a session read anew gets equal ones', async () => {
     const signer = await AssertionSigner.create(generateAssertionKeyPem(), 'https://meet.example', 'http://upstream');
-    const ctx = { deps: { assertion: signer }, now: () => t0 } as unknown as GatewayContext;
+    const ctx = { deps: { assertion: signer }, config: { identityHeaders: { encoding: 'percent' } }, now: () => t0 } as unknown as GatewayContext;
     const alice = await admittedIdentityHeaders(ctx, admitted('town-hall', 'participant'));
     const bob = await admittedIdentityHeaders(ctx, admitted('town-hall', 'participant', { ...identity, sub: 'bob', email: 'bob@example.org', name: 'Bob' }));
     expect(bob['x-roomguard-user']).toBe('bob');

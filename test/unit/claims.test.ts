@@ -1,6 +1,7 @@
 // Claim mapping (issue 2: claim paths such as realm_access.roles) into the Identity that decide() judges.
 import { describe, expect, it } from 'vitest';
-import { claimAt, identityFromClaims } from '../../src/identity/claims.js';
+import { claimAt, identityFromClaims, readGroups } from '../../src/identity/claims.js';
+import { claimMapping, groupNameTable, PROFILES } from '../../src/identity/profiles.js';
 
 const PATHS = { email: 'email', name: 'name', groups: 'groups' };
 const base = { sub: 'user-1', iss: 'https://id.example.org' };
@@ -97,5 +98,59 @@ describe('identityFromClaims', () => {
 
   it('throws when iss is missing', () => {
     expect(() => identityFromClaims({ sub: 'user-1' }, PATHS)).toThrow();
+  });
+});
+
+describe('oidc.profile group normalisation and claim paths', () => {
+  it('keycloak and ucs drop the leading / of a group path, once: /staff is staff, /org/staff is org/staff', () => {
+    for (const profile of ['keycloak', 'ucs'] as const) {
+      const id = identityFromClaims({ ...base, groups: ['/staff', '/org/staff', 'plain', '/'] }, claimMapping(profile));
+      expect(id.groups).toEqual(['staff', 'org/staff', 'plain', '/']);
+    }
+  });
+
+  it('generic, authentik, nextcloud, entra and adfs take group values as sent', () => {
+    for (const profile of ['generic', 'authentik', 'nextcloud', 'entra', 'adfs'] as const) {
+      expect(readGroups({ groups: ['/staff'], group: ['/staff'] }, claimMapping(profile)).map((g) => g.group)).toEqual(['/staff']);
+    }
+  });
+
+  it('entra renames group object ids by the table, keeps unknown ids, and adds app roles', () => {
+    const mapping = claimMapping('entra', {}, groupNameTable(['3f9ac1d2-5b7e-4c1a-9e0f-2d8b6a4c7e11=staff']));
+    const read = readGroups({ groups: ['3f9ac1d2-5b7e-4c1a-9e0f-2d8b6a4c7e11', '77b0e4a1-2c3d-4e5f-8a9b-0c1d2e3f4a5b'], roles: ['Room.Moderator', 'staff'] }, mapping);
+    expect(read).toEqual([
+      { sent: '3f9ac1d2-5b7e-4c1a-9e0f-2d8b6a4c7e11', group: 'staff' },
+      { sent: '77b0e4a1-2c3d-4e5f-8a9b-0c1d2e3f4a5b', group: '77b0e4a1-2c3d-4e5f-8a9b-0c1d2e3f4a5b' },
+      { sent: 'Room.Moderator', group: 'Room.Moderator' },
+    ]);
+  });
+
+  it('adfs reads one group sent as a string, groups from `role`, and the name from unique_name when there is no name', () => {
+    const id = identityFromClaims({ ...base, group: 'staff', role: ['Moderators'], unique_name: 'CORP\\bob', upn: 'bob@corp.example' }, claimMapping('adfs'));
+    expect(id.groups).toEqual(['staff', 'Moderators']);
+    expect(id.name).toBe('CORP\\bob');
+    expect(id.email).toBe('bob@corp.example');
+    expect(id.emailVerified).toBe(false);
+  });
+
+  it('an explicit oidc.claims path wins over the profile\'s, and the profile\'s normalisation still applies to it', () => {
+    const mapping = claimMapping('keycloak', { groups: 'realm_access.roles', name: 'nick' });
+    const id = identityFromClaims({ ...base, groups: ['/ignored'], realm_access: { roles: ['/board'] }, name: 'Not This', nick: 'Bobby' }, mapping);
+    expect(id.groups).toEqual(['board']);
+    expect(id.name).toBe('Bobby');
+  });
+
+  it('an address without email_verified (Entra, AD FS) or with false (authentik, UCS) never counts as verified', () => {
+    expect(identityFromClaims({ ...base, email: 'a@example.org' }, claimMapping('entra')).emailVerified).toBe(false);
+    expect(identityFromClaims({ ...base, email: 'a@example.org', email_verified: false }, claimMapping('authentik')).emailVerified).toBe(false);
+    expect(identityFromClaims({ ...base, email: 'a@example.org', email_verified: true }, claimMapping('keycloak')).emailVerified).toBe(true);
+  });
+
+  it('groupNameTable reads value=name entries', () => {
+    expect([...groupNameTable(['a=b', ' c = d '])]).toEqual([['a', 'b'], ['c', 'd']]);
+  });
+
+  it('every profile but adfs fetches userinfo by default', () => {
+    expect(Object.entries(PROFILES).filter(([, p]) => !p.userinfo).map(([name]) => name)).toEqual(['adfs']);
   });
 });

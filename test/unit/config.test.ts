@@ -82,7 +82,11 @@ describe('loadConfigText: a minimal valid config', () => {
     expect(c.store.url).toBe('redis://127.0.0.1:6379');
     expect(c.store.allowMemory).toBe(false);
     expect(c.oidc.scopes).toEqual(['openid', 'email', 'profile']);
-    expect(c.oidc.claims).toEqual({ email: 'email', name: 'name', groups: 'groups' });
+    // Claim paths and userinfo are unset: the profile (generic unless set) decides them.
+    expect(c.oidc.profile).toBe('generic');
+    expect(c.oidc.claims).toEqual({ email: undefined, name: undefined, groups: undefined });
+    expect(c.oidc.userinfo).toBeUndefined();
+    expect(c.oidc.groupNames).toEqual([]);
     expect(c.trustProxy).toEqual([]);
     expect(c.backend.type).toBe('generic');
     expect(c.backend.public).toEqual([]);
@@ -183,6 +187,31 @@ describe('loadConfigText: problems', () => {
 
   it('refuses a URL with the wrong scheme (ftp upstream)', () => {
     expectProblem(problemsOf(config({ replace: { 7: '  upstream: ftp://127.0.0.1/' } })), { line: 7, field: 'backend.upstream' });
+  });
+
+  it('refuses an unknown oidc.profile and malformed or doubled oidc.groupNames entries, naming the line', () => {
+    expectProblem(problemsOf(config({ replace: { 4: '  clientId: roomguard\n  profile: okta' } })), { line: 5, field: 'oidc.profile', message: /keycloak, entra, authentik, nextcloud, ucs, adfs/ });
+    const problems = problemsOf(config({ replace: { 4: '  clientId: roomguard\n  groupNames: [abc, "x=staff", "x=board", "=y"]' } }));
+    expectProblem(problems, { line: 5, field: 'oidc.groupNames', message: /"abc" is not <group value>=<name>/ });
+    expectProblem(problems, { line: 5, field: 'oidc.groupNames', message: /"x" is named twice/ });
+    expectProblem(problems, { line: 5, field: 'oidc.groupNames', message: /"=y"/ });
+  });
+
+  it('takes oidc.profile, and leaves oidc.userinfo unset unless written', () => {
+    const adfs = config({ replace: { 4: '  clientId: roomguard\n  profile: adfs' } });
+    expect(adfs.config?.oidc.profile).toBe('adfs');
+    expect(adfs.config?.oidc.userinfo).toBeUndefined();
+    expect(config({ replace: { 4: '  clientId: roomguard\n  profile: adfs\n  userinfo: true' } }).config?.oidc.userinfo).toBe(true);
+  });
+
+  it('refuses a ui.timeZone that is no zone and a ui.links entry that is no http(s) URL', () => {
+    const problems = problemsOf(config({ append: ['ui:', '  timeZone: Europe/Berlinn', '  links:', '    privacy: "javascript:alert(1)"', '    help: "mailto:help@example.org"'] }));
+    expectProblem(problems, { line: 12, field: 'ui.timeZone', message: /not a time zone name/ });
+    expectProblem(problems, { line: 14, field: 'ui.links.privacy', message: /must start with https:\/\/ or http:\/\// });
+    expect(problems.some((p) => p.field === 'ui.links.help')).toBe(false);
+    const ok = config({ append: ['ui:', '  timeZone: Europe/Berlin', '  links:', '    imprint: https://example.org/impressum'] });
+    expect(ok.config?.ui.timeZone).toBe('Europe/Berlin');
+    expect(ok.config?.ui.links.imprint?.href).toBe('https://example.org/impressum');
   });
 
   it('refuses a bad duration', () => {

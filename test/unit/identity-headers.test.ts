@@ -1,7 +1,7 @@
 // Identity headers cannot be spoofed (DESIGN invariant 6), the upstream never sees roomguard's cookies,
 // header values survive HTTP intact; and participants get every message in German and English.
 import { describe, expect, it } from 'vitest';
-import { headerNamePattern, headerSafe, identityHeaders, isProxyOnly, isSpoofable, PROXY_ONLY_HEADERS, stripOwnCookies } from '../../src/gateway/identity-headers.js';
+import { encodeHeaderList, encodeHeaderValue, headerNamePattern, headerSafe, identityHeaders, isProxyOnly, isSpoofable, PROXY_ONLY_HEADERS, stripOwnCookies } from '../../src/gateway/identity-headers.js';
 import { namesInUse } from '../../src/gateway/header-snippets.js';
 import { IDENTITY_HEADER_NAMES, UPSTREAM_COOKIE_HEADER } from '../../src/gateway/forward-auth.js';
 import { ERROR_TEXT, pickLang } from '../../src/ui/i18n.js';
@@ -249,5 +249,34 @@ describe('ERROR_TEXT', () => {
 
   it('has no texts for codes that are not in the catalogue', () => {
     expect(Object.keys(ERROR_TEXT).sort()).toEqual([...codes].sort());
+  });
+});
+
+describe('encodeHeaderValue (identityHeaders.encoding)', () => {
+  it('never lets a control character through, in any encoding', () => {
+    for (const encoding of ['percent', 'utf8', 'rfc8187'] as const) {
+      for (const value of ['a\r\nSet-Cookie: x=1', 'tab\there', 'nul\u0000', 'del\u007f', 'c1\u0085']) {
+        const out = encodeHeaderValue(value, encoding);
+        expect(out, `${encoding} ${JSON.stringify(value)}`).not.toMatch(/[\u0000-\u001f\u007f]/);
+      }
+    }
+  });
+
+  it('writes UTF-8 bytes one per code unit for utf8, so Node sends them unchanged', () => {
+    const out = encodeHeaderValue('Dana Düsseldorf', 'utf8');
+    expect(Buffer.from(out, 'latin1').toString('utf8')).toBe('Dana Düsseldorf');
+    expect(encodeHeaderValue('line\nbreak', 'utf8')).toBe(Buffer.from('line\ufffdbreak', 'utf8').toString('latin1'));
+  });
+
+  it('writes RFC 8187 ext-values that decode back, and leaves plain ASCII alone unless it looks like one', () => {
+    const out = encodeHeaderValue('Zoë 🎉', 'rfc8187');
+    expect(out).toBe("UTF-8''Zo%C3%AB%20%F0%9F%8E%89");
+    expect(decodeURIComponent(out.slice("UTF-8''".length))).toBe('Zoë 🎉');
+    expect(encodeHeaderValue('Alice Example', 'rfc8187')).toBe('Alice Example');
+    expect(encodeHeaderValue("UTF-8''Alice", 'rfc8187')).toBe("UTF-8''UTF-8%27%27Alice");
+  });
+
+  it('keeps a list unambiguous: a comma inside a value is never a separator', () => {
+    for (const encoding of ['percent', 'utf8', 'rfc8187'] as const) expect(encodeHeaderList(['a,b', 'c'], encoding).split(',')).toHaveLength(2);
   });
 });
