@@ -16,6 +16,8 @@ const EVICT_ALL_TTL_MS = 2 * 86_400_000;
 const ENTERED_TTL_MS = 86_400_000;
 /** Without a live bus a state read from the store is trusted this long. */
 const UNCACHED_MS = 1000;
+/** Even with a live bus a cached state is read again after this long (an event lost without a reported gap). */
+const CACHED_MAX_MS = 15_000;
 
 const lockKey = (room: string) => `room:lock:${room}`;
 const evictAllKey = (room: string) => `room:evicted-all:${room}`;
@@ -40,6 +42,11 @@ export class RoomControls {
   readonly #now: () => number;
   readonly #cache = new Map<string, { state: RoomState; readAt: number }>();
   readonly #unsubscribe: Array<() => void> = [];
+  /**
+   * Bumped by every room event and bus gap (and this instance's own changes): a store read that was under
+   * way when the generation moved may hold the state from before the change, so it is not cached.
+   */
+  #generation = 0;
 
   constructor(store: Store, bus: SessionBus | undefined, now: () => number = Date.now) {
     this.#store = store;
@@ -48,8 +55,12 @@ export class RoomControls {
     if (bus) {
       this.#unsubscribe.push(bus.subscribe((event) => {
         if (event.kind !== 'room') return;
+        this.#generation++;
         for (const room of this.#cache.keys()) if (roomEventHash(room) === event.hash) this.#cache.delete(room);
-      }), bus.onGap(() => this.#cache.clear()));
+      }), bus.onGap(() => {
+        this.#generation++;
+        this.#cache.clear();
+      }));
     }
   }
 
@@ -64,11 +75,16 @@ export class RoomControls {
     }) ?? (() => undefined);
   }
 
-  /** The room's lock and evictions: from memory while the bus reports changes, else from the store. */
-  async state(room: string): Promise<RoomState> {
+  /**
+   * The room's lock and evictions: from memory while the bus reports changes (at most CACHED_MAX_MS), else
+   * from the store; `fresh` always reads the store (re-checks after a gap and on a timer).
+   */
+  async state(room: string, fresh = false): Promise<RoomState> {
     const cached = this.#cache.get(room);
-    if (cached && (this.#bus?.live || Date.now() - cached.readAt < UNCACHED_MS)) return cached.state;
+    const age = Date.now() - (cached?.readAt ?? 0);
+    if (cached && !fresh && (this.#bus?.live ? age < CACHED_MAX_MS : age < UNCACHED_MS)) return cached.state;
     const readAt = Date.now();
+    const generation = this.#generation;
     const [lock, everyone, evicted] = await Promise.all([this.#store.get(lockKey(room)), this.#store.get(evictAllKey(room)), this.#store.members(evictedKey(room))]);
     const now = this.#now();
     const people = new Map<string, number>();
@@ -84,7 +100,8 @@ export class RoomControls {
       evicted: people,
     };
     if (this.#cache.size > 10_000) this.#cache.clear();
-    this.#cache.set(room, { state, readAt });
+    // A room event or gap while the read was under way: the answer may predate it, so it is not kept.
+    if (generation === this.#generation) this.#cache.set(room, { state, readAt });
     return state;
   }
 
@@ -138,6 +155,7 @@ export class RoomControls {
   }
 
   async #announce(room: string): Promise<void> {
+    this.#generation++;
     this.#cache.delete(room);
     await this.#bus?.publish({ kind: 'room', hash: roomEventHash(room) });
   }
