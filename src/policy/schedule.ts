@@ -253,6 +253,8 @@ export function parseDateTime(text: string, timeZone: string): number | undefine
   if (zone === 'Z') return wall;
   const sign = zone.startsWith('-') ? -1 : 1;
   const [hh, mm] = zone.slice(1).split(':').map(Number);
+  // Offsets in use run from -12:00 to +14:00; minutes past 59 name no offset at all.
+  if (hh! > 14 || mm! > 59 || (hh === 14 && mm! > 0)) return undefined;
   return wall - sign * (hh! * 3_600_000 + mm! * 60_000);
 }
 
