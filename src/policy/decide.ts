@@ -140,6 +140,7 @@ function controlled(decision: Decision, subject: Subject, who: Identity, policy:
     return { ...rest, outcome: 'deny', reasons: [reason] };
   };
   if (controls.evicted.has(who.sub)) return deny('RG_ROOM_EVICTED');
+  if (who.guest && controls.evictedInvitations?.has(who.guest.invitation)) return deny('RG_ROOM_EVICTED');
   if (!controls.lock) return decision;
   const member = memberOfLockedRoom(controls, subject.enteredAt);
   const moderatorMayEnter = decision.role === 'moderator' && policy.lock?.moderatorsMayEnter === true;

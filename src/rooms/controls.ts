@@ -22,6 +22,7 @@ const CACHED_MAX_MS = 15_000;
 const lockKey = (room: string) => `room:lock:${room}`;
 const evictAllKey = (room: string) => `room:evicted-all:${room}`;
 const evictedKey = (room: string) => `room:evicted:${room}`;
+const evictedInvitationsKey = (room: string) => `room:evicted-invitations:${room}`;
 const enteredKey = (room: string, sessionHash: string) => `room:entered:${room}:${sessionHash}`;
 const peopleKey = (room: string) => `room:people:${room}`;
 
@@ -34,6 +35,19 @@ export function roomEventHash(room: string): string {
 export interface RoomPerson {
   sub: string;
   name?: string;
+  /** A guest's invitation (short id): evicting the guest keeps that invitation's guests out too. */
+  invitation?: string;
+}
+
+/** `at|value` members of an eviction set still within EVICTION_BAR_MS, as value → latest `at`. */
+function barred(members: string[], now: number): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const member of members) {
+    const at = Number(member.slice(0, member.indexOf('|')));
+    const value = member.slice(member.indexOf('|') + 1);
+    if (Number.isFinite(at) && now - at < EVICTION_BAR_MS) out.set(value, Math.max(at, out.get(value) ?? 0));
+  }
+  return out;
 }
 
 export class RoomControls {
@@ -85,19 +99,18 @@ export class RoomControls {
     if (cached && !fresh && (this.#bus?.live ? age < CACHED_MAX_MS : age < UNCACHED_MS)) return cached.state;
     const readAt = Date.now();
     const generation = this.#generation;
-    const [lock, everyone, evicted] = await Promise.all([this.#store.get(lockKey(room)), this.#store.get(evictAllKey(room)), this.#store.members(evictedKey(room))]);
+    const [lock, everyone, evicted, invitations] = await Promise.all([
+      this.#store.get(lockKey(room)), this.#store.get(evictAllKey(room)), this.#store.members(evictedKey(room)), this.#store.members(evictedInvitationsKey(room)),
+    ]);
     const now = this.#now();
-    const people = new Map<string, number>();
-    for (const member of evicted) {
-      const at = Number(member.slice(0, member.indexOf('|')));
-      const sub = member.slice(member.indexOf('|') + 1);
-      if (Number.isFinite(at) && now - at < EVICTION_BAR_MS) people.set(sub, Math.max(at, people.get(sub) ?? 0));
-    }
+    const people = barred(evicted, now);
+    const evictedInvitations = barred(invitations, now);
     const parsedLock = lock ? (JSON.parse(lock) as { at: number; by: string }) : undefined;
     const state: RoomState = {
       ...(parsedLock ? { lock: parsedLock } : {}),
       ...(everyone ? { everyoneEvictedAt: Number(everyone) } : {}),
       evicted: people,
+      ...(evictedInvitations.size > 0 ? { evictedInvitations } : {}),
     };
     if (this.#cache.size > 10_000) this.#cache.clear();
     // A room event or gap while the read was under way: the answer may predate it, so it is not kept.
@@ -126,7 +139,7 @@ export class RoomControls {
     for (const member of await this.#store.members(peopleKey(room))) {
       try {
         const person = JSON.parse(member) as RoomPerson;
-        if (typeof person.sub === 'string') out.set(person.sub, person);
+        if (typeof person.sub === 'string') out.set(person.sub, { ...out.get(person.sub), ...person });
       } catch {
         // not ours: skipped
       }
@@ -141,17 +154,26 @@ export class RoomControls {
 
   /** Lifts the lock, and the bars of people evicted from the room. */
   async unlock(room: string): Promise<void> {
-    await this.#store.deleteMany([lockKey(room), evictedKey(room)]);
+    await this.#store.deleteMany([lockKey(room), evictedKey(room), evictedInvitationsKey(room)]);
     await this.#announce(room);
   }
 
-  /** Ends the admission of one person (kept out for EVICTION_BAR_MS or until unlock) or of everyone admitted so far. */
-  async evict(room: string, target: { sub: string } | 'everyone'): Promise<number> {
+  /**
+   * Ends the admission of one person (kept out for EVICTION_BAR_MS or until unlock) or of everyone admitted
+   * so far. A guest is kept out with their invitation: every use of it makes a new guest, so the same link
+   * would bring them straight back; the invitation's guests are refused for as long (its id is returned).
+   */
+  async evict(room: string, target: { sub: string } | 'everyone'): Promise<{ at: number; invitation?: string }> {
     const at = this.#now();
+    let invitation: string | undefined;
     if (target === 'everyone') await this.#store.set(evictAllKey(room), String(at), EVICT_ALL_TTL_MS);
-    else await this.#store.addMember(evictedKey(room), `${at}|${target.sub}`, EVICTION_BAR_MS);
+    else {
+      await this.#store.addMember(evictedKey(room), `${at}|${target.sub}`, EVICTION_BAR_MS);
+      invitation = (await this.people(room)).find((p) => p.sub === target.sub)?.invitation;
+      if (invitation !== undefined) await this.#store.addMember(evictedInvitationsKey(room), `${at}|${invitation}`, EVICTION_BAR_MS);
+    }
     await this.#announce(room);
-    return at;
+    return { at, ...(invitation !== undefined ? { invitation } : {}) };
   }
 
   async #announce(room: string): Promise<void> {
