@@ -3,7 +3,7 @@
 import type { Decision, Matcher, MfaRequirement, Policy, PolicySet, RoomState, RuleRef, Subject } from './types.js';
 import type { GuestGrant, Identity } from '../identity/types.js';
 import { roomIndexOf } from './rooms.js';
-import { scheduleAt } from './schedule.js';
+import { scheduleAt, type ScheduleState } from './schedule.js';
 
 export interface PolicyMatch {
   policy?: Policy;
@@ -165,6 +165,12 @@ function scheduleOf(policy: Policy, now: number): Decision['schedule'] {
  * earlier (a Jitsi token, an open WebSocket): true for rooms without a schedule or without a policy (those
  * are judged elsewhere). Same policy lookup and schedule reading as decide().
  */
+/** The room's schedule state at `now` under the policy set (undefined: the room has no schedule). */
+export function scheduleStateOf(room: string, set: PolicySet, now: number): ScheduleState | undefined {
+  const schedule = policyFor(room, set).policy?.schedule;
+  return schedule ? scheduleAt(schedule, now) : undefined;
+}
+
 export function roomOpenAt(room: string, set: PolicySet, now: number): boolean {
   const policy = policyFor(room, set).policy;
   return !policy?.schedule || scheduleAt(policy.schedule, now).open;
