@@ -348,7 +348,7 @@ export class AdmissionJudge {
     if (closesAt !== undefined) this.#ctx.closings?.watch(room, closesAt);
     const member = asking.controls !== undefined && memberOfLockedRoom(asking.controls, asking.enteredAt);
     const identity = session.data.identity;
-    await this.#ctx.rooms.noteEntry(room, session.hash, { sub: identity.sub, ...(identity.name ? { name: identity.name } : {}) }, !member);
+    await this.#ctx.rooms.noteEntry(room, session.hash, { sub: identity.sub, ...(identity.name ? { name: identity.name } : {}), ...(identity.guest ? { invitation: identity.guest.invitation } : {}) }, !member);
   }
 
   /** Remembers (in the store, for every instance) that this session's entry to the room was just recorded. */

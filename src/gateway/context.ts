@@ -32,6 +32,7 @@ import type { GatewayMetrics } from './metrics.js';
 import type { SessionBus } from '../store/bus.js';
 import { RoomControls } from '../rooms/controls.js';
 import { ScheduleClosings } from '../rooms/closings.js';
+import { scheduleStateOf } from '../policy/decide.js';
 import type { AuthenticatorMetadata } from '../mfa/metadata.js';
 
 export interface GatewayDeps {
@@ -133,6 +134,7 @@ export class GatewayContext {
     const end = deps.backend.end?.bind(deps.backend);
     this.closings = end && new ScheduleClosings({
       store: deps.store, end, now: this.now,
+      stateOf: (room, now) => scheduleStateOf(room, deps.policies.current, now),
       recorded: (room, details) => void deps.audit.recordProcess({ type: 'room.evicted', outcome: 'success', room, details }),
     });
     this.csrf = new CsrfTokens(derive(deps.encryptionKey, 'roomguard csrf v1'), this.publicUrl.origin);

@@ -40,6 +40,10 @@ export class SocketTracker {
   #sweepAgain = false;
   /** Counts gaps: a store read begun before the latest one must not mark its sessions as checked. */
   #gaps = 0;
+  /** When the controls of the rooms with tracked sockets were last read from the store (0: due now). */
+  #roomsCheckedAt = 0;
+  #roomsChecking = false;
+  #roomsAgain = false;
 
   constructor(ctx: GatewayContext) {
     this.#ctx = ctx;
@@ -50,6 +54,7 @@ export class SocketTracker {
     this.#timer = setInterval(() => {
       this.#closeClosedRooms();
       void this.#sweep();
+      void this.#recheckRooms();
     }, SOCKET_POLL_MS);
     this.#timer.unref();
   }
@@ -116,11 +121,38 @@ export class SocketTracker {
 
   /** A room's evictions changed (on any instance): its WebSockets of evicted people, or of everyone admitted before, close. */
   async #closeEvicted(eventHash: string): Promise<void> {
-    const rooms = new Set([...this.#inRoom.values()].map((v) => v.room).filter((room) => roomEventHash(room) === eventHash));
-    for (const room of rooms) {
+    await this.#closeEvictedIn([...this.#inRoom.values()].map((v) => v.room).filter((room) => roomEventHash(room) === eventHash), false);
+  }
+
+  /**
+   * An eviction's bus event may be lost (a gap; or an instance that missed it unnoticed): the controls of
+   * every room with tracked sockets are read from the store at once after a gap, and on the sessions'
+   * schedule otherwise (every 15 s with the bus up, every second without).
+   */
+  async #recheckRooms(): Promise<void> {
+    const interval = this.#ctx.sessions.endsAreReported ? SOCKET_RECHECK_MS : SOCKET_POLL_MS;
+    if (this.#inRoom.size === 0 || Date.now() - this.#roomsCheckedAt < interval) return;
+    if (this.#roomsChecking) {
+      this.#roomsAgain = true;
+      return;
+    }
+    this.#roomsChecking = true;
+    try {
+      do {
+        this.#roomsAgain = false;
+        this.#roomsCheckedAt = Date.now();
+        await this.#closeEvictedIn([...this.#inRoom.values()].map((v) => v.room), true);
+      } while (this.#roomsAgain);
+    } finally {
+      this.#roomsChecking = false;
+    }
+  }
+
+  async #closeEvictedIn(list: string[], fresh: boolean): Promise<void> {
+    for (const room of new Set(list)) {
       let controls;
       try {
-        controls = await this.#ctx.rooms.state(room);
+        controls = await this.#ctx.rooms.state(room, fresh);
       } catch {
         continue; // store unreachable: the admission checks refuse what the sockets would carry next
       }
@@ -144,6 +176,8 @@ export class SocketTracker {
     this.#checkedAt.clear();
     if (this.#sweeping) this.#sweepAgain = true;
     else void this.#sweep();
+    this.#roomsCheckedAt = 0;
+    void this.#recheckRooms();
   }
 
   async #sweep(): Promise<void> {

@@ -5,6 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { MetadataService, SettingsService, type MetadataStatement } from '@simplewebauthn/server';
 import { verifyMDSBlob } from '@simplewebauthn/server/helpers';
+import './no-fetch.js';
 
 /** Status reports after which an authenticator's attestation proves nothing (FIDO MDS3 AuthenticatorStatus). */
 const COMPROMISED = new Set(['USER_VERIFICATION_BYPASS', 'ATTESTATION_KEY_COMPROMISE', 'USER_KEY_REMOTE_COMPROMISE', 'USER_KEY_PHYSICAL_COMPROMISE', 'REVOKED']);

@@ -12,6 +12,7 @@ import {
 import type { Store } from '../store/store.js';
 import type { UserFactors, WebAuthnFactor } from './factors.js';
 import { decodeAttestationObject } from '@simplewebauthn/server/helpers';
+import './no-fetch.js';
 import { credentialIdOf, isAuthenticationResponse, isRegistrationResponse } from './webauthn-json.js';
 
 /** What a room's authenticator rule reads of a key (and the audit log names). */

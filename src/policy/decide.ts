@@ -3,7 +3,7 @@
 import type { Decision, Matcher, MfaRequirement, Policy, PolicySet, RoomState, RuleRef, Subject } from './types.js';
 import type { GuestGrant, Identity } from '../identity/types.js';
 import { roomIndexOf } from './rooms.js';
-import { scheduleAt } from './schedule.js';
+import { scheduleAt, type ScheduleState } from './schedule.js';
 
 export interface PolicyMatch {
   policy?: Policy;
@@ -140,6 +140,7 @@ function controlled(decision: Decision, subject: Subject, who: Identity, policy:
     return { ...rest, outcome: 'deny', reasons: [reason] };
   };
   if (controls.evicted.has(who.sub)) return deny('RG_ROOM_EVICTED');
+  if (who.guest && controls.evictedInvitations?.has(who.guest.invitation)) return deny('RG_ROOM_EVICTED');
   if (!controls.lock) return decision;
   const member = memberOfLockedRoom(controls, subject.enteredAt);
   const moderatorMayEnter = decision.role === 'moderator' && policy.lock?.moderatorsMayEnter === true;
@@ -164,6 +165,12 @@ function scheduleOf(policy: Policy, now: number): Decision['schedule'] {
  * earlier (a Jitsi token, an open WebSocket): true for rooms without a schedule or without a policy (those
  * are judged elsewhere). Same policy lookup and schedule reading as decide().
  */
+/** The room's schedule state at `now` under the policy set (undefined: the room has no schedule). */
+export function scheduleStateOf(room: string, set: PolicySet, now: number): ScheduleState | undefined {
+  const schedule = policyFor(room, set).policy?.schedule;
+  return schedule ? scheduleAt(schedule, now) : undefined;
+}
+
 export function roomOpenAt(room: string, set: PolicySet, now: number): boolean {
   const policy = policyFor(room, set).policy;
   return !policy?.schedule || scheduleAt(policy.schedule, now).open;

@@ -65,6 +65,8 @@ export interface RoomState {
   lock?: { at: number; by: string };
   everyoneEvictedAt?: number;
   evicted: ReadonlyMap<string, number>;
+  /** Invitations (short id → when) whose guests are kept out: a guest of one was evicted (each use makes a new sub). */
+  evictedInvitations?: ReadonlyMap<string, number>;
 }
 
 /** The `guests:` field: who may invite people without an account, and on what terms. */

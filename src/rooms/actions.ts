@@ -27,8 +27,8 @@ export async function unlockRoom(controls: RoomControls, room: string, by: strin
  * also at the backend itself where it has its own end (a failure there is recorded, not hidden).
  */
 export async function evictFromRoom(controls: RoomControls, backend: Pick<Backend, 'end'>, room: string, target: { sub: string } | 'everyone', by: string): Promise<RoomActionResult> {
-  await controls.evict(room, target);
-  const details: Record<string, string | boolean> = { by, ...(target === 'everyone' ? { everyone: true } : { user: target.sub }) };
+  const { invitation } = await controls.evict(room, target);
+  const details: Record<string, string | boolean> = { by, ...(target === 'everyone' ? { everyone: true } : { user: target.sub }), ...(invitation !== undefined ? { invitation } : {}) };
   if (target === 'everyone' && backend.end) {
     try {
       details.backendEnd = await backend.end(room);

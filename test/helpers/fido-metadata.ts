@@ -22,21 +22,25 @@ function openssl(dir: string, args: string[]): void {
 }
 
 /** A self-signed CA and a leaf under it (EC P-256): `name.key`, `name.pem` for each. */
-function caAndLeaf(dir: string, ca: string, leaf: string, leafSubject: string): void {
+function caAndLeaf(dir: string, ca: string, leaf: string, leafSubject: string, crl?: string): void {
+  const crlOf = (name: string) => (crl ? [`crlDistributionPoints=URI:${crl}/${name}.crl`] : []);
   openssl(dir, ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', `${ca}.key`, '-out', `${ca}.pem`, '-days', '30', '-subj', `/C=DE/O=roomguard tests/CN=${ca}`,
-    '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign']);
+    '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign', ...crlOf(ca).flatMap((c) => ['-addext', c])]);
   openssl(dir, ['req', '-new', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', `${leaf}.key`, '-out', `${leaf}.csr`, '-subj', leafSubject]);
-  writeFileSync(join(dir, `${leaf}.ext`), 'basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\n');
+  writeFileSync(join(dir, `${leaf}.ext`), ['basicConstraints=critical,CA:FALSE', 'keyUsage=critical,digitalSignature', ...crlOf(leaf), ''].join('\n'));
   openssl(dir, ['x509', '-req', '-in', `${leaf}.csr`, '-CA', `${ca}.pem`, '-CAkey', `${ca}.key`, '-CAcreateserial', '-out', `${leaf}.pem`, '-days', '30', '-extfile', `${leaf}.ext`]);
 }
 
 const der = (dir: string, pem: string) => Buffer.from(new X509Certificate(readFileSync(join(dir, pem))).raw);
 
-/** A blob listing `models` (AAGUID → description), all attested under one test attestation CA. */
-export async function testMetadata(models: Record<string, string>, options: { compromised?: string[] } = {}): Promise<TestMetadata> {
+/**
+ * A blob listing `models` (AAGUID → description), all attested under one test attestation CA. With `crl`
+ * (a base URL) every certificate names a revocation list under it, as real FIDO certificates do.
+ */
+export async function testMetadata(models: Record<string, string>, options: { compromised?: string[]; crl?: string } = {}): Promise<TestMetadata> {
   const dir = mkdtempSync(join(tmpdir(), 'rg-mds-'));
-  caAndLeaf(dir, 'attestation-ca', 'attestation', '/C=DE/O=roomguard tests/OU=Authenticator Attestation/CN=Test Security Key');
-  caAndLeaf(dir, 'mds-root', 'mds-signer', '/C=DE/O=roomguard tests/CN=Metadata Signer');
+  caAndLeaf(dir, 'attestation-ca', 'attestation', '/C=DE/O=roomguard tests/OU=Authenticator Attestation/CN=Test Security Key', options.crl);
+  caAndLeaf(dir, 'mds-root', 'mds-signer', '/C=DE/O=roomguard tests/CN=Metadata Signer', options.crl);
   const entries = Object.entries(models).map(([aaguid, description]) => ({
     aaguid,
     metadataStatement: {

@@ -195,4 +195,32 @@ describe('a gap in the session bus', () => {
     expect(await echoed).toBe('echo:still here');
     carol.ws.close();
   });
+  it('an eviction whose bus event B never got closes the evicted person\'s WebSocket on B at the gap; others stay', async () => {
+    await waitForSubscribers(2);
+    const signIn = async (user: string) => {
+      const browser = new ScriptedBrowser();
+      const start = await browser.follow(`${a.origin}/rooms/staff-gap`);
+      await browser.submitLogin(start.final, user, 'demo');
+      return browser.jar.header(new URL(a.origin))!;
+    };
+    const open = (cookie: string) => new Promise<WebSocket>((resolve, reject) => {
+      const ws = new WebSocket(`${b.origin.replace('http', 'ws')}/rooms/staff-gap/ws`, { headers: { cookie } });
+      ws.once('open', () => resolve(ws));
+      ws.once('unexpected-response', (_req, res) => reject(new Error(`upgrade refused: ${res.statusCode}`)));
+    });
+    const bob = await open(await signIn('bob'));
+    const alice = await open(await signIn('alice'));
+    const bobClosed = new Promise<void>((resolve) => bob.once('close', () => resolve()));
+    // The eviction as RoomControls.evict writes it, without its bus event: B never hears of it.
+    await admin.eval("redis.call('SADD', KEYS[1], ARGV[1]); redis.call('PEXPIRE', KEYS[1], ARGV[2]); return 1", 1, `${KEY_PREFIX}room:evicted:staff-gap`, `${Date.now()}|bob`, '43200000');
+    await admin.client('KILL', 'TYPE', 'pubsub');
+    // The gap makes B read the controls of its rooms with open sockets (before the 15 s re-check is due).
+    await bobClosed;
+    expect(bob.readyState).toBe(WebSocket.CLOSED);
+    await waitForSubscribers(2);
+    const echoed = new Promise<string>((resolve) => alice.on('message', (data) => { if (String(data).startsWith('echo:')) resolve(String(data)); }));
+    alice.send('still here');
+    expect(await echoed).toBe('echo:still here');
+    alice.close();
+  });
 });

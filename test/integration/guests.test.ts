@@ -326,3 +326,26 @@ describe('who may manage invitations', () => {
     expect((await sendGuestName(visit, link, 'Real')).final.status).toBe(200);
   });
 });
+
+describe('evicting a guest (attack F4)', () => {
+  it('keeps the guests of their invitation out, not the guests of another invitation', async () => {
+    const mod = await moderator();
+    const link = await invite('open-day', { uses: '5' });
+    const otherLink = await invite('open-day', { uses: '5' });
+    const troll = await joinAsGuest(link, 'Troll');
+    expect(troll.final.status).toBe(200);
+    const page = await (await mod.request(`${a}/_roomguard/rooms/open-day`)).text();
+    // The room page lists each person by name with their remove button (earlier tests' guests are listed too).
+    const sub = /Troll<[\s\S]*?name="user" value="(guest:[^"]+)"/.exec(page)?.[1];
+    expect(sub).toBeDefined();
+    const evicted = await mod.request(`${a}/_roomguard/rooms/open-day/evict`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ csrf: csrfOf(page)!, user: sub! }).toString() });
+    expect(evicted.status).toBe(303);
+    // The same link in a fresh browser makes a new guest: refused as evicted.
+    const back = await joinAsGuest(link, 'Troll again', new ScriptedBrowser(HTML));
+    expect(back.final.status).toBe(403);
+    expect(await back.final.text()).toContain('RG_ROOM_EVICTED');
+    const other = await joinAsGuest(otherLink, 'Pat', new ScriptedBrowser(HTML));
+    expect(other.final.status).toBe(200);
+    await expect.poll(async () => (await audit('room.evicted')).some((r) => r.room === 'open-day' && r.details?.user === sub && typeof r.details?.invitation === 'string'), { timeout: 5000 }).toBe(true);
+  });
+});

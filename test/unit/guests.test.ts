@@ -187,3 +187,27 @@ describe('backend admission of role guest', () => {
     expect(m.has('guest')).toBe(false);
   });
 });
+
+describe('evicting a guest (attack F4: each use of a link makes a new guest)', () => {
+  it('keeps every guest of that invitation out, not guests of another invitation', async () => {
+    const { MemoryStore } = await import('../../src/store/memory.js');
+    const { RoomControls } = await import('../../src/rooms/controls.js');
+    const { evictFromRoom } = await import('../../src/rooms/actions.js');
+    const controls = new RoomControls(new MemoryStore(), undefined, () => NOW);
+    const first = guest(grant('town-hall'));
+    const other = guest({ ...grant('town-hall'), invitation: 'zzz999zzz999zzz9' });
+    await controls.noteEntry('town-hall', 'h1', { sub: first.sub, invitation: first.guest!.invitation }, true);
+    const result = await evictFromRoom(controls, {}, 'town-hall', { sub: first.sub }, 'chair');
+    expect(result.details).toMatchObject({ user: first.sub, invitation: 'abc123abc123abc1' });
+    const state = await controls.state('town-hall', true);
+    // The same link used again makes a new guest (a new sub): still refused.
+    const again = guest(grant('town-hall'));
+    expect(again.sub).not.toBe(first.sub);
+    expect(decide({ identity: again }, 'town-hall', set, NOW, state)).toMatchObject({ outcome: 'deny', reasons: ['RG_ROOM_EVICTED'] });
+    expect(decide({ identity: other }, 'town-hall', set, NOW, state).outcome).toBe('allow');
+    // A member evicted is not a guest: nothing is kept out beyond them.
+    expect(decide({ identity: guest(grant('town-hall')) }, 'town-hall', set, NOW, { evicted: new Map() }).outcome).toBe('allow');
+    await controls.unlock('town-hall');
+    expect(decide({ identity: again }, 'town-hall', set, NOW, await controls.state('town-hall', true)).outcome).toBe('allow');
+  });
+});

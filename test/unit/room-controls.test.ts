@@ -102,6 +102,53 @@ describe('room controls in the store', () => {
     await bus.close();
   });
 
+  it('does not cache a read answered before a lock but finished after the lock\'s event (attack F6)', async () => {
+    const shared = new MemoryStore();
+    // Instance B's store replies arrive late; the reply to its read is released only after the lock's event.
+    let release: () => void = () => undefined;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    let hold = true;
+    const slow = new Proxy(shared, {
+      get(target, prop) {
+        const value = Reflect.get(target, prop) as unknown;
+        if (typeof value !== 'function') return value;
+        if (prop !== 'get' && prop !== 'members') return value.bind(target);
+        return async (...args: unknown[]) => {
+          const answer = await (value as (...a: unknown[]) => Promise<unknown>).apply(target, args);
+          if (hold) await held;
+          return answer;
+        };
+      },
+    });
+    const bus = await openSessionBus(shared, 'rg:');
+    const a = new RoomControls(shared, bus);
+    const b = new RoomControls(slow, bus);
+    const inFlight = b.state('board');
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    await a.lock('board', 'alice');
+    release();
+    hold = false;
+    expect((await inFlight).lock).toBeUndefined(); // answered before the lock: fine for that one request
+    // The next read must not be served from that answer while the bus stays live.
+    expect((await b.state('board')).lock?.by).toBe('alice');
+    a.stop();
+    b.stop();
+    await bus.close();
+  });
+
+  it('re-reads a cached state from the store when asked for a fresh one, even while the bus is live', async () => {
+    const store = new MemoryStore();
+    const bus = await openSessionBus(store, 'rg:');
+    const b = new RoomControls(store, bus);
+    expect((await b.state('board')).lock).toBeUndefined();
+    // Written behind the bus's back (an event lost without a reported gap).
+    await store.set('room:lock:board', JSON.stringify({ at: 1, by: 'cli' }), 60_000);
+    expect((await b.state('board')).lock).toBeUndefined();
+    expect((await b.state('board', true)).lock?.by).toBe('cli');
+    b.stop();
+    await bus.close();
+  });
+
   it('ends the meeting at the backend only when everyone is evicted, and records a failure there', async () => {
     const store = new MemoryStore();
     const controls = new RoomControls(store, undefined);

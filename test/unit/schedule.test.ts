@@ -96,6 +96,14 @@ describe('reading schedule: in a policy file', () => {
     expect(typeof parseInterval('2026-12-10T09:00', 'Europe/Berlin')).toBe('string');
     expect(typeof parseInterval('2026-12-10T09:00/P', 'Europe/Berlin')).toBe('string');
   });
+
+  it('refuses an offset no zone has: minutes past 59, beyond +14:00 or -14:00', () => {
+    for (const bad of ['2026-12-10T09:00+14:99/10:00', '2026-12-10T09:00+01:60/10:00', '2026-12-10T09:00+15:00/10:00', '2026-12-10T09:00-23:00/10:00', '2026-12-10T09:00+14:30/10:00']) {
+      expect(parseInterval(bad, 'Europe/Berlin'), bad).toMatch(/not a date and time/);
+    }
+    expect(parseInterval('2026-12-10T09:00+14:00/10:00', 'Europe/Berlin')).toEqual({ start: at('2026-12-09T19:00:00Z'), end: at('2026-12-09T20:00:00Z') });
+    expect(parseInterval('2026-12-10T09:00-12:00/10:00', 'Europe/Berlin')).toEqual({ start: at('2026-12-10T21:00:00Z'), end: at('2026-12-10T22:00:00Z') });
+  });
 });
 
 describe('when a time-boxed room is open', () => {
