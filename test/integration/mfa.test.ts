@@ -59,11 +59,12 @@ async function enrolTotp(browser: ScriptedBrowser, returnTo: string, room: strin
   expect(setup.status).toBe(200);
   const html = await setup.text();
   const secret = /<code class="secret"[^>]*>([^<]+)<\/code>/.exec(html)![1]!.replace(/\s+/g, '');
-  const done = await browser.request(`${origin}/_roomguard/mfa/totp/setup`, form({ csrf: csrfOf(html), returnTo, room, code: await generate({ secret }), name: 'Phone' }));
+  const enrolledAt = Date.now();
+  const done = await browser.request(`${origin}/_roomguard/mfa/totp/setup`, form({ csrf: csrfOf(html), returnTo, room, code: await generate({ secret, epoch: Math.floor(enrolledAt / 1000) }), name: 'Phone' }));
   expect(done.status).toBe(303);
   const codesPage = await browser.request(new URL(done.headers.get('location')!, origin));
   const codes = [...(await codesPage.text()).matchAll(/<li><code>([a-z2-9-]+)<\/code><\/li>/g)].map((m) => m[1]!);
-  return { secret, codes };
+  return { secret, codes, enrolledAt };
 }
 
 let aliceSecret = '';
@@ -80,18 +81,19 @@ describe('second factor step', () => {
     const { browser, hops } = await login('alice', '/rooms/vault');
     // The IdP vouches only for a password (amr pwd, trusted as "idp"): not enough for a totp/webauthn room.
     expect(hops.some((h) => h.url.pathname === '/_roomguard/mfa')).toBe(true);
-    const { secret, codes } = await enrolTotp(browser, '/rooms/vault', 'vault');
+    const { secret, codes, enrolledAt } = await enrolTotp(browser, '/rooms/vault', 'vault');
     aliceSecret = secret;
     aliceCodes = codes;
     expect(codes).toHaveLength(10);
     expect((await browser.request(`${origin}/rooms/vault`)).status).toBe(200);
     expect(events.some((e) => e.type === 'mfa.enrolled' && e.actor?.sub === 'alice')).toBe(true);
 
-    // A second session must confirm; the enrolment code (same time step) is refused as a replay.
+    // A second session must confirm; the enrolment's own code is refused as a replay (the code of the
+    // enrolment's time step, not of now: under load the next step may have begun).
     const second = await login('alice', '/rooms/vault');
     expect(second.final.url).toContain('/_roomguard/mfa?');
     const page = await second.final.text();
-    const replay = await confirmTotp(second.browser, page, '/rooms/vault', 'vault', Date.now());
+    const replay = await confirmTotp(second.browser, page, '/rooms/vault', 'vault', enrolledAt);
     expect(replay.status).toBe(422);
     expect(await replay.text()).toContain('already used');
     expect(events.some((e) => e.type === 'mfa.replay' && e.actor?.sub === 'alice')).toBe(true);
