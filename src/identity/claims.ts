@@ -114,6 +114,21 @@ export function cleanText(value: string, max: number): string {
   return clean.length <= max ? clean : Array.from(clean).slice(0, max).join('');
 }
 
+/**
+ * The userinfo answer merged under the ID token's claims: the ID token wins, also over a userinfo key that
+ * spells one of its paths with dots (`"realm_access.roles"` against the token's nested `realm_access`,
+ * which claimAt would otherwise read first), and `email_verified` speaks of the ID token's `email` when
+ * the token carries one.
+ */
+export function mergeClaims(userinfo: Record<string, unknown>, idToken: Record<string, unknown>): Record<string, unknown> {
+  const kept = Object.entries(userinfo).filter(([key]) => {
+    if (Object.hasOwn(idToken, key)) return false;
+    if (key === 'email_verified' && Object.hasOwn(idToken, 'email')) return false;
+    return !(key.includes('.') && Object.hasOwn(idToken, key.slice(0, key.indexOf('.'))));
+  });
+  return Object.fromEntries([...kept, ...Object.entries(idToken)]);
+}
+
 export function identityFromClaims(claims: Record<string, unknown>, paths: ClaimPaths | ClaimMapping): Identity {
   const mapping = mappingOf(paths);
   const sub = claims.sub;

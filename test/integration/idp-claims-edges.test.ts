@@ -42,7 +42,7 @@ describe('deny rules when the group list is incomplete (fail closed)', () => {
     expect((await signInThrough(rig.origin, 'staff@login.example', '/rooms/secret-board')).final.status).toBe(200);
     expect(rig.upstream.arrived.filter((a) => a.url.startsWith('/rooms/secret-board')).map((a) => a.headers['x-roomguard-user'])).toEqual(['staff']);
     await expect.poll(async () => (await queryAudit(rig.auditDir, { type: 'room.decision' }))
-      .filter((r) => r.outcome === 'deny' && r.details?.groupsIncomplete === true).map((r) => r.actor?.sub).sort()).toEqual(['many', 'overage']);
+      .filter((r) => r.outcome === 'deny' && r.details?.groupsIncomplete === true).map((r) => (r.actor && 'sub' in r.actor ? r.actor.sub : undefined)).sort()).toEqual(['many', 'overage']);
   });
 });
 

@@ -1,6 +1,6 @@
 // Claim mapping (issue 2: claim paths such as realm_access.roles) into the Identity that decide() judges.
 import { describe, expect, it } from 'vitest';
-import { claimAt, identityFromClaims, readGroups } from '../../src/identity/claims.js';
+import { claimAt, identityFromClaims, mergeClaims, readGroups } from '../../src/identity/claims.js';
 import { claimMapping, groupNameTable, PROFILES } from '../../src/identity/profiles.js';
 
 const PATHS = { email: 'email', name: 'name', groups: 'groups' };
@@ -226,5 +226,22 @@ describe('email_verified speaks only of the email claim (attack 17, findings 2 a
     // An explicit "not verified" for the email claim still holds.
     expect(identityFromClaims({ ...base, email: 'a@corp.example', email_verified: false }, claimMapping('entra', {}, new Map(), true)).emailVerified).toBe(false);
     expect(identityFromClaims({ ...base }, trusted).emailVerified).toBe(false);
+  });
+});
+
+describe('mergeClaims: the ID token wins over userinfo (attack 17, finding 7)', () => {
+  it('also over a userinfo key that spells a token path with dots', () => {
+    const merged = mergeClaims({ 'realm_access.roles': ['admin'], extra: 1 }, { ...base, realm_access: { roles: ['staff'] } });
+    expect(identityFromClaims(merged, { ...PATHS, groups: 'realm_access.roles' }).groups).toEqual(['staff']);
+    expect(merged.extra).toBe(1);
+    // Without the nested claim in the token, the userinfo key is read.
+    expect(identityFromClaims(mergeClaims({ 'realm_access.roles': ['admin'] }, base), { ...PATHS, groups: 'realm_access.roles' }).groups).toEqual(['admin']);
+  });
+
+  it('takes email_verified from userinfo only for an address the token does not carry, and never sets a prototype', () => {
+    expect(identityFromClaims(mergeClaims({ email_verified: true }, { ...base, email: 'a@example.org' }), PATHS).emailVerified).toBe(false);
+    expect(identityFromClaims(mergeClaims({ email: 'a@example.org', email_verified: true }, base), PATHS).emailVerified).toBe(true);
+    const polluted = mergeClaims(JSON.parse('{"__proto__": {"polluted": 1}}') as Record<string, unknown>, base);
+    expect(Object.getPrototypeOf(polluted)).toBe(Object.prototype);
   });
 });
