@@ -5,7 +5,6 @@
 // (scripts/deploy-snippets.ts, with a drift test). How a name with non-ASCII letters travels is the
 // admin's choice per header family (`identityHeaders.*`, docs/identity-headers.md): percent-encoded UTF-8,
 // raw UTF-8 bytes (as Authelia sends), or RFC 8187 `UTF-8''…`; control characters never pass.
-import { wellFormed } from '../identity/claims.js';
 
 export interface IdentityFacts {
   sub: string;
@@ -16,6 +15,9 @@ export interface IdentityFacts {
   role?: string;
   assertion: string;
 }
+
+/** The string with each lone UTF-16 surrogate as U+FFFD (String.prototype.toWellFormed), so no encoder can throw. */
+const wellFormed = (value: string): string => (value as unknown as { toWellFormed(): string }).toWellFormed();
 
 /** Printable ASCII without `%` and `,`: already header-safe (most names and addresses). */
 const ALREADY_SAFE = /^[\x20-\x24\x26-\x2b\x2d-\x7e]*$/;
