@@ -217,6 +217,7 @@ export function toRecordBody(event: AuditEvent, privacy: PrivacySettings, ipDayK
   if (event.requestId !== undefined) body.requestId = clip(event.requestId, 128);
   const details: AuditDetails = Object.fromEntries(Object.entries(event.details ?? {}).map(([k, v]) => [k, Array.isArray(v) ? [...v] : v]));
   if (decision && decision.reasons.length > 1 && details.reasons === undefined) details.reasons = decision.reasons.slice(0, 16);
+  if (decision?.groupsIncomplete && details.groupsIncomplete === undefined) details.groupsIncomplete = true;
   if (Object.keys(details).length > 0) body.details = details;
   return body;
 }

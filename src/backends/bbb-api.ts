@@ -10,9 +10,12 @@ export function bbbChecksum(call: string, query: string, secret: string, algorit
   return createHash(algorithm).update(call + query + secret).digest('hex');
 }
 
-/** Percent-encodes like encodeURIComponent, plus the characters it leaves alone that BBB's servlet decodes differently. */
-function encode(value: string): string {
-  return encodeURIComponent(value).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
+/**
+ * Percent-encodes like encodeURIComponent, plus the characters it leaves alone that BBB's servlet decodes
+ * differently. Cannot throw: a lone surrogate (which encodeURIComponent refuses) becomes U+FFFD first.
+ */
+export function encode(value: string): string {
+  return encodeURIComponent((value as unknown as { toWellFormed(): string }).toWellFormed()).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
 }
 
 /** The query string for `call` with its checksum appended: these exact bytes go on the wire. */

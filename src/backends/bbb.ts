@@ -151,7 +151,7 @@ export class BbbBackend implements Backend {
     const s = this.settings;
     // A guest is a VIEWER marked guest=true: the meeting's guestPolicy decides whether they wait to be admitted.
     return signedQuery('join', [
-      ['fullName', (input.identity.name ?? input.identity.email ?? 'Participant').slice(0, 64)],
+      ['fullName', Array.from(input.identity.name ?? input.identity.email ?? 'Participant').slice(0, 64).join('')],
       ['meetingID', this.meetingId(input.room)],
       ['role', input.role === 'moderator' ? 'MODERATOR' : 'VIEWER'],
       ...(input.role === 'guest' ? [['guest', 'true'] as [string, string]] : []),

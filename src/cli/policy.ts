@@ -69,7 +69,7 @@ function claimReading(args: CommandArgs): { profile: IdpProfile; mapping: ClaimM
   const configFile = args.string('config');
   const config = configFile ? loadConfigFile(configFile).config : undefined;
   const profile = profileNamed(args.string('profile') ?? config?.oidc.profile ?? 'generic');
-  return { profile, mapping: claimMapping(profile, config?.oidc.claims, groupNameTable(config?.oidc.groupNames ?? [])) };
+  return { profile, mapping: claimMapping(profile, config?.oidc.claims, groupNameTable(config?.oidc.groupNames ?? []), config?.oidc.trustEmail ?? false) };
 }
 
 /**

@@ -277,6 +277,7 @@ export class AdmissionJudge {
     request.log[join || decision.outcome !== 'allow' ? 'info' : 'debug']({
       event: 'decision', room, outcome: decision.outcome, reasons: decision.reasons, policy: decision.policy?.file,
       rule: decision.rule ? `${decision.rule.kind}[${decision.rule.index}]` : undefined, session: session?.hash.slice(0, 16),
+      ...(decision.groupsIncomplete ? { groupsIncomplete: true } : {}),
     }, 'room decision');
 
     switch (decision.outcome) {
@@ -455,7 +456,8 @@ export function admittedIdentityHeaders(ctx: GatewayContext, admission: Admissio
   if (memo && isFresh(memo.iat, now)) return memo.headers;
   const facts = {
     sub: identity.sub, groups: identity.groups,
-    ...(identity.email ? { email: identity.email } : {}), ...(identity.name ? { name: identity.name } : {}),
+    // Only a verified address reaches the upstream: one that identifies the person, never one they typed.
+    ...(identity.email && identity.emailVerified ? { email: identity.email } : {}), ...(identity.name ? { name: identity.name } : {}),
     ...(room ? { room } : {}), ...(role ? { role } : {}),
   };
   const { token, iat } = signer.signed({ ...facts, iss: identity.iss }, now);

@@ -171,7 +171,7 @@ async function pass(verify: Verify, request: FastifyRequest, reply: FastifyReply
     const encoding = ctx.config.identityHeaders.remoteEncoding as HeaderEncoding;
     headers['remote-user'] = encodeHeaderValue(identity.sub, encoding);
     headers['remote-groups'] = encodeHeaderList(identity.groups, encoding);
-    if (identity.email) headers['remote-email'] = encodeHeaderValue(identity.email, encoding);
+    if (identity.email && identity.emailVerified) headers['remote-email'] = encodeHeaderValue(identity.email, encoding);
     if (identity.name) headers['remote-name'] = encodeHeaderValue(identity.name, encoding);
   }
   if (style === 'nginx' && verdict.admission.repeatable) headers['x-accel-expires'] = cacheUntilEndOfSecond(Date.now());

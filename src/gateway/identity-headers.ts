@@ -16,10 +16,15 @@ export interface IdentityFacts {
   assertion: string;
 }
 
+/** The string with each lone UTF-16 surrogate as U+FFFD (String.prototype.toWellFormed), so no encoder can throw. */
+const wellFormed = (value: string): string => (value as unknown as { toWellFormed(): string }).toWellFormed();
+
 /** Printable ASCII without `%` and `,`: already header-safe (most names and addresses). */
 const ALREADY_SAFE = /^[\x20-\x24\x26-\x2b\x2d-\x7e]*$/;
 
-export function headerSafe(value: string): string {
+export function headerSafe(text: string): string {
+  // A lone surrogate (not UTF-8 encodable) would make encodeURIComponent throw: U+FFFD in its place.
+  const value = wellFormed(text);
   if (ALREADY_SAFE.test(value)) return value;
   return Array.from(value)
     .map((ch) => (/^[\x20-\x7e]$/.test(ch) && ch !== '%' && ch !== ',' ? ch : encodeURIComponent(ch).replace(/[,!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`)))
@@ -36,16 +41,19 @@ const CONTROL = /[\u0000-\u001f\u007f-\u009f]/g;
 const ATTR_CHAR = /^[A-Za-z0-9!#$&+\-.^_`|~]$/;
 
 /** One value in `encoding`. In a list (groups) a `,` inside a value is always written `%2C`. */
-export function encodeHeaderValue(value: string, encoding: HeaderEncoding, inList = false): string {
+export function encodeHeaderValue(text: string, encoding: HeaderEncoding, inList = false): string {
+  const value = wellFormed(text);
   if (encoding === 'percent') return headerSafe(value);
   if (encoding === 'rfc8187') {
-    // Plain printable ASCII stays as it is, unless it could be read as an ext-value itself.
-    if (/^[\x20-\x7e]*$/.test(value) && !/^utf-8''/i.test(value) && !(inList && value.includes(','))) return value;
+    // Plain printable ASCII stays as it is only when it cannot be read as an ext-value (charset'lang'value)
+    // nor as percent-encoded: no `'` and no `%` (and in a list no `,`); anything else is written UTF-8''….
+    if (/^[\x20-\x7e]*$/.test(value) && !/['%]/.test(value) && !(inList && value.includes(','))) return value;
     return `UTF-8''${Array.from(Buffer.from(value, 'utf8')).map((b) => { const c = String.fromCharCode(b); return b < 0x80 && ATTR_CHAR.test(c) ? c : `%${b.toString(16).toUpperCase().padStart(2, '0')}`; }).join('')}`;
   }
   const clean = value.replace(CONTROL, '\ufffd');
-  // Node writes a header string's code units as bytes: the UTF-8 bytes, one per code unit.
-  return Buffer.from(inList ? clean.replace(/,/g, '%2C') : clean, 'utf8').toString('latin1');
+  // Node writes a header string's code units as bytes: the UTF-8 bytes, one per code unit. In a list `,` is
+  // written %2C and therefore `%` itself %25, so `a%2Cb` and `a,b` stay two different values.
+  return Buffer.from(inList ? clean.replace(/%/g, '%25').replace(/,/g, '%2C') : clean, 'utf8').toString('latin1');
 }
 
 /** A comma-separated list (groups), each value in `encoding`. */

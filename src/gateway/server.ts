@@ -197,7 +197,7 @@ class RunningGateway implements Gateway {
       clientId: c.oidc.clientId,
       clientSecret: c.oidc.clientSecret.reveal(),
       scopes: c.oidc.scopes,
-      claims: claimMapping(profileNamed(c.oidc.profile), c.oidc.claims, groupNameTable(c.oidc.groupNames)),
+      claims: claimMapping(profileNamed(c.oidc.profile), c.oidc.claims, groupNameTable(c.oidc.groupNames), c.oidc.trustEmail),
       userinfo: c.oidc.userinfo ?? PROFILES[profileNamed(c.oidc.profile)].userinfo,
       loginTimeoutMs: c.oidc.loginTimeout,
       redirectUri: new URL('/_roomguard/callback', c.publicUrl).href,

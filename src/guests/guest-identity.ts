@@ -17,7 +17,7 @@ export function guestIssuer(publicOrigin: string): string {
  */
 export function guestDisplayName(raw: unknown, requireName: boolean, fallback: string): string | undefined {
   if (raw !== undefined && typeof raw !== 'string') return undefined;
-  const name = (raw ?? '').normalize('NFC').replace(/[\p{Cc}\p{Cf}\p{Zl}\p{Zp}]/gu, '').replace(/\s+/g, ' ').trim();
+  const name = (raw ?? '').normalize('NFC').replace(/[\p{Cc}\p{Cf}\p{Cs}\p{Zl}\p{Zp}]/gu, '').replace(/\s+/g, ' ').trim();
   if (Array.from(name).length > GUEST_NAME_MAX) return undefined;
   if (name === '') return requireName ? undefined : `${fallback} ${randomInt(1000, 10_000)}`;
   return name;

@@ -8,7 +8,7 @@ import * as client from 'openid-client';
 import { RoomguardError } from '../errors.js';
 import type { Store } from '../store/store.js';
 import type { Identity } from '../identity/types.js';
-import { identityFromClaims } from './claims.js';
+import { identityFromClaims, mergeClaims } from './claims.js';
 import type { ClaimMapping } from './profiles.js';
 import { isLoopbackHost } from '../config/net.js';
 import type { PendingLogin } from './pending-logins.js';
@@ -146,7 +146,7 @@ export class OidcRelyingParty {
     if (this.settings.userinfo && config.serverMetadata().userinfo_endpoint) {
       try {
         const info = await client.fetchUserInfo(config, tokens.access_token, idClaims.sub);
-        claims = { ...info, ...idClaims };
+        claims = mergeClaims(info, idClaims);
       } catch (err) {
         throw new RoomguardError('RG_LOGIN_FAILED', `userinfo: ${(err as Error).message}`, { cause: err });
       }

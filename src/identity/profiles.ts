@@ -56,9 +56,11 @@ export interface ClaimMapping {
   normaliseGroup(value: string): string;
   /** Group values (after normalisation) renamed for policies: Entra object ids → names. */
   groupNames: ReadonlyMap<string, string>;
+  /** `oidc.trustEmail`: every address the IdP sends counts as verified, from any claim. */
+  trustEmail?: boolean;
 }
 
-export function claimMapping(profile: IdpProfile, overrides: ClaimOverrides = {}, groupNames: ReadonlyMap<string, string> = new Map()): ClaimMapping {
+export function claimMapping(profile: IdpProfile, overrides: ClaimOverrides = {}, groupNames: ReadonlyMap<string, string> = new Map(), trustEmail = false): ClaimMapping {
   const shape = PROFILES[profile];
   return {
     email: overrides.email !== undefined ? [overrides.email] : shape.email,
@@ -66,7 +68,17 @@ export function claimMapping(profile: IdpProfile, overrides: ClaimOverrides = {}
     groups: overrides.groups !== undefined ? [overrides.groups] : shape.groups,
     normaliseGroup: shape.normaliseGroup,
     groupNames,
+    trustEmail,
   };
+}
+
+const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** A group value as the name table keys it: GUIDs (Entra object ids) in lower case, anything else as it is. */
+export function groupKey(value: string): string {
+  const trimmed = value.trim();
+  const bare = trimmed.startsWith('{') && trimmed.endsWith('}') ? trimmed.slice(1, -1) : trimmed;
+  return GUID.test(bare) ? bare.toLowerCase() : value;
 }
 
 /** `oidc.groupNames` entries (`<value>=<name>`) as a table; the config check has already refused malformed ones. */
@@ -74,7 +86,7 @@ export function groupNameTable(entries: readonly string[]): Map<string, string> 
   const table = new Map<string, string>();
   for (const entry of entries) {
     const at = entry.indexOf('=');
-    if (at > 0 && at < entry.length - 1) table.set(entry.slice(0, at).trim(), entry.slice(at + 1).trim());
+    if (at > 0 && at < entry.length - 1) table.set(groupKey(entry.slice(0, at).trim()), entry.slice(at + 1).trim());
   }
   return table;
 }

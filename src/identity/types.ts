@@ -10,6 +10,11 @@ export interface Identity {
   emailVerified: boolean;
   name?: string;
   groups: string[];
+  /**
+   * The IdP did not send the whole membership (overage marker, a value too long, more than 1000): every
+   * deny entry naming groups then matches, since the missing group may be the denied one.
+   */
+  groupsIncomplete?: true;
   /** Set only for a guest admitted by invitation: the one room the guest may enter, and until when. */
   guest?: GuestGrant;
 }

@@ -19,13 +19,17 @@ export function policyFor(room: string, set: PolicySet): PolicyMatch {
   return roomIndexOf(set).match(room);
 }
 
-export function matcherMatches(m: Matcher, who: Identity): boolean {
+/**
+ * `denying`: the entry is a deny rule. Then a person whose group list the IdP sent incomplete
+ * (`groupsIncomplete`) counts as a member of every group it names: the missing group may be the denied one.
+ */
+export function matcherMatches(m: Matcher, who: Identity, denying = false): boolean {
   // Every field present must match (AND); an entry with no fields never matches.
   let checked = false;
   if (m.anyone) checked = true;
   if (m.groups) {
     checked = true;
-    if (!m.groups.some((g) => who.groups.includes(g))) return false;
+    if (!(denying && who.groupsIncomplete) && !m.groups.some((g) => who.groups.includes(g))) return false;
   }
   const email = who.emailVerified && who.email ? who.email.toLowerCase() : undefined;
   if (m.emails) {
@@ -41,7 +45,7 @@ export function matcherMatches(m: Matcher, who: Identity): boolean {
 }
 
 function firstMatch(kind: RuleRef['kind'], list: Matcher[], who: Identity): RuleRef | undefined {
-  const index = list.findIndex((m) => matcherMatches(m, who));
+  const index = list.findIndex((m) => matcherMatches(m, who, kind === 'deny'));
   return index === -1 ? undefined : { kind, index, line: list[index]!.line };
 }
 
@@ -77,7 +81,10 @@ export function decide(subject: Subject, room: string, set: PolicySet, now: numb
 
 function decideMember(subject: Subject, who: Identity, room: string, policy: Policy, match: PolicyMatch, now: number): Decision {
   const denyRule = firstMatch('deny', policy.deny, who);
-  if (denyRule) return { outcome: 'deny', room, rule: denyRule, reasons: ['RG_POLICY_DENY_RULE'], ...policyRef(match) };
+  if (denyRule) {
+    const assumed = who.groupsIncomplete && !matcherMatches(policy.deny[denyRule.index]!, who);
+    return { outcome: 'deny', room, rule: denyRule, reasons: ['RG_POLICY_DENY_RULE'], ...(assumed ? { groupsIncomplete: true as const } : {}), ...policyRef(match) };
+  }
   const allowRule = firstMatch('allow', policy.allow, who);
   if (!allowRule) return { outcome: 'deny', room, reasons: ['RG_POLICY_NOT_ALLOWED'], ...policyRef(match) };
   const role = firstMatch('moderators', policy.moderators, who) ? 'moderator' : 'participant';

@@ -15,6 +15,7 @@ export function explainText(decision: Decision, before: ReadonlyArray<[string, s
   else lines.push(['policy', '(none)']);
   if (decision.rule) lines.push(['rule', `${decision.rule.kind}[${decision.rule.index}] at ${decision.policy?.file ?? '?'}:${decision.rule.line}`]);
   if (decision.role) lines.push(['role', decision.role]);
+  if (decision.groupsIncomplete) lines.push(['groups', 'groups incomplete: the IdP did not send every group, so this deny rule counts as matching (fail closed)']);
   for (const reason of decision.reasons) lines.push(['reason', `${reason}: ${ERRORS[reason].summary}`]);
   if (decision.freshLogin) lines.push(['needs', 'a fresh login at the identity provider (the session was idle longer than the room allows)']);
   if (decision.notice) lines.push(['notice', 'shown on the way in, until the person acknowledges it (again after each change of the policy file)']);

@@ -141,6 +141,8 @@ export interface Decision {
    * its tokens refused), or closed until `opensAt` (absent: it never opens again). Times in ms; `timeZone` the schedule's.
    */
   schedule?: { open: boolean; opensAt?: number; closesAt?: number; timeZone: string };
+  /** outcome deny: the deny rule matched only because the IdP sent the group list incomplete (Identity.groupsIncomplete). */
+  groupsIncomplete?: true;
   /** Backend features the room's policy switches on (allow only). */
   features?: string[];
 }

@@ -47,14 +47,7 @@ export class PageFrames {
     if (asked === 'de' || asked === 'en') reply.setCookie(s.langCookie.name, lang, { ...s.langCookie.options, maxAge: 365 * 86_400 });
     const nonce = randomBytes(16).toString('base64');
     reply.headers(securityHeaders({ https: this.#https, formActions: [s.idpOrigin], nonce }));
-    let url: URL;
-    try {
-      url = new URL(request.url, s.publicUrl);
-    } catch {
-      url = new URL('/', s.publicUrl); // a request URL that does not parse still gets its error page
-    }
-    url.searchParams.set('lang', lang === 'de' ? 'en' : 'de');
-    return { lang, orgName: s.orgName, hasLogo: s.hasLogo, nonce, switchHref: url.pathname + url.search, timeZone: s.timeZone, links: s.links };
+    return { lang, orgName: s.orgName, hasLogo: s.hasLogo, nonce, switchHref: languageSwitchHref(request.url, s.publicUrl, lang === 'de' ? 'en' : 'de'), timeZone: s.timeZone, links: s.links };
   }
 
   page(request: FastifyRequest, reply: FastifyReply, render: (frame: Frame) => string, status = 200) {
@@ -70,4 +63,20 @@ export class PageFrames {
 function langParameter(request: FastifyRequest): unknown {
   const query: unknown = request.query;
   return typeof query === 'object' && query !== null && 'lang' in query ? query.lang : undefined;
+}
+
+/**
+ * The language switch link: the request's query with `lang` set, as a query-only reference, so the browser
+ * keeps the page's own path. A path in it could resolve (dot segments, `/.//host/x`) to `//host/x`, a link
+ * to another site.
+ */
+export function languageSwitchHref(requestUrl: string, publicUrl: string | URL, other: 'de' | 'en'): string {
+  let url: URL;
+  try {
+    url = new URL(requestUrl, publicUrl);
+  } catch {
+    url = new URL('/', publicUrl); // a request URL that does not parse still gets its error page
+  }
+  url.searchParams.set('lang', other);
+  return url.search;
 }

@@ -34,22 +34,25 @@ export const CASES: ProfileCase[] = [
     // v2.0 ID token: groups as object ids (groupMembershipClaims: SecurityGroup), optional claim email, no email_verified.
     inside: { idToken: { sub: 'AAAAAAAAAAAAAAAAAAAAAIkzqFVrSaSaFHy782bbtaQ', oid: '00000000-0000-0000-66f3-3332eca7ea81', tid: '9188040d-6c67-4c5b-b112-36a304b66dad', ver: '2.0', name: 'Dana Düsseldorf', preferred_username: 'dana@contoso.example', email: 'dana@contoso.example', groups: [ENTRA_STAFF] }, userinfo: { name: 'Dana Düsseldorf', given_name: 'Dana', family_name: 'Düsseldorf', email: 'dana@contoso.example' } },
     outside: { idToken: { sub: 'BBBBBBBBBBBBBBBBBBBBBJkzqFVrSaSaFHy782bbtaQ', oid: '00000000-0000-0000-1111-3332eca7ea81', ver: '2.0', name: 'Eve', preferred_username: 'eve@contoso.example', groups: [ENTRA_OTHER] }, userinfo: { name: 'Eve' } },
-    // The address is read, but unverified: Entra sends no email_verified, so e-mail rules never match it.
-    expect: { groups: 'staff', name: 'Dana D%C3%BCsseldorf', email: 'dana@contoso.example' },
+    // The address is read, but unverified: Entra sends no email_verified, so e-mail rules never match it and
+    // it is not sent to the upstream (unless `oidc.trustEmail`).
+    expect: { groups: 'staff', name: 'Dana D%C3%BCsseldorf' },
   },
   {
     profile: 'authentik',
     // Default scope mappings (2025.10): email_verified false, groups by name, amr from the flow's stages.
     inside: { idToken: { sub: '6d3c2a1b0f9e8d7c6b5a4f3e2d1c0b9a8f7e6d5c4b3a2f1e0d9c8b7a6f5e4d3c', email: 'bob@example.org', email_verified: false, name: 'Bob Example', given_name: 'Bob Example', preferred_username: 'bob', nickname: 'bob', groups: ['staff', 'authentik Admins'] }, userinfo: { email: 'bob@example.org', email_verified: false, name: 'Bob Example', preferred_username: 'bob', nickname: 'bob', groups: ['staff', 'authentik Admins'] }, amr: ['pwd', 'mfa'] },
     outside: { idToken: { sub: '1c0b9a8f7e6d5c4b3a2f1e0d9c8b7a6f5e4d3c6d3c2a1b0f9e8d7c6b5a4f3e2d', email: 'carol@example.org', email_verified: false, name: 'Carol', preferred_username: 'carol', groups: ['contractors'] }, userinfo: { groups: ['contractors'] }, amr: ['pwd'] },
-    expect: { groups: 'staff,authentik Admins', name: 'Bob Example', email: 'bob@example.org' },
+    // email_verified false: the address is not sent to the upstream.
+    expect: { groups: 'staff,authentik Admins', name: 'Bob Example' },
   },
   {
     profile: 'nextcloud',
     // OpenID Connect Provider app, scopes openid profile email roles groups: groups by gid, roles the same list.
     inside: { idToken: { sub: 'bob', preferred_username: 'bob', name: 'Bob Example', email: 'bob@example.org', roles: ['staff'], groups: ['staff'] }, userinfo: { preferred_username: 'bob', name: 'Bob Example', email: 'bob@example.org', roles: ['staff'], groups: ['staff'], quota: '5 GB' } },
     outside: { idToken: { sub: 'carol', preferred_username: 'carol', name: 'Carol', roles: ['admin'], groups: ['admin'] }, userinfo: { roles: ['admin'], groups: ['admin'] } },
-    expect: { groups: 'staff', name: 'Bob Example', email: 'bob@example.org' },
+    // No email_verified: the address is not sent to the upstream.
+    expect: { groups: 'staff', name: 'Bob Example' },
   },
   {
     profile: 'ucs',
@@ -57,7 +60,8 @@ export const CASES: ProfileCase[] = [
     inside: { idToken: { sub: 'a8b9c0d1-e2f3-4a5b-8c6d-7e8f9a0b1c2d', preferred_username: 'bob', uid: 'bob', email: 'bob@school.example', email_verified: false, groups: ['/Domain Users', '/staff'] }, userinfo: { preferred_username: 'bob', uid: 'bob', email: 'bob@school.example', email_verified: false, groups: ['/Domain Users', '/staff'] }, acr: '1' },
     outside: { idToken: { sub: 'b9c0d1e2-f3a4-4b5c-9d6e-8f9a0b1c2d3e', preferred_username: 'carol', uid: 'carol', groups: ['/Domain Users'] }, userinfo: { groups: ['/Domain Users'] } },
     // No `name` claim: the profile falls back to `uid`.
-    expect: { groups: 'Domain Users,staff', name: 'bob', email: 'bob@school.example' },
+    // email_verified false: the address is not sent to the upstream.
+    expect: { groups: 'Domain Users,staff', name: 'bob' },
   },
   {
     profile: 'adfs',
@@ -65,7 +69,8 @@ export const CASES: ProfileCase[] = [
     // group arrives as a string. Userinfo answers only sub. amr is a URI.
     inside: { idToken: { sub: 'rT0cK3lW9pZ5mN1bQ7vX2aE8yU4oI6sD0fG3hJ5kL7=', upn: 'bob@corp.example', unique_name: 'CORP\\bob', group: 'staff', appid: 'roomguard', apptype: 'Confidential', ver: '1.0' }, userinfo: {}, amr: ['http://schemas.microsoft.com/ws/2008/06/identity/authenticationmethod/password'] },
     outside: { idToken: { sub: 'aB1cD2eF3gH4iJ5kL6mN7oP8qR9sT0uV1wX2yZ3a4=', upn: 'carol@corp.example', unique_name: 'CORP\\carol', group: ['Domain Users', 'contractors'], ver: '1.0' }, userinfo: {}, amr: ['http://schemas.microsoft.com/ws/2008/06/identity/authenticationmethod/password'] },
-    expect: { groups: 'staff', name: 'CORP\\bob', email: 'bob@corp.example' },
+    // The address comes from `upn`, which email_verified does not speak of: sent only under `oidc.trustEmail`.
+    expect: { groups: 'staff', name: 'CORP\\bob' },
   },
 ];
 

@@ -212,6 +212,18 @@ describe('roomguard policy check / explain', () => {
     expect(role.stdout).toMatch(/decision:\s+allow/);
   });
 
+  it('explains a deny by an incomplete group list (Entra overage) and matches upper-case object ids in oidc.groupNames (attack 17)', () => {
+    const file = profileConfig('entra', ['groupNames: ["3F9AC1D2-5B7E-4C1A-9E0F-2D8B6A4C7E11=staff"]']);
+    const env = { ROOMGUARD_OIDC_SECRET: 's3cret' };
+    const overage = roomguard(['policy', 'explain', '--config', file, '--claims', JSON.stringify({ _claim_names: { groups: 'src1' }, _claim_sources: { src1: { endpoint: 'https://graph.microsoft.com/v1.0/users/x/getMemberObjects' } } }), '--room', 'town-hall'], env);
+    expect(overage.stdout).toMatch(/decision:\s+deny/);
+    expect(overage.stdout).toMatch(/rule:\s+deny\[0\]/);
+    expect(overage.stdout).toMatch(/groups incomplete/);
+    const whole = roomguard(['policy', 'explain', '--config', file, '--claims', JSON.stringify({ groups: ['3f9ac1d2-5b7e-4c1a-9e0f-2d8b6a4c7e11'] }), '--room', 'town-hall'], env);
+    expect(whole.stdout).toMatch(/decision:\s+allow/);
+    expect(whole.stdout).toMatch(/groups:\s+staff \(sent as 3f9ac1d2/);
+  });
+
   it('refuses --claims that are not a JSON object, and --claims with --groups', () => {
     expect(roomguard(['policy', 'explain', '--dir', 'policies', '--claims', '[1]', '--room', 'staff-weekly']).code).toBe(2);
     expect(roomguard(['policy', 'explain', '--dir', 'policies', '--claims', '{}', '--groups', 'x', '--room', 'staff-weekly']).code).toBe(2);

@@ -26,3 +26,10 @@ describe('BBB checksum', () => {
     expect(bbbChecksum('join', sent.replace(/%20/g, '+'), SECRET, 'sha256')).not.toBe(checksum);
   });
 });
+
+describe('signedQuery with a lone surrogate (attack 17, finding 4)', () => {
+  it('cannot throw: the surrogate is sent as U+FFFD', () => {
+    const query = signedQuery('join', [['fullName', 'Ann\ud83d']], 'secret', 'sha256');
+    expect(query).toMatch(/^fullName=Ann%EF%BF%BD&checksum=/);
+  });
+});

@@ -1,6 +1,6 @@
 // Claim mapping (issue 2: claim paths such as realm_access.roles) into the Identity that decide() judges.
 import { describe, expect, it } from 'vitest';
-import { claimAt, identityFromClaims, readGroups } from '../../src/identity/claims.js';
+import { claimAt, identityFromClaims, mergeClaims, readGroups } from '../../src/identity/claims.js';
 import { claimMapping, groupNameTable, PROFILES } from '../../src/identity/profiles.js';
 
 const PATHS = { email: 'email', name: 'name', groups: 'groups' };
@@ -152,5 +152,96 @@ describe('oidc.profile group normalisation and claim paths', () => {
 
   it('every profile but adfs fetches userinfo by default', () => {
     expect(Object.entries(PROFILES).filter(([, p]) => !p.userinfo).map(([name]) => name)).toEqual(['adfs']);
+  });
+});
+
+describe('an incomplete group list (attack 17, finding 1)', () => {
+  const entra = claimMapping('entra', {}, groupNameTable(['3F9AC1D2-5B7E-4C1A-9E0F-2D8B6A4C7E11=denied']));
+
+  it('marks Entra\'s overage (_claim_names.groups or hasgroups instead of the list) as incomplete', () => {
+    const overage = identityFromClaims({ ...base, _claim_names: { groups: 'src1' }, _claim_sources: { src1: { endpoint: 'https://graph' } } }, entra);
+    expect(overage.groups).toEqual([]);
+    expect(overage.groupsIncomplete).toBe(true);
+    expect(identityFromClaims({ ...base, hasgroups: true }, entra).groupsIncomplete).toBe(true);
+    expect(identityFromClaims({ ...base, hasgroups: 'true', groups: ['a'] }, entra).groupsIncomplete).toBe(true);
+  });
+
+  it('marks a dropped value (over 256 code points) and a cut list (over 1000 groups) as incomplete', () => {
+    const long = identityFromClaims({ ...base, groups: ['staff', 'x'.repeat(257)] }, PATHS);
+    expect(long.groups).toEqual(['staff']);
+    expect(long.groupsIncomplete).toBe(true);
+    const many = identityFromClaims({ ...base, groups: Array.from({ length: 1001 }, (_, i) => `g${i}`) }, PATHS);
+    expect(many.groups).toHaveLength(1000);
+    expect(many.groupsIncomplete).toBe(true);
+  });
+
+  it('leaves a whole list complete: exactly 1000 groups, 256 code points, duplicates, non-string entries', () => {
+    expect(identityFromClaims({ ...base, groups: Array.from({ length: 1000 }, (_, i) => `g${i}`) }, PATHS).groupsIncomplete).toBeUndefined();
+    expect(identityFromClaims({ ...base, groups: ['é'.repeat(256), 'staff', 'staff', 1] }, PATHS).groupsIncomplete).toBeUndefined();
+    expect(identityFromClaims({ ...base, _claim_names: { email: 'src1' }, groups: ['a'] }, entra).groupsIncomplete).toBeUndefined();
+  });
+
+  it('compares Entra object ids in oidc.groupNames whatever their case or braces', () => {
+    expect(identityFromClaims({ ...base, groups: ['3f9ac1d2-5b7e-4c1a-9e0f-2d8b6a4c7e11'] }, entra).groups).toEqual(['denied']);
+    expect(identityFromClaims({ ...base, groups: ['{3F9AC1D2-5b7e-4c1a-9e0f-2d8b6a4c7e11}'] }, entra).groups).toEqual(['denied']);
+    // Names that are not GUIDs keep exact comparison.
+    const named = claimMapping('generic', {}, groupNameTable(['Staff=team']));
+    expect(identityFromClaims({ ...base, groups: ['staff', 'Staff'] }, named).groups).toEqual(['staff', 'team']);
+  });
+});
+
+describe('lone surrogates in claims (attack 17, finding 4)', () => {
+  it('replaces them with U+FFFD and cuts the name by code point, never inside a pair', () => {
+    const id = identityFromClaims({ ...base, name: `${'a'.repeat(199)}😀tail`, groups: ['bad\ud800', 'ok'] }, PATHS);
+    expect(id.name).toBe(`${'a'.repeat(199)}😀`);
+    expect(id.groups).toEqual(['bad\ufffd', 'ok']);
+    const lone = identityFromClaims({ ...base, name: 'x\udc00y', email: 'a\ud800@example.org', email_verified: true }, PATHS);
+    expect(lone.name).toBe('x\ufffdy');
+    expect(lone.email).toBe('a\ufffd@example.org');
+    for (const s of [lone.name!, lone.email!, ...id.groups, id.name!]) expect(() => encodeURIComponent(s)).not.toThrow();
+  });
+});
+
+describe('email_verified speaks only of the email claim (attack 17, findings 2 and 5)', () => {
+  it('counts an address as verified only with email_verified true for the email claim', () => {
+    expect(identityFromClaims({ ...base, email: 'a@example.org', email_verified: true }, PATHS).emailVerified).toBe(true);
+    expect(identityFromClaims({ ...base, email: 'a@example.org', email_verified: false }, PATHS).emailVerified).toBe(false);
+    expect(identityFromClaims({ ...base, email: 'a@example.org' }, PATHS).emailVerified).toBe(false);
+    expect(identityFromClaims({ ...base, email: 'a@example.org', email_verified: 'false' }, PATHS).emailVerified).toBe(false);
+  });
+
+  it('does not carry email_verified over to an address from another claim (AD FS upn, an override)', () => {
+    const adfs = claimMapping('adfs');
+    const upn = identityFromClaims({ ...base, upn: 'ceo@corp.example', email_verified: true }, adfs);
+    expect(upn.email).toBe('ceo@corp.example');
+    expect(upn.emailVerified).toBe(false);
+    const override = claimMapping('generic', { email: 'preferred_username' });
+    expect(identityFromClaims({ ...base, preferred_username: 'ceo@corp.example', email_verified: true }, override).emailVerified).toBe(false);
+  });
+
+  it('trusts every address only under oidc.trustEmail', () => {
+    const trusted = claimMapping('adfs', {}, new Map(), true);
+    expect(identityFromClaims({ ...base, upn: 'ceo@corp.example' }, trusted).emailVerified).toBe(true);
+    expect(identityFromClaims({ ...base, email: 'a@corp.example' }, claimMapping('entra', {}, new Map(), true)).emailVerified).toBe(true);
+    // An explicit "not verified" for the email claim still holds.
+    expect(identityFromClaims({ ...base, email: 'a@corp.example', email_verified: false }, claimMapping('entra', {}, new Map(), true)).emailVerified).toBe(false);
+    expect(identityFromClaims({ ...base }, trusted).emailVerified).toBe(false);
+  });
+});
+
+describe('mergeClaims: the ID token wins over userinfo (attack 17, finding 7)', () => {
+  it('also over a userinfo key that spells a token path with dots', () => {
+    const merged = mergeClaims({ 'realm_access.roles': ['admin'], extra: 1 }, { ...base, realm_access: { roles: ['staff'] } });
+    expect(identityFromClaims(merged, { ...PATHS, groups: 'realm_access.roles' }).groups).toEqual(['staff']);
+    expect(merged.extra).toBe(1);
+    // Without the nested claim in the token, the userinfo key is read.
+    expect(identityFromClaims(mergeClaims({ 'realm_access.roles': ['admin'] }, base), { ...PATHS, groups: 'realm_access.roles' }).groups).toEqual(['admin']);
+  });
+
+  it('takes email_verified from userinfo only for an address the token does not carry, and never sets a prototype', () => {
+    expect(identityFromClaims(mergeClaims({ email_verified: true }, { ...base, email: 'a@example.org' }), PATHS).emailVerified).toBe(false);
+    expect(identityFromClaims(mergeClaims({ email: 'a@example.org', email_verified: true }, base), PATHS).emailVerified).toBe(true);
+    const polluted = mergeClaims(JSON.parse('{"__proto__": {"polluted": 1}}') as Record<string, unknown>, base);
+    expect(Object.getPrototypeOf(polluted)).toBe(Object.prototype);
   });
 });

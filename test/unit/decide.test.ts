@@ -3,6 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { decide, matcherMatches, policyFor } from '../../src/policy/decide.js';
 import { parsePolicyText } from '../../src/policy/parse.js';
+import { explainText } from '../../src/policy/explain.js';
 import { formatProblem } from '../../src/config/yaml-source.js';
 import type { Policy, PolicySet, Subject } from '../../src/policy/types.js';
 import type { Identity } from '../../src/identity/types.js';
@@ -488,5 +489,35 @@ describe('decide: the room notice and the idle limit are the policy\'s rules too
     const invited = policy('policies/open.yaml', 'rooms: [open]', 'title: Open day', 'allow:', '  - anyone: true', 'guests:', '  invites: true', '  lobby: true');
     expect(decide(as(bob), 'open', setOf(invited), NOW).policy).toMatchObject({ title: 'Open day', guestLobby: true });
     expect(decide(as(bob), 'town-hall', demo, NOW).policy?.guestLobby).toBeUndefined();
+  });
+});
+
+describe('deny rules when the IdP sent the group list incomplete (attack 17, finding 1)', () => {
+  const secret = policy('policies/secret.yaml', 'rooms: [secret]', 'deny:', '  - groups: [contractors]', '  - emails: [x@example.org]', 'allow:', '  - groups: [staff]');
+  const set = setOf(secret);
+  const cut = person('erin', { groups: ['staff'], groupsIncomplete: true });
+
+  it('treats every deny entry naming groups as matching (fail closed) and says so', () => {
+    const d = decide(as(cut), 'secret', set, NOW);
+    expect(d.outcome).toBe('deny');
+    expect(d.reasons).toEqual(['RG_POLICY_DENY_RULE']);
+    expect(d.rule).toMatchObject({ kind: 'deny', index: 0 });
+    expect(d.groupsIncomplete).toBe(true);
+    expect(explainText(d)).toMatch(/groups incomplete/);
+  });
+
+  it('admits the same person with a complete list, and a deny they really match carries no flag', () => {
+    expect(decide(as(person('erin', { groups: ['staff'] })), 'secret', set, NOW).outcome).toBe('allow');
+    const real = decide(as(person('erin', { groups: ['staff', 'contractors'], groupsIncomplete: true })), 'secret', set, NOW);
+    expect(real.outcome).toBe('deny');
+    expect(real.groupsIncomplete).toBeUndefined();
+  });
+
+  it('does not let an incomplete list satisfy allow or moderator entries, nor deny entries without groups', () => {
+    expect(matcherMatches({ groups: ['staff'], line: 1 }, person('f', { groupsIncomplete: true }))).toBe(false);
+    expect(matcherMatches({ groups: ['staff'], line: 1 }, person('f', { groupsIncomplete: true }), true)).toBe(true);
+    expect(matcherMatches({ emails: ['x@example.org'], line: 1 }, person('f', { groupsIncomplete: true }), true)).toBe(false);
+    const open = setOf(policy('policies/open.yaml', 'rooms: [open]', 'deny:', '  - emails: [x@example.org]', 'allow:', '  - anyone: true'));
+    expect(decide(as(cut), 'open', open, NOW).outcome).toBe('allow');
   });
 });

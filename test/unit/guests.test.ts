@@ -104,6 +104,9 @@ describe('guest display names', () => {
   it('keeps a pseudonym, cleans control characters and spaces', () => {
     expect(guestDisplayName('  Pat\u0000 \u202e Q.  ', true, 'Guest')).toBe('Pat Q.');
   });
+  it('drops lone surrogates from a guest name (attack 17, finding 4), keeping whole pairs', () => {
+    expect(guestDisplayName('Pat\ud800 \udc00Q 😀', true, 'Guest')).toBe('Pat Q 😀');
+  });
   it('refuses an empty name where one is required, and gives a neutral one where not', () => {
     expect(guestDisplayName('   ', true, 'Guest')).toBeUndefined();
     expect(guestDisplayName(undefined, true, 'Guest')).toBeUndefined();

@@ -280,3 +280,42 @@ describe('encodeHeaderValue (identityHeaders.encoding)', () => {
     for (const encoding of ['percent', 'utf8', 'rfc8187'] as const) expect(encodeHeaderList(['a,b', 'c'], encoding).split(',')).toHaveLength(2);
   });
 });
+
+/** A reader of RFC 8187 as an upstream may be: an ext-value (charset'lang'pct) is decoded, anything else taken as it is. */
+function readRfc8187(header: string): string {
+  const ext = /^([!#$%&+\-^_`{}~A-Za-z0-9]+)'([A-Za-z0-9-]*)'(.*)$/.exec(header);
+  if (!ext) return header;
+  const bytes = Buffer.from(ext[3]!.replace(/%([0-9A-Fa-f]{2})/g, (_, h: string) => String.fromCharCode(parseInt(h, 16))), 'latin1');
+  return /^utf-8$/i.test(ext[1]!) ? bytes.toString('utf8') : bytes.toString('latin1');
+}
+
+describe('every encoding reads back as one value (attack 17, findings 3, 4 and 7)', () => {
+  const tricky = ["UTF-8'en'%61dmin", "ISO-8859-1''admins", "us-ascii''ceo@corp.example", "utf-8''x", "O'Brien", '100%', 'a%2Cb', 'a,b', 'plain', 'Zoë'];
+
+  it('rfc8187: a raw value never parses as an ext-value or as percent-encoding', () => {
+    for (const value of tricky) expect(readRfc8187(encodeHeaderValue(value, 'rfc8187')), value).toBe(value);
+    expect(encodeHeaderValue("ISO-8859-1''admins", 'rfc8187')).toBe("UTF-8''ISO-8859-1%27%27admins");
+    expect(encodeHeaderValue('50%', 'rfc8187')).toBe("UTF-8''50%25");
+    expect(encodeHeaderValue('Alice Example', 'rfc8187')).toBe('Alice Example');
+  });
+
+  it('utf8 lists: `%` is written %25 where `,` is %2C, so a%2Cb and a,b differ and both read back', () => {
+    const read = (list: string) => list.split(',').map((v) => Buffer.from(v, 'latin1').toString('utf8').replace(/%(25|2C)/g, (_, h: string) => (h === '25' ? '%' : ',')));
+    expect(encodeHeaderList(['a%2Cb'], 'utf8')).not.toBe(encodeHeaderList(['a,b'], 'utf8'));
+    expect(read(encodeHeaderList(['a%2Cb', 'a,b', '100%', 'Zoë'], 'utf8'))).toEqual(['a%2Cb', 'a,b', '100%', 'Zoë']);
+    for (const encoding of ['percent', 'rfc8187'] as const) expect(encodeHeaderList(['a%2Cb'], encoding)).not.toBe(encodeHeaderList(['a,b'], encoding));
+  });
+
+  it('no encoder throws on a lone surrogate; it travels as U+FFFD', () => {
+    for (const value of ['a\ud800', '\udfff', 'x\ud83d', 'Zo\udc00ë']) {
+      expect(() => headerSafe(value)).not.toThrow();
+      for (const encoding of ['percent', 'utf8', 'rfc8187'] as const) {
+        expect(() => encodeHeaderValue(value, encoding)).not.toThrow();
+        expect(() => encodeHeaderList([value, 'b'], encoding)).not.toThrow();
+      }
+    }
+    expect(headerSafe('a\ud800')).toBe('a%EF%BF%BD');
+    expect(readRfc8187(encodeHeaderValue('a\ud800', 'rfc8187'))).toBe('a\ufffd');
+    expect(() => identityHeaders({ sub: 's\ud800', name: 'n\udc00', email: 'e\ud800@x', groups: ['g\ud800'], assertion: 'x' })).not.toThrow();
+  });
+});

@@ -10,6 +10,7 @@ import { renderAuditPage } from '../../src/ui/audit-page.js';
 import { qrCodeSvg } from '../../src/ui/qr-code.js';
 import { browserAndSystem } from '../../src/ui/user-agent.js';
 import { formatSpan } from '../../src/ui/time.js';
+import { languageSwitchHref } from '../../src/ui/page-frames.js';
 import type { Frame } from '../../src/ui/layout.js';
 import type { AuditRecord } from '../../src/audit/record.js';
 
@@ -218,5 +219,17 @@ describe('formatSpan', () => {
     expect(formatSpan(90 * 60_000, 'de')).toBe('90 Minuten');
     expect(formatSpan(2 * 86_400_000, 'en')).toBe('2 days');
     expect(formatSpan(60_000, 'en')).toBe('1 minute');
+  });
+});
+
+describe('the language switch link (attack 17, finding 6)', () => {
+  it('is a query-only reference, never a path that could name another host', () => {
+    for (const target of ['/.//evil.example/x', '/_roomguard/..//evil.example/x', '/%2e//evil.example/', '/a/..//evil.example', '//evil.example/x?y=1']) {
+      const href = languageSwitchHref(target, 'https://meet.example.org', 'de');
+      expect(href, target).toMatch(/^\?/);
+      expect(new URL(href, `https://meet.example.org${target.startsWith('//') ? '/' : target}`).host).toBe('meet.example.org');
+    }
+    expect(languageSwitchHref('/room/x?a=1&lang=en', 'https://meet.example.org', 'de')).toBe('?a=1&lang=de');
+    expect(languageSwitchHref('/%zz\u0000', 'https://meet.example.org', 'en')).toBe('?lang=en');
   });
 });
