@@ -122,6 +122,45 @@ describe('through roomguard over WebSocket (auth: none)', () => {
   });
 });
 
+// The allowlist of destinations (F3/F4 of the attack on issue 19): the lobby of an admitted room is
+// reachable; another room's lobby, a breakout room and another domain are not.
+const LOBBY = `lobby.${DOMAIN}`;
+
+describe('destinations beside the MUC service, through roomguard (auth: none)', () => {
+  it('lets the admitted person into the lobby of the admitted room', async () => {
+    const client = await connectWebSocket(wsUrl(), DOMAIN, { cookie });
+    await client.send(joinStanza(`town-hall@${LOBBY}`, 'alice-lobby'));
+    await client.waitFor('lobby join', () => joined(client.received, `town-hall@${LOBBY}`, 'alice-lobby'));
+    expect(await roster(`town-hall@${LOBBY}`)).toContain('alice-lobby');
+    await client.close();
+  });
+
+  it.each([
+    ['the lobby of another room', `board@${LOBBY}`],
+    ['a breakout room', `board@breakout.${DOMAIN}`],
+  ])('refuses %s over WebSocket and BOSH: never an occupant', async (_name, room) => {
+    const ws = await connectWebSocket(wsUrl(), DOMAIN, { cookie });
+    await ws.send(joinStanza(room, 'mallory-side'));
+    await ws.waitFor('stream error', (f) => f.includes('<stream:error'));
+    await expect.poll(() => ws.ended).toBe(true);
+    const bosh = await connectBosh(boshUrl(), DOMAIN, { cookie });
+    expect((await bosh.post(bosh.wrap(joinStanza(room, 'mallory-side-bosh')))).status).toBe(403);
+    const occupants = await roster(room);
+    expect(occupants).not.toContain('mallory-side');
+    expect(occupants).not.toContain('mallory-side-bosh');
+  });
+
+  it('refuses a room on another domain (a tenant subdomain form without tenants, a foreign server)', async () => {
+    for (const room of [`board@conference.acme.${DOMAIN}`, 'board@conference.evil.example']) {
+      const ws = await connectWebSocket(wsUrl(), DOMAIN, { cookie });
+      await ws.send(joinStanza(room, 'mallory-far'));
+      await ws.waitFor('stream error', (f) => f.includes('<stream:error'));
+      await expect.poll(() => ws.ended).toBe(true);
+      expect(ws.received.some((f) => f.includes(room))).toBe(false);
+    }
+  });
+});
+
 describe('through roomguard over BOSH (auth: none)', () => {
   it('lets the admitted person join the admitted room', async () => {
     const client = await connectBosh(boshUrl(), DOMAIN, { cookie });
