@@ -8,7 +8,7 @@ import { SignJWT, jwtVerify } from 'jose';
 import { firstPathOpening, type Backend, type Entry, type EntryRequest, type RoomLookup, type SignallingRequest, type SignallingVerdict } from './backend.js';
 import type { RequestPath } from './request-path.js';
 import { canonicalRoom } from './room-name.js';
-import { boshTerminateBody, judgeBoshBody, judgeWebSocketMessage, STANZA_BYTES_LIMIT, streamErrorCondition, streamErrorFrames, type StanzaRules, type StanzaVerdict } from './xmpp-stanzas.js';
+import { boshTerminateBody, judgeBoshBody, judgeWebSocketMessage, mucTenantOf, STANZA_BYTES_LIMIT, streamErrorCondition, streamErrorFrames, type StanzaRules, type StanzaVerdict } from './xmpp-stanzas.js';
 import type { Identity, Role } from '../identity/types.js';
 
 /** First path segments that are Jitsi's own files, served without login. */
@@ -47,15 +47,19 @@ export const CONFERENCE_REQUEST_PATH = '/conference-request/v1';
  * undefined for anything else. The local part must already be canonical (Prosody takes it literally, so
  * `Board` or `b%61ard` would be another room than the one judged), one `@`, no resource.
  */
-export function conferenceRequestRoom(body: unknown): string | undefined {
+export function conferenceRequestRoom(body: unknown, muc: { mucDomain: string; tenants: boolean }): string | undefined {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) return undefined;
   const jid = (body as Record<string, unknown>).room;
   if (typeof jid !== 'string' || jid.length > 1024) return undefined;
   const at = jid.indexOf('@');
   if (at <= 0 || jid.indexOf('@', at + 1) !== -1 || jid.includes('/') || at === jid.length - 1) return undefined;
+  // Only a room of the MUC service (or, with tenants, its tenant subdomain form Prosody maps to
+  // `[tenant]room`): the same local part on the lobby, another service or another domain is another room.
+  const tenant = mucTenantOf(jid.slice(at + 1), muc.mucDomain.toLowerCase());
+  if (tenant === undefined || (tenant !== '' && !muc.tenants)) return undefined;
   const local = jid.slice(0, at);
-  const tenanted = /^\[([^\]]+)\](.+)$/.exec(local);
-  const parts = tenanted ? [tenanted[1]!, tenanted[2]!] : [local];
+  const tenanted = tenant === '' ? /^\[([^\]]+)\](.+)$/.exec(local) : null;
+  const parts = tenant !== '' ? [tenant, local] : tenanted ? [tenanted[1]!, tenanted[2]!] : [local];
   if (parts.some((part) => canonicalRoom(part) !== part)) return undefined;
   return parts.join('/');
 }
@@ -215,7 +219,7 @@ export class JitsiBackend implements Backend {
       body: {
         limit: CONFERENCE_BODY_LIMIT,
         judge: (body) => {
-          const named = conferenceRequestRoom(body);
+          const named = conferenceRequestRoom(body, this.settings);
           return named === judged ? undefined : { code: 'RG_JITSI_NOT_ADMITTED', room: named ?? '(unreadable)' };
         },
       },

@@ -289,13 +289,26 @@ function judgeConference(tag: SaxesTagNS, rules: StanzaRules): void {
  * `room@<prefix>.<tenant>.<base>` as `[tenant]room@<prefix>.<base>` (the MUC service being
  * `<prefix>.<base>`). Undefined for any other domain.
  */
-function subdomainTenant(domain: string, rules: StanzaRules): string | undefined {
+function subdomainTenant(domain: string, rules: Pick<StanzaRules, 'mucDomain'>): string | undefined {
   const dot = rules.mucDomain.indexOf('.');
   if (dot <= 0) return undefined;
   const prefix = rules.mucDomain.slice(0, dot + 1);
   const base = rules.mucDomain.slice(dot);
   if (!domain.startsWith(prefix) || !domain.endsWith(base) || domain.length <= prefix.length + base.length) return undefined;
-  return domain.slice(prefix.length, domain.length - base.length);
+  const tenant = domain.slice(prefix.length, domain.length - base.length);
+  // One label: `conference.a.b.<base>` is no tenant's form (refused with every other unknown domain).
+  return tenant.includes('.') ? undefined : tenant;
+}
+
+/**
+ * The tenant of a MUC domain in Jitsi's subdomain form (`conference.<tenant>.<domain>`, compared as Prosody
+ * would: width and case folded, no trailing dot), `''` for the MUC service itself, undefined otherwise.
+ */
+export function mucTenantOf(domain: string, mucDomain: string): string | undefined {
+  const normal = normaliseDomain(domain);
+  if (normal === undefined) return undefined;
+  if (normal === mucDomain) return '';
+  return subdomainTenant(normal, { mucDomain });
 }
 
 /**

@@ -165,6 +165,9 @@ describe('signalling gate', () => {
       ['two @', '{"room":"town-hall@board@conference.meet.jitsi"}'],
       ['no room at all', '{"properties":{}}'],
       ['a room that is not a string', '{"room":["town-hall@conference.meet.jitsi"]}'],
+      ['the admitted name on the lobby service', '{"room":"town-hall@lobby.meet.jitsi"}'],
+      ['the admitted name on another domain', '{"room":"town-hall@evil.example"}'],
+      ['the admitted name in a tenant subdomain form (tenants off)', '{"room":"town-hall@conference.acme.meet.jitsi"}'],
     ])('refuses %s with ?room= of an admitted room, audits the attempt, and Jicofo never sees it', async (_what, body) => {
       const alice = await enter('alice', 'town-hall');
       const before = upstream.arrived.length;

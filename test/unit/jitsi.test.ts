@@ -158,8 +158,11 @@ describe('the room of a conference request (Jicofo reads the body)', () => {
     [{ room: 'board@conference.meet.jitsi' }, 'board'],
     [{ room: 'team%20a@muc.meet.jitsi', properties: {} }, 'team%20a'],
     [{ room: '[sales]weekly@conference.meet.jitsi' }, 'sales/weekly'],
+    [{ room: 'weekly@conference.sales.meet.jitsi' }, 'sales/weekly'],
+    [{ room: 'board@CONFERENCE.meet.jitsi' }, 'board'],
   ])('reads %j as %s', (body, room) => {
-    expect(conferenceRequestRoom(body)).toBe(room);
+    const muc = (body as { room: string }).room.includes('@muc.') ? 'muc.meet.jitsi' : 'conference.meet.jitsi';
+    expect(conferenceRequestRoom(body, { mucDomain: muc, tenants: true })).toBe(room);
   });
 
   it.each([
@@ -179,8 +182,19 @@ describe('the room of a conference request (Jicofo reads the body)', () => {
     ['null', null],
     ['a string', 'board@conference.meet.jitsi'],
     ['a very long JID', { room: `${'a'.repeat(1100)}@conference.meet.jitsi` }],
+    ['the lobby service', { room: 'board@lobby.meet.jitsi' }],
+    ['a breakout room', { room: 'board@breakout.meet.jitsi' }],
+    ['another domain', { room: 'board@evil.example' }],
+    ['another MUC domain', { room: 'board@conference.evil.example' }],
+    ['a subdomain tenant with a bracket tenant too', { room: '[acme]board@conference.sales.meet.jitsi' }],
+    ['a subdomain two labels deep', { room: 'board@conference.a.b.meet.jitsi' }],
   ])('reads no room from %s', (_what, body) => {
-    expect(conferenceRequestRoom(body)).toBeUndefined();
+    expect(conferenceRequestRoom(body, { mucDomain: 'conference.meet.jitsi', tenants: true })).toBeUndefined();
+  });
+
+  it('reads a tenant subdomain form as no room when tenants are off', () => {
+    expect(conferenceRequestRoom({ room: 'weekly@conference.sales.meet.jitsi' }, { mucDomain: 'conference.meet.jitsi', tenants: false })).toBeUndefined();
+    expect(conferenceRequestRoom({ room: 'weekly@conference.meet.jitsi' }, { mucDomain: 'conference.meet.jitsi', tenants: false })).toBe('weekly');
   });
 });
 
