@@ -129,6 +129,13 @@ export interface Backend {
    * other pages are for people with an account.
    */
   readonly guestsUseOwnPaths: boolean;
+  /**
+   * The largest WebSocket message a client may send through the proxy, enforced by the WebSocket server
+   * as frames arrive (larger: closed with 1009 before it is buffered whole). Set where the backend reads
+   * every message (Jitsi: its stanza limit and a margin); absent: the ws library's default (100 MiB),
+   * since a generic app's messages may be of any size.
+   */
+  readonly webSocketMessageLimit?: number;
   roomOf(path: RequestPath): RoomLookup;
   /** The page-load path that opens `room`, exactly as roomOf reads it back; undefined when none can be found. */
   pathOf(room: string): string | undefined;

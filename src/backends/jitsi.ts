@@ -64,6 +64,9 @@ export function conferenceRequestRoom(body: unknown, muc: { mucDomain: string; t
   return parts.join('/');
 }
 
+/** Over the stanza limit, messages still get the stream error (`too-large`) up to this many more bytes. */
+const WEBSOCKET_MARGIN = 16 * 1024;
+
 /** Nothing a client sends can be older than this for Prosody, which checks nbf without leeway. */
 const NBF_BACKDATE_S = 30;
 
@@ -99,6 +102,8 @@ export class JitsiBackend implements Backend {
   readonly reservedRooms: readonly string[] = [...STATIC, ...SIGNALLING.keys(), ...OWN];
   /** Jitsi's app, assets and signalling are part of being in a room. */
   readonly guestsUseOwnPaths = true;
+  /** Every message is read (up to the stanza limit): anything far beyond it is no XMPP, never buffered. */
+  readonly webSocketMessageLimit = STANZA_BYTES_LIMIT + WEBSOCKET_MARGIN;
   readonly settings: JitsiSettings;
   readonly #key: Uint8Array;
   readonly #pseudonymKey: Buffer;
