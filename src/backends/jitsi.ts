@@ -67,6 +67,19 @@ export function conferenceRequestRoom(body: unknown, muc: { mucDomain: string; t
 /** Over the stanza limit, messages still get the stream error (`too-large`) up to this many more bytes. */
 const WEBSOCKET_MARGIN = 16 * 1024;
 
+/**
+ * An admission's id under auth: none, which carries when it was granted (`n<ms in base 36>.<random>`):
+ * nothing else ends such an admission (no token expires). Ids of any other form never count as fresh.
+ */
+export function noneAdmissionId(now: number): string {
+  return `n${Math.floor(now).toString(36)}.${randomBytes(12).toString('base64url')}`;
+}
+
+function noneAdmissionTime(id: string): number | undefined {
+  const match = /^n([0-9a-z]{1,12})\./.exec(id);
+  return match ? parseInt(match[1]!, 36) : undefined;
+}
+
 /** Nothing a client sends can be older than this for Prosody, which checks nbf without leeway. */
 const NBF_BACKDATE_S = 30;
 
@@ -167,7 +180,7 @@ export class JitsiBackend implements Backend {
    */
   async enter(request: EntryRequest): Promise<Entry> {
     // Without tokens the page goes on as it is; the admission the stanza inspection reads is kept.
-    if (this.settings.auth === 'none') return { kind: 'pass', details: { auth: 'none' }, grant: { room: request.room, id: randomBytes(12).toString('base64url') } };
+    if (this.settings.auth === 'none') return { kind: 'pass', details: { auth: 'none' }, grant: { room: request.room, id: noneAdmissionId(request.now) } };
     const params = new URLSearchParams(request.query);
     const given = params.get('jwt');
     const jti = given ? await this.tokenFor(given, request.room, request.now) : undefined;
@@ -203,6 +216,8 @@ export class JitsiBackend implements Backend {
     const judged = request.tenant ? `${request.tenant}/${room}` : room;
     const admitted = request.session.admissions[judged] ?? [];
     if (admitted.length === 0) return refuse('RG_JITSI_NOT_ADMITTED');
+    // Without tokens nothing else ends an admission: it lasts tokenTtl, then the next page load re-judges.
+    if (this.settings.auth === 'none' && !this.#fresh(admitted, request.now)) return refuse('RG_JITSI_NOT_ADMITTED');
     const token = params.get('token');
     if (this.settings.auth === 'token') {
       if (token === null && !conference) return refuse('RG_JITSI_TOKEN_INVALID');
@@ -235,12 +250,21 @@ export class JitsiBackend implements Backend {
    * The XMPP itself is read too, whatever the auth mode: a connection opened for one room must not join
    * another. WebSocket: every message; BOSH: every POST body (GET only shows Prosody's info page).
    */
+  /** auth: none: whether one of a room's admissions was granted less than tokenTtl ago. */
+  #fresh(ids: readonly string[], now: number): boolean {
+    return ids.some((id) => {
+      const at = noneAdmissionTime(id);
+      return at !== undefined && at <= now && now - at < this.settings.tokenTtlMs;
+    });
+  }
+
   #xmppVerdict(request: SignallingRequest): SignallingVerdict {
     const admissions = request.session.admissions;
     const rules: StanzaRules = {
       domain: this.settings.domain.toLowerCase(), mucDomain: this.settings.mucDomain.toLowerCase(), tenants: this.settings.tenants,
       // Own entries only: `constructor` or `__proto__` must never read as an admission.
-      admitted: (room) => Object.hasOwn(admissions, room) && Array.isArray(admissions[room]) && admissions[room].length > 0,
+      // auth: none: only admissions still fresh when the connection opened (a meeting in progress goes on).
+      admitted: (room) => Object.hasOwn(admissions, room) && Array.isArray(admissions[room]) && admissions[room].length > 0 && (this.settings.auth === 'token' || this.#fresh(admissions[room], request.now)),
     };
     const code = (verdict: Extract<StanzaVerdict, { ok: false }>) => (verdict.why === 'not-admitted' ? 'RG_JITSI_NOT_ADMITTED' : 'RG_REQUEST_INVALID') as 'RG_JITSI_NOT_ADMITTED' | 'RG_REQUEST_INVALID';
     if (request.endpoint === 'xmpp') {

@@ -4,6 +4,7 @@
 // is asked of Prosody itself: an observer in the other room sees every occupant's presence, and a
 // late joiner gets the room's whole roster.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
 import { queryAudit } from '../../src/audit/query.js';
 import { ScriptedBrowser } from '../helpers/browser.js';
 import { startProsody, type ProsodyServer } from '../helpers/prosody-server.js';
@@ -189,5 +190,49 @@ describe('through roomguard over BOSH (auth: none)', () => {
     const second = await client.post(whole.slice(cut));
     expect([first.status, second.status]).toEqual([403, 403]);
     expect(await roster(OTHER)).not.toContain('mallory-split');
+  });
+});
+
+// F6 of the attack on issue 19: without tokens nothing ended an admission. It lasts tokenTtl; after that
+// a new connection is refused until a page load, where the policy is judged again, admits anew.
+describe('admissions expire under auth: none', () => {
+  let clock = Date.now();
+  let timed: Rig;
+  beforeAll(async () => {
+    timed = await startRig({ gateway: { now: () => clock }, config: { backend: { type: 'jitsi', upstream: prosody.origin, jitsi: { auth: 'none', domain: DOMAIN, tokenTtl: '10m' } } } });
+  }, 60_000);
+  afterAll(async () => {
+    await timed?.close();
+  });
+
+  it('refuses a new connection once tokenTtl has passed, and admits again after a page load', async () => {
+    const browser = new ScriptedBrowser({ accept: 'text/html' });
+    const load = async () => {
+      let result = await browser.follow(`${timed.origin}/town-hall`);
+      if (new URL(result.final.url).origin !== timed.origin) result = await browser.submitLogin(result.final, 'alice', 'demo');
+      if (new URL(result.final.url).pathname === '/_roomguard/notice') {
+        const csrf = /name="csrf" value="([^"]+)"/.exec(await result.final.text())![1]!;
+        await browser.follow(`${timed.origin}/_roomguard/notice`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ csrf, room: 'town-hall', returnTo: '/town-hall' }).toString() });
+      }
+    };
+    await load();
+    const url = `ws://127.0.0.1:${timed.port}/xmpp-websocket?room=town-hall`;
+    const status = () => new Promise<number>((resolve) => {
+      const socket = new WebSocket(url, 'xmpp', { headers: { cookie: browser.jar.header(new URL(timed.origin))! } });
+      socket.once('open', () => { socket.close(); resolve(101); });
+      socket.once('unexpected-response', (_q, r) => resolve(r.statusCode ?? 0));
+      socket.once('error', () => resolve(-1));
+    });
+    const fresh = await connectWebSocket(url, DOMAIN, { cookie: browser.jar.header(new URL(timed.origin))! });
+    await fresh.send(joinStanza(ADMITTED, 'alice-timed'));
+    await fresh.waitFor('join', () => joined(fresh.received, ADMITTED, 'alice-timed'));
+    await fresh.close();
+    clock += 10 * 60_000 + 1000;
+    expect(await status()).toBe(403);
+    await load();
+    const again = await connectWebSocket(url, DOMAIN, { cookie: browser.jar.header(new URL(timed.origin))! });
+    await again.send(joinStanza(ADMITTED, 'alice-timed2'));
+    await again.waitFor('join', () => joined(again.received, ADMITTED, 'alice-timed2'));
+    await again.close();
   });
 });
