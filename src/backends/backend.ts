@@ -67,6 +67,8 @@ export interface SignallingRequest {
   tenant?: string;
   /** The backend's own name for the endpoint, as its roomOf() gave it. */
   endpoint?: string;
+  /** A WebSocket opening (its messages are judged only where the verdict carries a stream rule). */
+  ws?: boolean;
   session: SessionView;
   now: number;
   /** Takes a value the backend remembered (at entry) from the store, once. */

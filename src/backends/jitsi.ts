@@ -205,6 +205,8 @@ export class JitsiBackend implements Backend {
   async signalling(request: SignallingRequest): Promise<SignallingVerdict> {
     const conference = request.endpoint === 'conference';
     const refuse = (code: 'RG_JITSI_NOT_ADMITTED' | 'RG_JITSI_TOKEN_INVALID' | 'RG_REQUEST_INVALID'): SignallingVerdict => ({ kind: 'refuse', code });
+    // Only the XMPP WebSocket is read message by message: an upgrade anywhere else would be relayed unread.
+    if (request.ws === true && request.endpoint !== 'xmpp') return refuse('RG_REQUEST_INVALID');
     const params = new URLSearchParams(request.query);
     // Prosody takes the tenant of the connection from `prefix`, which Jitsi's web server sets: never the browser's.
     if ([...params.keys()].some((name) => SERVER_SET_PARAMETERS.includes(name.trim().toLowerCase()))) return refuse('RG_REQUEST_INVALID');

@@ -162,6 +162,18 @@ describe('destinations beside the MUC service, through roomguard (auth: none)', 
   });
 });
 
+describe('WebSocket openings elsewhere (auth: none)', () => {
+  it('refuses a WebSocket upgrade on /http-bind, which no per-message rule would read', async () => {
+    const status = await new Promise<number>((resolve) => {
+      const socket = new WebSocket(`ws://127.0.0.1:${rig.port}/http-bind?room=town-hall`, 'xmpp', { headers: { cookie } });
+      socket.once('open', () => { socket.close(); resolve(101); });
+      socket.once('unexpected-response', (_q, r) => resolve(r.statusCode ?? 0));
+      socket.once('error', () => resolve(-1));
+    });
+    expect(status).toBe(400);
+  });
+});
+
 describe('through roomguard over BOSH (auth: none)', () => {
   it('lets the admitted person join the admitted room', async () => {
     const client = await connectBosh(boshUrl(), DOMAIN, { cookie });

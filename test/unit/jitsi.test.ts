@@ -260,6 +260,14 @@ describe('auth: none and the XMPP inspection (both modes)', () => {
     expect(verdict.stream.judge(Buffer.from('<presence xmlns="jabber:client" to="board@conference.meet.jitsi/a"/>'), false)).toBeUndefined();
   });
 
+  it('refuses a WebSocket opening on BOSH or the conference request, which no stream rule would read', async () => {
+    for (const endpoint of ['bosh', 'conference'] as const) {
+      const path = endpoint === 'bosh' ? '/http-bind' : '/conference-request/v1';
+      expect(await none.signalling({ path, method: 'GET', query: 'room=board', endpoint, ws: true, session, now: Date.now(), take: async () => null }), endpoint).toMatchObject({ kind: 'refuse', code: 'RG_REQUEST_INVALID' });
+    }
+    expect(await none.signalling({ path: '/xmpp-websocket', method: 'GET', query: 'room=board', endpoint: 'xmpp', ws: true, session, now: Date.now(), take: async () => null })).toMatchObject({ kind: 'pass', stream: expect.anything() });
+  });
+
   it('judges rooms on the configured MUC service', async () => {
     const custom = new JitsiBackend({ ...settings, tenants: false, auth: 'none', mucDomain: 'muc.meet.jitsi' });
     const verdict = await custom.signalling({ path: '/xmpp-websocket', method: 'GET', query: 'room=board', endpoint: 'xmpp', session, now: Date.now(), take: async () => null });
