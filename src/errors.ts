@@ -47,6 +47,7 @@ export const ERRORS = {
   RG_JITSI_TOKEN_INVALID: { status: 403, summary: 'the Jitsi token is not one roomguard issued to this session for this room' },
   RG_BBB_JOIN_INVALID: { status: 403, summary: 'a BBB join URL that roomguard did not sign for this session, or that was used already or expired' },
   RG_FORWARD_AUTH_BODY: { status: 403, summary: 'this request is judged by its body, which a forward-auth check does not carry: the web server must send it to roomguard itself' },
+  RG_FORWARD_AUTH_STREAM: { status: 403, summary: 'this connection is judged message by message (XMPP signalling), which a forward-auth check cannot do: the web server must send it to roomguard itself' },
   RG_BACKEND_API_REFUSED: { status: 403, summary: 'the backend server API is not reachable through the gateway' },
   RG_AUDIT_FORBIDDEN: { status: 403, summary: 'only members of the audit.reviewers groups may read the audit log' },
   RG_AUDIT_UNAVAILABLE: { status: 503, summary: 'the audit log cannot be written, so nobody is let in' },

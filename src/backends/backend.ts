@@ -67,6 +67,8 @@ export interface SignallingRequest {
   tenant?: string;
   /** The backend's own name for the endpoint, as its roomOf() gave it. */
   endpoint?: string;
+  /** A WebSocket opening (its messages are judged only where the verdict carries a stream rule). */
+  ws?: boolean;
   session: SessionView;
   now: number;
   /** Takes a value the backend remembered (at entry) from the store, once. */
@@ -129,6 +131,13 @@ export interface Backend {
    * other pages are for people with an account.
    */
   readonly guestsUseOwnPaths: boolean;
+  /**
+   * The largest WebSocket message a client may send through the proxy, enforced by the WebSocket server
+   * as frames arrive (larger: closed with 1009 before it is buffered whole). Set where the backend reads
+   * every message (Jitsi: its stanza limit and a margin); absent: the ws library's default (100 MiB),
+   * since a generic app's messages may be of any size.
+   */
+  readonly webSocketMessageLimit?: number;
   roomOf(path: RequestPath): RoomLookup;
   /** The page-load path that opens `room`, exactly as roomOf reads it back; undefined when none can be found. */
   pathOf(room: string): string | undefined;

@@ -8,7 +8,7 @@ import { SignJWT, jwtVerify } from 'jose';
 import { firstPathOpening, type Backend, type Entry, type EntryRequest, type RoomLookup, type SignallingRequest, type SignallingVerdict } from './backend.js';
 import type { RequestPath } from './request-path.js';
 import { canonicalRoom } from './room-name.js';
-import { boshTerminateBody, judgeBoshBody, judgeWebSocketMessage, STANZA_BYTES_LIMIT, streamErrorCondition, streamErrorFrames, type StanzaRules, type StanzaVerdict } from './xmpp-stanzas.js';
+import { boshTerminateBody, judgeBoshBody, judgeWebSocketMessage, mucTenantOf, STANZA_BYTES_LIMIT, streamErrorCondition, streamErrorFrames, type StanzaRules, type StanzaVerdict } from './xmpp-stanzas.js';
 import type { Identity, Role } from '../identity/types.js';
 
 /** First path segments that are Jitsi's own files, served without login. */
@@ -47,17 +47,37 @@ export const CONFERENCE_REQUEST_PATH = '/conference-request/v1';
  * undefined for anything else. The local part must already be canonical (Prosody takes it literally, so
  * `Board` or `b%61ard` would be another room than the one judged), one `@`, no resource.
  */
-export function conferenceRequestRoom(body: unknown): string | undefined {
+export function conferenceRequestRoom(body: unknown, muc: { mucDomain: string; tenants: boolean }): string | undefined {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) return undefined;
   const jid = (body as Record<string, unknown>).room;
   if (typeof jid !== 'string' || jid.length > 1024) return undefined;
   const at = jid.indexOf('@');
   if (at <= 0 || jid.indexOf('@', at + 1) !== -1 || jid.includes('/') || at === jid.length - 1) return undefined;
+  // Only a room of the MUC service (or, with tenants, its tenant subdomain form Prosody maps to
+  // `[tenant]room`): the same local part on the lobby, another service or another domain is another room.
+  const tenant = mucTenantOf(jid.slice(at + 1), muc.mucDomain.toLowerCase());
+  if (tenant === undefined || (tenant !== '' && !muc.tenants)) return undefined;
   const local = jid.slice(0, at);
-  const tenanted = /^\[([^\]]+)\](.+)$/.exec(local);
-  const parts = tenanted ? [tenanted[1]!, tenanted[2]!] : [local];
+  const tenanted = tenant === '' ? /^\[([^\]]+)\](.+)$/.exec(local) : null;
+  const parts = tenant !== '' ? [tenant, local] : tenanted ? [tenanted[1]!, tenanted[2]!] : [local];
   if (parts.some((part) => canonicalRoom(part) !== part)) return undefined;
   return parts.join('/');
+}
+
+/** Over the stanza limit, messages still get the stream error (`too-large`) up to this many more bytes. */
+const WEBSOCKET_MARGIN = 16 * 1024;
+
+/**
+ * An admission's id under auth: none, which carries when it was granted (`n<ms in base 36>.<random>`):
+ * nothing else ends such an admission (no token expires). Ids of any other form never count as fresh.
+ */
+export function noneAdmissionId(now: number): string {
+  return `n${Math.floor(now).toString(36)}.${randomBytes(12).toString('base64url')}`;
+}
+
+function noneAdmissionTime(id: string): number | undefined {
+  const match = /^n([0-9a-z]{1,12})\./.exec(id);
+  return match ? parseInt(match[1]!, 36) : undefined;
 }
 
 /** Nothing a client sends can be older than this for Prosody, which checks nbf without leeway. */
@@ -95,6 +115,8 @@ export class JitsiBackend implements Backend {
   readonly reservedRooms: readonly string[] = [...STATIC, ...SIGNALLING.keys(), ...OWN];
   /** Jitsi's app, assets and signalling are part of being in a room. */
   readonly guestsUseOwnPaths = true;
+  /** Every message is read (up to the stanza limit): anything far beyond it is no XMPP, never buffered. */
+  readonly webSocketMessageLimit = STANZA_BYTES_LIMIT + WEBSOCKET_MARGIN;
   readonly settings: JitsiSettings;
   readonly #key: Uint8Array;
   readonly #pseudonymKey: Buffer;
@@ -158,7 +180,7 @@ export class JitsiBackend implements Backend {
    */
   async enter(request: EntryRequest): Promise<Entry> {
     // Without tokens the page goes on as it is; the admission the stanza inspection reads is kept.
-    if (this.settings.auth === 'none') return { kind: 'pass', details: { auth: 'none' }, grant: { room: request.room, id: randomBytes(12).toString('base64url') } };
+    if (this.settings.auth === 'none') return { kind: 'pass', details: { auth: 'none' }, grant: { room: request.room, id: noneAdmissionId(request.now) } };
     const params = new URLSearchParams(request.query);
     const given = params.get('jwt');
     const jti = given ? await this.tokenFor(given, request.room, request.now) : undefined;
@@ -183,6 +205,8 @@ export class JitsiBackend implements Backend {
   async signalling(request: SignallingRequest): Promise<SignallingVerdict> {
     const conference = request.endpoint === 'conference';
     const refuse = (code: 'RG_JITSI_NOT_ADMITTED' | 'RG_JITSI_TOKEN_INVALID' | 'RG_REQUEST_INVALID'): SignallingVerdict => ({ kind: 'refuse', code });
+    // Only the XMPP WebSocket is read message by message: an upgrade anywhere else would be relayed unread.
+    if (request.ws === true && request.endpoint !== 'xmpp') return refuse('RG_REQUEST_INVALID');
     const params = new URLSearchParams(request.query);
     // Prosody takes the tenant of the connection from `prefix`, which Jitsi's web server sets: never the browser's.
     if ([...params.keys()].some((name) => SERVER_SET_PARAMETERS.includes(name.trim().toLowerCase()))) return refuse('RG_REQUEST_INVALID');
@@ -194,6 +218,8 @@ export class JitsiBackend implements Backend {
     const judged = request.tenant ? `${request.tenant}/${room}` : room;
     const admitted = request.session.admissions[judged] ?? [];
     if (admitted.length === 0) return refuse('RG_JITSI_NOT_ADMITTED');
+    // Without tokens nothing else ends an admission: it lasts tokenTtl, then the next page load re-judges.
+    if (this.settings.auth === 'none' && !this.#fresh(admitted, request.now)) return refuse('RG_JITSI_NOT_ADMITTED');
     const token = params.get('token');
     if (this.settings.auth === 'token') {
       if (token === null && !conference) return refuse('RG_JITSI_TOKEN_INVALID');
@@ -215,7 +241,7 @@ export class JitsiBackend implements Backend {
       body: {
         limit: CONFERENCE_BODY_LIMIT,
         judge: (body) => {
-          const named = conferenceRequestRoom(body);
+          const named = conferenceRequestRoom(body, this.settings);
           return named === judged ? undefined : { code: 'RG_JITSI_NOT_ADMITTED', room: named ?? '(unreadable)' };
         },
       },
@@ -226,12 +252,21 @@ export class JitsiBackend implements Backend {
    * The XMPP itself is read too, whatever the auth mode: a connection opened for one room must not join
    * another. WebSocket: every message; BOSH: every POST body (GET only shows Prosody's info page).
    */
+  /** auth: none: whether one of a room's admissions was granted less than tokenTtl ago. */
+  #fresh(ids: readonly string[], now: number): boolean {
+    return ids.some((id) => {
+      const at = noneAdmissionTime(id);
+      return at !== undefined && at <= now && now - at < this.settings.tokenTtlMs;
+    });
+  }
+
   #xmppVerdict(request: SignallingRequest): SignallingVerdict {
     const admissions = request.session.admissions;
     const rules: StanzaRules = {
       domain: this.settings.domain.toLowerCase(), mucDomain: this.settings.mucDomain.toLowerCase(), tenants: this.settings.tenants,
       // Own entries only: `constructor` or `__proto__` must never read as an admission.
-      admitted: (room) => Object.hasOwn(admissions, room) && Array.isArray(admissions[room]) && admissions[room].length > 0,
+      // auth: none: only admissions still fresh when the connection opened (a meeting in progress goes on).
+      admitted: (room) => Object.hasOwn(admissions, room) && Array.isArray(admissions[room]) && admissions[room].length > 0 && (this.settings.auth === 'token' || this.#fresh(admissions[room], request.now)),
     };
     const code = (verdict: Extract<StanzaVerdict, { ok: false }>) => (verdict.why === 'not-admitted' ? 'RG_JITSI_NOT_ADMITTED' : 'RG_REQUEST_INVALID') as 'RG_JITSI_NOT_ADMITTED' | 'RG_REQUEST_INVALID';
     if (request.endpoint === 'xmpp') {

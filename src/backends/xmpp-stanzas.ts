@@ -289,25 +289,65 @@ function judgeConference(tag: SaxesTagNS, rules: StanzaRules): void {
  * `room@<prefix>.<tenant>.<base>` as `[tenant]room@<prefix>.<base>` (the MUC service being
  * `<prefix>.<base>`). Undefined for any other domain.
  */
-function subdomainTenant(domain: string, rules: StanzaRules): string | undefined {
+function subdomainTenant(domain: string, rules: Pick<StanzaRules, 'mucDomain'>): string | undefined {
   const dot = rules.mucDomain.indexOf('.');
   if (dot <= 0) return undefined;
   const prefix = rules.mucDomain.slice(0, dot + 1);
   const base = rules.mucDomain.slice(dot);
   if (!domain.startsWith(prefix) || !domain.endsWith(base) || domain.length <= prefix.length + base.length) return undefined;
-  return domain.slice(prefix.length, domain.length - base.length);
+  const tenant = domain.slice(prefix.length, domain.length - base.length);
+  // One label: `conference.a.b.<base>` is no tenant's form (refused with every other unknown domain).
+  return tenant.includes('.') ? undefined : tenant;
 }
 
-/** A stanza's `to`: anything on the MUC service must be a room the session was admitted to. */
+/**
+ * The tenant of a MUC domain in Jitsi's subdomain form (`conference.<tenant>.<domain>`, compared as Prosody
+ * would: width and case folded, no trailing dot), `''` for the MUC service itself, undefined otherwise.
+ */
+export function mucTenantOf(domain: string, mucDomain: string): string | undefined {
+  const normal = normaliseDomain(domain);
+  if (normal === undefined) return undefined;
+  if (normal === mucDomain) return '';
+  return subdomainTenant(normal, { mucDomain });
+}
+
+/**
+ * Jitsi's other MUC services under the XMPP domain, with Jitsi's default names (Debian and
+ * docker-jitsi-meet alike): the lobby (`lobby.<domain>`, a lobby room is named like its main room),
+ * breakout rooms (`breakout.<domain>`, named by a random id no admission names) and the internal MUC of
+ * Jicofo and the bridges (`internal.auth.<domain>`, `internal-muc.<domain>`).
+ */
+const LOBBY_LABEL = 'lobby.';
+const MUC_SERVICE_LABELS = ['lobby.', 'breakout.', 'internal.auth.', 'internal-muc.'];
+
+/**
+ * A stanza's `to`, judged against an allowlist; anything not on it is refused:
+ * - none, or the XMPP domain itself with or without a local part (the server, the client's own or
+ *   another user's JID: the domain hosts accounts, never rooms);
+ * - a room of the MUC service (or its tenant subdomain form) the session was admitted to;
+ * - the lobby of such a room (`<room>@lobby.<domain>`);
+ * - a component of the domain addressed without a local part (`focus.<domain>`, `speakerstats.<domain>`,
+ *   …), except the MUC services themselves, whose service address lists and creates rooms.
+ * Another domain, another room's lobby, breakout and internal rooms are refused.
+ */
 function judgeAddress(to: string | undefined, rules: StanzaRules): void {
   if (to === undefined) return;
   const parsed = splitJid(to);
   if (!parsed) throw new Refusal({ ok: false, why: 'malformed' });
-  const tenant = subdomainTenant(parsed.domain, rules);
-  if (parsed.domain !== rules.mucDomain && tenant === undefined) return;
-  // The service itself (room listings, room creation by owner forms) is no room of this session.
-  if (parsed.local === undefined) throw new Refusal({ ok: false, why: 'not-admitted', room: to.slice(0, 200) });
-  judgeRoomAddress(parsed.local, rules, tenant);
+  const { domain, local } = parsed;
+  const refuse = () => new Refusal({ ok: false, why: 'not-admitted', room: (local ?? to).slice(0, 200) });
+  if (domain === rules.domain) return;
+  const tenant = subdomainTenant(domain, rules);
+  if (domain === rules.mucDomain || tenant !== undefined) {
+    // The service itself (room listings, room creation by owner forms) is no room of this session.
+    if (local === undefined) throw refuse();
+    return judgeRoomAddress(local, rules, tenant);
+  }
+  if (domain === LOBBY_LABEL + rules.domain && local !== undefined) return judgeRoomAddress(local, rules);
+  const component = domain.endsWith(`.${rules.domain}`) && !domain.slice(0, -rules.domain.length - 1).includes('.');
+  if (local === undefined && component && !MUC_SERVICE_LABELS.some((label) => domain === label + rules.domain)) return;
+  // internal.auth.<domain> has two labels: never a component here, refused with the rest.
+  throw refuse();
 }
 
 /**

@@ -145,7 +145,7 @@ export const CONFIG_SCHEMA = object('roomguard.yaml', {
       audience: { kind: 'string', default: 'jitsi', doc: 'JWT `aud`; must be in Jitsi\'s `JWT_ACCEPTED_AUDIENCES`.' },
       domain: { kind: 'string', default: 'meet.jitsi', doc: 'Jitsi\'s XMPP domain (`XMPP_DOMAIN`): JWT `sub` for rooms without a tenant, and the only domain a client may open its XMPP stream to.' },
       tenants: { kind: 'boolean', default: false, doc: 'Treat `/<tenant>/<room>` as a room of that tenant (JWT `sub` = tenant). Policies then name such rooms `tenant/room`.' },
-      tokenTtl: { kind: 'duration', default: '10m', min: '1m', max: '12h', doc: 'Lifetime of a room token (`exp`). Prosody checks it when the client connects, so a client that reconnects after it expired must reload the room page.' },
+      tokenTtl: { kind: 'duration', default: '10m', min: '1m', max: '12h', doc: 'Lifetime of a room token (`exp`). Prosody checks it when the client connects, so a client that reconnects after it expired must reload the room page. With `auth: none` the lifetime of an admission: after it a new signalling connection is refused until a room page load, where the policy is judged again (an open connection goes on).' },
       userFields: { kind: 'list', default: ['name'], example: '[name, email]', doc: 'Which identity fields go into `context.user` besides the pseudonymous `id`: `name`, `email`.' },
       features: { kind: 'list', default: [], example: '[recording, transcription]', doc: 'Which `context.features` a room policy may switch on (`recording`, `livestreaming`, `transcription`, `outbound-call`, `sip-outbound-call`); every other feature is sent as false.' },
     }),

@@ -220,7 +220,7 @@ export class AdmissionJudge {
     const { session, request, target } = asking;
     if (!session) return this.#needLogin(asking);
     const verdict = await this.#backend.signalling({
-      path: target.path, method: asking.view.method, query: target.query,
+      path: target.path, method: asking.view.method, query: target.query, ws: asking.view.ws,
       ...(lookup.tenant !== undefined ? { tenant: lookup.tenant } : {}), ...(lookup.endpoint !== undefined ? { endpoint: lookup.endpoint } : {}),
       session: sessionView(session), now: this.#ctx.now(), take: (key) => this.#ctx.deps.store.take(key),
     });

@@ -115,6 +115,12 @@ async function answer(verify: Verify, request: FastifyRequest, reply: FastifyRep
     request.log.warn({ event: 'verify.body-needed', path: view.rawUrl.split('?')[0]!.slice(0, 100) }, 'this request must be sent to roomguard itself (see the conference-request location in deploy/nginx/jitsi-meet.conf)');
     verdict = { kind: 'refuse', code: 'RG_FORWARD_AUTH_BODY' };
   }
+  // Likewise a connection judged message by message (Jitsi's XMPP): the web server would relay the
+  // messages unread after this one check, so a session admitted to one room could join any other.
+  if (verdict.kind === 'pass' && verdict.admission.stream) {
+    request.log.warn({ event: 'verify.stream-needed', path: view.rawUrl.split('?')[0]!.slice(0, 100) }, 'this connection must be sent to roomguard itself (see the xmpp-websocket and http-bind locations in deploy/nginx/jitsi-meet.conf)');
+    verdict = { kind: 'refuse', code: 'RG_FORWARD_AUTH_STREAM' };
+  }
   if (verdict.kind !== 'pass') reply.headers(verify.pageHeaders);
   return style === 'nginx' ? answerNginx(verify, request, reply, verdict) : answerForwarded(verify, request, reply, verdict);
 }

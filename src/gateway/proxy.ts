@@ -408,9 +408,12 @@ function streamHooks(ctx: GatewayContext, judgedStreams: WeakMap<Socket, Fastify
 /** @fastify/http-proxy's options: where, with which headers, the query as judged, and what a refused upgrade or a dead upstream gets. */
 function proxyOptions(ctx: GatewayContext): FastifyHttpProxyOptions & { websocket: true } {
   const upstream = ctx.config.backend.upstream;
+  const limit = ctx.deps.backend.webSocketMessageLimit;
   return {
     upstream: upstream.origin + upstream.pathname.replace(/\/$/, ''),
     websocket: true,
+    // One WebSocket server serves every proxied path: the backend's bound, where it reads every message.
+    ...(limit !== undefined ? { wsServerOptions: { maxPayload: limit } } : {}),
     proxyPayloads: true,
     // Where the judge said the request goes (a backend's own path for it), else where it was asked.
     handler: (request: FastifyRequest, reply: FastifyReply, dest: string, options: object) => reply.from(request.admission?.upstreamPath ?? dest, options),

@@ -185,6 +185,10 @@ export const ERROR_TEXT: Record<ErrorCode, Record<Lang, ErrorText>> = {
     en: { title: 'The meeting server is set up incompletely', text: 'This part of the meeting has to pass through the access gateway itself, and the web server did not send it there.', next: 'Tell your administrator the request id below (the web server configuration needs the conference-request location from roomguard).' },
     de: { title: 'Der Konferenzserver ist unvollständig eingerichtet', text: 'Dieser Teil des Meetings muss durch das Zugangs-Gateway selbst laufen, und der Webserver hat ihn nicht dorthin geschickt.', next: 'Nennen Sie Ihrer Administration die Anfrage-Nummer unten (die Webserver-Konfiguration braucht den Conference-Request-Abschnitt von roomguard).' },
   },
+  RG_FORWARD_AUTH_STREAM: {
+    en: { title: 'The meeting server is set up incompletely', text: 'The meeting connection has to pass through the access gateway itself, and the web server did not send it there.', next: 'Tell your administrator the request id below (the web server configuration needs the xmpp-websocket and http-bind locations from roomguard).' },
+    de: { title: 'Der Konferenzserver ist unvollständig eingerichtet', text: 'Die Meeting-Verbindung muss durch das Zugangs-Gateway selbst laufen, und der Webserver hat sie nicht dorthin geschickt.', next: 'Nennen Sie Ihrer Administration die Anfrage-Nummer unten (die Webserver-Konfiguration braucht die Abschnitte xmpp-websocket und http-bind von roomguard).' },
+  },
   RG_BACKEND_API_REFUSED: {
     en: { title: 'Not available here', text: 'This part of the conferencing server is not reachable from browsers.', next: 'Open the meeting through its room link.' },
     de: { title: 'Hier nicht verfügbar', text: 'Dieser Teil des Konferenzservers ist aus dem Browser nicht erreichbar.', next: 'Öffnen Sie das Meeting über seinen Raum-Link.' },

@@ -46,6 +46,17 @@ Component "conference.${domain}" "muc"
   restrict_room_creation = false
   muc_room_locking = false
   muc_room_default_public_jids = true
+
+-- Jitsi's lobby and breakout services, as plain MUCs (no Jitsi plugins): rooms a client could join.
+Component "lobby.${domain}" "muc"
+  restrict_room_creation = false
+  muc_room_locking = false
+  muc_room_default_public_jids = true
+
+Component "breakout.${domain}" "muc"
+  restrict_room_creation = false
+  muc_room_locking = false
+  muc_room_default_public_jids = true
 `;
 }
 

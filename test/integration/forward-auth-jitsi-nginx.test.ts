@@ -10,6 +10,8 @@ import { fileURLToPath } from 'node:url';
 import WebSocket from 'ws';
 import { ScriptedBrowser } from '../helpers/browser.js';
 import type { Arrived, EchoUpstream } from '../helpers/upstream.js';
+import { startEchoUpstream } from '../helpers/upstream.js';
+import { createServer } from 'node:net';
 import { startRigBehind, type Rig } from '../helpers/rig.js';
 import { roomguardHttpConf, startNginx, type Nginx } from '../helpers/nginx.js';
 import { prosodyAllowsJoin, type ProsodySettings } from '../helpers/prosody.js';
@@ -20,6 +22,7 @@ const prosody: ProsodySettings = { appSecret: JWT_SECRET, signatureAlgorithm: 'H
 const HTML = { accept: 'text/html' };
 
 let rig: Rig & { proxy: Nginx };
+let echo: EchoUpstream;
 let backend: EchoUpstream;
 let gatewayPort: number;
 let origin: string;
@@ -31,28 +34,34 @@ beforeAll(async () => {
   writeFileSync(join(site, 'index.html'), '<!doctype html><title>Jitsi Meet</title><p>jitsi-app</p>');
   writeFileSync(join(site, 'libs', 'app.bundle.min.js'), '/* jitsi bundle */');
   writeFileSync(join(site, 'config.js'), 'var config = {};');
+  // Prosody and Jicofo: one recording upstream behind jitsi-signalling.conf, roomguard's backend.upstream.
+  echo = await startEchoUpstream();
+  const signallingPort = await freePort();
   rig = await startRigBehind({
+    upstream: { ...echo, url: `http://127.0.0.1:${signallingPort}` },
     config: {
       trustProxy: ['127.0.0.1'], forwardAuth: { enabled: true, proxy: 'nginx' },
       backend: { type: 'jitsi', jitsi: { appId: 'roomguard', appSecret: JWT_SECRET, audience: 'jitsi', domain: 'meet.jitsi', tenants: false, tokenTtl: '10m' } },
     },
-  }, (nginxPort, { port: gatewayPort, upstream: backend }) => {
-    const backendHost = new URL(backend.url).host;
-    const locations = readFileSync(join(SNIPPETS, 'jitsi-meet.conf'), 'utf8')
+  }, (nginxPort, { port: gatewayPort }) => {
+    const backendHost = new URL(echo.url).host;
+    const shipped = (file: string) => readFileSync(join(SNIPPETS, file), 'utf8')
       .replaceAll('/etc/nginx/snippets/', SNIPPETS)
       .replaceAll('/usr/share/jitsi-meet', site)
       .replaceAll('/etc/jitsi/meet/config.js', join(site, 'config.js'))
+      .replaceAll('127.0.0.1:8089', `127.0.0.1:${signallingPort}`)
       .replaceAll('127.0.0.1:5280', backendHost)
       .replaceAll('127.0.0.1:8888', backendHost)
       .replaceAll('127.0.0.1:9090', backendHost);
     return startNginx(`
   ${roomguardHttpConf()}
   upstream roomguard { server 127.0.0.1:${gatewayPort}; keepalive 4; }
+  ${shipped('jitsi-signalling.conf')}
   server {
     listen 127.0.0.1:${nginxPort};
     server_name 127.0.0.1;
     include ${SNIPPETS}roomguard-server.conf;
-    ${locations}
+    ${shipped('jitsi-meet.conf')}
   }`, nginxPort);
   });
   ({ upstream: backend, port: gatewayPort, origin } = rig);
@@ -60,7 +69,34 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await rig?.close();
+  await echo?.close();
 });
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.once('error', reject);
+    probe.listen(0, '127.0.0.1', () => {
+      const address = probe.address();
+      probe.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
+    });
+  });
+}
+
+/** Opens the XMPP WebSocket through nginx and roomguard, sends `messages`, and collects what comes back until it closes. */
+function converse(query: string, cookie: string, messages: string[]) {
+  const socket = new WebSocket(`${origin.replace('http', 'ws')}/xmpp-websocket?${query}`, 'xmpp', { headers: { cookie } });
+  const received: string[] = [];
+  return new Promise<{ received: string[]; closed: number }>((resolve) => {
+    socket.once('open', () => { for (const m of messages) socket.send(m); });
+    socket.on('message', (d) => {
+      received.push(d.toString());
+      if (received.length === messages.length + 1) socket.close();
+    });
+    socket.once('close', (closed) => resolve({ received, closed }));
+    socket.once('unexpected-response', (_q, r) => resolve({ received, closed: -(r.statusCode ?? 0) }));
+  });
+}
 
 async function enter(user: string, room: string) {
   const browser = new ScriptedBrowser(HTML);
@@ -148,6 +184,31 @@ describe('stock Jitsi nginx locations with roomguard', () => {
     });
     expect(res.status).toBe(403);
     expect(res.headers.get('x-roomguard-error')).toBe('RG_FORWARD_AUTH_BODY');
+  });
+
+  it('reads every stanza of the XMPP WebSocket: a connection admitted to one room cannot join another', async () => {
+    const { token, cookie } = await enter('alice', 'town-hall');
+    const open = '<open xmlns="urn:ietf:params:xml:ns:xmpp-framing" to="meet.jitsi" version="1.0"/>';
+    const own = '<presence to="town-hall@conference.meet.jitsi/alice1"/>';
+    const ok = await converse(`room=town-hall&token=${token}`, cookie, [open, own]);
+    expect(ok.received.slice(1)).toEqual([`echo:${open}`, `echo:${own}`]);
+    const hop = '<presence to="board@conference.meet.jitsi/alice1"/>';
+    const refused = await converse(`room=town-hall&token=${token}`, cookie, [open, hop]);
+    expect(refused.received.join('')).toContain('policy-violation');
+    expect(refused.received).not.toContain(`echo:${hop}`);
+  });
+
+  it('refuses a verify question about the XMPP WebSocket or a BOSH post (an old snippet), naming the fix', async () => {
+    const { token, cookie } = await enter('bob', 'staff-weekly');
+    const ask = (path: string, method: string, extra: Record<string, string>) => fetch(`http://127.0.0.1:${gatewayPort}/_roomguard/verify`, {
+      headers: { cookie, 'x-original-uri': `${path}?room=staff-weekly&token=${token}`, 'x-original-method': method, ...extra },
+    });
+    const ws = await ask('/xmpp-websocket', 'GET', { 'sec-websocket-key': 'dGhlIHNhbXBsZSBub25jZQ==' });
+    expect(ws.status).toBe(403);
+    expect(ws.headers.get('x-roomguard-error')).toBe('RG_FORWARD_AUTH_STREAM');
+    const bosh = await ask('/http-bind', 'POST', {});
+    expect(bosh.status).toBe(403);
+    expect(bosh.headers.get('x-roomguard-error')).toBe('RG_FORWARD_AUTH_BODY');
   });
 
   it('refuses carol at a room she may not enter, and she gets no token', async () => {

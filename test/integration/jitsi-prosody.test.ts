@@ -4,6 +4,7 @@
 // is asked of Prosody itself: an observer in the other room sees every occupant's presence, and a
 // late joiner gets the room's whole roster.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
 import { queryAudit } from '../../src/audit/query.js';
 import { ScriptedBrowser } from '../helpers/browser.js';
 import { startProsody, type ProsodyServer } from '../helpers/prosody-server.js';
@@ -122,6 +123,57 @@ describe('through roomguard over WebSocket (auth: none)', () => {
   });
 });
 
+// The allowlist of destinations (F3/F4 of the attack on issue 19): the lobby of an admitted room is
+// reachable; another room's lobby, a breakout room and another domain are not.
+const LOBBY = `lobby.${DOMAIN}`;
+
+describe('destinations beside the MUC service, through roomguard (auth: none)', () => {
+  it('lets the admitted person into the lobby of the admitted room', async () => {
+    const client = await connectWebSocket(wsUrl(), DOMAIN, { cookie });
+    await client.send(joinStanza(`town-hall@${LOBBY}`, 'alice-lobby'));
+    await client.waitFor('lobby join', () => joined(client.received, `town-hall@${LOBBY}`, 'alice-lobby'));
+    expect(await roster(`town-hall@${LOBBY}`)).toContain('alice-lobby');
+    await client.close();
+  });
+
+  it.each([
+    ['the lobby of another room', `board@${LOBBY}`],
+    ['a breakout room', `board@breakout.${DOMAIN}`],
+  ])('refuses %s over WebSocket and BOSH: never an occupant', async (_name, room) => {
+    const ws = await connectWebSocket(wsUrl(), DOMAIN, { cookie });
+    await ws.send(joinStanza(room, 'mallory-side'));
+    await ws.waitFor('stream error', (f) => f.includes('<stream:error'));
+    await expect.poll(() => ws.ended).toBe(true);
+    const bosh = await connectBosh(boshUrl(), DOMAIN, { cookie });
+    expect((await bosh.post(bosh.wrap(joinStanza(room, 'mallory-side-bosh')))).status).toBe(403);
+    const occupants = await roster(room);
+    expect(occupants).not.toContain('mallory-side');
+    expect(occupants).not.toContain('mallory-side-bosh');
+  });
+
+  it('refuses a room on another domain (a tenant subdomain form without tenants, a foreign server)', async () => {
+    for (const room of [`board@conference.acme.${DOMAIN}`, 'board@conference.evil.example']) {
+      const ws = await connectWebSocket(wsUrl(), DOMAIN, { cookie });
+      await ws.send(joinStanza(room, 'mallory-far'));
+      await ws.waitFor('stream error', (f) => f.includes('<stream:error'));
+      await expect.poll(() => ws.ended).toBe(true);
+      expect(ws.received.some((f) => f.includes(room))).toBe(false);
+    }
+  });
+});
+
+describe('WebSocket openings elsewhere (auth: none)', () => {
+  it('refuses a WebSocket upgrade on /http-bind, which no per-message rule would read', async () => {
+    const status = await new Promise<number>((resolve) => {
+      const socket = new WebSocket(`ws://127.0.0.1:${rig.port}/http-bind?room=town-hall`, 'xmpp', { headers: { cookie } });
+      socket.once('open', () => { socket.close(); resolve(101); });
+      socket.once('unexpected-response', (_q, r) => resolve(r.statusCode ?? 0));
+      socket.once('error', () => resolve(-1));
+    });
+    expect(status).toBe(400);
+  });
+});
+
 describe('through roomguard over BOSH (auth: none)', () => {
   it('lets the admitted person join the admitted room', async () => {
     const client = await connectBosh(boshUrl(), DOMAIN, { cookie });
@@ -150,5 +202,49 @@ describe('through roomguard over BOSH (auth: none)', () => {
     const second = await client.post(whole.slice(cut));
     expect([first.status, second.status]).toEqual([403, 403]);
     expect(await roster(OTHER)).not.toContain('mallory-split');
+  });
+});
+
+// F6 of the attack on issue 19: without tokens nothing ended an admission. It lasts tokenTtl; after that
+// a new connection is refused until a page load, where the policy is judged again, admits anew.
+describe('admissions expire under auth: none', () => {
+  let clock = Date.now();
+  let timed: Rig;
+  beforeAll(async () => {
+    timed = await startRig({ gateway: { now: () => clock }, config: { backend: { type: 'jitsi', upstream: prosody.origin, jitsi: { auth: 'none', domain: DOMAIN, tokenTtl: '10m' } } } });
+  }, 60_000);
+  afterAll(async () => {
+    await timed?.close();
+  });
+
+  it('refuses a new connection once tokenTtl has passed, and admits again after a page load', async () => {
+    const browser = new ScriptedBrowser({ accept: 'text/html' });
+    const load = async () => {
+      let result = await browser.follow(`${timed.origin}/town-hall`);
+      if (new URL(result.final.url).origin !== timed.origin) result = await browser.submitLogin(result.final, 'alice', 'demo');
+      if (new URL(result.final.url).pathname === '/_roomguard/notice') {
+        const csrf = /name="csrf" value="([^"]+)"/.exec(await result.final.text())![1]!;
+        await browser.follow(`${timed.origin}/_roomguard/notice`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ csrf, room: 'town-hall', returnTo: '/town-hall' }).toString() });
+      }
+    };
+    await load();
+    const url = `ws://127.0.0.1:${timed.port}/xmpp-websocket?room=town-hall`;
+    const status = () => new Promise<number>((resolve) => {
+      const socket = new WebSocket(url, 'xmpp', { headers: { cookie: browser.jar.header(new URL(timed.origin))! } });
+      socket.once('open', () => { socket.close(); resolve(101); });
+      socket.once('unexpected-response', (_q, r) => resolve(r.statusCode ?? 0));
+      socket.once('error', () => resolve(-1));
+    });
+    const fresh = await connectWebSocket(url, DOMAIN, { cookie: browser.jar.header(new URL(timed.origin))! });
+    await fresh.send(joinStanza(ADMITTED, 'alice-timed'));
+    await fresh.waitFor('join', () => joined(fresh.received, ADMITTED, 'alice-timed'));
+    await fresh.close();
+    clock += 10 * 60_000 + 1000;
+    expect(await status()).toBe(403);
+    await load();
+    const again = await connectWebSocket(url, DOMAIN, { cookie: browser.jar.header(new URL(timed.origin))! });
+    await again.send(joinStanza(ADMITTED, 'alice-timed2'));
+    await again.waitFor('join', () => joined(again.received, ADMITTED, 'alice-timed2'));
+    await again.close();
   });
 });

@@ -3,6 +3,7 @@
 // real audit log. Tokens are checked with a verifier written from Prosody's contract.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
+import { STANZA_BYTES_LIMIT } from '../../src/backends/xmpp-stanzas.js';
 import { JitsiBackend } from '../../src/backends/jitsi.js';
 import { queryAudit } from '../../src/audit/query.js';
 import { ScriptedBrowser } from '../helpers/browser.js';
@@ -101,6 +102,29 @@ describe('Jitsi admission', () => {
 });
 
 describe('signalling gate', () => {
+  it('bounds a WebSocket message at the socket: far over the stanza limit it is closed with 1009, never buffered whole or forwarded', async () => {
+    const alice = await enter('alice', 'town-hall');
+    const cookie = alice.browser.jar.header(new URL(origin))!;
+    const big = async (bytes: number) => {
+      const { socket } = await ws(`/xmpp-websocket?room=town-hall&token=${alice.token}`, cookie);
+      const received: string[] = [];
+      socket!.on('message', (d) => received.push(d.toString()));
+      const closed = new Promise<number>((resolve) => socket!.once('close', (code) => resolve(code)));
+      socket!.send(`<presence xmlns="jabber:client" to="town-hall@conference.meet.jitsi/a"><status>${'x'.repeat(bytes)}</status></presence>`);
+      return { code: await closed, received };
+    };
+    const before = upstream.arrived.length;
+    // Just over the stanza limit: still read, refused with an XMPP stream error and a normal close.
+    const over = await big(STANZA_BYTES_LIMIT + 1024);
+    expect(over.code).toBe(1000);
+    expect(over.received.join('')).toContain('policy-violation');
+    // Far over: the WebSocket server stops it as the frame arrives (1009, Message Too Big).
+    const far = await big(2 * 1024 * 1024);
+    expect(far.code).toBe(1009);
+    expect(far.received.some((m) => m.startsWith('echo:'))).toBe(false);
+    expect(upstream.arrived.slice(before).filter((a) => a.method !== 'WS')).toEqual([]);
+  });
+
   it('lets the admitted room\'s signalling through and refuses room hopping over WebSocket, BOSH and conference requests', async () => {
     const alice = await enter('alice', 'town-hall');
     const staff = await enter('alice', 'staff-weekly', alice.browser);
@@ -165,6 +189,9 @@ describe('signalling gate', () => {
       ['two @', '{"room":"town-hall@board@conference.meet.jitsi"}'],
       ['no room at all', '{"properties":{}}'],
       ['a room that is not a string', '{"room":["town-hall@conference.meet.jitsi"]}'],
+      ['the admitted name on the lobby service', '{"room":"town-hall@lobby.meet.jitsi"}'],
+      ['the admitted name on another domain', '{"room":"town-hall@evil.example"}'],
+      ['the admitted name in a tenant subdomain form (tenants off)', '{"room":"town-hall@conference.acme.meet.jitsi"}'],
     ])('refuses %s with ?room= of an admitted room, audits the attempt, and Jicofo never sees it', async (_what, body) => {
       const alice = await enter('alice', 'town-hall');
       const before = upstream.arrived.length;

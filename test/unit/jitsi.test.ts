@@ -3,7 +3,7 @@
 // contract, independently of the minting code.
 import { createHmac } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { conferenceRequestRoom, JitsiBackend } from '../../src/backends/jitsi.js';
+import { conferenceRequestRoom, JitsiBackend, noneAdmissionId } from '../../src/backends/jitsi.js';
 import type { Identity } from '../../src/identity/types.js';
 import { prosodyAllowsJoin, type ProsodySettings } from '../helpers/prosody.js';
 import { lookupPath } from '../helpers/paths.js';
@@ -158,8 +158,11 @@ describe('the room of a conference request (Jicofo reads the body)', () => {
     [{ room: 'board@conference.meet.jitsi' }, 'board'],
     [{ room: 'team%20a@muc.meet.jitsi', properties: {} }, 'team%20a'],
     [{ room: '[sales]weekly@conference.meet.jitsi' }, 'sales/weekly'],
+    [{ room: 'weekly@conference.sales.meet.jitsi' }, 'sales/weekly'],
+    [{ room: 'board@CONFERENCE.meet.jitsi' }, 'board'],
   ])('reads %j as %s', (body, room) => {
-    expect(conferenceRequestRoom(body)).toBe(room);
+    const muc = (body as { room: string }).room.includes('@muc.') ? 'muc.meet.jitsi' : 'conference.meet.jitsi';
+    expect(conferenceRequestRoom(body, { mucDomain: muc, tenants: true })).toBe(room);
   });
 
   it.each([
@@ -179,14 +182,25 @@ describe('the room of a conference request (Jicofo reads the body)', () => {
     ['null', null],
     ['a string', 'board@conference.meet.jitsi'],
     ['a very long JID', { room: `${'a'.repeat(1100)}@conference.meet.jitsi` }],
+    ['the lobby service', { room: 'board@lobby.meet.jitsi' }],
+    ['a breakout room', { room: 'board@breakout.meet.jitsi' }],
+    ['another domain', { room: 'board@evil.example' }],
+    ['another MUC domain', { room: 'board@conference.evil.example' }],
+    ['a subdomain tenant with a bracket tenant too', { room: '[acme]board@conference.sales.meet.jitsi' }],
+    ['a subdomain two labels deep', { room: 'board@conference.a.b.meet.jitsi' }],
   ])('reads no room from %s', (_what, body) => {
-    expect(conferenceRequestRoom(body)).toBeUndefined();
+    expect(conferenceRequestRoom(body, { mucDomain: 'conference.meet.jitsi', tenants: true })).toBeUndefined();
+  });
+
+  it('reads a tenant subdomain form as no room when tenants are off', () => {
+    expect(conferenceRequestRoom({ room: 'weekly@conference.sales.meet.jitsi' }, { mucDomain: 'conference.meet.jitsi', tenants: false })).toBeUndefined();
+    expect(conferenceRequestRoom({ room: 'weekly@conference.meet.jitsi' }, { mucDomain: 'conference.meet.jitsi', tenants: false })).toBe('weekly');
   });
 });
 
 describe('auth: none and the XMPP inspection (both modes)', () => {
   const none = new JitsiBackend({ ...settings, tenants: false, auth: 'none' });
-  const session = { hash: 'h', identity: alice, admissions: { board: ['e1'] } };
+  const session = { hash: 'h', identity: alice, admissions: { board: [noneAdmissionId(Date.now())] } };
   const ask = (backend: JitsiBackend, endpoint: 'xmpp' | 'bosh', query: string, method = 'GET') =>
     backend.signalling({ path: endpoint === 'xmpp' ? '/xmpp-websocket' : '/http-bind', method, query, endpoint, session, now: Date.now(), take: async () => null });
 
@@ -227,6 +241,31 @@ describe('auth: none and the XMPP inspection (both modes)', () => {
     const verdict = await withToken;
     if (verdict.kind !== 'pass' || !verdict.stream) throw new Error('expected a stream rule');
     expect(verdict.stream.judge(Buffer.from('<presence xmlns="jabber:client" to="other@conference.meet.jitsi/a"/>'), false)).toMatchObject({ code: 'RG_JITSI_NOT_ADMITTED' });
+  });
+
+  it('lets an admission under auth: none last tokenTtl, then refuses until a page load admits again', async () => {
+    const now = Date.now();
+    const at = (admissions: Record<string, string[]>, when = now) => none.signalling({ path: '/xmpp-websocket', method: 'GET', query: 'room=board', endpoint: 'xmpp', session: { ...session, admissions }, now: when, take: async () => null });
+    expect(await at({ board: [noneAdmissionId(now - settings.tokenTtlMs + 1000)] })).toMatchObject({ kind: 'pass' });
+    expect(await at({ board: [noneAdmissionId(now - settings.tokenTtlMs)] })).toMatchObject({ kind: 'refuse', code: 'RG_JITSI_NOT_ADMITTED' });
+    // An id without a time (an older release's), or one from the future, is no fresh admission.
+    expect(await at({ board: ['e1'] })).toMatchObject({ kind: 'refuse', code: 'RG_JITSI_NOT_ADMITTED' });
+    expect(await at({ board: [noneAdmissionId(now + 60_000)] })).toMatchObject({ kind: 'refuse', code: 'RG_JITSI_NOT_ADMITTED' });
+    // One fresh admission among stale ones is enough; a new page load adds one.
+    expect(await at({ board: [noneAdmissionId(now - 2 * settings.tokenTtlMs), noneAdmissionId(now)] })).toMatchObject({ kind: 'pass' });
+    // Over an open connection, a room whose admission had expired when it opened is no room of it.
+    const verdict = await at({ board: [noneAdmissionId(now)], hall: [noneAdmissionId(now - settings.tokenTtlMs - 1)] });
+    if (verdict.kind !== 'pass' || !verdict.stream) throw new Error('expected a stream rule');
+    expect(verdict.stream.judge(Buffer.from('<presence xmlns="jabber:client" to="hall@conference.meet.jitsi/a"/>'), false)).toMatchObject({ code: 'RG_JITSI_NOT_ADMITTED' });
+    expect(verdict.stream.judge(Buffer.from('<presence xmlns="jabber:client" to="board@conference.meet.jitsi/a"/>'), false)).toBeUndefined();
+  });
+
+  it('refuses a WebSocket opening on BOSH or the conference request, which no stream rule would read', async () => {
+    for (const endpoint of ['bosh', 'conference'] as const) {
+      const path = endpoint === 'bosh' ? '/http-bind' : '/conference-request/v1';
+      expect(await none.signalling({ path, method: 'GET', query: 'room=board', endpoint, ws: true, session, now: Date.now(), take: async () => null }), endpoint).toMatchObject({ kind: 'refuse', code: 'RG_REQUEST_INVALID' });
+    }
+    expect(await none.signalling({ path: '/xmpp-websocket', method: 'GET', query: 'room=board', endpoint: 'xmpp', ws: true, session, now: Date.now(), take: async () => null })).toMatchObject({ kind: 'pass', stream: expect.anything() });
   });
 
   it('judges rooms on the configured MUC service', async () => {

@@ -101,6 +101,34 @@ describe('WebSocket messages', () => {
   });
 });
 
+describe('the allowlist of destinations', () => {
+  const iq = (to: string) => `<iq ${CLIENT} type="get" to="${to}" id="1"><query xmlns="http://jabber.org/protocol/disco#info"/></iq>`;
+  it('lets through the domain, its accounts, its components without a local part, and the lobby of an admitted room', () => {
+    for (const to of ['meet.test', 'someone@meet.test/res', 'focus.meet.test', 'speakerstats.meet.test', 'focus.meet.test/x']) expect(ws(iq(to)).ok, to).toBe(true);
+    expect(ws(join('board@lobby.meet.test/alice')).ok).toBe(true);
+    expect(ws(join('[acme]board@lobby.meet.test/a'), tenantRules).ok).toBe(true);
+  });
+
+  it('refuses every other destination: another lobby, breakout and internal rooms, MUC services, other domains', () => {
+    const refused = [
+      'other@lobby.meet.test/alice', 'Board@lobby.meet.test/a', 'board@lobby.acme.meet.test/a', 'abc123@breakout.meet.test/a',
+      'jvbbrewery@internal.auth.meet.test/a', 'jvbbrewery@internal-muc.meet.test/a', 'focus@auth.meet.test/focus',
+      'board@conference.evil.example/a', 'board@evil.example', 'evil.example', 'meet.test.evil.example', 'x.y.meet.test',
+      'internal.auth.meet.test', 'internal-muc.meet.test', 'lobby.meet.test', 'breakout.meet.test', 'conference.meet.test', 'board@x.meet.test',
+    ];
+    for (const to of refused) expect(ws(join(to)), to).toMatchObject({ ok: false, why: 'not-admitted' });
+    for (const to of refused) expect(bosh(join(to)), to).toMatchObject({ ok: false, why: 'not-admitted' });
+  });
+
+  it('reads an admission as an own entry only: prototype names are no rooms', () => {
+    const own: StanzaRules = { ...rules, admitted: (room) => Object.hasOwn(Object.create(null) as object, room) };
+    for (const name of ['constructor', '__proto__', 'tostring', 'hasownproperty', 'valueof']) {
+      expect(ws(join(`${name}@conference.meet.test/a`), own), name).toMatchObject({ ok: false });
+      expect(ws(join(`${name}@lobby.meet.test/a`), own), name).toMatchObject({ ok: false });
+    }
+  });
+});
+
 describe('BOSH bodies', () => {
   it('lets a body with admitted stanzas through and checks the session request\'s domain', () => {
     expect(bosh(join('board@conference.meet.test/a')).ok).toBe(true);
