@@ -314,7 +314,8 @@ export class JitsiBackend implements Backend {
     const user: Record<string, string | boolean> = { id: this.userId(input.identity), moderator: input.role === 'moderator' };
     // A guest's name is the one they chose (a pseudonym) and the only thing the others learn about them.
     if (s.userFields.includes('name') || guest) user.name = input.identity.name ?? input.identity.email ?? 'Participant';
-    if (s.userFields.includes('email') && input.identity.email && !guest) user.email = input.identity.email;
+    // Only an address the IdP verified (or oidc.trustEmail vouches for): the others in the room see it as this person's.
+    if (s.userFields.includes('email') && input.identity.email && input.identity.emailVerified && !guest) user.email = input.identity.email;
     if (guest) user.guest = 'true';
     const features: Record<string, boolean> = Object.fromEntries(JITSI_FEATURES.map((f) => [f, !guest && s.features.includes(f) && input.features.includes(f)]));
     // Members the policy let in skip the lobby a moderator switched on; guests wait there to be admitted.

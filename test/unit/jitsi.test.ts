@@ -105,6 +105,18 @@ describe('room tokens under Prosody\'s contract', () => {
     expect(prosodyAllowsJoin(token, prosody, { room: 'board', tenant: 'sales' }, nowS)).toMatchObject({ ok: false });
   });
 
+  it('puts the e-mail address into the token only when the IdP verified it (userFields: email)', async () => {
+    const withEmail = new JitsiBackend({ ...settings, userFields: ['name', 'email'], tenants: false });
+    const userOf = async (identity: Identity) => {
+      const { token } = await withEmail.mint({ judgedRoom: 'board', identity, role: 'participant', features: [], now });
+      const verdict = prosodyAllowsJoin(token, prosody, { room: 'board' }, nowS);
+      if (!verdict.ok) throw new Error('the token should open board');
+      return (verdict.claims.context as { user: Record<string, unknown> }).user;
+    };
+    expect((await userOf(alice)).email).toBe('alice@example.org');
+    expect((await userOf({ ...alice, emailVerified: false })).email).toBeUndefined();
+  });
+
   it('participants get moderator false', async () => {
     const { token } = await plain.mint({ judgedRoom: 'town-hall', identity: alice, role: 'participant', features: [], now });
     expect(prosodyAllowsJoin(token, prosody, { room: 'town-hall' }, nowS)).toMatchObject({ ok: true, moderator: false });
