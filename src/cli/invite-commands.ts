@@ -1,6 +1,7 @@
 // `roomguard invite create|list|revoke`: the moderator page's invitations for admins at the shell, on the
 // same store as the running gateways (so a revocation takes effect on every instance at once). The CLI
 // writes its audit records to a chain of its own (`<instance>-cli`), next to the server's.
+import { withStoreSessions } from './store-sessions.js';
 import { userInfo } from 'node:os';
 import { UsageError, parseFlags } from './cli-args.js';
 import type { Config } from '../config/schema.js';
@@ -136,12 +137,8 @@ export function cliUser(): string {
 }
 
 async function endSessions(config: Config, store: import('../store/store.js').Store, hashes: string[]): Promise<number> {
-  const { Sessions } = await import('../session/sessions.js');
-  const { openSessionBus } = await import('../store/bus.js');
   // Ended sessions are announced to every running instance, which close their WebSockets at once.
-  const bus = await openSessionBus(store, config.store.keyPrefix);
-  try {
-    const sessions = new Sessions(store, { idleMs: config.session.idleTimeout, absoluteMs: config.session.absoluteTimeout }, Date.now, { bus });
+  return withStoreSessions(config, store, async (sessions) => {
     let ended = 0;
     for (const hash of hashes) {
       const found = await sessions.byHash(hash);
@@ -149,9 +146,7 @@ async function endSessions(config: Config, store: import('../store/store.js').St
       if (found?.data.identity.guest && (await sessions.destroy(found))) ended++;
     }
     return ended;
-  } finally {
-    await bus.close();
-  }
+  });
 }
 
 /** Appends one record to the CLI's own audit chain and closes it (the running server holds its own chain's lock). */

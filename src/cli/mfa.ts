@@ -1,5 +1,6 @@
 // `roomguard mfa list|reset|unlock --user SUB`: a person's second factors in the shared store. A reset
 // usually follows a lost or stolen device, so it also ends the person's sessions on every instance.
+import { withStoreSessions } from './store-sessions.js';
 import { loadConfigFile } from '../config/load.js';
 import { decodeKey } from '../config/validate.js';
 import { printProblems } from './output.js';
@@ -27,10 +28,7 @@ export async function mfaCommand(sub: 'list' | 'reset' | 'unlock', args: Command
       }
     } else if (sub === 'reset') {
       const removed = await admin.reset(user);
-      const { Sessions } = await import('../session/sessions.js');
-      const { openSessionBus } = await import('../store/bus.js');
-      const bus = await openSessionBus(store, config.store.keyPrefix);
-      const ended = await new Sessions(store, { idleMs: config.session.idleTimeout, absoluteMs: config.session.absoluteTimeout }, Date.now, { bus }).destroyAllFor(user).finally(() => bus.close());
+      const ended = await withStoreSessions(config, store, (sessions) => sessions.destroyAllFor(user));
       process.stdout.write(`${user}: removed ${removed} factor(s) and all recovery codes, ended ${ended} session(s) on every instance; they enrol anew after a fresh login\n`);
     } else {
       await admin.unlock(user);

@@ -1,6 +1,7 @@
 // `roomguard privacy export|erase --user SUB`: a data subject's rights of access (GDPR Art. 15) and to
 // erasure (Art. 17) over the shared store and the audit log (src/privacy/subject.ts). Both are recorded in
 // the command line's own audit chain.
+import { withStoreSessions } from './store-sessions.js';
 import { constants } from 'node:fs';
 import { mkdir, open } from 'node:fs/promises';
 import { userInfo } from 'node:os';
@@ -15,17 +16,14 @@ import { EXIT, type CliIo, type CommandArgs } from './table.js';
 
 async function withSources<T>(config: Config, use: (src: SubjectSources, store: Store) => Promise<T>): Promise<T> {
   const { openStore } = await import('../store/open.js');
-  const { Sessions } = await import('../session/sessions.js');
-  const { openSessionBus } = await import('../store/bus.js');
   const { MfaAdmin } = await import('../mfa/admin.js');
   const { Invitations } = await import('../guests/invitations.js');
   const { PersonKeys } = await import('../audit/person-keys.js');
   const store = await openStore(config);
-  const bus = await openSessionBus(store, config.store.keyPrefix);
   try {
     const m = config.mfa;
-    const src: SubjectSources = {
-      sessions: new Sessions(store, { idleMs: config.session.idleTimeout, absoluteMs: config.session.absoluteTimeout }, Date.now, { bus }),
+    return await withStoreSessions(config, store, (sessions) => use({
+      sessions,
       mfa: new MfaAdmin(store, { maxFailures: m.maxFailures, windowMs: m.failureWindow, lockoutMs: m.lockout, maxLockoutMs: m.maxLockout, hardLockAfter: m.hardLockAfter, maxAccountsPerAddress: m.maxAccountsPerAddress }, decodeKey(config.secrets.encryptionKey.reveal())!),
       invitations: new Invitations(store),
       personKeys: new PersonKeys(store, config.audit.retentionDays),
@@ -33,10 +31,8 @@ async function withSources<T>(config: Config, use: (src: SubjectSources, store: 
       issuer: config.oidc.issuer.href,
       signingKeyPem: config.secrets.auditSigningKey.reveal(),
       now: Date.now,
-    };
-    return await use(src, store);
+    }, store));
   } finally {
-    await bus.close();
     await store.close();
   }
 }

@@ -1,5 +1,6 @@
 // `roomguard sessions list|revoke`: a person's sessions in the shared store. Revocations are announced to
 // every running instance, which close the sessions' WebSockets at once.
+import { withStoreSessions } from './store-sessions.js';
 import type { Config } from '../config/schema.js';
 import { loadConfigFile } from '../config/load.js';
 import { UsageError } from './cli-args.js';
@@ -10,14 +11,10 @@ const FULL_SESSION_HASH = /^[0-9a-f]{64}$/;
 
 async function withSessions<T>(config: Config, use: (sessions: import('../session/sessions.js').Sessions) => Promise<T>): Promise<T> {
   const { openStore } = await import('../store/open.js');
-  const { Sessions } = await import('../session/sessions.js');
-  const { openSessionBus } = await import('../store/bus.js');
   const store = await openStore(config);
-  const bus = await openSessionBus(store, config.store.keyPrefix);
   try {
-    return await use(new Sessions(store, { idleMs: config.session.idleTimeout, absoluteMs: config.session.absoluteTimeout }, Date.now, { bus }));
+    return await withStoreSessions(config, store, use);
   } finally {
-    await bus.close();
     await store.close();
   }
 }
