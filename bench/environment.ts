@@ -53,8 +53,11 @@ export interface Environment {
   close(): Promise<void>;
 }
 
-/** `users`: how many bench accounts the IdP knows (bench-0 …). `profileDir`: CPU-profile the main gateway. */
-export async function startEnvironment(options: { users: number; profileDir?: string }): Promise<Environment> {
+/**
+ * `users`: how many bench accounts the IdP knows (bench-0 …). `profileDir`: CPU-profile the main gateway
+ * (`profiled: 'jitsi'`: the gateway in front of Jitsi instead).
+ */
+export async function startEnvironment(options: { users: number; profileDir?: string; profiled?: 'gateway' | 'jitsi' }): Promise<Environment> {
   compileServers();
   const scratch = mkdtempSync(join(tmpdir(), 'rg-bench-'));
   const policiesDir = join(scratch, 'policies');
@@ -85,9 +88,9 @@ export async function startEnvironment(options: { users: number; profileDir?: st
           keyPrefix: `rgbench:${port}:`, policiesDir, auditDir: join(scratch, `audit-${port}`), audit, keys,
         });
         const [gateway, gatewayNoAudit, gatewayJitsi, bareProxy, bareRoute, bareRp] = await allStarted([
-          startServer(gatewaySpec(gwPort!, 'on'), options.profileDir).then(mine),
+          startServer(gatewaySpec(gwPort!, 'on'), options.profiled === 'jitsi' ? undefined : options.profileDir).then(mine),
           startServer(gatewaySpec(gwNoAuditPort!, 'off')).then(mine),
-          startServer({ ...gatewaySpec(gwJitsiPort!, 'on'), backend: 'jitsi' }).then(mine),
+          startServer({ ...gatewaySpec(gwJitsiPort!, 'on'), backend: 'jitsi' }, options.profiled === 'jitsi' ? options.profileDir : undefined).then(mine),
           startServer({ role: 'bare-proxy', upstream: upstream.url }).then(mine),
           startServer({ role: 'bare-route' }).then(mine),
           startServer({ role: 'bare-rp', port: rpPort!, issuer: idp.url, clientId: 'bare-rp', clientSecret: CLIENT_SECRET }).then(mine),

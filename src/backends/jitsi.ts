@@ -2,13 +2,12 @@
 // getBackendSafeRoomName; Jitsi's own paths are never rooms. Admission is a room-scoped HS256 JWT in the
 // contract Prosody's token verification enforces (reference/jitsi.md §5): `room` names exactly one room,
 // never "*"; `sub` is the tenant or the XMPP domain; short `exp`, backdated `nbf`.
-import { isUtf8 } from 'node:buffer';
 import { createHmac, hkdfSync, randomBytes } from 'node:crypto';
 import { SignJWT, jwtVerify } from 'jose';
 import { firstPathOpening, type Backend, type Entry, type EntryRequest, type RoomLookup, type SignallingRequest, type SignallingVerdict } from './backend.js';
 import type { RequestPath } from './request-path.js';
 import { canonicalRoom } from './room-name.js';
-import { boshTerminateBody, judgeBoshBody, judgeWebSocketMessage, mucTenantOf, STANZA_BYTES_LIMIT, streamErrorCondition, streamErrorFrames, type StanzaRules, type StanzaVerdict } from './xmpp-stanzas.js';
+import { boshTerminateBody, judgeBoshBody, judgeWebSocketBytes, mucTenantOf, STANZA_BYTES_LIMIT, streamErrorCondition, streamErrorFrames, type StanzaRules, type StanzaVerdict } from './xmpp-stanzas.js';
 import type { Identity, Role } from '../identity/types.js';
 
 /** First path segments that are Jitsi's own files, served without login. */
@@ -274,7 +273,7 @@ export class JitsiBackend implements Backend {
         kind: 'pass',
         stream: {
           judge: (message, binary) => {
-            const verdict: StanzaVerdict = binary ? { ok: false, why: 'malformed' } : judgeWebSocketMessage(decodeUtf8(message) ?? '<', rules);
+            const verdict: StanzaVerdict = binary ? { ok: false, why: 'malformed' } : judgeWebSocketBytes(message, rules);
             if (verdict.ok) return undefined;
             return { code: code(verdict), room: verdict.room ?? '', frames: streamErrorFrames(streamErrorCondition(verdict.why)) };
           },
@@ -349,9 +348,4 @@ export class JitsiBackend implements Backend {
       return undefined;
     }
   }
-}
-
-/** The message as UTF-8 text; undefined when it is not valid UTF-8 (checked first: toString would replace). */
-function decodeUtf8(bytes: Buffer): string | undefined {
-  return isUtf8(bytes) ? bytes.toString('utf8') : undefined;
 }

@@ -3,6 +3,7 @@
 // admitted to, and so must a Jicofo conference request. Parsed with saxes (a streaming, namespace-aware
 // parser that expands no entities but XML's own five and character references); restricted XML as
 // RFC 6120 §11.1 asks: no DTD, no comments, no processing instructions. Pure; no I/O.
+import { isUtf8 } from 'node:buffer';
 import { SaxesParser, type SaxesTagNS } from 'saxes';
 import { canonicalRoom } from './room-name.js';
 
@@ -38,11 +39,18 @@ class Refusal extends Error {
 }
 
 /**
- * A WebSocket message: stanzas, `<open/>` or `<close/>`, as text. The common plain stanza is read by a
- * strict scanner of a small subset of XML (quick: the relay's cost); anything outside that subset by saxes.
+ * A WebSocket message as the client sent it (bytes): stanzas, `<open/>` or `<close/>`. Invalid UTF-8 is
+ * malformed. The common plain stanza is read by a strict scanner of a small subset of XML, over the bytes
+ * themselves (quick: this is the relay's cost); anything outside that subset by saxes.
  */
+export function judgeWebSocketBytes(bytes: Buffer, rules: StanzaRules): StanzaVerdict {
+  if (!isUtf8(bytes)) return { ok: false, why: 'malformed' };
+  return scanPlainStanzas(bytes, rules) ?? judge(bytes.toString('utf8'), rules, 'ws');
+}
+
+/** A WebSocket message as text (a string with lone surrogates, which no UTF-8 message can hold, goes to saxes). */
 export function judgeWebSocketMessage(text: string, rules: StanzaRules): StanzaVerdict {
-  return scanPlainStanzas(text, rules) ?? judge(text, rules, 'ws');
+  return (isWellFormedUnicode(text) ? scanPlainStanzas(Buffer.from(text, 'utf8'), rules) : undefined) ?? judge(text, rules, 'ws');
 }
 
 /** The same verdict from saxes alone (the reference the scanner is tested against). */
@@ -51,73 +59,163 @@ export function judgeWebSocketMessageWithSaxes(text: string, rules: StanzaRules)
 }
 
 // The subset the scanner reads: ASCII names without prefixes (attributes may be xml:…), quoted attribute
-// values without `<`, tabs or line breaks, no `&` or `]]>` anywhere, nothing but whitespace between
-// stanzas, only characters XML allows. Anything else — a reference, a comment, CDATA, a prefix, a
-// namespace declaration with one, a duplicate attribute, an element named open, close or conference —
-// is left to saxes. One pass over the characters, no regular expressions (nothing to backtrack).
-const LEFT_TO_SAXES = new Set(['open', 'close', 'conference']);
+// values without `<` (and, in `to` and `xmlns`, without tabs or line breaks, which would need
+// normalising), no `&` or `]]>` anywhere, nothing but whitespace between stanzas, only characters XML
+// allows. Anything else — a reference, a comment, CDATA, a prefix, a namespace declaration with one, a
+// duplicate attribute, an element named open, close or conference — is left to saxes.
+//
+// How it stays cheap (it runs on every message the client sends): the characters of the whole message
+// are checked in one pass four bytes at a time; then tags are read byte by byte with nothing but the
+// closing quote or `<` looked for in values, and character data is skipped by the typed array's own
+// search for the next `<`. No regular expressions (nothing to backtrack); no string is made but the `to`
+// of each stanza.
+
 /** Longer messages go to saxes. */
 const SCANNED_LIMIT = 64 * 1024;
 /** Namespaces no default declaration may name (saxes refuses them). */
-const RESERVED_NS = new Set(['http://www.w3.org/XML/1998/namespace', 'http://www.w3.org/2000/xmlns/']);
+const RESERVED_NS = ['http://www.w3.org/XML/1998/namespace', 'http://www.w3.org/2000/xmlns/'].map((ns) => Buffer.from(ns));
+const FRAMING_NS_BYTES = Buffer.from(FRAMING_NS);
+const LEFT_TO_SAXES = ['open', 'close', 'conference'].map((name) => Buffer.from(name));
+const TO = Buffer.from('to');
+const XMLNS = Buffer.from('xmlns');
+const XML_PREFIX = Buffer.from('xml:');
+/** More attributes in one tag than this go to saxes (the duplicate check compares each with each). */
+const ATTRIBUTE_LIMIT = 32;
+const LT = 0x3c;
 
 /** No lone surrogates (String.prototype.isWellFormed, ES2024; the project's TypeScript lib is older). */
 const isWellFormedUnicode = (text: string): boolean => (text as unknown as { isWellFormed(): boolean }).isWellFormed();
-const isSpace = (c: number) => c === 32 || c === 9 || c === 10 || c === 13;
-const isNameStart = (c: number) => (c >= 97 && c <= 122) || (c >= 65 && c <= 90) || c === 95;
-const isNameChar = (c: number) => isNameStart(c) || (c >= 48 && c <= 57) || c === 45 || c === 46;
-/** Characters XML 1.0 does not allow (lone surrogates are checked apart). */
-const NOT_XML_CHAR = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]/;
 
-class Scan {
-  i = 0;
-  constructor(readonly text: string) {}
-  skipSpace(): number {
-    const from = this.i;
-    while (this.i < this.text.length && isSpace(this.text.charCodeAt(this.i))) this.i++;
-    return this.i - from;
+/** Byte classes. NAME: 1 a name's first character ([A-Za-z_]), 2 any later one (also [0-9.-]). */
+const NAME = new Uint8Array(256);
+for (let c = 0; c < 256; c++) {
+  const letter = (c >= 97 && c <= 122) || (c >= 65 && c <= 90) || c === 95;
+  NAME[c] = letter ? 1 : (c >= 48 && c <= 57) || c === 45 || c === 46 ? 2 : 0;
+}
+const isSpace = (c: number | undefined) => c === 32 || c === 9 || c === 10 || c === 13;
+
+/** The typed array's own search (a V8 builtin): quicker over a few bytes than Buffer's, which goes through JavaScript first. */
+const typedIndexOf = Uint8Array.prototype.indexOf;
+
+/** The message copied to a word-aligned place, read as 32-bit words by plainCharacters. */
+const words = new Int32Array(SCANNED_LIMIT / 4 + 1);
+const wordBytes = new Uint8Array(words.buffer);
+
+/**
+ * Whether a message of valid UTF-8 (checked first) holds no `&`, no `]]>` and only characters XML allows.
+ * `&` and controls are looked for four bytes at a time with the usual word tests: `(v - 0x01010101) & ~v &
+ * 0x80808080` is non-zero exactly when some byte of v is 0, so `v = x ^ 0x26262626` finds an `&`; with
+ * 0x20202020 subtracted from x itself it is non-zero exactly when some byte is below 0x20 (a control, or
+ * tab and line breaks, which are allowed: those words are looked at byte by byte). Valid UTF-8 holds no
+ * surrogates, and 0xEF only leads a three-byte sequence: EF BF BE and EF BF BF are U+FFFE and U+FFFF,
+ * which XML does not allow.
+ */
+function plainCharacters(b: Buffer): boolean {
+  wordBytes.set(b);
+  // Padding with spaces, which every test passes.
+  const count = (b.length + 3) >>> 2;
+  wordBytes.fill(0x20, b.length, count * 4);
+  for (let w = 0; w < count; w++) {
+    const x = words[w]!;
+    const amp = x ^ 0x26262626;
+    if (((amp - 0x01010101) & ~amp & 0x80808080) !== 0) return false;
+    if (((x - 0x20202020) & ~x & 0x80808080) !== 0 && hasControl(w * 4)) return false;
   }
-  /** An ASCII name (no prefix) at the cursor; '' when there is none. */
-  name(): string {
-    const from = this.i;
-    if (!isNameStart(this.text.charCodeAt(this.i))) return '';
-    do this.i++;
-    while (this.i < this.text.length && isNameChar(this.text.charCodeAt(this.i)));
-    return this.text.slice(from, this.i);
+  // Rare sequences: found by Buffer's own (native) search.
+  if (b.indexOf(']]>') !== -1) return false;
+  for (let at = b.indexOf(0xef); at !== -1; at = b.indexOf(0xef, at + 1)) {
+    if (b[at + 1] === 0xbf && (b[at + 2] === 0xbe || b[at + 2] === 0xbf)) return false;
   }
+  return true;
 }
 
-/** The scanner: a verdict for a message in the subset, undefined for anything else. */
-function scanPlainStanzas(text: string, rules: StanzaRules): StanzaVerdict | undefined {
-  // Checked once for the whole message (native string scans), not per character below.
-  if (text.length > SCANNED_LIMIT || !isWellFormedUnicode(text) || text.includes('&') || text.includes(']]>') || NOT_XML_CHAR.test(text)) return undefined;
-  const scan = new Scan(text);
-  const open: string[] = [];
-  const addresses: Array<string | undefined> = [];
-  while (scan.i < text.length) {
-    if (!skipText(scan, open.length === 0)) return undefined;
-    if (scan.i >= text.length) break;
-    scan.i++; // '<'
-    if (text.charCodeAt(scan.i) === 47) {
-      scan.i++;
-      const name = scan.name();
-      scan.skipSpace();
-      if (name === '' || text.charCodeAt(scan.i) !== 62 || open.pop() !== name) return undefined;
-      scan.i++;
-      continue;
-    }
-    const name = scan.name();
-    if (name === '' || LEFT_TO_SAXES.has(name) || open.length + 1 >= STANZA_DEPTH_LIMIT) return undefined;
-    const tag = readTag(scan);
-    if (!tag) return undefined;
-    if (open.length === 0) {
-      // A top-level element of the framing namespace is <open/> or <close/> to saxes, or malformed.
-      if (tag.xmlns === FRAMING_NS) return undefined;
-      addresses.push(tag.to);
-    }
-    if (!tag.empty) open.push(name);
+/** Whether the four copied bytes from `at` hold a control character other than tab and line breaks. */
+function hasControl(at: number): boolean {
+  for (let k = at; k < at + 4; k++) {
+    const c = wordBytes[k]!;
+    if (c < 0x20 && c !== 9 && c !== 10 && c !== 13) return true;
   }
-  if (open.length !== 0 || addresses.length === 0) return undefined;
+  return false;
+}
+
+/** Whether b[from, to) holds exactly `word`'s bytes. */
+function bytesEqual(b: Buffer, from: number, to: number, word: Buffer): boolean {
+  if (to - from !== word.length) return false;
+  for (let k = 0; k < word.length; k++) if (b[from + k] !== word[k]) return false;
+  return true;
+}
+
+/** Whether b[aFrom, aTo) and b[bFrom, bTo) hold the same bytes. */
+function sameBytes(b: Buffer, aFrom: number, aTo: number, bFrom: number, bTo: number): boolean {
+  if (aTo - aFrom !== bTo - bFrom) return false;
+  for (let k = 0; k < aTo - aFrom; k++) if (b[aFrom + k] !== b[bFrom + k]) return false;
+  return true;
+}
+
+/** Whether the element named b[from, to) is one the scanner leaves to saxes. */
+function leftToSaxes(b: Buffer, from: number, to: number): boolean {
+  return bytesEqual(b, from, to, LEFT_TO_SAXES[0]!) || bytesEqual(b, from, to, LEFT_TO_SAXES[1]!) || bytesEqual(b, from, to, LEFT_TO_SAXES[2]!);
+}
+
+/** Whether b[from, to) is whitespace only. */
+function onlySpace(b: Buffer, from: number, to: number): boolean {
+  for (let i = from; i < to; i++) if (!isSpace(b[i])) return false;
+  return true;
+}
+
+/** The end of the ASCII name starting at `i` (no prefix), or `i` itself when none starts there. */
+function nameEnd(b: Buffer, i: number): number {
+  if (i >= b.length || NAME[b[i]!] !== 1) return i;
+  do i++;
+  while (i < b.length && NAME[b[i]!] !== 0);
+  return i;
+}
+
+/** A tag's parts, as byte offsets: reused (a scan runs synchronously to its end). */
+const tag = { end: 0, empty: false, toFrom: -1, toTo: -1, xmlnsFrom: -1, xmlnsTo: -1 };
+/** The open elements' names, as [from, to) pairs. */
+const openNames = new Int32Array(2 * STANZA_DEPTH_LIMIT);
+/** The attribute names of the tag being read, as [from, to) pairs. */
+const attributeNames = new Int32Array(2 * ATTRIBUTE_LIMIT);
+
+/** The scanner: a verdict for a message in the subset, undefined for anything else. */
+function scanPlainStanzas(b: Buffer, rules: StanzaRules): StanzaVerdict | undefined {
+  if (b.length > SCANNED_LIMIT || !plainCharacters(b)) return undefined;
+  let depth = 0;
+  const addresses: Array<string | undefined> = [];
+  let at = typedIndexOf.call(b, LT, 0);
+  if (!onlySpace(b, 0, at === -1 ? b.length : at)) return undefined;
+  while (at !== -1) {
+    let end: number;
+    if (b[at + 1] === 0x2f) {
+      const from = at + 2;
+      const to = nameEnd(b, from);
+      end = to;
+      while (isSpace(b[end])) end++;
+      if (to === from || b[end] !== 0x3e || depth === 0 || !sameBytes(b, openNames[2 * depth - 2]!, openNames[2 * depth - 1]!, from, to)) return undefined;
+      depth--;
+      end++;
+    } else {
+      const from = at + 1;
+      const to = nameEnd(b, from);
+      if (to === from || leftToSaxes(b, from, to) || depth + 1 >= STANZA_DEPTH_LIMIT || !readTag(b, to)) return undefined;
+      end = tag.end;
+      if (depth === 0) {
+        // A top-level element of the framing namespace is <open/> or <close/> to saxes, or malformed.
+        if (tag.xmlnsFrom !== -1 && bytesEqual(b, tag.xmlnsFrom, tag.xmlnsTo, FRAMING_NS_BYTES)) return undefined;
+        addresses.push(tag.toFrom === -1 ? undefined : b.toString('utf8', tag.toFrom, tag.toTo));
+      }
+      if (!tag.empty) {
+        openNames[2 * depth] = from;
+        openNames[2 * depth + 1] = to;
+        depth++;
+      }
+    }
+    // Between stanzas only whitespace; inside them character data (its characters were checked already).
+    for (at = end; at < b.length && b[at] !== LT; at++) if (depth === 0 && !isSpace(b[at])) return undefined;
+    if (at === b.length) at = -1;
+  }
+  if (depth !== 0 || addresses.length === 0) return undefined;
   try {
     for (const to of addresses) judgeAddress(to, rules);
   } catch (err) {
@@ -127,74 +225,66 @@ function scanPlainStanzas(text: string, rules: StanzaRules): StanzaVerdict | und
   return { ok: true };
 }
 
-/** Character data up to the next '<': false when it leaves the subset (or is not whitespace between stanzas). */
-function skipText(scan: Scan, between: boolean): boolean {
-  const { text } = scan;
-  const next = text.indexOf('<', scan.i);
-  const end = next === -1 ? text.length : next;
-  if (between) {
-    for (; scan.i < end; scan.i++) if (!isSpace(text.charCodeAt(scan.i))) return false;
-  }
-  // '&', ']]>' and characters XML does not allow were ruled out for the whole message already.
-  scan.i = end;
-  return true;
-}
-
-/** The rest of a start tag after its name: its unprefixed `to`, default namespace, and whether it is empty. */
-/** The attribute names of the tag being read (reused: a scan runs synchronously to its end). */
-const seen: string[] = [];
-
-function readTag(scan: Scan): { to?: string; xmlns?: string; empty: boolean } | undefined {
-  const { text } = scan;
-  seen.length = 0;
-  const tag: { to?: string; xmlns?: string; empty: boolean } = { empty: false };
+/** The rest of a start tag after its name, from `i`, into `tag`; false when it leaves the subset. */
+function readTag(b: Buffer, i: number): boolean {
+  tag.empty = false;
+  tag.toFrom = tag.toTo = tag.xmlnsFrom = tag.xmlnsTo = -1;
+  let names = 0;
   for (;;) {
-    const spaced = scan.skipSpace() > 0;
-    const c = text.charCodeAt(scan.i);
-    if (c === 62) {
-      scan.i++;
-      return tag;
+    const from = i;
+    while (isSpace(b[i])) i++;
+    const c = b[i];
+    if (c === 0x3e) {
+      tag.end = i + 1;
+      return true;
     }
-    if (c === 47) {
-      if (text.charCodeAt(scan.i + 1) !== 62) return undefined;
-      scan.i += 2;
+    if (c === 0x2f) {
+      if (b[i + 1] !== 0x3e) return false;
+      tag.end = i + 2;
       tag.empty = true;
-      return tag;
+      return true;
     }
-    if (!spaced) return undefined;
-    const prefixed = text.startsWith('xml:', scan.i);
-    if (prefixed) scan.i += 4;
-    const local = scan.name();
-    if (local === '') return undefined;
-    const name = prefixed ? `xml:${local}` : local;
-    if (seen.includes(name)) return undefined;
-    seen.push(name);
-    scan.skipSpace();
-    if (text.charCodeAt(scan.i) !== 61) return undefined;
-    scan.i++;
-    scan.skipSpace();
-    const value = readValue(scan, name === 'to' || name === 'xmlns');
-    if (value === undefined) return undefined;
-    if (name === 'to') tag.to = value;
-    else if (name === 'xmlns') {
-      if (RESERVED_NS.has(value)) return undefined;
-      tag.xmlns = value;
+    if (i === from || names === ATTRIBUTE_LIMIT) return false;
+    const nameFrom = i;
+    const local = bytesEqual(b, i, Math.min(i + 4, b.length), XML_PREFIX) ? i + 4 : i;
+    const nameTo = nameEnd(b, local);
+    if (nameTo === local) return false;
+    for (let k = 0; k < names; k++) if (sameBytes(b, attributeNames[2 * k]!, attributeNames[2 * k + 1]!, nameFrom, nameTo)) return false;
+    attributeNames[2 * names] = nameFrom;
+    attributeNames[2 * names + 1] = nameTo;
+    names++;
+    i = nameTo;
+    while (isSpace(b[i])) i++;
+    if (b[i] !== 0x3d) return false;
+    i++;
+    while (isSpace(b[i])) i++;
+    const quote = b[i];
+    if (quote !== 0x22 && quote !== 0x27) return false;
+    const valueFrom = i + 1;
+    // Up to the closing quote; a '<' in a value is not XML.
+    i = valueFrom;
+    for (let v = b[i]; v !== quote; v = b[++i]) if (v === LT || v === undefined) return false;
+    if (bytesEqual(b, nameFrom, nameTo, TO)) {
+      if (!unspaced(b, valueFrom, i)) return false;
+      tag.toFrom = valueFrom;
+      tag.toTo = i;
+    } else if (bytesEqual(b, nameFrom, nameTo, XMLNS)) {
+      // (A value with a tab or line break, which the parser would turn into a space, is neither of these.)
+      if (bytesEqual(b, valueFrom, i, RESERVED_NS[0]!) || bytesEqual(b, valueFrom, i, RESERVED_NS[1]!)) return false;
+      tag.xmlnsFrom = valueFrom;
+      tag.xmlnsTo = i;
     }
+    i++;
   }
 }
 
-/** A quoted attribute value without '<', tabs or line breaks (so it needs no normalising), '' unless `keep`; undefined otherwise. */
-function readValue(scan: Scan, keep: boolean): string | undefined {
-  const { text } = scan;
-  const quote = text.charCodeAt(scan.i);
-  if (quote !== 34 && quote !== 39) return undefined;
-  const from = ++scan.i;
-  for (; scan.i < text.length; scan.i++) {
-    const c = text.charCodeAt(scan.i);
-    if (c === quote) return keep ? text.slice(from, scan.i++) : (scan.i++, '');
-    if (c === 60 || c === 9 || c === 10 || c === 13) return undefined;
+/** Whether b[from, to) holds no tab or line break (an attribute value the parser would not rewrite). */
+function unspaced(b: Buffer, from: number, to: number): boolean {
+  for (let k = from; k < to; k++) {
+    const c = b[k];
+    if (c === 9 || c === 10 || c === 13) return false;
   }
-  return undefined;
+  return true;
 }
 
 /** A BOSH request body: one `<body/>` wrapping any number of stanzas. */
@@ -380,10 +470,14 @@ function splitJid(jid: string): { local?: string; domain: string } | undefined {
   return local === undefined ? { domain } : { local, domain };
 }
 
+const PLAIN_DOMAIN = /^[a-z0-9](?:[a-z0-9.-]*[a-z0-9])?$/;
+
 function normaliseDomain(raw: string): string | undefined {
+  // What nearly every stanza names: already folded (NFKC and lower case leave it as it is).
+  if (PLAIN_DOMAIN.test(raw)) return raw;
   let domain = raw.normalize('NFKC').toLowerCase();
   if (domain.endsWith('.')) domain = domain.slice(0, -1);
-  return /^[a-z0-9](?:[a-z0-9.-]*[a-z0-9])?$/.test(domain) ? domain : undefined;
+  return PLAIN_DOMAIN.test(domain) ? domain : undefined;
 }
 
 /** What the client gets before its WebSocket is closed (RFC 7395 §3.6.1): a stream error, then `<close/>`. */
