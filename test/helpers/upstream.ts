@@ -15,11 +15,14 @@ export interface EchoUpstream {
   port: number;
   /** Every HTTP request and WebSocket handshake that reached the upstream, in order. */
   arrived: Arrived[];
+  /** Every WebSocket message that reached the upstream (as text), in order. */
+  messages: string[];
   close(): Promise<void>;
 }
 
 export async function startEchoUpstream(): Promise<EchoUpstream> {
   const arrived: Arrived[] = [];
+  const messages: string[] = [];
   const server: Server = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
@@ -35,7 +38,10 @@ export async function startEchoUpstream(): Promise<EchoUpstream> {
     const entry = { method: 'WS', url: req.url ?? '', headers: req.headers, body: '' };
     arrived.push(entry);
     ws.send(JSON.stringify(entry));
-    ws.on('message', (data) => ws.send(`echo:${data.toString()}`));
+    ws.on('message', (data) => {
+      messages.push(data.toString());
+      ws.send(`echo:${data.toString()}`);
+    });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const address = server.address();
@@ -44,6 +50,7 @@ export async function startEchoUpstream(): Promise<EchoUpstream> {
     url: `http://127.0.0.1:${port}`,
     port,
     arrived,
+    messages,
     close: () =>
       new Promise<void>((resolve) => {
         for (const c of wss.clients) c.terminate();

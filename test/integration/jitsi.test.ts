@@ -123,6 +123,48 @@ describe('signalling gate', () => {
     expect(far.code).toBe(1009);
     expect(far.received.some((m) => m.startsWith('echo:'))).toBe(false);
     expect(upstream.arrived.slice(before).filter((a) => a.method !== 'WS')).toEqual([]);
+    // Refused by the WebSocket library before any stanza was read, and audited all the same.
+    await expect.poll(async () => (await queryAudit(auditDir, { type: 'room.decision', outcome: 'deny' }))
+      .some((r) => r.reason === 'RG_REQUEST_INVALID' && r.details?.websocketError === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH')).toBe(true);
+  });
+
+  it('closes a WebSocket that sends text which is not UTF-8 (1007), forwards nothing of it, and audits the refusal', async () => {
+    const alice = await enter('alice', 'town-hall');
+    const cookie = alice.browser.jar.header(new URL(origin))!;
+    const { socket } = await ws(`/xmpp-websocket?room=town-hall&token=${alice.token}`, cookie);
+    const closed = new Promise<number>((resolve) => socket!.once('close', (code) => resolve(code)));
+    const from = upstream.messages.length;
+    const stanza = Buffer.from('<presence xmlns="jabber:client" to="town-hall@conference.meet.jitsi/a"><status>\xff</status></presence>', 'latin1');
+    socket!.send(stanza, { binary: false });
+    expect(await closed).toBe(1007);
+    expect(upstream.messages.slice(from)).toEqual([]);
+    await expect.poll(async () => (await queryAudit(auditDir, { type: 'room.decision', outcome: 'deny' }))
+      .some((r) => r.reason === 'RG_REQUEST_INVALID' && r.details?.websocketError === 'WS_ERR_INVALID_UTF8')).toBe(true);
+  });
+
+  it('relays the messages of one burst that come before a refused one, and nothing from it on', async () => {
+    const alice = await enter('alice', 'town-hall');
+    const cookie = alice.browser.jar.header(new URL(origin))!;
+    const { socket } = await ws(`/xmpp-websocket?room=town-hall&token=${alice.token}`, cookie);
+    const received: string[] = [];
+    socket!.on('message', (d) => received.push(d.toString()));
+    // The upstream reports the handshake first: from then on the relay's upstream connection is open.
+    await expect.poll(() => received.length).toBeGreaterThan(0);
+    const closed = new Promise<number>((resolve) => socket!.once('close', (code) => resolve(code)));
+    const from = upstream.messages.length;
+    const chat = (n: number) => `<message xmlns="jabber:client" to="town-hall@conference.meet.jitsi" type="groupchat"><body>${n}</body></message>`;
+    const hop = '<presence xmlns="jabber:client" to="board@conference.meet.jitsi/a"/>';
+    // Four messages in one write, so that roomguard reads them together.
+    const raw = (socket as unknown as { _socket: import('node:net').Socket })._socket;
+    raw.cork();
+    for (const message of [chat(1), chat(2), hop, chat(3)]) socket!.send(message);
+    raw.uncork();
+    expect(await closed).toBe(1000);
+    expect(received.join('')).toContain('policy-violation');
+    await expect.poll(() => upstream.messages.slice(from)).toEqual([chat(1), chat(2)]);
+    // Still so a moment later: the refused message and the one after it never arrive.
+    await new Promise((r) => setTimeout(r, 200));
+    expect(upstream.messages.slice(from)).toEqual([chat(1), chat(2)]);
   });
 
   it('lets the admitted room\'s signalling through and refuses room hopping over WebSocket, BOSH and conference requests', async () => {

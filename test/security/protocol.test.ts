@@ -182,7 +182,7 @@ async function startLaxUpstream(): Promise<EchoUpstream & { lines: string[] }> {
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : 0;
   return {
-    url: `http://127.0.0.1:${port}`, port, arrived, lines,
+    url: `http://127.0.0.1:${port}`, port, arrived, lines, messages: [],
     close: () => new Promise<void>((resolve) => {
       for (const s of sockets) s.destroy();
       server.close(() => resolve());
