@@ -138,6 +138,12 @@ export interface Backend {
    * since a generic app's messages may be of any size.
    */
   readonly webSocketMessageLimit?: number;
+  /**
+   * Whether the backend's public paths (`roomOf` → `public`) serve static files only: then a WebSocket
+   * upgrade or a request with a method other than GET, HEAD or OPTIONS there is refused, as nothing would
+   * read it (Jitsi: its web server may route more than files under them).
+   */
+  readonly publicPathsAreStatic?: boolean;
   roomOf(path: RequestPath): RoomLookup;
   /** The page-load path that opens `room`, exactly as roomOf reads it back; undefined when none can be found. */
   pathOf(room: string): string | undefined;

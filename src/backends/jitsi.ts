@@ -23,6 +23,8 @@ const SIGNALLING = new Map<string, { rest: readonly string[]; endpoint: Signalli
   ['conference-request', { rest: ['v1'], endpoint: 'conference' }],
 ]);
 type SignallingEndpoint = 'bosh' | 'xmpp' | 'conference';
+/** A path segment Jitsi's web server may route to signalling (prefix match; case folded, to be safe). */
+const SIGNALLING_NAME = /^(?:http-bind|xmpp-websocket|conference-request)/i;
 /** Query parameters Prosody reads that the web server (not the browser) sets: the tenant of the connection. */
 const SERVER_SET_PARAMETERS = ['prefix'];
 /** Other paths of Jitsi (and of roomguard) that are never rooms. */
@@ -116,6 +118,8 @@ export class JitsiBackend implements Backend {
   readonly guestsUseOwnPaths = true;
   /** Every message is read (up to the stanza limit): anything far beyond it is no XMPP, never buffered. */
   readonly webSocketMessageLimit = STANZA_BYTES_LIMIT + WEBSOCKET_MARGIN;
+  /** /libs, /css, /images …: files, never a WebSocket or a request body. */
+  readonly publicPathsAreStatic = true;
   readonly settings: JitsiSettings;
   readonly #key: Uint8Array;
   readonly #pseudonymKey: Buffer;
@@ -127,7 +131,20 @@ export class JitsiBackend implements Backend {
     this.#pseudonymKey = Buffer.from(hkdfSync('sha256', Buffer.from(settings.appSecret), Buffer.alloc(0), 'roomguard jitsi user id v1', 32));
   }
 
+  /**
+   * Jitsi's web server sends a path to Prosody or Jicofo wherever one of its segments begins with a
+   * signalling name: its tenant locations (`^/([^/?&:'"]+)/xmpp-websocket`, `…/http-bind`,
+   * `…/conference-request/v1`) match unanchored, and its catch-all (`^/([^/?&:'"]+)/(.*)$`) strips the first
+   * segment and looks again. So `/favicon.ico/xmpp-websocket` or `/a/b/http-bind-x` would reach Prosody as
+   * signalling that nobody read: such a segment anywhere but where roomguard reads signalling is refused.
+   */
   roomOf(path: RequestPath): RoomLookup {
+    const lookup = this.#lookup(path);
+    if (lookup.kind === 'signalling') return lookup;
+    return path.decoded.split('/').some((segment) => SIGNALLING_NAME.test(segment)) ? { kind: 'refused' } : lookup;
+  }
+
+  #lookup(path: RequestPath): RoomLookup {
     const rawPath = path.raw;
     if (rawPath === '/') return { kind: 'none' };
     const { segments } = path;

@@ -59,15 +59,14 @@ export function judgeWebSocketMessageWithSaxes(text: string, rules: StanzaRules)
 }
 
 // The subset the scanner reads: ASCII names without prefixes (attributes may be xml:…), quoted attribute
-// values without `<` (and, in `to` and `xmlns`, without tabs or line breaks, which would need
-// normalising), no `&` or `]]>` anywhere, nothing but whitespace between stanzas, only characters XML
-// allows. Anything else — a reference, a comment, CDATA, a prefix, a namespace declaration with one, a
+// values without `<` (and, in `to`, without tabs or line breaks, which would need normalising; in
+// `xmlns`, without whitespace or non-ASCII at either end, which saxes trims), no `&` or `]]>` anywhere,
+// nothing but whitespace between stanzas, only characters XML allows. Anything else — a reference, a comment, CDATA, a prefix, a namespace declaration with one, a
 // duplicate attribute, an element named open, close or conference — is left to saxes.
 //
 // How it stays cheap (it runs on every message the client sends): the characters of the whole message
 // are checked in one pass four bytes at a time; then tags are read byte by byte with nothing but the
-// closing quote or `<` looked for in values, and character data is skipped by the typed array's own
-// search for the next `<`. No regular expressions (nothing to backtrack); no string is made but the `to`
+// closing quote or `<` looked for in values, and character data is only looked through for the next `<`. No regular expressions (nothing to backtrack); no string is made but the `to`
 // of each stanza.
 
 /** Longer messages go to saxes. */
@@ -269,7 +268,10 @@ function readTag(b: Buffer, i: number): boolean {
       tag.toFrom = valueFrom;
       tag.toTo = i;
     } else if (bytesEqual(b, nameFrom, nameTo, XMLNS)) {
-      // (A value with a tab or line break, which the parser would turn into a space, is neither of these.)
+      // saxes trims a namespace (JavaScript's trim: also no-break and other Unicode spaces) before it
+      // compares it: a value that begins or ends with whitespace or a non-ASCII byte is left to saxes.
+      const last = b[i - 1]!;
+      if (i > valueFrom && (isSpace(b[valueFrom]) || b[valueFrom]! >= 0x80 || isSpace(last) || last >= 0x80)) return false;
       if (bytesEqual(b, valueFrom, i, RESERVED_NS[0]!) || bytesEqual(b, valueFrom, i, RESERVED_NS[1]!)) return false;
       tag.xmlnsFrom = valueFrom;
       tag.xmlnsTo = i;

@@ -15,6 +15,9 @@ import type { Backend, BodyRule, StreamRule, RoomLookup, SessionView } from '../
 import type { ErrorCode } from '../errors.js';
 import { isFresh, type AssertionSigner } from './assertion.js';
 
+/** What a static file is asked with. */
+const STATIC_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+
 /** A room entry recorded this recently covers further non-page requests of the same session and room. */
 const ENTRY_RECORD_WINDOW_MS = 5 * 60_000;
 /** An entry record another instance wrote (seen in the store) is trusted locally for this long. */
@@ -122,6 +125,10 @@ export class AdmissionJudge {
     const target = this.#readTarget(request, view);
     if ('kind' in target) return { kind: 'verdict', verdict: target };
     const { lookup } = target;
+    if (lookup.kind === 'public' && this.#backend.publicPathsAreStatic && (view.ws || !STATIC_METHODS.has(view.method))) {
+      request.log.info({ event: 'path.refused', why: view.ws ? 'websocket-on-static-path' : 'method-on-static-path' }, 'request path refused');
+      return { kind: 'verdict', verdict: { kind: 'refuse', code: 'RG_REQUEST_INVALID' } };
+    }
     if (lookup.kind === 'public' || (lookup.kind === 'none' && this.#isPublic(target.path))) return { kind: 'verdict', verdict: { kind: 'pass', admission: repeatableIf(view, target, { public: true }) } };
     return { kind: 'target', target };
   }

@@ -9,7 +9,7 @@ import { RoomguardError } from '../errors.js';
 import type { Socket } from 'node:net';
 import WebSocket from 'ws';
 import { AdmissionJudge, admittedIdentityHeaders, isNavigation, isWebSocketUpgrade, type Admission } from './admission.js';
-import type { BodyRefusal, BodyRule } from '../backends/backend.js';
+import type { BodyRefusal, BodyRule, StreamRefusal, StreamRule } from '../backends/backend.js';
 import type { ErrorCode } from '../errors.js';
 import { roomOpenAt } from '../policy/decide.js';
 import { roomEventHash } from '../rooms/controls.js';
@@ -389,6 +389,15 @@ interface RelaySocket {
  * tick: the messages that arrived together leave in one write instead of one system call each, which on
  * a busy relay costs more than reading the message (npm run bench, xmpp). Nothing waits for more input.
  */
+function judgeOrRefuse(request: FastifyRequest, rule: StreamRule, bytes: Buffer, binary: boolean): StreamRefusal | undefined {
+  try {
+    return rule.judge(bytes, binary);
+  } catch (err) {
+    request.log.error({ err }, 'stream rule failed: message refused');
+    return { code: 'RG_REQUEST_INVALID', room: '', frames: [] };
+  }
+}
+
 /** Holds a socket's writes until the current read has been relayed (nextTick: before any more input is read). */
 function corkForThisTick(socket: Socket | undefined): void {
   if (!socket || socket.writableCorked > 0) return;
@@ -396,6 +405,7 @@ function corkForThisTick(socket: Socket | undefined): void {
   process.nextTick(uncork, socket);
 }
 
+/** Every cork level: ours, and none other (ws corks and uncorks within one synchronous send). */
 function uncork(socket: Socket | undefined): void {
   while (socket && socket.writableCorked > 0) socket.uncork();
 }
@@ -417,7 +427,8 @@ function streamHooks(ctx: GatewayContext, judgedStreams: WeakMap<Socket, Fastify
         if (refused.has(socket)) return target.terminate();
         const { data } = message;
         const bytes = Buffer.isBuffer(data) ? data : Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data);
-        const refusal = rule.judge(bytes, message.binary);
+        // The proxy forwards a message whose hook threw: a judge that fails refuses instead.
+        const refusal = judgeOrRefuse(request, rule, bytes, message.binary);
         if (!refusal) return corkForThisTick(target._socket);
         refused.add(socket);
         // The messages judged good before this one go out as they would have without the cork; this one never.
@@ -453,7 +464,11 @@ function reportingWebSocket(report: (socket: Socket, error: string) => void): Se
       super(...(args as [null]));
       this.on('error', (err: Error & { code?: string }) => {
         const socket = (this as unknown as RelaySocket)._socket;
-        if (socket) report(socket, err.code ?? 'WS_ERR');
+        try {
+          if (socket) report(socket, err.code ?? 'WS_ERR');
+        } catch {
+          // The relay's own error handling (which closes both sides) must run whatever the report did.
+        }
       });
     }
   };

@@ -5,6 +5,7 @@
 // ticket in the session); its signalling endpoint /cue?room=…&ticket=… passes only for a room this session
 // holds a ticket for; /backstage is its server API, never reachable.
 import { randomBytes } from 'node:crypto';
+import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { queryAudit } from '../../src/audit/query.js';
 import { firstPathOpening, type Backend, type Entry, type EntryRequest, type RoomLookup, type SignallingRequest, type SignallingVerdict } from '../../src/backends/backend.js';
@@ -48,7 +49,17 @@ class StageBackend implements Backend {
     const room = canonicalRoom(query.get('room') ?? '');
     const ticket = query.get('ticket');
     if (!room || !ticket || !(request.session.admissions[room] ?? []).includes(ticket)) return { kind: 'refuse', code: 'RG_JITSI_NOT_ADMITTED' };
-    return { kind: 'pass' };
+    // Every message of a cue WebSocket is read: `deny …` is refused; `boom` makes the rule itself fail.
+    return {
+      kind: 'pass',
+      stream: {
+        judge: (message) => {
+          const text = message.toString('utf8');
+          if (text === 'boom') throw new Error('a bug in the stream rule');
+          return text.startsWith('deny') ? { code: 'RG_JITSI_NOT_ADMITTED', room: text.slice(5), frames: ['refused'] } : undefined;
+        },
+      },
+    };
   }
 }
 
@@ -106,6 +117,36 @@ describe('a backend written against the interface alone, through the real gatewa
     expect((await browser.request(`${origin}/cue?room=board&ticket=${ticket}`)).status).toBe(403);
     expect((await browser.request(`${origin}/cue?room=staff-weekly&ticket=forged`)).status).toBe(403);
     expect(upstream.arrived.slice(before).map((a) => a.url)).toEqual([`/cue?room=staff-weekly&ticket=${ticket}`]);
+  });
+
+  it('reads every message of a stream the backend asked to judge; a rule that fails refuses the message instead of passing it', async () => {
+    const { browser, final } = await signIn('bob', '/stage/staff-weekly');
+    const ticket = new URL(final.url).searchParams.get('ticket')!;
+    const open = async () => {
+      const socket = new WebSocket(`${origin.replace(/^http/, 'ws')}/cue?room=staff-weekly&ticket=${ticket}`, { headers: { cookie: browser.jar.header(new URL(origin))! } });
+      const received: string[] = [];
+      socket.on('message', (d) => received.push(d.toString()));
+      await new Promise((resolve, reject) => socket.once('open', resolve).once('error', reject));
+      // The upstream reports the handshake first: from then on the relay's upstream connection is open.
+      await expect.poll(() => received.length).toBeGreaterThan(0);
+      return { socket, received, closed: new Promise<number>((resolve) => socket.once('close', resolve)) };
+    };
+    const from = upstream.messages.length;
+    const denied = await open();
+    denied.socket.send('hello');
+    await expect.poll(() => denied.received).toContain('echo:hello');
+    denied.socket.send('deny board');
+    expect(await denied.closed).toBe(1000);
+    expect(denied.received).toContain('refused');
+    const failed = await open();
+    failed.socket.send('boom');
+    expect(await failed.closed).toBe(1000);
+    failed.socket.terminate();
+    await new Promise((r) => setTimeout(r, 100));
+    expect(upstream.messages.slice(from)).toEqual(['hello']);
+    const refusals = await queryAudit(auditDir, { type: 'room.decision', outcome: 'deny' });
+    expect(refusals.some((r) => r.reason === 'RG_JITSI_NOT_ADMITTED' && r.details?.attempted === 'board')).toBe(true);
+    expect(refusals.some((r) => r.reason === 'RG_REQUEST_INVALID' && r.details?.attempted === '')).toBe(true);
   });
 
   it('keeps the backend\'s server API closed, redirects other spellings of a room, and finds the path of a room', async () => {

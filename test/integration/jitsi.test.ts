@@ -95,6 +95,13 @@ describe('Jitsi admission', () => {
 
   it('serves Jitsi\'s static files without login and redirects non-canonical room spellings', async () => {
     expect((await fetch(`${origin}/libs/app.bundle.min.js`)).status).toBe(200);
+    // Files only: nothing would read a WebSocket or a request body there, so neither passes.
+    const before = upstream.arrived.length;
+    expect(await ws('/libs/app.bundle.min.js', '')).toMatchObject({ status: 400, reason: 'RG_REQUEST_INVALID' });
+    expect(await ws('/favicon.ico', '')).toMatchObject({ status: 400, reason: 'RG_REQUEST_INVALID' });
+    for (const method of ['POST', 'PUT', 'DELETE', 'PATCH']) expect((await fetch(`${origin}/css/all.css`, { method, body: method === 'DELETE' ? null : '<body/>' })).status).toBe(400);
+    expect((await fetch(`${origin}/images/logo.svg`, { method: 'OPTIONS' })).status).toBe(200);
+    expect(upstream.arrived.slice(before).map((a) => a.method)).toEqual(['OPTIONS']);
     const res = await fetch(`${origin}/Town%20Hall`, { redirect: 'manual' });
     expect(res.status).toBe(302);
     expect(res.headers.get('location')).toBe('/town%20hall');

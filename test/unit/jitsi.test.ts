@@ -61,6 +61,25 @@ describe('Jitsi room canonicalisation', () => {
       expect(lookupPath(tenanted, path)).toEqual({ kind: 'refused' });
     });
 
+  // Jitsi's web server sends `/<anything>/xmpp-websocket…` to Prosody (its tenant locations match unanchored)
+  // and strips leading segments in its catch-all until one matches: each of these would reach Prosody or
+  // Jicofo as signalling roomguard never read.
+  it.each([
+    '/favicon.ico/xmpp-websocket', '/robots.txt/http-bind', '/manifest.json/pwa-worker.js/xmpp-websocket', '/favicon.ico/xmpp-websocket-x',
+    '/colibri-ws/xmpp-websocket', '/colibri-ws/default-id/http-bind', '/libs/conference-request/v1', '/_api/http-bind', '/config.js/xmpp-websocket',
+    '/a/b/c/http-bind', '/board/XMPP-WEBSOCKET', '/board/Http-Bind', '/board/xmpp-websocket%20',
+    '/xmpp-websocketx', '/http-bind.js', '/conference-requests/v1', '/.well-known/xmpp-websocket',
+  ])('refuses %s: a signalling name where roomguard does not read signalling', (path) => {
+    expect(lookupPath(plain, path)).toEqual({ kind: 'refused' });
+    expect(lookupPath(tenanted, path)).toEqual({ kind: 'refused' });
+  });
+
+  it('with tenants, refuses signalling names below a tenant\'s own paths and rooms too', () => {
+    // Without tenants, a room's path followed by a signalling name is no tenant's signalling either.
+    for (const path of ['/board/xmpp-websocket', '/board/http-bind', '/board/conference-request/v1']) expect(lookupPath(plain, path)).toEqual({ kind: 'refused' });
+    for (const path of ['/sales/libs/xmpp-websocket', '/sales/weekly/http-bind', '/sales/colibri-ws/xmpp-websocket', '/sales/xmpp-websocket/x', '/sales/http-bind-x']) expect(lookupPath(tenanted, path)).toEqual({ kind: 'refused' });
+  });
+
   it.each(['/config.js', '/interface_config.js', '/external_api.js', '/colibri-ws/a/b/c', '/_unlock', '/.well-known/x', '/'])('never treats %s as a room', (path) => {
     expect(lookupPath(plain, path)).toEqual({ kind: 'none' });
   });

@@ -160,7 +160,9 @@ describe('the parser under fuzzing', () => {
   it('reads like saxes wherever the quick scanner answers (differential)', () => {
     const tags = fc.constantFrom('presence', 'iq', 'message', 'x', 'open', 'conference', 'a.b', 'p:presence', '_x', 'body');
     const names = fc.constantFrom('to', 'xmlns', 'xml:lang', 'type', 'id', 'x:to', 'to ', 'xmlns:x');
-    const values = fc.constantFrom('board@conference.meet.test/a', 'other@conference.meet.test/a', 'Board@conference.meet.test', 'conference.meet.test', 'meet.test', 'jabber:client', 'urn:ietf:params:xml:ns:xmpp-framing', 'http://www.w3.org/XML/1998/namespace', 'a>b', 'a\tb', 'ｂoard@conference.meet.test', '');
+    const values = fc.constantFrom('board@conference.meet.test/a', 'other@conference.meet.test/a', 'Board@conference.meet.test', 'conference.meet.test', 'meet.test', 'jabber:client', 'urn:ietf:params:xml:ns:xmpp-framing', 'http://www.w3.org/XML/1998/namespace', 'a>b', 'a\tb', 'ｂoard@conference.meet.test', '',
+      // saxes trims a namespace (JavaScript's trim) before reading it; the scanner must not read these as it does not.
+      ' urn:ietf:params:xml:ns:xmpp-framing', 'urn:ietf:params:xml:ns:xmpp-framing\t', '\u00a0urn:ietf:params:xml:ns:xmpp-framing', ' http://www.w3.org/2000/xmlns/', 'http://www.w3.org/XML/1998/namespace\n', '\ufeffjabber:client', 'jabber:client\u3000');
     const attr = fc.tuple(fc.constantFrom(' ', '\n', '\t', '\u00a0', ''), names, fc.constantFrom('=', ' = ', '=='), fc.constantFrom('"', "'"), values).map(([sp, n, eq, q, v]) => `${sp}${n}${eq}${q}${v}${q}`);
     const element: fc.Arbitrary<string> = fc.letrec((tie) => ({
       node: fc.oneof({ depthSize: 'small' }, fc.tuple(tags, fc.array(attr, { maxLength: 4 }), fc.constantFrom('/>', '>', ' >', '/ >')).map(([t, a, end]) => `<${t}${a.join('')}${end}${end === '>' || end === ' >' ? `</${t}>` : ''}`),
