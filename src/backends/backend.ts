@@ -144,6 +144,11 @@ export interface Backend {
    * read it (Jitsi: its web server may route more than files under them).
    */
   readonly publicPathsAreStatic?: boolean;
+  /**
+   * Where the backend takes a WebSocket upgrade (`path`: the raw path as sent); an upgrade anywhere else is
+   * refused. Absent: wherever the request would pass (a generic app may use WebSockets on any path).
+   */
+  takesWebSocket?(lookup: RoomLookup, path: string): boolean;
   roomOf(path: RequestPath): RoomLookup;
   /** The page-load path that opens `room`, exactly as roomOf reads it back; undefined when none can be found. */
   pathOf(room: string): string | undefined;

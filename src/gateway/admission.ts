@@ -125,8 +125,12 @@ export class AdmissionJudge {
     const target = this.#readTarget(request, view);
     if ('kind' in target) return { kind: 'verdict', verdict: target };
     const { lookup } = target;
-    if (lookup.kind === 'public' && this.#backend.publicPathsAreStatic && (view.ws || !STATIC_METHODS.has(view.method))) {
-      request.log.info({ event: 'path.refused', why: view.ws ? 'websocket-on-static-path' : 'method-on-static-path' }, 'request path refused');
+    // What nothing would read does not pass: a WebSocket where the backend takes none, a body on a static
+    // path. (A path the backend refuses outright is refused, and audited, by the judgement itself.)
+    const refusal = view.ws && lookup.kind !== 'refused' && this.#backend.takesWebSocket && !this.#backend.takesWebSocket(lookup, target.path) ? 'websocket-not-taken'
+      : lookup.kind === 'public' && this.#backend.publicPathsAreStatic && (view.ws || !STATIC_METHODS.has(view.method)) ? 'method-on-static-path' : undefined;
+    if (refusal) {
+      request.log.info({ event: 'path.refused', why: refusal }, 'request path refused');
       return { kind: 'verdict', verdict: { kind: 'refuse', code: 'RG_REQUEST_INVALID' } };
     }
     if (lookup.kind === 'public' || (lookup.kind === 'none' && this.#isPublic(target.path))) return { kind: 'verdict', verdict: { kind: 'pass', admission: repeatableIf(view, target, { public: true }) } };

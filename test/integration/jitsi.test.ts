@@ -135,6 +135,21 @@ describe('signalling gate', () => {
       .some((r) => r.reason === 'RG_REQUEST_INVALID' && r.details?.websocketError === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH')).toBe(true);
   });
 
+  it('takes a WebSocket only on /xmpp-websocket (read) and the videobridge\'s /colibri-ws/…: anywhere else it would be relayed unread', async () => {
+    const alice = await enter('alice', 'town-hall');
+    const cookie = alice.browser.jar.header(new URL(origin))!;
+    const before = upstream.arrived.length;
+    for (const path of ['/', '/town-hall', '/config.js', '/external_api.js', '/_unlock', '/.well-known/x', '/_api/room-info?room=town-hall']) {
+      expect(await ws(path, cookie), path).toMatchObject({ status: 400, reason: 'RG_REQUEST_INVALID' });
+    }
+    expect(upstream.arrived.slice(before)).toEqual([]);
+    const bridge = await ws('/colibri-ws/jvb1/endpoint-1?pwd=x', cookie);
+    expect(bridge.socket).toBeDefined();
+    bridge.socket!.close();
+    // Without a session the bridge's path is refused like every path that needs one.
+    expect((await ws('/colibri-ws/jvb1/endpoint-1?pwd=x', '')).status).toBeGreaterThanOrEqual(300);
+  });
+
   it('closes a WebSocket that sends text which is not UTF-8 (1007), forwards nothing of it, and audits the refusal', async () => {
     const alice = await enter('alice', 'town-hall');
     const cookie = alice.browser.jar.header(new URL(origin))!;

@@ -97,6 +97,16 @@ describe('Jitsi room canonicalisation', () => {
     expect(lookupPath(tenanted, '/sales/a/b')).toEqual({ kind: 'invalid' });
   });
 
+  it('takes WebSockets only for signalling and the videobridge (under a tenant too, where tenants are on)', () => {
+    expect(plain.takesWebSocket({ kind: 'signalling', endpoint: 'xmpp' }, '/xmpp-websocket')).toBe(true);
+    expect(plain.takesWebSocket({ kind: 'none' }, '/colibri-ws/jvb1/e1')).toBe(true);
+    expect(tenanted.takesWebSocket({ kind: 'none' }, '/sales/colibri-ws/jvb1/e1')).toBe(true);
+    expect(plain.takesWebSocket({ kind: 'none' }, '/sales/colibri-ws/jvb1/e1')).toBe(false);
+    for (const [lookup, path] of [[{ kind: 'none' }, '/'], [{ kind: 'none' }, '/config.js'], [{ kind: 'public' }, '/libs/x.js'], [{ kind: 'room', room: 'board' }, '/board'], [{ kind: 'none' }, '/_api/colibri-ws']] as const) {
+      expect(plain.takesWebSocket(lookup, path), path).toBe(false);
+    }
+  });
+
   it('lists Jitsi\'s own names as reserved, so policies cannot claim them', () => {
     for (const name of ['libs', 'http-bind', 'xmpp-websocket', 'config.js', 'colibri-ws', '_unlock']) expect(plain.reservedRooms).toContain(name);
   });
