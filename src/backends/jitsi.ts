@@ -120,17 +120,6 @@ export class JitsiBackend implements Backend {
   readonly webSocketMessageLimit = STANZA_BYTES_LIMIT + WEBSOCKET_MARGIN;
   /** /libs, /css, /images …: files, never a WebSocket or a request body. */
   readonly publicPathsAreStatic = true;
-
-  /**
-   * Jitsi's WebSockets are the XMPP stream (`signalling()` takes it only on /xmpp-websocket, where every
-   * message is read) and the videobridge's `/colibri-ws/…`; an upgrade on any other of its paths would be
-   * relayed unread to wherever the web server sends it.
-   */
-  takesWebSocket(lookup: RoomLookup, path: string): boolean {
-    if (lookup.kind === 'signalling') return true;
-    const segments = path.split('/');
-    return lookup.kind === 'none' && (segments[1] === 'colibri-ws' || (this.settings.tenants && segments[2] === 'colibri-ws'));
-  }
   readonly settings: JitsiSettings;
   readonly #key: Uint8Array;
   readonly #pseudonymKey: Buffer;
@@ -153,6 +142,17 @@ export class JitsiBackend implements Backend {
     const lookup = this.#lookup(path);
     if (lookup.kind === 'signalling') return lookup;
     return path.decoded.split('/').some((segment) => SIGNALLING_NAME.test(segment)) ? { kind: 'refused' } : lookup;
+  }
+
+  /**
+   * Jitsi's WebSockets are the XMPP stream (`signalling()` takes it only on /xmpp-websocket, where every
+   * message is read) and the videobridge's `/colibri-ws/…`; an upgrade on any other of its paths would be
+   * relayed unread to wherever the web server sends it.
+   */
+  takesWebSocket(lookup: RoomLookup, path: string): boolean {
+    if (lookup.kind === 'signalling') return true;
+    const segments = path.split('/');
+    return lookup.kind === 'none' && (segments[1] === 'colibri-ws' || (this.settings.tenants && segments[2] === 'colibri-ws'));
   }
 
   #lookup(path: RequestPath): RoomLookup {

@@ -378,17 +378,7 @@ interface RelaySocket {
   terminate(): void;
 }
 
-/**
- * The proxy calls onIncomingMessage for each client message just before it forwards it (onOutgoingMessage
- * for each upstream message before it goes to the client). A message its stream rule refuses never
- * leaves: the messages before it are flushed, the upstream connection is dropped (the relay's send to a
- * closed socket sends nothing, and so does every later one), the client gets the rule's frames and a
- * normal close, and the refusal is audited with the room it named. Messages judged good go on at once.
- *
- * Both directions are corked while the messages of one read are relayed and uncorked before the next
- * tick: the messages that arrived together leave in one write instead of one system call each, which on
- * a busy relay costs more than reading the message (npm run bench, xmpp). Nothing waits for more input.
- */
+/** A stream rule's verdict; a rule that throws refuses the message. */
 function judgeOrRefuse(request: FastifyRequest, rule: StreamRule, bytes: Buffer, binary: boolean): StreamRefusal | undefined {
   try {
     return rule.judge(bytes, binary);
@@ -410,6 +400,17 @@ function uncork(socket: Socket | undefined): void {
   while (socket && socket.writableCorked > 0) socket.uncork();
 }
 
+/**
+ * The proxy calls onIncomingMessage for each client message just before it forwards it (onOutgoingMessage
+ * for each upstream message before it goes to the client). A message its stream rule refuses never
+ * leaves: the messages before it are flushed, the upstream connection is dropped (the relay's send to a
+ * closed socket sends nothing, and so does every later one), the client gets the rule's frames and a
+ * normal close, and the refusal is audited with the room it named. Messages judged good go on at once.
+ *
+ * Both directions are corked while the messages of one read are relayed and uncorked before the next
+ * tick: the messages that arrived together leave in one write instead of one system call each, which on
+ * a busy relay costs more than reading the message (npm run bench, xmpp). Nothing waits for more input.
+ */
 function streamHooks(ctx: GatewayContext, judgedStreams: WeakMap<Socket, FastifyRequest>) {
   const refused = new WeakSet<Socket>();
   const audit = (request: FastifyRequest, code: ErrorCode, details: Record<string, string>) => {
@@ -449,13 +450,14 @@ function streamHooks(ctx: GatewayContext, judgedStreams: WeakMap<Socket, Fastify
   };
 }
 
+type ServerSocketClass = NonNullable<NonNullable<FastifyHttpProxyOptions['wsServerOptions']>['WebSocket']>;
+
 /**
  * The server side of every proxied WebSocket. The WebSocket library refuses some messages before any
  * hook sees them — text that is not UTF-8 (closed with 1007), a message over the backend's bound (1009),
  * a frame against the protocol (1002) — and says so with an `error` event, reported here so that on a
  * judged stream the refusal is audited like the judge's own.
  */
-type ServerSocketClass = NonNullable<NonNullable<FastifyHttpProxyOptions['wsServerOptions']>['WebSocket']>;
 
 function reportingWebSocket(report: (socket: Socket, error: string) => void): ServerSocketClass {
   const reporting = class ReportingWebSocket extends WebSocket {
