@@ -61,13 +61,14 @@ export function judgeWebSocketMessageWithSaxes(text: string, rules: StanzaRules)
 // The subset the scanner reads: ASCII names without prefixes (attributes may be xml:…), quoted attribute
 // values without `<` (and, in `to`, without tabs or line breaks, which would need normalising; in
 // `xmlns`, without whitespace or non-ASCII at either end, which saxes trims), no `&` or `]]>` anywhere,
-// nothing but whitespace between stanzas, only characters XML allows. Anything else — a reference, a comment, CDATA, a prefix, a namespace declaration with one, a
-// duplicate attribute, an element named open, close or conference — is left to saxes.
+// nothing but whitespace between stanzas, only characters XML allows. Anything else — a reference, a
+// comment, CDATA, a prefix, a namespace declaration with one, a duplicate attribute, an element named
+// open, close or conference — is left to saxes.
 //
 // How it stays cheap (it runs on every message the client sends): the characters of the whole message
 // are checked in one pass four bytes at a time; then tags are read byte by byte with nothing but the
-// closing quote or `<` looked for in values, and character data is only looked through for the next `<`. No regular expressions (nothing to backtrack); no string is made but the `to`
-// of each stanza.
+// closing quote or `<` looked for in values, and character data is only looked through for the next `<`.
+// No regular expressions (nothing to backtrack); no string is made but the `to` of each stanza.
 
 /** Longer messages go to saxes. */
 const SCANNED_LIMIT = 64 * 1024;
