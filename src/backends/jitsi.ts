@@ -22,9 +22,11 @@ const SIGNALLING = new Map<string, { rest: readonly string[]; endpoint: Signalli
   ['xmpp-websocket', { rest: [], endpoint: 'xmpp' }],
   ['conference-request', { rest: ['v1'], endpoint: 'conference' }],
 ]);
-type SignallingEndpoint = 'bosh' | 'xmpp' | 'conference';
-/** A path segment Jitsi's web server may route to signalling (prefix match; case folded, to be safe). */
-const SIGNALLING_NAME = /^(?:http-bind|xmpp-websocket|conference-request)/i;
+type SignallingEndpoint = 'bosh' | 'xmpp' | 'conference' | 'room-info';
+/** Prosody's room information (`/_api/room-info?room=…`, also under a tenant), which lists who is in the room. */
+const ROOM_INFO = 'room-info';
+/** Where Jitsi's web server may route a path to Prosody or Jicofo (prefix match of a segment; case folded, to be safe). */
+const SIGNALLING_NAME = /(?:^|\/)(?:http-bind|xmpp-websocket|conference-request|_api\/room-info)/i;
 /** Query parameters Prosody reads that the web server (not the browser) sets: the tenant of the connection. */
 const SERVER_SET_PARAMETERS = ['prefix'];
 /** Other paths of Jitsi (and of roomguard) that are never rooms. */
@@ -136,12 +138,13 @@ export class JitsiBackend implements Backend {
    * signalling name: its tenant locations (`^/([^/?&:'"]+)/xmpp-websocket`, `…/http-bind`,
    * `…/conference-request/v1`) match unanchored, and its catch-all (`^/([^/?&:'"]+)/(.*)$`) strips the first
    * segment and looks again. So `/favicon.ico/xmpp-websocket` or `/a/b/http-bind-x` would reach Prosody as
-   * signalling that nobody read: such a segment anywhere but where roomguard reads signalling is refused.
+   * signalling that nobody read: such a segment anywhere but where roomguard reads signalling is refused
+   * (and so is `_api/room-info…`, routed the same way to Prosody's room information).
    */
   roomOf(path: RequestPath): RoomLookup {
     const lookup = this.#lookup(path);
     if (lookup.kind === 'signalling') return lookup;
-    return path.decoded.split('/').some((segment) => SIGNALLING_NAME.test(segment)) ? { kind: 'refused' } : lookup;
+    return SIGNALLING_NAME.test(path.decoded) ? { kind: 'refused' } : lookup;
   }
 
   /**
@@ -164,6 +167,10 @@ export class JitsiBackend implements Backend {
     const own = (at: number, tenant?: string): RoomLookup | undefined => {
       const name = segments[at]!;
       if (STATIC.has(name)) return { kind: 'public' };
+      // The room information Prosody gives the prejoin screen (its participants' names): only for an admitted room.
+      if (name === '_api' && segments[at + 1] === ROOM_INFO) {
+        return segments.length === at + 2 ? { kind: 'signalling', endpoint: 'room-info', ...(tenant !== undefined ? { tenant } : {}) } : { kind: 'refused' };
+      }
       if (OWN.has(name)) return { kind: 'none' };
       const signalling = SIGNALLING.get(name);
       if (!signalling) return undefined;
@@ -231,6 +238,7 @@ export class JitsiBackend implements Backend {
    */
   async signalling(request: SignallingRequest): Promise<SignallingVerdict> {
     const conference = request.endpoint === 'conference';
+    const roomInfo = request.endpoint === 'room-info';
     const refuse = (code: 'RG_JITSI_NOT_ADMITTED' | 'RG_JITSI_TOKEN_INVALID' | 'RG_REQUEST_INVALID'): SignallingVerdict => ({ kind: 'refuse', code });
     // Only the XMPP WebSocket is read message by message: an upgrade anywhere else would be relayed unread.
     if (request.ws === true && request.endpoint !== 'xmpp') return refuse('RG_REQUEST_INVALID');
@@ -249,11 +257,16 @@ export class JitsiBackend implements Backend {
     if (this.settings.auth === 'none' && !this.#fresh(admitted, request.now)) return refuse('RG_JITSI_NOT_ADMITTED');
     const token = params.get('token');
     if (this.settings.auth === 'token') {
-      if (token === null && !conference) return refuse('RG_JITSI_TOKEN_INVALID');
+      if (token === null && !conference && !roomInfo) return refuse('RG_JITSI_TOKEN_INVALID');
       if (token !== null) {
         const jti = await this.tokenFor(token, judged, request.now);
         if (!jti || !admitted.includes(jti)) return refuse('RG_JITSI_TOKEN_INVALID');
       }
+    }
+    if (roomInfo) {
+      // Prosody reads this query itself: only the admitted room, spelled exactly as Jitsi's client spells it.
+      if (raw !== room) return refuse('RG_JITSI_NOT_ADMITTED');
+      return request.method === 'GET' || request.method === 'HEAD' ? { kind: 'pass', room: judged } : refuse('RG_REQUEST_INVALID');
     }
     if (!conference) {
       const verdict = this.#xmppVerdict(request);

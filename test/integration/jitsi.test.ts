@@ -135,11 +135,25 @@ describe('signalling gate', () => {
       .some((r) => r.reason === 'RG_REQUEST_INVALID' && r.details?.websocketError === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH')).toBe(true);
   });
 
+  it('answers the room information (who is in the room) only for a room this session was admitted to', async () => {
+    const alice = await enter('alice', 'town-hall');
+    const before = upstream.arrived.length;
+    expect((await alice.browser.request(`${origin}/_api/room-info?room=town-hall`)).status).toBe(200);
+    for (const query of ['room=board', 'room=Town-Hall', 'room=town-hall&room=board', '']) {
+      expect((await alice.browser.request(`${origin}/_api/room-info?${query}`)).status, query).toBe(403);
+    }
+    expect((await alice.browser.request(`${origin}/_api/room-info?room=town-hall`, { method: 'POST', body: '{}' })).status).toBe(400);
+    expect((await alice.browser.request(`${origin}/favicon.ico/_api/room-info?room=board`)).status).toBe(403);
+    // Without a session: no answer either.
+    expect((await fetch(`${origin}/_api/room-info?room=town-hall`, { redirect: 'manual' })).status).not.toBe(200);
+    expect(upstream.arrived.slice(before).map((a) => `${a.method} ${a.url}`)).toEqual(['GET /_api/room-info?room=town-hall']);
+  });
+
   it('takes a WebSocket only on /xmpp-websocket (read) and the videobridge\'s /colibri-ws/…: anywhere else it would be relayed unread', async () => {
     const alice = await enter('alice', 'town-hall');
     const cookie = alice.browser.jar.header(new URL(origin))!;
     const before = upstream.arrived.length;
-    for (const path of ['/', '/town-hall', '/config.js', '/external_api.js', '/_unlock', '/.well-known/x', '/_api/room-info?room=town-hall']) {
+    for (const path of ['/', '/town-hall', '/config.js', '/external_api.js', '/_unlock', '/.well-known/x', '/_api/room-info?room=town-hall', '/_api/public/x']) {
       expect(await ws(path, cookie), path).toMatchObject({ status: 400, reason: 'RG_REQUEST_INVALID' });
     }
     expect(upstream.arrived.slice(before)).toEqual([]);

@@ -74,6 +74,15 @@ describe('Jitsi room canonicalisation', () => {
     expect(lookupPath(tenanted, path)).toEqual({ kind: 'refused' });
   });
 
+  it('reads Prosody\'s room information (who is in a room) as signalling for the room it names, and nowhere else', () => {
+    expect(lookupPath(plain, '/_api/room-info')).toEqual({ kind: 'signalling', endpoint: 'room-info' });
+    expect(lookupPath(tenanted, '/sales/_api/room-info')).toEqual({ kind: 'signalling', endpoint: 'room-info', tenant: 'sales' });
+    for (const path of ['/_api/room-info/', '/_api/room-info/x', '/_api/room-infox', '/favicon.ico/_api/room-info', '/x/y/_api/room-info', '/_API/ROOM-INFO', '/libs/_api/room-info']) {
+      expect(lookupPath(plain, path), path).toEqual({ kind: 'refused' });
+    }
+    expect(lookupPath(plain, '/_api/public/logo.png')).toEqual({ kind: 'none' });
+  });
+
   it('with tenants, refuses signalling names below a tenant\'s own paths and rooms too', () => {
     // Without tenants, a room's path followed by a signalling name is no tenant's signalling either.
     for (const path of ['/board/xmpp-websocket', '/board/http-bind', '/board/conference-request/v1']) expect(lookupPath(plain, path)).toEqual({ kind: 'refused' });
