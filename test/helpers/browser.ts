@@ -116,3 +116,20 @@ export async function signInThrough(origin: string, user: string, path = '/rooms
   const done = await browser.submitLogin(start.final, user, 'demo');
   return { browser, final: done.final, cookie: `roomguard_session=${browser.jar.get('roomguard_session')!.value}` };
 }
+
+/**
+ * Opens a room page at `origin + path` as `user`: signs in at the demo IdP when sent there, and
+ * acknowledges the notice of `room` when roomguard shows one (coming back to `path`). Returns the browser
+ * and the last step's result (its final response and every hop, e.g. a backend's join redirect).
+ */
+export async function enterRoom(origin: string, path: string, room: string, user: string, browser = new ScriptedBrowser({ accept: 'text/html' })): Promise<{ browser: ScriptedBrowser; final: Response; hops: Hop[] }> {
+  let result = await browser.follow(`${origin}${path}`);
+  const landed = new URL(result.final.url);
+  // The IdP on another origin, or (behind a web server that serves both) at its interaction path.
+  if (landed.origin !== origin || landed.pathname === '/interaction') result = await browser.submitLogin(result.final, user, 'demo');
+  if (new URL(result.final.url).pathname === '/_roomguard/notice') {
+    const csrf = /name="csrf" value="([^"]+)"/.exec(await result.final.text())![1]!;
+    result = await browser.follow(`${origin}/_roomguard/notice`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ csrf, room, returnTo: path }).toString() });
+  }
+  return { browser, ...result };
+}

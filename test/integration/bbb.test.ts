@@ -4,7 +4,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Gateway } from '../../src/gateway/server.js';
 import { queryAudit } from '../../src/audit/query.js';
-import { ScriptedBrowser } from '../helpers/browser.js';
+import { enterRoom, ScriptedBrowser } from '../helpers/browser.js';
 import { rawTargetRequest } from '../helpers/raw-http.js';
 import { startRig, type Rig } from '../helpers/rig.js';
 import { startFakeBbb, type FakeBbb } from '../helpers/bbb-server.js';
@@ -36,14 +36,9 @@ afterAll(async () => {
 
 /** Logs in at /rooms/<room>, acknowledges a notice if shown, stops at the signed join URL. */
 async function admission(user: string, room: string, browser = new ScriptedBrowser(HTML)) {
-  let result = await browser.follow(`${origin}/rooms/${room}`);
-  if (new URL(result.final.url).origin !== origin) result = await browser.submitLogin(result.final, user, 'demo');
-  if (new URL(result.final.url).pathname === '/_roomguard/notice') {
-    const csrf = /name="csrf" value="([^"]+)"/.exec(await result.final.text())![1]!;
-    result = await browser.follow(`${origin}/_roomguard/notice`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ csrf, room, returnTo: `/rooms/${room}` }).toString() });
-  }
-  const joinHop = result.hops.find((h) => h.url.pathname === '/bigbluebutton/api/join');
-  return { browser, final: result.final, joinUrl: joinHop?.url };
+  const { final, hops } = await enterRoom(origin, `/rooms/${room}`, room, user, browser);
+  const joinHop = hops.find((h) => h.url.pathname === '/bigbluebutton/api/join');
+  return { browser, final, joinUrl: joinHop?.url };
 }
 
 describe('BBB admission', () => {

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import WebSocket from 'ws';
-import { ScriptedBrowser } from '../helpers/browser.js';
+import { enterRoom, ScriptedBrowser } from '../helpers/browser.js';
 import type { Arrived, EchoUpstream } from '../helpers/upstream.js';
 import { startEchoUpstream } from '../helpers/upstream.js';
 import { createServer } from 'node:net';
@@ -99,15 +99,8 @@ function converse(query: string, cookie: string, messages: string[]) {
 }
 
 async function enter(user: string, room: string) {
-  const browser = new ScriptedBrowser(HTML);
-  let result = await browser.follow(`${origin}/${room}`);
-  if (new URL(result.final.url).pathname === '/interaction' || new URL(result.final.url).origin !== origin) result = await browser.submitLogin(result.final, user, 'demo');
-  if (new URL(result.final.url).pathname === '/_roomguard/notice') {
-    const page = await result.final.text();
-    const csrf = /name="csrf" value="([^"]+)"/.exec(page)![1]!;
-    result = await browser.follow(`${origin}/_roomguard/notice`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ csrf, room, returnTo: `/${room}` }).toString() });
-  }
-  return { final: result.final, token: new URL(result.final.url).searchParams.get('jwt') ?? undefined, cookie: `roomguard_session=${browser.jar.get('roomguard_session')!.value}` };
+  const { browser, final } = await enterRoom(origin, `/${room}`, room, user, new ScriptedBrowser(HTML));
+  return { final, token: new URL(final.url).searchParams.get('jwt') ?? undefined, cookie: `roomguard_session=${browser.jar.get('roomguard_session')!.value}` };
 }
 
 function xmpp(query: string, cookie?: string) {

@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { queryAudit } from '../../src/audit/query.js';
-import { ScriptedBrowser } from '../helpers/browser.js';
+import { enterRoom, ScriptedBrowser } from '../helpers/browser.js';
 import { startProsody, type ProsodyServer } from '../helpers/prosody-server.js';
 import { startRig, type Rig } from '../helpers/rig.js';
 import { connectBosh, connectWebSocket, joined, joinStanza, type XmppConnection } from '../helpers/xmpp-client.js';
@@ -23,13 +23,7 @@ let observer: XmppConnection;
 
 /** Logs alice in and into town-hall (acknowledging its notice): her session is admitted to that room only. */
 async function admit(): Promise<string> {
-  const browser = new ScriptedBrowser({ accept: 'text/html' });
-  let result = await browser.follow(`${rig.origin}/town-hall`);
-  if (new URL(result.final.url).origin !== rig.origin) result = await browser.submitLogin(result.final, 'alice', 'demo');
-  if (new URL(result.final.url).pathname === '/_roomguard/notice') {
-    const csrf = /name="csrf" value="([^"]+)"/.exec(await result.final.text())![1]!;
-    await browser.follow(`${rig.origin}/_roomguard/notice`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ csrf, room: 'town-hall', returnTo: '/town-hall' }).toString() });
-  }
+  const { browser } = await enterRoom(rig.origin, '/town-hall', 'town-hall', 'alice');
   return browser.jar.header(new URL(rig.origin))!;
 }
 
@@ -219,14 +213,7 @@ describe('admissions expire under auth: none', () => {
 
   it('refuses a new connection once tokenTtl has passed, and admits again after a page load', async () => {
     const browser = new ScriptedBrowser({ accept: 'text/html' });
-    const load = async () => {
-      let result = await browser.follow(`${timed.origin}/town-hall`);
-      if (new URL(result.final.url).origin !== timed.origin) result = await browser.submitLogin(result.final, 'alice', 'demo');
-      if (new URL(result.final.url).pathname === '/_roomguard/notice') {
-        const csrf = /name="csrf" value="([^"]+)"/.exec(await result.final.text())![1]!;
-        await browser.follow(`${timed.origin}/_roomguard/notice`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ csrf, room: 'town-hall', returnTo: '/town-hall' }).toString() });
-      }
-    };
+    const load = () => enterRoom(timed.origin, '/town-hall', 'town-hall', 'alice', browser);
     await load();
     const url = `ws://127.0.0.1:${timed.port}/xmpp-websocket?room=town-hall`;
     const status = () => new Promise<number>((resolve) => {

@@ -10,7 +10,7 @@ import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { queryAudit } from '../../src/audit/query.js';
-import { ScriptedBrowser } from '../helpers/browser.js';
+import { enterRoom } from '../helpers/browser.js';
 import { startNginx, type Nginx } from '../helpers/nginx.js';
 import { onFreePort } from '../helpers/ports.js';
 import { startProsody, type ProsodyServer } from '../helpers/prosody-server.js';
@@ -49,13 +49,7 @@ function stockJitsiSite(port: number, site: string, prosodyHost: string): string
 }
 
 async function admit(): Promise<string> {
-  const browser = new ScriptedBrowser({ accept: 'text/html' });
-  let result = await browser.follow(`${rig.origin}/town-hall`);
-  if (new URL(result.final.url).origin !== rig.origin) result = await browser.submitLogin(result.final, 'alice', 'demo');
-  if (new URL(result.final.url).pathname === '/_roomguard/notice') {
-    const csrf = /name="csrf" value="([^"]+)"/.exec(await result.final.text())![1]!;
-    await browser.follow(`${rig.origin}/_roomguard/notice`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ csrf, room: 'town-hall', returnTo: '/town-hall' }).toString() });
-  }
+  const { browser } = await enterRoom(rig.origin, '/town-hall', 'town-hall', 'alice');
   return browser.jar.header(new URL(rig.origin))!;
 }
 

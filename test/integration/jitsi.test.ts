@@ -6,7 +6,7 @@ import WebSocket from 'ws';
 import { STANZA_BYTES_LIMIT } from '../../src/backends/xmpp-stanzas.js';
 import { JitsiBackend } from '../../src/backends/jitsi.js';
 import { queryAudit } from '../../src/audit/query.js';
-import { ScriptedBrowser } from '../helpers/browser.js';
+import { enterRoom, ScriptedBrowser } from '../helpers/browser.js';
 import type { EchoUpstream } from '../helpers/upstream.js';
 import { startRig, type Rig } from '../helpers/rig.js';
 import { prosodyAllowsJoin, type ProsodySettings } from '../helpers/prosody.js';
@@ -33,15 +33,9 @@ afterAll(async () => {
 
 /** Logs in, acknowledges the room notice if there is one, and follows the admission redirect. */
 async function enter(user: string, room: string, browser = new ScriptedBrowser(HTML)) {
-  let result = await browser.follow(`${origin}/${room}`);
-  if (new URL(result.final.url).origin !== origin) result = await browser.submitLogin(result.final, user, 'demo');
-  if (new URL(result.final.url).pathname === '/_roomguard/notice') {
-    const page = await result.final.text();
-    const csrf = /name="csrf" value="([^"]+)"/.exec(page)![1]!;
-    result = await browser.follow(`${origin}/_roomguard/notice`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ csrf, room, returnTo: `/${room}` }).toString() });
-  }
-  const token = new URL(result.final.url).searchParams.get('jwt') ?? undefined;
-  return { browser, final: result.final, token };
+  const { final } = await enterRoom(origin, `/${room}`, room, user, browser);
+  const token = new URL(final.url).searchParams.get('jwt') ?? undefined;
+  return { browser, final, token };
 }
 
 function ws(path: string, cookie: string) {
