@@ -125,10 +125,7 @@ export class AdmissionJudge {
     const target = this.#readTarget(request, view);
     if ('kind' in target) return { kind: 'verdict', verdict: target };
     const { lookup } = target;
-    // What nothing would read does not pass: a WebSocket where the backend takes none, a body on a static
-    // path. (A path the backend refuses outright is refused, and audited, by the judgement itself.)
-    const refusal = view.ws && lookup.kind !== 'refused' && this.#backend.takesWebSocket && !this.#backend.takesWebSocket(lookup, target.path) ? 'websocket-not-taken'
-      : lookup.kind === 'public' && this.#backend.publicPathsAreStatic && (view.ws || !STATIC_METHODS.has(view.method)) ? 'method-on-static-path' : undefined;
+    const refusal = this.#unread(view, target);
     if (refusal) {
       request.log.info({ event: 'path.refused', why: refusal }, 'request path refused');
       return { kind: 'verdict', verdict: { kind: 'refuse', code: 'RG_REQUEST_INVALID' } };
@@ -142,6 +139,18 @@ export class AdmissionJudge {
     const first = await this.#judgeOnce(request, view, target, true);
     if (first.kind === 'pass' || !first.tentative) return first;
     return this.#judgeOnce(request, view, target, false);
+  }
+
+  /**
+   * Why nothing would read this request, if nothing would: a WebSocket where the backend takes none, a
+   * body (or a WebSocket) on a static path. A path the backend refuses outright is left to the judgement,
+   * which refuses and audits it.
+   */
+  #unread(view: RequestView, { lookup, path }: Target): string | undefined {
+    const backend = this.#backend;
+    if (view.ws && lookup.kind !== 'refused' && backend.takesWebSocket && !backend.takesWebSocket(lookup, path)) return 'websocket-not-taken';
+    if (lookup.kind === 'public' && backend.publicPathsAreStatic && (view.ws || !STATIC_METHODS.has(view.method))) return 'method-on-static-path';
+    return undefined;
   }
 
   #isPublic(path: string): boolean {
