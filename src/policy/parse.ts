@@ -280,9 +280,14 @@ function mfaRequirement(src: YamlSource, node: Node | undefined, risk: Risk, pro
   return result;
 }
 
+/** Records a problem of the field being read at a node of it (or, without one, at `whole`, the field's own node). */
+function problemAt(src: YamlSource, whole: Node, problems: Problem[]) {
+  return (at: Node | null | undefined, field: string, message: string) => problems.push({ file: src.file, line: src.lineOf(at ?? whole), field, message });
+}
+
 /** `mfa.authenticators`: an AAGUID allow-list and whether synced passkeys count. */
 function authenticatorRule(src: YamlSource, node: Node, problems: Problem[]): MfaRequirement['authenticators'] {
-  const add = (at: Node | null | undefined, field: string, message: string) => problems.push({ file: src.file, line: src.lineOf(at ?? node), field, message });
+  const add = problemAt(src, node, problems);
   if (!isMap(node)) {
     add(node, 'mfa.authenticators', 'must be a mapping, e.g. { aaguids: [ee882879-721c-4913-9775-3dfcce97072a], allowSynced: false }');
     return undefined;
@@ -322,7 +327,7 @@ const GUEST_MAX_USES_LIMIT = 1000;
 
 /** The `guests:` field: invitations for people without an account (docs/guests.md). */
 function guestPolicy(src: YamlSource, node: Node, line: number, mfa: MfaRequirement, problems: Problem[]): GuestPolicy | undefined {
-  const add = (at: Node | null | undefined, field: string, message: string) => problems.push({ file: src.file, line: src.lineOf(at ?? node), field, message });
+  const add = problemAt(src, node, problems);
   if (!isMap(node)) {
     add(node, 'guests', 'must be a mapping, e.g. { invites: true, ttl: 7d, maxUses: 30, lobby: true, requireName: true }');
     return undefined;
@@ -373,7 +378,7 @@ const SCHEDULE_MARGIN_LIMIT = 24 * 3_600_000;
 
 /** The `schedule:` field: when a time-boxed room is open (docs/policies.md). */
 function roomSchedule(src: YamlSource, node: Node, problems: Problem[]): Schedule | undefined {
-  const add = (at: Node | null | undefined, field: string, message: string) => problems.push({ file: src.file, line: src.lineOf(at ?? node), field, message });
+  const add = problemAt(src, node, problems);
   if (!isMap(node)) {
     add(node, 'schedule', 'must be a mapping, e.g. { timeZone: Europe/Berlin, windows: ["2026-12-10T09:00/11:00"] }');
     return undefined;

@@ -346,7 +346,6 @@ export const MFA_TEXT = {
   },
 } as const satisfies Record<Lang, Record<string, string>>;
 
-/** Words of the guest pages: the invitation link (notice and name) and the moderator's invitations page. */
 /** Words of the moderator's room page (/_roomguard/rooms/<room>). */
 export const ROOM_TEXT = {
   en: {
@@ -365,6 +364,7 @@ export const ROOM_TEXT = {
   },
 } as const satisfies Record<Lang, Record<string, string>>;
 
+/** Words of the guest pages: the invitation link (notice and name) and the moderator's invitations page. */
 export const GUEST_TEXT = {
   en: {
     joinTitle: 'Join as a guest', joinIntro: 'You have been invited to a meeting. You take part as a guest, without an account.',
